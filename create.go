@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/berth-runtime/berth/libcontainer"
+	"github.com/berth-runtime/berth/libcontainer/configs"
+)
+
+// createFlags are shared by create and run.
+func createFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "path to the root of the bundle directory (default: current directory)"},
+		&cli.StringFlag{Name: "pid-file", Usage: "file to write the container's init pid to"},
+		&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master (process.terminal)"},
+		&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root"},
+		&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the runtime's session keyring"},
+		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (from fd 3) to the container"},
+	}
+}
+
+func createCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "create",
+		Usage:     "create a container",
+		ArgsUsage: "<container-id>",
+		Flags:     createFlags(),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if err := checkArgs(cmd, 1, true); err != nil {
+				return err
+			}
+			id := cmd.Args().First()
+			c, closeConsole, err := createContainer(cmd, id)
+			if closeConsole != nil {
+				closeConsole()
+			}
+			if err != nil {
+				return fmt.Errorf("create %s: %w", id, err)
+			}
+			_ = c
+			return nil
+		},
+	}
+}
+
+// createContainer runs the create half shared by create and run.
+func createContainer(cmd *cli.Command, id string) (*libcontainer.Container, func(), error) {
+	if err := configs.ValidateID(id); err != nil {
+		return nil, nil, err
+	}
+	root, err := stateRoot(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	bundle := cmd.String("bundle")
+	if bundle == "" {
+		bundle = "."
+	}
+	bundle, err = filepath.Abs(bundle)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bundle: %w", err)
+	}
+	spec, err := configs.LoadSpec(bundle)
+	if err != nil {
+		return nil, nil, err
+	}
+	pidFile := cmd.String("pid-file")
+	if pidFile != "" {
+		if pidFile, err = filepath.Abs(pidFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	preserve := int(cmd.Int("preserve-fds"))
+	if preserve < 0 {
+		return nil, nil, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
+	}
+	opts := &libcontainer.CreateOpts{
+		Root: root, ID: id, Bundle: bundle, Spec: spec, PidFile: pidFile,
+		NoPivot: cmd.Bool("no-pivot"), NoNewKeyring: cmd.Bool("no-new-keyring"),
+		PreserveFds: preserve, Systemd: cmd.Root().Bool("systemd-cgroup"),
+		Rootless: cmd.Root().String("rootless") == "true",
+		Stdin:    os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+	}
+	var closeConsole func()
+	if path := cmd.String("console-socket"); path != "" {
+		sock, err := dialConsoleSocket(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.ConsoleSocket = sock
+		closeConsole = func() { sock.Close() }
+	}
+	c, err := libcontainer.Create(opts)
+	return c, closeConsole, err
+}

@@ -1,0 +1,257 @@
+// Package cgroups is the thin layer between the OCI runtime spec and the
+// github.com/opencontainers/cgroups managers: it turns linux.cgroupsPath and
+// linux.resources into a library configuration, picks the right manager
+// (cgroup v1 fs, cgroup v2 fs2 or systemd) and hands back an fd for
+// clone3(CLONE_INTO_CGROUP).
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+	// Importing devices installs cgroups.DevicesSetV1/V2; without it the
+	// managers refuse to apply device rules (ErrDevicesUnsupported), which
+	// would leave every container with full device access.
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/cgroups/systemd"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Defaults used when config.json has no linux.cgroupsPath.
+const (
+	// DefaultParent is the cgroupfs parent of every container cgroup.
+	DefaultParent = "/berth"
+	// DefaultSlice and DefaultScopePrefix make systemd create
+	// system.slice/berth-<id>.scope.
+	DefaultSlice       = "system.slice"
+	DefaultScopePrefix = "berth"
+)
+
+// Host cgroup modes reported by Mode.
+const (
+	ModeV1     = "v1"
+	ModeHybrid = "hybrid"
+	ModeV2     = "v2"
+)
+
+const (
+	cgroupRoot     = "/sys/fs/cgroup"
+	hybridUnified  = "/sys/fs/cgroup/unified"
+	systemdRunPath = "/run/systemd/system"
+)
+
+// Config is what a container's cgroup manager is made from.
+type Config struct {
+	ID          string                // container id
+	CgroupsPath string                // linux.cgroupsPath from config.json ("" = default)
+	Resources   *specs.LinuxResources // linux.resources (may be nil)
+	Systemd     bool                  // --systemd-cgroup given
+	Rootless    bool
+}
+
+// New validates cfg, converts it and returns a manager. Nothing is created
+// on the host: the caller calls Apply(-1) or Apply(pid).
+//
+// cgroupfs: an empty CgroupsPath means DefaultParent/<id>; an absolute path
+// is taken from the hierarchy root; a relative path is resolved by the
+// library under berth's own cgroup (per controller on v1, under the parent
+// of berth's cgroup on v2), exactly as runc does.
+//
+// systemd: an empty CgroupsPath means "system.slice:berth:<id>"; otherwise it
+// must be "slice:prefix:name". systemd must be running on the host.
+func New(cfg Config) (cgroups.Manager, error) {
+	cg, err := libConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Systemd {
+		if err := checkSystemd(); err != nil {
+			return nil, err
+		}
+	}
+	m, err := manager.New(cg)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup manager for %q: %w", cfg.ID, err)
+	}
+	return m, nil
+}
+
+// Load re-creates the manager of an existing container from the paths its
+// state saved (manager.GetPaths()). It does not scan mountinfo: the library
+// only computes paths when none are given. The map is copied because the
+// library's Destroy deletes entries from the map it holds.
+func Load(cfg Config, paths map[string]string) (cgroups.Manager, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("load cgroup manager for %q: no cgroup paths saved", cfg.ID)
+	}
+	for ctrl, p := range paths {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+			return nil, fmt.Errorf("load cgroup manager for %q: controller %q: invalid path %q", cfg.ID, ctrl, p)
+		}
+	}
+	cg, err := libConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Systemd {
+		if err := checkSystemd(); err != nil {
+			return nil, err
+		}
+	}
+	m, err := manager.NewWithPaths(cg, maps.Clone(paths))
+	if err != nil {
+		return nil, fmt.Errorf("load cgroup manager for %q: %w", cfg.ID, err)
+	}
+	return m, nil
+}
+
+// libConfig turns Config into the library's Cgroup (path rules + resources).
+func libConfig(cfg Config) (*cgroups.Cgroup, error) {
+	res, err := ConvertResources(cfg.Resources)
+	if err != nil {
+		return nil, fmt.Errorf("container %q: linux.resources: %w", cfg.ID, err)
+	}
+	cg := &cgroups.Cgroup{
+		Resources: res,
+		Systemd:   cfg.Systemd,
+		Rootless:  cfg.Rootless,
+	}
+	if cfg.Systemd {
+		if err := setSystemdPath(cg, cfg); err != nil {
+			return nil, fmt.Errorf("systemd cgroup manager: %w", err)
+		}
+		return cg, nil
+	}
+	if cfg.CgroupsPath == "" {
+		if err := checkID(cfg.ID); err != nil {
+			return nil, fmt.Errorf("default cgroup path: %w", err)
+		}
+		cg.Path = DefaultParent + "/" + cfg.ID
+		return cg, nil
+	}
+	// The library cleans the path (so "../x" cannot climb out of the
+	// hierarchy or out of berth's own cgroup) and keeps relative paths
+	// relative, which is what makes them land under berth's cgroup.
+	cg.Path = cfg.CgroupsPath
+	return cg, nil
+}
+
+// setSystemdPath parses "slice:prefix:name" (or the default) into cg.
+func setSystemdPath(cg *cgroups.Cgroup, cfg Config) error {
+	if cfg.CgroupsPath == "" {
+		if err := checkID(cfg.ID); err != nil {
+			return fmt.Errorf("default unit name: %w", err)
+		}
+		cg.Parent = DefaultSlice
+		cg.ScopePrefix = DefaultScopePrefix
+		cg.Name = cfg.ID
+		return nil
+	}
+	parts := strings.Split(cfg.CgroupsPath, ":")
+	if len(parts) != 3 {
+		return fmt.Errorf("cgroupsPath %q is not of the form \"slice:prefix:name\"", cfg.CgroupsPath)
+	}
+	slice, prefix, name := parts[0], parts[1], parts[2]
+	if name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("cgroupsPath %q: invalid unit name %q", cfg.CgroupsPath, name)
+	}
+	if strings.Contains(prefix, "/") {
+		return fmt.Errorf("cgroupsPath %q: invalid prefix %q", cfg.CgroupsPath, prefix)
+	}
+	// An empty slice lets the library pick system.slice (or user.slice
+	// when rootless); anything else must be a valid slice unit name.
+	if slice != "" {
+		if _, err := systemd.ExpandSlice(slice); err != nil {
+			return fmt.Errorf("cgroupsPath %q: %w", cfg.CgroupsPath, err)
+		}
+	}
+	cg.Parent, cg.ScopePrefix, cg.Name = slice, prefix, name
+	return nil
+}
+
+// checkSystemd reports, in one clear error, that the systemd driver cannot be
+// used. It looks at the same marker systemd itself creates at boot
+// (sd_booted(3)), without the library's process-wide cache.
+func checkSystemd() error {
+	fi, err := os.Lstat(systemdRunPath)
+	if err != nil || !fi.IsDir() {
+		return errors.New("systemd cgroup manager: systemd not running on this host")
+	}
+	return nil
+}
+
+// checkID rejects container ids that cannot be one path element.
+func checkID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\x00") {
+		return fmt.Errorf("invalid container id %q", id)
+	}
+	return nil
+}
+
+// Mode reports the host's cgroup mode: "v1", "hybrid" or "v2".
+// Nothing is cached here; note the library caches its own v2 check for the
+// life of the process.
+func Mode() string {
+	if cgroups.IsCgroup2UnifiedMode() {
+		return ModeV2
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(hybridUnified, &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return ModeHybrid
+	}
+	return ModeV1
+}
+
+// OpenUnified returns an O_RDONLY|O_DIRECTORY|O_CLOEXEC fd of the container's
+// cgroup in the cgroup2 hierarchy, for clone3 CLONE_INTO_CGROUP
+// (syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}). It returns -1, nil
+// when the container has no cgroup2 directory (pure v1 host, or a hybrid
+// host where the manager did not create one). The caller owns the fd.
+//
+// What the caller must do:
+//   - call m.Apply(-1) first: the directory must exist before it is opened;
+//   - pure v2: a process cloned into the fd is fully placed, Apply(pid) is
+//     not needed (it is harmless);
+//   - hybrid: CLONE_INTO_CGROUP only places the process in the cgroup2
+//     tree (no controllers there except possibly hugetlb); the caller must
+//     still call m.Apply(pid) to join the v1 controllers (memory, pids,
+//     cpu, devices, freezer, ...) before the container process is allowed
+//     to run the user's program;
+//   - if clone3 fails with a CLONE_INTO_CGROUP error (old kernel), fall
+//     back to a plain fork followed by Apply(pid).
+func OpenUnified(m cgroups.Manager) (int, error) {
+	if m == nil {
+		return -1, errors.New("open unified cgroup: nil manager")
+	}
+	// fs2 and the systemd v2 manager ignore the argument; v1 managers on a
+	// hybrid host keep the cgroup2 directory under the "" key.
+	dir := m.Path("")
+	if dir == "" {
+		return -1, nil
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) && !cgroups.IsCgroup2UnifiedMode() {
+			// Hybrid: the library joins the unified tree best-effort.
+			return -1, nil
+		}
+		return -1, fmt.Errorf("open %s: %w", dir, err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	if st.Type != unix.CGROUP2_SUPER_MAGIC {
+		unix.Close(fd)
+		return -1, fmt.Errorf("open unified cgroup: %s is not on a cgroup2 filesystem", dir)
+	}
+	return fd, nil
+}

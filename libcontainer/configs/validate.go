@@ -1,0 +1,341 @@
+package configs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/sys/capability"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// maxConfigSize bounds config.json: a real one is a few tens of KiB (a full
+// seccomp profile included); anything near this is not a container config.
+const maxConfigSize = 16 << 20
+
+// LoadSpec reads and decodes <bundle>/config.json. It only parses; call
+// Validate before acting on the result.
+func LoadSpec(bundle string) (*specs.Spec, error) {
+	path := filepath.Join(bundle, "config.json")
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("config.json not found in bundle %s", bundle)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxConfigSize)
+	}
+	return ParseSpec(data)
+}
+
+// ParseSpec decodes a config.json document. Trailing data after the JSON
+// object is an error: a truncated or concatenated file must not half-apply.
+func ParseSpec(data []byte) (*specs.Spec, error) {
+	var spec specs.Spec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&spec); err != nil {
+		return nil, fmt.Errorf("parse config.json: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("parse config.json: trailing data after the JSON object")
+	}
+	return &spec, nil
+}
+
+// RootfsPath returns the absolute host path of the container's root
+// filesystem: root.path, relative to the bundle when not absolute.
+func RootfsPath(spec *specs.Spec, bundle string) string {
+	p := spec.Root.Path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(bundle, p)
+	}
+	return filepath.Clean(p)
+}
+
+// Validate checks everything about spec that can be checked before
+// anything is made, so that bad input fails with one clear error and
+// leaves nothing behind.
+func Validate(spec *specs.Spec, bundle string) error {
+	if spec.Root == nil || spec.Root.Path == "" {
+		return errors.New("config.json: root.path is required")
+	}
+	rootfs := RootfsPath(spec, bundle)
+	st, err := os.Stat(rootfs)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("rootfs %s does not exist", rootfs)
+		}
+		return fmt.Errorf("stat rootfs %s: %w", rootfs, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("rootfs %s is not a directory", rootfs)
+	}
+	if spec.Process == nil {
+		return errors.New("config.json: process is required")
+	}
+	if err := ValidateProcess(spec.Process); err != nil {
+		return err
+	}
+	if spec.Linux == nil {
+		return errors.New("config.json: linux is required on Linux")
+	}
+	if err := validateNamespaces(spec); err != nil {
+		return err
+	}
+	if err := validateMounts(spec); err != nil {
+		return err
+	}
+	if err := validateLinux(spec); err != nil {
+		return err
+	}
+	return validateHooks(spec.Hooks)
+}
+
+// ValidateProcess checks a process definition; exec's --process files go
+// through it too.
+func ValidateProcess(p *specs.Process) error {
+	if len(p.Args) == 0 && p.CommandLine == "" {
+		return errors.New("process.args must not be empty")
+	}
+	if p.Cwd == "" {
+		return errors.New("process.cwd is required")
+	}
+	if !filepath.IsAbs(p.Cwd) {
+		return fmt.Errorf("process.cwd %q must be an absolute path", p.Cwd)
+	}
+	for _, e := range p.Env {
+		if !strings.Contains(e, "=") {
+			return fmt.Errorf("process.env entry %q is not of the form KEY=VALUE", e)
+		}
+		if strings.IndexByte(e, 0) >= 0 {
+			return fmt.Errorf("process.env entry %q contains a NUL byte", e)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range p.Rlimits {
+		if _, err := RlimitResource(r.Type); err != nil {
+			return err
+		}
+		if seen[r.Type] {
+			return fmt.Errorf("process.rlimits: %s given twice", r.Type)
+		}
+		seen[r.Type] = true
+		if r.Soft > r.Hard {
+			return fmt.Errorf("process.rlimits: %s soft limit %d is above hard limit %d", r.Type, r.Soft, r.Hard)
+		}
+	}
+	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
+		return fmt.Errorf("process.oomScoreAdj %d is outside [-1000, 1000]", *p.OOMScoreAdj)
+	}
+	if c := p.Capabilities; c != nil {
+		for _, set := range [][]string{c.Bounding, c.Effective, c.Inheritable, c.Permitted, c.Ambient} {
+			for _, name := range set {
+				if _, err := CapabilityValue(name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if p.ConsoleSize != nil && !p.Terminal {
+		return errors.New("process.consoleSize is set but process.terminal is false")
+	}
+	return nil
+}
+
+// CapabilityValue parses an OCI capability name such as "CAP_SYS_ADMIN".
+func CapabilityValue(name string) (capability.Cap, error) {
+	short, ok := strings.CutPrefix(name, "CAP_")
+	if !ok {
+		return 0, fmt.Errorf("unknown capability %q", name)
+	}
+	short = strings.ToLower(short)
+	for _, c := range capability.ListKnown() {
+		if c.String() == short {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown capability %q", name)
+}
+
+func validateNamespaces(spec *specs.Spec) error {
+	seen := map[specs.LinuxNamespaceType]bool{}
+	for _, ns := range spec.Linux.Namespaces {
+		if _, err := NamespaceFlag(ns.Type); err != nil {
+			return fmt.Errorf("linux.namespaces: %w", err)
+		}
+		if seen[ns.Type] {
+			return fmt.Errorf("linux.namespaces: %s namespace given twice", ns.Type)
+		}
+		seen[ns.Type] = true
+		if ns.Path != "" && !filepath.IsAbs(ns.Path) {
+			return fmt.Errorf("linux.namespaces: %s path %q must be absolute", ns.Type, ns.Path)
+		}
+		if ns.Path != "" {
+			if _, err := os.Stat(ns.Path); err != nil {
+				return fmt.Errorf("linux.namespaces: %s namespace path: %w", ns.Type, err)
+			}
+		}
+	}
+	userns, hasUser := FindNamespace(spec, specs.UserNamespace)
+	maps := len(spec.Linux.UIDMappings) > 0 || len(spec.Linux.GIDMappings) > 0
+	switch {
+	case hasUser && userns.Path == "" && (len(spec.Linux.UIDMappings) == 0 || len(spec.Linux.GIDMappings) == 0):
+		return errors.New("linux.namespaces: a new user namespace needs linux.uidMappings and linux.gidMappings")
+	case maps && !hasUser:
+		return errors.New("linux.uidMappings/gidMappings are set but there is no user namespace")
+	case maps && userns.Path != "":
+		return errors.New("linux.uidMappings/gidMappings cannot be used with a joined user namespace")
+	}
+	for _, m := range append(append([]specs.LinuxIDMapping{}, spec.Linux.UIDMappings...), spec.Linux.GIDMappings...) {
+		if m.Size == 0 {
+			return errors.New("linux.uidMappings/gidMappings: a mapping has size 0")
+		}
+		if uint64(m.ContainerID)+uint64(m.Size) > 1<<32 || uint64(m.HostID)+uint64(m.Size) > 1<<32 {
+			return fmt.Errorf("linux.uidMappings/gidMappings: mapping %d:%d:%d overflows", m.ContainerID, m.HostID, m.Size)
+		}
+	}
+	timens, hasTime := FindNamespace(spec, specs.TimeNamespace)
+	if len(spec.Linux.TimeOffsets) > 0 {
+		if !hasTime {
+			return errors.New("linux.timeOffsets are set but there is no time namespace")
+		}
+		if timens.Path != "" {
+			return errors.New("linux.timeOffsets cannot be used with a joined time namespace")
+		}
+		for clock := range spec.Linux.TimeOffsets {
+			if clock != "monotonic" && clock != "boottime" {
+				return fmt.Errorf("linux.timeOffsets: unknown clock %q", clock)
+			}
+		}
+	}
+	if spec.Hostname != "" {
+		if ns, ok := FindNamespace(spec, specs.UTSNamespace); !ok || ns.Path != "" {
+			return errors.New("unable to set hostname without a private UTS namespace")
+		}
+	}
+	if spec.Domainname != "" {
+		if ns, ok := FindNamespace(spec, specs.UTSNamespace); !ok || ns.Path != "" {
+			return errors.New("unable to set domainname without a private UTS namespace")
+		}
+	}
+	return nil
+}
+
+func validateMounts(spec *specs.Spec) error {
+	for i, m := range spec.Mounts {
+		if m.Destination == "" {
+			return fmt.Errorf("mounts[%d]: destination is required", i)
+		}
+		if !filepath.IsAbs(m.Destination) {
+			return fmt.Errorf("mounts[%d]: destination %q must be an absolute path", i, m.Destination)
+		}
+		if _, err := ParseMountOptions(m.Options); err != nil {
+			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
+		}
+		if IsBind(m) && m.Source == "" {
+			return fmt.Errorf("mounts[%d] (%s): a bind mount needs a source", i, m.Destination)
+		}
+		if !IsBind(m) && m.Type == "" {
+			return fmt.Errorf("mounts[%d] (%s): type is required", i, m.Destination)
+		}
+	}
+	return nil
+}
+
+func validateLinux(spec *specs.Spec) error {
+	l := spec.Linux
+	switch l.RootfsPropagation {
+	case "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
+	default:
+		return fmt.Errorf("linux.rootfsPropagation %q is not a propagation mode", l.RootfsPropagation)
+	}
+	for _, p := range append(append([]string{}, l.MaskedPaths...), l.ReadonlyPaths...) {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("linux.maskedPaths/readonlyPaths: %q must be an absolute path", p)
+		}
+	}
+	for _, d := range l.Devices {
+		if !filepath.IsAbs(d.Path) {
+			return fmt.Errorf("linux.devices: path %q must be absolute", d.Path)
+		}
+		if !strings.HasPrefix(filepath.Clean(d.Path), "/dev/") {
+			return fmt.Errorf("linux.devices: path %q must be under /dev", d.Path)
+		}
+		switch d.Type {
+		case "c", "b", "u", "p":
+		default:
+			return fmt.Errorf("linux.devices: %s has unknown type %q", d.Path, d.Type)
+		}
+	}
+	for key := range l.Sysctl {
+		if err := validateSysctl(spec, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateSysctl refuses sysctls that would change the host: only
+// namespaced ones are allowed, and only when the container has its own
+// namespace of that kind.
+func validateSysctl(spec *specs.Spec, key string) error {
+	if strings.ContainsAny(key, "/\x00") && !strings.Contains(key, ".") || strings.Contains(key, "..") || key == "" {
+		return fmt.Errorf("linux.sysctl: invalid key %q", key)
+	}
+	own := func(t specs.LinuxNamespaceType) bool {
+		ns, ok := FindNamespace(spec, t)
+		return ok && ns.Path == ""
+	}
+	k := strings.ReplaceAll(key, "/", ".")
+	ipc := map[string]bool{"kernel.msgmax": true, "kernel.msgmnb": true, "kernel.msgmni": true,
+		"kernel.sem": true, "kernel.shmall": true, "kernel.shmmax": true, "kernel.shmmni": true,
+		"kernel.shm_rmid_forced": true}
+	switch {
+	case ipc[k] || strings.HasPrefix(k, "fs.mqueue."):
+		if !own(specs.IPCNamespace) {
+			return fmt.Errorf("linux.sysctl: %s needs a private IPC namespace", key)
+		}
+	case strings.HasPrefix(k, "net."):
+		if !HasNamespace(spec, specs.NetworkNamespace) {
+			return fmt.Errorf("linux.sysctl: %s needs a network namespace", key)
+		}
+	case k == "kernel.hostname" || k == "kernel.domainname":
+		return fmt.Errorf("linux.sysctl: set %s through the hostname/domainname fields", key)
+	default:
+		return fmt.Errorf("linux.sysctl: %s is not namespaced and would change the host", key)
+	}
+	return nil
+}
+
+func validateHooks(h *specs.Hooks) error {
+	if h == nil {
+		return nil
+	}
+	lists := map[string][]specs.Hook{
+		"prestart": h.Prestart, "createRuntime": h.CreateRuntime, "createContainer": h.CreateContainer,
+		"startContainer": h.StartContainer, "poststart": h.Poststart, "poststop": h.Poststop,
+	}
+	for name, hooks := range lists {
+		for _, hk := range hooks {
+			if !filepath.IsAbs(hk.Path) {
+				return fmt.Errorf("hooks.%s: path %q must be absolute", name, hk.Path)
+			}
+			if hk.Timeout != nil && *hk.Timeout <= 0 {
+				return fmt.Errorf("hooks.%s: %s: timeout must be positive", name, hk.Path)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,592 @@
+// Package libcontainer is berth's core: it creates containers from OCI
+// bundles, persists their state per ID, and drives them through the OCI
+// lifecycle.
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/cgroups"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
+	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/seccomp"
+	"github.com/berth-runtime/berth/libcontainer/utils"
+)
+
+// Container is one container's persisted state under a state root.
+type Container struct {
+	root  string
+	state *State
+}
+
+// ID returns the container's ID.
+func (c *Container) ID() string { return c.state.ID }
+
+// State returns the persisted state (not the live status).
+func (c *Container) State() *State { return c.state }
+
+// Load reads a container's state without taking its lock: state.json is
+// replaced atomically, so a reader sees a whole old or a whole new state.
+func Load(root, id string) (*Container, error) {
+	if err := configs.ValidateID(id); err != nil {
+		return nil, err
+	}
+	d := &stateDir{path: root + "/" + id}
+	s, err := d.load(id)
+	if err != nil {
+		return nil, err
+	}
+	return &Container{root: root, state: s}, nil
+}
+
+// List returns every container under root, skipping entries that are
+// not (or no longer) containers.
+func List(root string) ([]*Container, error) {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read state root %s: %w", root, err)
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := Load(root, e.Name())
+		if err != nil {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Status recomputes the container's status from the live system: the
+// stored status is never trusted.
+func (c *Container) Status() Status {
+	s := c.state
+	if s.InitPid == 0 {
+		if processAlive(s.CreatorPid, s.CreatorStartTime) {
+			return Creating
+		}
+		return Stopped
+	}
+	if !processAlive(s.InitPid, s.InitStartTime) {
+		return Stopped
+	}
+	if c.frozen() {
+		return Paused
+	}
+	if _, err := os.Lstat(c.dir() + "/" + fifoFile); err == nil {
+		return Created
+	}
+	return Running
+}
+
+func (c *Container) dir() string { return c.root + "/" + c.state.ID }
+
+// frozen reads the freezer state straight from the cgroup files: cheap,
+// and needs no manager.
+func (c *Container) frozen() bool {
+	if p, ok := c.state.CgroupPaths["freezer"]; ok {
+		data, err := os.ReadFile(p + "/freezer.state")
+		return err == nil && strings.TrimSpace(string(data)) == "FROZEN"
+	}
+	if p, ok := c.state.CgroupPaths[""]; ok {
+		data, err := os.ReadFile(p + "/cgroup.freeze")
+		return err == nil && strings.TrimSpace(string(data)) == "1"
+	}
+	return false
+}
+
+// OCIState is the state as `berth state` prints it: the OCI fields plus
+// runc's extras.
+type OCIState struct {
+	specs.State
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+}
+
+// OCIState returns the OCI state with a freshly computed status.
+func (c *Container) OCIState() *OCIState {
+	st := c.Status()
+	return &OCIState{State: c.specState(st), Rootfs: c.state.Rootfs, Created: c.state.Created, Owner: ""}
+}
+
+func (c *Container) specState(st Status) specs.State {
+	s := specs.State{
+		Version: specs.Version,
+		ID:      c.state.ID,
+		Status:  specs.ContainerState(st),
+		Bundle:  c.state.Bundle,
+	}
+	if c.state.Spec != nil {
+		s.Annotations = c.state.Spec.Annotations
+	}
+	if st != Stopped {
+		s.Pid = c.state.InitPid
+	}
+	return s
+}
+
+// CreateOpts are the inputs of `berth create` / `berth run`.
+type CreateOpts struct {
+	Root          string
+	ID            string
+	Bundle        string
+	Spec          *specs.Spec
+	PidFile       string
+	ConsoleSocket *os.File // connected console socket, or nil
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFds   int
+	Systemd       bool
+	Rootless      bool
+	Stdin         *os.File
+	Stdout        *os.File
+	Stderr        *os.File
+}
+
+// Create makes a container and leaves its init waiting for start. On any
+// failure everything made so far is undone: no process, cgroup or state
+// directory is left behind.
+func Create(o *CreateOpts) (c *Container, retErr error) {
+	if err := configs.ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	if err := configs.Validate(o.Spec, o.Bundle); err != nil {
+		return nil, err
+	}
+	if sc := o.Spec.Linux.Seccomp; sc != nil {
+		if err := seccomp.Validate(sc); err != nil {
+			return nil, fmt.Errorf("seccomp: %w", err)
+		}
+	}
+	if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
+		return nil, errors.New("process.terminal is true but no console socket was given (--console-socket)")
+	}
+	if !o.Spec.Process.Terminal && o.ConsoleSocket != nil {
+		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	cgCfg := bcgroups.Config{
+		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
+		Systemd: o.Systemd, Rootless: o.Rootless,
+	}
+	mgr, err := bcgroups.New(cgCfg)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+
+	dir, err := openStateDir(o.Root, o.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.unlock()
+	self, _ := readProcStat(os.Getpid())
+	st := &State{
+		ID: o.ID, Bundle: o.Bundle, Rootfs: configs.RootfsPath(o.Spec, o.Bundle),
+		Created: time.Now().UTC(), Status: Creating, Spec: o.Spec, Owner: os.Geteuid(),
+		CreatorPid: os.Getpid(), CreatorStartTime: self.StartTime,
+		Systemd: o.Systemd, Rootless: o.Rootless,
+	}
+	c = &Container{root: o.Root, state: st}
+	var proc *started
+	defer func() {
+		if retErr == nil {
+			return
+		}
+		if proc != nil {
+			proc.kill()
+		}
+		if err := mgr.Destroy(); err != nil {
+			logrus.Warnf("remove cgroup of %s: %v", o.ID, err)
+		}
+		os.RemoveAll(dir.path)
+	}()
+	if err := dir.save(st); err != nil {
+		return nil, err
+	}
+	if err := unix.Mkfifo(dir.file(fifoFile), 0o600); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	if err := mgr.Apply(-1); err != nil {
+		return nil, fmt.Errorf("create cgroup: %w", err)
+	}
+	st.CgroupPaths = mgr.GetPaths()
+	cgfd, err := bcgroups.OpenUnified(mgr)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup: %w", err)
+	}
+	if cgfd >= 0 {
+		defer unix.Close(cgfd)
+	}
+	var extra []*os.File
+	for i := 0; i < o.PreserveFds; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	proc, err = startProcess(&launch{
+		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+		ExtraFiles: extra, StateDir: dir.path, Console: o.ConsoleSocket, CgroupFD: cgfd,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Apply(proc.pid); err != nil {
+		return nil, fmt.Errorf("add init to cgroup: %w", err)
+	}
+	if err := mgr.Set(nil); err != nil {
+		return nil, fmt.Errorf("set cgroup resources: %w", err)
+	}
+	pst, err := readProcStat(proc.pid)
+	if err != nil {
+		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
+	}
+	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
+	if err := c.configureInit(o, proc, mgr); err != nil {
+		return nil, err
+	}
+	st.Status = Created
+	st.CreatorPid, st.CreatorStartTime = 0, 0
+	if err := dir.save(st); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := utils.WriteFileAtomic(o.PidFile, []byte(fmt.Sprint(proc.pid)), 0o644); err != nil {
+			return nil, fmt.Errorf("write pid file: %w", err)
+		}
+	}
+	proc.conn.Close()
+	if proc.cmd != nil {
+		// init stays our child until we exit; it is reparented then.
+		proc.cmd.Process.Release()
+	}
+	return c, nil
+}
+
+// configureInit sends init its config and serves its requests until it
+// reports ready.
+func (c *Container) configureInit(o *CreateOpts, proc *started, mgr cgroups.Manager) error {
+	spec := o.Spec
+	hookState := c.specState(Creating)
+	hookState.Pid = proc.pid
+	cg, _ := mgr.GetCgroups()
+	cgPath := ""
+	if cg != nil {
+		cgPath = cg.Path
+	}
+	userns, hasUser := configs.FindNamespace(spec, specs.UserNamespace)
+	cfg := &initConfig{
+		ID: o.ID, Bundle: o.Bundle, Rootfs: c.state.Rootfs, Spec: spec, Process: spec.Process,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
+		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
+		UserNS:       hasUser && userns.Path == "" || hasUser,
+		RuntimeHooks: len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0,
+		State:        &hookState,
+	}
+	if ns, ok := configs.FindNamespace(spec, specs.CgroupNamespace); ok && ns.Path == "" {
+		cfg.CgroupNS = true
+	}
+	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
+		cfg.SeccompToParent = true
+	}
+	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
+		return fmt.Errorf("send config to init: %w", err)
+	}
+	for {
+		m, err := proc.conn.recv()
+		if err != nil {
+			if err == io.EOF {
+				return errors.New("container init exited during set-up")
+			}
+			return fmt.Errorf("read from init: %w", err)
+		}
+		switch m.Type {
+		case msgError:
+			return errors.New(m.Error)
+		case msgHooks:
+			for _, kind := range []string{hooks.Prestart, hooks.CreateRuntime} {
+				if err := hooks.Run(kind, hooks.List(spec.Hooks, kind), &hookState); err != nil {
+					return err
+				}
+			}
+			if err := proc.conn.send(msgHooksDone, nil, -1); err != nil {
+				return err
+			}
+		case msgSeccompFd:
+			fd, err := proc.conn.takeFd()
+			if err != nil {
+				return fmt.Errorf("seccomp notify fd: %w", err)
+			}
+			err = seccomp.SendToListener(spec.Linux.Seccomp.ListenerPath, fd, &specs.ContainerProcessState{
+				Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: proc.pid,
+				Metadata: spec.Linux.Seccomp.ListenerMetadata, State: hookState,
+			})
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("seccomp listener %s: %w", spec.Linux.Seccomp.ListenerPath, err)
+			}
+			if err := proc.conn.send(msgSeccompDone, nil, -1); err != nil {
+				return err
+			}
+		case msgReady:
+			return nil
+		default:
+			return fmt.Errorf("unexpected %q message from init", m.Type)
+		}
+	}
+}
+
+// Start releases a created container's init and runs the poststart hooks.
+func (c *Container) Start() error {
+	dir, err := openStateDir(c.root, c.state.ID, false)
+	if err != nil {
+		return err
+	}
+	defer dir.unlock()
+	if s, err := dir.load(c.state.ID); err == nil {
+		c.state = s
+	}
+	switch st := c.Status(); st {
+	case Created:
+	case Stopped:
+		return errors.New("cannot start a container that has stopped")
+	default:
+		return fmt.Errorf("cannot start an already %s container", st)
+	}
+	if err := c.releaseInit(dir); err != nil {
+		return err
+	}
+	c.state.Status = Running
+	if err := dir.save(c.state); err != nil {
+		return err
+	}
+	if hs := hooks.List(c.state.Spec.Hooks, hooks.Poststart); len(hs) > 0 {
+		state := c.specState(Running)
+		if err := hooks.Run(hooks.Poststart, hs, &state); err != nil {
+			// The spec: a failed poststart hook stops the container.
+			c.signalInit(unix.SIGKILL)
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseInit opens exec.fifo for reading, which lets init's blocked open
+// for writing return. init writes one byte and then either execve's
+// (closing its close-on-exec end: we read EOF) or writes an error.
+func (c *Container) releaseInit(dir *stateDir) error {
+	path := dir.file(fifoFile)
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer f.Close()
+		data, err := io.ReadAll(io.LimitReader(f, 64<<10))
+		done <- result{data, err}
+	}()
+	// If init dies before opening its end, the open above blocks forever:
+	// watch init while waiting.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case r := <-done:
+			os.Remove(path)
+			if r.err != nil {
+				return fmt.Errorf("open exec fifo: %w", r.err)
+			}
+			msg := strings.TrimPrefix(string(r.data), "0")
+			if len(r.data) == 0 {
+				return errors.New("container init exited before start")
+			}
+			if msg != "" {
+				return fmt.Errorf("start container: %s", msg)
+			}
+			return nil
+		case <-tick.C:
+			if !processAlive(c.state.InitPid, c.state.InitStartTime) {
+				os.Remove(path)
+				return errors.New("container init exited before start")
+			}
+		}
+	}
+}
+
+// Signal sends sig to the container's init, or with all to every process
+// in its cgroup.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	if all {
+		return c.signalAll(sig)
+	}
+	if st := c.Status(); st == Stopped || st == Creating {
+		return ErrNotRunning
+	}
+	return c.signalInit(sig)
+}
+
+// signalInit signals init through a pidfd, checked against the stored
+// start time, so a recycled pid is never hit.
+func (c *Container) signalInit(sig unix.Signal) error {
+	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return ErrNotRunning
+		}
+		return fmt.Errorf("pidfd_open %d: %w", c.state.InitPid, err)
+	}
+	defer unix.Close(pidfd)
+	if !processAlive(c.state.InitPid, c.state.InitStartTime) {
+		return ErrNotRunning
+	}
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return ErrNotRunning
+		}
+		return fmt.Errorf("signal %d: %w", c.state.InitPid, err)
+	}
+	return nil
+}
+
+func (c *Container) manager() (cgroups.Manager, error) {
+	return bcgroups.Load(bcgroups.Config{
+		ID: c.state.ID, CgroupsPath: c.state.Spec.Linux.CgroupsPath,
+		Systemd: c.state.Systemd, Rootless: c.state.Rootless,
+	}, c.state.CgroupPaths)
+}
+
+// signalAll signals every process in the container's cgroup. A frozen
+// cgroup is thawed after SIGKILL so the processes can die.
+func (c *Container) signalAll(sig unix.Signal) error {
+	if len(c.state.CgroupPaths) == 0 {
+		return c.signalInit(sig)
+	}
+	mgr, err := c.manager()
+	if err != nil {
+		return err
+	}
+	pids, err := mgr.GetAllPids()
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("list cgroup processes: %w", err)
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("signal %d: %w", pid, err)
+		}
+	}
+	if sig == unix.SIGKILL && c.frozen() {
+		if err := mgr.Freeze(cgroups.Thawed); err != nil {
+			return fmt.Errorf("thaw cgroup: %w", err)
+		}
+	}
+	return nil
+}
+
+// Destroy removes a stopped container, or with force any container
+// (killing it first). Poststop hooks run last; their failures are
+// warnings, as the spec says.
+func (c *Container) Destroy(force bool) error {
+	dir, err := openStateDir(c.root, c.state.ID, false)
+	if err != nil {
+		return err
+	}
+	defer dir.unlock()
+	st := c.Status()
+	if st != Stopped {
+		if !force {
+			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.state.ID, st)
+		}
+		if err := c.killAndWait(); err != nil {
+			return err
+		}
+	}
+	if len(c.state.CgroupPaths) > 0 {
+		mgr, err := c.manager()
+		if err != nil {
+			return err
+		}
+		if err := destroyCgroup(mgr); err != nil {
+			return fmt.Errorf("remove cgroup: %w", err)
+		}
+	}
+	if err := os.RemoveAll(dir.path); err != nil {
+		return fmt.Errorf("remove state directory: %w", err)
+	}
+	if c.state.Spec != nil && c.state.InitPid != 0 {
+		if hs := hooks.List(c.state.Spec.Hooks, hooks.Poststop); len(hs) > 0 {
+			state := c.specState(Stopped)
+			if err := hooks.Run(hooks.Poststop, hs, &state); err != nil {
+				logrus.Warnf("%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// destroyCgroup removes the cgroup, killing stragglers (processes forked
+// into it that outlived init in a shared pid namespace) first.
+func destroyCgroup(mgr cgroups.Manager) error {
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = mgr.Destroy(); err == nil {
+			return nil
+		}
+		pids, _ := mgr.GetAllPids()
+		for _, p := range pids {
+			unix.Kill(p, unix.SIGKILL)
+		}
+		if i == 0 {
+			mgr.Freeze(cgroups.Thawed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return err
+}
+
+// killAndWait SIGKILLs everything in the container and waits until init
+// is gone (a zombie counts as gone).
+func (c *Container) killAndWait() error {
+	if err := c.signalAll(unix.SIGKILL); err != nil && !errors.Is(err, ErrNotRunning) {
+		return err
+	}
+	c.signalInit(unix.SIGKILL)
+	deadline := time.Now().Add(10 * time.Second)
+	for processAlive(c.state.InitPid, c.state.InitStartTime) || (c.state.InitPid == 0 && processAlive(c.state.CreatorPid, c.state.CreatorStartTime)) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("container %s: init %d did not die after SIGKILL", c.state.ID, c.state.InitPid)
+		}
+		if c.state.InitPid == 0 {
+			unix.Kill(c.state.CreatorPid, unix.SIGKILL)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
+
+// MarshalState encodes the `berth state` output.
+func (c *Container) MarshalState() ([]byte, error) {
+	return json.MarshalIndent(c.OCIState(), "", "  ")
+}

@@ -1,0 +1,528 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/caps"
+	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/console"
+	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/rootfs"
+	"github.com/berth-runtime/berth/libcontainer/seccomp"
+	"github.com/berth-runtime/berth/libcontainer/utils"
+)
+
+// Init is the container side: `berth init`, re-executed by the runtime
+// inside the new namespaces. It never returns on success (it execve's the
+// container's process); on failure it reports the error to the runtime
+// and returns it.
+func Init() error {
+	// Namespaces, credentials and capabilities below are per thread; the
+	// thread doing the set-up must be the one that execve's.
+	runtime.LockOSThread()
+	// Nothing may be made readable to other users of the container before
+	// its process sets its own umask.
+	unix.Umask(0)
+
+	syncFd, err := fdFromEnv(envSyncFd)
+	if err != nil {
+		return err
+	}
+	conn := newSyncConn(os.NewFile(uintptr(syncFd), "sync"))
+	err = initContainer(conn)
+	// Only reached on failure.
+	conn.sendError(err)
+	return err
+}
+
+func fdFromEnv(name string) (int, error) {
+	v := os.Getenv(name)
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return -1, fmt.Errorf("berth init: %s=%q is not a descriptor: init must be started by berth", name, v)
+	}
+	return fd, nil
+}
+
+func initContainer(conn *syncConn) error {
+	m, err := conn.expect(msgConfig)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	var cfg initConfig
+	if err := json.Unmarshal(m.Payload, &cfg); err != nil {
+		return fmt.Errorf("decode config: %w", err)
+	}
+	if cfg.Spec == nil || cfg.Spec.Linux == nil || cfg.Process == nil {
+		return errors.New("config message without spec or process")
+	}
+	if cfg.CgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	if !cfg.Exec && !cfg.NoNewKeyring {
+		// A fresh session keyring: the host's keys must not be visible.
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	if !cfg.Exec {
+		if err := setupRootfs(conn, &cfg); err != nil {
+			return err
+		}
+	}
+	p := cfg.Process
+	if p.Terminal {
+		if err := setupTerminal(&cfg); err != nil {
+			return err
+		}
+	}
+	if !cfg.Exec {
+		if err := setupHostnameSysctl(cfg.Spec); err != nil {
+			return err
+		}
+		rcfg := rootfsConfig(&cfg)
+		if err := rootfs.Finish(rcfg); err != nil {
+			return err
+		}
+	}
+	ex, err := prepareExec(p)
+	if err != nil {
+		return err
+	}
+	if err := setRlimits(p.Rlimits); err != nil {
+		return err
+	}
+	if p.OOMScoreAdj != nil {
+		if err := writeOOMScoreAdj(*p.OOMScoreAdj); err != nil {
+			return err
+		}
+	}
+	parsedCaps, err := caps.Parse(p.Capabilities)
+	if err != nil {
+		return err
+	}
+	sc := cfg.Spec.Linux.Seccomp
+	if sc != nil && cfg.SeccompToParent {
+		// A notify filter's fd must reach the listener through the
+		// runtime, which only listens until "ready".
+		if err := loadSeccompToParent(conn, sc); err != nil {
+			return err
+		}
+		sc = nil
+	}
+	// From here on the runtime may exit: no parent-death signal.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear parent death signal: %w", err)
+	}
+	if cfg.Exec {
+		// The runtime sees EOF on the close-on-exec sync socket once
+		// execve succeeded, or an error frame.
+		return finalizeAndExec(&cfg, parsedCaps, sc, ex)
+	}
+	if err := conn.send(msgReady, nil, -1); err != nil {
+		return err
+	}
+	// Block until `berth start` opens exec.fifo; after that, errors go
+	// to start through the fifo.
+	fifo, err := waitForStart()
+	if err != nil {
+		return err
+	}
+	conn.Close()
+	err = startContainerAndExec(&cfg, parsedCaps, sc, ex)
+	fmt.Fprintf(fifo, "%v", err)
+	fifo.Close()
+	os.Exit(1)
+	return err
+}
+
+// waitForStart opens the state directory's exec.fifo for writing, which
+// blocks until `berth start` opens it for reading, and tells start init
+// is released by writing one byte. The fifo is close-on-exec: start reads
+// EOF after that byte exactly when execve succeeded.
+func waitForStart() (*os.File, error) {
+	dirFd, err := fdFromEnv(envStateDirFd)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Openat(dirFd, fifoFile, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	unix.Close(dirFd)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), fifoFile)
+	if _, err := f.Write([]byte{'0'}); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write exec fifo: %w", err)
+	}
+	return f, nil
+}
+
+func startContainerAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *execTarget) error {
+	if hs := hooks.List(cfg.Spec.Hooks, hooks.StartContainer); len(hs) > 0 {
+		st := *cfg.State
+		st.Status = specs.StateCreated
+		if err := hooks.Run(hooks.StartContainer, hs, &st); err != nil {
+			return err
+		}
+	}
+	return finalizeAndExec(cfg, c, sc, ex)
+}
+
+func rootfsConfig(cfg *initConfig) *rootfs.Config {
+	return &rootfs.Config{
+		Rootfs:      cfg.Rootfs,
+		Bundle:      cfg.Bundle,
+		Spec:        cfg.Spec,
+		NoPivot:     cfg.NoPivot,
+		CgroupPaths: cfg.CgroupPaths,
+		CgroupPath:  cfg.CgroupPath,
+		CgroupNS:    configs.HasNamespace(cfg.Spec, specs.CgroupNamespace),
+		UserNS:      cfg.UserNS,
+	}
+}
+
+func setupRootfs(conn *syncConn, cfg *initConfig) error {
+	rcfg := rootfsConfig(cfg)
+	if err := rootfs.Prepare(rcfg); err != nil {
+		return err
+	}
+	if cfg.RuntimeHooks {
+		if err := conn.send(msgHooks, nil, -1); err != nil {
+			return err
+		}
+		if _, err := conn.expect(msgHooksDone); err != nil {
+			return err
+		}
+	}
+	if hs := hooks.List(cfg.Spec.Hooks, hooks.CreateContainer); len(hs) > 0 {
+		if err := hooks.Run(hooks.CreateContainer, hs, cfg.State); err != nil {
+			return err
+		}
+	}
+	return rootfs.Pivot(rcfg)
+}
+
+// setupTerminal makes a pty inside the container (from its own devpts),
+// makes its peer the controlling terminal and stdio, binds it over
+// /dev/console for init, and sends the master to the runtime's console
+// socket.
+func setupTerminal(cfg *initConfig) error {
+	consoleFd, err := fdFromEnv(envConsoleFd)
+	if err != nil {
+		return fmt.Errorf("terminal requested without a console socket: %w", err)
+	}
+	sock := os.NewFile(uintptr(consoleFd), "console-socket")
+	defer sock.Close()
+	master, peer, err := console.NewPty("/dev/ptmx")
+	if err != nil {
+		return err
+	}
+	defer master.Close()
+	defer peer.Close()
+	if sz := cfg.Process.ConsoleSize; sz != nil {
+		if err := console.Resize(master, uint16(sz.Width), uint16(sz.Height)); err != nil {
+			return err
+		}
+	}
+	if !cfg.Exec {
+		if err := bindConsole(peer); err != nil {
+			return err
+		}
+	}
+	if err := utils.SendFile(sock, master); err != nil {
+		return fmt.Errorf("send pty master to console socket: %w", err)
+	}
+	return console.SetupPeer(peer)
+}
+
+// bindConsole binds the pty peer, by fd (CVE-2025-52565), over
+// /dev/console.
+func bindConsole(peer *os.File) error {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	dev, err := pathrs.MkdirAllHandle(root, "/dev", 0o755)
+	if err != nil {
+		return fmt.Errorf("open /dev: %w", err)
+	}
+	defer dev.Close()
+	fd, err := unix.Openat(int(dev.Fd()), "console", unix.O_CREAT|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil && !errors.Is(err, unix.ENXIO) {
+		// ENXIO: a console node already exists; bind over it.
+		return fmt.Errorf("create /dev/console: %w", err)
+	}
+	if err == nil {
+		unix.Close(fd)
+	}
+	dst, err := pathrs.OpenatInRoot(root, "/dev/console")
+	if err != nil {
+		return fmt.Errorf("open /dev/console: %w", err)
+	}
+	defer dst.Close()
+	tree, err := unix.OpenTree(int(peer.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("bind console: open_tree: %w", err)
+	}
+	defer unix.Close(tree)
+	if err := unix.MoveMount(tree, "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("bind console: move_mount: %w", err)
+	}
+	return nil
+}
+
+func setupHostnameSysctl(spec *specs.Spec) error {
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
+		}
+	}
+	if spec.Domainname != "" {
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			return fmt.Errorf("set domainname %q: %w", spec.Domainname, err)
+		}
+	}
+	if len(spec.Linux.Sysctl) == 0 {
+		return nil
+	}
+	// Through a verified procfs handle, never the container's /proc,
+	// which its mounts could have redirected (CVE-2025-52881).
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return fmt.Errorf("open procfs: %w", err)
+	}
+	defer proc.Close()
+	for key, value := range spec.Linux.Sysctl {
+		rel := "sys/" + strings.ReplaceAll(key, ".", "/")
+		if err := writeProcFile(proc.OpenRoot, rel, value); err != nil {
+			return fmt.Errorf("set sysctl %s=%s: %w", key, value, err)
+		}
+	}
+	return nil
+}
+
+func writeProcFile(open func(string) (*os.File, error), rel, value string) error {
+	h, err := open(rel)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write([]byte(value))
+	return err
+}
+
+func writeOOMScoreAdj(v int) error {
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return fmt.Errorf("open procfs: %w", err)
+	}
+	defer proc.Close()
+	err = writeProcFile(proc.OpenSelf, "oom_score_adj", strconv.Itoa(v))
+	if err != nil {
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("set oom_score_adj to %d: %w (lowering it needs CAP_SYS_RESOURCE)", v, err)
+		}
+		return fmt.Errorf("set oom_score_adj to %d: %w", v, err)
+	}
+	return nil
+}
+
+func setRlimits(rl []specs.POSIXRlimit) error {
+	for _, r := range rl {
+		res, err := configs.RlimitResource(r.Type)
+		if err != nil {
+			return err
+		}
+		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
+			if errors.Is(err, unix.EPERM) {
+				return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w (raising a hard limit needs CAP_SYS_RESOURCE)", r.Type, r.Soft, r.Hard, err)
+			}
+			return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w", r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	return nil
+}
+
+func loadSeccompToParent(conn *syncConn, sc *specs.LinuxSeccomp) error {
+	fd, err := seccomp.Load(sc)
+	if err != nil {
+		return fmt.Errorf("load seccomp filter: %w", err)
+	}
+	if fd < 0 {
+		return nil
+	}
+	err = conn.send(msgSeccompFd, nil, fd)
+	unix.Close(fd)
+	if err != nil {
+		return err
+	}
+	_, err = conn.expect(msgSeccompDone)
+	return err
+}
+
+// execTarget is the resolved program and environment.
+type execTarget struct {
+	path string
+	args []string
+	env  []string
+}
+
+// prepareExec resolves args[0] with the container's PATH before "ready",
+// so that a missing program fails `create`, not `start`.
+func prepareExec(p *specs.Process) (*execTarget, error) {
+	env := p.Env
+	ex := &execTarget{args: p.Args, env: env}
+	name := p.Args[0]
+	if strings.Contains(name, "/") {
+		ex.path = name
+		if _, err := os.Stat(name); err != nil {
+			return nil, fmt.Errorf("exec %s: %w", name, errors.Unwrap(err))
+		}
+		return ex, nil
+	}
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		cand := filepath.Join(dir, name)
+		if st, err := os.Stat(cand); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			ex.path = cand
+			return ex, nil
+		}
+	}
+	return nil, fmt.Errorf("exec %q: %w", name, exec.ErrNotFound)
+}
+
+// finalizeAndExec drops privileges in the order the kernel requires and
+// execve's: bounding set while CAP_SETPCAP is held, then groups and ids
+// (keeping capabilities across the uid change), cwd, the final capability
+// sets, no_new_privs, seccomp last, and finally every fd above stdio and
+// the preserved ones is made close-on-exec.
+func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *execTarget) error {
+	p := cfg.Process
+	if err := c.ApplyBounding(); err != nil {
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set keepcaps: %w", err)
+	}
+	if err := setUser(p, ex); err != nil {
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear keepcaps: %w", err)
+	}
+	if err := enterCwd(p.Cwd); err != nil {
+		return err
+	}
+	if err := c.ApplyFinal(); err != nil {
+		return err
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask))
+	} else {
+		unix.Umask(0o022)
+	}
+	if sc != nil {
+		if _, err := seccomp.Load(sc); err != nil {
+			return fmt.Errorf("load seccomp filter: %w", err)
+		}
+	}
+	if err := utils.CloseExecFrom(3 + cfg.PreserveFds); err != nil {
+		return err
+	}
+	if err := unix.Exec(ex.path, ex.args, ex.env); err != nil {
+		return fmt.Errorf("exec %s: %w", ex.path, err)
+	}
+	return nil
+}
+
+// enterCwd changes to the process's cwd and checks it is inside the
+// container's root: a cwd that leads outside (e.g. through a leaked fd's
+// /proc/self/fd/N, CVE-2024-21626) is refused.
+func enterCwd(cwd string) error {
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("chdir to cwd %q: %w", cwd, err)
+	}
+	wd, err := unix.Getwd()
+	if err != nil {
+		return fmt.Errorf("getcwd after chdir %q: %w", cwd, err)
+	}
+	if !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("cwd %q is outside the container root", cwd)
+	}
+	return nil
+}
+
+func setUser(p *specs.Process, ex *execTarget) error {
+	uid, gid := int(p.User.UID), int(p.User.GID)
+	if !setgroupsDenied() {
+		groups := make([]int, 0, len(p.User.AdditionalGids))
+		for _, g := range p.User.AdditionalGids {
+			groups = append(groups, int(g))
+		}
+		if err := unix.Setgroups(groups); err != nil {
+			return fmt.Errorf("setgroups %v: %w", groups, err)
+		}
+	} else if len(p.User.AdditionalGids) > 0 {
+		return errors.New("additionalGids cannot be set: setgroups is denied in this user namespace")
+	}
+	if err := unix.Setresgid(gid, gid, gid); err != nil {
+		return fmt.Errorf("setgid %d: %w", gid, err)
+	}
+	if err := unix.Setresuid(uid, uid, uid); err != nil {
+		return fmt.Errorf("setuid %d: %w", uid, err)
+	}
+	// HOME from the container's /etc/passwd when the config has none.
+	for _, e := range ex.env {
+		if strings.HasPrefix(e, "HOME=") {
+			return nil
+		}
+	}
+	home := "/"
+	if users, err := user.ParsePasswdFileFilter("/etc/passwd", func(u user.User) bool { return u.Uid == uid }); err == nil && len(users) > 0 && users[0].Home != "" {
+		home = users[0].Home
+	}
+	ex.env = append(ex.env[:len(ex.env):len(ex.env)], "HOME="+home)
+	return nil
+}
+
+func setgroupsDenied() bool {
+	data, err := os.ReadFile("/proc/self/setgroups")
+	return err == nil && strings.TrimSpace(string(data)) == "deny"
+}

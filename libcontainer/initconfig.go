@@ -1,0 +1,47 @@
+package libcontainer
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Environment variables through which the runtime tells a re-executed
+// `berth init` where its descriptors are. Only these are passed: berth's
+// own environment never reaches the container.
+const (
+	envSyncFd     = "_BERTH_SYNC_FD"
+	envStateDirFd = "_BERTH_STATEDIR_FD"
+	envConsoleFd  = "_BERTH_CONSOLE_FD"
+)
+
+// initConfig is the first message of the sync protocol: everything the
+// container process needs, decided by the runtime.
+type initConfig struct {
+	ID     string `json:"id"`
+	Bundle string `json:"bundle"`
+	Rootfs string `json:"rootfs"`
+	// Exec is true for a `berth exec` process: it joins a running
+	// container and does no rootfs set-up.
+	Exec    bool           `json:"exec,omitempty"`
+	Spec    *specs.Spec    `json:"spec"`
+	Process *specs.Process `json:"process"`
+	NoPivot bool           `json:"no_pivot,omitempty"`
+	// NoNewKeyring keeps the runtime's session keyring (--no-new-keyring).
+	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
+	// PreserveFds is how many fds after stdio stay open across execve.
+	PreserveFds int `json:"preserve_fds,omitempty"`
+	// CgroupNS asks init to unshare its cgroup namespace once the runtime
+	// has put it in its cgroup, so the namespace is rooted there.
+	CgroupNS    bool              `json:"cgroupns,omitempty"`
+	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	CgroupPath  string            `json:"cgroup_path,omitempty"`
+	UserNS      bool              `json:"userns,omitempty"`
+	// RuntimeHooks says prestart/createRuntime hooks exist, so init must
+	// stop for them before pivot_root.
+	RuntimeHooks bool `json:"runtime_hooks,omitempty"`
+	// State is the container state handed to createContainer and
+	// startContainer hooks.
+	State *specs.State `json:"state,omitempty"`
+	// SeccompToParent: the filter has a notify action, so it is loaded
+	// before "ready" and its fd sent to the runtime for the listener.
+	SeccompToParent bool `json:"seccomp_to_parent,omitempty"`
+}

@@ -1,0 +1,335 @@
+//go:build linux && cgo
+
+/*
+ * Namespace setup that must run before the Go runtime starts threads:
+ * setns(2) into user and mount namespaces is refused in a multi-threaded
+ * process, and unshare(CLONE_NEWUSER) likewise.  The constructor below runs
+ * in every process of a binary that links this package, so its fast path is
+ * a single getenv(): nothing else happens unless _BERTH_NSENTER_FD is set.
+ *
+ * Protocol (keep in sync with nsenter.go).  The socket is one end of an
+ * AF_UNIX SOCK_SEQPACKET socketpair, so every send is exactly one message.
+ * Integers are in host byte order (both ends run on the same machine).
+ *
+ *   parent -> child, one message, at most 64 KiB:
+ *     u32 magic 0x424e5331, u32 total length (header included, must equal
+ *     the message size), then attributes back to back, no padding:
+ *       u16 type, u16 payload length, payload
+ *     JOIN    (1): u32 CLONE_NEW* type, then the path (1..PATH_MAX-1 bytes,
+ *                  no NUL); at most one per namespace type
+ *     UNSHARE (2): u32 CLONE_NEW* flags; at most once
+ *     TIMENS  (3): text for /proc/self/timens_offsets (1..255 bytes);
+ *                  at most once, only with CLONE_NEWTIME in UNSHARE
+ *     Any other type, a short or overrunning attribute is an error.
+ *   child -> parent, one message each, first byte is the kind:
+ *     'M'          unshared a user namespace: write my uid_map/gid_map
+ *                  (and setgroups) now; the pid is the started process
+ *     'P' + i32    done, no fork: this pid continues into Go
+ *     'C' + i32    done, forked: i32 is the child's pid (in the parent's
+ *                  pid namespace); the sender exits 0 right after
+ *     'E' + text   failed (text without NUL); the sender exits 1
+ *   parent -> child:
+ *     'A'          ack of 'M', the maps are written
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define NSENTER_ENV "_BERTH_NSENTER_FD"
+#define REQ_MAGIC 0x424e5331u
+#define REQ_MAX (64 * 1024)
+#define TIMENS_MAX 256
+
+enum { ATTR_JOIN = 1, ATTR_UNSHARE = 2, ATTR_TIMENS = 3 };
+
+/*
+ * Join order.  All files are opened before the first setns, so a joined
+ * mount namespace cannot change what a later path resolves to; the user
+ * namespace comes first so that the capabilities it grants cover the
+ * namespaces it owns, and mnt comes last.
+ */
+static const uint32_t ns_order[] = {
+	CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
+	CLONE_NEWCGROUP, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWNS,
+};
+#define NS_COUNT (sizeof(ns_order) / sizeof(ns_order[0]))
+#define NS_ALL (CLONE_NEWUSER | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | \
+		CLONE_NEWCGROUP | CLONE_NEWPID | CLONE_NEWTIME | CLONE_NEWNS)
+
+struct request {
+	uint32_t join_mask;
+	char join_path[NS_COUNT][PATH_MAX];
+	int have_unshare;
+	uint32_t unshare;
+	size_t timens_len;
+	char timens[TIMENS_MAX];
+};
+
+/* Only touched on the slow path; .bss costs nothing until then. */
+static unsigned char req_buf[REQ_MAX];
+static struct request req;
+static int sock = -1;
+
+/* Report an error to the parent (or stderr before the socket is known), exit. */
+__attribute__((noreturn, format(printf, 2, 3)))
+static void die(int err, const char *fmt, ...)
+{
+	char msg[PATH_MAX + 256];
+	size_t len;
+	va_list ap;
+
+	msg[0] = 'E';
+	va_start(ap, fmt);
+	vsnprintf(msg + 1, sizeof(msg) - 1, fmt, ap);
+	va_end(ap);
+	len = 1 + strlen(msg + 1);
+	if (err != 0)
+		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(err));
+	len += strlen(msg + len);
+	if (sock < 0 || send(sock, msg, len, MSG_NOSIGNAL) < 0)
+		dprintf(STDERR_FILENO, "nsenter: %.*s\n", (int)(len - 1), msg + 1);
+	_exit(1);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint16_t get_u16(const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static int ns_index(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < NS_COUNT; i++)
+		if (ns_order[i] == type)
+			return (int)i;
+	return -1;
+}
+
+static void parse_join(const unsigned char *p, size_t len)
+{
+	uint32_t type;
+	size_t path_len;
+	int idx;
+
+	if (len < 5)
+		die(0, "request: join attribute too short (%zu bytes)", len);
+	type = get_u32(p);
+	idx = ns_index(type);
+	if (idx < 0)
+		die(0, "request: bad namespace type %#x", type);
+	if (req.join_mask & type)
+		die(0, "request: namespace type %#x joined twice", type);
+	path_len = len - 4;
+	if (path_len >= PATH_MAX)
+		die(0, "request: join path too long (%zu bytes)", path_len);
+	if (memchr(p + 4, '\0', path_len) != NULL)
+		die(0, "request: join path contains NUL");
+	memcpy(req.join_path[idx], p + 4, path_len);
+	req.join_path[idx][path_len] = '\0';
+	req.join_mask |= type;
+}
+
+static void parse_request(size_t n)
+{
+	size_t off = 8;
+
+	if (n < 8)
+		die(0, "request: short header (%zu bytes)", n);
+	if (get_u32(req_buf) != REQ_MAGIC)
+		die(0, "request: bad magic %#x", get_u32(req_buf));
+	if (get_u32(req_buf + 4) != n)
+		die(0, "request: header length %u, message length %zu",
+		    get_u32(req_buf + 4), n);
+
+	while (off < n) {
+		const unsigned char *payload;
+		uint16_t type, len;
+
+		if (n - off < 4)
+			die(0, "request: truncated attribute at offset %zu", off);
+		type = get_u16(req_buf + off);
+		len = get_u16(req_buf + off + 2);
+		if (len > n - off - 4)
+			die(0, "request: attribute %u at offset %zu overruns the request",
+			    type, off);
+		payload = req_buf + off + 4;
+		off += 4 + (size_t)len;
+
+		switch (type) {
+		case ATTR_JOIN:
+			parse_join(payload, len);
+			break;
+		case ATTR_UNSHARE:
+			if (len != 4 || req.have_unshare)
+				die(0, "request: bad or repeated unshare attribute");
+			req.unshare = get_u32(payload);
+			req.have_unshare = 1;
+			if (req.unshare & ~(uint32_t)NS_ALL)
+				die(0, "request: bad unshare flags %#x", req.unshare);
+			break;
+		case ATTR_TIMENS:
+			if (len == 0 || len >= TIMENS_MAX || req.timens_len != 0)
+				die(0, "request: bad or repeated time offsets attribute");
+			memcpy(req.timens, payload, len);
+			req.timens_len = len;
+			break;
+		default:
+			die(0, "request: unknown attribute type %u", type);
+		}
+	}
+	if (req.timens_len != 0 && !(req.unshare & CLONE_NEWTIME))
+		die(0, "request: time offsets without a new time namespace");
+}
+
+static int send_pid(char kind, pid_t pid)
+{
+	unsigned char msg[5];
+	int32_t v = (int32_t)pid;
+
+	msg[0] = (unsigned char)kind;
+	memcpy(msg + 1, &v, sizeof(v));
+	return send(sock, msg, sizeof(msg), MSG_NOSIGNAL) == (ssize_t)sizeof(msg) ? 0 : -1;
+}
+
+static void nsenter(const char *fd_text)
+{
+	int join_fd[NS_COUNT];
+	int timens_fd = -1;
+	uint32_t rest;
+	char *end;
+	ssize_t n;
+	size_t i;
+	long fd;
+
+	errno = 0;
+	fd = strtol(fd_text, &end, 10);
+	if (errno != 0 || end == fd_text || *end != '\0' || fd < 3 || fd > INT_MAX)
+		die(0, "bad %s value \"%.32s\"", NSENTER_ENV, fd_text);
+	sock = (int)fd;
+
+	/* Until exec, this process may hold host fds: keep others out of it. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die(errno, "prctl(PR_SET_DUMPABLE)");
+
+	n = recv(sock, req_buf, sizeof(req_buf), MSG_TRUNC);
+	if (n < 0)
+		die(errno, "read request");
+	if ((size_t)n > sizeof(req_buf))
+		die(0, "request: too large (%zd bytes)", n);
+	parse_request((size_t)n);
+
+	/*
+	 * Opened now, while /proc is still the caller's: a joined mount
+	 * namespace may have no /proc, or one of another pid namespace.
+	 */
+	if (req.timens_len != 0) {
+		timens_fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (timens_fd < 0)
+			die(errno, "open /proc/self/timens_offsets");
+	}
+
+	for (i = 0; i < NS_COUNT; i++) {
+		join_fd[i] = -1;
+		if (!(req.join_mask & ns_order[i]))
+			continue;
+		join_fd[i] = open(req.join_path[i], O_RDONLY | O_CLOEXEC);
+		if (join_fd[i] < 0)
+			die(errno, "open %s", req.join_path[i]);
+	}
+	for (i = 0; i < NS_COUNT; i++) {
+		if (join_fd[i] < 0)
+			continue;
+		if (setns(join_fd[i], (int)ns_order[i]) < 0)
+			die(errno, "setns %s", req.join_path[i]);
+		close(join_fd[i]);
+	}
+
+	/*
+	 * The new user namespace gives this process a full capability set in
+	 * it; the parent writes the id maps because only it holds the
+	 * capabilities over the parent namespace that the mapping needs.
+	 */
+	if (req.unshare & CLONE_NEWUSER) {
+		char ack = 'M';
+
+		if (unshare(CLONE_NEWUSER) < 0)
+			die(errno, "unshare user namespace");
+		if (send(sock, &ack, 1, MSG_NOSIGNAL) != 1)
+			die(errno, "send map request");
+		n = recv(sock, &ack, 1, 0);
+		if (n < 0)
+			die(errno, "read map ack");
+		if (n != 1 || ack != 'A')
+			die(0, "no ack for the id maps");
+	}
+	rest = req.unshare & ~(uint32_t)CLONE_NEWUSER;
+	if (rest != 0 && unshare((int)rest) < 0)
+		die(errno, "unshare %#x", rest);
+
+	/* Offsets are only writable until the first process enters the namespace. */
+	if (timens_fd >= 0) {
+		if (write(timens_fd, req.timens, req.timens_len) != (ssize_t)req.timens_len)
+			die(errno, "write /proc/self/timens_offsets");
+		close(timens_fd);
+	}
+
+	/* New pid and time namespaces apply to children only. */
+	if ((req.unshare | req.join_mask) & (CLONE_NEWPID | CLONE_NEWTIME)) {
+		pid_t child = fork();
+
+		if (child < 0)
+			die(errno, "fork");
+		if (child > 0) {
+			if (send_pid('C', child) < 0) {
+				kill(child, SIGKILL);
+				_exit(1);
+			}
+			_exit(0);
+		}
+	} else if (send_pid('P', getpid()) < 0) {
+		die(errno, "send pid");
+	}
+
+	close(sock);
+	unsetenv(NSENTER_ENV);
+}
+
+__attribute__((constructor)) static void nsenter_constructor(void)
+{
+	const char *fd_text = getenv(NSENTER_ENV);
+
+	if (fd_text != NULL)
+		nsenter(fd_text);
+}

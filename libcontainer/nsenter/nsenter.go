@@ -1,0 +1,472 @@
+//go:build linux
+
+// Package nsenter starts a re-executed berth process inside namespaces that
+// must be joined or created before the Go runtime starts threads (setns into
+// user and mount namespaces, unshare of a user namespace, time namespaces).
+//
+// The work is done by a C constructor (nsenter.c) that runs before the Go
+// runtime in every binary importing this package; it does nothing unless
+// the environment variable _BERTH_NSENTER_FD names the child end of a
+// socket over which Start sends the request.
+//
+// Protocol (keep in sync with nsenter.c). The socket is one end of an
+// AF_UNIX SOCK_SEQPACKET socketpair, so every send is exactly one message.
+// Integers are in host byte order (both ends run on the same machine).
+//
+//	parent -> child, one message, at most 64 KiB:
+//	  u32 magic 0x424e5331, u32 total length (header included, must equal
+//	  the message size), then attributes back to back, no padding:
+//	    u16 type, u16 payload length, payload
+//	  JOIN    (1): u32 CLONE_NEW* type, then the path (1..PATH_MAX-1 bytes,
+//	               no NUL); at most one per namespace type
+//	  UNSHARE (2): u32 CLONE_NEW* flags; at most once
+//	  TIMENS  (3): text for /proc/self/timens_offsets (1..255 bytes); at
+//	               most once, only with CLONE_NEWTIME in UNSHARE
+//	  Any other type, a short or overrunning attribute is an error.
+//	child -> parent, one message each, first byte is the kind:
+//	  'M'          unshared a user namespace: write my uid_map/gid_map (and
+//	               setgroups) now; the pid is the started process
+//	  'P' + i32    done, no fork: this pid continues into Go
+//	  'C' + i32    done, forked: i32 is the child's pid (in the parent's pid
+//	               namespace); the sender exits 0 right after
+//	  'E' + text   failed; the sender exits 1
+//	parent -> child:
+//	  'A'          ack of 'M', the maps are written
+//
+// The process that continues into Go is not dumpable (it may hold host fds
+// while it joins namespaces); execve of the container process resets that.
+package nsenter
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// EnvFD is the environment variable that switches the constructor on; its
+// value is the child's fd number of the request socket.
+const EnvFD = "_BERTH_NSENTER_FD"
+
+const (
+	requestMagic    = 0x424e5331
+	headerSize      = 8
+	attrHeaderSize  = 4
+	maxRequestSize  = 64 << 10
+	maxPathLen      = unix.PathMax - 1 // the C side adds the NUL
+	maxTimeOffsets  = 255
+	maxReplySize    = 8 << 10
+	attrJoin        = 1
+	attrUnshare     = 2
+	attrTimeOffsets = 3
+
+	msgMapRequest = 'M'
+	msgMapAck     = 'A'
+	msgPid        = 'P'
+	msgChildPid   = 'C'
+	msgError      = 'E'
+)
+
+// namespaceFlags are the CLONE_NEW* flags the C side accepts.
+const namespaceFlags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
+	unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS |
+	unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+
+// Join names an existing namespace to enter.
+type Join struct {
+	Type string // "user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time" (also "mount", "network")
+	Path string
+}
+
+// Request says which namespaces the started process joins and creates.
+type Request struct {
+	Join          []Join
+	Unshare       uintptr                // CLONE_NEW* flags to create after joining
+	UIDMappings   []specs.LinuxIDMapping // written by the parent when Unshare has CLONE_NEWUSER
+	GIDMappings   []specs.LinuxIDMapping
+	SetgroupsDeny bool
+	TimeOffsets   map[string]specs.LinuxTimeOffset // keys "monotonic", "boottime"
+}
+
+// NamespaceFlag returns the CLONE_NEW* flag for an OCI namespace type name.
+func NamespaceFlag(name string) (uintptr, error) {
+	switch name {
+	case "user":
+		return unix.CLONE_NEWUSER, nil
+	case "mnt", "mount":
+		return unix.CLONE_NEWNS, nil
+	case "pid":
+		return unix.CLONE_NEWPID, nil
+	case "net", "network":
+		return unix.CLONE_NEWNET, nil
+	case "ipc":
+		return unix.CLONE_NEWIPC, nil
+	case "uts":
+		return unix.CLONE_NEWUTS, nil
+	case "cgroup":
+		return unix.CLONE_NEWCGROUP, nil
+	case "time":
+		return unix.CLONE_NEWTIME, nil
+	}
+	return 0, fmt.Errorf("unknown namespace type %q", name)
+}
+
+// procNsName is the /proc/self/ns entry a new child starts in for flag.
+// pid and time namespaces of a process apply to its children, so a child
+// starts in its parent's *_for_children ones.
+func procNsName(flag uintptr) string {
+	switch flag {
+	case unix.CLONE_NEWUSER:
+		return "user"
+	case unix.CLONE_NEWNS:
+		return "mnt"
+	case unix.CLONE_NEWPID:
+		return "pid_for_children"
+	case unix.CLONE_NEWNET:
+		return "net"
+	case unix.CLONE_NEWIPC:
+		return "ipc"
+	case unix.CLONE_NEWUTS:
+		return "uts"
+	case unix.CLONE_NEWCGROUP:
+		return "cgroup"
+	case unix.CLONE_NEWTIME:
+		return "time_for_children"
+	}
+	return ""
+}
+
+type joinAttr struct {
+	flag uint32
+	path string
+}
+
+// resolveJoins checks the joins and drops those naming the namespace a
+// child of this process starts in anyway: joining one's own user namespace
+// fails with EINVAL, and an own pid or time namespace would cost a fork.
+func resolveJoins(joins []Join) ([]joinAttr, error) {
+	var seen uintptr
+	attrs := make([]joinAttr, 0, len(joins))
+	for _, j := range joins {
+		flag, err := NamespaceFlag(j.Type)
+		if err != nil {
+			return nil, err
+		}
+		if seen&flag != 0 {
+			return nil, fmt.Errorf("namespace type %q joined twice", j.Type)
+		}
+		seen |= flag
+		if j.Path == "" || len(j.Path) > maxPathLen || strings.IndexByte(j.Path, 0) >= 0 {
+			return nil, fmt.Errorf("bad %s namespace path %q", j.Type, j.Path)
+		}
+		var target unix.Stat_t
+		if err := unix.Stat(j.Path, &target); err != nil {
+			return nil, fmt.Errorf("stat %s: %w", j.Path, err)
+		}
+		var own unix.Stat_t
+		ownPath := "/proc/self/ns/" + procNsName(flag)
+		if unix.Stat(ownPath, &own) == nil && own.Dev == target.Dev && own.Ino == target.Ino {
+			continue
+		}
+		attrs = append(attrs, joinAttr{flag: uint32(flag), path: j.Path})
+	}
+	return attrs, nil
+}
+
+// timeOffsetsText formats offsets the way /proc/PID/timens_offsets reads them.
+func timeOffsetsText(offsets map[string]specs.LinuxTimeOffset) (string, error) {
+	var b strings.Builder
+	for _, clock := range []string{"monotonic", "boottime"} {
+		if off, ok := offsets[clock]; ok {
+			fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+		}
+	}
+	for clock := range offsets {
+		if clock != "monotonic" && clock != "boottime" {
+			return "", fmt.Errorf("unknown time namespace clock %q", clock)
+		}
+	}
+	return b.String(), nil
+}
+
+// encodeRequest builds the request message (format in the package comment).
+func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string) ([]byte, error) {
+	var buf bytes.Buffer
+	ne := binary.NativeEndian
+	buf.Write(ne.AppendUint32(nil, requestMagic))
+	buf.Write(ne.AppendUint32(nil, 0)) // length, patched below
+	attr := func(typ uint16, payload ...[]byte) error {
+		size := 0
+		for _, p := range payload {
+			size += len(p)
+		}
+		if size > 0xffff {
+			return fmt.Errorf("attribute %d too large (%d bytes)", typ, size)
+		}
+		buf.Write(ne.AppendUint16(nil, typ))
+		buf.Write(ne.AppendUint16(nil, uint16(size)))
+		for _, p := range payload {
+			buf.Write(p)
+		}
+		return nil
+	}
+	for _, j := range joins {
+		if err := attr(attrJoin, ne.AppendUint32(nil, j.flag), []byte(j.path)); err != nil {
+			return nil, err
+		}
+	}
+	if err := attr(attrUnshare, ne.AppendUint32(nil, unshare)); err != nil {
+		return nil, err
+	}
+	if timeOffsets != "" {
+		if len(timeOffsets) > maxTimeOffsets {
+			return nil, fmt.Errorf("time offsets too long (%d bytes)", len(timeOffsets))
+		}
+		if err := attr(attrTimeOffsets, []byte(timeOffsets)); err != nil {
+			return nil, err
+		}
+	}
+	msg := buf.Bytes()
+	if len(msg) > maxRequestSize {
+		return nil, fmt.Errorf("request too large (%d bytes)", len(msg))
+	}
+	ne.PutUint32(msg[4:], uint32(len(msg)))
+	return msg, nil
+}
+
+// idMaps is what the parent writes when the child unshares a user namespace.
+type idMaps struct {
+	uid, gid      []specs.LinuxIDMapping
+	setgroupsDeny bool
+}
+
+func formatIDMap(m []specs.LinuxIDMapping) string {
+	var b strings.Builder
+	for _, e := range m {
+		fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
+	}
+	return b.String()
+}
+
+// writeProcFile writes data with one write(2): the kernel takes an id map
+// only as a single write.
+func writeProcFile(path, data string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write([]byte(data))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// write sets up the user namespace of pid; setgroups must be denied before
+// gid_map is written for the deny to be allowed at all.
+func (m *idMaps) write(pid int) error {
+	dir := "/proc/" + strconv.Itoa(pid) + "/"
+	if m.setgroupsDeny {
+		if err := writeProcFile(dir+"setgroups", "deny"); err != nil {
+			return err
+		}
+	}
+	if len(m.uid) > 0 {
+		if err := writeProcFile(dir+"uid_map", formatIDMap(m.uid)); err != nil {
+			return err
+		}
+	}
+	if len(m.gid) > 0 {
+		if err := writeProcFile(dir+"gid_map", formatIDMap(m.gid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Start starts cmd (an *exec.Cmd for berth's own binary, not yet started)
+// so that its constructor executes req, and returns the pid (in the
+// caller's pid namespace) of the process that continues into Go.
+//
+// If forked is false that process is cmd.Process, and the caller must
+// cmd.Wait for it as usual. If forked is true, cmd's process was an
+// intermediate that Start has already reaped with cmd.Wait; the returned pid
+// is its orphaned child, reparented to the nearest subreaper (make the
+// caller one with PR_SET_CHILD_SUBREAPER to wait for it). A request that
+// forks needs cmd.Stdin, cmd.Stdout and cmd.Stderr to be nil or *os.File,
+// because cmd.Wait would otherwise wait for the continuing process to close
+// its copy of the pipes.
+//
+// On error Start kills and reaps what it started, and the error names the
+// failed step.
+func Start(cmd *exec.Cmd, req *Request) (pid int, forked bool, err error) {
+	if req.Unshare&^namespaceFlags != 0 {
+		return 0, false, fmt.Errorf("nsenter: bad unshare flags %#x", req.Unshare&^namespaceFlags)
+	}
+	newUser := req.Unshare&unix.CLONE_NEWUSER != 0
+	if !newUser && (len(req.UIDMappings) > 0 || len(req.GIDMappings) > 0 || req.SetgroupsDeny) {
+		return 0, false, errors.New("nsenter: id mappings without a new user namespace")
+	}
+	if req.Unshare&unix.CLONE_NEWTIME == 0 && len(req.TimeOffsets) > 0 {
+		return 0, false, errors.New("nsenter: time offsets without a new time namespace")
+	}
+	joins, err := resolveJoins(req.Join)
+	if err != nil {
+		return 0, false, fmt.Errorf("nsenter: %w", err)
+	}
+	timeOffsets, err := timeOffsetsText(req.TimeOffsets)
+	if err != nil {
+		return 0, false, fmt.Errorf("nsenter: %w", err)
+	}
+	msg, err := encodeRequest(joins, uint32(req.Unshare), timeOffsets)
+	if err != nil {
+		return 0, false, fmt.Errorf("nsenter: %w", err)
+	}
+
+	willFork := req.Unshare&(unix.CLONE_NEWPID|unix.CLONE_NEWTIME) != 0
+	for _, j := range joins {
+		willFork = willFork || j.flag&(unix.CLONE_NEWPID|unix.CLONE_NEWTIME) != 0
+	}
+	if willFork && !(isFileOrNil(cmd.Stdin) && isFileOrNil(cmd.Stdout) && isFileOrNil(cmd.Stderr)) {
+		return 0, false, errors.New("nsenter: a request that forks needs *os.File (or nil) stdio")
+	}
+
+	var maps *idMaps
+	if newUser {
+		maps = &idMaps{uid: req.UIDMappings, gid: req.GIDMappings, setgroupsDeny: req.SetgroupsDeny}
+	}
+	return start(cmd, msg, maps)
+}
+
+func isFileOrNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	f, ok := v.(*os.File)
+	return ok && f != nil
+}
+
+// start runs the protocol with an already encoded request; tests use it to
+// send requests Start would never build.
+func start(cmd *exec.Cmd, msg []byte, maps *idMaps) (pid int, forked bool, err error) {
+	if !haveConstructor {
+		return 0, false, errors.New("nsenter: built without cgo, the constructor is missing")
+	}
+	if cmd.Process != nil {
+		return 0, false, errors.New("nsenter: command already started")
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, false, fmt.Errorf("nsenter: socketpair: %w", err)
+	}
+	parentEnd := os.NewFile(uintptr(fds[0]), "nsenter parent socket")
+	defer parentEnd.Close()
+	childEnd := os.NewFile(uintptr(fds[1]), "nsenter child socket")
+
+	childFD := 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, childEnd)
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = withEnv(env, EnvFD, strconv.Itoa(childFD))
+
+	err = cmd.Start()
+	// Only the child may hold its end, so that its exit reads as EOF here.
+	childEnd.Close()
+	if err != nil {
+		return 0, false, fmt.Errorf("nsenter: start %s: %w", cmd.Path, err)
+	}
+
+	pid, forked, err = serve(parentEnd, cmd.Process.Pid, msg, maps)
+	if err != nil {
+		// A child that reported its error exits by itself; let it, so
+		// that its exit status is the real one.
+		var reported *childError
+		if !errors.As(err, &reported) {
+			_ = cmd.Process.Kill()
+		}
+		if werr := cmd.Wait(); werr != nil {
+			err = fmt.Errorf("%w (%v)", err, werr)
+		}
+		return 0, false, err
+	}
+	if forked {
+		if err := cmd.Wait(); err != nil {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			return 0, false, fmt.Errorf("nsenter: wait for intermediate process %d: %w", cmd.Process.Pid, err)
+		}
+	}
+	return pid, forked, nil
+}
+
+// withEnv returns env with key set to value, dropping earlier settings of key.
+func withEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
+}
+
+// serve sends the request and answers the child until it reports a pid.
+func serve(sock *os.File, childPid int, msg []byte, maps *idMaps) (pid int, forked bool, err error) {
+	if _, err := sock.Write(msg); err != nil {
+		return 0, false, fmt.Errorf("nsenter: send request: %w", err)
+	}
+	buf := make([]byte, maxReplySize)
+	for {
+		n, err := sock.Read(buf)
+		if n == 0 || err != nil {
+			return 0, false, fmt.Errorf("nsenter: process %d exited without reporting a pid (read: %v)", childPid, err)
+		}
+		reply := buf[:n]
+		switch reply[0] {
+		case msgMapRequest:
+			if maps == nil {
+				return 0, false, errors.New("nsenter: unexpected id map request")
+			}
+			if err := maps.write(childPid); err != nil {
+				return 0, false, fmt.Errorf("nsenter: %w", err)
+			}
+			maps = nil // only one user namespace is created
+			if _, err := sock.Write([]byte{msgMapAck}); err != nil {
+				return 0, false, fmt.Errorf("nsenter: send map ack: %w", err)
+			}
+		case msgPid, msgChildPid:
+			if n != 5 {
+				return 0, false, fmt.Errorf("nsenter: bad pid message (%d bytes)", n)
+			}
+			pid := int(int32(binary.NativeEndian.Uint32(reply[1:])))
+			forked := reply[0] == msgChildPid
+			if pid <= 0 || (!forked && pid != childPid) {
+				if forked && pid > 0 {
+					_ = unix.Kill(pid, unix.SIGKILL)
+				}
+				return 0, false, fmt.Errorf("nsenter: bad pid %d reported by process %d", pid, childPid)
+			}
+			return pid, forked, nil
+		case msgError:
+			return 0, false, &childError{msg: string(reply[1:])}
+		default:
+			return 0, false, fmt.Errorf("nsenter: unknown message kind %q", reply[0])
+		}
+	}
+}
+
+// childError is a failure reported by the started process itself.
+type childError struct{ msg string }
+
+func (e *childError) Error() string { return "nsenter: " + e.msg }

@@ -1,0 +1,202 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/nsenter"
+)
+
+// launch describes one container process to start: init or exec.
+type launch struct {
+	// Spec is the container's config; Process the process to run.
+	Spec *specs.Spec
+	// InitPid is the running init to join (exec); 0 for a new container.
+	InitPid int
+	// Stdio for the new process.
+	Stdin, Stdout, Stderr *os.File
+	// ExtraFiles are passed at fds 3.. before berth's own (preserve-fds).
+	ExtraFiles []*os.File
+	// StateDir is opened for the exec.fifo (init only).
+	StateDir string
+	// Console is the unix socket connection the pty master is sent to.
+	Console *os.File
+	// CgroupFD, when >= 0, makes clone3 start the process in that cgroup.
+	CgroupFD int
+}
+
+// started is a launched process waiting for its config.
+type started struct {
+	pid int
+	// cmd is set when pid is berth's direct child (no nsenter fork).
+	cmd  *exec.Cmd
+	conn *syncConn
+}
+
+// kill ends a process that failed set-up and reaps it if it is ours.
+func (s *started) kill() {
+	if s.pid > 0 {
+		unix.Kill(s.pid, unix.SIGKILL)
+	}
+	if s.cmd != nil {
+		s.cmd.Wait()
+	}
+	if s.conn != nil {
+		s.conn.Close()
+	}
+}
+
+// startProcess re-executes berth as `berth init` so that it comes up in
+// the container's namespaces. New namespaces only: one clone with
+// Cloneflags (and uid/gid maps), straight into the cgroup when a cgroup2
+// fd is given. Any namespace joined by path, a time namespace, and every
+// exec go through the nsenter constructor, which must setns before the Go
+// runtime starts threads.
+func startProcess(l *launch) (*started, error) {
+	parentSock, childSock, err := socketpair()
+	if err != nil {
+		return nil, err
+	}
+	defer childSock.Close()
+
+	exe, err := initExecutable()
+	if err != nil {
+		parentSock.Close()
+		return nil, err
+	}
+	cmd := &exec.Cmd{
+		Path:   exe,
+		Args:   []string{"berth", "init"},
+		Stdin:  l.Stdin,
+		Stdout: l.Stdout,
+		Stderr: l.Stderr,
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, l.ExtraFiles...)
+	fdOf := func(f *os.File) string {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		return strconv.Itoa(2 + len(cmd.ExtraFiles))
+	}
+	cmd.Env = []string{envSyncFd + "=" + fdOf(childSock)}
+	if l.StateDir != "" {
+		dir, err := os.OpenFile(l.StateDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			parentSock.Close()
+			return nil, fmt.Errorf("open state directory: %w", err)
+		}
+		defer dir.Close()
+		cmd.Env = append(cmd.Env, envStateDirFd+"="+fdOf(dir))
+	}
+	if l.Console != nil {
+		cmd.Env = append(cmd.Env, envConsoleFd+"="+fdOf(l.Console))
+	}
+	// Until init reports ready it must not outlive a runtime that died.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL}
+
+	req, useNsenter, err := namespaceRequest(l)
+	if err != nil {
+		parentSock.Close()
+		return nil, err
+	}
+	s := &started{conn: newSyncConn(parentSock)}
+	if useNsenter {
+		pid, forked, err := nsenter.Start(cmd, req)
+		if err != nil {
+			parentSock.Close()
+			return nil, err
+		}
+		s.pid = pid
+		if !forked {
+			s.cmd = cmd
+		}
+		return s, nil
+	}
+	cmd.SysProcAttr.Cloneflags = req.Unshare
+	if req.Unshare&unix.CLONE_NEWUSER != 0 {
+		cmd.SysProcAttr.UidMappings = sysMaps(l.Spec.Linux.UIDMappings)
+		cmd.SysProcAttr.GidMappings = sysMaps(l.Spec.Linux.GIDMappings)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+	}
+	if l.CgroupFD >= 0 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = l.CgroupFD
+	}
+	if err := cmd.Start(); err != nil {
+		parentSock.Close()
+		return nil, fmt.Errorf("start init process: %w", err)
+	}
+	s.pid = cmd.Process.Pid
+	s.cmd = cmd
+	return s, nil
+}
+
+func sysMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, 0, len(m))
+	for _, e := range m {
+		out = append(out, syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)})
+	}
+	return out
+}
+
+// namespaceRequest works out which namespaces the process creates and
+// joins, and whether that needs the nsenter constructor. The cgroup
+// namespace is always unshared later by init itself, once it is inside
+// its cgroup, so that the namespace is rooted there.
+func namespaceRequest(l *launch) (*nsenter.Request, bool, error) {
+	req := &nsenter.Request{}
+	if l.InitPid > 0 {
+		// exec: join every namespace the container's init has, that
+		// differs from ours.
+		for _, t := range configs.AllNamespaceTypes() {
+			if !configs.HasNamespace(l.Spec, t) {
+				continue
+			}
+			name := configs.NamespaceProcName(t)
+			req.Join = append(req.Join, nsenter.Join{Type: name, Path: fmt.Sprintf("/proc/%d/ns/%s", l.InitPid, name)})
+		}
+		return req, true, nil
+	}
+	needNsenter := false
+	for _, ns := range l.Spec.Linux.Namespaces {
+		flag, err := configs.NamespaceFlag(ns.Type)
+		if err != nil {
+			return nil, false, err
+		}
+		switch {
+		case ns.Path != "":
+			req.Join = append(req.Join, nsenter.Join{Type: configs.NamespaceProcName(ns.Type), Path: ns.Path})
+			needNsenter = true
+		case flag == unix.CLONE_NEWCGROUP:
+		case flag == unix.CLONE_NEWTIME:
+			req.Unshare |= flag
+			needNsenter = true
+		default:
+			req.Unshare |= flag
+		}
+	}
+	if needNsenter {
+		req.UIDMappings = l.Spec.Linux.UIDMappings
+		req.GIDMappings = l.Spec.Linux.GIDMappings
+		req.TimeOffsets = l.Spec.Linux.TimeOffsets
+	}
+	return req, needNsenter, nil
+}
+
+func socketpair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
+// initExecutable is the binary the container process starts from.
+func initExecutable() (string, error) {
+	return "/proc/self/exe", nil
+}

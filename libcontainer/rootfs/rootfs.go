@@ -1,0 +1,329 @@
+// Package rootfs builds a container's root filesystem inside its new mount
+// namespace: the bind of the rootfs onto itself, every mount of
+// config.json, /dev, pivot_root, and the masked and read-only paths.
+// Every path inside the rootfs is resolved with in-root resolution
+// (pathrs-lite) and acted on by fd.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
+)
+
+// Config is what the rootfs set-up needs to know.
+type Config struct {
+	Rootfs string // absolute host path of the root filesystem
+	Bundle string // relative bind sources resolve against it
+	Spec   *specs.Spec
+	// NoPivot uses MS_MOVE + chroot instead of pivot_root (--no-pivot).
+	NoPivot bool
+	// CgroupPaths are the container's cgroup directories per controller
+	// ("" for the cgroup2 hierarchy) and CgroupPath its path inside each
+	// hierarchy: type "cgroup" mounts bind those directories.
+	CgroupPaths map[string]string
+	CgroupPath  string
+	// CgroupNS says the container has its own cgroup namespace.
+	CgroupNS bool
+	// UserNS says the container runs in a new user namespace: devices are
+	// bind-mounted from the host instead of made with mknod.
+	UserNS bool
+}
+
+// Prepare does everything that happens before pivot_root.
+func Prepare(cfg *Config) error {
+	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if p := cfg.Spec.Linux.RootfsPropagation; p != "" {
+		mf, err := configs.ParseMountOptions([]string{p})
+		if err != nil || len(mf.Propagation) != 1 {
+			return fmt.Errorf("rootfsPropagation %q: not a propagation mode", p)
+		}
+		prop = mf.Propagation[0]
+	}
+	if err := unix.Mount("", "/", "", prop, ""); err != nil {
+		return fmt.Errorf("set propagation of / : %w", err)
+	}
+	if prop&(unix.MS_SHARED) != 0 {
+		// pivot_root refuses a new root whose parent mount is shared.
+		if err := makeParentPrivate(cfg.Rootfs); err != nil {
+			return err
+		}
+	}
+	// pivot_root needs the new root to be a mount point.
+	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind mount rootfs %s: %w", cfg.Rootfs, err)
+	}
+	root, err := os.OpenFile(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open rootfs %s: %w", cfg.Rootfs, err)
+	}
+	defer root.Close()
+
+	devBound := false
+	for _, m := range cfg.Spec.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" && configs.IsBind(m) {
+			devBound = true
+		}
+		if err := mountOne(cfg, root, m); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", mountSource(m), m.Destination, err)
+		}
+	}
+	if !devBound {
+		if err := makeDevices(cfg, root); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mountSource(m specs.Mount) string {
+	if m.Source != "" {
+		return m.Source
+	}
+	return m.Type
+}
+
+// makeParentPrivate makes the mount holding rootfs private, reading
+// mountinfo: only needed with a shared rootfsPropagation, so the common
+// path does no scan.
+func makeParentPrivate(rootfs string) error {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	best := "/"
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := f[4]
+		if (rootfs == mp || strings.HasPrefix(rootfs, strings.TrimSuffix(mp, "/")+"/")) && len(mp) > len(best) {
+			best = mp
+		}
+	}
+	if err := unix.Mount("", best, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s private: %w", best, err)
+	}
+	return nil
+}
+
+// resolveDest resolves dest inside root, creating it (a directory, or an
+// empty file when file is true) when missing.
+func resolveDest(root *os.File, dest string, file bool) (*os.File, error) {
+	if !file {
+		h, err := pathrs.MkdirAllHandle(root, dest, 0o755)
+		if err != nil {
+			return nil, fmt.Errorf("create mount point: %w", err)
+		}
+		return h, nil
+	}
+	if h, err := pathrs.OpenatInRoot(root, dest); err == nil {
+		return h, nil
+	}
+	dir, base := filepath.Split(filepath.Clean(dest))
+	parent, err := pathrs.MkdirAllHandle(root, dir, 0o755)
+	if err != nil {
+		return nil, fmt.Errorf("create mount point parent: %w", err)
+	}
+	defer parent.Close()
+	// O_NOFOLLOW|O_EXCL: never create through a symlink planted in the rootfs.
+	fd, err := unix.Openat(int(parent.Fd()), base, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("create mount point file %s: %w", dest, err)
+	}
+	if err == nil {
+		unix.Close(fd)
+	}
+	h, err := pathrs.OpenatInRoot(root, dest)
+	if err != nil {
+		return nil, fmt.Errorf("open mount point: %w", err)
+	}
+	return h, nil
+}
+
+func mountOne(cfg *Config, root *os.File, m specs.Mount) error {
+	mf, err := configs.ParseMountOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	var dst *os.File
+	switch {
+	case configs.IsBind(m):
+		dst, err = mountBind(cfg, root, m, mf)
+	case m.Type == "cgroup" || m.Type == "cgroup2":
+		dst, err = mountCgroup(cfg, root, m, mf)
+	default:
+		dst, err = mountFilesystem(cfg, root, m, mf)
+	}
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	if len(mf.Propagation) == 0 && mf.RecAttrSet == 0 && mf.RecAttrClr == 0 {
+		return nil
+	}
+	// dst names the directory under the new mount; reopen to get the mount.
+	top, err := pathrs.OpenatInRoot(root, m.Destination)
+	if err != nil {
+		return fmt.Errorf("reopen: %w", err)
+	}
+	defer top.Close()
+	for _, p := range mf.Propagation {
+		if err := unix.Mount("", procFdPath(top), "", p, ""); err != nil {
+			return fmt.Errorf("set propagation: %w", err)
+		}
+	}
+	if mf.RecAttrSet != 0 || mf.RecAttrClr != 0 {
+		return setattr(int(top.Fd()), true, mf.RecAttrSet, mf.RecAttrClr, 0)
+	}
+	return nil
+}
+
+func mountBind(cfg *Config, root *os.File, m specs.Mount, mf configs.MountFlags) (*os.File, error) {
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(cfg.Bundle, src)
+	}
+	srcf, err := os.OpenFile(src, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open source: %w", err)
+	}
+	defer srcf.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(srcf.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("stat source: %w", err)
+	}
+	dst, err := resolveDest(root, m.Destination, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	if err != nil {
+		return nil, err
+	}
+	rec := mf.Flags&unix.MS_REC != 0
+	set := msToAttr(mf.Flags)
+	clr := msToAttr(mf.ClearFlags)
+	if err := bindFd(srcf, dst, rec, set, clr); err != nil {
+		dst.Close()
+		return nil, err
+	}
+	return dst, nil
+}
+
+func mountFilesystem(cfg *Config, root *os.File, m specs.Mount, mf configs.MountFlags) (*os.File, error) {
+	dst, err := resolveDest(root, m.Destination, false)
+	if err != nil {
+		return nil, err
+	}
+	if m.Type == "proc" || m.Type == "sysfs" {
+		// CVE-2023-27561: a /proc or /sys that is a symlink in the image
+		// could point the mount somewhere it hides host files.
+		if err := checkNoSymlink(cfg.Rootfs, m.Destination, dst); err != nil {
+			dst.Close()
+			return nil, err
+		}
+	}
+	flags := mf.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
+	data := strings.Join(mf.Data, ",")
+	err = mountAt(m.Source, m.Type, flags, data, dst)
+	if err != nil && m.Type == "sysfs" && cfg.UserNS && errors.Is(err, unix.EPERM) {
+		// Without its own network namespace a user-namespaced container
+		// may not mount sysfs: bind the host's read-only instead.
+		var hostSys *os.File
+		if hostSys, err = os.OpenFile("/sys", unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+			err = bindFd(hostSys, dst, true, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, 0)
+			hostSys.Close()
+		}
+	}
+	if err != nil {
+		dst.Close()
+		return nil, err
+	}
+	return dst, nil
+}
+
+// checkNoSymlink refuses a mount point whose in-root resolution went
+// through a symlink: its real path must be exactly rootfs+dest.
+func checkNoSymlink(rootfs, dest string, h *os.File) error {
+	real, err := procfs.ProcSelfFdReadlink(h)
+	if err != nil {
+		return fmt.Errorf("readlink mount point: %w", err)
+	}
+	want := filepath.Join(rootfs, dest)
+	if real != want {
+		return fmt.Errorf("mount point %s resolves to %s through a symlink: refusing", dest, real)
+	}
+	return nil
+}
+
+// mountCgroup gives the container a view of its own cgroups. On a v2 host
+// with a cgroup namespace that is a fresh cgroup2 mount; otherwise the
+// container's own cgroup directories are bound: a tmpfs holding one bind
+// per v1 hierarchy (and "unified" on a hybrid host).
+func mountCgroup(cfg *Config, root *os.File, m specs.Mount, mf configs.MountFlags) (*os.File, error) {
+	dst, err := resolveDest(root, m.Destination, false)
+	if err != nil {
+		return nil, err
+	}
+	attrs := msToAttr(mf.Flags)
+	unified, isV2 := cfg.CgroupPaths[""]
+	if isV2 && len(cfg.CgroupPaths) == 1 {
+		if cfg.CgroupNS {
+			err = mountAt("cgroup2", "cgroup2", mf.Flags&^(unix.MS_BIND|unix.MS_REC), "", dst)
+		} else {
+			err = bindHostDir(unified, dst, attrs)
+		}
+		if err != nil {
+			dst.Close()
+			return nil, err
+		}
+		return dst, nil
+	}
+	if err := mountAt("tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755", dst); err != nil {
+		dst.Close()
+		return nil, err
+	}
+	dst.Close()
+	for key, path := range cfg.CgroupPaths {
+		mountpoint := strings.TrimSuffix(path, cfg.CgroupPath)
+		name := filepath.Base(mountpoint)
+		if key == "" {
+			name = "unified"
+		}
+		sub, err := resolveDest(root, filepath.Join(m.Destination, name), false)
+		if err != nil {
+			return nil, err
+		}
+		err = bindHostDir(path, sub, attrs)
+		sub.Close()
+		if err != nil {
+			return nil, fmt.Errorf("bind cgroup %s: %w", path, err)
+		}
+	}
+	// Leave the tmpfs itself read-only, as the container must not add to it.
+	top, err := pathrs.OpenatInRoot(root, m.Destination)
+	if err != nil {
+		return nil, err
+	}
+	if err := setattr(int(top.Fd()), false, unix.MOUNT_ATTR_RDONLY, 0, 0); err != nil {
+		top.Close()
+		return nil, err
+	}
+	return top, nil
+}
+
+func bindHostDir(path string, dst *os.File, attrs uint64) error {
+	src, err := os.OpenFile(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return bindFd(src, dst, false, attrs, 0)
+}

@@ -1,0 +1,304 @@
+package seccomp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	libseccomp "github.com/seccomp/libseccomp-golang"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// bpfMaxInsns is the kernel's limit on one classic BPF program (BPF_MAXINSNS).
+const bpfMaxInsns = 4096
+
+// program is a compiled filter plus what is needed to install it.
+type program struct {
+	insns   []unix.SockFilter
+	flags   uintptr  // SECCOMP_FILTER_FLAG_* for seccomp(2)
+	actions []uint32 // SECCOMP_RET_* values the filter can return
+}
+
+// Load compiles cfg and installs it on the calling thread. It never sets
+// no_new_privs (the caller decides that); without it the thread must hold
+// CAP_SYS_ADMIN. Other threads get the filter only when cfg.Flags has
+// SECCOMP_FILTER_FLAG_TSYNC. The returned fd is the notify listener (close on
+// exec) when a rule uses SCMP_ACT_NOTIFY, else -1. A nil cfg loads nothing.
+func Load(cfg *specs.LinuxSeccomp) (notifyFd int, err error) {
+	if cfg == nil {
+		return -1, nil
+	}
+	if err := Validate(cfg); err != nil {
+		return -1, err
+	}
+	prog, err := compile(cfg)
+	if err != nil {
+		return -1, err
+	}
+	if err := checkKernel(prog); err != nil {
+		return -1, err
+	}
+	// The caller has locked the thread already; locking again (it nests)
+	// keeps this function correct on its own.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return install(prog)
+}
+
+// compile builds the libseccomp filter for cfg and exports it as BPF.
+func compile(cfg *specs.LinuxSeccomp) (*program, error) {
+	flags, err := parseFlags(cfg.Flags)
+	if err != nil {
+		return nil, err
+	}
+	defaultAction, err := convertAction(cfg.DefaultAction, cfg.DefaultErrnoRet)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := libseccomp.NewFilter(defaultAction)
+	if err != nil {
+		return nil, fmt.Errorf("seccomp: new filter: %w", err)
+	}
+	defer filter.Release()
+
+	// libseccomp does not load this filter (install does), but its
+	// attributes are where it checks that it and the kernel can do a flag,
+	// and they are read back below to build the seccomp(2) flags.
+	if err := filter.SetNoNewPrivsBit(false); err != nil {
+		return nil, fmt.Errorf("seccomp: clear no_new_privs attribute: %w", err)
+	}
+	if flags.log {
+		if err := filter.SetLogBit(true); err != nil {
+			return nil, fmt.Errorf("seccomp: %s not supported by libseccomp or kernel: %w", specs.LinuxSeccompFlagLog, err)
+		}
+	}
+	if flags.specAllow {
+		if err := filter.SetSSB(true); err != nil {
+			return nil, fmt.Errorf("seccomp: %s not supported by libseccomp or kernel: %w", specs.LinuxSeccompFlagSpecAllow, err)
+		}
+	}
+
+	for _, arch := range cfg.Architectures {
+		a, err := convertArch(arch)
+		if err != nil {
+			return nil, err
+		}
+		if err := filter.AddArch(a); err != nil {
+			return nil, fmt.Errorf("seccomp: add architecture %s: %w", arch, err)
+		}
+	}
+
+	prog := &program{}
+	used := map[uint32]bool{}
+	defaultInfo, _ := lookupAction(cfg.DefaultAction)
+	used[defaultInfo.kernel] = true
+	notify := false
+	for _, sc := range cfg.Syscalls {
+		action, err := convertAction(sc.Action, sc.ErrnoRet)
+		if err != nil {
+			return nil, err
+		}
+		if action == defaultAction {
+			// The kernel would never see a difference, and libseccomp
+			// refuses such a rule.
+			continue
+		}
+		added, err := addRules(filter, sc, action)
+		if err != nil {
+			return nil, err
+		}
+		if added {
+			info, _ := lookupAction(sc.Action)
+			used[info.kernel] = true
+			notify = notify || sc.Action == specs.ActNotify
+		}
+	}
+	for a := range used {
+		prog.actions = append(prog.actions, a)
+	}
+
+	if prog.insns, err = exportBPF(filter); err != nil {
+		return nil, err
+	}
+
+	if log, err := filter.GetLogBit(); err != nil {
+		return nil, fmt.Errorf("seccomp: read log attribute: %w", err)
+	} else if log {
+		prog.flags |= unix.SECCOMP_FILTER_FLAG_LOG
+	}
+	if ssb, err := filter.GetSSB(); err != nil {
+		return nil, fmt.Errorf("seccomp: read spec_allow attribute: %w", err)
+	} else if ssb {
+		prog.flags |= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
+	}
+	if flags.tsync {
+		prog.flags |= unix.SECCOMP_FILTER_FLAG_TSYNC
+	}
+	if notify {
+		prog.flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
+		if flags.tsync {
+			// The kernel refuses TSYNC with a listener unless a failed
+			// sync is reported as ESRCH instead of a thread id.
+			prog.flags |= unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+		}
+		if flags.waitKillableRecv {
+			prog.flags |= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+		}
+	} else if flags.waitKillableRecv {
+		logrus.Debugf("seccomp: %s ignored: no rule uses %s", specs.LinuxSeccompFlagWaitKillableRecv, specs.ActNotify)
+	}
+	return prog, nil
+}
+
+// addRules adds the rules of one syscalls[] entry; it reports whether any
+// syscall name was known to libseccomp.
+func addRules(filter *libseccomp.ScmpFilter, sc specs.LinuxSyscall, action libseccomp.ScmpAction) (bool, error) {
+	var condSets [][]libseccomp.ScmpCondition
+	for _, set := range expandArgs(sc.Args) {
+		var conds []libseccomp.ScmpCondition
+		for _, a := range set {
+			c, err := convertCondition(a)
+			if err != nil {
+				return false, err
+			}
+			conds = append(conds, c)
+		}
+		condSets = append(condSets, conds)
+	}
+
+	added := false
+	for _, name := range sc.Names {
+		call, err := libseccomp.GetSyscallFromName(name)
+		if err != nil {
+			// Profiles list syscalls of newer kernels and other
+			// architectures; libseccomp not knowing one is expected.
+			logrus.Debugf("seccomp: skipping syscall %q unknown to libseccomp", name)
+			continue
+		}
+		if len(condSets) == 0 {
+			if err := filter.AddRule(call, action); err != nil {
+				return false, fmt.Errorf("seccomp: add rule for %s: %w", name, err)
+			}
+		}
+		for _, conds := range condSets {
+			if err := filter.AddRuleConditional(call, action, conds); err != nil {
+				return false, fmt.Errorf("seccomp: add conditional rule for %s: %w", name, err)
+			}
+		}
+		added = true
+	}
+	return added, nil
+}
+
+// exportBPF has libseccomp write the filter's BPF into a memfd and decodes
+// it. (libseccomp 2.5 has no in-memory export.)
+func exportBPF(filter *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
+	fd, err := unix.MemfdCreate("berth-seccomp-bpf", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("seccomp: memfd_create: %w", err)
+	}
+	file := os.NewFile(uintptr(fd), "berth-seccomp-bpf")
+	defer file.Close()
+	if err := filter.ExportBPF(file); err != nil {
+		return nil, fmt.Errorf("seccomp: export BPF: %w", err)
+	}
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("seccomp: rewind BPF memfd: %w", err)
+	}
+	raw, err := io.ReadAll(file)
+	if err != nil {
+		return nil, fmt.Errorf("seccomp: read BPF memfd: %w", err)
+	}
+	const insnSize = 8 // struct sock_filter: u16 code, u8 jt, u8 jf, u32 k
+	if len(raw) == 0 || len(raw)%insnSize != 0 {
+		return nil, fmt.Errorf("seccomp: exported BPF has bad size %d", len(raw))
+	}
+	if len(raw)/insnSize > bpfMaxInsns {
+		return nil, fmt.Errorf("seccomp: filter has %d instructions, the kernel allows %d", len(raw)/insnSize, bpfMaxInsns)
+	}
+	insns := make([]unix.SockFilter, len(raw)/insnSize)
+	for i := range insns {
+		b := raw[i*insnSize:]
+		insns[i] = unix.SockFilter{
+			Code: binary.NativeEndian.Uint16(b[0:2]),
+			Jt:   b[2],
+			Jf:   b[3],
+			K:    binary.NativeEndian.Uint32(b[4:8]),
+		}
+	}
+	return insns, nil
+}
+
+// checkKernel fails with a clear message when the kernel lacks a flag or an
+// action the program needs, instead of a bare EINVAL from seccomp(2).
+func checkKernel(prog *program) error {
+	named := []struct {
+		flag uintptr
+		name string
+	}{
+		{unix.SECCOMP_FILTER_FLAG_TSYNC, string(tsyncFlag)},
+		{unix.SECCOMP_FILTER_FLAG_LOG, string(specs.LinuxSeccompFlagLog)},
+		{unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, string(specs.LinuxSeccompFlagSpecAllow)},
+		{unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, "SECCOMP_FILTER_FLAG_NEW_LISTENER (needed by SCMP_ACT_NOTIFY)"},
+		{unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH, "SECCOMP_FILTER_FLAG_TSYNC_ESRCH (needed by TSYNC with SCMP_ACT_NOTIFY)"},
+		{unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, string(specs.LinuxSeccompFlagWaitKillableRecv)},
+	}
+	for _, f := range named {
+		if prog.flags&f.flag != 0 && !kernelHasFlag(f.flag) {
+			return fmt.Errorf("seccomp: the kernel does not support %s", f.name)
+		}
+	}
+	for _, a := range prog.actions {
+		if !kernelHasAction(a) {
+			return fmt.Errorf("seccomp: the kernel does not support action %#x", a)
+		}
+	}
+	return nil
+}
+
+// kernelHasFlag asks seccomp(2) about a flag without installing anything: a
+// known flag gets as far as reading the (NULL) program and fails with EFAULT,
+// an unknown one fails with EINVAL first.
+func kernelHasFlag(flag uintptr) bool {
+	if flag&unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV != 0 {
+		flag |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER // only valid together
+	}
+	if flag&unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH != 0 {
+		flag |= unix.SECCOMP_FILTER_FLAG_TSYNC
+	}
+	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flag, 0)
+	return errno == unix.EFAULT
+}
+
+func kernelHasAction(action uint32) bool {
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_GET_ACTION_AVAIL, 0, uintptr(unsafe.Pointer(&action)))
+	return errno == 0
+}
+
+// install loads prog with seccomp(2) on the calling thread.
+func install(prog *program) (int, error) {
+	fprog := unix.SockFprog{Len: uint16(len(prog.insns)), Filter: &prog.insns[0]}
+	ret, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, prog.flags, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(prog)
+	if errno != 0 {
+		if errno == unix.EACCES {
+			return -1, errors.New("seccomp: load filter: permission denied (needs no_new_privs or CAP_SYS_ADMIN)")
+		}
+		return -1, fmt.Errorf("seccomp: load filter (flags %#x): %w", prog.flags, errno)
+	}
+	if prog.flags&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+		// The kernel opens the listener with O_CLOEXEC.
+		return int(ret), nil
+	}
+	if ret != 0 {
+		// TSYNC without TSYNC_ESRCH reports the thread it could not sync.
+		return -1, fmt.Errorf("seccomp: load filter: thread %d could not be synchronized", ret)
+	}
+	return -1, nil
+}

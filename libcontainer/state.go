@@ -1,0 +1,227 @@
+package libcontainer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Status is a container's OCI status, plus "paused" as runc reports it.
+type Status string
+
+const (
+	Creating Status = "creating"
+	Created  Status = "created"
+	Running  Status = "running"
+	Paused   Status = "paused"
+	Stopped  Status = "stopped"
+)
+
+const (
+	stateFile = "state.json"
+	lockFile  = "lock"
+	fifoFile  = "exec.fifo"
+)
+
+// State is what berth persists about a container between commands.
+// The status in it is informational only: every load recomputes it.
+type State struct {
+	ID      string    `json:"id"`
+	Bundle  string    `json:"bundle"`
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	// InitPid is the host pid of the container's init, 0 while creating.
+	InitPid int `json:"init_pid"`
+	// InitStartTime is field 22 of /proc/PID/stat at creation: together
+	// with InitPid it names the process even after pid reuse.
+	InitStartTime uint64 `json:"init_start_time"`
+	// CreatorPid / CreatorStartTime name the `berth create` that is
+	// still setting the container up (status creating).
+	CreatorPid       int    `json:"creator_pid,omitempty"`
+	CreatorStartTime uint64 `json:"creator_start_time,omitempty"`
+	Status           Status `json:"status"`
+	// CgroupPaths are the manager's paths, to act on the cgroup without
+	// re-reading config.json (which must not affect a created container).
+	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// Systemd records --systemd-cgroup at create time.
+	Systemd  bool `json:"systemd,omitempty"`
+	Rootless bool `json:"rootless,omitempty"`
+	// Spec is config.json as it was at create time.
+	Spec *specs.Spec `json:"spec"`
+	// Owner is the uid that created the container.
+	Owner int `json:"owner"`
+}
+
+// stateDir is the per-container directory under the root.
+type stateDir struct {
+	path string
+	lock *os.File
+}
+
+// openStateDir takes the container's lock. create=true makes the
+// directory exclusively (an existing one means a duplicate ID).
+func openStateDir(root, id string, create bool) (*stateDir, error) {
+	dir := filepath.Join(root, id)
+	if create {
+		if err := os.MkdirAll(root, 0o711); err != nil {
+			return nil, fmt.Errorf("create state root %s: %w", root, err)
+		}
+		if err := os.Mkdir(dir, 0o711); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				return nil, fmt.Errorf("container with id %s already exists", id)
+			}
+			return nil, fmt.Errorf("create state directory %s: %w", dir, err)
+		}
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errNotExist(id)
+		}
+		return nil, fmt.Errorf("open lock %s: %w", dir, err)
+	}
+	for {
+		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	// A concurrent delete may have removed the directory while we waited.
+	if _, err := os.Stat(dir); err != nil {
+		lock.Close()
+		return nil, errNotExist(id)
+	}
+	return &stateDir{path: dir, lock: lock}, nil
+}
+
+func (d *stateDir) unlock() {
+	if d.lock != nil {
+		d.lock.Close()
+		d.lock = nil
+	}
+}
+
+func (d *stateDir) file(name string) string { return filepath.Join(d.path, name) }
+
+// save writes state.json atomically: temp file, fsync, rename.
+func (d *stateDir) save(s *State) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	tmp, err := os.CreateTemp(d.path, ".state-*")
+	if err != nil {
+		return fmt.Errorf("save state in %s: %w", d.path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), d.file(stateFile)); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+func (d *stateDir) load(id string) (*State, error) {
+	data, err := os.ReadFile(d.file(stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errNotExist(id)
+		}
+		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	return decodeState(data, id)
+}
+
+func decodeState(data []byte, id string) (*State, error) {
+	var s State
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("decode state of %s: %w", id, err)
+	}
+	if s.ID != id {
+		return nil, fmt.Errorf("state of %s names container %q", id, s.ID)
+	}
+	return &s, nil
+}
+
+// ErrNotExist is the error for an unknown container. Its text is what
+// clients match on ("does not exist").
+var ErrNotExist = errors.New("container does not exist")
+
+func errNotExist(id string) error { return fmt.Errorf("%s: %w", id, ErrNotExist) }
+
+// ErrNotRunning is returned when signalling a container that has no
+// live init. Clients match on "container not running".
+var ErrNotRunning = errors.New("container not running")
+
+// procStat holds the fields of /proc/PID/stat berth needs.
+type procStat struct {
+	State     byte
+	StartTime uint64
+}
+
+// readProcStat parses /proc/PID/stat. The comm field can hold spaces and
+// parentheses, so fields are counted from the last ')'.
+func readProcStat(pid int) (procStat, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseProcStat(data)
+}
+
+func parseProcStat(data []byte) (procStat, error) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return procStat{}, errors.New("malformed /proc stat")
+	}
+	fields := bytes.Fields(data[i+2:])
+	// fields[0] is field 3 (state); starttime is field 22.
+	if len(fields) < 20 {
+		return procStat{}, errors.New("malformed /proc stat: too few fields")
+	}
+	st, err := strconv.ParseUint(string(fields[19]), 10, 64)
+	if err != nil {
+		return procStat{}, fmt.Errorf("malformed /proc stat starttime: %w", err)
+	}
+	return procStat{State: fields[0][0], StartTime: st}, nil
+}
+
+// processAlive reports whether pid is still the process that had
+// startTime, and not a zombie (a zombie init counts as stopped: here the
+// reaper may take its time).
+func processAlive(pid int, startTime uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, err := readProcStat(pid)
+	if err != nil {
+		return false
+	}
+	if st.State == 'Z' || st.State == 'X' {
+		return false
+	}
+	return startTime == 0 || st.StartTime == startTime
+}

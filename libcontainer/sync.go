@@ -1,0 +1,265 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// The sync protocol runs over a SOCK_STREAM socketpair between the runtime
+// (parent) and a container process it is setting up (init or exec). Each
+// frame is a 4-byte big-endian length followed by that many bytes of JSON
+// encoding a syncMsg. A frame may carry file descriptors (SCM_RIGHTS) on its
+// first byte. Frames above maxSyncFrame are refused: the peer is a process
+// we started, but it runs inside an untrusted rootfs and must not be able
+// to make the runtime allocate without bound.
+const maxSyncFrame = 16 << 20
+
+// Message types. Each side checks it got the type it expects next.
+const (
+	msgConfig      = "config"       // parent → child: initConfig
+	msgHooks       = "hooks"        // child → parent: run prestart/createRuntime now
+	msgHooksDone   = "hooks-done"   // parent → child
+	msgSeccompFd   = "seccomp-fd"   // child → parent, with the notify fd
+	msgSeccompDone = "seccomp-done" // parent → child
+	msgConsole     = "console"      // child → parent, with the pty master
+	msgReady       = "ready"        // child → parent: set up, waiting for start
+	msgError       = "error"        // child → parent: set-up failed
+)
+
+type syncMsg struct {
+	Type    string          `json:"type"`
+	Error   string          `json:"error,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// syncConn is one end of the sync socket.
+type syncConn struct {
+	f   *os.File
+	fds []int // received and not yet taken
+}
+
+func newSyncConn(f *os.File) *syncConn { return &syncConn{f: f} }
+
+func (c *syncConn) Close() error {
+	for _, fd := range c.fds {
+		unix.Close(fd)
+	}
+	c.fds = nil
+	return c.f.Close()
+}
+
+// send writes one frame, with fd attached when fd >= 0.
+func (c *syncConn) send(typ string, payload any, fd int) error {
+	m := syncMsg{Type: typ}
+	if payload != nil {
+		raw, err := json.Marshal(payload)
+		if err != nil {
+			return fmt.Errorf("encode %s message: %w", typ, err)
+		}
+		m.Payload = raw
+	}
+	return c.sendMsg(m, fd)
+}
+
+func (c *syncConn) sendError(err error) error {
+	return c.sendMsg(syncMsg{Type: msgError, Error: err.Error()}, -1)
+}
+
+func (c *syncConn) sendMsg(m syncMsg, fd int) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s message: %w", m.Type, err)
+	}
+	frame, err := encodeFrame(body)
+	if err != nil {
+		return err
+	}
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	raw, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var werr error
+	sent := 0
+	cerr := raw.Write(func(s uintptr) bool {
+		for sent < len(frame) {
+			n, err := unix.SendmsgN(int(s), frame[sent:], oob, nil, 0)
+			if err == unix.EAGAIN {
+				return false
+			}
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				werr = err
+				return true
+			}
+			sent += n
+			oob = nil
+		}
+		return true
+	})
+	if cerr != nil {
+		return fmt.Errorf("send %s message: %w", m.Type, cerr)
+	}
+	if werr != nil {
+		return fmt.Errorf("send %s message: %w", m.Type, werr)
+	}
+	return nil
+}
+
+func encodeFrame(body []byte) ([]byte, error) {
+	if len(body) > maxSyncFrame {
+		return nil, fmt.Errorf("sync message of %d bytes is larger than %d", len(body), maxSyncFrame)
+	}
+	frame := make([]byte, 4+len(body))
+	binary.BigEndian.PutUint32(frame, uint32(len(body)))
+	copy(frame[4:], body)
+	return frame, nil
+}
+
+// recv reads one frame. io.EOF means the peer closed the socket cleanly
+// between frames (for a child that is how a successful execve looks: the
+// socket is close-on-exec).
+func (c *syncConn) recv() (syncMsg, error) {
+	var hdr [4]byte
+	if err := c.readFull(hdr[:]); err != nil {
+		return syncMsg{}, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxSyncFrame {
+		return syncMsg{}, fmt.Errorf("sync message of %d bytes is larger than %d", n, maxSyncFrame)
+	}
+	body := make([]byte, n)
+	if err := c.readFull(body); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return syncMsg{}, err
+	}
+	return decodeSyncMsg(body)
+}
+
+func decodeSyncMsg(body []byte) (syncMsg, error) {
+	var m syncMsg
+	if err := json.Unmarshal(body, &m); err != nil {
+		return m, fmt.Errorf("decode sync message: %w", err)
+	}
+	switch m.Type {
+	case msgConfig, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgError:
+	default:
+		return m, fmt.Errorf("decode sync message: unknown type %q", m.Type)
+	}
+	return m, nil
+}
+
+func (c *syncConn) readFull(buf []byte) error {
+	raw, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	got := 0
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	var rerr error
+	cerr := raw.Read(func(s uintptr) bool {
+		for got < len(buf) {
+			n, oobn, _, _, err := unix.Recvmsg(int(s), buf[got:], oob, unix.MSG_CMSG_CLOEXEC)
+			if err == unix.EAGAIN {
+				return false
+			}
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				rerr = err
+				return true
+			}
+			if oobn > 0 {
+				if err := c.takeRights(oob[:oobn]); err != nil {
+					rerr = err
+					return true
+				}
+			}
+			if n == 0 {
+				if got == 0 {
+					rerr = io.EOF
+				} else {
+					rerr = io.ErrUnexpectedEOF
+				}
+				return true
+			}
+			got += n
+		}
+		return true
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return rerr
+}
+
+func (c *syncConn) takeRights(oob []byte) error {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return fmt.Errorf("parse control message: %w", err)
+	}
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			return fmt.Errorf("parse SCM_RIGHTS: %w", err)
+		}
+		c.fds = append(c.fds, fds...)
+	}
+	return nil
+}
+
+// takeFd returns the fd that arrived with the last frame.
+func (c *syncConn) takeFd() (int, error) {
+	if len(c.fds) != 1 {
+		n := len(c.fds)
+		for _, fd := range c.fds {
+			unix.Close(fd)
+		}
+		c.fds = nil
+		return -1, fmt.Errorf("expected one file descriptor, got %d", n)
+	}
+	fd := c.fds[0]
+	c.fds = nil
+	return fd, nil
+}
+
+// expect reads the next frame and checks its type. A msgError frame
+// becomes a Go error carrying the child's message.
+func (c *syncConn) expect(want string) (syncMsg, error) {
+	m, err := c.recv()
+	if err != nil {
+		return m, err
+	}
+	if m.Type == msgError {
+		return m, &childError{msg: m.Error}
+	}
+	if m.Type != want {
+		return m, fmt.Errorf("sync: expected %q message, got %q", want, m.Type)
+	}
+	return m, nil
+}
+
+// childError is an error reported by the container process itself.
+type childError struct{ msg string }
+
+func (e *childError) Error() string { return e.msg }
+
+// isChildError reports whether err came from the container process.
+func isChildError(err error) bool {
+	var ce *childError
+	return errors.As(err, &ce)
+}

@@ -1,0 +1,102 @@
+package utils
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// WriteFileAtomic replaces path with data: it writes a temporary file in the
+// same directory, fsyncs it, and renames it over path, so a reader (e.g. a
+// tool polling a pid file) sees either the old content or the complete new
+// content, never a partial write.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) (retErr error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	// os.CreateTemp opens with O_CLOEXEC like every os.OpenFile.
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if retErr != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
+		}
+	}()
+	// CreateTemp uses 0600; apply the requested mode explicitly so the
+	// umask does not narrow it.
+	if err := tmp.Chmod(perm); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: fsync %s: %w", path, tmpName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: close %s: %w", path, tmpName, err)
+	}
+	if err := os.Rename(tmpName, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// NewSockPair returns a connected pair of unix stream sockets, both
+// close-on-exec, named name+"-p" (parent end) and name+"-c" (child end).
+func NewSockPair(name string) (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair %s: %w", name, err)
+	}
+	return os.NewFile(uintptr(fds[1]), name+"-p"), os.NewFile(uintptr(fds[0]), name+"-c"), nil
+}
+
+// CloseExecFrom marks every open descriptor >= minFd close-on-exec, so that
+// nothing the runtime happens to hold open leaks into the container's
+// process when it execs. It uses close_range(2) where the kernel has it and
+// walks /proc/self/fd otherwise.
+func CloseExecFrom(minFd int) error {
+	if minFd < 0 {
+		return fmt.Errorf("close-exec from %d: negative fd", minFd)
+	}
+	err := unix.CloseRange(uint(minFd), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("close-exec from %d: close_range: %w", minFd, err)
+	}
+	return closeExecFromProc(minFd)
+}
+
+// closeExecFromProc is the close_range fallback: it walks /proc/self/fd.
+func closeExecFromProc(minFd int) error {
+	const fdDir = "/proc/self/fd"
+	entries, err := os.ReadDir(fdDir)
+	if err != nil {
+		return fmt.Errorf("close-exec from %d: %w", minFd, err)
+	}
+	for _, entry := range entries {
+		fd, err := strconv.Atoi(entry.Name())
+		if err != nil || fd < minFd {
+			continue
+		}
+		// The directory's own fd is listed too and is already closed by
+		// now; EBADF for it is expected.
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && !errors.Is(err, unix.EBADF) {
+			return fmt.Errorf("close-exec fd %d: %w", fd, err)
+		}
+	}
+	return nil
+}

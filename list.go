@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/berth-runtime/berth/libcontainer"
+)
+
+// listEntry is one row of `berth list --format json`, as runc prints it.
+type listEntry struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      string            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Owner       string            `json:"owner"`
+}
+
+func listCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list the containers under --root",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the IDs"},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if err := checkArgs(cmd, 0, true); err != nil {
+				return err
+			}
+			root, err := stateRoot(cmd)
+			if err != nil {
+				return err
+			}
+			cs, err := libcontainer.List(root)
+			if err != nil {
+				return err
+			}
+			entries := make([]listEntry, 0, len(cs))
+			for _, c := range cs {
+				st := c.OCIState()
+				entries = append(entries, listEntry{
+					OCIVersion: st.Version, ID: st.ID, Pid: st.Pid, Status: string(st.Status),
+					Bundle: st.Bundle, Rootfs: st.Rootfs, Created: st.Created, Annotations: st.Annotations,
+					Owner: ownerName(c.State().Owner),
+				})
+			}
+			if cmd.Bool("quiet") {
+				for _, e := range entries {
+					fmt.Println(e.ID)
+				}
+				return nil
+			}
+			switch f := cmd.String("format"); f {
+			case "json":
+				return json.NewEncoder(os.Stdout).Encode(entries)
+			case "table":
+				w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
+				fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
+				for _, e := range entries {
+					fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", e.ID, e.Pid, e.Status, e.Bundle, e.Created.Format(time.RFC3339Nano), e.Owner)
+				}
+				return w.Flush()
+			default:
+				return fmt.Errorf("invalid format %q (want table or json)", f)
+			}
+		},
+	}
+}
+
+func ownerName(uid int) string {
+	if uid == 0 {
+		return "root"
+	}
+	return fmt.Sprintf("#%d", uid)
+}

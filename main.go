@@ -1,0 +1,116 @@
+// Command berth is an OCI low-level container runtime, a drop-in for runc.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v3"
+)
+
+// version and gitCommit are set with -ldflags -X at build time.
+var (
+	version   = "0.1.0-dev"
+	gitCommit = ""
+)
+
+func defaultRoot() string {
+	if os.Geteuid() != 0 {
+		if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
+			return xdg + "/berth"
+		}
+	}
+	return "/run/berth"
+}
+
+func newApp() *cli.Command {
+	return &cli.Command{
+		Name:    "berth",
+		Usage:   "OCI container runtime",
+		Version: version,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "root directory for storage of container state"},
+			&cli.StringFlag{Name: "log", Usage: "append log messages to this file instead of stderr"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup manager (cgroupsPath is slice:prefix:name)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto"},
+			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to criu (accepted for compatibility)"},
+		},
+		Before: setupLogging,
+		Commands: []*cli.Command{
+			createCommand(), startCommand(), runCommand(), stateCommand(), killCommand(),
+			deleteCommand(), listCommand(), specCommand(), initCommand(),
+		},
+		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
+			return err
+		},
+		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+	}
+}
+
+func main() {
+	cli.VersionPrinter = func(cmd *cli.Command) {
+		fmt.Printf("berth version %s\n", cmd.Root().Version)
+		if gitCommit != "" {
+			fmt.Printf("commit: %s\n", gitCommit)
+		} else {
+			fmt.Println("commit: unknown")
+		}
+		fmt.Printf("spec: %s\n", specs.Version)
+	}
+	app := newApp()
+	if err := app.Run(context.Background(), os.Args); err != nil {
+		fatal(err)
+	}
+}
+
+// exitError carries an exit status without an error message (run's
+// container exit status).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// fatal reports err as one line and exits 1. With --log the line goes to
+// the log too, where containerd's shim reads the last error entry.
+func fatal(err error) {
+	if ee, ok := err.(*exitError); ok {
+		os.Exit(ee.code)
+	}
+	msg := strings.TrimSpace(err.Error())
+	logrus.Error(msg)
+	if logrus.StandardLogger().Out != os.Stderr {
+		fmt.Fprintln(os.Stderr, msg)
+	}
+	os.Exit(1)
+}
+
+func setupLogging(ctx context.Context, cmd *cli.Command) (context.Context, error) {
+	switch f := cmd.String("log-format"); f {
+	case "text":
+		logrus.SetFormatter(&logrus.TextFormatter{DisableColors: true})
+	case "json":
+		logrus.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		return ctx, fmt.Errorf("unknown log format %q (want text or json)", f)
+	}
+	if cmd.Bool("debug") {
+		logrus.SetLevel(logrus.DebugLevel)
+	}
+	var out io.Writer = os.Stderr
+	if path := cmd.String("log"); path != "" {
+		// O_APPEND: clients share one log file across calls.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
+		if err != nil {
+			return ctx, fmt.Errorf("open log file %s: %w", path, err)
+		}
+		out = f
+	}
+	logrus.SetOutput(out)
+	return ctx, nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/urfave/cli/v3"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer"
+)
+
+func runCommand() *cli.Command {
+	flags := append(createFlags(),
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the container's process"},
+		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+	)
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "create and start a container, and wait for it",
+		ArgsUsage: "<container-id>",
+		Flags:     flags,
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if err := checkArgs(cmd, 1, true); err != nil {
+				return err
+			}
+			id := cmd.Args().First()
+			detach := cmd.Bool("detach")
+			var sigs chan os.Signal
+			if !detach {
+				// Become the reaper of the container's init, which is not
+				// our direct child when it was forked into a pid namespace
+				// it joined, and catch signals before anything exists.
+				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+					return fmt.Errorf("run %s: become subreaper: %w", id, err)
+				}
+				sigs = make(chan os.Signal, 128)
+				signal.Notify(sigs)
+			}
+			c, closeConsole, err := createContainer(cmd, id)
+			if closeConsole != nil {
+				closeConsole()
+			}
+			if err != nil {
+				return fmt.Errorf("run %s: %w", id, err)
+			}
+			if err := c.Start(); err != nil {
+				c.Destroy(true)
+				return fmt.Errorf("run %s: %w", id, err)
+			}
+			if detach {
+				return nil
+			}
+			status := waitForwarding(c.State().InitPid, sigs)
+			signal.Stop(sigs)
+			if !cmd.Bool("keep") {
+				if err := c.Destroy(true); err != nil && !errors.Is(err, libcontainer.ErrNotExist) {
+					return fmt.Errorf("run %s: %w", id, err)
+				}
+			}
+			return &exitError{code: status}
+		},
+	}
+}
+
+// waitForwarding forwards every signal we get to pid until it exits, and
+// returns its exit status (128+signal when killed). As a subreaper we
+// also reap orphans reparented to us.
+func waitForwarding(pid int, sigs chan os.Signal) int {
+	done := make(chan int, 1)
+	go func() {
+		for {
+			var ws unix.WaitStatus
+			wpid, err := unix.Wait4(-1, &ws, 0, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				done <- 255
+				return
+			}
+			if wpid != pid {
+				continue
+			}
+			switch {
+			case ws.Exited():
+				done <- ws.ExitStatus()
+			case ws.Signaled():
+				done <- 128 + int(ws.Signal())
+			default:
+				continue
+			}
+			return
+		}
+	}()
+	for {
+		select {
+		case st := <-done:
+			return st
+		case s := <-sigs:
+			sig := s.(unix.Signal)
+			switch sig {
+			case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH:
+				continue
+			}
+			unix.Kill(pid, sig)
+		}
+	}
+}

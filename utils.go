@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/berth-runtime/berth/libcontainer"
+	"github.com/berth-runtime/berth/libcontainer/configs"
+)
+
+// stateRoot returns the absolute --root.
+func stateRoot(cmd *cli.Command) (string, error) {
+	root, err := filepath.Abs(cmd.Root().String("root"))
+	if err != nil {
+		return "", fmt.Errorf("--root: %w", err)
+	}
+	return root, nil
+}
+
+// containerID returns the command's first argument, validated.
+func containerID(cmd *cli.Command) (string, error) {
+	if cmd.Args().Len() < 1 {
+		return "", errors.New("container id cannot be empty")
+	}
+	id := cmd.Args().First()
+	if err := configs.ValidateID(id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// checkArgs enforces an exact or minimum argument count.
+func checkArgs(cmd *cli.Command, n int, exact bool) error {
+	got := cmd.Args().Len()
+	switch {
+	case exact && got != n:
+		return fmt.Errorf("%s: %d argument(s) expected, got %d", cmd.Name, n, got)
+	case !exact && got < n:
+		return fmt.Errorf("%s: at least %d argument(s) expected, got %d", cmd.Name, n, got)
+	}
+	return nil
+}
+
+// loadContainer loads the container named by the first argument.
+func loadContainer(cmd *cli.Command) (*libcontainer.Container, error) {
+	id, err := containerID(cmd)
+	if err != nil {
+		return nil, err
+	}
+	root, err := stateRoot(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return libcontainer.Load(root, id)
+}
+
+// dialConsoleSocket connects to the --console-socket path.
+func dialConsoleSocket(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("connect to console socket %s: %w", path, err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	return f, nil
+}
