@@ -116,6 +116,8 @@ func (c *Container) frozen() bool {
 // runc's extras.
 type OCIState struct {
 	specs.State
+	// Pid is printed even when 0 (stopped), as runc does.
+	Pid     int       `json:"pid"`
 	Rootfs  string    `json:"rootfs"`
 	Created time.Time `json:"created"`
 	Owner   string    `json:"owner"`
@@ -124,7 +126,8 @@ type OCIState struct {
 // OCIState returns the OCI state with a freshly computed status.
 func (c *Container) OCIState() *OCIState {
 	st := c.Status()
-	return &OCIState{State: c.specState(st), Rootfs: c.state.Rootfs, Created: c.state.Created, Owner: ""}
+	s := c.specState(st)
+	return &OCIState{State: s, Pid: s.Pid, Rootfs: c.state.Rootfs, Created: c.state.Created, Owner: ""}
 }
 
 func (c *Container) specState(st Status) specs.State {

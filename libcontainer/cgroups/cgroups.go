@@ -85,8 +85,11 @@ func New(cfg Config) (cgroups.Manager, error) {
 
 // Load re-creates the manager of an existing container from the paths its
 // state saved (manager.GetPaths()). It does not scan mountinfo: the library
-// only computes paths when none are given. The map is copied because the
-// library's Destroy deletes entries from the map it holds.
+// only computes paths when none are given, so Load costs one statfs. cfg
+// should be the one New was given (for systemd it names the unit), but its
+// Resources may be nil. The map is copied because the library's Destroy
+// deletes entries from the map it holds; for the same reason, callers that
+// save GetPaths() should save a copy.
 func Load(cfg Config, paths map[string]string) (cgroups.Manager, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("load cgroup manager for %q: no cgroup paths saved", cfg.ID)

@@ -30,6 +30,10 @@ var pageSizeRe = regexp.MustCompile(`^[1-9][0-9]*[KMG]B$`)
 // A nil r is valid and yields only the default device rules. Values the
 // kernel or the library would reject late (or misinterpret) are rejected
 // here with the name of the offending field.
+//
+// Hand Manager.Set a full result of this function, never a hand-made
+// partial Resources: the managers take a Resources without device rules to
+// mean "deny every device" (and on v2 replace the eBPF filter accordingly).
 func ConvertResources(r *specs.LinuxResources) (*cgroups.Resources, error) {
 	res := &cgroups.Resources{}
 	var specDevices []specs.LinuxDeviceCgroup

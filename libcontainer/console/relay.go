@@ -48,6 +48,9 @@ type Relay struct {
 // Call Wait to wait for the container's output to end, and Close to stop the
 // relay and restore the user's terminal.
 func StartRelay(master *os.File, stdin io.Reader, stdout io.Writer) (_ *Relay, retErr error) {
+	if stdout == nil {
+		return nil, fmt.Errorf("relay %s: no stdout", master.Name())
+	}
 	dup, err := pollableDup(master)
 	if err != nil {
 		return nil, err

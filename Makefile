@@ -1,0 +1,44 @@
+GO ?= go
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/sbin
+COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+ROOTFS := tests/rootfs/busybox
+
+.PHONY: all build install test unittest integration demo bench rootfs clean
+
+all: build
+
+build:
+	$(GOBUILD) -o berth .
+	$(GO) build -o tests/cmd/bin/ ./tests/cmd/...
+
+install: build
+	install -D -m 0755 berth $(DESTDIR)$(BINDIR)/berth
+
+rootfs:
+	tests/rootfs/build.sh
+
+unittest:
+	$(GO) test -count=1 ./...
+
+integration: build rootfs
+	bats --print-output-on-failure tests/integration
+
+test: unittest integration
+
+# Builds a busybox bundle in .cache/demo and runs a container in it.
+demo: build rootfs
+	rm -rf .cache/demo && mkdir -p .cache/demo
+	cp -a $(ROOTFS) .cache/demo/rootfs
+	cd .cache/demo && ../../berth spec && \
+	sed -i 's/"terminal": true/"terminal": false/; s/"sh"$$/"sh", "-c", "echo hello from berth in $$(hostname): $$(uname -sr), pid $$$$$$$$"/' config.json
+	cd .cache/demo && ../../berth --root $(CURDIR)/.cache/demo-state run demo-$$$$
+
+bench: build rootfs
+	tests/bench/bench.sh
+
+clean:
+	rm -rf berth tests/cmd/bin .cache

@@ -1,0 +1,93 @@
+# Shared helpers for berth's bats suites. Every test gets its own state
+# root and bundle under a temp dir; teardown force-deletes whatever the
+# test left, so no container, cgroup or mount outlives a test.
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BERTH=${BERTH:-$REPO/berth}
+ROOTFS_SRC=$REPO/tests/rootfs/busybox
+TESTBIN=$REPO/tests/cmd/bin
+
+setup_bundle() {
+	TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX)
+	STATE_ROOT=$TEST_TMP/state
+	BUNDLE=$TEST_TMP/bundle
+	mkdir -p "$BUNDLE"
+	cp -a "$ROOTFS_SRC" "$BUNDLE/rootfs"
+	(cd "$BUNDLE" && "$BERTH" spec)
+	# Non-interactive by default; tests that want a tty turn it back on.
+	update_config '.process.terminal = false | .process.args = ["sleep", "1000"]'
+}
+
+teardown_bundle() {
+	if [ -n "${STATE_ROOT:-}" ] && [ -d "$STATE_ROOT" ]; then
+		for id in $("$BERTH" --root "$STATE_ROOT" list -q 2>/dev/null); do
+			"$BERTH" --root "$STATE_ROOT" delete --force "$id" >/dev/null 2>&1 || true
+		done
+	fi
+	if [ -n "${TEST_TMP:-}" ]; then
+		# Mounts made by a test on the host side (not the container's).
+		grep -o " $TEST_TMP[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+		rm -rf "$TEST_TMP"
+	fi
+}
+
+# berth runs the binary with the test's root. Its stdio goes through
+# files, not pipes: a container inherits berth's stdio, and a detached
+# container holding the write end of bats' capture pipe would hang `run`.
+berth() {
+	local rc=0
+	"$BERTH" --root "$STATE_ROOT" "$@" >"$TEST_TMP/berth.out" 2>"$TEST_TMP/berth.err" </dev/null || rc=$?
+	cat "$TEST_TMP/berth.out"
+	cat "$TEST_TMP/berth.err" >&2
+	return $rc
+}
+
+# update_config applies a jq filter to the bundle's config.json.
+update_config() {
+	local tmp
+	tmp=$(mktemp "$BUNDLE/config.XXXXXX")
+	jq "$@" "$BUNDLE/config.json" >"$tmp"
+	mv "$tmp" "$BUNDLE/config.json"
+}
+
+# set_args sets process.args from the arguments.
+set_args() {
+	local json
+	json=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+	update_config --argjson a "$json" '.process.args = $a'
+}
+
+# container_status prints the status field of berth state.
+container_status() {
+	"$BERTH" --root "$STATE_ROOT" state "$1" 2>/dev/null | jq -r .status
+}
+
+# wait_status ID STATUS [SECONDS]: polls until the container reaches
+# STATUS; the host's init may be slow to reap, so no fixed sleeps.
+wait_status() {
+	local id=$1 want=$2 deadline=$((SECONDS + ${3:-10}))
+	while [ $SECONDS -lt $deadline ]; do
+		[ "$(container_status "$id")" = "$want" ] && return 0
+		sleep 0.05
+	done
+	echo "container $id did not reach $want (is $(container_status "$id"))" >&2
+	return 1
+}
+
+# init_pid prints the host pid of the container's init.
+init_pid() {
+	"$BERTH" --root "$STATE_ROOT" state "$1" | jq -r .pid
+}
+
+# run_busybox_cmd runs a one-off container with the given command and
+# leaves berth run's output/status in $output/$status.
+run_in_container() {
+	set_args "$@"
+	run berth run --bundle "$BUNDLE" "ct-$BATS_TEST_NUMBER"
+}
+
+# cgroup_v1_path CONTROLLER ID: the container's v1 cgroup directory.
+cgroup_path() {
+	"$BERTH" --root "$STATE_ROOT" state "$2" >/dev/null || return 1
+	jq -r --arg c "$1" '.cgroup_paths[$c] // empty' "$STATE_ROOT/$2/state.json"
+}

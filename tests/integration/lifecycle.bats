@@ -1,0 +1,218 @@
+#!/usr/bin/env bats
+# The OCI lifecycle: create → created → start → running → stopped → delete.
+
+load helpers
+
+setup() { setup_bundle; }
+teardown() { teardown_bundle; }
+
+@test "create, start, kill, delete walk through every status" {
+	run berth create --bundle "$BUNDLE" --pid-file "$TEST_TMP/pid" lc1
+	[ "$status" -eq 0 ]
+	[ "$(container_status lc1)" = created ]
+	pid=$(init_pid lc1)
+	[ "$(cat "$TEST_TMP/pid")" = "$pid" ]
+	[ -d "/proc/$pid" ]
+
+	run berth start lc1
+	[ "$status" -eq 0 ]
+	[ "$(container_status lc1)" = running ]
+
+	run berth kill lc1 KILL
+	[ "$status" -eq 0 ]
+	wait_status lc1 stopped
+	# a stopped container reports no pid
+	[ "$(berth state lc1 | jq -r .pid)" = 0 ]
+
+	run berth delete lc1
+	[ "$status" -eq 0 ]
+	run berth state lc1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"does not exist"* ]]
+}
+
+@test "state prints the OCI fields" {
+	update_config '.annotations = {"org.example.key": "value"}'
+	berth create --bundle "$BUNDLE" st1
+	run berth state st1
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .ociVersion <<<"$output")" = 1.3.0 ]
+	[ "$(jq -r .id <<<"$output")" = st1 ]
+	[ "$(jq -r .bundle <<<"$output")" = "$BUNDLE" ]
+	[ "$(jq -r '.annotations["org.example.key"]' <<<"$output")" = value ]
+	[ "$(jq -r .created <<<"$output")" != null ]
+}
+
+@test "the container's process exiting makes it stopped" {
+	set_args sh -c 'exit 0'
+	berth create --bundle "$BUNDLE" ex1
+	berth start ex1
+	wait_status ex1 stopped
+	run berth start ex1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"stopped"* ]]
+}
+
+@test "delete removes the container's cgroup directories" {
+	berth create --bundle "$BUNDLE" cg1
+	paths=$(jq -r '.cgroup_paths[]' "$STATE_ROOT/cg1/state.json")
+	[ -n "$paths" ]
+	for p in $paths; do [ -d "$p" ]; done
+	berth start cg1
+	berth kill cg1 9
+	wait_status cg1 stopped
+	berth delete cg1
+	for p in $paths; do [ ! -e "$p" ]; done
+	[ ! -e "$STATE_ROOT/cg1" ]
+}
+
+@test "delete refuses a running container, delete --force kills it" {
+	berth create --bundle "$BUNDLE" df1
+	berth start df1
+	pid=$(init_pid df1)
+	run berth delete df1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not stopped"* ]]
+	[ "$(container_status df1)" = running ]
+	run berth delete --force df1
+	[ "$status" -eq 0 ]
+	run berth state df1
+	[[ "$output" == *"does not exist"* ]]
+	# the init process is dead (or a zombie awaiting its reaper)
+	st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone)
+	[ "$st" = gone ] || [ "$st" = Z ]
+}
+
+@test "delete of a created container that never started" {
+	berth create --bundle "$BUNDLE" dc1
+	run berth delete --force dc1
+	[ "$status" -eq 0 ]
+	[ ! -e "$STATE_ROOT/dc1" ]
+}
+
+@test "kill semantics the shim depends on" {
+	# pid 1 ignores signals it has no handler for: trap TERM
+	set_args sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+	berth create --bundle "$BUNDLE" k1
+	berth start k1
+	run berth kill k1
+	[ "$status" -eq 0 ]
+	wait_status k1 stopped
+	run berth kill k1 15
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container not running"* ]]
+	run berth kill --all k1 9
+	[ "$status" -eq 0 ]
+}
+
+@test "kill accepts names, SIG names and numbers" {
+	set_args sh -c 'trap "exit 3" USR1; trap "exit 4" HUP; while :; do sleep 0.1; done'
+	for sig in USR1 SIGUSR1 10; do
+		berth run -d --bundle "$BUNDLE" "ks-$sig"
+		run berth kill "ks-$sig" "$sig"
+		[ "$status" -eq 0 ]
+		wait_status "ks-$sig" stopped
+		berth delete "ks-$sig"
+	done
+	berth run -d --bundle "$BUNDLE" ks-bad
+	run berth kill ks-bad NOTASIGNAL
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown signal"* ]]
+}
+
+@test "delete --force of an unknown container succeeds silently; plain delete fails" {
+	run berth delete --force nosuch
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run berth delete nosuch
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container does not exist"* ]]
+}
+
+@test "list shows containers in table, json and quiet form" {
+	berth create --bundle "$BUNDLE" l1
+	berth run -d --bundle "$BUNDLE" l2
+	run berth list
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == ID*PID*STATUS*BUNDLE* ]]
+	[[ "$output" == *"l1"*created* ]]
+	[[ "$output" == *"l2"*running* ]]
+	run berth list --format json
+	[ "$(jq -r '.[] | select(.id=="l2") | .status' <<<"$output")" = running ]
+	run berth list -q
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "l1 l2 " ]
+}
+
+@test "a container ID can be reused after delete" {
+	berth run -d --bundle "$BUNDLE" re1
+	berth delete --force re1
+	run berth run -d --bundle "$BUNDLE" re1
+	[ "$status" -eq 0 ]
+	[ "$(container_status re1)" = running ]
+}
+
+@test "run returns the container's exit status" {
+	run_in_container sh -c 'exit 42'
+	[ "$status" -eq 42 ]
+	# run deletes the container afterwards
+	run berth list -q
+	[ -z "$output" ]
+}
+
+@test "run returns 128+signal when the process is killed" {
+	set_args sleep 1000
+	"$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" sk1 </dev/null >/dev/null 2>&1 &
+	runpid=$!
+	wait_status sk1 running
+	berth kill sk1 KILL
+	wait $runpid || rc=$?
+	[ "${rc:-0}" -eq 137 ]
+}
+
+@test "run forwards signals to the container" {
+	set_args sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
+	"$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" fw1 >"$TEST_TMP/out" 2>&1 &
+	runpid=$!
+	for _ in $(seq 100); do grep -q ready "$TEST_TMP/out" && break; sleep 0.05; done
+	kill -TERM $runpid
+	wait $runpid || rc=$?
+	[ "${rc:-0}" -eq 7 ]
+	grep -q got-term "$TEST_TMP/out"
+}
+
+@test "run prints the container's output" {
+	run_in_container echo hello-berth
+	[ "$status" -eq 0 ]
+	[ "$output" = hello-berth ]
+}
+
+@test "--version prints version, commit and spec" {
+	run "$BERTH" --version
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "berth version "* ]]
+	[[ "${lines[1]}" == "commit: "* ]]
+	[ "${lines[2]}" = "spec: 1.3.0" ]
+}
+
+@test "spec writes a valid default config and refuses to overwrite" {
+	d=$TEST_TMP/spec
+	mkdir "$d"
+	run "$BERTH" spec --bundle "$d"
+	[ "$status" -eq 0 ]
+	jq -e '.ociVersion == "1.3.0" and .root.path == "rootfs" and (.process.args | length) > 0' "$d/config.json"
+	run "$BERTH" spec --bundle "$d"
+	[ "$status" -ne 0 ]
+	run "$BERTH" spec --rootless --bundle "$TEST_TMP"
+	jq -e '[.linux.namespaces[].type] | index("user") != null' "$TEST_TMP/config.json"
+}
+
+@test "--log-format json puts the error in the log as the last error line" {
+	run "$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/log.json" --log-format json state nosuch
+	[ "$status" -eq 1 ]
+	last=$(grep '"level":"error"' "$TEST_TMP/log.json" | tail -1)
+	[[ "$(jq -r .msg <<<"$last")" == *"container does not exist"* ]]
+	jq -e '.time != null' <<<"$last"
+	# appended, not truncated
+	"$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/log.json" --log-format json state nosuch2 || true
+	[ "$(grep -c '"level":"error"' "$TEST_TMP/log.json")" -eq 2 ]
+}
