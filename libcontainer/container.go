@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -237,6 +238,11 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if cgfd >= 0 {
 		defer unix.Close(cgfd)
 	}
+	// init gets a parent-death signal until it is ready; it fires when
+	// the thread that started it exits, so keep this goroutine on one
+	// thread until then.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var extra []*os.File
 	for i := 0; i < o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
@@ -291,12 +297,12 @@ func (c *Container) configureInit(o *CreateOpts, proc *started, mgr cgroups.Mana
 	if cg != nil {
 		cgPath = cg.Path
 	}
-	userns, hasUser := configs.FindNamespace(spec, specs.UserNamespace)
+	hasUser := configs.HasNamespace(spec, specs.UserNamespace)
 	cfg := &initConfig{
 		ID: o.ID, Bundle: o.Bundle, Rootfs: c.state.Rootfs, Spec: spec, Process: spec.Process,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
-		UserNS:       hasUser && userns.Path == "" || hasUser,
+		UserNS:       hasUser,
 		RuntimeHooks: len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0,
 		State:        &hookState,
 	}
@@ -518,8 +524,10 @@ func (c *Container) Destroy(force bool) error {
 	}
 	defer dir.unlock()
 	st := c.Status()
+	// Like runc, a created container that never started may be deleted
+	// without --force: nothing of the user's is running in it yet.
 	if st != Stopped {
-		if !force {
+		if !force && st != Created {
 			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.state.ID, st)
 		}
 		if err := c.killAndWait(); err != nil {

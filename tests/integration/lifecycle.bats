@@ -83,11 +83,14 @@ teardown() { teardown_bundle; }
 	[ "$st" = gone ] || [ "$st" = Z ]
 }
 
-@test "delete of a created container that never started" {
+@test "delete of a created container that never started (no --force needed)" {
 	berth create --bundle "$BUNDLE" dc1
-	run berth delete --force dc1
+	pid=$(init_pid dc1)
+	run berth delete dc1
 	[ "$status" -eq 0 ]
 	[ ! -e "$STATE_ROOT/dc1" ]
+	st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone)
+	[ "$st" = gone ] || [ "$st" = Z ]
 }
 
 @test "kill semantics the shim depends on" {
