@@ -254,18 +254,30 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := mgr.Apply(proc.pid); err != nil {
-		return nil, fmt.Errorf("add init to cgroup: %w", err)
-	}
-	if err := mgr.Set(nil); err != nil {
-		return nil, fmt.Errorf("set cgroup resources: %w", err)
-	}
 	pst, err := readProcStat(proc.pid)
 	if err != nil {
 		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
 	}
 	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
-	if err := c.configureInit(o, proc, mgr); err != nil {
+	bornInCgroup := cgfd >= 0 && bcgroups.Mode() == bcgroups.ModeV2
+	cfg := c.initConfig(o, proc, mgr, bornInCgroup)
+	// Config first: init builds the rootfs while we move it into its
+	// cgroup (see initConfig.WaitCgroup).
+	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
+		return nil, fmt.Errorf("send config to init: %w", err)
+	}
+	if !bornInCgroup {
+		if err := mgr.Apply(proc.pid); err != nil {
+			return nil, fmt.Errorf("add init to cgroup: %w", err)
+		}
+	}
+	if err := mgr.Set(nil); err != nil {
+		return nil, fmt.Errorf("set cgroup resources: %w", err)
+	}
+	if err := proc.conn.send(msgCgroupReady, nil, -1); err != nil {
+		return nil, fmt.Errorf("tell init its cgroup is ready: %w", err)
+	}
+	if err := c.serveInit(proc, cfg); err != nil {
 		return nil, err
 	}
 	st.Status = Created
@@ -286,23 +298,21 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	return c, nil
 }
 
-// configureInit sends init its config and serves its requests until it
-// reports ready.
-func (c *Container) configureInit(o *CreateOpts, proc *started, mgr cgroups.Manager) error {
+// initConfig builds the config message for a new container's init.
+func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager, bornInCgroup bool) *initConfig {
 	spec := o.Spec
 	hookState := c.specState(Creating)
 	hookState.Pid = proc.pid
-	cg, _ := mgr.GetCgroups()
 	cgPath := ""
-	if cg != nil {
+	if cg, _ := mgr.GetCgroups(); cg != nil {
 		cgPath = cg.Path
 	}
-	hasUser := configs.HasNamespace(spec, specs.UserNamespace)
 	cfg := &initConfig{
 		ID: o.ID, Bundle: o.Bundle, Rootfs: c.state.Rootfs, Spec: spec, Process: spec.Process,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
-		UserNS:       hasUser,
+		WaitCgroup: true, BornInCgroup: bornInCgroup,
+		UserNS:       configs.HasNamespace(spec, specs.UserNamespace),
 		RuntimeHooks: len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0,
 		State:        &hookState,
 	}
@@ -312,9 +322,13 @@ func (c *Container) configureInit(o *CreateOpts, proc *started, mgr cgroups.Mana
 	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
 		cfg.SeccompToParent = true
 	}
-	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
-		return fmt.Errorf("send config to init: %w", err)
-	}
+	return cfg
+}
+
+// serveInit serves init's requests until it reports ready.
+func (c *Container) serveInit(proc *started, cfg *initConfig) error {
+	spec := cfg.Spec
+	hookState := *cfg.State
 	for {
 		m, err := proc.conn.recv()
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/console"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/lsm"
 	"github.com/berth-runtime/berth/libcontainer/rootfs"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
 	"github.com/berth-runtime/berth/libcontainer/utils"
@@ -70,9 +71,13 @@ func initContainer(conn *syncConn) error {
 	if cfg.Spec == nil || cfg.Spec.Linux == nil || cfg.Process == nil {
 		return errors.New("config message without spec or process")
 	}
-	if cfg.CgroupNS {
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
+	// An LSM asked for on a host without it fails create, before any set-up.
+	if err := lsm.RequestOf(cfg.Spec, cfg.Process).Check(lsm.Detect()); err != nil {
+		return err
+	}
+	if !cfg.WaitCgroup || cfg.BornInCgroup {
+		if err := enterCgroupNS(&cfg); err != nil {
+			return err
 		}
 	}
 	if !cfg.Exec && !cfg.NoNewKeyring {
@@ -198,10 +203,32 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 	}
 }
 
+// enterCgroupNS unshares the cgroup namespace once init is in its
+// cgroup, so that the namespace is rooted there.
+func enterCgroupNS(cfg *initConfig) error {
+	if !cfg.CgroupNS {
+		return nil
+	}
+	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+		return fmt.Errorf("unshare cgroup namespace: %w", err)
+	}
+	return nil
+}
+
 func setupRootfs(conn *syncConn, cfg *initConfig) error {
 	rcfg := rootfsConfig(cfg)
 	if err := rootfs.Prepare(rcfg); err != nil {
 		return err
+	}
+	if cfg.WaitCgroup {
+		if _, err := conn.expect(msgCgroupReady); err != nil {
+			return err
+		}
+		if !cfg.BornInCgroup {
+			if err := enterCgroupNS(cfg); err != nil {
+				return err
+			}
+		}
 	}
 	if cfg.RuntimeHooks {
 		if err := conn.send(msgHooks, nil, -1); err != nil {
@@ -430,6 +457,10 @@ func prepareExec(p *specs.Process) (*execTarget, error) {
 // the preserved ones is made close-on-exec.
 func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *execTarget) error {
 	p := cfg.Process
+	// Takes effect at execve; written while init still has its privileges.
+	if err := lsm.RequestOf(cfg.Spec, p).ApplyExec(); err != nil {
+		return err
+	}
 	if err := c.ApplyBounding(); err != nil {
 		return err
 	}

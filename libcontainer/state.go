@@ -115,7 +115,11 @@ func (d *stateDir) unlock() {
 
 func (d *stateDir) file(name string) string { return filepath.Join(d.path, name) }
 
-// save writes state.json atomically: temp file, fsync, rename.
+// save writes state.json atomically: temp file, then rename, so a reader
+// sees a whole old or a whole new state. There is no fsync: the state
+// root lives on /run (tmpfs) and describes processes that a crash of the
+// machine ends anyway; durability would buy nothing and an fsync on a
+// disk-backed --root costs milliseconds on every command.
 func (d *stateDir) save(s *State) error {
 	data, err := json.Marshal(s)
 	if err != nil {
@@ -129,10 +133,6 @@ func (d *stateDir) save(s *State) error {
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
 	}
 	if err := tmp.Close(); err != nil {
 		return err

@@ -23,6 +23,7 @@ const maxSyncFrame = 16 << 20
 // Message types. Each side checks it got the type it expects next.
 const (
 	msgConfig      = "config"       // parent → child: initConfig
+	msgCgroupReady = "cgroup-ready" // parent → child: now in its cgroup
 	msgHooks       = "hooks"        // child → parent: run prestart/createRuntime now
 	msgHooksDone   = "hooks-done"   // parent → child
 	msgSeccompFd   = "seccomp-fd"   // child → parent, with the notify fd
@@ -155,7 +156,7 @@ func decodeSyncMsg(body []byte) (syncMsg, error) {
 		return m, fmt.Errorf("decode sync message: %w", err)
 	}
 	switch m.Type {
-	case msgConfig, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgError:
+	case msgConfig, msgCgroupReady, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgError:
 	default:
 		return m, fmt.Errorf("decode sync message: unknown type %q", m.Type)
 	}
