@@ -592,21 +592,43 @@ func destroyCgroup(mgr cgroups.Manager) error {
 }
 
 // killAndWait SIGKILLs everything in the container and waits until init
-// is gone (a zombie counts as gone).
+// is gone (a zombie counts as gone: here the reaper may take its time).
 func (c *Container) killAndWait() error {
+	if c.state.InitPid == 0 {
+		// Still being created: the creating berth holds init; end it.
+		if processAlive(c.state.CreatorPid, c.state.CreatorStartTime) {
+			unix.Kill(c.state.CreatorPid, unix.SIGKILL)
+		}
+		return waitGone(c.state.CreatorPid, c.state.CreatorStartTime)
+	}
 	if err := c.signalAll(unix.SIGKILL); err != nil && !errors.Is(err, ErrNotRunning) {
 		return err
 	}
 	c.signalInit(unix.SIGKILL)
+	if err := waitGone(c.state.InitPid, c.state.InitStartTime); err != nil {
+		return fmt.Errorf("container %s: %w", c.state.ID, err)
+	}
+	return nil
+}
+
+// waitGone waits for a process to exit, through its pidfd (readable once
+// it has exited) rather than by polling /proc.
+func waitGone(pid int, startTime uint64) error {
 	deadline := time.Now().Add(10 * time.Second)
-	for processAlive(c.state.InitPid, c.state.InitStartTime) || (c.state.InitPid == 0 && processAlive(c.state.CreatorPid, c.state.CreatorStartTime)) {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("container %s: init %d did not die after SIGKILL", c.state.ID, c.state.InitPid)
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil // already gone
+	}
+	defer unix.Close(pidfd)
+	for processAlive(pid, startTime) {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("process %d did not die after SIGKILL", pid)
 		}
-		if c.state.InitPid == 0 {
-			unix.Kill(c.state.CreatorPid, unix.SIGKILL)
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, int(left.Milliseconds())+1); err != nil && err != unix.EINTR {
+			return fmt.Errorf("wait for process %d: %w", pid, err)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	return nil
 }
