@@ -35,7 +35,7 @@ func createCommand() *cli.Command {
 				return err
 			}
 			id := cmd.Args().First()
-			c, closeConsole, err := createContainer(cmd, id)
+			c, closeConsole, err := createContainer(cmd, id, nil)
 			if closeConsole != nil {
 				closeConsole()
 			}
@@ -49,7 +49,9 @@ func createCommand() *cli.Command {
 }
 
 // createContainer runs the create half shared by create and run.
-func createContainer(cmd *cli.Command, id string) (*libcontainer.Container, func(), error) {
+// localConsole, when not nil, receives the pty master of a terminal
+// process given no --console-socket (a foreground run relays it).
+func createContainer(cmd *cli.Command, id string, localConsole *os.File) (*libcontainer.Container, func(), error) {
 	if err := configs.ValidateID(id); err != nil {
 		return nil, nil, err
 	}
@@ -94,6 +96,8 @@ func createContainer(cmd *cli.Command, id string) (*libcontainer.Container, func
 		}
 		opts.ConsoleSocket = sock
 		closeConsole = func() { sock.Close() }
+	} else if localConsole != nil && spec.Process != nil && spec.Process.Terminal {
+		opts.ConsoleSocket = localConsole
 	}
 	c, err := libcontainer.Create(opts)
 	return c, closeConsole, err

@@ -44,8 +44,8 @@ func newApp() *cli.Command {
 		},
 		Before: setupLogging,
 		Commands: []*cli.Command{
-			createCommand(), startCommand(), runCommand(), stateCommand(), killCommand(),
-			deleteCommand(), listCommand(), specCommand(), initCommand(),
+			createCommand(), startCommand(), runCommand(), stateCommand(), killCommand(), featuresCommand(), checkCommand(),
+			deleteCommand(), listCommand(), specCommand(), initCommand(), execCommand(), psCommand(), pauseCommand(), resumeCommand(), eventsCommand(), updateCommand(),
 		},
 		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
 			return err

@@ -40,12 +40,28 @@ func runCommand() *cli.Command {
 				sigs = make(chan os.Signal, 128)
 				signal.Notify(sigs)
 			}
-			c, closeConsole, err := createContainer(cmd, id)
+			// In the foreground without --console-socket, berth relays a
+			// terminal itself (tty.go).
+			term := &terminalSink{}
+			if !detach && cmd.String("console-socket") == "" {
+				if err := term.openLocal(); err != nil {
+					return fmt.Errorf("run %s: %w", id, err)
+				}
+			}
+			defer term.close()
+			c, closeConsole, err := createContainer(cmd, id, term.child)
+			term.started()
 			if closeConsole != nil {
 				closeConsole()
 			}
 			if err != nil {
 				return fmt.Errorf("run %s: %w", id, err)
+			}
+			if p := c.State().Spec.Process; p != nil && p.Terminal {
+				if err := term.relay(); err != nil {
+					c.Destroy(true)
+					return fmt.Errorf("run %s: %w", id, err)
+				}
 			}
 			if err := c.Start(); err != nil {
 				c.Destroy(true)
@@ -56,6 +72,7 @@ func runCommand() *cli.Command {
 			}
 			status := waitForwarding(c.State().InitPid, sigs)
 			signal.Stop(sigs)
+			term.drain()
 			if !cmd.Bool("keep") {
 				if err := c.Destroy(true); err != nil && !errors.Is(err, libcontainer.ErrNotExist) {
 					return fmt.Errorf("run %s: %w", id, err)

@@ -227,10 +227,19 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if err := unix.Mkfifo(dir.file(fifoFile), 0o600); err != nil {
 		return nil, fmt.Errorf("create exec fifo: %w", err)
 	}
+	if err := chownFifoToRoot(dir.file(fifoFile), o.Spec); err != nil {
+		return nil, err
+	}
 	if err := mgr.Apply(-1); err != nil {
 		return nil, fmt.Errorf("create cgroup: %w", err)
 	}
 	st.CgroupPaths = mgr.GetPaths()
+	// Limits go in before init joins the cgroup: init makes its device
+	// nodes while it is being moved in, and a devices cgroup whose rules
+	// were being rewritten (deny-all first) would refuse its mknod.
+	if err := bcgroups.SetResources(mgr); err != nil {
+		return nil, fmt.Errorf("set cgroup resources: %w", err)
+	}
 	cgfd, err := bcgroups.OpenUnified(mgr)
 	if err != nil {
 		return nil, fmt.Errorf("open cgroup: %w", err)
@@ -268,13 +277,22 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	}
 	if !bornInCgroup {
 		if err := mgr.Apply(proc.pid); err != nil {
+			// ESRCH: init already died building the rootfs; its error
+			// frame, still in the socket, is the useful message.
+			if errors.Is(err, unix.ESRCH) {
+				if _, rerr := proc.conn.expect(msgReady); isChildError(rerr) {
+					return nil, rerr
+				}
+			}
 			return nil, fmt.Errorf("add init to cgroup: %w", err)
 		}
 	}
-	if err := mgr.Set(nil); err != nil {
-		return nil, fmt.Errorf("set cgroup resources: %w", err)
-	}
 	if err := proc.conn.send(msgCgroupReady, nil, -1); err != nil {
+		// init failed while building the rootfs: its error frame, still
+		// in the socket, is the useful message.
+		if _, rerr := proc.conn.expect(msgReady); isChildError(rerr) {
+			return nil, rerr
+		}
 		return nil, fmt.Errorf("tell init its cgroup is ready: %w", err)
 	}
 	if err := c.serveInit(proc, cfg); err != nil {

@@ -75,6 +75,11 @@ func initContainer(conn *syncConn) error {
 	if err := lsm.RequestOf(cfg.Spec, cfg.Process).Check(lsm.Detect()); err != nil {
 		return err
 	}
+	if cfg.UserNS {
+		if err := becomeNamespaceRoot(); err != nil {
+			return err
+		}
+	}
 	if !cfg.WaitCgroup || cfg.BornInCgroup {
 		if err := enterCgroupNS(&cfg); err != nil {
 			return err
@@ -201,6 +206,27 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 		CgroupNS:    configs.HasNamespace(cfg.Spec, specs.CgroupNamespace),
 		UserNS:      cfg.UserNS,
 	}
+}
+
+// becomeNamespaceRoot makes init the root of the user namespace it was
+// started in or joined through nsenter, where it still has the host's
+// unmapped IDs: files it creates on mounts owned by the namespace (the
+// /dev tmpfs) need a mapped owner, or the kernel refuses them with
+// EOVERFLOW. A namespace that does not map 0 leaves init as it is.
+func becomeNamespaceRoot() error {
+	if unix.Getuid() == 0 && unix.Getgid() == 0 {
+		return nil
+	}
+	if err := unix.Setresgid(0, 0, 0); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			return nil
+		}
+		return fmt.Errorf("become root in the user namespace: setgid 0: %w", err)
+	}
+	if err := unix.Setresuid(0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("become root in the user namespace: setuid 0: %w", err)
+	}
+	return nil
 }
 
 // enterCgroupNS unshares the cgroup namespace once init is in its
@@ -461,6 +487,16 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *
 	if err := lsm.RequestOf(cfg.Spec, p).ApplyExec(); err != nil {
 		return err
 	}
+	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
+	// the process may be about to lose (Docker's default: its profile,
+	// no no_new_privs, no CAP_SYS_ADMIN). Load it while init still holds
+	// it; the few calls left before execve then go through the filter.
+	early := sc != nil && !p.NoNewPrivileges
+	if early {
+		if _, err := seccomp.Load(sc); err != nil {
+			return fmt.Errorf("load seccomp filter: %w", err)
+		}
+	}
 	if err := c.ApplyBounding(); err != nil {
 		return err
 	}
@@ -489,7 +525,7 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *
 	} else {
 		unix.Umask(0o022)
 	}
-	if sc != nil {
+	if sc != nil && !early {
 		if _, err := seccomp.Load(sc); err != nil {
 			return fmt.Errorf("load seccomp filter: %w", err)
 		}

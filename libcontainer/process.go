@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/exeseal"
 	"github.com/berth-runtime/berth/libcontainer/nsenter"
 )
 
@@ -66,13 +67,7 @@ func startProcess(l *launch) (*started, error) {
 	}
 	defer childSock.Close()
 
-	exe, err := initExecutable()
-	if err != nil {
-		parentSock.Close()
-		return nil, err
-	}
 	cmd := &exec.Cmd{
-		Path:   exe,
 		Args:   []string{"berth", "init"},
 		Stdin:  l.Stdin,
 		Stdout: l.Stdout,
@@ -83,6 +78,13 @@ func startProcess(l *launch) (*started, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 		return strconv.Itoa(2 + len(cmd.ExtraFiles))
 	}
+	sealed, err := initExecutable(cmd, fdOf)
+	if err != nil {
+		parentSock.Close()
+		return nil, err
+	}
+	// The child holds its own reference once started.
+	defer sealed.Close()
 	cmd.Env = []string{envSyncFd + "=" + fdOf(childSock)}
 	if l.StateDir != "" {
 		dir, err := os.OpenFile(l.StateDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -122,6 +124,9 @@ func startProcess(l *launch) (*started, error) {
 		cmd.SysProcAttr.UidMappings = sysMaps(l.Spec.Linux.UIDMappings)
 		cmd.SysProcAttr.GidMappings = sysMaps(l.Spec.Linux.GIDMappings)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		// Host root is not mapped in the new namespace: init must become
+		// its root before execve, or it loses every capability there.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
 	if l.CgroupFD >= 0 {
 		cmd.SysProcAttr.UseCgroupFD = true
@@ -180,6 +185,11 @@ func namespaceRequest(l *launch) (*nsenter.Request, bool, error) {
 			req.Unshare |= flag
 		}
 	}
+	if req.Unshare&unix.CLONE_NEWUSER != 0 && !rootMapped(l.Spec.Linux) {
+		// Without a root to become, init keeps its capabilities only
+		// by not calling execve after the unshare: nsenter does that.
+		needNsenter = true
+	}
 	if needNsenter {
 		req.UIDMappings = l.Spec.Linux.UIDMappings
 		req.GIDMappings = l.Spec.Linux.GIDMappings
@@ -196,7 +206,21 @@ func socketpair() (parent, child *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
 }
 
-// initExecutable is the binary the container process starts from.
-func initExecutable() (string, error) {
-	return "/proc/self/exe", nil
+// initExecutable sets cmd.Path to a sealed copy of berth, never the host
+// file (CVE-2019-5736). A sealed handle is passed to the child as one of
+// its ExtraFiles (fdOf) and executed as /proc/self/fd/N: an fd kept only
+// in the parent could be overwritten by the child's own fd shuffling
+// before execve. berth init marks it close-on-exec with every other fd
+// above stdio, so the container process never holds it.
+func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string) (*exeseal.Exe, error) {
+	sealed, err := exeseal.Open()
+	if err != nil {
+		return nil, err
+	}
+	if sealed.File == nil {
+		cmd.Path = "/proc/self/exe"
+		return sealed, nil
+	}
+	cmd.Path = "/proc/self/fd/" + fdOf(sealed.File)
+	return sealed, nil
 }

@@ -258,3 +258,33 @@ func OpenUnified(m cgroups.Manager) (int, error) {
 	}
 	return fd, nil
 }
+
+// SetResources writes the resources m was made with (Config.Resources)
+// to the cgroup. The library's Set(nil) does nothing at all, so callers
+// must pass the configured resources explicitly; this is that call.
+func SetResources(m cgroups.Manager) error {
+	cg, err := m.GetCgroups()
+	if err != nil {
+		return fmt.Errorf("read cgroup config: %w", err)
+	}
+	if cg == nil || cg.Resources == nil {
+		return nil
+	}
+	return Set(m, cg.Resources)
+}
+
+// Set writes r to m's cgroup. On a hybrid host without a v1 hugetlb
+// hierarchy, hugetlb limits go to the container's cgroup2 directory,
+// where the kernel may offer the controller: the v1 driver alone would
+// refuse them.
+func Set(m cgroups.Manager, r *cgroups.Resources) error {
+	if len(r.HugetlbLimit) > 0 && m.Path("hugetlb") == "" && !cgroups.IsCgroup2UnifiedMode() {
+		if err := setUnifiedHugetlb(hybridUnified, m.Path(""), r.HugetlbLimit); err != nil {
+			return err
+		}
+		rest := *r
+		rest.HugetlbLimit = nil
+		r = &rest
+	}
+	return m.Set(r)
+}

@@ -285,7 +285,8 @@ func convertBlockIO(b *specs.LinuxBlockIO, res *cgroups.Resources) error {
 	if b == nil {
 		return nil
 	}
-	if b.Weight != nil {
+	// Docker sends "weight": 0 for "not set" (runc leaves the cgroup alone).
+	if b.Weight != nil && *b.Weight != 0 {
 		if err := checkBlkioWeight("weight", *b.Weight); err != nil {
 			return err
 		}

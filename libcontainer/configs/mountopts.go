@@ -43,6 +43,9 @@ var mountFlagOpts = map[string]flagOpt{
 	"remount": {false, unix.MS_REMOUNT},
 }
 
+// atimeFlags are the mutually exclusive atime modes.
+const atimeFlags = unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
+
 var propagationOpts = map[string]uintptr{
 	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
 	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
@@ -76,6 +79,10 @@ func ParseMountOptions(opts []string) (MountFlags, error) {
 				mf.Flags &^= f.flag
 				mf.ClearFlags |= f.flag
 			} else {
+				if f.flag&atimeFlags != 0 {
+					// One atime mode per mount: the last one given wins.
+					mf.Flags &^= atimeFlags
+				}
 				mf.Flags |= f.flag
 				mf.ClearFlags &^= f.flag
 			}

@@ -2,6 +2,8 @@ package configs
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -72,4 +74,39 @@ func FindNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) (specs.LinuxNam
 		}
 	}
 	return specs.LinuxNamespace{}, false
+}
+
+// HostID returns the host ID that id maps to under maps, and false when
+// maps do not cover it.
+func HostID(maps []specs.LinuxIDMapping, id uint32) (uint32, bool) {
+	for _, m := range maps {
+		if id >= m.ContainerID && uint64(id) < uint64(m.ContainerID)+uint64(m.Size) {
+			return m.HostID + (id - m.ContainerID), true
+		}
+	}
+	return 0, false
+}
+
+// ParseIDMap parses the text of /proc/PID/uid_map or gid_map.
+func ParseIDMap(text string) ([]specs.LinuxIDMapping, error) {
+	var maps []specs.LinuxIDMapping
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("id map line %q: want 3 fields", line)
+		}
+		var v [3]uint32
+		for i, s := range f {
+			n, err := strconv.ParseUint(s, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("id map line %q: %w", line, err)
+			}
+			v[i] = uint32(n)
+		}
+		maps = append(maps, specs.LinuxIDMapping{ContainerID: v[0], HostID: v[1], Size: v[2]})
+	}
+	return maps, nil
 }

@@ -291,7 +291,7 @@ func validateLinux(spec *specs.Spec) error {
 // namespaced ones are allowed, and only when the container has its own
 // namespace of that kind.
 func validateSysctl(spec *specs.Spec, key string) error {
-	if strings.ContainsAny(key, "/\x00") && !strings.Contains(key, ".") || strings.Contains(key, "..") || key == "" {
+	if !validSysctlKey(key) {
 		return fmt.Errorf("linux.sysctl: invalid key %q", key)
 	}
 	own := func(t specs.LinuxNamespaceType) bool {
@@ -317,6 +317,21 @@ func validateSysctl(spec *specs.Spec, key string) error {
 		return fmt.Errorf("linux.sysctl: %s is not namespaced and would change the host", key)
 	}
 	return nil
+}
+
+// validSysctlKey accepts the dotted ("net.ipv4.ip_forward") and the
+// slashed ("net/ipv4/ip_forward") forms; nothing that could name a path
+// outside /proc/sys, or carry a NUL to the kernel.
+func validSysctlKey(key string) bool {
+	if key == "" || strings.IndexByte(key, 0) >= 0 || strings.Contains(key, "..") {
+		return false
+	}
+	for _, part := range strings.Split(key, "/") {
+		if part == "" || part == "." {
+			return false
+		}
+	}
+	return true
 }
 
 func validateHooks(h *specs.Hooks) error {

@@ -50,8 +50,9 @@ func setattr(fd int, rec bool, set, clr, propagation uint64) error {
 	if rec {
 		flags |= unix.AT_RECURSIVE
 	}
-	// Atime modes are one field: clearing it is required to set another.
-	if set&unix.MOUNT_ATTR__ATIME != 0 {
+	// Atime modes are one field: clearing it is required to set another,
+	// and the kernel refuses a partial clear (e.g. "atime" clears NOATIME).
+	if (set|clr)&unix.MOUNT_ATTR__ATIME != 0 {
 		clr |= unix.MOUNT_ATTR__ATIME
 	}
 	attr := unix.MountAttr{Attr_set: set, Attr_clr: clr, Propagation: propagation}

@@ -82,7 +82,21 @@ func Prepare(cfg *Config) error {
 			return err
 		}
 	}
-	return nil
+	return makeCwd(root, cfg.Spec.Process)
+}
+
+// makeCwd creates the process's cwd when the image lacks it, as runc
+// does, while the root is still writable; a cwd that exists but is not
+// a directory fails create rather than start.
+func makeCwd(root *os.File, p *specs.Process) error {
+	if p == nil || p.Cwd == "" {
+		return nil
+	}
+	h, err := pathrs.MkdirAllHandle(root, p.Cwd, 0o755)
+	if err != nil {
+		return fmt.Errorf("create cwd %q: %w", p.Cwd, err)
+	}
+	return h.Close()
 }
 
 func mountSource(m specs.Mount) string {

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/berth-runtime/berth/libcontainer"
+)
+
+func eventsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "events",
+		Usage:     "print resource usage statistics and OOM events of a container",
+		ArgsUsage: "<container-id>",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "interval between stats"},
+			&cli.BoolFlag{Name: "stats", Usage: "print the stats once and exit"},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if err := checkArgs(cmd, 1, true); err != nil {
+				return err
+			}
+			id := cmd.Args().First()
+			if err := runEvents(cmd); err != nil {
+				return fmt.Errorf("events %s: %w", id, err)
+			}
+			return nil
+		},
+	}
+}
+
+func runEvents(cmd *cli.Command) error {
+	interval := cmd.Duration("interval")
+	if interval <= 0 {
+		return errors.New("--interval must be greater than 0")
+	}
+	c, err := loadContainer(cmd)
+	if err != nil {
+		return err
+	}
+	if st := c.Status(); st == libcontainer.Stopped || st == libcontainer.Creating {
+		return libcontainer.ErrNotRunning
+	}
+	enc := json.NewEncoder(os.Stdout)
+	emitStats := func() error {
+		s, err := c.Stats()
+		if err != nil {
+			return err
+		}
+		return enc.Encode(&libcontainer.Event{Type: "stats", ID: c.ID(), Data: s})
+	}
+	if cmd.Bool("stats") {
+		return emitStats()
+	}
+	oom, err := c.NotifyOOM()
+	if err != nil {
+		return err
+	}
+	defer oom.Close()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	// A short poll notices the container stopping long before a long
+	// --interval would.
+	alive := time.NewTicker(100 * time.Millisecond)
+	defer alive.Stop()
+	oomEvent := &libcontainer.Event{Type: "oom", ID: c.ID()}
+	for {
+		select {
+		case _, ok := <-oom.C:
+			if !ok {
+				oom.C = nil
+				continue
+			}
+			if err := enc.Encode(oomEvent); err != nil {
+				return err
+			}
+		case <-tick.C:
+			if c.Status() == libcontainer.Stopped {
+				return nil
+			}
+			if err := emitStats(); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+				return err
+			}
+		case <-alive.C:
+			for n := oom.Poll(); n > 0; n-- {
+				if err := enc.Encode(oomEvent); err != nil {
+					return err
+				}
+			}
+			if c.Status() == libcontainer.Stopped {
+				return nil
+			}
+		}
+	}
+}

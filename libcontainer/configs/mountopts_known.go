@@ -1,0 +1,22 @@
+package configs
+
+import "sort"
+
+// KnownMountOptions lists, sorted, every mount option name ParseMountOptions
+// gives a meaning to (flags, propagation, recursive attributes). Anything
+// else is passed to the filesystem as data; the refused options (idmap,
+// ridmap, tmpcopyup) are not listed. `berth features` reports this list.
+func KnownMountOptions() []string {
+	names := make([]string, 0, len(mountFlagOpts)+len(propagationOpts)+len(recAttrOpts))
+	for n := range mountFlagOpts {
+		names = append(names, n)
+	}
+	for n := range propagationOpts {
+		names = append(names, n)
+	}
+	for n := range recAttrOpts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,305 @@
+package configs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// validSpec is a minimal config that Validate accepts for a bundle made by
+// newBundle; each case below breaks one thing.
+func validSpec() *specs.Spec {
+	return &specs.Spec{
+		Root:    &specs.Root{Path: "rootfs"},
+		Process: &specs.Process{Args: []string{"sh"}, Cwd: "/"},
+		Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{
+			{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
+			{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
+		}},
+	}
+}
+
+func newBundle(t *testing.T) string {
+	t.Helper()
+	b := t.TempDir()
+	if err := os.Mkdir(filepath.Join(b, "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func intp(v int) *int { return &v }
+
+func TestValidateAcceptsMinimal(t *testing.T) {
+	if err := Validate(validSpec(), newBundle(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateErrors(t *testing.T) {
+	userMaps := func(s *specs.Spec) {
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 10}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 10}}
+	}
+	cases := []struct {
+		name   string
+		modify func(s *specs.Spec, bundle string)
+		want   string
+	}{
+		{"no root", func(s *specs.Spec, _ string) { s.Root = nil }, "root.path is required"},
+		{"empty root path", func(s *specs.Spec, _ string) { s.Root.Path = "" }, "root.path is required"},
+		{"missing rootfs", func(s *specs.Spec, _ string) { s.Root.Path = "nope" }, "does not exist"},
+		{"rootfs is a file", func(s *specs.Spec, _ string) { s.Root.Path = "file" }, "is not a directory"},
+		{"no process", func(s *specs.Spec, _ string) { s.Process = nil }, "process is required"},
+		{"bad process", func(s *specs.Spec, _ string) { s.Process.Args = nil }, "process.args must not be empty"},
+		{"no linux", func(s *specs.Spec, _ string) { s.Linux = nil }, "linux is required"},
+		{"unknown namespace", func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"})
+		}, `unknown namespace type "bogus"`},
+		{"namespace twice", func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
+		}, "pid namespace given twice"},
+		{"relative namespace path", func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces[1].Path = "proc/1/ns/net"
+		}, "must be absolute"},
+		{"missing namespace path", func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces[1].Path = "/proc/999999999/ns/net"
+		}, "/proc/999999999/ns/net"},
+		{"user namespace without maps", func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		}, "needs linux.uidMappings and linux.gidMappings"},
+		{"maps without user namespace", func(s *specs.Spec, _ string) { userMaps(s) }, "there is no user namespace"},
+		{"maps with joined user namespace", func(s *specs.Spec, _ string) {
+			userMaps(s)
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/self/ns/user"})
+		}, "cannot be used with a joined user namespace"},
+		{"map of size 0", func(s *specs.Spec, _ string) {
+			userMaps(s)
+			s.Linux.UIDMappings[0].Size = 0
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		}, "has size 0"},
+		{"map overflow", func(s *specs.Spec, _ string) {
+			userMaps(s)
+			s.Linux.GIDMappings[0].HostID = 1<<32 - 5
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		}, "overflows"},
+		{"time offsets without time namespace", func(s *specs.Spec, _ string) {
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 1}}
+		}, "there is no time namespace"},
+		{"time offsets with joined time namespace", func(s *specs.Spec, _ string) {
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 1}}
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace, Path: "/proc/self/ns/time"})
+		}, "joined time namespace"},
+		{"unknown clock", func(s *specs.Spec, _ string) {
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"realtime": {Secs: 1}}
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		}, `unknown clock "realtime"`},
+		{"hostname without uts", func(s *specs.Spec, _ string) {
+			s.Hostname = "h"
+			s.Linux.Namespaces = s.Linux.Namespaces[:3]
+		}, "hostname without a private UTS namespace"},
+		{"hostname with joined uts", func(s *specs.Spec, _ string) {
+			s.Hostname = "h"
+			s.Linux.Namespaces[3].Path = "/proc/self/ns/uts"
+		}, "hostname without a private UTS namespace"},
+		{"domainname without uts", func(s *specs.Spec, _ string) {
+			s.Domainname = "d"
+			s.Linux.Namespaces = s.Linux.Namespaces[:3]
+		}, "domainname without a private UTS namespace"},
+		{"mount without destination", func(s *specs.Spec, _ string) {
+			s.Mounts = []specs.Mount{{Type: "tmpfs"}}
+		}, "mounts[0]: destination is required"},
+		{"relative mount destination", func(s *specs.Spec, _ string) {
+			s.Mounts = []specs.Mount{{Type: "tmpfs", Destination: "tmp"}}
+		}, "must be an absolute path"},
+		{"bad mount option", func(s *specs.Spec, _ string) {
+			s.Mounts = []specs.Mount{{Type: "bind", Source: "/", Destination: "/x", Options: []string{"idmap"}}}
+		}, `mounts[0] (/x): mount option "idmap" is not supported`},
+		{"bind without source", func(s *specs.Spec, _ string) {
+			s.Mounts = []specs.Mount{{Destination: "/x", Options: []string{"rbind"}}}
+		}, "a bind mount needs a source"},
+		{"mount without type", func(s *specs.Spec, _ string) {
+			s.Mounts = []specs.Mount{{Destination: "/x", Source: "tmpfs"}}
+		}, "type is required"},
+		{"bad rootfs propagation", func(s *specs.Spec, _ string) { s.Linux.RootfsPropagation = "sideways" }, "not a propagation mode"},
+		{"relative masked path", func(s *specs.Spec, _ string) { s.Linux.MaskedPaths = []string{"proc/kcore"} }, "must be an absolute path"},
+		{"relative readonly path", func(s *specs.Spec, _ string) { s.Linux.ReadonlyPaths = []string{"proc/sys"} }, "must be an absolute path"},
+		{"relative device path", func(s *specs.Spec, _ string) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "dev/x", Type: "c"}}
+		}, "must be absolute"},
+		{"device outside /dev", func(s *specs.Spec, _ string) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/../etc/x", Type: "c"}}
+		}, "must be under /dev"},
+		{"device of unknown type", func(s *specs.Spec, _ string) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "z"}}
+		}, `unknown type "z"`},
+		{"empty sysctl key", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"": "1"} }, "invalid key"},
+		{"sysctl key with ..", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"net..x": "1"} }, "invalid key"},
+		{"sysctl key escaping /proc/sys", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"net/../../x": "1"} }, "invalid key"},
+		{"sysctl key with NUL", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward\x00": "1"} }, "invalid key"},
+		{"absolute sysctl key", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"/net/ipv4/ip_forward": "1"} }, "invalid key"},
+		{"ipc sysctl without ipc namespace", func(s *specs.Spec, _ string) {
+			s.Linux.Sysctl = map[string]string{"kernel.shmmax": "1"}
+			s.Linux.Namespaces[2].Path = "/proc/self/ns/ipc"
+		}, "needs a private IPC namespace"},
+		{"mqueue sysctl without ipc namespace", func(s *specs.Spec, _ string) {
+			s.Linux.Sysctl = map[string]string{"fs.mqueue.msg_max": "1"}
+			s.Linux.Namespaces = append(s.Linux.Namespaces[:2], s.Linux.Namespaces[3:]...)
+		}, "needs a private IPC namespace"},
+		{"net sysctl without net namespace", func(s *specs.Spec, _ string) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+			s.Linux.Namespaces = append(s.Linux.Namespaces[:1], s.Linux.Namespaces[2:]...)
+		}, "needs a network namespace"},
+		{"hostname sysctl", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"kernel.hostname": "x"} }, "hostname/domainname fields"},
+		{"host sysctl", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"kernel.panic": "1"} }, "not namespaced"},
+		{"relative hook path", func(s *specs.Spec, _ string) {
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "hook"}}}
+		}, `hooks.poststop: path "hook" must be absolute`},
+		{"hook with zero timeout", func(s *specs.Spec, _ string) {
+			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true", Timeout: intp(0)}}}
+		}, "timeout must be positive"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBundle(t)
+			s := validSpec()
+			c.modify(s, b)
+			err := Validate(s, b)
+			if err == nil {
+				t.Fatalf("accepted; want error containing %q", c.want)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q; want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestValidateAcceptsNamespacedSysctls(t *testing.T) {
+	s := validSpec()
+	s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shm_rmid_forced": "1", "fs.mqueue.queues_max": "10", "net/ipv4/ping_group_range": "0 0"}
+	if err := Validate(s, newBundle(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateProcessErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		modify func(p *specs.Process)
+		want   string
+	}{
+		{"no args", func(p *specs.Process) { p.Args = nil }, "process.args must not be empty"},
+		{"no cwd", func(p *specs.Process) { p.Cwd = "" }, "process.cwd is required"},
+		{"relative cwd", func(p *specs.Process) { p.Cwd = "tmp" }, "must be an absolute path"},
+		{"env without =", func(p *specs.Process) { p.Env = []string{"FOO"} }, "not of the form KEY=VALUE"},
+		{"env with NUL", func(p *specs.Process) { p.Env = []string{"FOO=a\x00b"} }, "NUL byte"},
+		{"unknown rlimit", func(p *specs.Process) { p.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_BOGUS"}} }, `unknown rlimit type "RLIMIT_BOGUS"`},
+		{"rlimit twice", func(p *specs.Process) {
+			p.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1, Hard: 1}, {Type: "RLIMIT_NOFILE", Soft: 1, Hard: 1}}
+		}, "RLIMIT_NOFILE given twice"},
+		{"soft above hard", func(p *specs.Process) {
+			p.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 2, Hard: 1}}
+		}, "soft limit 2 is above hard limit 1"},
+		{"oomScoreAdj too low", func(p *specs.Process) { p.OOMScoreAdj = intp(-1001) }, "outside [-1000, 1000]"},
+		{"oomScoreAdj too high", func(p *specs.Process) { p.OOMScoreAdj = intp(1001) }, "outside [-1000, 1000]"},
+		{"unknown capability", func(p *specs.Process) {
+			p.Capabilities = &specs.LinuxCapabilities{Ambient: []string{"CAP_FLY"}}
+		}, `unknown capability "CAP_FLY"`},
+		{"capability without prefix", func(p *specs.Process) {
+			p.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"KILL"}}
+		}, `unknown capability "KILL"`},
+		{"consoleSize without terminal", func(p *specs.Process) { p.ConsoleSize = &specs.Box{Height: 1, Width: 1} }, "process.terminal is false"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := &specs.Process{Args: []string{"sh"}, Cwd: "/"}
+			c.modify(p)
+			err := ValidateProcess(p)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v; want one containing %q", err, c.want)
+			}
+		})
+	}
+	ok := &specs.Process{Args: []string{"sh"}, Cwd: "/", Env: []string{"A=", "B=c=d"}, OOMScoreAdj: intp(-1000),
+		Rlimits:      []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1, Hard: 1}, {Type: "RLIMIT_CORE"}},
+		Capabilities: &specs.LinuxCapabilities{Bounding: []string{"CAP_SYS_ADMIN", "CAP_KILL"}}}
+	if err := ValidateProcess(ok); err != nil {
+		t.Fatalf("valid process refused: %v", err)
+	}
+}
+
+func TestValidateID(t *testing.T) {
+	for _, id := range []string{"a", "A0", "0abc", "a.b-c_d+e", strings.Repeat("x", MaxIDLength)} {
+		if err := ValidateID(id); err != nil {
+			t.Errorf("ValidateID(%q): %v", id, err)
+		}
+	}
+	bad := map[string]string{
+		"":                                 "cannot be empty",
+		strings.Repeat("x", MaxIDLength+1): "longer than 1024 bytes",
+		".":                                "invalid container id",
+		"..":                               "invalid container id",
+		"-a":                               "only [A-Za-z0-9_+.-] allowed",
+		".a":                               "only [A-Za-z0-9_+.-] allowed",
+		"a/b":                              "only [A-Za-z0-9_+.-] allowed",
+		"a b":                              "only [A-Za-z0-9_+.-] allowed",
+		"a\x00":                            "only [A-Za-z0-9_+.-] allowed",
+		"é":                                "only [A-Za-z0-9_+.-] allowed",
+	}
+	for id, want := range bad {
+		err := ValidateID(id)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateID(%.40q) = %v; want error containing %q", id, err, want)
+		}
+	}
+}
+
+func TestRlimitResource(t *testing.T) {
+	if _, err := RlimitResource("RLIMIT_NOFILE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RlimitResource("nofile"); err == nil {
+		t.Fatal("lower-case rlimit name accepted")
+	}
+}
+
+func TestRootfsPath(t *testing.T) {
+	s := validSpec()
+	if got := RootfsPath(s, "/b"); got != "/b/rootfs" {
+		t.Errorf("relative: %s", got)
+	}
+	s.Root.Path = "/abs/../root"
+	if got := RootfsPath(s, "/b"); got != "/root" {
+		t.Errorf("absolute: %s", got)
+	}
+}
+
+func TestParseSpecRejectsTrailingData(t *testing.T) {
+	if _, err := ParseSpec([]byte(`{"ociVersion":"1.3.0"} {}`)); err == nil || !strings.Contains(err.Error(), "trailing data") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := ParseSpec([]byte(`{"ociVersion":`)); err == nil {
+		t.Fatal("truncated JSON accepted")
+	}
+}
+
+func TestLoadSpecErrors(t *testing.T) {
+	if _, err := LoadSpec(t.TempDir()); err == nil || !strings.Contains(err.Error(), "config.json not found") {
+		t.Fatalf("missing config: %v", err)
+	}
+	b := t.TempDir()
+	big := make([]byte, maxConfigSize+2)
+	if err := os.WriteFile(filepath.Join(b, "config.json"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadSpec(b); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("oversized config: %v", err)
+	}
+}

@@ -1,0 +1,275 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/seccomp"
+)
+
+// ExecOpts are the inputs of `berth exec`.
+type ExecOpts struct {
+	// Process is the process to run, already merged with the container's
+	// defaults (see ExecDefaults).
+	Process *specs.Process
+	Stdin   *os.File
+	Stdout  *os.File
+	Stderr  *os.File
+	// ConsoleSocket receives the pty master when Process.Terminal.
+	ConsoleSocket *os.File
+	// PreserveFds extra fds (from fd 3) are passed to the process.
+	PreserveFds int
+	// IgnorePaused allows exec into a paused (frozen) container.
+	IgnorePaused bool
+	// SubCgroup is exec's --cgroup: "[ctrl[,ctrl]:]path" entries, each a
+	// sub-cgroup (which must exist) of the container's cgroup.
+	SubCgroup []string
+}
+
+// ErrExecStopped and ErrExecPaused keep runc's wording, which clients
+// match on.
+var (
+	ErrExecStopped = fmt.Errorf("cannot exec in a stopped container: %w", ErrNotRunning)
+	ErrExecPaused  = errors.New("cannot exec in a paused container (use --ignore-paused to override)")
+)
+
+// ExecDefaults fills what an exec process leaves unset from the
+// container's own process, as runc does: capabilities, rlimits, the
+// AppArmor profile and the SELinux label. The container's seccomp filter
+// always applies (it lives in linux.seccomp, not in the process).
+func (c *Container) ExecDefaults(p *specs.Process) {
+	base := c.state.Spec.Process
+	if base == nil {
+		return
+	}
+	if p.Capabilities == nil {
+		p.Capabilities = base.Capabilities
+	}
+	if len(p.Rlimits) == 0 {
+		p.Rlimits = base.Rlimits
+	}
+	if p.ApparmorProfile == "" {
+		p.ApparmorProfile = base.ApparmorProfile
+	}
+	if p.SelinuxLabel == "" {
+		p.SelinuxLabel = base.SelinuxLabel
+	}
+}
+
+// ExecProcess is a started exec process.
+type ExecProcess struct {
+	// Pid is the host pid of the process (already past execve).
+	Pid int
+	// Direct is true when Pid is berth's own child; otherwise it is a
+	// grandchild (the nsenter intermediate forked to enter the pid
+	// namespace) and only a subreaper can wait for it.
+	Direct bool
+}
+
+// Exec starts a new process in the running container: it joins every
+// namespace of the container's init and its cgroup, and gets the same
+// hardening as init. Exec returns once the process has execve'd.
+func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
+	if err := configs.ValidateProcess(o.Process); err != nil {
+		return nil, err
+	}
+	if err := c.checkExecStatus(o.IgnorePaused); err != nil {
+		return nil, err
+	}
+	if o.Process.Terminal && o.ConsoleSocket == nil {
+		return nil, errors.New("process.terminal is true but no console socket was given")
+	}
+	cgPaths, err := c.execCgroupPaths(o.SubCgroup)
+	if err != nil {
+		return nil, err
+	}
+	stdin, stdout, stderr := o.Stdin, o.Stdout, o.Stderr
+	if stdin == nil || stdout == nil || stderr == nil {
+		// A terminal process replaces its stdio with the pty; until then
+		// it holds /dev/null (the nsenter fork needs real files).
+		null, err := os.OpenFile(os.DevNull, os.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer null.Close()
+		stdin, stdout, stderr = orFile(stdin, null), orFile(stdout, null), orFile(stderr, null)
+	}
+	// The process gets a parent-death signal until it has execve'd; it
+	// fires when the starting thread exits.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var extra []*os.File
+	for i := 0; i < o.PreserveFds; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	proc, err := startProcess(&launch{
+		Spec: c.state.Spec, InitPid: c.state.InitPid,
+		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start exec process: %w", err)
+	}
+	if err := c.finishExec(proc, o, cgPaths); err != nil {
+		proc.kill()
+		return nil, err
+	}
+	if proc.cmd != nil {
+		// Reaped by the caller's wait loop (foreground) or reparented.
+		proc.cmd.Process.Release()
+	}
+	return &ExecProcess{Pid: proc.pid, Direct: proc.cmd != nil}, nil
+}
+
+func (c *Container) checkExecStatus(ignorePaused bool) error {
+	switch c.Status() {
+	case Stopped, Creating:
+		return ErrExecStopped
+	case Paused:
+		if !ignorePaused {
+			return ErrExecPaused
+		}
+	}
+	return nil
+}
+
+// finishExec moves the process into the container's cgroup, and only then
+// sends it its config: nothing of the process may run outside the
+// cgroup's limits. It then waits for the outcome: EOF on the close-on-exec
+// sync socket means execve succeeded.
+func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]string) error {
+	defer proc.conn.Close()
+	if len(cgPaths) > 0 {
+		if err := enterCgroups(cgPaths, proc.pid); err != nil {
+			return err
+		}
+	}
+	spec := c.state.Spec
+	state := c.specState(Running)
+	cfg := &initConfig{
+		ID: c.state.ID, Bundle: c.state.Bundle, Rootfs: c.state.Rootfs, Exec: true,
+		Spec: spec, Process: o.Process, PreserveFds: o.PreserveFds,
+		CgroupPaths: c.state.CgroupPaths,
+		UserNS:      configs.HasNamespace(spec, specs.UserNamespace),
+		State:       &state,
+	}
+	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
+		cfg.SeccompToParent = true
+	}
+	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
+		return fmt.Errorf("send config to exec process: %w", err)
+	}
+	return c.serveExec(proc, &state)
+}
+
+// serveExec answers the exec process until it execve's (EOF) or fails.
+func (c *Container) serveExec(proc *started, state *specs.State) error {
+	spec := c.state.Spec
+	for {
+		m, err := proc.conn.recv()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read from exec process: %w", err)
+		}
+		switch m.Type {
+		case msgError:
+			return errors.New(m.Error)
+		case msgSeccompFd:
+			fd, err := proc.conn.takeFd()
+			if err != nil {
+				return fmt.Errorf("seccomp notify fd: %w", err)
+			}
+			err = seccomp.SendToListener(spec.Linux.Seccomp.ListenerPath, fd, &specs.ContainerProcessState{
+				Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: proc.pid,
+				Metadata: spec.Linux.Seccomp.ListenerMetadata, State: *state,
+			})
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("seccomp listener %s: %w", spec.Linux.Seccomp.ListenerPath, err)
+			}
+			if err := proc.conn.send(msgSeccompDone, nil, -1); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unexpected %q message from exec process", m.Type)
+		}
+	}
+}
+
+// execCgroupPaths returns the cgroup directories the exec process joins:
+// the container's own, or with --cgroup the named existing sub-cgroups.
+// An entry "path" applies to every controller; "ctrl,ctrl:path" only to
+// those (on cgroup v2 the only controller name is "").
+func (c *Container) execCgroupPaths(sub []string) (map[string]string, error) {
+	paths := make(map[string]string, len(c.state.CgroupPaths))
+	for k, v := range c.state.CgroupPaths {
+		paths[k] = v
+	}
+	for _, entry := range sub {
+		ctrls, rel, hasCtrl := strings.Cut(entry, ":")
+		if !hasCtrl {
+			rel, ctrls = ctrls, ""
+		}
+		if rel == "" {
+			return nil, fmt.Errorf("--cgroup %q: empty path", entry)
+		}
+		clean := filepath.Clean("/" + rel)
+		if clean == "/" {
+			return nil, fmt.Errorf("--cgroup %q: path names the container's own cgroup", entry)
+		}
+		targets := map[string]bool{}
+		if hasCtrl {
+			for _, ctl := range strings.Split(ctrls, ",") {
+				if _, ok := c.state.CgroupPaths[ctl]; !ok {
+					return nil, fmt.Errorf("--cgroup %q: the container has no %q cgroup", entry, ctl)
+				}
+				targets[ctl] = true
+			}
+		}
+		for ctl, base := range c.state.CgroupPaths {
+			if hasCtrl && !targets[ctl] {
+				continue
+			}
+			dir := base + clean
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				return nil, fmt.Errorf("--cgroup %q: sub-cgroup %s does not exist", entry, dir)
+			}
+			paths[ctl] = dir
+		}
+	}
+	return paths, nil
+}
+
+// enterCgroups writes pid into every cgroup directory of paths.
+func enterCgroups(paths map[string]string, pid int) error {
+	done := map[string]bool{}
+	for ctl, dir := range paths {
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		if err := cgroups.WriteCgroupProc(dir, pid); err != nil {
+			return fmt.Errorf("add process %d to %s cgroup %s: %w", pid, ctl, dir, err)
+		}
+	}
+	return nil
+}
+
+func orFile(f, def *os.File) *os.File {
+	if f == nil {
+		return def
+	}
+	return f
+}

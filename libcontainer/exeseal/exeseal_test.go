@@ -1,0 +1,104 @@
+//go:build linux
+
+package exeseal
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func procFd(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+func sameContent(t *testing.T, f *os.File) {
+	t.Helper()
+	want, err := os.ReadFile(selfExe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(procFd(f))
+	if err != nil {
+		t.Fatalf("read sealed copy: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("sealed copy differs from the binary (%d vs %d bytes)", len(got), len(want))
+	}
+}
+
+func TestMemfdIsSealed(t *testing.T) {
+	f, err := sealMemfd(selfExe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sameContent(t, f)
+	if !hasSeals(f) {
+		t.Fatal("memfd copy lacks seals")
+	}
+	if _, err := f.Write([]byte("x")); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("write to sealed memfd: got %v, want EPERM", err)
+	}
+	if err := f.Truncate(1); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("truncate sealed memfd: got %v, want EPERM", err)
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_FUTURE_WRITE); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("adding seals after F_SEAL_SEAL: got %v, want EPERM", err)
+	}
+}
+
+func TestOverlayfsIsReadOnly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("overlayfs sealing needs root")
+	}
+	f, err := sealOverlayfs(selfExe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sameContent(t, f)
+	w, err := os.OpenFile(procFd(f), os.O_WRONLY, 0)
+	if err == nil {
+		w.Close()
+		t.Fatal("opened the overlay copy for writing")
+	}
+	if !errors.Is(err, unix.EROFS) {
+		t.Fatalf("open for writing: got %v, want EROFS", err)
+	}
+}
+
+func TestRunningSealed(t *testing.T) {
+	sealed, err := RunningSealed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealed {
+		t.Fatal("a test binary on disk reported as sealed")
+	}
+}
+
+func TestOpenHonoursMode(t *testing.T) {
+	for _, m := range []Method{Memfd, Overlayfs} {
+		if m == Overlayfs && os.Geteuid() != 0 {
+			continue
+		}
+		t.Setenv(EnvMode, string(m))
+		e, err := Open()
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if e.Method != m || e.File == nil {
+			t.Fatalf("mode %s gave method %s", m, e.Method)
+		}
+		e.Close()
+	}
+}
+
+func TestEscapeLowerDir(t *testing.T) {
+	if got := escapeLowerDir(`/a:b\c/`); got != `/a\:b\\c/` {
+		t.Fatalf("got %q", got)
+	}
+}

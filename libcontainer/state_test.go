@@ -1,0 +1,259 @@
+package libcontainer
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func sampleState(id string) *State {
+	return &State{
+		ID: id, Bundle: "/b", Rootfs: "/b/rootfs",
+		Created: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		InitPid: 42, InitStartTime: 12345, Status: Created,
+		CgroupPaths: map[string]string{"memory": "/sys/fs/cgroup/memory/berth/" + id, "": "/sys/fs/cgroup/unified/berth/" + id},
+		Spec:        &specs.Spec{Version: specs.Version, Annotations: map[string]string{"k": "v"}},
+		Owner:       0,
+	}
+}
+
+// onlyStateFile fails when anything but the lock and state.json is in dir:
+// a leftover temp file means save is not atomic-and-clean.
+func onlyStateFile(t *testing.T, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Name() != stateFile && e.Name() != lockFile {
+			t.Errorf("unexpected file %q left in state directory", e.Name())
+		}
+	}
+}
+
+func TestStateSaveLoadRoundTrip(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "rt1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.unlock()
+	want := sampleState("rt1")
+	if err := d.save(want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.load("rt1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	// A second save replaces the first.
+	want.Status, want.InitPid = Running, 43
+	if err := d.save(want); err != nil {
+		t.Fatal(err)
+	}
+	got, err = d.load("rt1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != Running || got.InitPid != 43 {
+		t.Errorf("second save not visible: %+v", got)
+	}
+	onlyStateFile(t, d.path)
+	if fi, err := os.Stat(d.file(stateFile)); err != nil || fi.Size() == 0 {
+		t.Errorf("state.json: %v", err)
+	}
+}
+
+// A failed save (here: the rename target is a non-empty directory) must
+// leave neither a temp file nor a torn state.json behind.
+func TestStateSaveFailureLeavesNoTempFile(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "rt2", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.unlock()
+	if err := os.MkdirAll(filepath.Join(d.file(stateFile), "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.save(sampleState("rt2")); err == nil {
+		t.Fatal("save over a directory succeeded")
+	}
+	ents, _ := os.ReadDir(d.path)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".state-") {
+			t.Errorf("temp file %s left behind", e.Name())
+		}
+	}
+}
+
+// Readers never see a partial state.json while a writer saves over and
+// over: every load decodes a whole state.
+func TestStateSaveIsAtomicForReaders(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "rt3", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.unlock()
+	s := sampleState("rt3")
+	// A big spec makes a torn write likely if save wrote in place.
+	s.Spec.Annotations = map[string]string{}
+	for i := 0; i < 2000; i++ {
+		s.Spec.Annotations[strings.Repeat("k", 20)+string(rune('a'+i%26))+time.Duration(i).String()] = strings.Repeat("v", 50)
+	}
+	if err := d.save(s); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := d.load("rt3"); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		s.InitPid = i + 1
+		if err := d.save(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-errs; err != nil {
+		t.Fatalf("reader saw a partial state: %v", err)
+	}
+	onlyStateFile(t, d.path)
+}
+
+func TestOpenStateDir(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "dup", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	if _, err := openStateDir(root, "dup", true); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("second create: got %v, want an \"already exists\" error", err)
+	}
+	if _, err := openStateDir(root, "nope", false); !errors.Is(err, ErrNotExist) {
+		t.Errorf("open unknown: got %v, want ErrNotExist", err)
+	}
+	if _, err := Load(root, "nope"); !errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("Load unknown: got %v", err)
+	}
+	if _, err := Load(root, "../x"); err == nil {
+		t.Error("Load accepted ../x")
+	}
+}
+
+func TestDecodeState(t *testing.T) {
+	good := `{"id":"a1","status":"created","init_pid":7}`
+	if s, err := decodeState([]byte(good), "a1"); err != nil || s.InitPid != 7 {
+		t.Fatalf("decode good state: %v %+v", err, s)
+	}
+	bad := map[string]string{
+		"mismatched id": `{"id":"other"}`,
+		"no id":         `{"status":"created"}`,
+		"garbage":       `not json`,
+		"empty":         ``,
+		"truncated":     `{"id":"a1","status":"cr`,
+		"wrong type":    `{"id":"a1","init_pid":"seven"}`,
+		"array":         `[1,2,3]`,
+	}
+	for name, data := range bad {
+		if _, err := decodeState([]byte(data), "a1"); err == nil {
+			t.Errorf("%s: decodeState(%q) accepted it", name, data)
+		}
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	// 52 fields like a real /proc/PID/stat; comm holds spaces and ')'.
+	rest := "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 987654 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49"
+	for _, comm := range []string{"sh", "a b", "x) S 1 2 (y", ") )", "(((", "name with ) and spaces"} {
+		data := []byte("1234 (" + comm + ") " + rest + "\n")
+		st, err := parseProcStat(data)
+		if err != nil {
+			t.Errorf("comm %q: %v", comm, err)
+			continue
+		}
+		if st.State != 'S' || st.StartTime != 987654 {
+			t.Errorf("comm %q: got state %c start %d, want S 987654", comm, st.State, st.StartTime)
+		}
+	}
+	for _, bad := range []string{"", "1234 (sh", "1234 (sh)", "1234 (sh) S 1 2 3", "1234 (sh) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 notanumber"} {
+		if _, err := parseProcStat([]byte(bad)); err == nil {
+			t.Errorf("parseProcStat(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestProcessAlive(t *testing.T) {
+	self, err := readProcStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !processAlive(os.Getpid(), self.StartTime) {
+		t.Error("self with its start time: not alive")
+	}
+	if processAlive(os.Getpid(), self.StartTime+1) {
+		t.Error("self with another start time (a recycled pid) counted as alive")
+	}
+	for _, pid := range []int{0, -1} {
+		if processAlive(pid, 0) {
+			t.Errorf("pid %d counted as alive", pid)
+		}
+	}
+
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	st, err := readProcStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not reaped yet: it becomes a zombie, which counts as stopped.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cur, err := readProcStat(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.State == 'Z' {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("child never became a zombie")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if processAlive(pid, st.StartTime) {
+		t.Error("zombie counted as alive")
+	}
+	cmd.Wait()
+	if processAlive(pid, st.StartTime) {
+		t.Error("reaped pid counted as alive")
+	}
+}

@@ -1,0 +1,198 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func syncPair(t *testing.T) (parent, child *syncConn) {
+	t.Helper()
+	p, c, err := socketpair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, child = newSyncConn(p), newSyncConn(c)
+	t.Cleanup(func() { parent.Close(); child.Close() })
+	return parent, child
+}
+
+// writeRaw writes bytes straight onto the socket, bypassing the framing.
+func writeRaw(t *testing.T, c *syncConn, data []byte) {
+	t.Helper()
+	if _, err := c.f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func header(n uint32) []byte {
+	var h [4]byte
+	binary.BigEndian.PutUint32(h[:], n)
+	return h[:]
+}
+
+func TestSyncRoundTrip(t *testing.T) {
+	parent, child := syncPair(t)
+	type payload struct {
+		Name  string            `json:"name"`
+		Paths map[string]string `json:"paths"`
+	}
+	want := payload{Name: "x y\n\"z\"", Paths: map[string]string{"memory": "/a/b"}}
+	// Big enough to need several reads on the other side.
+	want.Paths["big"] = strings.Repeat("p", 1<<20)
+	done := make(chan error, 1)
+	go func() { done <- parent.send(msgConfig, want, -1) }()
+	m, err := child.expect(msgConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var got payload
+	if err := json.Unmarshal(m.Payload, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != want.Name || got.Paths["memory"] != "/a/b" || len(got.Paths["big"]) != 1<<20 {
+		t.Errorf("payload changed in transit: name %q", got.Name)
+	}
+	// Frames keep their boundaries when sent back to back.
+	for _, typ := range []string{msgCgroupReady, msgHooks, msgReady} {
+		if err := child.send(typ, nil, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, typ := range []string{msgCgroupReady, msgHooks, msgReady} {
+		m, err := parent.recv()
+		if err != nil || m.Type != typ {
+			t.Fatalf("got %q, %v; want %q", m.Type, err, typ)
+		}
+	}
+}
+
+func TestSyncErrorFrame(t *testing.T) {
+	parent, child := syncPair(t)
+	if err := child.sendError(errors.New("mount proc on /proc: permission denied")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := parent.expect(msgReady)
+	if !isChildError(err) || err.Error() != "mount proc on /proc: permission denied" {
+		t.Errorf("got %v, want the child's error verbatim", err)
+	}
+	if err := child.send(msgHooks, nil, -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parent.expect(msgReady); err == nil || isChildError(err) {
+		t.Errorf("unexpected type: got %v, want a protocol error", err)
+	}
+}
+
+func TestSyncOversizeFrame(t *testing.T) {
+	if _, err := encodeFrame(make([]byte, maxSyncFrame+1)); err == nil {
+		t.Error("encodeFrame accepted an oversize body")
+	}
+	if _, err := encodeFrame(make([]byte, maxSyncFrame)); err != nil {
+		t.Errorf("encodeFrame refused a frame of exactly the limit: %v", err)
+	}
+	parent, child := syncPair(t)
+	// Only the header: the receiver must refuse before allocating.
+	writeRaw(t, child, header(maxSyncFrame+1))
+	if _, err := parent.recv(); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("oversize header: got %v", err)
+	}
+	parent2, child2 := syncPair(t)
+	writeRaw(t, child2, header(0xffffffff))
+	if _, err := parent2.recv(); err == nil {
+		t.Error("0xffffffff-byte frame accepted")
+	}
+}
+
+func TestSyncUnknownTypeAndGarbage(t *testing.T) {
+	for name, body := range map[string]string{
+		"unknown type": `{"type":"launch-missiles"}`,
+		"no type":      `{}`,
+		"not json":     `hello`,
+		"empty body":   ``,
+	} {
+		parent, child := syncPair(t)
+		writeRaw(t, child, append(header(uint32(len(body))), body...))
+		if m, err := parent.recv(); err == nil {
+			t.Errorf("%s: accepted as %q", name, m.Type)
+		}
+	}
+}
+
+func TestSyncTruncated(t *testing.T) {
+	cases := map[string][]byte{
+		"truncated body":   append(header(100), `{"type":"ready"`...),
+		"truncated header": {0, 0},
+	}
+	for name, raw := range cases {
+		parent, child := syncPair(t)
+		writeRaw(t, child, raw)
+		child.f.Close()
+		_, err := parent.recv()
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%s: got %v, want io.ErrUnexpectedEOF", name, err)
+		}
+	}
+	// A close between frames is a clean EOF (how a successful execve of
+	// a close-on-exec socket looks).
+	parent, child := syncPair(t)
+	child.f.Close()
+	if _, err := parent.recv(); err != io.EOF {
+		t.Errorf("clean close: got %v, want io.EOF", err)
+	}
+}
+
+func TestSyncFdPassing(t *testing.T) {
+	parent, child := syncPair(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if err := child.send(msgSeccompFd, nil, int(r.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parent.expect(msgSeccompFd); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := parent.takeFd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if fd == int(r.Fd()) {
+		t.Fatal("received the sender's own fd number: not passed")
+	}
+	// It is the same pipe, and arrived close-on-exec.
+	if _, err := w.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2)
+	if n, err := unix.Read(fd, buf); err != nil || string(buf[:n]) != "hi" {
+		t.Errorf("read through passed fd: %q, %v", buf[:n], err)
+	}
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	if err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("passed fd is not close-on-exec (flags %#x, %v)", flags, err)
+	}
+	// takeFd consumed it; a frame without an fd has nothing to take.
+	if err := child.send(msgReady, nil, -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parent.expect(msgReady); err != nil {
+		t.Fatal(err)
+	}
+	if fd, err := parent.takeFd(); err == nil {
+		t.Errorf("takeFd without a passed fd returned %d", fd)
+	}
+}

@@ -1,0 +1,150 @@
+package libcontainer
+
+import (
+	"fmt"
+	"maps"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
+)
+
+// Update applies resource changes to a live container and persists them in
+// its state, so a later update or stats starts from them. Only the fields
+// set in r change (as runc's update does); device rules are not updatable.
+// The whole merged set of resources is written: the managers apply device
+// rules from what they are given, and an empty set would deny every device.
+func (c *Container) Update(r *specs.LinuxResources) error {
+	dir, err := openStateDir(c.root, c.state.ID, false)
+	if err != nil {
+		return err
+	}
+	defer dir.unlock()
+	if s, err := dir.load(c.state.ID); err == nil {
+		c.state = s
+	}
+	if st := c.Status(); st == Stopped || st == Creating {
+		return fmt.Errorf("cannot update a stopped container: %w", ErrNotRunning)
+	}
+	linux := c.state.Spec.Linux
+	merged := mergeResources(linux.Resources, r)
+	res, err := bcgroups.ConvertResources(merged)
+	if err != nil {
+		return err
+	}
+	mgr, err := c.manager()
+	if err != nil {
+		return err
+	}
+	if err := mgr.Set(res); err != nil {
+		return fmt.Errorf("set cgroup resources: %w", err)
+	}
+	linux.Resources = merged
+	return dir.save(c.state)
+}
+
+// set replaces *dst with src when src is set.
+func set[T any](dst **T, src *T) {
+	if src != nil {
+		v := *src
+		*dst = &v
+	}
+}
+
+// mergeResources returns a copy of old with every field set in upd
+// replacing the old value.
+func mergeResources(old, upd *specs.LinuxResources) *specs.LinuxResources {
+	out := &specs.LinuxResources{}
+	if old != nil {
+		*out = *old
+	}
+	if upd == nil {
+		return out
+	}
+	if upd.Memory != nil {
+		m := specs.LinuxMemory{}
+		if out.Memory != nil {
+			m = *out.Memory
+		}
+		u := upd.Memory
+		set(&m.Limit, u.Limit)
+		set(&m.Reservation, u.Reservation)
+		set(&m.Swap, u.Swap)
+		set(&m.Kernel, u.Kernel)
+		set(&m.KernelTCP, u.KernelTCP)
+		set(&m.Swappiness, u.Swappiness)
+		set(&m.DisableOOMKiller, u.DisableOOMKiller)
+		set(&m.UseHierarchy, u.UseHierarchy)
+		set(&m.CheckBeforeUpdate, u.CheckBeforeUpdate)
+		out.Memory = &m
+	}
+	if upd.CPU != nil {
+		cpu := specs.LinuxCPU{}
+		if out.CPU != nil {
+			cpu = *out.CPU
+		}
+		u := upd.CPU
+		set(&cpu.Shares, u.Shares)
+		set(&cpu.Quota, u.Quota)
+		set(&cpu.Burst, u.Burst)
+		set(&cpu.Period, u.Period)
+		set(&cpu.RealtimeRuntime, u.RealtimeRuntime)
+		set(&cpu.RealtimePeriod, u.RealtimePeriod)
+		set(&cpu.Idle, u.Idle)
+		if u.Cpus != "" {
+			cpu.Cpus = u.Cpus
+		}
+		if u.Mems != "" {
+			cpu.Mems = u.Mems
+		}
+		out.CPU = &cpu
+	}
+	if upd.Pids != nil {
+		p := specs.LinuxPids{}
+		set(&p.Limit, upd.Pids.Limit)
+		out.Pids = &p
+	}
+	if upd.BlockIO != nil {
+		b := specs.LinuxBlockIO{}
+		if out.BlockIO != nil {
+			b = *out.BlockIO
+		}
+		u := upd.BlockIO
+		set(&b.Weight, u.Weight)
+		set(&b.LeafWeight, u.LeafWeight)
+		if u.WeightDevice != nil {
+			b.WeightDevice = u.WeightDevice
+		}
+		if u.ThrottleReadBpsDevice != nil {
+			b.ThrottleReadBpsDevice = u.ThrottleReadBpsDevice
+		}
+		if u.ThrottleWriteBpsDevice != nil {
+			b.ThrottleWriteBpsDevice = u.ThrottleWriteBpsDevice
+		}
+		if u.ThrottleReadIOPSDevice != nil {
+			b.ThrottleReadIOPSDevice = u.ThrottleReadIOPSDevice
+		}
+		if u.ThrottleWriteIOPSDevice != nil {
+			b.ThrottleWriteIOPSDevice = u.ThrottleWriteIOPSDevice
+		}
+		out.BlockIO = &b
+	}
+	if upd.HugepageLimits != nil {
+		out.HugepageLimits = upd.HugepageLimits
+	}
+	if upd.Network != nil {
+		out.Network = upd.Network
+	}
+	if upd.Rdma != nil {
+		out.Rdma = upd.Rdma
+	}
+	if upd.Unified != nil {
+		u := maps.Clone(out.Unified)
+		if u == nil {
+			u = map[string]string{}
+		}
+		maps.Copy(u, upd.Unified)
+		out.Unified = u
+	}
+	return out
+}

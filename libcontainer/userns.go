@@ -1,0 +1,76 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
+)
+
+// In a user namespace, new or joined, init becomes the namespace's root
+// before it builds the rootfs (see becomeNamespaceRoot): what it opens
+// before dropping to the process's user must belong to that root's host
+// IDs.
+
+// rootMapped reports whether container uid 0 and gid 0 are both mapped.
+func rootMapped(l *specs.Linux) bool {
+	_, uok := configs.HostID(l.UIDMappings, 0)
+	_, gok := configs.HostID(l.GIDMappings, 0)
+	return uok && gok
+}
+
+// procUserNS matches a joined user namespace named through a process.
+var procUserNS = regexp.MustCompile(`^/proc/([0-9]+)/ns/user$`)
+
+// userNSMaps returns the uid and gid maps of the container's user
+// namespace: the config's for a new one, the holder process's for one
+// joined as /proc/PID/ns/user. ok is false without a user namespace or
+// when the maps cannot be known (a bind-mounted namespace file).
+func userNSMaps(spec *specs.Spec) (uids, gids []specs.LinuxIDMapping, ok bool, err error) {
+	ns, has := configs.FindNamespace(spec, specs.UserNamespace)
+	if !has {
+		return nil, nil, false, nil
+	}
+	if ns.Path == "" {
+		return spec.Linux.UIDMappings, spec.Linux.GIDMappings, true, nil
+	}
+	m := procUserNS.FindStringSubmatch(ns.Path)
+	if m == nil {
+		return nil, nil, false, nil
+	}
+	read := func(name string) ([]specs.LinuxIDMapping, error) {
+		data, err := os.ReadFile("/proc/" + m[1] + "/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s of user namespace %s: %w", name, ns.Path, err)
+		}
+		return configs.ParseIDMap(string(data))
+	}
+	if uids, err = read("uid_map"); err != nil {
+		return nil, nil, false, err
+	}
+	if gids, err = read("gid_map"); err != nil {
+		return nil, nil, false, err
+	}
+	return uids, gids, true, nil
+}
+
+// chownFifoToRoot gives exec.fifo to the host IDs of the user
+// namespace's root: init opens it for writing as that user.
+func chownFifoToRoot(path string, spec *specs.Spec) error {
+	uids, gids, ok, err := userNSMaps(spec)
+	if err != nil || !ok {
+		return err
+	}
+	uid, uok := configs.HostID(uids, 0)
+	gid, gok := configs.HostID(gids, 0)
+	if !uok || !gok {
+		return nil
+	}
+	if err := os.Chown(path, int(uid), int(gid)); err != nil {
+		return fmt.Errorf("chown exec fifo to container root %d:%d: %w", uid, gid, err)
+	}
+	return nil
+}

@@ -1,0 +1,336 @@
+#!/usr/bin/env bats
+# linux.resources and linux.cgroupsPath: limits written to the right
+# cgroup files and enforced by the kernel, cgroup placement as seen from
+# inside, clean removal, and the cgroup v2 code path (in a private mount
+# namespace with cgroup2 mounted on /sys/fs/cgroup).
+
+load helpers
+
+V1_CONTROLLERS="blkio cpu cpuacct cpuset devices freezer memory pids"
+
+setup() { setup_bundle; }
+
+teardown() {
+	teardown_bundle
+	# Test-owned parent cgroups (custom paths, the v2 test's tree).
+	for d in ${CG_CLEANUP:-}; do
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	done
+}
+
+# cg_dir CONTROLLER ID: the container's cgroup directory for CONTROLLER
+# ("" = the cgroup2 directory), from state.json.
+cg_dir() {
+	jq -r --arg c "$1" '.cgroup_paths[$c] // empty' "$STATE_ROOT/$2/state.json"
+}
+
+# cg_read CONTROLLER ID FILE
+cg_read() {
+	local d
+	d=$(cg_dir "$1" "$2")
+	[ -n "$d" ] || { echo "no $1 cgroup for $2" >&2; return 1; }
+	cat "$d/$3"
+}
+
+# no_cgroup_left ID: nothing named after the container under any
+# hierarchy's default parent.
+no_cgroup_left() {
+	local left
+	left=$(ls -d /sys/fs/cgroup/*/berth/"$1" 2>/dev/null || true)
+	[ -z "$left" ] || { echo "cgroup left behind: $left" >&2; return 1; }
+}
+
+@test "cg-mem: memory limit, reservation and swap are written to the v1 memory cgroup" {
+	update_config '.linux.resources.memory = {"limit": 33554432, "reservation": 16777216, "swap": 67108864}'
+	berth create --bundle "$BUNDLE" cg-mem
+	[ "$(cg_read memory cg-mem memory.limit_in_bytes)" = 33554432 ]
+	[ "$(cg_read memory cg-mem memory.soft_limit_in_bytes)" = 16777216 ]
+	[ "$(cg_read memory cg-mem memory.memsw.limit_in_bytes)" = 67108864 ]
+	# init is really in that cgroup
+	pid=$(init_pid cg-mem)
+	grep -qx "$pid" "$(cg_dir memory cg-mem)/cgroup.procs"
+}
+
+@test "cg-oom: a process above the memory limit is killed by the OOM killer" {
+	# limit == swap: no swap to escape to (this host has zram swap).
+	update_config '.linux.resources.memory = {"limit": 16777216, "swap": 16777216}'
+	# dd allocates and fills a 64 MiB buffer.
+	set_args sh -c 'dd if=/dev/zero of=/dev/null bs=64M count=1; echo survived'
+	berth create --bundle "$BUNDLE" cg-oom
+	berth start cg-oom
+	wait_status cg-oom stopped 30
+	grep -q '^oom_kill [1-9]' <(cg_read memory cg-oom memory.oom_control)
+	[ "$(cg_read memory cg-oom memory.failcnt)" -gt 0 ]
+
+	# And through run: the status says SIGKILL (128+9) when init itself
+	# is the victim.
+	set_args dd if=/dev/zero of=/dev/null bs=64M count=1
+	run berth run --bundle "$BUNDLE" cg-oom2
+	[ "$status" -eq 137 ]
+}
+
+@test "cg-pids: pids.limit stops a fork bomb" {
+	update_config '.linux.resources.pids = {"limit": 10}'
+	set_args sh -c 'for i in $(seq 40); do sleep 1000 & done; wait'
+	berth create --bundle "$BUNDLE" cg-pids
+	[ "$(cg_read pids cg-pids pids.max)" = 10 ]
+	berth start cg-pids
+	# The kernel counts refused forks in pids.events.
+	deadline=$((SECONDS + 20))
+	until grep -q '^max [1-9]' <(cg_read pids cg-pids pids.events); do
+		[ $SECONDS -lt $deadline ] || { echo "no fork was refused"; false; }
+		sleep 0.1
+	done
+	procs=$(wc -l <"$(cg_dir pids cg-pids)/cgroup.procs")
+	echo "processes in the cgroup: $procs"
+	[ "$procs" -le 10 ]
+	[ "$procs" -ge 5 ]
+}
+
+@test "cg-cpu: cpu shares, quota and period are set and the quota throttles" {
+	update_config '.linux.resources.cpu = {"shares": 512, "quota": 20000, "period": 100000}'
+	set_args sh -c 'while :; do :; done'
+	berth create --bundle "$BUNDLE" cg-cpu
+	[ "$(cg_read cpu cg-cpu cpu.shares)" = 512 ]
+	[ "$(cg_read cpu cg-cpu cpu.cfs_quota_us)" = 20000 ]
+	[ "$(cg_read cpu cg-cpu cpu.cfs_period_us)" = 100000 ]
+	berth start cg-cpu
+	# A busy loop gets at most 20% of one CPU; allow slack for accounting.
+	before=$(cg_read cpuacct cg-cpu cpuacct.usage)
+	sleep 2
+	after=$(cg_read cpuacct cg-cpu cpuacct.usage)
+	used=$(((after - before) / 1000000))
+	echo "used ${used}ms of CPU in 2000ms"
+	[ "$used" -lt 700 ]
+	grep -q '^nr_throttled [1-9]' <(cg_read cpu cg-cpu cpu.stat)
+}
+
+@test "cg-cpuset: cpuset cpus and mems confine the container" {
+	update_config '.linux.resources.cpu = {"cpus": "0", "mems": "0"}'
+	set_args sh -c 'grep Cpus_allowed_list /proc/self/status'
+	berth create --bundle "$BUNDLE" cg-cpuset
+	[ "$(cg_read cpuset cg-cpuset cpuset.cpus)" = 0 ]
+	[ "$(cg_read cpuset cg-cpuset cpuset.mems)" = 0 ]
+	berth delete --force cg-cpuset
+	run berth run --bundle "$BUNDLE" cg-cpuset2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Cpus_allowed_list:"*"0" ]]
+}
+
+@test "cg-blkio: blkio weight and throttling" {
+	dev=$(lsblk -dno MAJ:MIN | head -1 | tr -d ' ')
+	major=${dev%:*} minor=${dev#*:}
+	update_config --argjson ma "$major" --argjson mi "$minor" \
+		'.linux.resources.blockIO = {"throttleReadBpsDevice": [{"major": $ma, "minor": $mi, "rate": 1048576}]}'
+	berth create --bundle "$BUNDLE" cg-blk
+	grep -qx "$dev 1048576" <(cg_read blkio cg-blk blkio.throttle.read_bps_device)
+
+	d=$(cg_dir blkio cg-blk)
+	if [ -e "$d/blkio.weight" ]; then wfile=blkio.weight
+	elif [ -e "$d/blkio.bfq.weight" ]; then wfile=blkio.bfq.weight
+	else skip "this kernel has no blkio weight (no CFQ/BFQ): throttling tested only"; fi
+	berth delete --force cg-blk
+	update_config '.linux.resources.blockIO.weight = 300'
+	berth create --bundle "$BUNDLE" cg-blk2
+	grep -qE '^(default )?300$' <(cg_read blkio cg-blk2 "$wfile")
+}
+
+@test "cg-dev: the device cgroup denies what is not allowed" {
+	[ -e /dev/loop0 ] || skip "no /dev/loop0 on this host"
+	# Host device nodes bound in: a mount gives no cgroup permission.
+	update_config '.mounts += [
+		{"destination": "/dev/kmsg-t", "type": "bind", "source": "/dev/kmsg", "options": ["bind"]},
+		{"destination": "/dev/loop-t", "type": "bind", "source": "/dev/loop0", "options": ["bind"]}]
+	| .linux.resources.devices = [{"allow": false, "access": "rwm"},
+		{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]'
+	set_args sh -c '
+		echo berth-cg-dev-test >/dev/kmsg-t && echo kmsg-write-ok
+		head -c1 </dev/kmsg-t >/dev/null 2>&1 || echo kmsg-read-denied
+		head -c1 </dev/loop-t >/dev/null 2>&1 || echo loop-denied
+		head -c1 </dev/zero >/dev/null && echo zero-ok'
+	run berth run --bundle "$BUNDLE" cg-dev
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *kmsg-write-ok* ]]
+	[[ "$output" == *kmsg-read-denied* ]]
+	[[ "$output" == *loop-denied* ]]
+	[[ "$output" == *zero-ok* ]]
+	# The rules are in the cgroup: only the explicit and default allows.
+	berth create --bundle "$BUNDLE" cg-dev2
+	list=$(cg_read devices cg-dev2 devices.list)
+	[[ "$list" == *"c 1:11 w"* ]]
+	[[ "$list" != *"a *:* rwm"* ]]
+	[[ "$list" != *"b 7:0"* ]]
+}
+
+@test "cg-huge: hugepage limits are applied or refused clearly, never dropped" {
+	ls -d /sys/kernel/mm/hugepages/hugepages-2048kB >/dev/null 2>&1 || skip "no 2MB hugepages on this host"
+	has_v1=$([ -d /sys/fs/cgroup/hugetlb ] && echo y || true)
+	has_v2=$(grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null && echo y || true)
+	[ -n "$has_v1$has_v2" ] || skip "no hugetlb cgroup controller on this host at all"
+	update_config '.linux.resources.hugepageLimits = [{"pageSize": "2MB", "limit": 4194304}]'
+	run berth create --bundle "$BUNDLE" cg-huge
+	if [ -n "$has_v1" ]; then
+		[ "$status" -eq 0 ]
+		[ "$(cg_read hugetlb cg-huge hugetlb.2MB.limit_in_bytes)" = 4194304 ]
+	elif grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control; then
+		# Hybrid host delegating hugetlb in its cgroup2 tree.
+		[ "$status" -eq 0 ]
+		[ "$(cg_read '' cg-huge hugetlb.2MB.max)" = 4194304 ]
+	else
+		# Hybrid host (this one): hugetlb exists only in cgroup2 and its
+		# root does not delegate it. berth must not write the root's
+		# subtree_control (the host's), nor silently ignore the limit.
+		echo "$output"
+		[ "$status" -eq 1 ]
+		[ "$(wc -l <<<"$output")" -eq 1 ]
+		[[ "$output" == *"hugetlb"*"not delegated"* ]]
+		[ ! -e "$STATE_ROOT/cg-huge" ]
+		no_cgroup_left cg-huge
+		! grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control
+	fi
+}
+
+@test "cg-abs: an absolute cgroupsPath is used in every hierarchy" {
+	parent=cg-abs-parent-$$
+	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
+	update_config --arg p "/$parent/box" '.linux.cgroupsPath = $p | .linux.resources.pids = {"limit": 42}'
+	berth create --bundle "$BUNDLE" cg-abs
+	pid=$(init_pid cg-abs)
+	for c in $V1_CONTROLLERS; do
+		[ "$(cg_dir "$c" cg-abs)" = "/sys/fs/cgroup/$c/$parent/box" ]
+		grep -qx "$pid" "/sys/fs/cgroup/$c/$parent/box/cgroup.procs"
+	done
+	grep -qx "$pid" "/sys/fs/cgroup/unified/$parent/box/cgroup.procs"
+	[ "$(cat /sys/fs/cgroup/pids/$parent/box/pids.max)" = 42 ]
+	grep -q "^4:memory:/$parent/box$" "/proc/$pid/cgroup"
+	no_cgroup_left cg-abs
+	berth delete --force cg-abs
+	for c in $V1_CONTROLLERS unified; do [ ! -e "/sys/fs/cgroup/$c/$parent/box" ]; done
+}
+
+@test "cg-rel: a relative cgroupsPath lands under berth's own cgroup" {
+	parent=cg-rel-parent-$$
+	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
+	for c in $V1_CONTROLLERS systemd unified; do mkdir -p "/sys/fs/cgroup/$c/$parent"; done
+	cat /sys/fs/cgroup/cpuset/cpuset.cpus >/sys/fs/cgroup/cpuset/$parent/cpuset.cpus
+	cat /sys/fs/cgroup/cpuset/cpuset.mems >/sys/fs/cgroup/cpuset/$parent/cpuset.mems
+	update_config '.linux.cgroupsPath = "rel/box"'
+	# berth runs from a subshell moved into the test's own cgroups (not
+	# the host's), so "relative to berth's cgroup" is a known place.
+	(
+		for c in $V1_CONTROLLERS systemd unified; do
+			echo "$BASHPID" >"/sys/fs/cgroup/$c/$parent/cgroup.procs"
+		done
+		berth create --bundle "$BUNDLE" cg-rel
+	)
+	pid=$(init_pid cg-rel)
+	for c in $V1_CONTROLLERS; do
+		[ "$(cg_dir "$c" cg-rel)" = "/sys/fs/cgroup/$c/$parent/rel/box" ]
+		grep -qx "$pid" "/sys/fs/cgroup/$c/$parent/rel/box/cgroup.procs"
+	done
+	berth delete --force cg-rel
+	for c in $V1_CONTROLLERS; do [ ! -e "/sys/fs/cgroup/$c/$parent/rel/box" ]; done
+}
+
+@test "cg-self: /proc/self/cgroup inside shows the container's cgroup" {
+	set_args cat /proc/self/cgroup
+	run berth run --bundle "$BUNDLE" cg-self
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for c in memory pids devices freezer; do
+		grep -Eq "^[0-9]+:([a-z,]+,)?$c(,[a-z,]+)?:/berth/cg-self$" <<<"$output"
+	done
+	grep -qx '0::/berth/cg-self' <<<"$output"
+}
+
+@test "cg-ns: with a cgroup namespace the container sees its cgroups as root" {
+	update_config '.linux.namespaces += [{"type": "cgroup"}]'
+	set_args sh -c 'cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup'
+	run berth run --bundle "$BUNDLE" cg-ns
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx '0::/' <<<"$output"
+	grep -q '^[0-9]*:memory:/$' <<<"$output"
+	grep -q '^[0-9]*:pids:/$' <<<"$output"
+	! grep -q 'berth' <<<"$output"
+}
+
+@test "cg-del: every cgroup directory (v1 and unified) is gone after delete" {
+	berth create --bundle "$BUNDLE" cg-del
+	berth start cg-del
+	n=0
+	for c in $V1_CONTROLLERS systemd unified; do
+		[ -d "/sys/fs/cgroup/$c/berth/cg-del" ] && n=$((n + 1))
+	done
+	[ "$n" -eq 10 ]
+	[ "$(cg_dir '' cg-del)" = /sys/fs/cgroup/unified/berth/cg-del ]
+	berth kill cg-del KILL
+	wait_status cg-del stopped
+	berth delete cg-del
+	no_cgroup_left cg-del
+	[ ! -e "$STATE_ROOT/cg-del" ]
+}
+
+@test "cg-systemd: --systemd-cgroup fails clearly without systemd and leaves nothing" {
+	[ ! -d /run/systemd/system ] || skip "systemd is running here"
+	run berth --systemd-cgroup create --bundle "$BUNDLE" cg-sd
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$(wc -l <<<"$output")" -eq 1 ]
+	[[ "$output" == *"systemd not running on this host"* ]]
+	[ ! -e "$STATE_ROOT/cg-sd" ]
+	no_cgroup_left cg-sd
+	[ -z "$(ls -d /sys/fs/cgroup/*/system.slice/berth-cg-sd.scope 2>/dev/null)" ]
+	! pgrep -f "berth.*cg-sd" >/dev/null
+}
+
+@test "cg-v2: on a pure cgroup v2 host init is cloned into its cgroup2 directory" {
+	# A test-owned cgroup2 directory becomes the root of a cgroup
+	# namespace, so the cgroup2 mount in the private mount namespace
+	# shows it as /sys/fs/cgroup; the host's root (whose subtree_control
+	# belongs to PID 1) is never touched.
+	top=/sys/fs/cgroup/unified/cg-v2-$$
+	CG_CLEANUP=$top
+	mkdir -p "$top"
+	cat >"$TEST_TMP/v2.sh" <<-'EOF'
+		set -eu
+		mount --make-rprivate /
+		umount -l /sys/fs/cgroup
+		mount -t cgroup2 cgroup2 /sys/fs/cgroup
+		[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]
+		B="$BERTH --root $STATE_ROOT"
+		strace -f -qq -e trace=clone3 -o "$TEST_TMP/strace" $B create --bundle "$BUNDLE" cg-v2 </dev/null >/dev/null
+		pid=$($B state cg-v2 | jq -r .pid)
+		echo "paths=$(jq -c .cgroup_paths "$STATE_ROOT/cg-v2/state.json")"
+		echo "procs=$(cat /sys/fs/cgroup/berth/cg-v2/cgroup.procs)"
+		echo "pid=$pid"
+		echo "created=$($B state cg-v2 | jq -r .status)"
+		$B start cg-v2 </dev/null >/dev/null
+		echo "running=$($B state cg-v2 | jq -r .status)"
+		echo "selfcg=$(grep '^0::' /proc/$pid/cgroup)"
+		$B kill cg-v2 KILL
+		for i in $(seq 200); do [ "$($B state cg-v2 | jq -r .status)" = stopped ] && break; sleep 0.05; done
+		$B delete cg-v2
+		echo "after=$(ls /sys/fs/cgroup/berth 2>&1)"
+		echo "statedir=$(ls "$STATE_ROOT" 2>&1)"
+	EOF
+	run env BERTH="$BERTH" STATE_ROOT="$STATE_ROOT" BUNDLE="$BUNDLE" TEST_TMP="$TEST_TMP" \
+		sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m -C sh "$2"' sh "$top" "$TEST_TMP/v2.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'paths={"":"/sys/fs/cgroup/berth/cg-v2"}'* ]]
+	pid=$(sed -n 's/^pid=//p' <<<"$output")
+	[ -n "$pid" ] && [ "$pid" != null ]
+	grep -qx "procs=$pid" <<<"$output"
+	grep -qx "created=created" <<<"$output"
+	grep -qx "running=running" <<<"$output"
+	grep -qx "selfcg=0::/berth/cg-v2" <<<"$output"
+	# gone on delete, in the namespace and on the host
+	grep -qx "after=" <<<"$output"
+	grep -qx "statedir=" <<<"$output"
+	[ ! -e "$top/berth/cg-v2" ]
+	# born inside: clone3 with CLONE_INTO_CGROUP, no later migration
+	cat "$TEST_TMP/strace"
+	grep -q 'clone3(.*CLONE_INTO_CGROUP' "$TEST_TMP/strace"
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env bats
+# containerd (Debian's, with its containerd-shim-runc-v2) and ctr, with
+# berth as the runc binary. containerd runs privately: its root, state,
+# sockets and berth's --root all live in one temp dir, and it is stopped by
+# PID when the file ends. The image is built offline from the busybox
+# rootfs (tests/clients/mkimage.sh) and imported with `ctr images import`.
+
+load helpers
+
+IMAGE=docker.io/library/busybox:berth
+
+setup_file() {
+	CTD_DIR=$(mktemp -d /tmp/berth-containerd.XXXXXX)
+	export CTD_DIR
+	"$REPO/tests/clients/mkimage.sh" "$ROOTFS_SRC" "$IMAGE" "$CTD_DIR/busybox.tar"
+	# fd 3 is bats' own: a daemon holding it would make bats wait forever.
+	CTD_PID=$("$REPO/tests/clients/containerd.sh" "$CTD_DIR" 3>&-)
+	export CTD_PID
+	ctr --address "$CTD_DIR/containerd.sock" -n berth-containerd images import "$CTD_DIR/busybox.tar"
+}
+
+teardown_file() {
+	for id in $(ctrc task ls -q 2>/dev/null); do ctrc task kill -s SIGKILL "$id" 2>/dev/null || true; done
+	for id in $(ctrc task ls -q 2>/dev/null); do ctrc task delete -f "$id" 2>/dev/null || true; done
+	for id in $(ctrc containers ls -q 2>/dev/null); do ctrc containers delete "$id" 2>/dev/null || true; done
+	if [ -n "${CTD_PID:-}" ]; then
+		kill "$CTD_PID" 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$CTD_PID" 2>/dev/null || break; sleep 0.1; done
+	fi
+	grep -o " $CTD_DIR[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf "$CTD_DIR"
+}
+
+setup() {
+	TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX)
+	STATE_ROOT=$CTD_DIR/runtime-root/berth-containerd
+}
+
+teardown() {
+	for id in $(ctrc task ls -q 2>/dev/null); do
+		ctrc task kill -s SIGKILL "$id" 2>/dev/null || true
+		ctrc task delete -f "$id" >/dev/null 2>&1 || true
+	done
+	for id in $(ctrc containers ls -q 2>/dev/null); do ctrc containers delete "$id" 2>/dev/null || true; done
+	rm -rf "$TEST_TMP"
+}
+
+# ctrc runs ctr against the private containerd, stdio through files like
+# the berth wrapper (a task's stdio must not hold bats' pipes).
+ctrc() {
+	local rc=0
+	ctr --address "$CTD_DIR/containerd.sock" -n berth-containerd "$@" \
+		>"$TEST_TMP/ctr.out" 2>"$TEST_TMP/ctr.err" </dev/null || rc=$?
+	cat "$TEST_TMP/ctr.out"
+	cat "$TEST_TMP/ctr.err" >&2
+	return $rc
+}
+
+# berth_opts: the ctr run options that select berth and keep its
+# state dir inside the test's temp dir.
+BERTH_OPTS=()
+berth_opts() { BERTH_OPTS=(--runc-binary "$BERTH" --runc-root "$CTD_DIR/runtime-root"); }
+
+# task_status ID: the STATUS column of `ctr task ls`.
+task_status() {
+	ctrc task ls 2>/dev/null | awk -v id="$1" '$1 == id {print $3}'
+}
+
+wait_task() {
+	local id=$1 want=$2 deadline=$((SECONDS + ${3:-10}))
+	while [ $SECONDS -lt $deadline ]; do
+		[ "$(task_status "$id")" = "$want" ] && return 0
+		sleep 0.1
+	done
+	echo "task $id did not reach $want (is $(task_status "$id"))" >&2
+	return 1
+}
+
+@test "containerd: ctr run --rm prints the container's output and its exit status" {
+	berth_opts
+	run ctrc run --rm "${BERTH_OPTS[@]}" "$IMAGE" containerd-hello sh -c 'echo hello from berth; echo to-stderr >&2'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hello from berth"* ]]
+	[[ "$output" == *"to-stderr"* ]]
+	# berth really ran it: its state root was made under --runc-root
+	# (runc would not know berth's layout; the run -d test below reads it).
+	[ -d "$CTD_DIR/runtime-root/berth-containerd" ]
+
+	run ctrc run --rm "${BERTH_OPTS[@]}" "$IMAGE" containerd-exit sh -c 'exit 3'
+	[ "$status" -eq 3 ]
+	# --rm removed everything: no container, no berth state left.
+	run ctrc containers ls -q
+	[ -z "$output" ]
+	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
+}
+
+@test "containerd: the container looks the same under berth as under runc" {
+	command -v runc >/dev/null || { echo "runc (Debian package runc) is needed for the comparison" >&2; false; }
+	berth_opts
+	probe='id; hostname; grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; ls /dev; mount | grep -E " (/|/proc|/sys|/dev) " | cut -d" " -f1-5'
+	run ctrc run --rm "${BERTH_OPTS[@]}" "$IMAGE" containerd-same sh -c "$probe"
+	[ "$status" -eq 0 ]
+	berth_out=$output
+	run ctrc run --rm --runc-binary "$(command -v runc)" --runc-root "$CTD_DIR/runc-root" "$IMAGE" containerd-same sh -c "$probe"
+	[ "$status" -eq 0 ]
+	diff <(echo "$berth_out") <(echo "$output")
+}
+
+@test "containerd: run -d, task exec, ps, pause, resume, kill, delete" {
+	berth_opts
+	run ctrc run -d "${BERTH_OPTS[@]}" "$IMAGE" containerd-d sleep 1000
+	[ "$status" -eq 0 ]
+	wait_task containerd-d RUNNING
+	# berth sees the same container containerd does.
+	[ "$("$BERTH" --root "$STATE_ROOT" state containerd-d | jq -r .status)" = running ]
+	pid=$(ctrc task ls | awk '$1 == "containerd-d" {print $2}')
+
+	run ctrc task exec --exec-id containerd-e1 containerd-d sh -c 'echo exec says $((6 * 7)); exit 5'
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"exec says 42"* ]]
+
+	run ctrc task ps containerd-d
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$pid"* ]]
+
+	run ctrc task pause containerd-d
+	[ "$status" -eq 0 ]
+	wait_task containerd-d PAUSED
+	[ "$("$BERTH" --root "$STATE_ROOT" state containerd-d | jq -r .status)" = paused ]
+	run ctrc task resume containerd-d
+	[ "$status" -eq 0 ]
+	wait_task containerd-d RUNNING
+
+	run ctrc task kill -s SIGKILL containerd-d
+	[ "$status" -eq 0 ]
+	wait_task containerd-d STOPPED
+	run ctrc task delete containerd-d
+	[ "$status" -eq 0 ]
+	[[ "$output" == *137* ]]
+	run ctrc containers delete containerd-d
+	[ "$status" -eq 0 ]
+	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
+	[ ! -d "/proc/$pid" ] || [ "$(awk '{print $3}' "/proc/$pid/stat")" = Z ]
+}
+
+@test "containerd: task kill with SIGTERM stops a shell waiting on a trap" {
+	berth_opts
+	ctrc run -d "${BERTH_OPTS[@]}" "$IMAGE" containerd-term sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done'
+	wait_task containerd-term RUNNING
+	run ctrc task kill -s SIGTERM containerd-term
+	[ "$status" -eq 0 ]
+	wait_task containerd-term STOPPED
+	run ctrc task delete containerd-term
+	[ "$status" -eq 0 ]
+	[[ "$output" == *7* ]]
+}
+
+@test "containerd: --memory-limit sets the container's memory cgroup" {
+	berth_opts
+	limit=$((48 * 1024 * 1024))
+	ctrc run -d "${BERTH_OPTS[@]}" --memory-limit "$limit" "$IMAGE" containerd-mem sleep 1000
+	wait_task containerd-mem RUNNING
+	cg=$(jq -r '.cgroup_paths.memory' "$STATE_ROOT/containerd-mem/state.json")
+	[ -n "$cg" ] && [ "$cg" != null ]
+	[ "$(cat "$cg/memory.limit_in_bytes")" -eq "$limit" ]
+	pid=$(ctrc task ls | awk '$1 == "containerd-mem" {print $2}')
+	grep -qx "$pid" "$cg/cgroup.procs"
+	# The limit bites: allocating past it gets the process OOM-killed.
+	run ctrc task exec --exec-id containerd-oom containerd-mem sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo survived'
+	[ "$status" -ne 0 ]
+	[[ "$output" != *survived* ]]
+}
+
+@test "containerd: ctr run -t gives the task a terminal, as with runc" {
+	# script(1) gives ctr the terminal it needs on its own stdin.
+	tty_run() {
+		script -qec "ctr --address $CTD_DIR/containerd.sock -n berth-containerd run --rm -t $1 $IMAGE $2 sh -c 'tty; stty -a | head -1; echo done'" /dev/null </dev/null | tr -d '\r'
+	}
+	berth_out=$(tty_run "--runc-binary $BERTH --runc-root $CTD_DIR/runtime-root" containerd-tty)
+	[[ "$berth_out" == *"/dev/pts/0"* ]]
+	[[ "$berth_out" == *"speed 38400 baud"* ]]
+	[[ "$berth_out" == *done* ]]
+	if command -v runc >/dev/null; then
+		runc_out=$(tty_run "--runc-binary $(command -v runc) --runc-root $CTD_DIR/runc-root" containerd-tty-runc)
+		[ "$berth_out" = "$runc_out" ]
+	fi
+}
+
+@test "containerd: berth's own error reaches the ctr user (bad mount, missing binary)" {
+	berth_opts
+	run ctrc run --rm "${BERTH_OPTS[@]}" --mount type=bind,src=/nonexistent-berth-containerd,dst=/mnt,options=rbind "$IMAGE" containerd-badmount true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"OCI runtime create failed"* ]]
+	# The shim shows the last error line of berth's --log-format json log.
+	[[ "$output" == *"/nonexistent-berth-containerd"* ]]
+
+	run ctrc run --rm "${BERTH_OPTS[@]}" "$IMAGE" containerd-nobin /no/such/binary
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/no/such/binary"* ]]
+	[[ "$output" == *"no such file or directory"* ]]
+	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q 2>/dev/null)" ]
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+# CRI, the kubelet's path: containerd's CRI plugin with the runtime handler
+# of docs/deploy.md (BinaryName = berth), driven by crictl. containerd runs
+# privately in a network namespace of its own; pods get their network from
+# Debian's CNI plugins (bridge + host-local on 10.214.0.0/24, loopback).
+# The pause image is built locally from the busybox rootfs.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+IMAGE=docker.io/library/busybox:berth
+PAUSE=docker.io/library/pause:berth
+
+setup_file() {
+	CRICTL=$(command -v crictl || echo "$(go env GOPATH 2>/dev/null || echo /root/go)/bin/crictl")
+	[ -x "$CRICTL" ] || { echo "crictl is not installed (go install sigs.k8s.io/cri-tools/cmd/crictl@v1.34.0)" >&2; return 1; }
+	[ -x /usr/lib/cni/bridge ] || { echo "CNI plugins missing (apt-get install containernetworking-plugins)" >&2; return 1; }
+	export CRICTL
+	CRI_DIR=$(mktemp -d /tmp/berth-cri.XXXXXX)
+	chmod 755 "$CRI_DIR"
+	export CRI_DIR
+	mkdir -p "$CRI_DIR/cni" "$CRI_DIR/logs"
+	# The handler exactly as the guide writes it, plus a private Root.
+	{
+		echo '[plugins."io.containerd.grpc.v1.cri"]'
+		echo "  sandbox_image = \"$PAUSE\""
+		# root here lacks CAP_SYS_RESOURCE: pause's -998 would fail for any runtime.
+		echo '  restrict_oom_score_adj = true'
+		echo '  netns_mounts_under_state_dir = true'
+		echo '  [plugins."io.containerd.grpc.v1.cri".cni]'
+		echo '    bin_dir = "/usr/lib/cni"'
+		echo "    conf_dir = \"$CRI_DIR/cni\""
+		awk '$0 == "<!-- snippet: containerd.toml -->" {f = 1; next} f && /^```/ {if (b) exit; b = 1; next} b' "$REPO/docs/deploy.md" |
+			sed "s|/usr/local/sbin/berth|$BERTH|"
+		echo "    Root = \"$CRI_DIR/runc\""
+	} >"$CRI_DIR/cri.toml"
+	cat >"$CRI_DIR/cni/10-berth-cri.conflist" <<-JSON
+		{"cniVersion": "1.0.0", "name": "berth-cri", "plugins": [
+		  {"type": "bridge", "bridge": "berthcri0", "isGateway": true, "ipMasq": false,
+		   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.214.0.0/24"}]], "dataDir": "$CRI_DIR/ipam"}}]}
+	JSON
+	CRI_PID=$(CTD_NETNS=1 "$REPO/tests/clients/containerd.sh" "$CRI_DIR" "$CRI_DIR/cri.toml" 3>&-)
+	export CRI_PID
+	"$REPO/tests/clients/mkimage.sh" "$ROOTFS_SRC" "$IMAGE" "$CRI_DIR/busybox.tar"
+	"$REPO/tests/clients/mkimage.sh" "$ROOTFS_SRC" "$PAUSE" "$CRI_DIR/pause.tar" /bin/sleep 2147483647
+	for t in busybox pause; do
+		ctr --address "$CRI_DIR/containerd.sock" -n k8s.io images import "$CRI_DIR/$t.tar" >/dev/null
+	done
+	# CRI sees the imported images.
+	local deadline=$((SECONDS + 10))
+	until "$CRICTL" --runtime-endpoint "unix://$CRI_DIR/containerd.sock" --image-endpoint "unix://$CRI_DIR/containerd.sock" \
+		inspecti "$PAUSE" >/dev/null 2>&1; do
+		[ $SECONDS -lt $deadline ] || { echo "CRI does not list $PAUSE" >&2; return 1; }
+		sleep 0.2
+	done
+}
+
+teardown_file() {
+	[ -n "${CRI_DIR:-}" ] || return 0
+	TEST_TMP=$CRI_DIR
+	for p in $(cri pods -q 2>/dev/null); do cri stopp "$p" >/dev/null 2>&1 || true; cri rmp -f "$p" >/dev/null 2>&1 || true; done
+	if [ -n "${CRI_PID:-}" ]; then
+		kill "$CRI_PID" 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$CRI_PID" 2>/dev/null || break; sleep 0.1; done
+	fi
+	grep -o " $CRI_DIR[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf "$CRI_DIR"
+}
+
+setup() {
+	TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX)
+	STATE_ROOT=$CRI_DIR/runc/k8s.io
+}
+
+teardown() {
+	for p in $(cri pods -q 2>/dev/null); do cri stopp "$p" >/dev/null 2>&1 || true; cri rmp -f "$p" >/dev/null 2>&1 || true; done
+	rm -rf "$TEST_TMP"
+}
+
+# cri runs crictl on the private containerd, stdio through files.
+cri() {
+	local rc=0
+	"$CRICTL" --runtime-endpoint "unix://$CRI_DIR/containerd.sock" --image-endpoint "unix://$CRI_DIR/containerd.sock" \
+		--timeout 30s "$@" >"$TEST_TMP/cri.out" 2>"$TEST_TMP/cri.err" </dev/null 3>&- || rc=$?
+	cat "$TEST_TMP/cri.out"
+	# crictl's own warnings (no /etc/crictl.yaml, no cgroup_parent) are noise.
+	grep -v 'level=warning' "$TEST_TMP/cri.err" >&2 || true
+	return $rc
+}
+
+# pod_json NAME: a sandbox config.
+pod_json() {
+	jq -n --arg n "$1" --arg logs "$CRI_DIR/logs" \
+		'{metadata: {name: $n, namespace: "default", uid: ("uid-" + $n), attempt: 0}, log_directory: $logs, linux: {}}' \
+		>"$TEST_TMP/pod-$1.json"
+	echo "$TEST_TMP/pod-$1.json"
+}
+
+# ctr_json NAME CMD...: a container config running CMD in the busybox image.
+ctr_json() {
+	local name=$1
+	shift
+	jq -n --arg n "$name" --arg img "$IMAGE" --argjson cmd "$(printf '%s\n' "$@" | jq -R . | jq -cs .)" \
+		'{metadata: {name: $n}, image: {image: $img}, command: $cmd, log_path: ($n + ".log"), linux: {}}' \
+		>"$TEST_TMP/ctr-$name.json"
+	echo "$TEST_TMP/ctr-$name.json"
+}
+
+@test "cri: pod lifecycle with two containers sharing the pod's network" {
+	pod=$(pod_json cri-pod)
+	# doc: crictl runp --runtime berth pod.json
+	pid=$(cri runp --runtime berth "$pod")
+	[ -n "$pid" ]
+	# berth runs the sandbox: it is in berth's state root.
+	"$BERTH" --root "$STATE_ROOT" state "$pid" | jq -e '.status == "running"'
+	ip=$(cri inspectp "$pid" | jq -r .status.network.ip)
+	[[ "$ip" == 10.214.0.* ]]
+
+	c1=$(cri create "$pid" "$(ctr_json c1 sleep 1000)" "$pod")
+	run cri start "$c1"
+	[ "$status" -eq 0 ]
+	c2=$(cri create "$pid" "$(ctr_json c2 sleep 1000)" "$pod")
+	cri start "$c2"
+	[ "$(cri inspect "$c1" | jq -r .status.state)" = CONTAINER_RUNNING ]
+
+	# ExecSync: output and exit status.
+	run cri exec -s "$c1" sh -c 'echo exec says $((6 * 7))'
+	[ "$status" -eq 0 ]
+	[ "$output" = "exec says 42" ]
+	run cri exec -s "$c1" sh -c 'exit 3'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"exited with 3"* ]]
+	# Both containers are in the sandbox's network namespace, with its address.
+	ns1=$(cri exec -s "$c1" readlink /proc/self/ns/net)
+	ns2=$(cri exec -s "$c2" readlink /proc/self/ns/net)
+	[ "$ns1" = "$ns2" ]
+	run cri exec -s "$c2" ip -4 -o addr show eth0
+	[[ "$output" == *"inet $ip/24"* ]]
+
+	# UpdateContainerResources reaches the container's cgroup.
+	run cri update --memory $((80 * 1024 * 1024)) "$c1"
+	[ "$status" -eq 0 ]
+	cpid=$(cri inspect "$c1" | jq -r .info.pid)
+	cg=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" {print $3}' "/proc/$cpid/cgroup")
+	[ "$(cat "$cg/memory.limit_in_bytes")" -eq $((80 * 1024 * 1024)) ]
+
+	run cri stop --timeout 5 "$c1"
+	[ "$status" -eq 0 ]
+	[ "$(cri inspect "$c1" | jq -r .status.state)" = CONTAINER_EXITED ]
+	run cri rm "$c1"
+	[ "$status" -eq 0 ]
+	run "$BERTH" --root "$STATE_ROOT" state "$c1"
+	[[ "$output" == *"does not exist"* ]]
+
+	run cri stopp "$pid"
+	[ "$status" -eq 0 ]
+	run cri rmp "$pid"
+	[ "$status" -eq 0 ]
+	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
+}
+
+@test "cri: a container's logs reach the kubelet's log file" {
+	pod=$(pod_json cri-logs)
+	pid=$(cri runp --runtime berth "$pod")
+	c=$(cri create "$pid" "$(ctr_json logger sh -c 'echo out-line; echo err-line >&2')" "$pod")
+	cri start "$c"
+	deadline=$((SECONDS + 10))
+	until [ "$(cri inspect "$c" | jq -r .status.state)" = CONTAINER_EXITED ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+	[ "$(cri inspect "$c" | jq -r .status.exitCode)" = 0 ]
+	run cri logs "$c"
+	[[ "$output" == *out-line* ]]
+	[[ "$output" == *err-line* ]]
+}
+
+@test "cri: berth's own error reaches the CRI client (bad mount)" {
+	pod=$(pod_json cri-bad)
+	pid=$(cri runp --runtime berth "$pod")
+	touch "$TEST_TMP/afile"
+	jq --arg f "$TEST_TMP/afile" '.mounts = [{container_path: "/etc", host_path: $f}]' "$(ctr_json bad true)" >"$TEST_TMP/bad.json"
+	c=$(cri create "$pid" "$TEST_TMP/bad.json" "$pod")
+	run cri start "$c"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"OCI runtime create failed"* ]]
+	[[ "$output" == *"$TEST_TMP/afile on /etc"* ]]
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env bats
+# berth exec: a new process in a running container's namespaces and
+# cgroup, with the container's hardening, every flag, and wrong states.
+
+load helpers
+
+setup() { setup_bundle; }
+teardown() { teardown_bundle; }
+
+# start_container ID: create (from one berth process) and start (from
+# another), as containerd's shim does, then wait until running.
+start_container() {
+	berth create --bundle "$BUNDLE" "$1"
+	berth start "$1"
+	wait_status "$1" running
+}
+
+@test "ex-ns: exec joins every namespace of the container and returns its exit status" {
+	start_container ex-ns
+	pid=$(init_pid ex-ns)
+	run berth exec ex-ns sh -c 'for n in ipc mnt net pid uts cgroup; do readlink /proc/self/ns/$n; done; exit 3'
+	[ "$status" -eq 3 ]
+	want=$(for n in ipc mnt net pid uts cgroup; do readlink /proc/$pid/ns/$n; done)
+	[ "$output" = "$want" ]
+	# and not the host's
+	[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/$pid/ns/mnt)" ]
+}
+
+@test "ex-pid1: exec sees the container's pid namespace and rootfs" {
+	echo marker >"$BUNDLE/rootfs/marker"
+	start_container ex-pid1
+	run berth exec ex-pid1 sh -c 'cat /proc/1/cmdline | tr "\0" " "; cat /marker'
+	[ "$status" -eq 0 ]
+	[[ "$output" == "sleep 1000 "* ]]
+	[[ "$output" == *marker ]]
+}
+
+@test "ex-userns: exec joins a user-namespaced container (mapped root)" {
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]'
+	start_container ex-userns
+	pid=$(init_pid ex-userns)
+	run berth exec ex-userns sh -c 'id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0 ]
+	[[ "${lines[1]}" == *"0"*"200000"*"65536"* ]]
+	[ "${lines[2]}" = "$(readlink /proc/$pid/ns/user)" ]
+	# the exec'd process is host uid 200000
+	berth exec -d --pid-file "$TEST_TMP/ex.pid" ex-userns sleep 100
+	[ "$(awk '/^Uid:/ {print $2}' /proc/$(cat "$TEST_TMP/ex.pid")/status)" = 200000 ]
+}
+
+@test "ex-detach: exec -d leaves the process running, its host pid in --pid-file, in the container's cgroup" {
+	start_container ex-detach
+	pid=$(init_pid ex-detach)
+	run berth exec -d --pid-file "$TEST_TMP/ex.pid" ex-detach sleep 200
+	[ "$status" -eq 0 ]
+	xpid=$(cat "$TEST_TMP/ex.pid")
+	[ -d "/proc/$xpid" ]
+	grep -q 'sleep' "/proc/$xpid/cmdline"
+	[ "$(readlink /proc/$xpid/ns/pid)" = "$(readlink /proc/$pid/ns/pid)" ]
+	for c in memory pids cpu freezer; do
+		grep -q ":$c[^:]*:/berth/ex-detach\$" "/proc/$xpid/cgroup"
+	done
+	# the pid file is the only file left in its directory (atomic rename)
+	[ "$(ls "$TEST_TMP" | grep -c 'ex.pid')" -eq 1 ]
+}
+
+@test "ex-shim: exec --process FILE --detach --pid-file as containerd's shim calls it" {
+	start_container ex-shim
+	cat >"$TEST_TMP/process.json" <<-'JSON'
+	{"terminal": false, "user": {"uid": 1000, "gid": 1000, "additionalGids": [44]},
+	 "args": ["sh", "-c", "id > /tmp/out; echo $FOO >> /tmp/out; pwd >> /tmp/out; exec sleep 100"],
+	 "env": ["PATH=/bin:/sbin", "FOO=bar"], "cwd": "/etc"}
+	JSON
+	run "$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/log.json" --log-format json \
+		exec --process "$TEST_TMP/process.json" --detach --pid-file "$TEST_TMP/x.pid" ex-shim
+	[ "$status" -eq 0 ]
+	[ -d "/proc/$(cat "$TEST_TMP/x.pid")" ]
+	for _ in $(seq 100); do [ -s "$BUNDLE/rootfs/tmp/out" ] && [ "$(wc -l <"$BUNDLE/rootfs/tmp/out")" -ge 3 ] && break; sleep 0.05; done
+	run cat "$BUNDLE/rootfs/tmp/out"
+	[[ "${lines[0]}" == "uid=1000 gid=1000 groups=44"* ]]
+	[ "${lines[1]}" = bar ]
+	[ "${lines[2]}" = /etc ]
+}
+
+@test "ex-flags: --cwd, --env, --user, --additional-gids" {
+	start_container ex-flags
+	run berth exec --cwd /tmp --env A=1 -e B=2 --user 1000:1001 -g 7 -g 8 ex-flags sh -c 'pwd; echo $A$B; id'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = /tmp ]
+	[ "${lines[1]}" = 12 ]
+	[[ "${lines[2]}" == "uid=1000 gid=1001 groups=7,8"* ]]
+	# uid alone keeps the container's gid
+	run berth exec -u 1234 ex-flags id -g
+	[ "$output" = 0 ]
+}
+
+@test "ex-caps: exec gets the container's capabilities unless --cap adds one" {
+	update_config '.process.capabilities = {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}'
+	start_container ex-caps
+	run berth exec ex-caps sh -c 'grep CapEff /proc/self/status'
+	[ "$output" = "CapEff:	0000000000000020" ]
+	run berth exec --cap CAP_NET_ADMIN ex-caps sh -c 'grep CapEff /proc/self/status'
+	[ "$output" = "CapEff:	0000000000001020" ]
+}
+
+@test "ex-hardening: exec inherits rlimits, no_new_privs and seccomp; --no-new-privs sets it" {
+	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 321}]
+		| .process.noNewPrivileges = false
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+	start_container ex-hard
+	run berth exec ex-hard sh -c 'ulimit -n; grep NoNewPrivs /proc/self/status; grep Seccomp: /proc/self/status; mkdir /tmp/d'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = 321 ]
+	[ "${lines[1]}" = "NoNewPrivs:	0" ]
+	[ "${lines[2]}" = "Seccomp:	2" ]
+	[[ "$output" == *"mkdir"* ]]
+	run berth exec --no-new-privs ex-hard grep NoNewPrivs /proc/self/status
+	[ "$output" = "NoNewPrivs:	1" ]
+}
+
+@test "ex-fds: exec closes berth's fds and passes --preserve-fds" {
+	start_container ex-fds
+	echo preserved >"$TEST_TMP/fd3"
+	run "$BERTH" --root "$STATE_ROOT" exec --preserve-fds 1 ex-fds sh -c 'cat /proc/self/fd/3; ls /proc/self/fd' 3<"$TEST_TMP/fd3" </dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = preserved ]
+	# 0 1 2 3 and the fd ls opens: nothing of berth's
+	[ "$(echo "${lines[@]:1}" | wc -w)" -le 5 ]
+	run berth exec ex-fds ls /proc/self/fd
+	[ "$(echo "$output" | wc -w)" -le 4 ]
+}
+
+@test "ex-signal: foreground exec forwards signals and exits 128+signal when killed" {
+	start_container ex-sig
+	"$BERTH" --root "$STATE_ROOT" exec ex-sig sh -c 'trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done' >"$TEST_TMP/out" 2>&1 </dev/null &
+	bpid=$!
+	for _ in $(seq 100); do grep -q ready "$TEST_TMP/out" && break; sleep 0.05; done
+	kill -TERM $bpid
+	rc=0
+	wait $bpid || rc=$?
+	[ "$rc" -eq 7 ]
+
+	"$BERTH" --root "$STATE_ROOT" exec ex-sig sh -c 'echo ready; exec sleep 100' >"$TEST_TMP/out2" 2>&1 </dev/null &
+	bpid=$!
+	for _ in $(seq 100); do grep -q ready "$TEST_TMP/out2" && break; sleep 0.05; done
+	kill -USR1 $bpid
+	rc=0
+	wait $bpid || rc=$?
+	[ "$rc" -eq $((128 + 10)) ]
+}
+
+@test "ex-cgroup: --cgroup runs the process in an existing sub-cgroup" {
+	start_container ex-sub
+	mem=$(cgroup_path memory ex-sub)
+	mkdir "$mem/sub"
+	berth exec -d --pid-file "$TEST_TMP/x.pid" --cgroup memory:sub ex-sub sleep 100
+	xpid=$(cat "$TEST_TMP/x.pid")
+	grep -qx "$xpid" "$mem/sub/cgroup.procs"
+	# other controllers stay in the container's own cgroup
+	grep -qx "$xpid" "$(cgroup_path pids ex-sub)/cgroup.procs"
+	run berth exec --cgroup memory:nope ex-sub true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"does not exist"* ]]
+	kill -9 "$xpid"
+	for _ in $(seq 100); do [ -s "$mem/sub/cgroup.procs" ] || break; sleep 0.05; done
+	rmdir "$mem/sub"
+}
+
+@test "ex-states: exec into a paused, stopped, created or missing container" {
+	berth create --bundle "$BUNDLE" ex-st
+	# created: init's namespaces exist, exec works (runc allows it)
+	run berth exec ex-st true
+	[ "$status" -eq 0 ]
+	berth start ex-st
+	berth pause ex-st
+	run berth exec ex-st true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot exec in a paused container"* ]]
+	berth exec -d --ignore-paused ex-st true
+	berth resume ex-st
+	berth kill ex-st KILL
+	wait_status ex-st stopped
+	run berth exec ex-st true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot exec in a stopped container"* ]]
+	run berth exec ex-none true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"does not exist"* ]]
+}
+
+@test "ex-errors: a missing program, a bad --process and no command fail clearly" {
+	start_container ex-err
+	run berth exec ex-err /nonexistent
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/nonexistent"* ]]
+	echo '{"args": [], "cwd": "/"}' >"$TEST_TMP/p.json"
+	run berth exec --process "$TEST_TMP/p.json" ex-err
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"args must not be empty"* ]]
+	echo '{"args": ["true"], "cwd": "relative"}' >"$TEST_TMP/p.json"
+	run berth exec --process "$TEST_TMP/p.json" ex-err
+	[[ "$output" == *"absolute"* ]]
+	run berth exec ex-err
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"args cannot be empty"* ]]
+	# a failed exec leaves no process behind in the cgroup
+	[ "$(wc -l <"$(cgroup_path pids ex-err)/cgroup.procs")" -eq 1 ]
+}

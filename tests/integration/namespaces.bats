@@ -1,0 +1,311 @@
+#!/usr/bin/env bats
+# linux.namespaces: every type made new (the container's inode differs from
+# the host's) and joined by path (the container sees the holder's inode).
+
+load helpers
+
+setup() {
+	setup_bundle
+	HOLDER_PIDS=()
+}
+
+teardown() {
+	teardown_bundle
+	local pid
+	for pid in "${HOLDER_PIDS[@]}"; do
+		kill -9 "$pid" 2>/dev/null || true
+	done
+}
+
+# host_ns TYPE: the host's (this shell's) namespace link, e.g. net:[4026531840].
+host_ns() {
+	readlink "/proc/self/ns/$1"
+}
+
+# ns_inside ID TYPE...: runs a one-off container printing the namespace
+# links of its process, one a line.
+ns_inside() {
+	local id=$1
+	shift
+	local cmd=""
+	for t in "$@"; do cmd+="readlink /proc/self/ns/$t; "; done
+	set_args sh -c "$cmd"
+	run berth run --bundle "$BUNDLE" "$id"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+# start_holder UNSHARE-ARGS...: starts `unshare ARGS sleep` as a namespace
+# holder, killed in teardown; sets HOLDER to the pid that is inside the
+# namespaces (unshare execs sleep, so it is $! itself).
+start_holder() {
+	unshare "$@" sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+	HOLDER=$!
+	HOLDER_PIDS+=("$HOLDER")
+	# unshare has exec'ed sleep once its comm is sleep.
+	local deadline=$((SECONDS + 10))
+	while [ "$(cat /proc/$HOLDER/comm 2>/dev/null)" != sleep ]; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.05
+	done
+}
+
+# join TYPE PATH: points the namespace of TYPE in config.json at PATH.
+join() {
+	update_config --arg t "$1" --arg p "$2" \
+		'.linux.namespaces = ([.linux.namespaces[] | select(.type != $t)] + [{type: $t, path: $p}])'
+}
+
+@test "ns: the default config gets new pid, net, ipc, uts, mnt and cgroup namespaces" {
+	ns_inside ns-new pid net ipc uts mnt cgroup
+	local i=0 t
+	for t in pid net ipc uts mnt cgroup; do
+		inside=${lines[$i]}
+		[[ "$inside" == "$t:["* ]]
+		[ "$inside" != "$(host_ns "$t")" ]
+		i=$((i + 1))
+	done
+	# Not listed: user and time are the host's.
+	ns_inside ns-new2 user time
+	[ "${lines[0]}" = "$(host_ns user)" ]
+	[ "${lines[1]}" = "$(host_ns time)" ]
+}
+
+@test "ns: a namespace left out of the config is the host's" {
+	update_config '.linux.namespaces = [{type: "mount"}, {type: "pid"}] | del(.hostname)'
+	ns_inside ns-none net ipc uts cgroup
+	[ "${lines[0]}" = "$(host_ns net)" ]
+	[ "${lines[1]}" = "$(host_ns ipc)" ]
+	[ "${lines[2]}" = "$(host_ns uts)" ]
+	[ "${lines[3]}" = "$(host_ns cgroup)" ]
+}
+
+@test "ns: a new pid namespace makes the container's process pid 1" {
+	set_args sh -c 'echo $$; ls /proc | grep -c "^[0-9]"'
+	run berth run --bundle "$BUNDLE" ns-pid1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1 ]
+	# only sh, ls and grep are in it
+	[ "${lines[1]}" -le 3 ]
+}
+
+@test "ns: a new network namespace has only lo" {
+	set_args sh -c 'ls /sys/class/net'
+	run berth run --bundle "$BUNDLE" ns-net
+	[ "$status" -eq 0 ]
+	[ "$output" = lo ]
+}
+
+@test "ns: a new cgroup namespace is rooted at the container's cgroup" {
+	set_args cat /proc/self/cgroup
+	run berth run --bundle "$BUNDLE" ns-cg
+	[ "$status" -eq 0 ]
+	# every hierarchy's path is / inside its own namespace
+	while IFS= read -r line; do
+		[ "${line##*:}" = / ]
+	done <<<"$output"
+}
+
+@test "ns: a new user namespace applies uidMappings and gidMappings" {
+	update_config '.linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+	# Root in the container is 100000 on the host: give it its rootfs.
+	# Root in the container is uid 100000 on the host: it must reach the
+	# bundle (mktemp -d made it 0700) and own its rootfs to write to it.
+	chmod 711 "$TEST_TMP"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	set_args sh -c 'readlink /proc/self/ns/user; cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/w && echo wrote'
+	update_config '.root.readonly = false'
+	run berth run --bundle "$BUNDLE" ns-user
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "user:["* ]]
+	[ "${lines[0]}" != "$(host_ns user)" ]
+	read -r c h s <<<"${lines[1]}"
+	[ "$c $h $s" = "0 100000 65536" ]
+	read -r c h s <<<"${lines[2]}"
+	[ "$c $h $s" = "0 100000 65536" ]
+	[ "${lines[3]}" = 0 ]
+	[ "${lines[4]}" = wrote ]
+	# the file the container made belongs to the mapped host uid
+	[ "$(stat -c %u:%g "$BUNDLE/rootfs/tmp/w")" = 100000:100000 ]
+}
+
+@test "ns: the user-namespaced init runs as the mapped host uid" {
+	update_config '.linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+	# Root in the container is uid 100000 on the host: it must reach the
+	# bundle (mktemp -d made it 0700) and own its rootfs to write to it.
+	chmod 711 "$TEST_TMP"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	berth create --bundle "$BUNDLE" ns-userpid
+	pid=$(init_pid ns-userpid)
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = 100000 ]
+	[ "$(readlink "/proc/$pid/ns/user")" != "$(host_ns user)" ]
+}
+
+@test "ns: a new time namespace applies linux.timeOffsets" {
+	update_config '.linux.namespaces += [{type: "time"}]
+		| .linux.timeOffsets = {boottime: {secs: 864000, nanosecs: 0}, monotonic: {secs: 432000, nanosecs: 0}}'
+	set_args sh -c 'readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime; cat /proc/self/timens_offsets'
+	host_up=$(cut -d. -f1 /proc/uptime)
+	run berth run --bundle "$BUNDLE" ns-time
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "time:["* ]]
+	[ "${lines[0]}" != "$(host_ns time)" ]
+	# uptime is the boottime clock: 10 days ahead of the host's
+	[ "${lines[1]}" -ge $((host_up + 864000)) ]
+	[ "${lines[1]}" -lt $((host_up + 864000 + 60)) ]
+	offsets=$(printf '%s\n' "${lines[@]:2}" | tr -s ' ' | sort)
+	[ "$offsets" = "$(printf 'boottime 864000 0\nmonotonic 432000 0')" ]
+}
+
+@test "ns: net, ipc and uts namespaces joined by path" {
+	start_holder --net --ipc --uts
+	join network "/proc/$HOLDER/ns/net"
+	join ipc "/proc/$HOLDER/ns/ipc"
+	join uts "/proc/$HOLDER/ns/uts"
+	# a hostname needs a private UTS namespace
+	update_config 'del(.hostname)'
+	ns_inside ns-join net ipc uts
+	[ "${lines[0]}" = "$(readlink "/proc/$HOLDER/ns/net")" ]
+	[ "${lines[1]}" = "$(readlink "/proc/$HOLDER/ns/ipc")" ]
+	[ "${lines[2]}" = "$(readlink "/proc/$HOLDER/ns/uts")" ]
+	[ "${lines[0]}" != "$(host_ns net)" ]
+}
+
+@test "ns: a pid namespace joined by path" {
+	unshare --pid --fork --mount-proc sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+	HOLDER_PIDS+=($!)
+	local deadline=$((SECONDS + 10)) child=""
+	while [ -z "$child" ] && [ $SECONDS -lt $deadline ]; do
+		child=$(pgrep -P $! sleep || true)
+		[ -n "$child" ] || sleep 0.05
+	done
+	HOLDER_PIDS+=("$child")
+	join pid "/proc/$child/ns/pid"
+	set_args sh -c 'readlink /proc/self/ns/pid; echo $$'
+	run berth run --bundle "$BUNDLE" ns-joinpid
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$(readlink "/proc/$child/ns/pid")" ]
+	# the holder's sleep is pid 1 there, so the container's process is not
+	[ "${lines[1]}" -gt 1 ]
+}
+
+@test "ns: a mount namespace joined by path" {
+	start_holder --mount --propagation private
+	join mount "/proc/$HOLDER/ns/mnt"
+	ns_inside ns-joinmnt mnt
+	[ "${lines[0]}" = "$(readlink "/proc/$HOLDER/ns/mnt")" ]
+	[ "${lines[0]}" != "$(host_ns mnt)" ]
+}
+
+@test "ns: a cgroup namespace joined by path" {
+	start_holder --cgroup
+	join cgroup "/proc/$HOLDER/ns/cgroup"
+	ns_inside ns-joincg cgroup
+	[ "${lines[0]}" = "$(readlink "/proc/$HOLDER/ns/cgroup")" ]
+	[ "${lines[0]}" != "$(host_ns cgroup)" ]
+}
+
+@test "ns: a user namespace joined by path" {
+	start_holder --user
+	echo "0 100000 65536" >"/proc/$HOLDER/uid_map"
+	echo "0 100000 65536" >"/proc/$HOLDER/gid_map"
+	# Root in the container is uid 100000 on the host: it must reach the
+	# bundle (mktemp -d made it 0700) and own its rootfs to write to it.
+	chmod 711 "$TEST_TMP"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	join user "/proc/$HOLDER/ns/user"
+	set_args sh -c 'readlink /proc/self/ns/user; cat /proc/self/uid_map'
+	run berth run --bundle "$BUNDLE" ns-joinuser
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$(readlink "/proc/$HOLDER/ns/user")" ]
+	read -r c h s <<<"${lines[1]}"
+	[ "$c $h $s" = "0 100000 65536" ]
+}
+
+@test "ns: a time namespace joined by path" {
+	# The holder's own ns/time stays the host's; its children's is new.
+	unshare --time --boottime 86400 sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+	HOLDER=$!
+	HOLDER_PIDS+=("$HOLDER")
+	local deadline=$((SECONDS + 10))
+	while [ "$(cat /proc/$HOLDER/comm 2>/dev/null)" != sleep ]; do
+		[ $SECONDS -lt $deadline ]
+		sleep 0.05
+	done
+	tns=$(readlink "/proc/$HOLDER/ns/time_for_children")
+	[ "$tns" != "$(host_ns time)" ]
+	join time "/proc/$HOLDER/ns/time_for_children"
+	set_args sh -c 'readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime'
+	host_up=$(cut -d. -f1 /proc/uptime)
+	run berth run --bundle "$BUNDLE" ns-jointime
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$tns" ]
+	[ "${lines[1]}" -ge $((host_up + 86400)) ]
+}
+
+@test "ns: exec joins every namespace of the container" {
+	update_config '.linux.namespaces += [{type: "time"}] | .linux.timeOffsets = {boottime: {secs: 1000}}'
+	berth run -d --bundle "$BUNDLE" ns-exec
+	wait_status ns-exec running
+	pid=$(init_pid ns-exec)
+	run berth exec ns-exec sh -c 'for t in pid net ipc uts mnt cgroup time; do readlink /proc/self/ns/$t; done'
+	[ "$status" -eq 0 ]
+	local i=0 t
+	for t in pid net ipc uts mnt cgroup time; do
+		[ "${lines[$i]}" = "$(readlink "/proc/$pid/ns/$t")" ]
+		i=$((i + 1))
+	done
+}
+
+@test "ns: a namespace path that does not exist fails create with its path" {
+	join network /proc/999999999/ns/net
+	run berth create --bundle "$BUNDLE" ns-badpath
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/proc/999999999/ns/net"* ]]
+}
+
+@test "ns: a path to a namespace of another type fails create" {
+	start_holder --net
+	join ipc "/proc/$HOLDER/ns/net"
+	run berth create --bundle "$BUNDLE" ns-wrongtype
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/proc/$HOLDER/ns/net"* ]]
+	[ "$(container_status ns-wrongtype)" = "" ]
+}
+
+@test "ns: timeOffsets without a time namespace fail create" {
+	update_config '.linux.timeOffsets = {boottime: {secs: 10}}'
+	run berth create --bundle "$BUNDLE" ns-offs
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"time namespace"* ]]
+}
+
+@test "ns: new user and time namespaces together (made by nsenter), and exec into them" {
+	update_config '.linux.namespaces += [{type: "user"}, {type: "time"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.timeOffsets = {boottime: {secs: 86400}}
+		| .root.readonly = false'
+	chmod 711 "$TEST_TMP"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	berth run -d --bundle "$BUNDLE" ns-usertime
+	wait_status ns-usertime running
+	pid=$(init_pid ns-usertime)
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = 100000 ]
+	run berth exec ns-usertime sh -c 'readlink /proc/self/ns/user; readlink /proc/self/ns/time; id -u; touch /tmp/e && echo wrote'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$(readlink "/proc/$pid/ns/user")" ]
+	[ "${lines[0]}" != "$(host_ns user)" ]
+	[ "${lines[1]}" = "$(readlink "/proc/$pid/ns/time")" ]
+	[ "${lines[1]}" != "$(host_ns time)" ]
+	[ "${lines[2]}" = 0 ]
+	[ "${lines[3]}" = wrote ]
+	[ "$(stat -c %u "$BUNDLE/rootfs/tmp/e")" = 100000 ]
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bats
+# Podman (Debian's podman 4.3 with conmon) with `--runtime` berth. Podman
+# has no daemon: every path it writes (storage root, runroot, its database,
+# tmp dir, events log) is in one temp dir, set by flags and a private
+# containers.conf (CONTAINERS_CONF), which also lists berth in
+# runtime_supports_json (so berth gets --log-format=json --log) and pins
+# the default ulimits to this machine's hard limits (root here lacks
+# CAP_SYS_RESOURCE; podman's defaults would raise them).
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+IMAGE=docker.io/library/busybox:berth
+
+setup_file() {
+	command -v podman >/dev/null || { echo "podman is not installed (apt-get install podman)" >&2; return 1; }
+	command -v conmon >/dev/null || { echo "conmon is not installed (apt-get install conmon)" >&2; return 1; }
+	PM_DIR=$(mktemp -d /tmp/berth-podman.XXXXXX)
+	export PM_DIR
+	# podman itself lowers its nproc limit to 32768 before starting conmon.
+	cat >"$PM_DIR/containers.conf" <<-CONF
+		[containers]
+		default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
+		netns = "none"
+		[engine]
+		cgroup_manager = "cgroupfs"
+		events_logger = "file"
+		events_logfile_path = "$PM_DIR/events.log"
+		runtime_supports_json = ["crun", "runc", "berth"]
+		static_dir = "$PM_DIR/libpod"
+		volume_path = "$PM_DIR/volumes"
+		tmp_dir = "$PM_DIR/tmp"
+		[network]
+		network_config_dir = "$PM_DIR/cni"
+	CONF
+	"$REPO/tests/clients/mkimage.sh" "$ROOTFS_SRC" "$IMAGE" "$PM_DIR/busybox.tar"
+	CONTAINERS_CONF=$PM_DIR/containers.conf podman --root "$PM_DIR/root" --runroot "$PM_DIR/runroot" \
+		--storage-driver overlay load -i "$PM_DIR/busybox.tar" 3>&-
+}
+
+teardown_file() {
+	[ -n "${PM_DIR:-}" ] || return 0
+	TEST_TMP=$PM_DIR pm rm -af -t 0 >/dev/null 2>&1 || true
+	TEST_TMP=$PM_DIR pm system reset -f >/dev/null 2>&1 || true
+	grep -o " $PM_DIR[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf "$PM_DIR"
+}
+
+setup() { TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX); }
+
+teardown() {
+	pm rm -af -t 0 >/dev/null 2>&1 || true
+	rm -rf "$TEST_TMP"
+}
+
+# pm runs podman on the private store with berth, stdio through files.
+pm() {
+	local rc=0
+	CONTAINERS_CONF=$PM_DIR/containers.conf podman --root "$PM_DIR/root" --runroot "$PM_DIR/runroot" \
+		--storage-driver overlay --runtime "$BERTH" "$@" \
+		>"$TEST_TMP/pm.out" 2>"$TEST_TMP/pm.err" </dev/null 3>&- || rc=$?
+	cat "$TEST_TMP/pm.out"
+	cat "$TEST_TMP/pm.err" >&2
+	return $rc
+}
+
+@test "podman: run --rm prints output and the exit status" {
+	run pm run --rm "$IMAGE" sh -c 'echo hello from berth; echo to-stderr >&2'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hello from berth"* ]]
+	[[ "$output" == *"to-stderr"* ]]
+	run pm run --rm "$IMAGE" sh -c 'exit 3'
+	[ "$status" -eq 3 ]
+	# podman recorded berth as the runtime.
+	pm create --name podman-which "$IMAGE" true
+	[ "$(pm inspect -f '{{.OCIRuntime}}' podman-which)" = "$BERTH" ]
+}
+
+@test "podman: run -d, exec, stop, start, rm" {
+	run pm run -d --name podman-life "$IMAGE" sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done'
+	[ "$status" -eq 0 ]
+	[ "$(pm inspect -f '{{.State.Status}}' podman-life)" = running ]
+	run pm exec podman-life sh -c 'echo exec says $((6 * 7)); exit 4'
+	[ "$status" -eq 4 ]
+	[ "$output" = "exec says 42" ]
+	run pm stop -t 5 podman-life
+	[ "$status" -eq 0 ]
+	[ "$(pm inspect -f '{{.State.ExitCode}}' podman-life)" = 7 ]
+	run pm start podman-life
+	[ "$status" -eq 0 ]
+	[ "$(pm inspect -f '{{.State.Status}}' podman-life)" = running ]
+	run pm rm -f -t 0 podman-life
+	[ "$status" -eq 0 ]
+	run pm ps -aq
+	[ -z "$output" ]
+}
+
+@test "podman: a tty container" {
+	run script -qec "CONTAINERS_CONF=$PM_DIR/containers.conf podman --root $PM_DIR/root --runroot $PM_DIR/runroot --storage-driver overlay --runtime $BERTH run --rm -t $IMAGE sh -c 'tty; echo done'" /dev/null </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/dev/pts/0"* ]]
+	[[ "$output" == *done* ]]
+}
+
+@test "podman: berth's own error reaches the podman user (bad mount, missing binary)" {
+	touch "$TEST_TMP/afile"
+	run pm run --rm -v "$TEST_TMP/afile:/etc" "$IMAGE" true
+	[ "$status" -eq 126 ]
+	[[ "$output" == *"OCI runtime error"* ]]
+	[[ "$output" == *"$TEST_TMP/afile on /etc"* ]]
+	run -127 pm run --rm "$IMAGE" /no/such/binary
+	[[ "$output" == *"/no/such/binary"*"no such file or directory"* ]]
+}
+
+@test "podman: a resource limit as podman passes it" {
+	pm run -d --name podman-mem --memory 64m "$IMAGE" sleep 1000
+	pid=$(pm inspect -f '{{.State.Pid}}' podman-mem)
+	cg=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" {print $3}' "/proc/$pid/cgroup")
+	[ "$(cat "$cg/memory.limit_in_bytes")" -eq $((64 * 1024 * 1024)) ]
+}

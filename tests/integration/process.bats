@@ -1,0 +1,298 @@
+#!/usr/bin/env bats
+# config.json process: user, umask, cwd, env, HOME, capabilities, rlimits,
+# oomScoreAdj, noNewPrivileges; hostname, domainname, sysctl; exec errors
+# and --preserve-fds.
+
+load helpers
+
+setup() {
+	setup_bundle
+	update_config '.root.readonly = false'
+}
+teardown() { teardown_bundle; }
+
+# run_ct ID CMD: runs a one-off container running sh -c CMD.
+run_ct() {
+	set_args sh -c "$2"
+	run berth run --bundle "$BUNDLE" "$1"
+	echo "$output"
+}
+
+# CAPS prints CapInh, CapPrm, CapEff, CapBnd, CapAmb (in that order).
+CAPS="grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status | awk '{print \$2}'"
+
+# status_field NAME: a shell command printing /proc/self/status's NAME value.
+status_field() {
+	echo "awk '\$1 == \"$1:\" {print \$2}' /proc/self/status"
+}
+
+@test "proc: user uid, gid and additionalGids" {
+	update_config '.process.user = {uid: 1000, gid: 1001, additionalGids: [10, 20, 1001]}'
+	run_ct proc-user "id -u; id -g; grep -E '^(Uid|Gid|Groups):' /proc/self/status | tr -s '\t ' ' '"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000 ]
+	[ "${lines[1]}" = 1001 ]
+	[ "${lines[2]}" = "Uid: 1000 1000 1000 1000" ]
+	[ "${lines[3]}" = "Gid: 1001 1001 1001 1001" ]
+	[ "${lines[4]}" = "Groups: 10 20 1001 " ] || [ "${lines[4]}" = "Groups: 10 20 1001" ]
+}
+
+@test "proc: root by default with no supplementary groups" {
+	run_ct proc-root "grep -E '^(Uid|Groups):' /proc/self/status | tr -s '\t ' ' '"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Uid: 0 0 0 0" ]
+	[[ "${lines[1]}" =~ ^Groups:\ ?$ ]]
+}
+
+@test "proc: umask is applied, 0022 by default" {
+	update_config '.process.user.umask = 23'
+	run_ct proc-umask 'umask; touch /tmp/f; stat -c %a /tmp/f'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0027 ]
+	[ "${lines[1]}" = 640 ]
+	update_config 'del(.process.user.umask)'
+	run_ct proc-umask2 'umask'
+	[ "$output" = 0022 ]
+}
+
+@test "proc: cwd is the working directory" {
+	update_config '.process.cwd = "/etc"'
+	run_ct proc-cwd 'pwd; ls passwd'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = /etc ]
+	[ "${lines[1]}" = passwd ]
+}
+
+@test "proc: a cwd that does not exist is created (as runc does), even on a read-only root" {
+	update_config '.process.cwd = "/new/work dir" | .root.readonly = true'
+	run_ct proc-newcwd 'pwd'
+	[ "$status" -eq 0 ]
+	[ "$output" = "/new/work dir" ]
+	[ -d "$BUNDLE/rootfs/new/work dir" ]
+}
+
+@test "proc: a cwd that is a file fails create naming it" {
+	update_config '.process.cwd = "/etc/passwd"'
+	set_args true
+	run berth create --bundle "$BUNDLE" proc-filecwd
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/etc/passwd"* ]]
+	[ -z "$(container_status proc-filecwd)" ]
+}
+
+@test "proc: env is exactly process.env, nothing of berth's" {
+	update_config '.process.env = ["PATH=/bin:/usr/bin", "FOO=bar baz", "EMPTY="]'
+	export BERTH_TEST_LEAK=leaked
+	run_ct proc-env 'env | grep -v "^HOME=" | sort'
+	[ "$status" -eq 0 ]
+	[[ "$output" != *leaked* ]]
+	[[ "$output" != *_BERTH* ]]
+	[ "$output" = "$(printf 'EMPTY=\nFOO=bar baz\nPATH=/bin:/usr/bin\nPWD=/\nSHLVL=1')" ] ||
+		[ "$output" = "$(printf 'EMPTY=\nFOO=bar baz\nPATH=/bin:/usr/bin\nPWD=/')" ]
+}
+
+@test "proc: HOME comes from the container's /etc/passwd unless set" {
+	update_config '.process.user = {uid: 1, gid: 1}'
+	run_ct proc-home1 'echo $HOME'
+	[ "$output" = /usr/sbin ]
+	update_config '.process.user = {uid: 0, gid: 0}'
+	run_ct proc-home0 'echo $HOME'
+	[ "$output" = /root ]
+	# not in /etc/passwd
+	update_config '.process.user = {uid: 4242, gid: 4242}'
+	run_ct proc-home2 'echo $HOME'
+	[ "$output" = / ]
+	update_config '.process.env += ["HOME=/custom"]'
+	run_ct proc-home3 'echo $HOME'
+	[ "$output" = /custom ]
+}
+
+# CAP_CHOWN=0 CAP_KILL=5 CAP_NET_BIND_SERVICE=10 CAP_SYS_ADMIN=21
+@test "proc: the five capability sets are exactly what was asked" {
+	update_config '.process.capabilities = {
+		bounding: ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"],
+		permitted: ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+		effective: ["CAP_CHOWN", "CAP_KILL"],
+		inheritable: [], ambient: []}'
+	run_ct proc-caps "$CAPS"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0000000000000000 ]
+	[ "${lines[1]}" = 0000000000000421 ]
+	# execve as root raises effective to permitted (no SECBIT_NOROOT),
+	# as under runc
+	[ "${lines[2]}" = 0000000000000421 ]
+	[ "${lines[3]}" = 0000000000200421 ]
+	[ "${lines[4]}" = 0000000000000000 ]
+}
+
+@test "proc: inheritable is empty unless asked for (the default config)" {
+	run_ct proc-capdef "$CAPS"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0000000000000000 ]
+	# CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE (29)
+	[ "${lines[1]}" = 0000000020000420 ]
+	[ "${lines[2]}" = 0000000020000420 ]
+	[ "${lines[3]}" = 0000000020000420 ]
+	[ "${lines[4]}" = 0000000000000000 ]
+}
+
+@test "proc: ambient capabilities reach a non-root process" {
+	update_config '.process.user = {uid: 1000, gid: 1000}
+		| .process.capabilities = {
+		bounding: ["CAP_NET_BIND_SERVICE", "CAP_KILL"],
+		permitted: ["CAP_NET_BIND_SERVICE", "CAP_KILL"],
+		effective: ["CAP_NET_BIND_SERVICE", "CAP_KILL"],
+		inheritable: ["CAP_NET_BIND_SERVICE"], ambient: ["CAP_NET_BIND_SERVICE"]}'
+	run_ct proc-ambient "$CAPS"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0000000000000400 ]
+	# after execve as non-root only the ambient set survives
+	[ "${lines[1]}" = 0000000000000400 ]
+	[ "${lines[2]}" = 0000000000000400 ]
+	[ "${lines[3]}" = 0000000000000420 ]
+	[ "${lines[4]}" = 0000000000000400 ]
+}
+
+@test "proc: a capability missing from the sets is really missing" {
+	update_config '.process.capabilities = {bounding: ["CAP_KILL"], permitted: ["CAP_KILL"], effective: ["CAP_KILL"]}'
+	run_ct proc-nochown 'touch /tmp/f; chown 1000 /tmp/f && echo CHOWNED; true'
+	[ "$status" -eq 0 ]
+	[[ "$output" != *CHOWNED* ]]
+	[[ "$output" == *"Operation not permitted"* ]]
+	update_config '.process.capabilities = {bounding: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"], effective: ["CAP_CHOWN"]} | .root.readonly = false'
+	run_ct proc-chown 'touch /tmp/f; chown 1000 /tmp/f && echo CHOWNED'
+	[ "${lines[0]}" = CHOWNED ]
+}
+
+@test "proc: an unknown capability fails create naming it" {
+	update_config '.process.capabilities.bounding += ["CAP_NOT_A_CAP"]'
+	run berth create --bundle "$BUNDLE" proc-badcap
+	[ "$status" -ne 0 ]
+	[[ "$output" == *CAP_NOT_A_CAP* ]]
+}
+
+@test "proc: rlimits are applied (lowering works)" {
+	update_config '.process.rlimits = [{type: "RLIMIT_NOFILE", soft: 100, hard: 200}, {type: "RLIMIT_CORE", soft: 0, hard: 0}, {type: "RLIMIT_NPROC", soft: 500, hard: 600}]'
+	run_ct proc-rlim 'ulimit -n; ulimit -Hn; grep -E "^Max (core file size|processes)" /proc/self/limits | tr -s " "'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 100 ]
+	[ "${lines[1]}" = 200 ]
+	[ "${lines[2]}" = "Max core file size 0 0 bytes " ]
+	[ "${lines[3]}" = "Max processes 500 600 processes " ]
+}
+
+@test "proc: raising a hard rlimit above the host's fails with a clear error" {
+	hard=$(ulimit -Hn)
+	update_config --argjson h $((hard + 1)) '.process.rlimits = [{type: "RLIMIT_NOFILE", soft: 1024, hard: $h}]'
+	set_args true
+	run berth create --bundle "$BUNDLE" proc-rlimhi
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *RLIMIT_NOFILE* ]]
+	[[ "$output" == *CAP_SYS_RESOURCE* ]]
+	[ -z "$(container_status proc-rlimhi)" ]
+}
+
+@test "proc: a positive oomScoreAdj is applied" {
+	update_config '.process.oomScoreAdj = 500'
+	run_ct proc-oom 'cat /proc/self/oom_score_adj'
+	[ "$status" -eq 0 ]
+	[ "$output" = 500 ]
+}
+
+@test "proc: a negative oomScoreAdj fails with an error naming CAP_SYS_RESOURCE" {
+	update_config '.process.oomScoreAdj = -500'
+	set_args true
+	run berth create --bundle "$BUNDLE" proc-oomneg
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *oom_score_adj* ]]
+	[[ "$output" == *CAP_SYS_RESOURCE* ]]
+}
+
+@test "proc: noNewPrivileges sets NoNewPrivs" {
+	update_config '.process.noNewPrivileges = true'
+	run_ct proc-nnp "$(status_field NoNewPrivs)"
+	[ "$output" = 1 ]
+	update_config '.process.noNewPrivileges = false'
+	run_ct proc-nnp2 "$(status_field NoNewPrivs)"
+	[ "$output" = 0 ]
+}
+
+@test "proc: hostname and domainname" {
+	update_config '.hostname = "box-host" | .domainname = "example.test"'
+	run_ct proc-uts 'hostname; cat /proc/sys/kernel/domainname'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = box-host ]
+	[ "${lines[1]}" = example.test ]
+	[ "$(hostname)" != box-host ]
+}
+
+@test "proc: linux.sysctl is set inside the container's namespaces only" {
+	update_config '.linux.sysctl = {"net.ipv4.ip_forward": "1", "kernel.shm_rmid_forced": "1"}'
+	host_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+	host_shm=$(cat /proc/sys/kernel/shm_rmid_forced)
+	run_ct proc-sysctl 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = 1 ]
+	[ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$host_fwd" ]
+	[ "$(cat /proc/sys/kernel/shm_rmid_forced)" = "$host_shm" ]
+}
+
+@test "proc: a sysctl that is not namespaced, or without its namespace, is refused" {
+	update_config '.linux.sysctl = {"kernel.panic": "1"}'
+	run berth create --bundle "$BUNDLE" proc-sysctl-host
+	[ "$status" -ne 0 ]
+	[[ "$output" == *kernel.panic* ]]
+	update_config '.linux.sysctl = {"net.ipv4.ip_forward": "1"} | .linux.namespaces = [.linux.namespaces[] | select(.type != "network")]'
+	run berth create --bundle "$BUNDLE" proc-sysctl-nonet
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"net.ipv4.ip_forward"*"network namespace"* ]]
+}
+
+@test "proc: a non-existent args[0] fails create with a clear error" {
+	set_args no-such-program arg
+	run berth create --bundle "$BUNDLE" proc-noexe
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *no-such-program* ]]
+	[[ "$output" == *"not found"* ]]
+	[ -z "$(container_status proc-noexe)" ]
+	set_args /bin/no-such-program
+	run berth create --bundle "$BUNDLE" proc-noexe2
+	[ "$status" -ne 0 ]
+	[[ "$output" == */bin/no-such-program* ]]
+	[[ "$output" == *"no such file or directory"* ]]
+}
+
+@test "proc: args[0] is looked up in the container's PATH" {
+	mkdir -p "$BUNDLE/rootfs/opt/tools"
+	printf '#!/bin/sh\necho from-opt\n' >"$BUNDLE/rootfs/opt/tools/mytool"
+	chmod 755 "$BUNDLE/rootfs/opt/tools/mytool"
+	update_config '.process.env = ["PATH=/opt/tools:/bin"]'
+	set_args mytool
+	run berth run --bundle "$BUNDLE" proc-path
+	[ "$status" -eq 0 ]
+	[ "$output" = from-opt ]
+}
+
+@test "proc: --preserve-fds passes fds 3.. and closes the rest" {
+	echo preserved-data >"$TEST_TMP/pf"
+	set_args sh -c 'cat <&3; ls /proc/self/fd/4 2>/dev/null && echo LEAKED; true'
+	run berth run --preserve-fds 1 --bundle "$BUNDLE" proc-pfd 3<"$TEST_TMP/pf" 4<"$TEST_TMP/pf"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = preserved-data ]
+	[[ "$output" != *LEAKED* ]]
+}
+
+@test "proc: without --preserve-fds no fd above stdio reaches the container" {
+	set_args sh -c 'ls /proc/self/fd'
+	run berth run --bundle "$BUNDLE" proc-nofd 3<"$BUNDLE/config.json" 4<"$BUNDLE/config.json"
+	[ "$status" -eq 0 ]
+	# 0 1 2 and ls's own directory fd
+	[ "$(echo "$output" | wc -l)" -le 4 ]
+	[[ "$output" != *4* ]]
+}

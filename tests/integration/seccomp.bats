@@ -1,0 +1,195 @@
+#!/usr/bin/env bats
+# linux.seccomp: every action berth supports, argument conditions, flags,
+# unknown syscalls, and SCMP_ACT_NOTIFY with a listener.
+
+load helpers
+
+setup() {
+	setup_bundle
+	# The tests make directories in the rootfs.
+	update_config '.root.readonly = false'
+}
+teardown() {
+	if [ -n "${AGENT_PID:-}" ]; then
+		kill "$AGENT_PID" 2>/dev/null || true
+		wait "$AGENT_PID" 2>/dev/null || true
+	fi
+	teardown_bundle
+}
+
+# seccomp_rule ACTION [EXTRA-JQ]: an ALLOW-by-default filter that applies
+# ACTION to mkdir and mkdirat (busybox uses either, depending on the arch).
+seccomp_rule() {
+	update_config --arg act "$1" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+		"syscalls": [{"names": ["mkdir", "mkdirat"], "action": $act}]}'
+}
+
+@test "scmp-errno: SCMP_ACT_ERRNO returns errnoRet, ALLOW by default" {
+	seccomp_rule SCMP_ACT_ERRNO
+	update_config '.linux.seccomp.syscalls[0].errnoRet = 13'
+	set_args sh -c 'mkdir /tmp/d; echo rc=$?; echo still-running'
+	run berth run --bundle "$BUNDLE" scmp-errno
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+	[[ "$output" == *"rc=1"* ]]
+	[[ "$output" == *still-running* ]]
+	[ ! -e "$BUNDLE/rootfs/tmp/d" ]
+
+	# Without errnoRet: EPERM.
+	update_config 'del(.linux.seccomp.syscalls[0].errnoRet)'
+	run berth run --bundle "$BUNDLE" scmp-errno2
+	echo "$output"
+	[[ "$output" == *"Operation not permitted"* ]]
+}
+
+@test "scmp-kill: SCMP_ACT_KILL_PROCESS ends the process with SIGSYS" {
+	seccomp_rule SCMP_ACT_KILL_PROCESS
+	# mkdir as the container's process itself: a shell would survive the
+	# death of its forked child.
+	set_args mkdir /tmp/d
+	run berth run --bundle "$BUNDLE" scmp-kill
+	echo "$output"
+	[ "$status" -eq 159 ] # 128 + SIGSYS
+	[ ! -e "$BUNDLE/rootfs/tmp/d" ]
+}
+
+@test "scmp-trap: SCMP_ACT_TRAP delivers SIGSYS" {
+	seccomp_rule SCMP_ACT_TRAP
+	# mkdir as the container's process itself: a shell would survive the
+	# death of its forked child.
+	set_args mkdir /tmp/d
+	run berth run --bundle "$BUNDLE" scmp-trap
+	echo "$output"
+	[ "$status" -eq 159 ]
+	[ ! -e "$BUNDLE/rootfs/tmp/d" ]
+}
+
+@test "scmp-log: SCMP_ACT_LOG lets the syscall through" {
+	seccomp_rule SCMP_ACT_LOG
+	set_args sh -c 'mkdir /tmp/d && echo made'
+	run berth run --bundle "$BUNDLE" scmp-log
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = made ]
+	[ -d "$BUNDLE/rootfs/tmp/d" ]
+}
+
+@test "scmp-default-errno: defaultAction ERRNO uses defaultErrnoRet for unlisted syscalls" {
+	# Deny by default with ENOSYS (38); allow what sh, cat and the
+	# runtime's last steps before execve need, but not mkdir/mkdirat.
+	allowed='["read","write","writev","readv","pread64","pwrite64","open","openat","openat2","close","close_range",
+		"fstat","newfstatat","stat","lstat","statx","lseek","mmap","munmap","mprotect","brk","madvise","mremap",
+		"rt_sigaction","rt_sigprocmask","rt_sigreturn","sigaltstack","ioctl","access","faccessat","faccessat2",
+		"pipe","pipe2","dup","dup2","dup3","fcntl","getpid","getppid","gettid","getuid","geteuid","getgid",
+		"getegid","getpgrp","getpgid","setpgid","getcwd","chdir","fchdir","uname","arch_prctl","set_tid_address",
+		"set_robust_list","rseq","prlimit64","getrandom","futex","sched_yield","nanosleep","clock_nanosleep",
+		"clock_gettime","gettimeofday","exit","exit_group","wait4","waitid","clone","clone3","fork","vfork",
+		"execve","execveat","kill","tgkill","tkill","getdents64","readlink","readlinkat","umask","prctl",
+		"capget","capset","setgroups","setresuid","setresgid","epoll_create1","epoll_ctl","epoll_pwait",
+		"epoll_wait","poll","ppoll","select","pselect6","sysinfo","getrlimit","setrlimit","sched_getaffinity",
+		"mincore","membarrier","restart_syscall","seccomp"]'
+	update_config --argjson allowed "$allowed" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ERRNO",
+		"defaultErrnoRet": 38, "syscalls": [{"names": $allowed, "action": "SCMP_ACT_ALLOW"}]}'
+	set_args sh -c 'mkdir /tmp/d; echo rc=$?'
+	run berth run --bundle "$BUNDLE" scmp-deferr
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Function not implemented"* ]]
+	[[ "$output" == *"rc=1"* ]]
+}
+
+@test "scmp-args: an argument condition narrows the rule" {
+	# Deny mkdir(at) only when the mode is exactly 0700 (mkdir's arg 1,
+	# mkdirat's arg 2).
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+		{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+		 "args": [{"index": 1, "value": 448, "op": "SCMP_CMP_EQ"}]},
+		{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+		 "args": [{"index": 2, "value": 448, "op": "SCMP_CMP_EQ"}]}]}'
+	set_args sh -c 'mkdir -m 700 /tmp/a; echo a=$?; mkdir -m 755 /tmp/b; echo b=$?'
+	run berth run --bundle "$BUNDLE" scmp-args
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"a=1"* ]]
+	[[ "$output" == *"b=0"* ]]
+	[ ! -e "$BUNDLE/rootfs/tmp/a" ]
+	[ -d "$BUNDLE/rootfs/tmp/b" ]
+}
+
+@test "scmp-unknown: a syscall name libseccomp does not know is skipped" {
+	seccomp_rule SCMP_ACT_ERRNO
+	update_config '.linux.seccomp.syscalls[0].names += ["berth_no_such_syscall"]'
+	set_args sh -c 'mkdir /tmp/d; echo rc=$?'
+	run berth run --bundle "$BUNDLE" scmp-unknown
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"rc=1"* ]]
+}
+
+@test "scmp-flags: filter flags are accepted and the filter is in force" {
+	seccomp_rule SCMP_ACT_ERRNO
+	update_config '.linux.seccomp.flags = ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"]'
+	set_args sh -c 'grep -E "^Seccomp(_filters)?:" /proc/self/status; mkdir /tmp/d; echo rc=$?'
+	run berth run --bundle "$BUNDLE" scmp-flags
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Seccomp:	2"* ]]
+	[[ "$output" == *"rc=1"* ]]
+
+	update_config '.linux.seccomp.flags = ["SECCOMP_FILTER_FLAG_BOGUS"]'
+	run berth run --bundle "$BUNDLE" scmp-flags2
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"SECCOMP_FILTER_FLAG_BOGUS"* ]]
+}
+
+# start_agent ERRNO: runs tests/cmd/seccompagent on a socket in TEST_TMP.
+start_agent() {
+	"$TESTBIN/seccompagent" -socket "$TEST_TMP/agent.sock" -log "$TEST_TMP/agent.log" -mkdir-errno "$1" &
+	AGENT_PID=$!
+	for _ in $(seq 200); do [ -S "$TEST_TMP/agent.sock" ] && return 0; sleep 0.05; done
+	echo "seccompagent did not start" >&2
+	return 1
+}
+
+@test "scmp-notify: SCMP_ACT_NOTIFY hands the fd and state to the listener, which answers mkdir" {
+	start_agent 0
+	seccomp_rule SCMP_ACT_NOTIFY
+	update_config --arg sock "$TEST_TMP/agent.sock" '.linux.seccomp.listenerPath = $sock
+		| .linux.seccomp.listenerMetadata = "berth-meta-42"'
+	set_args sh -c 'mkdir /tmp/notified; echo rc=$?; ls -d /tmp/notified 2>&1; exit 0'
+	run berth run --bundle "$BUNDLE" scmp-notify
+	echo "$output"
+	cat "$TEST_TMP/agent.log"
+	[ "$status" -eq 0 ]
+	# The agent faked success: mkdir returned 0 but made nothing.
+	[[ "$output" == *"rc=0"* ]]
+	[[ "$output" == *"No such file or directory"* ]]
+	grep -q 'container=scmp-notify metadata="berth-meta-42"' "$TEST_TMP/agent.log"
+	grep -q 'fds=\[seccompFd\]' "$TEST_TMP/agent.log"
+	grep -Eq 'container=scmp-notify: mkdir(at)? from pid [0-9]+: faked success' "$TEST_TMP/agent.log"
+}
+
+@test "scmp-notify-errno: the listener's errno reaches the container" {
+	start_agent 13
+	seccomp_rule SCMP_ACT_NOTIFY
+	update_config --arg sock "$TEST_TMP/agent.sock" '.linux.seccomp.listenerPath = $sock'
+	set_args sh -c 'mkdir /tmp/n; echo rc=$?'
+	run berth run --bundle "$BUNDLE" scmp-notify2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+	grep -Eq 'mkdir(at)? from pid [0-9]+: errno 13' "$TEST_TMP/agent.log"
+}
+
+@test "scmp-notify-nolistener: a listenerPath nobody listens on fails create clearly" {
+	seccomp_rule SCMP_ACT_NOTIFY
+	update_config --arg sock "$TEST_TMP/none.sock" '.linux.seccomp.listenerPath = $sock'
+	run berth run --bundle "$BUNDLE" scmp-nolisten
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"seccomp listener $TEST_TMP/none.sock"* ]]
+	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
+}

@@ -1,0 +1,294 @@
+#!/usr/bin/env bats
+# One test per known runtime escape class. Each builds a bundle that
+# carries the attack and checks that the host is untouched. How each was
+# shown to fail without its defence is noted above it.
+
+load helpers
+
+setup() { setup_bundle; }
+teardown() { teardown_bundle; }
+
+# no_dev_tmpfs drops the /dev tmpfs (and devpts) from config.json, so the
+# image's own /dev, which an attacker controls, is what the container uses.
+no_dev_tmpfs() {
+	update_config '.mounts |= map(select(.destination != "/dev" and .destination != "/dev/pts"))'
+}
+
+# CVE-2019-5736: a process that can reach the runtime's /proc/PID/exe keeps
+# a handle on it, waits for the runtime to exit, and writes through it.
+# The init process sits in the container's namespaces, blocked on
+# exec.fifo, between create and start: that is the window. The host's
+# binary (a private copy here, so a failing run cannot damage the shared
+# one) must be neither what /proc/PID/exe names nor writable through it.
+# Without the defence (initExecutable returning /proc/self/exe) the write
+# succeeds and the checksum changes.
+@test "sec-exe: the container's init never runs from the host binary (CVE-2019-5736)" {
+	cp "$BERTH" "$TEST_TMP/berth-host"
+	before=$(sha256sum <"$TEST_TMP/berth-host")
+	for mode in auto overlayfs memfd; do
+		id=sec-exe-$mode
+		BERTH_EXE_SEAL=$mode BERTH=$TEST_TMP/berth-host berth create --bundle "$BUNDLE" "$id"
+		pid=$(init_pid "$id")
+		exe=$(readlink "/proc/$pid/exe")
+		echo "$mode: init exe is $exe"
+		[ "$exe" != "$TEST_TMP/berth-host" ]
+		# Hold a handle, as the attacker would, past the container's life.
+		exec 4<"/proc/$pid/exe"
+		"$TEST_TMP/berth-host" --root "$STATE_ROOT" delete --force "$id"
+		run sh -c 'echo pwned >>/proc/self/fd/4'
+		exec 4<&-
+		echo "$mode: write through the handle: $status $output"
+		[ "$status" -ne 0 ]
+		[ "$(sha256sum <"$TEST_TMP/berth-host")" = "$before" ]
+	done
+}
+
+# CVE-2021-30465: a mount destination that is a symlink to a host path.
+# With string-based resolution the mkdir for /mnt/sub follows rootfs/mnt
+# to the host and creates the directory there; in-root resolution creates
+# it under the rootfs. Shown failing by resolving with filepath.Join and
+# os.MkdirAll in resolveDest: hostdir/sub appeared on the host.
+@test "sec-mnt-symlink: a mount destination symlinked to the host lands in the rootfs (CVE-2021-30465)" {
+	mkdir "$TEST_TMP/hostdir" "$TEST_TMP/src"
+	echo inside >"$TEST_TMP/src/marker"
+	rm -rf "$BUNDLE/rootfs/mnt"
+	ln -s "$TEST_TMP/hostdir" "$BUNDLE/rootfs/mnt"
+	update_config --arg src "$TEST_TMP/src" '.mounts += [{"destination": "/mnt/sub", "type": "bind", "source": $src, "options": ["rbind"]}]'
+	set_args cat /mnt/sub/marker
+	# The link dangles inside the rootfs: refusing is as good as
+	# creating the directory inside; the host must stay untouched.
+	run berth run --bundle "$BUNDLE" sec-mnt1
+	echo "$output"
+	[ -z "$(ls -A "$TEST_TMP/hostdir")" ]
+	if [ "$status" -ne 0 ]; then
+		[[ "$output" == *"/mnt/sub"* ]]
+	fi
+	# With the link's target present in the rootfs, the mount lands there.
+	mkdir -p "$BUNDLE/rootfs$TEST_TMP/hostdir"
+	run berth run --bundle "$BUNDLE" sec-mnt2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = inside ]
+	[ -z "$(ls -A "$TEST_TMP/hostdir")" ]
+	[ -d "$BUNDLE/rootfs$TEST_TMP/hostdir/sub" ]
+}
+
+# CVE-2023-27561: /proc or /sys in the image is a symlink, so procfs or
+# sysfs would be mounted somewhere else and the real path left to the
+# image. Refused. Shown failing by removing checkNoSymlink from
+# mountFilesystem: create succeeded.
+@test "sec-procsym: /proc or /sys as a symlink is refused (CVE-2023-27561)" {
+	for d in proc sys; do
+		rm -rf "$BUNDLE/rootfs/$d"
+		mkdir -p "$BUNDLE/rootfs/fake$d"
+		ln -s "/fake$d" "$BUNDLE/rootfs/$d"
+		run berth create --bundle "$BUNDLE" "sec-$d"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"/$d"*"symlink"* ]]
+		# Restore for the next round.
+		rm "$BUNDLE/rootfs/$d"
+		mkdir "$BUNDLE/rootfs/$d"
+	done
+}
+
+# CVE-2025-31133: masking binds /dev/null over the masked path; an image
+# whose /dev/null is a symlink or a regular file would turn that into a
+# bind of attacker content. (a) the image's /dev (no tmpfs) with /dev/null
+# a symlink to attacker content: the node is recreated, the mask is empty;
+# (b) /dev bound from a directory whose null is a regular file: refused.
+# Shown failing by removing verifyDevNull (b: /proc/version read ATTACK)
+# and the unlink-and-recreate in makeDevice (a: create failed with EEXIST
+# or read ATTACK).
+@test "sec-devnull: masking never binds a fake /dev/null (CVE-2025-31133)" {
+	no_dev_tmpfs
+	update_config '.linux.maskedPaths = ["/proc/version"]'
+	echo ATTACK >"$BUNDLE/rootfs/attack"
+	rm -f "$BUNDLE/rootfs/dev/null"
+	ln -s /attack "$BUNDLE/rootfs/dev/null"
+	set_args sh -c 'cat /proc/version; ls -l /dev/null'
+	run berth run --bundle "$BUNDLE" sec-null-a
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *ATTACK* ]]
+	[[ "$output" == c* ]]
+
+	mkdir "$TEST_TMP/fakedev"
+	echo ATTACK >"$TEST_TMP/fakedev/null"
+	update_config --arg src "$TEST_TMP/fakedev" '.mounts += [{"destination": "/dev", "type": "bind", "source": $src, "options": ["rbind"]}]'
+	set_args cat /proc/version
+	run berth run --bundle "$BUNDLE" sec-null-b
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not the null device"* ]]
+}
+
+# CVE-2025-52565: /dev/console in the image is a symlink; binding the pty
+# over it must not follow the link onto another file. Shown failing by
+# opening /dev/console with in-root resolution that follows the final
+# symlink: /etc/target became the pty.
+@test "sec-console: a symlinked /dev/console is not followed (CVE-2025-52565)" {
+	no_dev_tmpfs
+	echo original >"$BUNDLE/rootfs/etc/target"
+	rm -f "$BUNDLE/rootfs/dev/console"
+	ln -s /etc/target "$BUNDLE/rootfs/dev/console"
+	update_config '.process.terminal = true'
+	set_args sh -c 'cat /etc/target; ls -l /dev/console'
+	"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty.sock" >"$TEST_TMP/tty.out" 2>&1 &
+	recv=$!
+	for _ in $(seq 100); do [ -S "$TEST_TMP/tty.sock" ] && break; sleep 0.05; done
+	run berth run --console-socket "$TEST_TMP/tty.sock" --bundle "$BUNDLE" sec-console
+	echo "run: $status $output"
+	wait "$recv" || true
+	cat "$TEST_TMP/tty.out"
+	# Either refused outright, or the pty sits on a real /dev/console and
+	# the symlink's target keeps its content.
+	if [ "$status" -ne 0 ]; then
+		[[ "$output" == *console* ]]
+	else
+		grep -q original "$TEST_TMP/tty.out"
+		grep -q '^c.*/dev/console' "$TEST_TMP/tty.out"
+	fi
+	[ "$(cat "$BUNDLE/rootfs/etc/target")" = original ]
+}
+
+# CVE-2025-52881: config.json binds a host file over a /proc/sys entry the
+# runtime writes (a sysctl). The write must go to the real procfs, never
+# through the container's redirected /proc. Shown failing by writing
+# sysctls with os.WriteFile("/proc/sys/..."): the host file changed to 1.
+@test "sec-procwrite: a sysctl write is not redirected by a mount over /proc/sys (CVE-2025-52881)" {
+	echo original >"$TEST_TMP/victim"
+	update_config --arg src "$TEST_TMP/victim" '.linux.sysctl = {"kernel.shm_rmid_forced": "1"}
+		| .mounts += [{"destination": "/proc/sys/kernel/shm_rmid_forced", "type": "bind", "source": $src, "options": ["bind"]}]'
+	set_args true
+	run berth run --bundle "$BUNDLE" sec-procw
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TEST_TMP/victim")" = original ]
+}
+
+# CVE-2024-21626: the container process holds no fd but stdio and the
+# preserved ones, and a cwd through /proc/self/fd/N cannot lead outside
+# the rootfs. Shown failing by removing utils.CloseExecFrom (extra fds
+# listed) and the getcwd check in enterCwd (cwd /proc/self/fd/3 on a
+# preserved host directory succeeded and pwd printed a path outside).
+@test "sec-fds: no leaked fds and no cwd through /proc/self/fd (CVE-2024-21626)" {
+	set_args sh -c 'ls /proc/$$/fd | tr "\n" " "'
+	run berth run --bundle "$BUNDLE" sec-fd1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "0 1 2 " ]
+
+	mkdir "$TEST_TMP/hostdir"
+	run berth run --preserve-fds 1 --bundle "$BUNDLE" sec-fd2 3<"$TEST_TMP/hostdir"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "0 1 2 3 " ]
+
+	set_args pwd
+	for n in 3 4 5 6 7 8 9; do
+		update_config --arg cwd "/proc/self/fd/$n" '.process.cwd = $cwd'
+		run berth run --preserve-fds 1 --bundle "$BUNDLE" "sec-cwd$n" 3<"$TEST_TMP/hostdir"
+		echo "cwd fd $n: $status $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"cwd"* ]]
+	done
+}
+
+# CVE-2024-45310: ".." and symlinks in mount destinations and device paths
+# must stay inside the rootfs; nothing may be created on the host. Shown
+# failing by joining paths as strings (filepath.Join(rootfs, dest)) in
+# resolveDest and makeDevice: escape-mnt and escape-dev appeared in
+# $TEST_TMP.
+@test "sec-dotdot: .. and symlink escapes in mount and device paths stay in the rootfs (CVE-2024-45310)" {
+	up=../../../../../../../..
+	ln -s / "$BUNDLE/rootfs/hostroot"
+	no_dev_tmpfs
+	update_config --arg d1 "/$up$TEST_TMP/escape-mnt" --arg d2 "/hostroot$TEST_TMP/escape-link" \
+		--arg dev "/dev/$up$TEST_TMP/escape-dev" \
+		'.mounts += [{"destination": $d1, "type": "tmpfs", "source": "tmpfs"},
+		             {"destination": $d2, "type": "tmpfs", "source": "tmpfs"}]
+		| .linux.devices = [{"path": $dev, "type": "c", "major": 1, "minor": 3}]'
+	set_args true
+	run berth run --bundle "$BUNDLE" sec-dotdot
+	echo "$output"
+	[ ! -e "$TEST_TMP/escape-mnt" ]
+	[ ! -e "$TEST_TMP/escape-link" ]
+	[ ! -e "$TEST_TMP/escape-dev" ]
+	# Refusing is fine; if accepted, everything went under the rootfs.
+	if [ "$status" -eq 0 ]; then
+		[ -d "$BUNDLE/rootfs$TEST_TMP/escape-mnt" ]
+		[ -d "$BUNDLE/rootfs$TEST_TMP/escape-link" ]
+	fi
+}
+
+# CVE-2022-29162: a process gets no inheritable capabilities unless the
+# config lists them, even when its other sets are full. Shown failing by
+# making caps.Parse copy the permitted set into the inheritable one.
+@test "sec-caps: no inheritable capabilities unless asked for (CVE-2022-29162)" {
+	update_config '.process.capabilities = {"bounding": ["CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"],
+		"effective": ["CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"],
+		"permitted": ["CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"]}'
+	set_args sh -c 'grep -E "^Cap(Inh|Prm|Amb)" /proc/self/status'
+	run berth run --bundle "$BUNDLE" sec-caps1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"CapInh:	0000000000000000"* ]]
+	[[ "$output" == *"CapAmb:	0000000000000000"* ]]
+	[[ "$output" != *"CapPrm:	0000000000000000"* ]]
+
+	# Asked for: exactly the requested set (CAP_CHOWN is bit 0).
+	update_config '.process.capabilities.inheritable = ["CAP_CHOWN"]'
+	run berth run --bundle "$BUNDLE" sec-caps2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"CapInh:	0000000000000001"* ]]
+}
+
+@test "sec-caps-exec: exec with --cap gets no inheritable capabilities (CVE-2022-29162)" {
+	if ! "$BERTH" exec --help >/dev/null 2>&1; then
+		skip "berth exec is not implemented yet"
+	fi
+	update_config '.process.capabilities = {"bounding": ["CAP_CHOWN", "CAP_NET_ADMIN"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"]}'
+	berth run -d --bundle "$BUNDLE" sec-capx
+	run berth exec --cap CAP_NET_ADMIN sec-capx cat /proc/self/status
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"CapInh:	0000000000000000"* ]]
+	# CAP_NET_ADMIN (bit 12) did reach the permitted set.
+	prm=$(awk '/^CapPrm/ {print $2}' <<<"$output")
+	[ $(((16#$prm >> 12) & 1)) -eq 1 ]
+}
+
+# An LSM requested on a host without it is an error, not a silently
+# unconfined container (this host has neither AppArmor nor SELinux).
+@test "sec-lsm: apparmor/selinux settings fail clearly on a host without the LSM" {
+	if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] || [ -e /sys/fs/selinux/enforce ]; then
+		skip "host has an LSM enabled"
+	fi
+	set_args true
+	update_config '.process.apparmorProfile = "berth-test"'
+	run berth run --bundle "$BUNDLE" sec-aa
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"apparmor profile "*"berth-test"*"requested, but AppArmor is not enabled"* ]]
+
+	update_config 'del(.process.apparmorProfile) | .process.selinuxLabel = "system_u:system_r:container_t:s0"'
+	run berth run --bundle "$BUNDLE" sec-se
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"SELinux is not enabled"* ]]
+
+	update_config 'del(.process.selinuxLabel) | .linux.mountLabel = "system_u:object_r:container_file_t:s0"'
+	run berth run --bundle "$BUNDLE" sec-ml
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"mount label"*"SELinux is not enabled"* ]]
+
+	update_config '.linux.mountLabel = "not-a-label"'
+	run berth run --bundle "$BUNDLE" sec-bad
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.mountLabel"*"user:role:type"* ]]
+	# Nothing is left behind by a refused create.
+	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/berth-runtime/berth/libcontainer"
+	"github.com/berth-runtime/berth/libcontainer/console"
+	"github.com/berth-runtime/berth/libcontainer/utils"
+)
+
+// terminalSink is where a container process's pty master goes: the
+// client's --console-socket, or, for a foreground run/exec, one end of a
+// socketpair whose other end berth reads to relay the terminal itself.
+type terminalSink struct {
+	// child is the end handed to the container process.
+	child *os.File
+	// local is berth's end when berth relays the terminal itself.
+	local  *os.File
+	master *os.File
+	relayR *console.Relay
+}
+
+// openTerminalSink prepares the console socket for a process with a
+// terminal and sets it in opts. Without a terminal it does nothing.
+func openTerminalSink(opts *libcontainer.ExecOpts, tty bool, consolePath string) (*terminalSink, error) {
+	t := &terminalSink{}
+	if !tty {
+		return t, nil
+	}
+	if consolePath != "" {
+		sock, err := dialConsoleSocket(consolePath)
+		if err != nil {
+			return nil, err
+		}
+		t.child = sock
+	} else if err := t.openLocal(); err != nil {
+		return nil, err
+	}
+	opts.ConsoleSocket = t.child
+	return t, nil
+}
+
+// openLocal makes the socketpair for a relay by berth itself.
+func (t *terminalSink) openLocal() error {
+	local, child, err := utils.NewSockPair("console")
+	if err != nil {
+		return fmt.Errorf("console socketpair: %w", err)
+	}
+	t.local, t.child = local, child
+	return nil
+}
+
+// started drops berth's copy of the container's end once the process
+// holds its own: if the process dies before sending the master, reading
+// the local end then sees EOF instead of blocking.
+func (t *terminalSink) started() {
+	if t.child != nil {
+		t.child.Close()
+		t.child = nil
+	}
+}
+
+// relay receives the pty master and starts relaying it to berth's own
+// stdin and stdout (raw mode, window size, SIGWINCH). Without a local end
+// there is nothing to do.
+func (t *terminalSink) relay() error {
+	if t.local == nil {
+		return nil
+	}
+	master, err := utils.RecvFile(t.local)
+	if err != nil {
+		return fmt.Errorf("receive pty master: %w", err)
+	}
+	t.master = master
+	r, err := console.StartRelay(master, os.Stdin, os.Stdout)
+	if err != nil {
+		return err
+	}
+	t.relayR = r
+	return nil
+}
+
+// drain waits briefly for the last output once the process has exited:
+// a background process still holding the terminal must not keep berth
+// running.
+func (t *terminalSink) drain() {
+	if t.relayR == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		t.relayR.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
+}
+
+// close stops the relay, restores the user's terminal and closes every
+// end still open.
+func (t *terminalSink) close() {
+	if t.relayR != nil {
+		t.relayR.Close()
+	}
+	for _, f := range []*os.File{t.child, t.local, t.master} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
