@@ -1,3 +1,4 @@
+export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/sbin
@@ -7,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -tags 'osusergo netgo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
 
-.PHONY: all build install test unittest integration demo bench rootfs clean
+.PHONY: all deps build install test unittest integration demo bench rootfs clean
 
 all: build
 
@@ -21,16 +22,25 @@ install: build
 rootfs:
 	tests/rootfs/build.sh
 
+# Debian packages and crictl the build and the suites need (idempotent).
+deps:
+	tests/install-deps.sh
+
 unittest:
 	$(GO) test -count=1 ./...
 
 integration: build rootfs
 	bats --print-output-on-failure tests/integration
 
-test: unittest integration
+test: deps
+	$(MAKE) unittest integration
 
 # Builds a busybox bundle in .cache/demo and runs a container in it.
-demo: build rootfs
+demo: deps
+	$(MAKE) build rootfs
+	$(MAKE) demo-run
+
+demo-run:
 	rm -rf .cache/demo && mkdir -p .cache/demo
 	cp -a $(ROOTFS) .cache/demo/rootfs
 	cd .cache/demo && ../../berth spec && \
@@ -38,6 +48,7 @@ demo: build rootfs
 	cd .cache/demo && ../../berth --root $(CURDIR)/.cache/demo-state run demo-$$$$
 
 bench: build rootfs
+	tests/install-deps.sh runc crun hyperfine time
 	tests/bench/bench.sh
 
 clean:

@@ -96,16 +96,21 @@ func (b *bench) close() {
 
 // outcome is one timed runtime command.
 type outcome struct {
-	elapsed   time.Duration
-	maxRSSKiB int64 // ru_maxrss of the command and the children it waited for, as /usr/bin/time %M
-	err       error
+	elapsed time.Duration
+	err     error
 }
 
 // invoke runs `bin --root ROOT args...` with stdio on /dev/null (stderr
 // to the runtime's log) and times it from just before the fork to the
 // moment wait4 returned.
 func (b *bench) invoke(rt *runtimeUnderTest, args ...string) outcome {
-	argv := append([]string{rt.bin, "--root", rt.root}, args...)
+	return b.invokeWrapped(rt, nil, args...)
+}
+
+// invokeWrapped is invoke with a wrapper command (such as /usr/bin/time)
+// in front of the runtime.
+func (b *bench) invokeWrapped(rt *runtimeUnderTest, wrapper []string, args ...string) outcome {
+	argv := append(append(append([]string(nil), wrapper...), rt.bin, "--root", rt.root), args...)
 	logStart, _ := rt.errLog.Seek(0, io.SeekEnd)
 	files := []uintptr{b.devNull.Fd(), b.devNull.Fd(), rt.errLog.Fd()}
 	pid, began, done, err := b.reaper.spawn(argv, files)
@@ -113,7 +118,7 @@ func (b *bench) invoke(rt *runtimeUnderTest, args ...string) outcome {
 		return outcome{err: err}
 	}
 	info, err := waitSpawned(pid, done, commandTimeout)
-	out := outcome{elapsed: info.at.Sub(began), maxRSSKiB: info.rusage.Maxrss, err: err}
+	out := outcome{elapsed: info.at.Sub(began), err: err}
 	if out.err == nil && !(info.status.Exited() && info.status.ExitStatus() == 0) {
 		out.err = fmt.Errorf("%s %s: %s: %s", rt.name, args[0], describeStatus(info.status), lastLine(rt.errLog.Name(), logStart))
 	}
@@ -156,18 +161,15 @@ func (b *bench) fail(metric string, rt *runtimeUnderTest, err error) {
 	}
 }
 
-// timed runs one command, records its duration in ms (and its peak RSS
-// under rssMetric when that is set), and reports whether it succeeded.
-func (b *bench) timed(metric, rssMetric string, rt *runtimeUnderTest, args ...string) bool {
+// timed runs one command, records its duration in ms, and reports
+// whether it succeeded.
+func (b *bench) timed(metric string, rt *runtimeUnderTest, args ...string) bool {
 	out := b.invoke(rt, args...)
 	if out.err != nil {
 		b.fail(metric, rt, out.err)
 		return false
 	}
 	b.record(metric, rt, float64(out.elapsed)/float64(time.Millisecond))
-	if rssMetric != "" {
-		b.record(rssMetric, rt, float64(out.maxRSSKiB))
-	}
 	return true
 }
 
@@ -240,6 +242,14 @@ func (b *bench) measure(ctx context.Context) error {
 		}
 		b.itersDone = i + 1
 	}
+	for i := 0; i < b.opts.rssReps && ctx.Err() == nil; i++ {
+		if i == 0 {
+			progress("peak RSS, %d rounds", b.opts.rssReps)
+		}
+		for _, rt := range rotate(b.runtimes, i) {
+			b.measureRSS(rt)
+		}
+	}
 	for rep := 0; rep < b.opts.batchReps && ctx.Err() == nil; rep++ {
 		for _, rt := range rotate(b.runtimes, rep) {
 			if ctx.Err() != nil {
@@ -299,7 +309,7 @@ func (b *bench) measureRun(rt *runtimeUnderTest) {
 		b.fail(metricRun, rt, err)
 		return
 	}
-	if !b.timed(metricRun, metricRSSRun, rt, "run", "--bundle", bundle, id) {
+	if !b.timed(metricRun, rt, "run", "--bundle", bundle, id) {
 		b.forceDelete(rt, id)
 	}
 }
@@ -315,7 +325,7 @@ func (b *bench) measureSteps(rt *runtimeUnderTest) {
 	}
 	pidFile := filepath.Join(b.opts.work, "pid-"+id)
 	_ = os.Remove(pidFile)
-	if !b.timed(metricCreate, metricRSSCreate, rt, "create", "--bundle", bundle, "--pid-file", pidFile, id) {
+	if !b.timed(metricCreate, rt, "create", "--bundle", bundle, "--pid-file", pidFile, id) {
 		b.forceDelete(rt, id)
 		return
 	}
@@ -336,14 +346,14 @@ func (b *bench) measureSteps(rt *runtimeUnderTest) {
 		b.forceDelete(rt, id)
 		return
 	}
-	if !b.timed(metricDelete, "", rt, "delete", id) {
+	if !b.timed(metricDelete, rt, "delete", id) {
 		b.forceDelete(rt, id)
 	}
 }
 
 // runningSteps: start, state and exec on the running container, then kill.
 func (b *bench) runningSteps(rt *runtimeUnderTest, id string) bool {
-	if !b.timed(metricStart, "", rt, "start", id) || !b.timed(metricState, "", rt, "state", id) {
+	if !b.timed(metricStart, rt, "start", id) || !b.timed(metricState, rt, "state", id) {
 		return false
 	}
 	if rt.hasExec {
@@ -358,7 +368,7 @@ func (b *bench) runningSteps(rt *runtimeUnderTest, id string) bool {
 			b.record(metricExec, rt, float64(out.elapsed)/float64(time.Millisecond))
 		}
 	}
-	return b.timed(metricKill, "", rt, "kill", id, "KILL")
+	return b.timed(metricKill, rt, "kill", id, "KILL")
 }
 
 func readPid(path string) (int, error) {
@@ -447,4 +457,50 @@ func loadAverage() string {
 		return "?"
 	}
 	return strings.Join(fields[:3], " ")
+}
+
+// measureRSS records the peak RSS of `run` and of `create` as
+// /usr/bin/time reports it (ru_maxrss of the runtime and the children it
+// waited for). Not from the driver's own wait4: the driver forks with
+// CLONE_VM, so each child's high-water mark starts at the driver's RSS.
+func (b *bench) measureRSS(rt *runtimeUnderTest) {
+	id := b.id(rt, "rss")
+	bundle, err := b.bundle(id, "/bin/true")
+	if err != nil {
+		b.fail(metricRSSRun, rt, err)
+		return
+	}
+	if kib, err := b.peakRSS(rt, "run", "--bundle", bundle, id); err != nil {
+		b.fail(metricRSSRun, rt, err)
+		b.forceDelete(rt, id)
+	} else {
+		b.record(metricRSSRun, rt, float64(kib))
+	}
+	if kib, err := b.peakRSS(rt, "create", "--bundle", bundle, id); err != nil {
+		b.fail(metricRSSCreate, rt, err)
+	} else {
+		b.record(metricRSSCreate, rt, float64(kib))
+	}
+	b.forceDelete(rt, id)
+}
+
+func (b *bench) peakRSS(rt *runtimeUnderTest, args ...string) (int64, error) {
+	report := filepath.Join(b.opts.work, "rss-"+rt.name)
+	out := b.invokeWrapped(rt, []string{b.opts.timeBin, "-f", "%M", "-o", report}, args...)
+	if out.err != nil {
+		return 0, out.err
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", report, err)
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return 0, fmt.Errorf("%s is empty", report)
+	}
+	kib, err := strconv.ParseInt(fields[len(fields)-1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse %s: %w", report, err)
+	}
+	return kib, nil
 }

@@ -12,6 +12,7 @@
 #   BENCH_BATCH      containers in the batch measurement (default 100)
 #   BENCH_PARALLEL   concurrent commands in the batch (default 4)
 #   BENCH_BATCH_REPS batch repetitions per runtime (default 3)
+#   BENCH_RSS_N      peak-RSS rounds per runtime (default 10)
 #   BERTH RUNC CRUN  binaries (default ./berth and runc, crun from PATH)
 set -euo pipefail
 
@@ -21,6 +22,7 @@ BENCH_N=${BENCH_N:-100}
 BENCH_BATCH=${BENCH_BATCH:-100}
 BENCH_PARALLEL=${BENCH_PARALLEL:-4}
 BENCH_BATCH_REPS=${BENCH_BATCH_REPS:-3}
+BENCH_RSS_N=${BENCH_RSS_N:-10}
 
 die() {
 	echo "bench: $*" >&2
@@ -36,6 +38,7 @@ CRUN=${CRUN:-$(command -v crun || true)}
 [ -x "$repo/tests/rootfs/busybox/bin/busybox" ] || die "no busybox rootfs (make rootfs)"
 command -v jq >/dev/null || die "jq is needed: apt-get install -y jq"
 command -v unshare >/dev/null || die "unshare (util-linux) is needed"
+[ -x /usr/bin/time ] || die "GNU time is needed for peak RSS: apt-get install -y time"
 
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 host_mntns=$(readlink /proc/self/ns/mnt)
@@ -75,4 +78,5 @@ echo "crun:     $("$CRUN" --version | head -1 | sed 's/crun version //')"
 echo "bundle:   busybox rootfs, berth spec, terminal false, ociVersion 1.0.2, cgroupsPath /bench-<run>/<id>; --root per runtime"
 echo
 
-drv -n "$BENCH_N" -batch "$BENCH_BATCH" -parallel "$BENCH_PARALLEL" -batch-reps "$BENCH_BATCH_REPS"
+drv -n "$BENCH_N" -batch "$BENCH_BATCH" -parallel "$BENCH_PARALLEL" -batch-reps "$BENCH_BATCH_REPS" \
+	-rss-n "$BENCH_RSS_N"

@@ -25,6 +25,8 @@ type options struct {
 	batch     int
 	parallel  int
 	batchReps int
+	rssReps   int
+	timeBin   string
 	cleanup   bool
 	hostMntNS string
 }
@@ -39,6 +41,8 @@ func parseOptions() options {
 	flag.IntVar(&o.batch, "batch", 100, "containers in the batch measurement")
 	flag.IntVar(&o.parallel, "parallel", 4, "concurrent commands in the batch measurement")
 	flag.IntVar(&o.batchReps, "batch-reps", 3, "repetitions of the batch measurement, per runtime")
+	flag.IntVar(&o.rssReps, "rss-n", 10, "rounds of the peak-RSS measurement, per runtime")
+	flag.StringVar(&o.timeBin, "time", "/usr/bin/time", "GNU time, for peak RSS (%M)")
 	flag.BoolVar(&o.cleanup, "cleanup", false, "only delete whatever an earlier run left under -work, then exit")
 	flag.StringVar(&o.hostMntNS, "host-mntns", "", "readlink of the caller's /proc/self/ns/mnt, to prove this is another namespace")
 	flag.Parse()

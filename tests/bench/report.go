@@ -88,6 +88,7 @@ func (b *bench) printReport(elapsed time.Duration, loadBefore, loadAfter string)
 	printAligned(table)
 	fmt.Printf("\nlifecycle: %d of %d iterations per runtime, interleaved; batch: %d of %d repetitions; measured in %s\n",
 		b.itersDone, b.opts.iters, b.batchDone, b.opts.batchReps, elapsed.Round(time.Second))
+	fmt.Printf("peak RSS: /usr/bin/time %%M (KiB of the runtime and the children it waited for), median of %d rounds\n", b.opts.rssReps)
 	fmt.Printf("load average before %s, after %s\n", loadBefore, loadAfter)
 	b.printNotes()
 }

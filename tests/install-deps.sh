@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and testing berth needs on a Debian 12 machine
+# (as root): the Debian packages below and crictl from the Go module proxy.
+# Idempotent: it installs only what is missing, so `make test` can call it
+# every time. Pass extra package names as arguments (e.g. `crun hyperfine`
+# for the benchmark).
+set -euo pipefail
+export PATH=/usr/local/go/bin:$PATH
+export DEBIAN_FRONTEND=noninteractive
+
+pkgs=(
+	gcc make git jq libseccomp-dev busybox-static bats util-linux bsdutils iproute2
+	# the real clients the integration suites drive
+	containerd runc docker.io podman conmon containernetworking-plugins iptables
+	"$@"
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing packages: ${missing[*]} (run as root to install them)" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v go >/dev/null || { echo "no Go toolchain: install Go >= 1.26 in /usr/local/go" >&2; exit 1; }
+gobin=$(go env GOPATH)/bin
+if [ ! -x "$gobin/crictl" ] && ! command -v crictl >/dev/null; then
+	go install sigs.k8s.io/cri-tools/cmd/crictl@v1.34.0
+fi
