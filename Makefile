@@ -44,7 +44,7 @@ demo-run:
 	rm -rf .cache/demo && mkdir -p .cache/demo
 	cp -a $(ROOTFS) .cache/demo/rootfs
 	cd .cache/demo && ../../berth spec && \
-	sed -i 's/"terminal": true/"terminal": false/; s/"sh"$$/"sh", "-c", "echo hello from berth in $$(hostname): $$(uname -sr), pid $$$$$$$$"/' config.json
+	sed -i 's/"terminal": true/"terminal": false/; s/"sh"$$/"sh", "-c", "echo hello from berth in $$(hostname): $$(uname -sr), pid $$$$"/' config.json
 	cd .cache/demo && ../../berth --root $(CURDIR)/.cache/demo-state run demo-$$$$
 
 bench: build rootfs
