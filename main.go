@@ -1,4 +1,10 @@
 // Command berth is an OCI low-level container runtime, a drop-in for runc.
+
+// berth is a short-lived command (and its re-executed init lives only until
+// execve): the runtime must not keep re-reading the cgroup CPU limits in the
+// background to adjust GOMAXPROCS.
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
 	"strings"
@@ -230,22 +231,27 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if err := chownFifoToRoot(dir.file(fifoFile), o.Spec); err != nil {
 		return nil, err
 	}
-	if err := mgr.Apply(-1); err != nil {
-		return nil, fmt.Errorf("create cgroup: %w", err)
+	// On a cgroup v2 host init is cloned straight into its cgroup
+	// (CLONE_INTO_CGROUP), which must exist, limits set, beforehand. On
+	// v1 and hybrid hosts the cgroup is made after the clone, while
+	// init's runtime starts, and init is moved in while it builds the
+	// rootfs: a v1 migration waits for RCU grace periods.
+	// A cgroup mount in the rootfs binds the container's cgroup
+	// directories, so they must exist before init builds the rootfs.
+	cgfd := -1
+	pureV2 := bcgroups.Mode() == bcgroups.ModeV2
+	if pureV2 || hasCgroupMount(o.Spec) {
+		if err := prepareCgroup(mgr, st); err != nil {
+			return nil, err
+		}
 	}
-	st.CgroupPaths = mgr.GetPaths()
-	// Limits go in before init joins the cgroup: init makes its device
-	// nodes while it is being moved in, and a devices cgroup whose rules
-	// were being rewritten (deny-all first) would refuse its mknod.
-	if err := bcgroups.SetResources(mgr); err != nil {
-		return nil, fmt.Errorf("set cgroup resources: %w", err)
-	}
-	cgfd, err := bcgroups.OpenUnified(mgr)
-	if err != nil {
-		return nil, fmt.Errorf("open cgroup: %w", err)
-	}
-	if cgfd >= 0 {
-		defer unix.Close(cgfd)
+	if pureV2 {
+		if cgfd, err = bcgroups.OpenUnified(mgr); err != nil {
+			return nil, fmt.Errorf("open cgroup: %w", err)
+		}
+		if cgfd >= 0 {
+			defer unix.Close(cgfd)
+		}
 	}
 	// init gets a parent-death signal until it is ready; it fires when
 	// the thread that started it exits, so keep this goroutine on one
@@ -268,14 +274,22 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
 	}
 	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
-	bornInCgroup := cgfd >= 0 && bcgroups.Mode() == bcgroups.ModeV2
+	bornInCgroup := cgfd >= 0
 	cfg := c.initConfig(o, proc, mgr, bornInCgroup)
-	// Config first: init builds the rootfs while we move it into its
-	// cgroup (see initConfig.WaitCgroup).
+	// Config first: init builds the rootfs while we make its cgroup and
+	// move it in (see initConfig.WaitCgroup).
 	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
 		return nil, fmt.Errorf("send config to init: %w", err)
 	}
 	if !bornInCgroup {
+		if st.CgroupPaths == nil {
+			if err := prepareCgroup(mgr, st); err != nil {
+				return nil, err
+			}
+		}
+		// Limits are in place before init joins: init makes its device
+		// nodes meanwhile, and a devices cgroup whose rules were being
+		// rewritten (deny-all first) would refuse its mknod.
 		if err := mgr.Apply(proc.pid); err != nil {
 			// ESRCH: init already died building the rootfs; its error
 			// frame, still in the socket, is the useful message.
@@ -316,6 +330,27 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	return c, nil
 }
 
+func hasCgroupMount(spec *specs.Spec) bool {
+	for _, m := range spec.Mounts {
+		if m.Type == "cgroup" || m.Type == "cgroup2" {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareCgroup creates the container's cgroup and writes its limits.
+func prepareCgroup(mgr cgroups.Manager, st *State) error {
+	if err := mgr.Apply(-1); err != nil {
+		return fmt.Errorf("create cgroup: %w", err)
+	}
+	st.CgroupPaths = maps.Clone(mgr.GetPaths())
+	if err := bcgroups.SetResources(mgr); err != nil {
+		return fmt.Errorf("set cgroup resources: %w", err)
+	}
+	return nil
+}
+
 // initConfig builds the config message for a new container's init.
 func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager, bornInCgroup bool) *initConfig {
 	spec := o.Spec
@@ -330,6 +365,8 @@ func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
 		WaitCgroup: true, BornInCgroup: bornInCgroup,
+		CgroupWaitLate: len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime))+
+			len(hooks.List(spec.Hooks, hooks.CreateContainer)) == 0,
 		UserNS:       configs.HasNamespace(spec, specs.UserNamespace),
 		RuntimeHooks: len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0,
 		State:        &hookState,
@@ -411,10 +448,8 @@ func (c *Container) Start() error {
 	if err := c.releaseInit(dir); err != nil {
 		return err
 	}
-	c.state.Status = Running
-	if err := dir.save(c.state); err != nil {
-		return err
-	}
+	// No state write: the stored status is informational and every load
+	// recomputes "running" from the live process and the gone exec.fifo.
 	if hs := hooks.List(c.state.Spec.Hooks, hooks.Poststart); len(hs) > 0 {
 		state := c.specState(Running)
 		if err := hooks.Run(hooks.Poststart, hs, &state); err != nil {

@@ -127,6 +127,11 @@ func initContainer(conn *syncConn) error {
 	if err != nil {
 		return err
 	}
+	if cfg.CgroupWaitLate {
+		if err := waitCgroup(conn, &cfg); err != nil {
+			return err
+		}
+	}
 	sc := cfg.Spec.Linux.Seccomp
 	if sc != nil && cfg.SeccompToParent {
 		// A notify filter's fd must reach the listener through the
@@ -229,6 +234,22 @@ func becomeNamespaceRoot() error {
 	return nil
 }
 
+// waitCgroup waits until the runtime has put init in its cgroup, then
+// makes the cgroup namespace (rooted there) unless clone3 already
+// started init inside the cgroup.
+func waitCgroup(conn *syncConn, cfg *initConfig) error {
+	if !cfg.WaitCgroup {
+		return nil
+	}
+	if _, err := conn.expect(msgCgroupReady); err != nil {
+		return err
+	}
+	if cfg.BornInCgroup {
+		return nil
+	}
+	return enterCgroupNS(cfg)
+}
+
 // enterCgroupNS unshares the cgroup namespace once init is in its
 // cgroup, so that the namespace is rooted there.
 func enterCgroupNS(cfg *initConfig) error {
@@ -246,14 +267,10 @@ func setupRootfs(conn *syncConn, cfg *initConfig) error {
 	if err := rootfs.Prepare(rcfg); err != nil {
 		return err
 	}
-	if cfg.WaitCgroup {
-		if _, err := conn.expect(msgCgroupReady); err != nil {
+	if !cfg.CgroupWaitLate {
+		// Hooks must find init in its cgroup.
+		if err := waitCgroup(conn, cfg); err != nil {
 			return err
-		}
-		if !cfg.BornInCgroup {
-			if err := enterCgroupNS(cfg); err != nil {
-				return err
-			}
 		}
 	}
 	if cfg.RuntimeHooks {

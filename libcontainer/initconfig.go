@@ -39,6 +39,11 @@ type initConfig struct {
 	// msgCgroupReady before anything that must happen inside the cgroup:
 	// the cgroup namespace, hooks, and the container's process.
 	WaitCgroup bool `json:"wait_cgroup,omitempty"`
+	// CgroupWaitLate: no hook runs before pivot_root, so init does the
+	// whole rootfs (pivot_root, masks, read-only paths) before waiting.
+	// Nothing of that depends on the cgroup: on cgroup v1 the container's
+	// cgroup mounts are binds of its directories, made by path.
+	CgroupWaitLate bool `json:"cgroup_wait_late,omitempty"`
 	// BornInCgroup: clone3 started init inside its (cgroup v2) cgroup, so
 	// the cgroup namespace can be made at once: a cgroup2 mount in the
 	// rootfs must already see the namespace's root.
