@@ -35,6 +35,9 @@ func createCommand() *cli.Command {
 				return err
 			}
 			id := cmd.Args().First()
+			if err := configs.ValidateID(id); err != nil {
+				return err // it quotes (a prefix of) the ID: no "create <id>" around it
+			}
 			c, closeConsole, err := createContainer(cmd, id, nil)
 			if closeConsole != nil {
 				closeConsole()

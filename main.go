@@ -54,6 +54,11 @@ func newApp() *cli.Command {
 			deleteCommand(), listCommand(), specCommand(), initCommand(), execCommand(), psCommand(), pauseCommand(), resumeCommand(), eventsCommand(), updateCommand(),
 		},
 		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
+			// A subcommand's flag error comes before Before has run:
+			// set up logging so the error still reaches --log.
+			if _, lerr := setupLogging(ctx, cmd.Root()); lerr != nil {
+				return lerr
+			}
 			return err
 		},
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
@@ -71,6 +76,13 @@ func main() {
 		fmt.Printf("spec: %s\n", specs.Version)
 	}
 	app := newApp()
+	// A subcommand's usage error must be one line through fatal, not
+	// the library's "Incorrect Usage" text.
+	for _, c := range app.Commands {
+		if c.OnUsageError == nil {
+			c.OnUsageError = app.OnUsageError
+		}
+	}
 	if err := app.Run(context.Background(), os.Args); err != nil {
 		fatal(err)
 	}

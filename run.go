@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer"
+	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
 func runCommand() *cli.Command {
@@ -28,6 +29,9 @@ func runCommand() *cli.Command {
 				return err
 			}
 			id := cmd.Args().First()
+			if err := configs.ValidateID(id); err != nil {
+				return err // it quotes (a prefix of) the ID: no "create <id>" around it
+			}
 			detach := cmd.Bool("detach")
 			var sigs chan os.Signal
 			if !detach {

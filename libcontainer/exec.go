@@ -83,7 +83,8 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if err := configs.ValidateProcess(o.Process); err != nil {
 		return nil, err
 	}
-	if err := c.checkExecStatus(o.IgnorePaused); err != nil {
+	status := c.Status()
+	if err := checkExecStatus(status, o.IgnorePaused); err != nil {
 		return nil, err
 	}
 	if o.Process.Terminal && o.ConsoleSocket == nil {
@@ -120,7 +121,7 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
-	if err := c.finishExec(proc, o, cgPaths); err != nil {
+	if err := c.finishExec(proc, o, cgPaths, status == Paused); err != nil {
 		proc.kill()
 		return nil, err
 	}
@@ -131,8 +132,8 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	return &ExecProcess{Pid: proc.pid, Direct: proc.cmd != nil}, nil
 }
 
-func (c *Container) checkExecStatus(ignorePaused bool) error {
-	switch c.Status() {
+func checkExecStatus(status Status, ignorePaused bool) error {
+	switch status {
 	case Stopped, Creating:
 		return ErrExecStopped
 	case Paused:
@@ -147,9 +148,14 @@ func (c *Container) checkExecStatus(ignorePaused bool) error {
 // sends it its config: nothing of the process may run outside the
 // cgroup's limits. It then waits for the outcome: EOF on the close-on-exec
 // sync socket means execve succeeded.
-func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]string) error {
+//
+// A frozen cgroup (--ignore-paused) would freeze the process before it
+// could execve, and berth would wait for it until the container is
+// resumed; there the process joins the cgroup right after execve, and is
+// frozen from then on.
+func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]string, frozen bool) error {
 	defer proc.conn.Close()
-	if len(cgPaths) > 0 {
+	if len(cgPaths) > 0 && !frozen {
 		if err := enterCgroups(cgPaths, proc.pid); err != nil {
 			return err
 		}
@@ -169,7 +175,13 @@ func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]st
 	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
 		return fmt.Errorf("send config to exec process: %w", err)
 	}
-	return c.serveExec(proc, &state)
+	if err := c.serveExec(proc, &state); err != nil {
+		return err
+	}
+	if len(cgPaths) > 0 && frozen {
+		return enterCgroups(cgPaths, proc.pid)
+	}
+	return nil
 }
 
 // serveExec answers the exec process until it execve's (EOF) or fails.

@@ -71,7 +71,7 @@ jq '.ociVersion = "1.0.2" | .process.terminal = false | .process.args = ["/bin/t
 	"$work/base/config.json" >"$work/base/config.tmp"
 mv "$work/base/config.tmp" "$work/base/config.json"
 
-echo "machine:  $(nproc) CPUs, $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r), cgroup v1 (hybrid; cgroup2 unmounted in the bench namespace)"
+echo "machine:  $(nproc) CPUs, $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r), cgroup v1 (hybrid; in the bench namespace cgroup2 is unmounted, an empty tmpfs in its place)"
 echo "berth:    $("$BERTH" --version | paste -sd' ' | sed 's/berth version //')"
 echo "runc:     $("$RUNC" --version | head -1 | sed 's/runc version //') ($("$RUNC" --version | grep '^go:' || true))"
 echo "crun:     $("$CRUN" --version | head -1 | sed 's/crun version //')"

@@ -39,6 +39,8 @@ start_container() {
 	update_config '.linux.namespaces += [{"type": "user"}]
 		| .linux.uidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]
 		| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]'
+	# the container's root (host uid 200000) must reach its rootfs
+	chmod 755 "$TEST_TMP"
 	start_container ex-userns
 	pid=$(init_pid ex-userns)
 	run berth exec ex-userns sh -c 'id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user'
@@ -69,6 +71,7 @@ start_container() {
 }
 
 @test "ex-shim: exec --process FILE --detach --pid-file as containerd's shim calls it" {
+	update_config '.root.readonly = false'
 	start_container ex-shim
 	cat >"$TEST_TMP/process.json" <<-'JSON'
 	{"terminal": false, "user": {"uid": 1000, "gid": 1000, "additionalGids": [44]},
@@ -107,19 +110,26 @@ start_container() {
 	[ "$output" = "CapEff:	0000000000001020" ]
 }
 
-@test "ex-hardening: exec inherits rlimits, no_new_privs and seccomp; --no-new-privs sets it" {
+@test "ex-hardening: exec inherits rlimits, no_new_privs and the seccomp filter" {
 	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 321}]
-		| .process.noNewPrivileges = false
+		| .process.noNewPrivileges = true
 		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
 	start_container ex-hard
 	run berth exec ex-hard sh -c 'ulimit -n; grep NoNewPrivs /proc/self/status; grep Seccomp: /proc/self/status; mkdir /tmp/d'
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[ "${lines[0]}" = 321 ]
-	[ "${lines[1]}" = "NoNewPrivs:	0" ]
+	[ "${lines[1]}" = "NoNewPrivs:	1" ]
 	[ "${lines[2]}" = "Seccomp:	2" ]
 	[[ "$output" == *"mkdir"* ]]
-	run berth exec --no-new-privs ex-hard grep NoNewPrivs /proc/self/status
+}
+
+@test "ex-nnp: --no-new-privs sets no_new_privs for one exec" {
+	update_config '.process.noNewPrivileges = false'
+	start_container ex-nnp
+	run berth exec ex-nnp grep NoNewPrivs /proc/self/status
+	[ "$output" = "NoNewPrivs:	0" ]
+	run berth exec --no-new-privs ex-nnp grep NoNewPrivs /proc/self/status
 	[ "$output" = "NoNewPrivs:	1" ]
 }
 
@@ -182,7 +192,10 @@ start_container() {
 	run berth exec ex-st true
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"cannot exec in a paused container"* ]]
-	berth exec -d --ignore-paused ex-st true
+	# --ignore-paused: the process is frozen with the rest of the container
+	berth exec -d --ignore-paused --pid-file "$TEST_TMP/p.pid" ex-st sleep 100
+	xpid=$(cat "$TEST_TMP/p.pid")
+	grep -qx "$xpid" "$(cgroup_path freezer ex-st)/cgroup.procs"
 	berth resume ex-st
 	berth kill ex-st KILL
 	wait_status ex-st stopped

@@ -101,21 +101,20 @@ seccomp_rule() {
 }
 
 @test "scmp-args: an argument condition narrows the rule" {
-	# Deny mkdir(at) only when the mode is exactly 0700 (mkdir's arg 1,
-	# mkdirat's arg 2).
+	# Deny chmod only when the mode is exactly 0700 (chmod's arg 1,
+	# fchmodat's arg 2; busybox passes the mode through unchanged).
 	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-		{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+		{"names": ["chmod"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
 		 "args": [{"index": 1, "value": 448, "op": "SCMP_CMP_EQ"}]},
-		{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+		{"names": ["fchmodat", "fchmodat2"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
 		 "args": [{"index": 2, "value": 448, "op": "SCMP_CMP_EQ"}]}]}'
-	set_args sh -c 'mkdir -m 700 /tmp/a; echo a=$?; mkdir -m 755 /tmp/b; echo b=$?'
+	set_args sh -c 'touch /tmp/f; chmod 700 /tmp/f; echo a=$?; chmod 750 /tmp/f; echo b=$?'
 	run berth run --bundle "$BUNDLE" scmp-args
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"a=1"* ]]
 	[[ "$output" == *"b=0"* ]]
-	[ ! -e "$BUNDLE/rootfs/tmp/a" ]
-	[ -d "$BUNDLE/rootfs/tmp/b" ]
+	[ "$(stat -c %a "$BUNDLE/rootfs/tmp/f")" = 750 ]
 }
 
 @test "scmp-unknown: a syscall name libseccomp does not know is skipped" {

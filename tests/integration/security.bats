@@ -124,11 +124,13 @@ no_dev_tmpfs() {
 }
 
 # CVE-2025-52565: /dev/console in the image is a symlink; binding the pty
-# over it must not follow the link onto another file. Shown failing by
-# opening /dev/console with in-root resolution that follows the final
-# symlink: /etc/target became the pty.
+# over it must not follow the link onto another file. The image's /dev is
+# used (no tmpfs), with devpts still mounted on it. Shown failing by
+# creating and opening /dev/console by path (following symlinks) in
+# bindConsole: /etc/target became the pty.
 @test "sec-console: a symlinked /dev/console is not followed (CVE-2025-52565)" {
-	no_dev_tmpfs
+	update_config '.mounts |= map(select(.destination != "/dev"))'
+	mkdir -p "$BUNDLE/rootfs/dev/pts"
 	echo original >"$BUNDLE/rootfs/etc/target"
 	rm -f "$BUNDLE/rootfs/dev/console"
 	ln -s /etc/target "$BUNDLE/rootfs/dev/console"
@@ -137,14 +139,15 @@ no_dev_tmpfs() {
 	"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty.sock" >"$TEST_TMP/tty.out" 2>&1 &
 	recv=$!
 	for _ in $(seq 100); do [ -S "$TEST_TMP/tty.sock" ] && break; sleep 0.05; done
-	run berth run --console-socket "$TEST_TMP/tty.sock" --bundle "$BUNDLE" sec-console
+	run berth run --console-socket "$TEST_TMP/tty.sock" --bundle "$BUNDLE" sec-tty
 	echo "run: $status $output"
+	if [ "$status" -ne 0 ]; then kill "$recv" 2>/dev/null || true; fi
 	wait "$recv" || true
 	cat "$TEST_TMP/tty.out"
-	# Either refused outright, or the pty sits on a real /dev/console and
-	# the symlink's target keeps its content.
+	# Either refused because of the symlink, or the pty sits on a real
+	# /dev/console and the symlink's target keeps its content.
 	if [ "$status" -ne 0 ]; then
-		[[ "$output" == *console* ]]
+		[[ "$output" == *"/dev/console"* ]]
 	else
 		grep -q original "$TEST_TMP/tty.out"
 		grep -q '^c.*/dev/console' "$TEST_TMP/tty.out"
@@ -196,29 +199,38 @@ no_dev_tmpfs() {
 }
 
 # CVE-2024-45310: ".." and symlinks in mount destinations and device paths
-# must stay inside the rootfs; nothing may be created on the host. Shown
-# failing by joining paths as strings (filepath.Join(rootfs, dest)) in
-# resolveDest and makeDevice: escape-mnt and escape-dev appeared in
-# $TEST_TMP.
+# must stay inside the rootfs; nothing may be created on the host. The
+# image's /dev (no tmpfs) carries a symlink to the host directory. Shown
+# failing by resolving with filepath.Join(rootfs, path) and os.MkdirAll in
+# resolveDest and makeDevice: escape-mnt, escape-link and escape-dev
+# appeared in $TEST_TMP.
 @test "sec-dotdot: .. and symlink escapes in mount and device paths stay in the rootfs (CVE-2024-45310)" {
 	up=../../../../../../../..
 	ln -s / "$BUNDLE/rootfs/hostroot"
+	ln -s "$TEST_TMP" "$BUNDLE/rootfs/dev/hostlink"
 	no_dev_tmpfs
-	update_config --arg d1 "/$up$TEST_TMP/escape-mnt" --arg d2 "/hostroot$TEST_TMP/escape-link" \
-		--arg dev "/dev/$up$TEST_TMP/escape-dev" \
-		'.mounts += [{"destination": $d1, "type": "tmpfs", "source": "tmpfs"},
-		             {"destination": $d2, "type": "tmpfs", "source": "tmpfs"}]
-		| .linux.devices = [{"path": $dev, "type": "c", "major": 1, "minor": 3}]'
 	set_args true
-	run berth run --bundle "$BUNDLE" sec-dotdot
+	update_config --arg d1 "/$up$TEST_TMP/escape-mnt" --arg d2 "/hostroot$TEST_TMP/escape-link" \
+		'.mounts += [{"destination": $d1, "type": "tmpfs", "source": "tmpfs"},
+		             {"destination": $d2, "type": "tmpfs", "source": "tmpfs"}]'
+	run berth run --bundle "$BUNDLE" sec-dotdot1
 	echo "$output"
 	[ ! -e "$TEST_TMP/escape-mnt" ]
 	[ ! -e "$TEST_TMP/escape-link" ]
-	[ ! -e "$TEST_TMP/escape-dev" ]
 	# Refusing is fine; if accepted, everything went under the rootfs.
 	if [ "$status" -eq 0 ]; then
 		[ -d "$BUNDLE/rootfs$TEST_TMP/escape-mnt" ]
 		[ -d "$BUNDLE/rootfs$TEST_TMP/escape-link" ]
+	fi
+
+	update_config '.mounts |= map(select(.type != "tmpfs" or (.destination | startswith("/dev") | not)))
+		| .mounts |= map(select((.destination | contains("escape")) | not))
+		| .linux.devices = [{"path": "/dev/hostlink/escape-dev", "type": "c", "major": 1, "minor": 3}]'
+	run berth run --bundle "$BUNDLE" sec-dotdot2
+	echo "$output"
+	[ ! -e "$TEST_TMP/escape-dev" ]
+	if [ "$status" -eq 0 ]; then
+		[ -c "$BUNDLE/rootfs$TEST_TMP/escape-dev" ]
 	fi
 }
 

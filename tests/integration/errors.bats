@@ -1,0 +1,206 @@
+#!/usr/bin/env bats
+# Bad input and wrong states: every failure is one clear line on stderr,
+# exit status 1, the same message as the last "level":"error" entry of a
+# JSON --log, and nothing left behind (state dir, cgroup, process).
+
+load helpers
+
+setup() { setup_bundle; }
+teardown() { teardown_bundle; }
+
+# procs_in_test: processes whose cwd or root is under this test's temp
+# dir (a leaked container init has its root in the bundle).
+procs_in_test() {
+	local p link out=""
+	for p in /proc/[0-9]*; do
+		for link in cwd root; do
+			case "$(readlink "$p/$link" 2>/dev/null)" in
+			"$TEST_TMP"*) out+=" ${p#/proc/}" ;;
+			esac
+		done
+	done
+	echo "$out"
+}
+
+# nothing_left ID: no state directory, cgroup or process of ID.
+nothing_left() {
+	local id=$1 left
+	if [ -n "$id" ] && [ "$id" != . ] && [ "$id" != .. ] && [[ "$id" != */* ]]; then
+		[ ! -e "$STATE_ROOT/$id" ] || { echo "state dir $STATE_ROOT/$id left"; return 1; }
+		left=$(ls -d /sys/fs/cgroup/*/berth/"$id" 2>/dev/null || true)
+		[ -z "$left" ] || { echo "cgroup left: $left"; return 1; }
+	fi
+	# nothing at all under the state root, however the id was spelled
+	left=$(find "$STATE_ROOT" -mindepth 1 2>/dev/null || true)
+	[ -z "$left" ] || { echo "left under the state root: $left"; return 1; }
+	local deadline=$((SECONDS + 5))
+	while [ -n "$(procs_in_test)" ]; do
+		[ $SECONDS -lt $deadline ] || { echo "processes left:$(procs_in_test)"; return 1; }
+		sleep 0.05
+	done
+}
+
+# fails_cleanly PATTERN BERTH-ARGS...: berth fails with exit 1 and one
+# line matching PATTERN on stderr, then again with --log json, where the
+# last error entry must carry the same message as stderr.
+fails_cleanly() {
+	local pattern=$1
+	shift
+	local rc=0
+	(cd "$BUNDLE" 2>/dev/null || cd /; "$BERTH" --root "$STATE_ROOT" "$@") >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+	echo "stderr: $(cat "$TEST_TMP/err")"
+	[ "$rc" -eq 1 ] || { echo "exit status $rc, want 1"; return 1; }
+	[ "$(wc -l <"$TEST_TMP/err")" -eq 1 ] || { echo "want one line on stderr"; return 1; }
+	[ ! -s "$TEST_TMP/out" ] || { echo "unexpected stdout: $(cat "$TEST_TMP/out")"; return 1; }
+	grep -Eq -- "$pattern" "$TEST_TMP/err" || { echo "stderr does not match $pattern"; return 1; }
+
+	rc=0
+	rm -f "$TEST_TMP/log.json"
+	(cd "$BUNDLE" 2>/dev/null || cd /; "$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/log.json" --log-format json "$@") \
+		>/dev/null 2>"$TEST_TMP/err" </dev/null || rc=$?
+	[ "$rc" -eq 1 ] || { echo "with --log: exit status $rc"; return 1; }
+	local logged
+	logged=$(jq -r 'select(.level == "error") | .msg' "$TEST_TMP/log.json" | tail -1)
+	echo "logged: $logged"
+	[ "$logged" = "$(cat "$TEST_TMP/err")" ] || { echo "log and stderr differ"; return 1; }
+	jq -e 'has("time") and has("level") and has("msg")' "$TEST_TMP/log.json" >/dev/null
+}
+
+# create_fails ID PATTERN: create fails cleanly and leaves nothing.
+create_fails() {
+	fails_cleanly "$2" create --bundle "$BUNDLE" "$1"
+	nothing_left "$1"
+}
+
+@test "err-json: config.json with a syntax error" {
+	echo '{"ociVersion": "1.3.0", "process": {' >"$BUNDLE/config.json"
+	create_fails err-json 'config.json.*(unexpected|EOF)'
+}
+
+@test "err-types: config.json with wrong types" {
+	update_config '.process.args = "sh"'
+	create_fails err-types 'config.json.*cannot unmarshal'
+	update_config '.process.args = ["sh"] | .linux.resources.memory.limit = "lots"'
+	create_fails err-types2 'config.json.*cannot unmarshal'
+}
+
+@test "err-noconfig: missing config.json" {
+	rm "$BUNDLE/config.json"
+	create_fails err-noconfig 'config.json not found'
+	fails_cleanly 'does not exist|not found|no such' create --bundle "$TEST_TMP/no-such-bundle" err-nobundle
+	nothing_left err-nobundle
+}
+
+@test "err-rootfs: missing rootfs, and a rootfs that is not a directory" {
+	update_config '.root.path = "missing"'
+	create_fails err-rootfs 'rootfs .*missing does not exist'
+	touch "$BUNDLE/file"
+	update_config '.root.path = "file"'
+	create_fails err-rootfs2 'rootfs .*file is not a directory'
+}
+
+@test "err-process: empty args, relative cwd, unknown capability, unknown rlimit" {
+	update_config '.process.args = []'
+	create_fails err-args 'process.args must not be empty'
+	update_config '.process.args = ["sh"] | .process.cwd = "tmp"'
+	create_fails err-cwd 'cwd .{0,2}tmp.{0,2} must be an absolute path'
+	update_config '.process.cwd = "/" | .process.capabilities.bounding += ["CAP_BOGUS"]'
+	create_fails err-cap 'unknown capability .{0,2}CAP_BOGUS'
+	update_config '.process.capabilities.bounding -= ["CAP_BOGUS"] | .process.rlimits = [{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]'
+	create_fails err-rlimit 'unknown rlimit type .{0,2}RLIMIT_BOGUS'
+}
+
+@test "err-ns: unknown namespace, duplicate namespace, user ns without mappings, hostname without UTS" {
+	cp "$BUNDLE/config.json" "$TEST_TMP/orig.json"
+	update_config '.linux.namespaces += [{"type": "bogus"}]'
+	create_fails err-ns1 'bogus'
+	cp "$TEST_TMP/orig.json" "$BUNDLE/config.json"
+	update_config '.linux.namespaces += [{"type": "pid"}]'
+	create_fails err-ns2 'pid namespace given twice'
+	cp "$TEST_TMP/orig.json" "$BUNDLE/config.json"
+	update_config '.linux.namespaces += [{"type": "user"}] | del(.linux.uidMappings, .linux.gidMappings)'
+	create_fails err-ns3 'user namespace needs linux.uidMappings'
+	cp "$TEST_TMP/orig.json" "$BUNDLE/config.json"
+	update_config '.linux.namespaces |= map(select(.type != "uts")) | .hostname = "err-host"'
+	create_fails err-ns4 'hostname without a private UTS namespace'
+}
+
+@test "err-mount: bad mount options, caught before or during set-up" {
+	# refused by validation
+	update_config '.mounts += [{"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}]'
+	create_fails err-mnt1 'mount option .{0,2}tmpcopyup.{0,2} is not supported'
+	# refused by the kernel inside init: the error travels back to create
+	update_config '.mounts[-1].options = ["size=not-a-size"]'
+	create_fails err-mnt2 '/mnt.*invalid argument'
+	update_config '.mounts[-1] = {"destination": "relative", "type": "tmpfs", "source": "tmpfs"}'
+	create_fails err-mnt3 'destination .{0,2}relative.{0,2} must be an absolute path'
+}
+
+@test "err-id: unsafe and invalid container IDs are refused before anything is made" {
+	long=$(printf 'a%.0s' $(seq 2000))
+	for id in "../x" "a/b" "." ".." "" "$long" "a b" 'a$b' "x/../../y"; do
+		echo "id: ${id:0:40}"
+		fails_cleanly 'invalid container id|container id cannot be empty' create --bundle "$BUNDLE" "$id"
+		nothing_left "$id"
+		[ ! -e "$TEST_TMP/x" ] && [ ! -e "$TEST_TMP/y" ]
+	done
+	# a leading "-" is taken for a flag, never for an ID
+	fails_cleanly '-x|flag|invalid container id' create --bundle "$BUNDLE" -- "-x"
+	fails_cleanly '-x|flag|invalid container id' create --bundle "$BUNDLE" "-x"
+	nothing_left ""
+	# the same checks for commands on existing containers
+	for cmd in state start kill delete; do
+		fails_cleanly 'invalid container id' "$cmd" ../x
+	done
+}
+
+@test "err-dup: a duplicate ID fails and leaves the first container untouched" {
+	berth create --bundle "$BUNDLE" err-dup
+	pid=$(init_pid err-dup)
+	before=$(cat "$STATE_ROOT/err-dup/state.json")
+	cgdir=$(jq -r '.cgroup_paths.memory' "$STATE_ROOT/err-dup/state.json")
+	fails_cleanly 'err-dup already exists' create --bundle "$BUNDLE" err-dup
+	[ "$(cat "$STATE_ROOT/err-dup/state.json")" = "$before" ]
+	[ -e "$STATE_ROOT/err-dup/exec.fifo" ]
+	[ "$(container_status err-dup)" = created ]
+	[ "$(init_pid err-dup)" = "$pid" ]
+	grep -qx "$pid" "$cgdir/cgroup.procs"
+	berth start err-dup
+	[ "$(container_status err-dup)" = running ]
+}
+
+@test "err-state: commands in the wrong state fail with the state in the message" {
+	berth create --bundle "$BUNDLE" err-st
+	berth start err-st
+	fails_cleanly 'already running' start err-st
+	fails_cleanly 'not stopped' delete err-st
+	[ "$(container_status err-st)" = running ]
+	berth kill err-st KILL
+	wait_status err-st stopped
+	fails_cleanly 'stopped' start err-st
+	fails_cleanly 'container not running' kill err-st
+	fails_cleanly 'container not running' kill err-st 9
+	[ -e "$STATE_ROOT/err-st/state.json" ]
+	berth delete err-st
+}
+
+@test "err-unknown: every command on an unknown container says it does not exist" {
+	for cmd in state start kill delete; do
+		fails_cleanly 'err-nope.*does not exist' "$cmd" err-nope
+	done
+	fails_cleanly 'does not exist' kill err-nope 9
+	fails_cleanly 'does not exist' kill --all err-nope 9
+	nothing_left err-nope
+	# but delete --force of nothing is silent success (containerd relies on it)
+	run berth delete --force err-nope
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "err-args: missing and extra arguments are one-line errors" {
+	fails_cleanly 'argument|container id' start
+	fails_cleanly 'argument' start a b
+	fails_cleanly 'argument|container id' create --bundle "$BUNDLE"
+	fails_cleanly 'signal' kill err-x NOSUCHSIG
+	nothing_left ""
+}

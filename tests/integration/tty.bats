@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# Terminals: the pty master sent over --console-socket, runc's rules on
+# detach/terminal/console-socket, and berth's own relay in the foreground.
+
+load helpers
+
+setup() { setup_bundle; }
+teardown() {
+	[ -n "${RECV:-}" ] && kill "$RECV" 2>/dev/null
+	teardown_bundle
+}
+
+# start_recvtty: a console-socket receiver relaying one terminal to
+# $TEST_TMP/tty.out.
+start_recvtty() {
+	"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty.sock" >"$TEST_TMP/tty.out" 2>&1 &
+	RECV=$!
+	for _ in $(seq 100); do [ -S "$TEST_TMP/tty.sock" ] && break; sleep 0.05; done
+}
+
+wait_recvtty() {
+	local deadline=$((SECONDS + 10))
+	while kill -0 "$RECV" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+	cat "$TEST_TMP/tty.out"
+}
+
+@test "tty-create: a terminal container sends its pty master to --console-socket" {
+	update_config '.process.terminal = true | .process.consoleSize = {"height": 25, "width": 81}'
+	set_args sh -c 'tty; stty size; ls -l /dev/console'
+	start_recvtty
+	berth create --console-socket "$TEST_TMP/tty.sock" --bundle "$BUNDLE" tty-c
+	berth start tty-c
+	run wait_recvtty
+	echo "$output"
+	[[ "${lines[0]}" == /dev/pts/0* ]]
+	[[ "${lines[1]}" == "25 81"* ]]
+	[[ "${lines[2]}" == c* ]]
+}
+
+@test "tty-exec: exec -t -d --console-socket sends the exec's pty master" {
+	berth create --bundle "$BUNDLE" tty-e
+	berth start tty-e
+	start_recvtty
+	run berth exec -t -d --console-socket "$TEST_TMP/tty.sock" --pid-file "$TEST_TMP/x.pid" tty-e sh -c 'tty; echo exec-tty-ok'
+	[ "$status" -eq 0 ]
+	[ -s "$TEST_TMP/x.pid" ]
+	run wait_recvtty
+	[[ "${lines[0]}" == /dev/pts/* ]]
+	[[ "$output" == *exec-tty-ok* ]]
+	# the shim's form: terminal from --process
+	start_recvtty
+	echo '{"terminal": true, "args": ["sh", "-c", "test -t 0 && echo process-tty-ok"], "cwd": "/", "env": ["PATH=/bin"]}' >"$TEST_TMP/p.json"
+	berth exec --process "$TEST_TMP/p.json" --console-socket "$TEST_TMP/tty.sock" --detach --pid-file "$TEST_TMP/y.pid" tty-e
+	run wait_recvtty
+	[[ "$output" == *process-tty-ok* ]]
+}
+
+@test "tty-rules: runc's detach/terminal/console-socket combinations" {
+	berth create --bundle "$BUNDLE" tty-r
+	berth start tty-r
+	run berth exec -t -d tty-r true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot allocate tty if berth will detach without setting console socket"* ]]
+	start_recvtty
+	run berth exec -d --console-socket "$TEST_TMP/tty.sock" tty-r true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot use console socket if berth will not detach or allocate tty"* ]]
+	run berth exec -t --console-socket "$TEST_TMP/tty.sock" tty-r true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot use console socket"* ]]
+	# create with a terminal and no socket
+	update_config '.process.terminal = true'
+	run berth create --bundle "$BUNDLE" tty-r2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"console socket"* ]]
+}
+
+@test "tty-run: foreground run relays the container's terminal (size and exit status)" {
+	update_config '.process.terminal = true'
+	set_args sh -c 'tty; stty size; exit 5'
+	run python3 "$BATS_TEST_DIRNAME/ptyrun.py" "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" tty-run
+	echo "$output"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"/dev/pts/0\r"* ]]
+	[[ "$output" == *"33 97\r"* ]]
+}
+
+@test "tty-exec-fg: foreground exec -t relays the exec's terminal and input" {
+	berth create --bundle "$BUNDLE" tty-f
+	berth start tty-f
+	run python3 "$BATS_TEST_DIRNAME/ptyrun.py" "$BERTH" --root "$STATE_ROOT" exec -t tty-f sh -c 'tty; stty size; exit 6'
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"/dev/pts/"* ]]
+	[[ "$output" == *"33 97\r"* ]]
+	# without -t the process has no terminal
+	run python3 "$BATS_TEST_DIRNAME/ptyrun.py" "$BERTH" --root "$STATE_ROOT" exec tty-f sh -c 'test -t 0 || echo no-tty'
+	[[ "$output" == *"no-tty"* ]]
+}
