@@ -564,6 +564,11 @@ func enterCwd(cwd string) error {
 		return fmt.Errorf("chdir to cwd %q: %w", cwd, err)
 	}
 	wd, err := unix.Getwd()
+	if errors.Is(err, unix.ENOENT) {
+		// getcwd fails with ENOENT for a directory not reachable from
+		// the process's root: it is outside the container.
+		return fmt.Errorf("cwd %q is outside the container root", cwd)
+	}
 	if err != nil {
 		return fmt.Errorf("getcwd after chdir %q: %w", cwd, err)
 	}

@@ -53,7 +53,7 @@ update_config() {
 # set_args sets process.args from the arguments.
 set_args() {
 	local json
-	json=$(jq -n '$ARGS.positional' --args "$@")
+	json=$(jq -n '$ARGS.positional' --args -- "$@")
 	update_config --argjson a "$json" '.process.args = $a'
 }
 

@@ -6,7 +6,14 @@
 load helpers
 
 setup() { setup_bundle; }
-teardown() { teardown_bundle; }
+teardown() {
+	# A console receiver left waiting by a failed test.
+	if [ -n "${RECV_PID:-}" ]; then
+		kill -9 "$RECV_PID" 2>/dev/null || true
+		wait "$RECV_PID" 2>/dev/null || true
+	fi
+	teardown_bundle
+}
 
 # no_dev_tmpfs drops the /dev tmpfs (and devpts) from config.json, so the
 # image's own /dev, which an attacker controls, is what the container uses.
@@ -135,21 +142,23 @@ no_dev_tmpfs() {
 	rm -f "$BUNDLE/rootfs/dev/console"
 	ln -s /etc/target "$BUNDLE/rootfs/dev/console"
 	update_config '.process.terminal = true'
-	set_args sh -c 'cat /etc/target; ls -l /dev/console'
+	# ls, not cat: reading a pty bound over the file would block.
+	set_args sh -c 'ls -l /etc/target /dev/console'
 	"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty.sock" >"$TEST_TMP/tty.out" 2>&1 &
-	recv=$!
+	RECV_PID=$!
 	for _ in $(seq 100); do [ -S "$TEST_TMP/tty.sock" ] && break; sleep 0.05; done
 	run berth run --console-socket "$TEST_TMP/tty.sock" --bundle "$BUNDLE" sec-tty
 	echo "run: $status $output"
-	if [ "$status" -ne 0 ]; then kill "$recv" 2>/dev/null || true; fi
-	wait "$recv" || true
+	if [ "$status" -ne 0 ]; then kill -9 "$RECV_PID" 2>/dev/null || true; fi
+	wait "$RECV_PID" || true
+	RECV_PID=
 	cat "$TEST_TMP/tty.out"
 	# Either refused because of the symlink, or the pty sits on a real
 	# /dev/console and the symlink's target keeps its content.
 	if [ "$status" -ne 0 ]; then
 		[[ "$output" == *"/dev/console"* ]]
 	else
-		grep -q original "$TEST_TMP/tty.out"
+		grep -q '^-.*/etc/target' "$TEST_TMP/tty.out"
 		grep -q '^c.*/dev/console' "$TEST_TMP/tty.out"
 	fi
 	[ "$(cat "$BUNDLE/rootfs/etc/target")" = original ]
