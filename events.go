@@ -94,8 +94,26 @@ func runEvents(cmd *cli.Command) error {
 				}
 			}
 			if c.Status() == libcontainer.Stopped {
+				return drainOOM(oom, enc, oomEvent)
+			}
+		}
+	}
+}
+
+// drainOOM prints OOM events already delivered when the container
+// stopped: an OOM kill of init is what often stops it.
+func drainOOM(oom *libcontainer.OOMNotifier, enc *json.Encoder, ev *libcontainer.Event) error {
+	for {
+		select {
+		case _, ok := <-oom.C:
+			if !ok {
 				return nil
 			}
+			if err := enc.Encode(ev); err != nil {
+				return err
+			}
+		default:
+			return nil
 		}
 	}
 }

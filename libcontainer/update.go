@@ -36,7 +36,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	if err := mgr.Set(res); err != nil {
+	if err := bcgroups.Set(mgr, res); err != nil {
 		return fmt.Errorf("set cgroup resources: %w", err)
 	}
 	linux.Resources = merged

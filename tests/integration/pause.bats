@@ -68,7 +68,7 @@ wait_count_above() {
 # children_of_cgroup ID: the pids in the container's pids cgroup.
 cgroup_pids() { cat "$(cgroup_path pids "$1")/cgroup.procs"; }
 
-@test "pz-killall: kill --all reaches forked children that kill alone does not (shared pid namespace)" {
+@test "pz-killall: kill --all reaches forked children in a shared pid namespace" {
 	update_config '.linux.namespaces |= map(select(.type != "pid"))'
 	set_args sh -c 'trap "" TERM; sleep 1001 & sleep 1002 & wait'
 	berth create --bundle "$BUNDLE" pz-4

@@ -1,0 +1,40 @@
+package libcontainer
+
+import (
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestMergeResources(t *testing.T) {
+	i64 := func(v int64) *int64 { return &v }
+	u64 := func(v uint64) *uint64 { return &v }
+	old := &specs.LinuxResources{
+		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+		Memory:  &specs.LinuxMemory{Limit: i64(100), Swap: i64(200)},
+		CPU:     &specs.LinuxCPU{Shares: u64(10), Cpus: "0"},
+	}
+	upd := &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: i64(50)},
+		CPU:    &specs.LinuxCPU{Quota: i64(1000)},
+		Pids:   &specs.LinuxPids{Limit: i64(7)},
+	}
+	m := mergeResources(old, upd)
+	if *m.Memory.Limit != 50 || *m.Memory.Swap != 200 {
+		t.Errorf("memory not merged: %+v", m.Memory)
+	}
+	if *m.CPU.Shares != 10 || *m.CPU.Quota != 1000 || m.CPU.Cpus != "0" {
+		t.Errorf("cpu not merged: %+v", m.CPU)
+	}
+	if *m.Pids.Limit != 7 || len(m.Devices) != 1 {
+		t.Errorf("pids or devices wrong: %+v", m)
+	}
+	// the old resources are not modified
+	if *old.Memory.Limit != 100 || old.CPU.Quota != nil || old.Pids != nil {
+		t.Errorf("old resources changed: %+v", old)
+	}
+	*m.Memory.Limit = 1
+	if *upd.Memory.Limit != 50 {
+		t.Error("merged result aliases the update")
+	}
+}
