@@ -144,7 +144,7 @@ no_dev_tmpfs() {
 	update_config '.process.terminal = true'
 	# ls, not cat: reading a pty bound over the file would block.
 	set_args sh -c 'ls -l /etc/target /dev/console'
-	"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty.sock" >"$TEST_TMP/tty.out" 2>&1 &
+	"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty.sock" >"$TEST_TMP/tty.out" 2>&1 3>&- &
 	RECV_PID=$!
 	for _ in $(seq 100); do [ -S "$TEST_TMP/tty.sock" ] && break; sleep 0.05; done
 	run berth run --console-socket "$TEST_TMP/tty.sock" --bundle "$BUNDLE" sec-tty

@@ -6,14 +6,14 @@ load helpers
 
 setup() { setup_bundle; }
 teardown() {
-	[ -n "${RECV:-}" ] && kill "$RECV" 2>/dev/null
+	if [ -n "${RECV:-}" ]; then kill -9 "$RECV" 2>/dev/null; wait "$RECV" 2>/dev/null; fi
 	teardown_bundle
 }
 
 # start_recvtty: a console-socket receiver relaying one terminal to
 # $TEST_TMP/tty.out.
 start_recvtty() {
-	"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty.sock" >"$TEST_TMP/tty.out" 2>&1 &
+	"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty.sock" >"$TEST_TMP/tty.out" 2>&1 3>&- &
 	RECV=$!
 	for _ in $(seq 100); do [ -S "$TEST_TMP/tty.sock" ] && break; sleep 0.05; done
 }
