@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -236,16 +237,17 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	// v1 and hybrid hosts the cgroup is made after the clone, while
 	// init's runtime starts, and init is moved in while it builds the
 	// rootfs: a v1 migration waits for RCU grace periods.
-	// A cgroup mount in the rootfs binds the container's cgroup
-	// directories, so they must exist before init builds the rootfs.
-	cgfd := -1
-	pureV2 := bcgroups.Mode() == bcgroups.ModeV2
-	if pureV2 || hasCgroupMount(o.Spec) {
-		if err := prepareCgroup(mgr, st); err != nil {
-			return nil, err
-		}
+	// The cgroup exists, with its limits, before init starts. On a v2
+	// host (and for the cgroup2 part of a hybrid one) init is cloned
+	// straight into it (CLONE_INTO_CGROUP); v1 hierarchies init joins
+	// itself (initConfig.JoinCgroups). Only the systemd manager, which
+	// places the process through systemd, still moves init from here.
+	if err := prepareCgroup(mgr, st); err != nil {
+		return nil, err
 	}
-	if pureV2 {
+	selfJoin := !o.Systemd
+	cgfd := -1
+	if selfJoin {
 		if cgfd, err = bcgroups.OpenUnified(mgr); err != nil {
 			return nil, fmt.Errorf("open cgroup: %w", err)
 		}
@@ -253,6 +255,18 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 			defer unix.Close(cgfd)
 		}
 	}
+	joinDirs, parentJoins := v1Dirs(st.CgroupPaths), !selfJoin
+	if selfJoin && cgfd < 0 && bcgroups.Mode() == bcgroups.ModeV2 {
+		parentJoins = true // no cgroup2 fd to clone into
+	}
+	if parentJoins {
+		joinDirs = nil
+	}
+	tasks, err := openCgroupTasks(joinDirs)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFiles(tasks)
 	// init gets a parent-death signal until it is ready; it fires when
 	// the thread that started it exits, so keep this goroutine on one
 	// thread until then.
@@ -265,6 +279,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, StateDir: dir.path, Console: o.ConsoleSocket, CgroupFD: cgfd,
+		CgroupTasks: tasks,
 	})
 	if err != nil {
 		return nil, err
@@ -274,22 +289,14 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
 	}
 	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
-	bornInCgroup := cgfd >= 0
-	cfg := c.initConfig(o, proc, mgr, bornInCgroup)
-	// Config first: init builds the rootfs while we make its cgroup and
-	// move it in (see initConfig.WaitCgroup).
+	cfg := c.initConfig(o, proc, mgr, !parentJoins)
+	cfg.WaitCgroup = parentJoins
+	// Config first: where we must move init ourselves, it builds the
+	// rootfs meanwhile (see initConfig.WaitCgroup).
 	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
 		return nil, fmt.Errorf("send config to init: %w", err)
 	}
-	if !bornInCgroup {
-		if st.CgroupPaths == nil {
-			if err := prepareCgroup(mgr, st); err != nil {
-				return nil, err
-			}
-		}
-		// Limits are in place before init joins: init makes its device
-		// nodes meanwhile, and a devices cgroup whose rules were being
-		// rewritten (deny-all first) would refuse its mknod.
+	if parentJoins {
 		if err := mgr.Apply(proc.pid); err != nil {
 			// ESRCH: init already died building the rootfs; its error
 			// frame, still in the socket, is the useful message.
@@ -300,14 +307,14 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 			}
 			return nil, fmt.Errorf("add init to cgroup: %w", err)
 		}
-	}
-	if err := proc.conn.send(msgCgroupReady, nil, -1); err != nil {
-		// init failed while building the rootfs: its error frame, still
-		// in the socket, is the useful message.
-		if _, rerr := proc.conn.expect(msgReady); isChildError(rerr) {
-			return nil, rerr
+		if err := proc.conn.send(msgCgroupReady, nil, -1); err != nil {
+			// init failed while building the rootfs: its error frame, still
+			// in the socket, is the useful message.
+			if _, rerr := proc.conn.expect(msgReady); isChildError(rerr) {
+				return nil, rerr
+			}
+			return nil, fmt.Errorf("tell init its cgroup is ready: %w", err)
 		}
-		return nil, fmt.Errorf("tell init its cgroup is ready: %w", err)
 	}
 	if err := c.serveInit(proc, cfg); err != nil {
 		return nil, err
@@ -337,6 +344,22 @@ func hasCgroupMount(spec *specs.Spec) bool {
 		}
 	}
 	return false
+}
+
+// v1Dirs lists the cgroup v1 directories among a manager's paths ("" is
+// the cgroup2 one), each once (co-mounted controllers share one).
+func v1Dirs(paths map[string]string) []string {
+	var dirs []string
+	seen := map[string]bool{}
+	for key, dir := range paths {
+		if key == "" || seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		dirs = append(dirs, dir)
+	}
+	sort.Strings(dirs)
+	return dirs
 }
 
 // prepareCgroup creates the container's cgroup and writes its limits.

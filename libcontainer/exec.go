@@ -113,10 +113,21 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	for i := 0; i < o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
+	// cgroup v1: the process joins itself, cheaply (see joinCgroups); a
+	// frozen cgroup would freeze it before its execve, so there the
+	// runtime moves it after.
+	var tasks []*os.File
+	if status != Paused {
+		if tasks, err = openCgroupTasks(v1Dirs(cgPaths)); err != nil {
+			return nil, err
+		}
+		defer closeFiles(tasks)
+	}
 	proc, err := startProcess(&launch{
 		Spec: c.state.Spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1,
+		CgroupTasks: tasks,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
@@ -155,9 +166,13 @@ func checkExecStatus(status Status, ignorePaused bool) error {
 // frozen from then on.
 func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]string, frozen bool) error {
 	defer proc.conn.Close()
+	// The process joined the cgroup v1 hierarchies itself (joinCgroups);
+	// the cgroup2 one we write for it.
 	if len(cgPaths) > 0 && !frozen {
-		if err := enterCgroups(cgPaths, proc.pid); err != nil {
-			return err
+		if dir, ok := cgPaths[""]; ok {
+			if err := enterCgroups(map[string]string{"": dir}, proc.pid); err != nil {
+				return err
+			}
 		}
 	}
 	spec := c.state.Spec

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -31,6 +32,9 @@ type launch struct {
 	Console *os.File
 	// CgroupFD, when >= 0, makes clone3 start the process in that cgroup.
 	CgroupFD int
+	// CgroupTasks are opened cgroup v1 "tasks" files the process writes
+	// "0" to, joining those cgroups itself (see joinCgroups).
+	CgroupTasks []*os.File
 }
 
 // started is a launched process waiting for its config.
@@ -95,6 +99,13 @@ func startProcess(l *launch) (*started, error) {
 		defer dir.Close()
 		cmd.Env = append(cmd.Env, envStateDirFd+"="+fdOf(dir))
 	}
+	if len(l.CgroupTasks) > 0 {
+		fds := make([]string, 0, len(l.CgroupTasks))
+		for _, f := range l.CgroupTasks {
+			fds = append(fds, fdOf(f))
+		}
+		cmd.Env = append(cmd.Env, envCgroupFds+"="+strings.Join(fds, ","))
+	}
 	if l.Console != nil {
 		cmd.Env = append(cmd.Env, envConsoleFd+"="+fdOf(l.Console))
 	}
@@ -147,6 +158,30 @@ func sysMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 		out = append(out, syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)})
 	}
 	return out
+}
+
+// openCgroupTasks opens the "tasks" file of each cgroup v1 directory for
+// the container process to join itself. They are opened here, by the
+// runtime: the process may already be in the container's mount and user
+// namespaces, where the host's cgroup tree is out of sight and out of
+// reach; the kernel checks a cgroup v1 migration against the opener.
+func openCgroupTasks(dirs []string) ([]*os.File, error) {
+	files := make([]*os.File, 0, len(dirs))
+	for _, dir := range dirs {
+		f, err := os.OpenFile(dir+"/tasks", os.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			closeFiles(files)
+			return nil, fmt.Errorf("open cgroup %s: %w", dir, err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 // namespaceRequest works out which namespaces the process creates and
