@@ -100,7 +100,7 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 			return -1, fmt.Errorf("become subreaper: %w", err)
 		}
 		sigs = make(chan os.Signal, 128)
-		signal.Notify(sigs)
+		signal.Notify(sigs, forwardedSignals...)
 		defer signal.Stop(sigs)
 	}
 	term, err := openTerminalSink(opts, p.Terminal, consolePath)

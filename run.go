@@ -42,7 +42,7 @@ func runCommand() *cli.Command {
 					return fmt.Errorf("run %s: become subreaper: %w", id, err)
 				}
 				sigs = make(chan os.Signal, 128)
-				signal.Notify(sigs)
+				signal.Notify(sigs, forwardedSignals...)
 			}
 			// In the foreground without --console-socket, berth relays a
 			// terminal itself (tty.go).
