@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -71,4 +72,23 @@ func dialConsoleSocket(path string) (*os.File, error) {
 		return nil, fmt.Errorf("console socket %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// containerAction is the Action of a command whose one argument is a
+// container ID: it loads the container and calls fn, naming the command
+// and the container in fn's error.
+func containerAction(fn func(*libcontainer.Container) error) cli.ActionFunc {
+	return func(ctx context.Context, cmd *cli.Command) error {
+		if err := checkArgs(cmd, 1, true); err != nil {
+			return err
+		}
+		c, err := loadContainer(cmd)
+		if err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return fmt.Errorf("%s %s: %w", cmd.Name, c.ID(), err)
+		}
+		return nil
+	}
 }
