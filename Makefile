@@ -36,7 +36,8 @@ test: deps
 	$(MAKE) unittest integration
 
 # Builds a busybox bundle in .cache/demo and runs a container in it.
-demo: deps
+demo:
+	tests/install-deps.sh --build-only
 	$(MAKE) build rootfs
 	$(MAKE) demo-run
 

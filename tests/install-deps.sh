@@ -3,17 +3,24 @@
 # (as root): the Debian packages below and crictl from the Go module proxy.
 # Idempotent: it installs only what is missing, so `make test` can call it
 # every time. Pass extra package names as arguments (e.g. `crun hyperfine`
-# for the benchmark).
+# for the benchmark); --build-only installs just what building berth and
+# running a container need (make demo).
 set -euo pipefail
 export PATH=/usr/local/go/bin:$PATH
 export DEBIAN_FRONTEND=noninteractive
 
-pkgs=(
-	gcc make git jq libseccomp-dev busybox-static bats util-linux bsdutils iproute2
-	# the real clients the integration suites drive
-	containerd runc docker.io podman conmon containernetworking-plugins iptables
-	"$@"
-)
+build_only=
+if [ "${1:-}" = --build-only ]; then
+	build_only=1
+	shift
+fi
+pkgs=(gcc make git jq libseccomp-dev busybox-static)
+if [ -z "$build_only" ]; then
+	pkgs+=(bats util-linux bsdutils iproute2
+		# the real clients the integration suites drive
+		containerd runc docker.io podman conmon containernetworking-plugins iptables)
+fi
+pkgs+=("$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,6 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v go >/dev/null || { echo "no Go toolchain: install Go >= 1.26 in /usr/local/go" >&2; exit 1; }
+[ -n "$build_only" ] && exit 0
 gobin=$(go env GOPATH)/bin
 if [ ! -x "$gobin/crictl" ] && ! command -v crictl >/dev/null; then
 	go install sigs.k8s.io/cri-tools/cmd/crictl@v1.34.0
