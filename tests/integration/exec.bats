@@ -78,7 +78,8 @@ start_container() {
 	 "args": ["sh", "-c", "id > /tmp/out; echo $FOO >> /tmp/out; pwd >> /tmp/out; exec sleep 100"],
 	 "env": ["PATH=/bin:/sbin", "FOO=bar"], "cwd": "/etc"}
 	JSON
-	run "$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/log.json" --log-format json \
+	# through the berth wrapper: the detached process must not hold bats' pipe
+	run berth --log "$TEST_TMP/log.json" --log-format json \
 		exec --process "$TEST_TMP/process.json" --detach --pid-file "$TEST_TMP/x.pid" ex-shim
 	[ "$status" -eq 0 ]
 	[ -d "/proc/$(cat "$TEST_TMP/x.pid")" ]
