@@ -42,8 +42,8 @@ func runCommand() *cli.Command {
 					return fmt.Errorf("run %s: become subreaper: %w", id, err)
 				}
 				sigs = make(chan os.Signal, 128)
-				signal.Notify(sigs, forwardedSignals...)
 			}
+			sigsReady := notifyAsync(sigs)
 			// In the foreground without --console-socket, berth relays a
 			// terminal itself (tty.go).
 			term := &terminalSink{}
@@ -67,6 +67,8 @@ func runCommand() *cli.Command {
 					return fmt.Errorf("run %s: %w", id, err)
 				}
 			}
+			// Signals are forwarded from before the user's process runs.
+			sigsReady()
 			if err := c.Start(); err != nil {
 				c.Destroy(true)
 				return fmt.Errorf("run %s: %w", id, err)
