@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -44,7 +43,7 @@ func makeDevices(cfg *Config, root *os.File) error {
 			return fmt.Errorf("create device %s: %w", d.Path, err)
 		}
 	}
-	dev, err := pathrs.MkdirAllHandle(root, "/dev", 0o755)
+	dev, err := mkdirAllInRoot(root, "/dev", 0o755)
 	if err != nil {
 		return fmt.Errorf("open /dev: %w", err)
 	}
@@ -56,7 +55,7 @@ func makeDevices(cfg *Config, root *os.File) error {
 	if _, err := os.Stat("/proc/kcore"); err == nil {
 		links = append(links, [2]string{"/proc/kcore", "core"})
 	}
-	if _, err := pathrs.OpenatInRoot(root, "/dev/pts/ptmx"); err == nil {
+	if _, err := openInRoot(root, "/dev/pts/ptmx"); err == nil {
 		// The container's ptmx must be its own devpts instance's.
 		_ = unix.Unlinkat(int(dev.Fd()), "ptmx", 0)
 		links = append(links, [2]string{"pts/ptmx", "ptmx"})
@@ -71,7 +70,7 @@ func makeDevices(cfg *Config, root *os.File) error {
 
 func makeDevice(cfg *Config, root *os.File, d specs.LinuxDevice) error {
 	dir, base := filepath.Split(filepath.Clean(d.Path))
-	parent, err := pathrs.MkdirAllHandle(root, dir, 0o755)
+	parent, err := mkdirAllInRoot(root, dir, 0o755)
 	if err != nil {
 		return err
 	}
@@ -130,7 +129,7 @@ func bindDevice(root *os.File, pfd int, base string, d specs.LinuxDevice) error 
 		return fmt.Errorf("create bind target: %w", err)
 	}
 	unix.Close(fd)
-	dst, err := pathrs.OpenatInRoot(root, d.Path)
+	dst, err := openInRoot(root, d.Path)
 	if err != nil {
 		return err
 	}

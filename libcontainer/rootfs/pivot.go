@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,7 +70,7 @@ func Finish(cfg *Config) error {
 		}
 	}
 	if len(l.MaskedPaths) > 0 {
-		null, err := pathrs.OpenatInRoot(root, "/dev/null")
+		null, err := openInRoot(root, "/dev/null")
 		if err != nil {
 			return fmt.Errorf("open /dev/null for masking: %w", err)
 		}
@@ -110,7 +109,7 @@ func Finish(cfg *Config) error {
 }
 
 func readonlyPath(root *os.File, p string) error {
-	h, err := pathrs.OpenatInRoot(root, p)
+	h, err := openInRoot(root, p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -122,7 +121,7 @@ func readonlyPath(root *os.File, p string) error {
 }
 
 func maskPath(root, null *os.File, p string) error {
-	h, err := pathrs.OpenatInRoot(root, p)
+	h, err := openInRoot(root, p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil

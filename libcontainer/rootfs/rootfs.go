@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -92,7 +91,7 @@ func makeCwd(root *os.File, p *specs.Process) error {
 	if p == nil || p.Cwd == "" {
 		return nil
 	}
-	h, err := pathrs.MkdirAllHandle(root, p.Cwd, 0o755)
+	h, err := mkdirAllInRoot(root, p.Cwd, 0o755)
 	if err != nil {
 		return fmt.Errorf("create cwd %q: %w", p.Cwd, err)
 	}
@@ -135,17 +134,17 @@ func makeParentPrivate(rootfs string) error {
 // empty file when file is true) when missing.
 func resolveDest(root *os.File, dest string, file bool) (*os.File, error) {
 	if !file {
-		h, err := pathrs.MkdirAllHandle(root, dest, 0o755)
+		h, err := mkdirAllInRoot(root, dest, 0o755)
 		if err != nil {
 			return nil, fmt.Errorf("create mount point: %w", err)
 		}
 		return h, nil
 	}
-	if h, err := pathrs.OpenatInRoot(root, dest); err == nil {
+	if h, err := openInRoot(root, dest); err == nil {
 		return h, nil
 	}
 	dir, base := filepath.Split(filepath.Clean(dest))
-	parent, err := pathrs.MkdirAllHandle(root, dir, 0o755)
+	parent, err := mkdirAllInRoot(root, dir, 0o755)
 	if err != nil {
 		return nil, fmt.Errorf("create mount point parent: %w", err)
 	}
@@ -158,7 +157,7 @@ func resolveDest(root *os.File, dest string, file bool) (*os.File, error) {
 	if err == nil {
 		unix.Close(fd)
 	}
-	h, err := pathrs.OpenatInRoot(root, dest)
+	h, err := openInRoot(root, dest)
 	if err != nil {
 		return nil, fmt.Errorf("open mount point: %w", err)
 	}
@@ -187,7 +186,7 @@ func mountOne(cfg *Config, root *os.File, m specs.Mount) error {
 		return nil
 	}
 	// dst names the directory under the new mount; reopen to get the mount.
-	top, err := pathrs.OpenatInRoot(root, m.Destination)
+	top, err := openInRoot(root, m.Destination)
 	if err != nil {
 		return fmt.Errorf("reopen: %w", err)
 	}
@@ -322,7 +321,7 @@ func mountCgroup(cfg *Config, root *os.File, m specs.Mount, mf configs.MountFlag
 		}
 	}
 	// Leave the tmpfs itself read-only, as the container must not add to it.
-	top, err := pathrs.OpenatInRoot(root, m.Destination)
+	top, err := openInRoot(root, m.Destination)
 	if err != nil {
 		return nil, err
 	}
