@@ -232,15 +232,10 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if err := chownFifoToRoot(dir.file(fifoFile), o.Spec); err != nil {
 		return nil, err
 	}
-	// On a cgroup v2 host init is cloned straight into its cgroup
-	// (CLONE_INTO_CGROUP), which must exist, limits set, beforehand. On
-	// v1 and hybrid hosts the cgroup is made after the clone, while
-	// init's runtime starts, and init is moved in while it builds the
-	// rootfs: a v1 migration waits for RCU grace periods.
 	// The cgroup exists, with its limits, before init starts. On a v2
 	// host (and for the cgroup2 part of a hybrid one) init is cloned
 	// straight into it (CLONE_INTO_CGROUP); v1 hierarchies init joins
-	// itself (initConfig.JoinCgroups). Only the systemd manager, which
+	// itself (joinCgroups in init). Only the systemd manager, which
 	// places the process through systemd, still moves init from here.
 	if err := prepareCgroup(mgr, st); err != nil {
 		return nil, err
@@ -289,8 +284,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
 	}
 	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
-	cfg := c.initConfig(o, proc, mgr, !parentJoins)
-	cfg.WaitCgroup = parentJoins
+	cfg := c.initConfig(o, proc, mgr, parentJoins)
 	// Config first: where we must move init ourselves, it builds the
 	// rootfs meanwhile (see initConfig.WaitCgroup).
 	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
@@ -337,15 +331,6 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	return c, nil
 }
 
-func hasCgroupMount(spec *specs.Spec) bool {
-	for _, m := range spec.Mounts {
-		if m.Type == "cgroup" || m.Type == "cgroup2" {
-			return true
-		}
-	}
-	return false
-}
-
 // v1Dirs lists the cgroup v1 directories among a manager's paths ("" is
 // the cgroup2 one), each once (co-mounted controllers share one).
 func v1Dirs(paths map[string]string) []string {
@@ -375,10 +360,13 @@ func prepareCgroup(mgr cgroups.Manager, st *State) error {
 }
 
 // initConfig builds the config message for a new container's init.
-func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager, bornInCgroup bool) *initConfig {
+// waitCgroup: the runtime moves init into its cgroup after the config
+// (initConfig.WaitCgroup).
+func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager, waitCgroup bool) *initConfig {
 	spec := o.Spec
 	hookState := c.specState(Creating)
 	hookState.Pid = proc.pid
+	runtimeHooks := len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0
 	cgPath := ""
 	if cg, _ := mgr.GetCgroups(); cg != nil {
 		cgPath = cg.Path
@@ -387,12 +375,11 @@ func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager
 		ID: o.ID, Bundle: o.Bundle, Rootfs: c.state.Rootfs, Spec: spec, Process: spec.Process,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
-		WaitCgroup: true, BornInCgroup: bornInCgroup,
-		CgroupWaitLate: len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime))+
-			len(hooks.List(spec.Hooks, hooks.CreateContainer)) == 0,
-		UserNS:       configs.HasNamespace(spec, specs.UserNamespace),
-		RuntimeHooks: len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0,
-		State:        &hookState,
+		WaitCgroup:     waitCgroup,
+		CgroupWaitLate: !runtimeHooks && len(hooks.List(spec.Hooks, hooks.CreateContainer)) == 0,
+		UserNS:         configs.HasNamespace(spec, specs.UserNamespace),
+		RuntimeHooks:   runtimeHooks,
+		State:          &hookState,
 	}
 	if ns, ok := configs.FindNamespace(spec, specs.CgroupNamespace); ok && ns.Path == "" {
 		cfg.CgroupNS = true

@@ -83,7 +83,7 @@ func initContainer(conn *syncConn) error {
 	if err := joinCgroups(); err != nil {
 		return err
 	}
-	if !cfg.WaitCgroup || cfg.BornInCgroup {
+	if !cfg.WaitCgroup {
 		if err := enterCgroupNS(&cfg); err != nil {
 			return err
 		}
@@ -267,17 +267,13 @@ func joinCgroups() error {
 }
 
 // waitCgroup waits until the runtime has put init in its cgroup, then
-// makes the cgroup namespace (rooted there) unless clone3 already
-// started init inside the cgroup.
+// makes the cgroup namespace, rooted there.
 func waitCgroup(conn *syncConn, cfg *initConfig) error {
 	if !cfg.WaitCgroup {
 		return nil
 	}
 	if _, err := conn.expect(msgCgroupReady); err != nil {
 		return err
-	}
-	if cfg.BornInCgroup {
-		return nil
 	}
 	return enterCgroupNS(cfg)
 }

@@ -33,25 +33,22 @@ type initConfig struct {
 	// CgroupNS asks init to unshare its cgroup namespace once the runtime
 	// has put it in its cgroup, so the namespace is rooted there.
 	CgroupNS bool `json:"cgroupns,omitempty"`
-	// WaitCgroup: the runtime sends the config first and puts init in its
-	// cgroup while init builds the rootfs (migrating a task between v1
-	// cgroups waits for RCU grace periods: overlapping that wait with the
-	// mount work is the single largest saving in create). init waits for
-	// msgCgroupReady before anything that must happen inside the cgroup:
-	// the cgroup namespace, hooks, and the container's process.
+	// WaitCgroup: the runtime moves init into its cgroup itself (only the
+	// systemd manager needs that, or a v2 host without a cgroup fd to
+	// clone into), after sending this config: init builds the rootfs
+	// meanwhile and waits for msgCgroupReady before anything that must
+	// happen inside the cgroup: the cgroup namespace, hooks, and the
+	// container's process. Otherwise init is in its cgroup from the start
+	// (CLONE_INTO_CGROUP, and joinCgroups for v1 hierarchies).
 	WaitCgroup bool `json:"wait_cgroup,omitempty"`
 	// CgroupWaitLate: no hook runs before pivot_root, so init does the
 	// whole rootfs (pivot_root, masks, read-only paths) before waiting.
 	// Nothing of that depends on the cgroup: on cgroup v1 the container's
 	// cgroup mounts are binds of its directories, made by path.
-	CgroupWaitLate bool `json:"cgroup_wait_late,omitempty"`
-	// BornInCgroup: clone3 started init inside its (cgroup v2) cgroup, so
-	// the cgroup namespace can be made at once: a cgroup2 mount in the
-	// rootfs must already see the namespace's root.
-	BornInCgroup bool              `json:"born_in_cgroup,omitempty"`
-	CgroupPaths  map[string]string `json:"cgroup_paths,omitempty"`
-	CgroupPath   string            `json:"cgroup_path,omitempty"`
-	UserNS       bool              `json:"userns,omitempty"`
+	CgroupWaitLate bool              `json:"cgroup_wait_late,omitempty"`
+	CgroupPaths    map[string]string `json:"cgroup_paths,omitempty"`
+	CgroupPath     string            `json:"cgroup_path,omitempty"`
+	UserNS         bool              `json:"userns,omitempty"`
 	// RuntimeHooks says prestart/createRuntime hooks exist, so init must
 	// stop for them before pivot_root.
 	RuntimeHooks bool `json:"runtime_hooks,omitempty"`
