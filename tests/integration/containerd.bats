@@ -27,8 +27,7 @@ teardown_file() {
 		kill "$CTD_PID" 2>/dev/null || true
 		for _ in $(seq 100); do kill -0 "$CTD_PID" 2>/dev/null || break; sleep 0.1; done
 	fi
-	grep -o " $CTD_DIR[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-	rm -rf "$CTD_DIR"
+	remove_tree "$CTD_DIR"
 }
 
 setup() {
@@ -42,7 +41,7 @@ teardown() {
 		ctrc task delete -f "$id" >/dev/null 2>&1 || true
 	done
 	for id in $(ctrc containers ls -q 2>/dev/null); do ctrc containers delete "$id" 2>/dev/null || true; done
-	rm -rf "$TEST_TMP"
+	remove_tree "$TEST_TMP"
 }
 
 # ctrc runs ctr against the private containerd, stdio through files like

@@ -63,8 +63,7 @@ teardown_file() {
 		kill "$CRI_PID" 2>/dev/null || true
 		for _ in $(seq 100); do kill -0 "$CRI_PID" 2>/dev/null || break; sleep 0.1; done
 	fi
-	grep -o " $CRI_DIR[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-	rm -rf "$CRI_DIR"
+	remove_tree "$CRI_DIR"
 }
 
 setup() {
@@ -74,7 +73,7 @@ setup() {
 
 teardown() {
 	for p in $(cri pods -q 2>/dev/null); do cri stopp "$p" >/dev/null 2>&1 || true; cri rmp -f "$p" >/dev/null 2>&1 || true; done
-	rm -rf "$TEST_TMP"
+	remove_tree "$TEST_TMP"
 }
 
 # cri runs crictl on the private containerd, stdio through files.

@@ -25,8 +25,7 @@ teardown_file() {
 		kill "$DK_PID" 2>/dev/null || true
 		for _ in $(seq 150); do kill -0 "$DK_PID" 2>/dev/null || break; sleep 0.1; done
 	fi
-	grep -o " $DK_DIR[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-	rm -rf "$DK_DIR"
+	remove_tree "$DK_DIR"
 }
 
 setup() { TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX); }
@@ -34,7 +33,7 @@ setup() { TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX); }
 teardown() {
 	ids=$(dk ps -aq 2>/dev/null || true)
 	[ -z "$ids" ] || dk rm -f $ids >/dev/null 2>&1 || true
-	rm -rf "$TEST_TMP"
+	remove_tree "$TEST_TMP"
 }
 
 # dk runs the docker CLI on the private daemon, stdio through files.

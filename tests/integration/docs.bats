@@ -36,8 +36,7 @@ teardown() {
 			"$BERTH" --root "$STATE_ROOT" delete --force "$id" >/dev/null 2>&1 || true
 		done
 	fi
-	grep -o " $TEST_TMP[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-	rm -rf "$TEST_TMP"
+	remove_tree "$TEST_TMP"
 }
 
 # doc_lines: every line of the page's ```sh blocks.

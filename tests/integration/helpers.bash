@@ -25,10 +25,25 @@ teardown_bundle() {
 		done
 	fi
 	if [ -n "${TEST_TMP:-}" ]; then
-		# Mounts made by a test on the host side (not the container's).
-		grep -o " $TEST_TMP[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-		rm -rf "$TEST_TMP"
+		remove_tree "$TEST_TMP"
 	fi
+}
+
+# remove_tree DIR: unmounts whatever is mounted under DIR (a test's or a
+# client daemon's mounts, on the host side), then removes DIR. A client's
+# asynchronous clean-up (podman's, containerd's) can still be mounting or
+# holding a mount for a moment, so it tries again for up to 5 s.
+remove_tree() {
+	local dir=$1 deadline=$((SECONDS + 5))
+	while :; do
+		grep -o " $dir[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+		rm -rf "$dir" 2>/dev/null && return 0
+		if [ $SECONDS -ge $deadline ]; then
+			rm -rf "$dir" # fails, and says why
+			return 1
+		fi
+		sleep 0.1
+	done
 }
 
 # berth runs the binary with the test's root. Its stdio goes through

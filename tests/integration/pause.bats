@@ -22,7 +22,8 @@ wait_count_above() {
 }
 
 @test "pz-freeze: a paused container stops counting and resumes where it was" {
-	set_args sh -c 'i=0; while :; do i=$((i+1)); echo $i > /count; usleep 10000; done'
+	# rename, not truncate-and-write: frozen mid-write, /count would read empty
+	set_args sh -c 'i=0; while :; do i=$((i+1)); echo $i > /count.new; mv /count.new /count; usleep 10000; done'
 	berth create --bundle "$BUNDLE" pz-1
 	berth start pz-1
 	wait_count_above 3

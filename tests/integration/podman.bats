@@ -42,15 +42,14 @@ teardown_file() {
 	[ -n "${PM_DIR:-}" ] || return 0
 	TEST_TMP=$PM_DIR pm rm -af -t 0 >/dev/null 2>&1 || true
 	TEST_TMP=$PM_DIR pm system reset -f >/dev/null 2>&1 || true
-	grep -o " $PM_DIR[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-	rm -rf "$PM_DIR"
+	remove_tree "$PM_DIR"
 }
 
 setup() { TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX); }
 
 teardown() {
 	pm rm -af -t 0 >/dev/null 2>&1 || true
-	rm -rf "$TEST_TMP"
+	remove_tree "$TEST_TMP"
 }
 
 # pm runs podman on the private store with berth, stdio through files.
