@@ -17,6 +17,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
+
+	"github.com/berth-runtime/berth/libcontainer"
 )
 
 // version and gitCommit are set with -ldflags -X at build time.
@@ -66,6 +68,13 @@ func newApp() *cli.Command {
 }
 
 func main() {
+	// The container side, re-executed by berth itself with exactly these
+	// arguments, skips the command-line machinery: it takes no flags, and
+	// every microsecond here delays the container.
+	if len(os.Args) == 2 && os.Args[1] == "init" {
+		libcontainer.Init()
+		os.Exit(1)
+	}
 	cli.VersionPrinter = func(cmd *cli.Command) {
 		fmt.Printf("berth version %s\n", cmd.Root().Version)
 		if gitCommit != "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
@@ -77,7 +76,8 @@ func runCommand() *cli.Command {
 				return nil
 			}
 			status := waitForwarding(c.State().InitPid, sigs)
-			signal.Stop(sigs)
+			// No signal.Stop (see exec): the clean-up below must not be
+			// cut short by a signal's default action either.
 			term.drain()
 			if !cmd.Bool("keep") {
 				if err := c.Destroy(true); err != nil && !errors.Is(err, libcontainer.ErrNotExist) {

@@ -31,6 +31,9 @@ import (
 type Container struct {
 	root  string
 	state *State
+	// fresh: state was written by this process (Create) and is current,
+	// so Start need not read it back.
+	fresh bool
 }
 
 // ID returns the container's ID.
@@ -192,8 +195,9 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
 		Systemd: o.Systemd, Rootless: o.Rootless,
 	}
-	mgr, err := bcgroups.New(cgCfg)
-	if err != nil {
+	// The manager itself (on cgroup v1 a walk over every hierarchy) may
+	// be made after the clone, but its config is checked now.
+	if err := bcgroups.Check(cgCfg); err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
 
@@ -210,6 +214,24 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		Systemd: o.Systemd, Rootless: o.Rootless,
 	}
 	c = &Container{root: o.Root, state: st}
+	var mgr cgroups.Manager
+	// newCgroup makes the manager and the cgroup, and with limits also
+	// writes them (see setCgroup).
+	newCgroup := func(limits bool) error {
+		m, err := bcgroups.New(cgCfg)
+		if err != nil {
+			return fmt.Errorf("cgroup: %w", err)
+		}
+		mgr = m
+		if err := mgr.Apply(-1); err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		st.CgroupPaths = maps.Clone(mgr.GetPaths())
+		if limits {
+			return setCgroup(mgr)
+		}
+		return nil
+	}
 	var proc *started
 	defer func() {
 		if retErr == nil {
@@ -218,31 +240,35 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		if proc != nil {
 			proc.kill()
 		}
-		if err := mgr.Destroy(); err != nil {
-			logrus.Warnf("remove cgroup of %s: %v", o.ID, err)
+		if mgr != nil { // nil: never made, nothing created
+			if err := mgr.Destroy(); err != nil {
+				logrus.Warnf("remove cgroup of %s: %v", o.ID, err)
+			}
 		}
 		os.RemoveAll(dir.path)
 	}()
-	if err := dir.save(st); err != nil {
-		return nil, err
-	}
+	// exec.fifo exists before init does: init opens it as soon as it has
+	// reported ready, which may be before this process has gone on.
 	if err := unix.Mkfifo(dir.file(fifoFile), 0o600); err != nil {
 		return nil, fmt.Errorf("create exec fifo: %w", err)
 	}
 	if err := chownFifoToRoot(dir.file(fifoFile), o.Spec); err != nil {
 		return nil, err
 	}
-	// The cgroup exists, with its limits, before init starts. On a v2
-	// host (and for the cgroup2 part of a hybrid one) init is cloned
-	// straight into it (CLONE_INTO_CGROUP); v1 hierarchies init joins
-	// itself (joinCgroups in init). Only the systemd manager, which
-	// places the process through systemd, still moves init from here.
-	if err := prepareCgroup(mgr, st); err != nil {
-		return nil, err
+	// Where init joins its cgroup itself, the cgroup is made while init's
+	// runtime starts up (the two overlap; init waits for its config,
+	// which comes after the limits are written). A cgroup2 fd to clone
+	// into must exist before the clone; the systemd manager places init
+	// through systemd, from here, after the clone.
+	selfJoin, mode := !o.Systemd, bcgroups.Mode()
+	early := !selfJoin || mode != bcgroups.ModeV1
+	if early {
+		if err := newCgroup(true); err != nil {
+			return nil, err
+		}
 	}
-	selfJoin := !o.Systemd
 	cgfd := -1
-	if selfJoin {
+	if selfJoin && early {
 		if cgfd, err = bcgroups.OpenUnified(mgr); err != nil {
 			return nil, fmt.Errorf("open cgroup: %w", err)
 		}
@@ -250,18 +276,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 			defer unix.Close(cgfd)
 		}
 	}
-	joinDirs, parentJoins := v1Dirs(st.CgroupPaths), !selfJoin
-	if selfJoin && cgfd < 0 && bcgroups.Mode() == bcgroups.ModeV2 {
-		parentJoins = true // no cgroup2 fd to clone into
-	}
-	if parentJoins {
-		joinDirs = nil
-	}
-	tasks, err := openCgroupTasks(joinDirs)
-	if err != nil {
-		return nil, err
-	}
-	defer closeFiles(tasks)
+	parentJoins := !selfJoin || (cgfd < 0 && mode == bcgroups.ModeV2)
 	// init gets a parent-death signal until it is ready; it fires when
 	// the thread that started it exits, so keep this goroutine on one
 	// thread until then.
@@ -274,45 +289,60 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, StateDir: dir.path, Console: o.ConsoleSocket, CgroupFD: cgfd,
-		CgroupTasks: tasks,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !early {
+		// Directories now, limits after the config is on its way: init
+		// decodes it meanwhile, and joins only once the limits are set.
+		if err := newCgroup(false); err != nil {
+			return nil, err
+		}
 	}
 	pst, err := readProcStat(proc.pid)
 	if err != nil {
 		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
 	}
-	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
 	cfg := c.initConfig(o, proc, mgr, parentJoins)
 	// Config first: where we must move init ourselves, it builds the
 	// rootfs meanwhile (see initConfig.WaitCgroup).
-	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
+	if err := proc.conn.send(msgConfig, cfg); err != nil {
 		return nil, fmt.Errorf("send config to init: %w", err)
+	}
+	if !early {
+		if err := setCgroup(mgr); err != nil {
+			return nil, err
+		}
+	}
+	if !parentJoins {
+		// cgroup v1 hierarchies init joins itself (joinCgroups), through
+		// "tasks" files opened here.
+		if err := sendCgroupJoin(proc.conn, v1Dirs(st.CgroupPaths)); err != nil {
+			return nil, childFailure(proc.conn, err)
+		}
+	}
+	// The state ("creating": no init pid yet) is saved while init builds
+	// the rootfs.
+	if err := dir.save(st); err != nil {
+		return nil, err
 	}
 	if parentJoins {
 		if err := mgr.Apply(proc.pid); err != nil {
-			// ESRCH: init already died building the rootfs; its error
-			// frame, still in the socket, is the useful message.
-			if errors.Is(err, unix.ESRCH) {
-				if _, rerr := proc.conn.expect(msgReady); isChildError(rerr) {
-					return nil, rerr
-				}
+			err = fmt.Errorf("add init to cgroup: %w", err)
+			if errors.Is(err, unix.ESRCH) { // init died building the rootfs
+				err = childFailure(proc.conn, err)
 			}
-			return nil, fmt.Errorf("add init to cgroup: %w", err)
+			return nil, err
 		}
-		if err := proc.conn.send(msgCgroupReady, nil, -1); err != nil {
-			// init failed while building the rootfs: its error frame, still
-			// in the socket, is the useful message.
-			if _, rerr := proc.conn.expect(msgReady); isChildError(rerr) {
-				return nil, rerr
-			}
-			return nil, fmt.Errorf("tell init its cgroup is ready: %w", err)
+		if err := proc.conn.send(msgCgroupReady, nil); err != nil {
+			return nil, childFailure(proc.conn, fmt.Errorf("tell init its cgroup is ready: %w", err))
 		}
 	}
 	if err := c.serveInit(proc, cfg); err != nil {
 		return nil, err
 	}
+	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
 	st.Status = Created
 	st.CreatorPid, st.CreatorStartTime = 0, 0
 	if err := dir.save(st); err != nil {
@@ -328,7 +358,26 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		// init stays our child until we exit; it is reparented then.
 		proc.cmd.Process.Release()
 	}
+	c.fresh = true
 	return c, nil
+}
+
+// childFailure returns the error frame a container process left in the
+// sync socket before it died, if there is one, and err otherwise: after
+// a failed send to a dead process, its own message says what went wrong.
+func childFailure(conn *syncConn, err error) error {
+	if _, rerr := conn.expect(msgReady); isChildError(rerr) {
+		return rerr
+	}
+	return err
+}
+
+func fileFds(files []*os.File) []int {
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
+	}
+	return fds
 }
 
 // v1Dirs lists the cgroup v1 directories among a manager's paths ("" is
@@ -347,14 +396,26 @@ func v1Dirs(paths map[string]string) []string {
 	return dirs
 }
 
-// prepareCgroup creates the container's cgroup and writes its limits.
-func prepareCgroup(mgr cgroups.Manager, st *State) error {
-	if err := mgr.Apply(-1); err != nil {
-		return fmt.Errorf("create cgroup: %w", err)
-	}
-	st.CgroupPaths = maps.Clone(mgr.GetPaths())
+// setCgroup writes the container's limits to its cgroup.
+func setCgroup(mgr cgroups.Manager) error {
 	if err := bcgroups.SetResources(mgr); err != nil {
 		return fmt.Errorf("set cgroup resources: %w", err)
+	}
+	return nil
+}
+
+// sendCgroupJoin sends the process the "tasks" files of its cgroup v1
+// directories (none on a v2 host), opened here: it may already be in
+// namespaces where the host's cgroup tree is out of sight and reach, and
+// the kernel checks a v1 migration against the opener.
+func sendCgroupJoin(conn *syncConn, dirs []string) error {
+	tasks, err := openCgroupTasks(dirs)
+	if err != nil {
+		return err
+	}
+	defer closeFiles(tasks)
+	if err := conn.send(msgCgroupJoin, nil, fileFds(tasks)...); err != nil {
+		return fmt.Errorf("send cgroup to container process: %w", err)
 	}
 	return nil
 }
@@ -411,7 +472,7 @@ func (c *Container) serveInit(proc *started, cfg *initConfig) error {
 					return err
 				}
 			}
-			if err := proc.conn.send(msgHooksDone, nil, -1); err != nil {
+			if err := proc.conn.send(msgHooksDone, nil); err != nil {
 				return err
 			}
 		case msgSeccompFd:
@@ -427,7 +488,7 @@ func (c *Container) serveInit(proc *started, cfg *initConfig) error {
 			if err != nil {
 				return fmt.Errorf("seccomp listener %s: %w", spec.Linux.Seccomp.ListenerPath, err)
 			}
-			if err := proc.conn.send(msgSeccompDone, nil, -1); err != nil {
+			if err := proc.conn.send(msgSeccompDone, nil); err != nil {
 				return err
 			}
 		case msgReady:
@@ -445,8 +506,10 @@ func (c *Container) Start() error {
 		return err
 	}
 	defer dir.unlock()
-	if s, err := dir.load(c.state.ID); err == nil {
-		c.state = s
+	if !c.fresh {
+		if s, err := dir.load(c.state.ID); err == nil {
+			c.state = s
+		}
 	}
 	switch st := c.Status(); st {
 	case Created:
@@ -620,7 +683,7 @@ func (c *Container) Destroy(force bool) error {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
 	}
-	if err := os.RemoveAll(dir.path); err != nil {
+	if err := dir.remove(); err != nil {
 		return fmt.Errorf("remove state directory: %w", err)
 	}
 	if c.state.Spec != nil && c.state.InitPid != 0 {

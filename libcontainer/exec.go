@@ -113,21 +113,10 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	for i := 0; i < o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
-	// cgroup v1: the process joins itself, cheaply (see joinCgroups); a
-	// frozen cgroup would freeze it before its execve, so there the
-	// runtime moves it after.
-	var tasks []*os.File
-	if status != Paused {
-		if tasks, err = openCgroupTasks(v1Dirs(cgPaths)); err != nil {
-			return nil, err
-		}
-		defer closeFiles(tasks)
-	}
 	proc, err := startProcess(&launch{
 		Spec: c.state.Spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1,
-		CgroupTasks: tasks,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
@@ -155,9 +144,10 @@ func checkExecStatus(status Status, ignorePaused bool) error {
 	return nil
 }
 
-// finishExec moves the process into the container's cgroup, and only then
-// sends it its config: nothing of the process may run outside the
-// cgroup's limits. It then waits for the outcome: EOF on the close-on-exec
+// finishExec puts the process in the container's cgroup (the cgroup2
+// directory by writing its pid, the v1 hierarchies by sending it their
+// "tasks" files to join itself right after its config): nothing of the
+// process runs outside the cgroup's limits. It then waits for the outcome: EOF on the close-on-exec
 // sync socket means execve succeeded.
 //
 // A frozen cgroup (--ignore-paused) would freeze the process before it
@@ -166,8 +156,8 @@ func checkExecStatus(status Status, ignorePaused bool) error {
 // frozen from then on.
 func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]string, frozen bool) error {
 	defer proc.conn.Close()
-	// The process joined the cgroup v1 hierarchies itself (joinCgroups);
-	// the cgroup2 one we write for it.
+	// The cgroup2 directory we write the process into; the v1
+	// hierarchies it joins itself (sendCgroupJoin below).
 	if len(cgPaths) > 0 && !frozen {
 		if dir, ok := cgPaths[""]; ok {
 			if err := enterCgroups(map[string]string{"": dir}, proc.pid); err != nil {
@@ -187,8 +177,18 @@ func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]st
 	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
 		cfg.SeccompToParent = true
 	}
-	if err := proc.conn.send(msgConfig, cfg, -1); err != nil {
+	if err := proc.conn.send(msgConfig, cfg); err != nil {
 		return fmt.Errorf("send config to exec process: %w", err)
+	}
+	// cgroup v1: the process joins itself, cheaply (see joinCgroups); a
+	// frozen cgroup would freeze it before its execve, so there the
+	// runtime moves it after.
+	var joinDirs []string
+	if !frozen {
+		joinDirs = v1Dirs(cgPaths)
+	}
+	if err := sendCgroupJoin(proc.conn, joinDirs); err != nil {
+		return childFailure(proc.conn, err)
 	}
 	if err := c.serveExec(proc, &state); err != nil {
 		return err
@@ -226,7 +226,7 @@ func (c *Container) serveExec(proc *started, state *specs.State) error {
 			if err != nil {
 				return fmt.Errorf("seccomp listener %s: %w", spec.Linux.Seccomp.ListenerPath, err)
 			}
-			if err := proc.conn.send(msgSeccompDone, nil, -1); err != nil {
+			if err := proc.conn.send(msgSeccompDone, nil); err != nil {
 				return err
 			}
 		default:

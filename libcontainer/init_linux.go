@@ -80,10 +80,15 @@ func initContainer(conn *syncConn) error {
 			return err
 		}
 	}
-	if err := joinCgroups(); err != nil {
-		return err
-	}
 	if !cfg.WaitCgroup {
+		// The runtime writes the limits after sending the config, then
+		// sends the cgroups to join.
+		if _, err := conn.expect(msgCgroupJoin); err != nil {
+			return fmt.Errorf("wait for cgroup: %w", err)
+		}
+		if err := joinCgroups(conn.takeFds()); err != nil {
+			return err
+		}
 		if err := enterCgroupNS(&cfg); err != nil {
 			return err
 		}
@@ -153,7 +158,7 @@ func initContainer(conn *syncConn) error {
 		// execve succeeded, or an error frame.
 		return finalizeAndExec(&cfg, parsedCaps, sc, ex)
 	}
-	if err := conn.send(msgReady, nil, -1); err != nil {
+	if err := conn.send(msgReady, nil); err != nil {
 		return err
 	}
 	// Block until `berth start` opens exec.fifo; after that, errors go
@@ -239,31 +244,25 @@ func becomeNamespaceRoot() error {
 
 // joinCgroups moves the calling thread (locked: the one that will
 // execve) into the container's cgroup v1 hierarchies, by writing "0" to
-// their "tasks" files, opened for us by the runtime. The kernel migrates
+// their "tasks" files, opened for us by the runtime and sent in its
+// msgCgroupJoin (SCM_RIGHTS, received close-on-exec). The kernel migrates
 // the calling thread alone without taking the global threadgroup lock:
 // tens of microseconds, where the runtime writing our pid to cgroup.procs
 // waits for an RCU grace period in every hierarchy (5-15 ms measured
-// here). The cgroups exist and hold their limits before we start. The
-// fds reach the host's cgroup tree: they are closed at once
+// here). The runtime writes the limits before it sends them. The fds
+// reach the host's cgroup tree: they are closed at once
 // (CVE-2024-21626).
-func joinCgroups() error {
-	v := os.Getenv(envCgroupFds)
-	if v == "" {
-		return nil
-	}
-	for _, field := range strings.Split(v, ",") {
-		fd, err := strconv.Atoi(field)
-		if err != nil || fd < 3 {
-			return fmt.Errorf("%s=%q: not a descriptor list", envCgroupFds, v)
+func joinCgroups(fds []int) error {
+	var err error
+	for _, fd := range fds {
+		if err == nil {
+			if _, werr := unix.Write(fd, []byte("0")); werr != nil {
+				err = fmt.Errorf("join cgroup: %w", werr)
+			}
 		}
-		f := os.NewFile(uintptr(fd), "cgroup-tasks")
-		_, werr := f.Write([]byte("0"))
-		f.Close()
-		if werr != nil {
-			return fmt.Errorf("join cgroup: %w", werr)
-		}
+		unix.Close(fd)
 	}
-	return nil
+	return err
 }
 
 // waitCgroup waits until the runtime has put init in its cgroup, then
@@ -302,7 +301,7 @@ func setupRootfs(conn *syncConn, cfg *initConfig) error {
 		}
 	}
 	if cfg.RuntimeHooks {
-		if err := conn.send(msgHooks, nil, -1); err != nil {
+		if err := conn.send(msgHooks, nil); err != nil {
 			return err
 		}
 		if _, err := conn.expect(msgHooksDone); err != nil {
@@ -619,11 +618,15 @@ func setUser(p *specs.Process, ex *execTarget) error {
 	} else if len(p.User.AdditionalGids) > 0 {
 		return errors.New("additionalGids cannot be set: setgroups is denied in this user namespace")
 	}
-	if err := unix.Setresgid(gid, gid, gid); err != nil {
-		return fmt.Errorf("setgid %d: %w", gid, err)
+	// The raw syscalls change this thread's IDs only: Go's Setresuid and
+	// Setresgid stop every thread of the process to change them all, for
+	// nothing here, since this (locked) thread execve's next and execve
+	// ends the others. setgroups(2) above is per thread already.
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
+		return fmt.Errorf("setgid %d: %w", gid, e)
 	}
-	if err := unix.Setresuid(uid, uid, uid); err != nil {
-		return fmt.Errorf("setuid %d: %w", uid, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+		return fmt.Errorf("setuid %d: %w", uid, e)
 	}
 	// HOME from the container's /etc/passwd when the config has none.
 	for _, e := range ex.env {

@@ -11,7 +11,6 @@ const (
 	envSyncFd     = "_BERTH_SYNC_FD"
 	envStateDirFd = "_BERTH_STATEDIR_FD"
 	envConsoleFd  = "_BERTH_CONSOLE_FD"
-	envCgroupFds  = "_BERTH_CGROUP_FDS"
 )
 
 // initConfig is the first message of the sync protocol: everything the

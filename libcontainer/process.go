@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -32,9 +31,6 @@ type launch struct {
 	Console *os.File
 	// CgroupFD, when >= 0, makes clone3 start the process in that cgroup.
 	CgroupFD int
-	// CgroupTasks are opened cgroup v1 "tasks" files the process writes
-	// "0" to, joining those cgroups itself (see joinCgroups).
-	CgroupTasks []*os.File
 }
 
 // started is a launched process waiting for its config.
@@ -98,13 +94,6 @@ func startProcess(l *launch) (*started, error) {
 		}
 		defer dir.Close()
 		cmd.Env = append(cmd.Env, envStateDirFd+"="+fdOf(dir))
-	}
-	if len(l.CgroupTasks) > 0 {
-		fds := make([]string, 0, len(l.CgroupTasks))
-		for _, f := range l.CgroupTasks {
-			fds = append(fds, fdOf(f))
-		}
-		cmd.Env = append(cmd.Env, envCgroupFds+"="+strings.Join(fds, ","))
 	}
 	if l.Console != nil {
 		cmd.Env = append(cmd.Env, envConsoleFd+"="+fdOf(l.Console))

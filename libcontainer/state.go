@@ -129,16 +129,31 @@ func (d *stateDir) save(s *State) error {
 	if err != nil {
 		return fmt.Errorf("save state in %s: %w", d.path, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	if err == nil {
+		err = os.Rename(tmp.Name(), d.file(stateFile))
 	}
-	if err := os.Rename(tmp.Name(), d.file(stateFile)); err != nil {
-		return fmt.Errorf("save state: %w", err)
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("save state in %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// remove deletes the state directory. The names berth puts there go
+// first, one unlink each; anything else (a temp file left by a crash)
+// falls to RemoveAll.
+func (d *stateDir) remove() error {
+	for _, name := range []string{stateFile, fifoFile, lockFile} {
+		if err := unix.Unlink(d.file(name)); err != nil && !errors.Is(err, unix.ENOENT) {
+			return os.RemoveAll(d.path)
+		}
+	}
+	if err := unix.Rmdir(d.path); err != nil && !errors.Is(err, unix.ENOENT) {
+		return os.RemoveAll(d.path)
 	}
 	return nil
 }

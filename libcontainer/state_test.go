@@ -11,6 +11,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 func sampleState(id string) *State {
@@ -255,5 +256,47 @@ func TestProcessAlive(t *testing.T) {
 	cmd.Wait()
 	if processAlive(pid, st.StartTime) {
 		t.Error("reaped pid counted as alive")
+	}
+}
+
+func TestStateDirRemove(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "gone", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.save(&State{ID: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(d.file(fifoFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.remove(); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	if _, err := os.Stat(d.path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state directory still there after remove: %v", err)
+	}
+	d.unlock()
+
+	// Something berth does not know of (a temp file left by a crash)
+	// still goes: remove falls back to removing the whole tree.
+	d, err = openStateDir(root, "stray", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.unlock()
+	if err := os.WriteFile(d.file(".state-123"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.remove(); err != nil {
+		t.Fatalf("remove with a stray file: %v", err)
+	}
+	if _, err := os.Stat(d.path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state directory with a stray file still there: %v", err)
+	}
+	// Removing what is already gone is not an error.
+	if err := d.remove(); err != nil {
+		t.Errorf("remove of a removed directory: %v", err)
 	}
 }

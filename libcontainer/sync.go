@@ -20,9 +20,14 @@ import (
 // to make the runtime allocate without bound.
 const maxSyncFrame = 16 << 20
 
+// maxSyncFds bounds the descriptors one frame carries: the most sent is
+// one "tasks" file per cgroup v1 hierarchy.
+const maxSyncFds = 32
+
 // Message types. Each side checks it got the type it expects next.
 const (
 	msgConfig      = "config"       // parent → child: initConfig
+	msgCgroupJoin  = "cgroup-join"  // parent → child: join these cgroups (fds)
 	msgCgroupReady = "cgroup-ready" // parent → child: now in its cgroup
 	msgHooks       = "hooks"        // child → parent: run prestart/createRuntime now
 	msgHooksDone   = "hooks-done"   // parent → child
@@ -55,8 +60,8 @@ func (c *syncConn) Close() error {
 	return c.f.Close()
 }
 
-// send writes one frame, with fd attached when fd >= 0.
-func (c *syncConn) send(typ string, payload any, fd int) error {
+// send writes one frame, with fds attached (SCM_RIGHTS).
+func (c *syncConn) send(typ string, payload any, fds ...int) error {
 	m := syncMsg{Type: typ}
 	if payload != nil {
 		raw, err := json.Marshal(payload)
@@ -65,14 +70,14 @@ func (c *syncConn) send(typ string, payload any, fd int) error {
 		}
 		m.Payload = raw
 	}
-	return c.sendMsg(m, fd)
+	return c.sendMsg(m, fds)
 }
 
 func (c *syncConn) sendError(err error) error {
-	return c.sendMsg(syncMsg{Type: msgError, Error: err.Error()}, -1)
+	return c.sendMsg(syncMsg{Type: msgError, Error: err.Error()}, nil)
 }
 
-func (c *syncConn) sendMsg(m syncMsg, fd int) error {
+func (c *syncConn) sendMsg(m syncMsg, fds []int) error {
 	body, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode %s message: %w", m.Type, err)
@@ -81,9 +86,12 @@ func (c *syncConn) sendMsg(m syncMsg, fd int) error {
 	if err != nil {
 		return err
 	}
+	if len(fds) > maxSyncFds {
+		return fmt.Errorf("send %s message: %d descriptors, at most %d", m.Type, len(fds), maxSyncFds)
+	}
 	var oob []byte
-	if fd >= 0 {
-		oob = unix.UnixRights(fd)
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
 	}
 	raw, err := c.f.SyscallConn()
 	if err != nil {
@@ -156,7 +164,7 @@ func decodeSyncMsg(body []byte) (syncMsg, error) {
 		return m, fmt.Errorf("decode sync message: %w", err)
 	}
 	switch m.Type {
-	case msgConfig, msgCgroupReady, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgError:
+	case msgConfig, msgCgroupJoin, msgCgroupReady, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgError:
 	default:
 		return m, fmt.Errorf("decode sync message: unknown type %q", m.Type)
 	}
@@ -169,7 +177,7 @@ func (c *syncConn) readFull(buf []byte) error {
 		return err
 	}
 	got := 0
-	oob := make([]byte, unix.CmsgSpace(4*4))
+	oob := make([]byte, unix.CmsgSpace(4*maxSyncFds))
 	var rerr error
 	cerr := raw.Read(func(s uintptr) bool {
 		for got < len(buf) {
@@ -221,6 +229,13 @@ func (c *syncConn) takeRights(oob []byte) error {
 		c.fds = append(c.fds, fds...)
 	}
 	return nil
+}
+
+// takeFds returns every fd received since the last take.
+func (c *syncConn) takeFds() []int {
+	fds := c.fds
+	c.fds = nil
+	return fds
 }
 
 // takeFd returns the fd that arrived with the last frame.

@@ -47,7 +47,7 @@ func TestSyncRoundTrip(t *testing.T) {
 	// Big enough to need several reads on the other side.
 	want.Paths["big"] = strings.Repeat("p", 1<<20)
 	done := make(chan error, 1)
-	go func() { done <- parent.send(msgConfig, want, -1) }()
+	go func() { done <- parent.send(msgConfig, want) }()
 	m, err := child.expect(msgConfig)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func TestSyncRoundTrip(t *testing.T) {
 	}
 	// Frames keep their boundaries when sent back to back.
 	for _, typ := range []string{msgCgroupReady, msgHooks, msgReady} {
-		if err := child.send(typ, nil, -1); err != nil {
+		if err := child.send(typ, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,7 +85,7 @@ func TestSyncErrorFrame(t *testing.T) {
 	if !isChildError(err) || err.Error() != "mount proc on /proc: permission denied" {
 		t.Errorf("got %v, want the child's error verbatim", err)
 	}
-	if err := child.send(msgHooks, nil, -1); err != nil {
+	if err := child.send(msgHooks, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := parent.expect(msgReady); err == nil || isChildError(err) {
@@ -186,7 +186,7 @@ func TestSyncFdPassing(t *testing.T) {
 		t.Errorf("passed fd is not close-on-exec (flags %#x, %v)", flags, err)
 	}
 	// takeFd consumed it; a frame without an fd has nothing to take.
-	if err := child.send(msgReady, nil, -1); err != nil {
+	if err := child.send(msgReady, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := parent.expect(msgReady); err != nil {
@@ -194,5 +194,70 @@ func TestSyncFdPassing(t *testing.T) {
 	}
 	if fd, err := parent.takeFd(); err == nil {
 		t.Errorf("takeFd without a passed fd returned %d", fd)
+	}
+}
+
+// msgCgroupJoin carries one "tasks" fd per v1 hierarchy: every fd of a
+// frame must arrive, in order, and takeFds must hand them all over once.
+func TestSyncManyFds(t *testing.T) {
+	parent, child := syncPair(t)
+	var writers []*os.File
+	var fds []int
+	for i := 0; i < 10; i++ {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		defer w.Close()
+		writers = append(writers, w)
+		fds = append(fds, int(r.Fd()))
+	}
+	if err := parent.send(msgCgroupJoin, nil, fds...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := child.expect(msgCgroupJoin); err != nil {
+		t.Fatal(err)
+	}
+	got := child.takeFds()
+	if len(got) != len(fds) {
+		t.Fatalf("got %d fds, want %d", len(got), len(fds))
+	}
+	for i, fd := range got {
+		defer unix.Close(fd)
+		if _, err := writers[i].Write([]byte{byte('a' + i)}); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1)
+		if n, err := unix.Read(fd, buf); err != nil || n != 1 || buf[0] != byte('a'+i) {
+			t.Errorf("fd %d: read %q, %v: not the %dth pipe", i, buf[:n], err, i)
+		}
+	}
+	if rest := child.takeFds(); len(rest) != 0 {
+		t.Errorf("takeFds twice: second call returned %v", rest)
+	}
+	tooMany := make([]int, maxSyncFds+1)
+	for i := range tooMany {
+		tooMany[i] = fds[0]
+	}
+	if err := parent.send(msgCgroupJoin, nil, tooMany...); err == nil {
+		t.Errorf("sending %d fds in one frame succeeded, want a refusal", len(tooMany))
+	}
+}
+
+func TestChildFailure(t *testing.T) {
+	sendErr := errors.New("send cgroup to container process: broken pipe")
+	parent, child := syncPair(t)
+	if err := child.sendError(errors.New("apparmor profile \"x\" requested but AppArmor is not enabled")); err != nil {
+		t.Fatal(err)
+	}
+	child.Close()
+	if got := childFailure(parent, sendErr); !isChildError(got) || !strings.Contains(got.Error(), "AppArmor") {
+		t.Errorf("with an error frame waiting: got %v, want the child's message", got)
+	}
+	parent2, child2 := syncPair(t)
+	child2.Close()
+	if got := childFailure(parent2, sendErr); got != sendErr {
+		t.Errorf("without an error frame: got %v, want the send error", got)
 	}
 }

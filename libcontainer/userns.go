@@ -3,7 +3,7 @@ package libcontainer
 import (
 	"fmt"
 	"os"
-	"regexp"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -22,8 +22,20 @@ func rootMapped(l *specs.Linux) bool {
 	return uok && gok
 }
 
-// procUserNS matches a joined user namespace named through a process.
-var procUserNS = regexp.MustCompile(`^/proc/([0-9]+)/ns/user$`)
+// procUserNSPid returns PID when path is /proc/PID/ns/user: a joined
+// user namespace named through a process. (No package-level regexp: its
+// compile would run in every berth process, init included.)
+func procUserNSPid(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/proc/")
+	if !ok {
+		return "", false
+	}
+	pid, ok := strings.CutSuffix(rest, "/ns/user")
+	if !ok || pid == "" || strings.Trim(pid, "0123456789") != "" {
+		return "", false
+	}
+	return pid, true
+}
 
 // userNSMaps returns the uid and gid maps of the container's user
 // namespace: the config's for a new one, the holder process's for one
@@ -37,12 +49,12 @@ func userNSMaps(spec *specs.Spec) (uids, gids []specs.LinuxIDMapping, ok bool, e
 	if ns.Path == "" {
 		return spec.Linux.UIDMappings, spec.Linux.GIDMappings, true, nil
 	}
-	m := procUserNS.FindStringSubmatch(ns.Path)
-	if m == nil {
+	pid, isProc := procUserNSPid(ns.Path)
+	if !isProc {
 		return nil, nil, false, nil
 	}
 	read := func(name string) ([]specs.LinuxIDMapping, error) {
-		data, err := os.ReadFile("/proc/" + m[1] + "/" + name)
+		data, err := os.ReadFile("/proc/" + pid + "/" + name)
 		if err != nil {
 			return nil, fmt.Errorf("read %s of user namespace %s: %w", name, ns.Path, err)
 		}

@@ -47,12 +47,11 @@ func (c *Caps) ApplyBounding() error {
 	if c == nil {
 		return nil
 	}
+	// No Load: the set is cleared and written whole, and Apply reads
+	// only the bounding bits (Load would parse /proc/self/status).
 	p, err := capability.NewPid2(0)
 	if err != nil {
 		return fmt.Errorf("capabilities: %w", err)
-	}
-	if err := p.Load(); err != nil {
-		return fmt.Errorf("capabilities: load: %w", err)
 	}
 	p.Clear(capability.BOUNDING)
 	p.Set(capability.BOUNDING, c.sets[capability.BOUNDING]...)
@@ -70,12 +69,10 @@ func (c *Caps) ApplyFinal() error {
 	if c == nil {
 		return nil
 	}
+	// No Load: every set applied here is cleared and written whole.
 	p, err := capability.NewPid2(0)
 	if err != nil {
 		return fmt.Errorf("capabilities: %w", err)
-	}
-	if err := p.Load(); err != nil {
-		return fmt.Errorf("capabilities: load: %w", err)
 	}
 	p.Clear(capability.CAPS | capability.AMBIENT)
 	for _, which := range []capability.CapType{capability.EFFECTIVE, capability.PERMITTED, capability.INHERITABLE, capability.AMBIENT} {

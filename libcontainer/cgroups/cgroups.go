@@ -83,6 +83,19 @@ func New(cfg Config) (cgroups.Manager, error) {
 	return m, nil
 }
 
+// Check validates cfg as New does, without making a manager: on cgroup
+// v1 the manager looks up every hierarchy's mount, which a caller may
+// want to do later, off its critical path.
+func Check(cfg Config) error {
+	if _, err := libConfig(cfg); err != nil {
+		return err
+	}
+	if cfg.Systemd {
+		return checkSystemd()
+	}
+	return nil
+}
+
 // Load re-creates the manager of an existing container from the paths its
 // state saved (manager.GetPaths()). It does not scan mountinfo: the library
 // only computes paths when none are given, so Load costs one statfs. cfg

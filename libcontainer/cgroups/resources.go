@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -22,9 +21,17 @@ const (
 	maxSwappiness  = 100
 )
 
-// pageSizeRe matches hugetlb page sizes as the kernel names them in
-// hugetlb.<size>.limit_in_bytes (64KB, 2MB, 1GB, ...).
-var pageSizeRe = regexp.MustCompile(`^[1-9][0-9]*[KMG]B$`)
+// validPageSize reports whether s is a hugetlb page size as the kernel
+// names them in hugetlb.<size>.limit_in_bytes (64KB, 2MB, 1GB, ...):
+// [1-9][0-9]*[KMG]B.
+func validPageSize(s string) bool {
+	num, ok := strings.CutSuffix(s, "B")
+	if !ok || len(num) < 2 || !strings.ContainsRune("KMG", rune(num[len(num)-1])) {
+		return false
+	}
+	num = num[:len(num)-1]
+	return num[0] != '0' && strings.Trim(num, "0123456789") == ""
+}
 
 // ConvertResources turns OCI linux.resources into the library's Resources.
 // A nil r is valid and yields only the default device rules. Values the
@@ -64,7 +71,7 @@ func ConvertResources(r *specs.LinuxResources) (*cgroups.Resources, error) {
 		return nil, fmt.Errorf("blockIO: %w", err)
 	}
 	for i, h := range r.HugepageLimits {
-		if !pageSizeRe.MatchString(h.Pagesize) {
+		if !validPageSize(h.Pagesize) {
 			return nil, fmt.Errorf("hugepageLimits[%d]: invalid pageSize %q (want e.g. 2MB, 1GB, 64KB)", i, h.Pagesize)
 		}
 		res.HugetlbLimit = append(res.HugetlbLimit, &cgroups.HugepageLimit{Pagesize: h.Pagesize, Limit: h.Limit})

@@ -319,3 +319,16 @@ func TestCheckCPUListValid(t *testing.T) {
 		}
 	}
 }
+
+func TestValidPageSize(t *testing.T) {
+	for _, s := range []string{"64KB", "2MB", "1GB", "16GB", "512KB", "10MB"} {
+		if !validPageSize(s) {
+			t.Errorf("validPageSize(%q) = false, want true", s)
+		}
+	}
+	for _, s := range []string{"", "B", "KB", "2M", "2mb", "02MB", "0MB", "2TB", "2 MB", "-2MB", "2MBB", "x2MB", "2KMB"} {
+		if validPageSize(s) {
+			t.Errorf("validPageSize(%q) = true, want false", s)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package rootfs
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// realPath is where a handle really points (through its /proc magic link).
+func realPath(t *testing.T, f *os.File) string {
+	t.Helper()
+	p, err := os.Readlink(procFdPath(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func openRoot(t *testing.T) (string, *os.File) {
+	t.Helper()
+	dir := t.TempDir()
+	root, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	return dir, root
+}
+
+func TestMkdirAllInRoot(t *testing.T) {
+	dir, root := openRoot(t)
+	outside := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Mkdir(filepath.Join(dir, "dev"), 0o755))
+	// An image symlink that points out of the rootfs, absolutely and by "..".
+	must(os.Symlink(outside, filepath.Join(dir, "abs")))
+	must(os.Symlink("../../../../../../"+outside, filepath.Join(dir, "rel")))
+	must(os.WriteFile(filepath.Join(dir, "file"), nil, 0o644))
+	// In-root, both links lead to root+outside: make it exist there.
+	must(os.MkdirAll(filepath.Join(dir, outside), 0o755))
+
+	for _, tc := range []struct{ path, want string }{
+		{"/dev", "dev"},             // exists
+		{"/dev/pts", "dev/pts"},     // last component missing (the fast path)
+		{"dev/shm/", "dev/shm"},     // trailing slash, relative
+		{"/a/b/c", "a/b/c"},         // several missing (pathrs-lite)
+		{"/abs/x", outside + "/x"},  // through an absolute symlink: stays in root
+		{"/rel/y", outside + "/y"},  // through ".." symlinks: clamped at root
+		{"/dev/../up/z", "up/z"},    // ".." in the path itself
+		{"/../../escape", "escape"}, // ".." above the root
+	} {
+		h, err := mkdirAllInRoot(root, tc.path, 0o755)
+		if err != nil {
+			t.Errorf("mkdirAllInRoot(%q): %v", tc.path, err)
+			continue
+		}
+		want := filepath.Join(dir, tc.want)
+		if got := realPath(t, h); got != want {
+			t.Errorf("mkdirAllInRoot(%q) is %s, want %s", tc.path, got, want)
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(int(h.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			t.Errorf("mkdirAllInRoot(%q): not a directory (%v)", tc.path, err)
+		}
+		h.Close()
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("created outside the root: %v", ents)
+	}
+	if h, err := mkdirAllInRoot(root, "/file", 0o755); err == nil {
+		h.Close()
+		t.Error("mkdirAllInRoot over a regular file succeeded")
+	}
+	if h, err := mkdirAllInRoot(root, "/file/sub", 0o755); err == nil {
+		h.Close()
+		t.Error("mkdirAllInRoot under a regular file succeeded")
+	}
+}
+
+// The fast path must refuse a last component that is (or races to be) a
+// symlink, leaving it to pathrs-lite, which resolves it in-root.
+func TestMkdirLastInRootRefusesSymlink(t *testing.T) {
+	dir, root := openRoot(t)
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := mkdirLastInRoot(root, "/link", 0o755); ok {
+		h.Close()
+		t.Fatal("mkdirLastInRoot returned a handle for a symlink")
+	}
+	if h, ok := mkdirLastInRoot(root, "/x/../y", 0o755); ok {
+		h.Close()
+		t.Error("mkdirLastInRoot took a path with \"..\"")
+	}
+	if h, ok := mkdirLastInRoot(root, "/missing/parent", 0o755); ok {
+		h.Close()
+		t.Error("mkdirLastInRoot created under a missing parent")
+	}
+	h, ok := mkdirLastInRoot(root, "/new", 0o700)
+	if !ok {
+		t.Fatal("mkdirLastInRoot(/new) failed")
+	}
+	defer h.Close()
+	if got, want := realPath(t, h), filepath.Join(dir, "new"); got != want {
+		t.Errorf("mkdirLastInRoot(/new) is %s, want %s", got, want)
+	}
+}
