@@ -38,7 +38,7 @@ func createCommand() *cli.Command {
 			if err := configs.ValidateID(id); err != nil {
 				return err // it quotes (a prefix of) the ID: no "create <id>" around it
 			}
-			c, closeConsole, err := createContainer(cmd, id, nil)
+			c, closeConsole, err := createContainer(cmd, id, nil, nil)
 			if closeConsole != nil {
 				closeConsole()
 			}
@@ -54,7 +54,10 @@ func createCommand() *cli.Command {
 // createContainer runs the create half shared by create and run.
 // localConsole, when not nil, receives the pty master of a terminal
 // process given no --console-socket (a foreground run relays it).
-func createContainer(cmd *cli.Command, id string, localConsole *os.File) (*libcontainer.Container, func(), error) {
+// createContainer creates the container of a create or run command. A
+// non-nil startNow makes it start the process too, as soon as it is set
+// up, calling startNow just before (see libcontainer.CreateOpts.StartNow).
+func createContainer(cmd *cli.Command, id string, localConsole *os.File, startNow func()) (*libcontainer.Container, func(), error) {
 	if err := configs.ValidateID(id); err != nil {
 		return nil, nil, err
 	}
@@ -90,6 +93,7 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File) (*libco
 		PreserveFds: preserve, Systemd: cmd.Root().Bool("systemd-cgroup"),
 		Rootless: cmd.Root().String("rootless") == "true",
 		Stdin:    os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		StartNow: startNow != nil, BeforeStart: startNow,
 	}
 	var closeConsole func()
 	if path := cmd.String("console-socket"); path != "" {

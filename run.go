@@ -52,7 +52,9 @@ func runCommand() *cli.Command {
 				}
 			}
 			defer term.close()
-			c, closeConsole, err := createContainer(cmd, id, term.child)
+			// run starts the process as soon as it is set up (no exec.fifo
+			// round trip); signals are forwarded from before it runs.
+			c, closeConsole, err := createContainer(cmd, id, term.child, sigsReady)
 			term.started()
 			if closeConsole != nil {
 				closeConsole()
@@ -66,9 +68,7 @@ func runCommand() *cli.Command {
 					return fmt.Errorf("run %s: %w", id, err)
 				}
 			}
-			// Signals are forwarded from before the user's process runs.
-			sigsReady()
-			if err := c.Start(); err != nil {
+			if err := c.Poststart(); err != nil {
 				c.Destroy(true)
 				return fmt.Errorf("run %s: %w", id, err)
 			}

@@ -168,6 +168,11 @@ type CreateOpts struct {
 	Stdin         *os.File
 	Stdout        *os.File
 	Stderr        *os.File
+	// StartNow (`berth run`) starts the process as soon as it is set up:
+	// no exec.fifo, no `start`. BeforeStart, when set, runs just before
+	// init is told to go. Poststart hooks are the caller's (Poststart).
+	StartNow    bool
+	BeforeStart func()
 }
 
 // Create makes a container and leaves its init waiting for start. On any
@@ -249,11 +254,13 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	}()
 	// exec.fifo exists before init does: init opens it as soon as it has
 	// reported ready, which may be before this process has gone on.
-	if err := unix.Mkfifo(dir.file(fifoFile), 0o600); err != nil {
-		return nil, fmt.Errorf("create exec fifo: %w", err)
-	}
-	if err := chownFifoToRoot(dir.file(fifoFile), o.Spec); err != nil {
-		return nil, err
+	if !o.StartNow {
+		if err := unix.Mkfifo(dir.file(fifoFile), 0o600); err != nil {
+			return nil, fmt.Errorf("create exec fifo: %w", err)
+		}
+		if err := chownFifoToRoot(dir.file(fifoFile), o.Spec); err != nil {
+			return nil, err
+		}
 	}
 	// Where init joins its cgroup itself, the cgroup is made while init's
 	// runtime starts up (the two overlap; init waits for its config,
@@ -345,12 +352,28 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
 	st.Status = Created
 	st.CreatorPid, st.CreatorStartTime = 0, 0
+	if o.StartNow {
+		// Go first; the state and pid file are written while init
+		// finishes and execve's.
+		if o.BeforeStart != nil {
+			o.BeforeStart()
+		}
+		if err := proc.conn.send(msgStart, nil); err != nil {
+			return nil, childFailure(proc.conn, fmt.Errorf("start container: %w", err))
+		}
+		st.Status = Running
+	}
 	if err := dir.save(st); err != nil {
 		return nil, err
 	}
 	if o.PidFile != "" {
 		if err := utils.WriteFileAtomic(o.PidFile, []byte(fmt.Sprint(proc.pid)), 0o644); err != nil {
 			return nil, fmt.Errorf("write pid file: %w", err)
+		}
+	}
+	if o.StartNow {
+		if err := waitExec(proc.conn); err != nil {
+			return nil, fmt.Errorf("start container: %w", err)
 		}
 	}
 	proc.conn.Close()
@@ -360,6 +383,23 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	}
 	c.fresh = true
 	return c, nil
+}
+
+// waitExec waits for a released process's outcome on the sync socket:
+// EOF once its execve succeeded (the socket is close-on-exec), or the
+// error it sends.
+func waitExec(conn *syncConn) error {
+	m, err := conn.recv()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return fmt.Errorf("read from container process: %w", err)
+	case m.Type == msgError:
+		return errors.New(m.Error)
+	default:
+		return fmt.Errorf("unexpected %q message from container process", m.Type)
+	}
 }
 
 // childFailure returns the error frame a container process left in the
@@ -437,6 +477,7 @@ func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
 		WaitCgroup:     waitCgroup,
+		StartNow:       o.StartNow,
 		CgroupWaitLate: !runtimeHooks && len(hooks.List(spec.Hooks, hooks.CreateContainer)) == 0,
 		UserNS:         configs.HasNamespace(spec, specs.UserNamespace),
 		RuntimeHooks:   runtimeHooks,
@@ -523,10 +564,16 @@ func (c *Container) Start() error {
 	}
 	// No state write: the stored status is informational and every load
 	// recomputes "running" from the live process and the gone exec.fifo.
+	return c.Poststart()
+}
+
+// Poststart runs the poststart hooks of a container just started (Start
+// does; after Create with StartNow the caller does). The spec: a failed
+// poststart hook stops the container.
+func (c *Container) Poststart() error {
 	if hs := hooks.List(c.state.Spec.Hooks, hooks.Poststart); len(hs) > 0 {
 		state := c.specState(Running)
 		if err := hooks.Run(hooks.Poststart, hs, &state); err != nil {
-			// The spec: a failed poststart hook stops the container.
 			c.signalInit(unix.SIGKILL)
 			return err
 		}

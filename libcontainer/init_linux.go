@@ -43,6 +43,9 @@ func Init() error {
 	if err != nil {
 		return err
 	}
+	// Inherited without close-on-exec: no hook init runs may hold it,
+	// or the runtime would wait for its EOF for as long as the hook lives.
+	unix.CloseOnExec(syncFd)
 	conn := newSyncConn(os.NewFile(uintptr(syncFd), "sync"))
 	err = initContainer(conn)
 	// Only reached on failure.
@@ -160,6 +163,13 @@ func initContainer(conn *syncConn) error {
 	}
 	if err := conn.send(msgReady, nil); err != nil {
 		return err
+	}
+	if cfg.StartNow {
+		if _, err := conn.expect(msgStart); err != nil {
+			return fmt.Errorf("wait for start: %w", err)
+		}
+		// Errors go back over the sync socket, which execve closes.
+		return startContainerAndExec(&cfg, parsedCaps, sc, ex)
 	}
 	// Block until `berth start` opens exec.fifo; after that, errors go
 	// to start through the fifo.

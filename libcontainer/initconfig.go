@@ -54,6 +54,10 @@ type initConfig struct {
 	// State is the container state handed to createContainer and
 	// startContainer hooks.
 	State *specs.State `json:"state,omitempty"`
+	// StartNow (`berth run`): after "ready" init waits for msgStart on
+	// the sync socket instead of for `berth start` on exec.fifo, and
+	// reports its outcome there (EOF after execve, or an error frame).
+	StartNow bool `json:"start_now,omitempty"`
 	// SeccompToParent: the filter has a notify action, so it is loaded
 	// before "ready" and its fd sent to the runtime for the listener.
 	SeccompToParent bool `json:"seccomp_to_parent,omitempty"`

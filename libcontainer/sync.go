@@ -35,6 +35,7 @@ const (
 	msgSeccompDone = "seccomp-done" // parent → child
 	msgConsole     = "console"      // child → parent, with the pty master
 	msgReady       = "ready"        // child → parent: set up, waiting for start
+	msgStart       = "start"        // parent → child: run the process now (run)
 	msgError       = "error"        // child → parent: set-up failed
 )
 
@@ -164,7 +165,7 @@ func decodeSyncMsg(body []byte) (syncMsg, error) {
 		return m, fmt.Errorf("decode sync message: %w", err)
 	}
 	switch m.Type {
-	case msgConfig, msgCgroupJoin, msgCgroupReady, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgError:
+	case msgConfig, msgCgroupJoin, msgCgroupReady, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgStart, msgError:
 	default:
 		return m, fmt.Errorf("decode sync message: unknown type %q", m.Type)
 	}

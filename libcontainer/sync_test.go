@@ -261,3 +261,25 @@ func TestChildFailure(t *testing.T) {
 		t.Errorf("without an error frame: got %v, want the send error", got)
 	}
 }
+
+func TestWaitExec(t *testing.T) {
+	parent, child := syncPair(t)
+	child.Close() // what execve of a close-on-exec socket looks like
+	if err := waitExec(parent); err != nil {
+		t.Errorf("EOF: got %v, want success", err)
+	}
+	parent, child = syncPair(t)
+	if err := child.sendError(errors.New("startContainer hook: exit status 3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitExec(parent); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("error frame: got %v", err)
+	}
+	parent, child = syncPair(t)
+	if err := child.send(msgReady, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitExec(parent); err == nil || !strings.Contains(err.Error(), "unexpected") {
+		t.Errorf("stray frame: got %v", err)
+	}
+}

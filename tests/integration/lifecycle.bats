@@ -189,6 +189,32 @@ teardown() { teardown_bundle; }
 	[ "$output" = hello-berth ]
 }
 
+@test "run -d: running state and pid file; a failure after set-up fails run and leaves nothing" {
+	# run -d: the process runs as soon as it is set up; the state says
+	# running with its pid, the pid file holds it, and no exec.fifo was
+	# left (that is start's handshake, which run does without).
+	set_args sleep 1000
+	berth run -d --pid-file "$TEST_TMP/pid" --bundle "$BUNDLE" rn1
+	[ "$(container_status rn1)" = running ]
+	pid=$(init_pid rn1)
+	[ "$(cat "$TEST_TMP/pid")" = "$pid" ]
+	[ "$(readlink /proc/$pid/exe)" = /bin/busybox ] || [ "$(cat /proc/$pid/comm)" = sleep ]
+	[ ! -e "$STATE_ROOT/rn1/exec.fifo" ]
+	berth delete -f rn1
+
+	# A failure after "ready" (here a startContainer hook, run by init
+	# just before execve) comes back to run over the sync socket: run
+	# fails with it and leaves no state, cgroup or process.
+	set_args true
+	update_config '.hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "echo no-start-today >&2; exit 3"]}]'
+	run berth run --bundle "$BUNDLE" rn2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"start container"*"startContainer"*"no-start-today"* ]]
+	[ ! -e "$STATE_ROOT/rn2" ]
+	[ -z "$(ls -d /sys/fs/cgroup/*/berth/rn2 2>/dev/null)" ]
+	! pgrep -f "berth.*rn2" >/dev/null
+}
+
 @test "--version prints version, commit and spec" {
 	run "$BERTH" --version
 	[ "$status" -eq 0 ]
