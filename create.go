@@ -51,10 +51,9 @@ func createCommand() *cli.Command {
 	}
 }
 
-// createContainer runs the create half shared by create and run.
+// createContainer creates the container of a create or run command.
 // localConsole, when not nil, receives the pty master of a terminal
-// process given no --console-socket (a foreground run relays it).
-// createContainer creates the container of a create or run command. A
+// process given no --console-socket (a foreground run relays it). A
 // non-nil startNow makes it start the process too, as soon as it is set
 // up, calling startNow just before (see libcontainer.CreateOpts.StartNow).
 func createContainer(cmd *cli.Command, id string, localConsole *os.File, startNow func()) (*libcontainer.Container, func(), error) {

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/urfave/cli/v3"
+)
+
+func TestCommandName(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"berth", "run", "x"}, "run"},
+		{[]string{"berth", "--root", "/run/r", "--log", "/l", "--log-format", "json", "create", "--bundle", "b", "x"}, "create"},
+		{[]string{"berth", "--root=/run/r", "--debug", "--systemd-cgroup", "state", "x"}, "state"},
+		{[]string{"berth", "--rootless", "true", "--criu", "c", "delete", "x"}, "delete"},
+		{[]string{"berth", "--debug=false", "-root", "/r", "kill", "x", "KILL"}, "kill"},
+		// Not certain: the whole command line is built.
+		{[]string{"berth"}, ""},
+		{[]string{"berth", "--help"}, ""},
+		{[]string{"berth", "-v"}, ""},
+		{[]string{"berth", "--no-such-flag", "run", "x"}, ""},
+		{[]string{"berth", "--root"}, ""},
+	} {
+		if got := commandName(tc.args); got != tc.want {
+			t.Errorf("commandName(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// commandName skips the global flags by name: it must know every one,
+// and which take a value, or a value could be taken for the command.
+func TestCommandNameKnowsGlobalFlags(t *testing.T) {
+	for _, f := range newApp("").Flags {
+		name := f.Names()[0]
+		args := []string{"berth", "--" + name, "VALUE", "state", "x"}
+		want := "state"
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			want = "VALUE"
+		}
+		if got := commandName(args); got != want {
+			t.Errorf("global flag --%s: commandName(%q) = %q, want %q", name, args, got, want)
+		}
+	}
+}
+
+// newApp with one command keeps exactly that command, for each of them.
+func TestNewAppOnlyOne(t *testing.T) {
+	all := newApp("")
+	if len(all.Commands) < 17 {
+		t.Fatalf("full app has %d commands", len(all.Commands))
+	}
+	for _, c := range all.Commands {
+		one := newApp(c.Name)
+		if len(one.Commands) != 1 || one.Commands[0].Name != c.Name {
+			t.Errorf("newApp(%q) has %d commands", c.Name, len(one.Commands))
+		}
+	}
+	if got := len(newApp("no-such-command").Commands); got != len(all.Commands) {
+		t.Errorf("newApp(unknown) has %d commands, want all %d", got, len(all.Commands))
+	}
+}
