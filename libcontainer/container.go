@@ -196,6 +196,14 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if !o.Spec.Process.Terminal && o.ConsoleSocket != nil {
 		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
+	// Sealing berth's binary for init overlaps the set-up below.
+	seal := startSealing()
+	sealTaken := false
+	defer func() {
+		if !sealTaken {
+			seal.discard()
+		}
+	}()
 	cgCfg := bcgroups.Config{
 		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
 		Systemd: o.Systemd, Rootless: o.Rootless,
@@ -293,9 +301,11 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	for i := 0; i < o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
+	sealTaken = true
 	proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, StateDir: dir.path, Console: o.ConsoleSocket, CgroupFD: cgfd,
+		Seal: seal,
 	})
 	if err != nil {
 		return nil, err

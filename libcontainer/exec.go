@@ -83,6 +83,14 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if err := configs.ValidateProcess(o.Process); err != nil {
 		return nil, err
 	}
+	// Sealing berth's binary overlaps the checks below.
+	seal := startSealing()
+	sealTaken := false
+	defer func() {
+		if !sealTaken {
+			seal.discard()
+		}
+	}()
 	status := c.Status()
 	if err := checkExecStatus(status, o.IgnorePaused); err != nil {
 		return nil, err
@@ -113,10 +121,11 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	for i := 0; i < o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
+	sealTaken = true
 	proc, err := startProcess(&launch{
 		Spec: c.state.Spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1,
+		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)

@@ -31,6 +31,42 @@ type launch struct {
 	Console *os.File
 	// CgroupFD, when >= 0, makes clone3 start the process in that cgroup.
 	CgroupFD int
+	// Seal is berth's sealed binary being made in the background
+	// (startSealing); startProcess takes it.
+	Seal sealing
+}
+
+// sealing is a seal of berth's own binary (exeseal.Open: ~0.2 ms of
+// mount calls, or a copy) made in the background while the caller does
+// other set-up.
+type sealing chan sealResult
+
+type sealResult struct {
+	exe *exeseal.Exe
+	err error
+}
+
+func startSealing() sealing {
+	s := make(sealing, 1)
+	go func() {
+		exe, err := exeseal.Open()
+		s <- sealResult{exe, err}
+	}()
+	return s
+}
+
+// wait returns the seal; it may be called once.
+func (s sealing) wait() (*exeseal.Exe, error) {
+	r := <-s
+	return r.exe, r.err
+}
+
+// discard releases a seal that will not be used (its caller failed
+// before starting a process).
+func (s sealing) discard() {
+	if exe, err := s.wait(); err == nil {
+		exe.Close()
+	}
 }
 
 // started is a launched process waiting for its config.
@@ -78,7 +114,7 @@ func startProcess(l *launch) (*started, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 		return strconv.Itoa(2 + len(cmd.ExtraFiles))
 	}
-	sealed, err := initExecutable(cmd, fdOf)
+	sealed, err := initExecutable(cmd, fdOf, l.Seal)
 	if err != nil {
 		parentSock.Close()
 		return nil, err
@@ -236,8 +272,11 @@ func socketpair() (parent, child *os.File, err error) {
 // in the parent could be overwritten by the child's own fd shuffling
 // before execve. berth init marks it close-on-exec with every other fd
 // above stdio, so the container process never holds it.
-func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string) (*exeseal.Exe, error) {
-	sealed, err := exeseal.Open()
+func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal sealing) (*exeseal.Exe, error) {
+	if seal == nil {
+		seal = startSealing()
+	}
+	sealed, err := seal.wait()
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,39 @@
+package libcontainer
+
+import (
+	"os"
+	"testing"
+)
+
+func openFds(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// A background seal is the same handle exeseal.Open gives, and one that
+// is discarded (its caller failed first) leaves no descriptor behind.
+func TestSealing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("sealing by overlayfs needs root")
+	}
+	before := openFds(t)
+	exe, err := startSealing().wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exe.File != nil {
+		st, err := exe.File.Stat()
+		if err != nil || st.Mode()&0o111 == 0 {
+			t.Errorf("sealed binary: %v, mode %v", err, st.Mode())
+		}
+	}
+	exe.Close()
+	startSealing().discard()
+	if after := openFds(t); after != before {
+		t.Errorf("open fds: %d before, %d after a used and a discarded seal", before, after)
+	}
+}
