@@ -25,7 +25,7 @@ func defaultDevices() []specs.LinuxDevice {
 
 // makeDevices creates the default devices, config.json's linux.devices
 // and the usual /dev links.
-func makeDevices(cfg *Config, root *os.File) error {
+func makeDevices(cfg *Config, root handle) error {
 	devs := defaultDevices()
 	seen := map[string]int{}
 	for i, d := range devs {
@@ -38,16 +38,35 @@ func makeDevices(cfg *Config, root *os.File) error {
 		}
 		devs = append(devs, d)
 	}
+	// One handle per parent directory (nearly always just /dev).
+	parents := map[string]handle{}
+	defer func() {
+		for _, h := range parents {
+			h.Close()
+		}
+	}()
 	for _, d := range devs {
-		if err := makeDevice(cfg, root, d); err != nil {
+		dir, base := filepath.Split(filepath.Clean(d.Path))
+		parent, ok := parents[dir]
+		if !ok {
+			var err error
+			if parent, err = mkdirAllInRoot(root, dir, 0o755); err != nil {
+				return fmt.Errorf("create device %s: %w", d.Path, err)
+			}
+			parents[dir] = parent
+		}
+		if err := makeDevice(cfg, root, parent, base, d); err != nil {
 			return fmt.Errorf("create device %s: %w", d.Path, err)
 		}
 	}
-	dev, err := mkdirAllInRoot(root, "/dev", 0o755)
-	if err != nil {
-		return fmt.Errorf("open /dev: %w", err)
+	dev, ok := parents["/dev/"]
+	if !ok {
+		var err error
+		if dev, err = mkdirAllInRoot(root, "/dev", 0o755); err != nil {
+			return fmt.Errorf("open /dev: %w", err)
+		}
+		parents["/dev/"] = dev
 	}
-	defer dev.Close()
 	links := [][2]string{
 		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
 		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
@@ -55,27 +74,23 @@ func makeDevices(cfg *Config, root *os.File) error {
 	if _, err := os.Stat("/proc/kcore"); err == nil {
 		links = append(links, [2]string{"/proc/kcore", "core"})
 	}
-	if _, err := openInRoot(root, "/dev/pts/ptmx"); err == nil {
+	if ptmx, err := openInRoot(root, "/dev/pts/ptmx"); err == nil {
+		ptmx.Close()
 		// The container's ptmx must be its own devpts instance's.
-		_ = unix.Unlinkat(int(dev.Fd()), "ptmx", 0)
+		_ = unix.Unlinkat(int(dev), "ptmx", 0)
 		links = append(links, [2]string{"pts/ptmx", "ptmx"})
 	}
 	for _, l := range links {
-		if err := unix.Symlinkat(l[0], int(dev.Fd()), l[1]); err != nil && !errors.Is(err, unix.EEXIST) {
+		if err := unix.Symlinkat(l[0], int(dev), l[1]); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("symlink /dev/%s: %w", l[1], err)
 		}
 	}
 	return nil
 }
 
-func makeDevice(cfg *Config, root *os.File, d specs.LinuxDevice) error {
-	dir, base := filepath.Split(filepath.Clean(d.Path))
-	parent, err := mkdirAllInRoot(root, dir, 0o755)
-	if err != nil {
-		return err
-	}
-	defer parent.Close()
-	pfd := int(parent.Fd())
+// makeDevice makes the node d as base in the directory parent.
+func makeDevice(cfg *Config, root, parent handle, base string, d specs.LinuxDevice) error {
+	pfd := int(parent)
 	if cfg.UserNS {
 		return bindDevice(root, pfd, base, d)
 	}
@@ -95,7 +110,7 @@ func makeDevice(cfg *Config, root *os.File, d specs.LinuxDevice) error {
 		perm = uint32(d.FileMode.Perm())
 	}
 	devnum := int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))
-	err = unix.Mknodat(pfd, base, typ|perm, devnum)
+	err := unix.Mknodat(pfd, base, typ|perm, devnum)
 	if errors.Is(err, unix.EEXIST) {
 		// The image ships something there: replace it, never write through it.
 		if err := unix.Unlinkat(pfd, base, 0); err != nil {
@@ -123,7 +138,7 @@ func makeDevice(cfg *Config, root *os.File, d specs.LinuxDevice) error {
 
 // bindDevice binds the host's node onto an empty file: inside a user
 // namespace mknod is not allowed.
-func bindDevice(root *os.File, pfd int, base string, d specs.LinuxDevice) error {
+func bindDevice(root handle, pfd int, base string, d specs.LinuxDevice) error {
 	fd, err := unix.Openat(pfd, base, unix.O_CREAT|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return fmt.Errorf("create bind target: %w", err)
@@ -134,7 +149,7 @@ func bindDevice(root *os.File, pfd int, base string, d specs.LinuxDevice) error 
 		return err
 	}
 	defer dst.Close()
-	src, err := os.OpenFile(d.Path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	src, err := openHost(d.Path, 0)
 	if err != nil {
 		return fmt.Errorf("open host device: %w", err)
 	}

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,48 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// handle is a descriptor the rootfs code owns: an O_PATH handle on a
+// path in the container's root, or on a host path. A bare fd, not an
+// *os.File: os.NewFile and os.OpenFile probe every descriptor (fcntl, an
+// attempt at non-blocking mode, fstat), ~90 syscalls of the ~460 that a
+// container's rootfs set-up made, for files no poller ever sees.
+type handle int
+
+func (h handle) Close() error { return unix.Close(int(h)) }
+
+// openHost opens a host path (a bind source, the rootfs itself) as an
+// O_PATH handle; flags adds e.g. O_DIRECTORY.
+func openHost(path string, flags int) (handle, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC|flags, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return handle(fd), nil
+}
+
+// fromFile takes over the descriptor of f (made by pathrs-lite).
+func fromFile(f *os.File, err error) (handle, error) {
+	if err != nil {
+		return -1, err
+	}
+	defer f.Close()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("dup %s: %w", f.Name(), err)
+	}
+	return handle(fd), nil
+}
+
+// asFile lends h to an API that wants an *os.File, as a duplicate the
+// caller closes.
+func asFile(h handle, name string) (*os.File, error) {
+	fd, err := unix.FcntlInt(uintptr(h), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("dup %s: %w", name, err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
 // openInRoot resolves unsafePath inside root with the kernel's in-root
 // resolution: one openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) call,
 // so ".." and absolute symlinks stay inside root. pathrs-lite resolves the
@@ -17,19 +60,24 @@ import (
 // error messages): five more syscalls a path, measured at about 40% of
 // the rootfs set-up. Where openat2 is missing, or the kernel asks for a
 // retry (a rename raced the lookup), pathrs-lite does the work.
-func openInRoot(root *os.File, unsafePath string) (*os.File, error) {
+func openInRoot(root handle, unsafePath string) (handle, error) {
 	how := unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	}
-	fd, err := unix.Openat2(int(root.Fd()), unsafePath, &how)
+	fd, err := unix.Openat2(int(root), unsafePath, &how)
 	if err == nil {
-		return os.NewFile(uintptr(fd), unsafePath), nil
+		return handle(fd), nil
 	}
 	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EAGAIN) {
-		return pathrs.OpenatInRoot(root, unsafePath)
+		rf, err := asFile(root, "rootfs")
+		if err != nil {
+			return -1, err
+		}
+		defer rf.Close()
+		return fromFile(pathrs.OpenatInRoot(rf, unsafePath))
 	}
-	return nil, &os.PathError{Op: "openat2", Path: unsafePath, Err: err}
+	return -1, &os.PathError{Op: "openat2", Path: unsafePath, Err: err}
 }
 
 // mkdirAllInRoot returns a handle to the directory unsafePath inside root,
@@ -37,11 +85,11 @@ func openInRoot(root *os.File, unsafePath string) (*os.File, error) {
 // mount point the image lacks under a directory it has, takes one mkdirat
 // beside the in-root lookup (mkdirLastInRoot); deeper misses go through
 // pathrs-lite.
-func mkdirAllInRoot(root *os.File, unsafePath string, mode os.FileMode) (*os.File, error) {
+func mkdirAllInRoot(root handle, unsafePath string, mode os.FileMode) (handle, error) {
 	h, err := openInRoot(root, unsafePath)
 	if err == nil {
 		var st unix.Stat_t
-		if unix.Fstat(int(h.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if unix.Fstat(int(h), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return h, nil
 		}
 		// Not a directory: pathrs-lite reports that properly.
@@ -51,7 +99,12 @@ func mkdirAllInRoot(root *os.File, unsafePath string, mode os.FileMode) (*os.Fil
 			return h, nil
 		}
 	}
-	return pathrs.MkdirAllHandle(root, unsafePath, mode)
+	rf, err := asFile(root, "rootfs")
+	if err != nil {
+		return -1, err
+	}
+	defer rf.Close()
+	return fromFile(pathrs.MkdirAllHandle(rf, unsafePath, mode))
 }
 
 // mkdirLastInRoot creates the last component of unsafePath when its
@@ -61,28 +114,28 @@ func mkdirAllInRoot(root *os.File, unsafePath string, mode os.FileMode) (*os.Fil
 // mount crossings, so a directory swapped for a symlink in between is
 // refused rather than followed. ok=false leaves the work to pathrs-lite:
 // a missing parent, "..", a race, or an old kernel.
-func mkdirLastInRoot(root *os.File, unsafePath string, mode os.FileMode) (*os.File, bool) {
+func mkdirLastInRoot(root handle, unsafePath string, mode os.FileMode) (handle, bool) {
 	for _, part := range strings.Split(unsafePath, "/") {
 		if part == ".." {
-			return nil, false // lexical and in-root ".." may differ
+			return -1, false // lexical and in-root ".." may differ
 		}
 	}
 	clean := filepath.Clean("/" + unsafePath)
 	dir, base := filepath.Split(clean)
 	if base == "" || base == "." {
-		return nil, false
+		return -1, false
 	}
 	how := unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	}
-	pfd, err := unix.Openat2(int(root.Fd()), dir, &how)
+	pfd, err := unix.Openat2(int(root), dir, &how)
 	if err != nil {
-		return nil, false
+		return -1, false
 	}
 	defer unix.Close(pfd)
 	if err := unix.Mkdirat(pfd, base, uint32(mode.Perm())); err != nil && !errors.Is(err, unix.EEXIST) {
-		return nil, false
+		return -1, false
 	}
 	how = unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
@@ -90,7 +143,7 @@ func mkdirLastInRoot(root *os.File, unsafePath string, mode os.FileMode) (*os.Fi
 	}
 	fd, err := unix.Openat2(pfd, base, &how)
 	if err != nil {
-		return nil, false
+		return -1, false
 	}
-	return os.NewFile(uintptr(fd), clean), true
+	return handle(fd), true
 }

@@ -9,19 +9,19 @@ import (
 )
 
 // realPath is where a handle really points (through its /proc magic link).
-func realPath(t *testing.T, f *os.File) string {
+func realPath(t *testing.T, h handle) string {
 	t.Helper()
-	p, err := os.Readlink(procFdPath(f))
+	p, err := os.Readlink(procFdPath(h))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func openRoot(t *testing.T) (string, *os.File) {
+func openRoot(t *testing.T) (string, handle) {
 	t.Helper()
 	dir := t.TempDir()
-	root, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := openHost(dir, unix.O_DIRECTORY)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestMkdirAllInRoot(t *testing.T) {
 			t.Errorf("mkdirAllInRoot(%q) is %s, want %s", tc.path, got, want)
 		}
 		var st unix.Stat_t
-		if err := unix.Fstat(int(h.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		if err := unix.Fstat(int(h), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			t.Errorf("mkdirAllInRoot(%q): not a directory (%v)", tc.path, err)
 		}
 		h.Close()
@@ -111,5 +111,33 @@ func TestMkdirLastInRootRefusesSymlink(t *testing.T) {
 	defer h.Close()
 	if got, want := realPath(t, h), filepath.Join(dir, "new"); got != want {
 		t.Errorf("mkdirLastInRoot(/new) is %s, want %s", got, want)
+	}
+}
+
+// The pathrs-lite fallback (an *os.File API) gets a duplicate of root and
+// hands back a handle that outlives its *os.File.
+func TestHandleFileRoundTrip(t *testing.T) {
+	dir, root := openRoot(t)
+	f, err := asFile(root, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(f.Fd()) == int(root) {
+		t.Fatal("asFile did not duplicate")
+	}
+	h, err := fromFile(f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	// f is closed by fromFile; h and root still work.
+	if _, err := f.Stat(); err == nil {
+		t.Error("fromFile left its *os.File open")
+	}
+	if got := realPath(t, h); got != dir {
+		t.Errorf("handle from fromFile is %s, want %s", got, dir)
+	}
+	if got := realPath(t, root); got != dir {
+		t.Errorf("root after asFile is %s, want %s", got, dir)
 	}
 }

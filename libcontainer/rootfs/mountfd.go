@@ -2,7 +2,6 @@ package rootfs
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -15,20 +14,20 @@ import (
 
 // procFdPath is the magic link for fd. Before pivot_root, /proc is the
 // host's procfs, which the container cannot have touched.
-func procFdPath(f *os.File) string {
-	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+func procFdPath(h handle) string {
+	return "/proc/self/fd/" + strconv.Itoa(int(h))
 }
 
 // bindFd clones the mount tree at src (recursively when rec) and attaches
 // the clone onto dst. attrSet/attrClr are MOUNT_ATTR_* applied to the
 // detached clone first, so a read-only bind is never writable, not even
 // for an instant.
-func bindFd(src, dst *os.File, rec bool, attrSet, attrClr uint64) error {
+func bindFd(src, dst handle, rec bool, attrSet, attrClr uint64) error {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH)
 	if rec {
 		flags |= unix.AT_RECURSIVE
 	}
-	tree, err := unix.OpenTree(int(src.Fd()), "", flags)
+	tree, err := unix.OpenTree(int(src), "", flags)
 	if err != nil {
 		return fmt.Errorf("open_tree: %w", err)
 	}
@@ -38,7 +37,7 @@ func bindFd(src, dst *os.File, rec bool, attrSet, attrClr uint64) error {
 			return err
 		}
 	}
-	if err := unix.MoveMount(tree, "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+	if err := unix.MoveMount(tree, "", int(dst), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move_mount: %w", err)
 	}
 	return nil
@@ -93,7 +92,7 @@ func msToAttr(ms uintptr) uint64 {
 
 // mountAt mounts a new filesystem onto dst with mount(2), naming the
 // target by its fd's magic link.
-func mountAt(source, fstype string, flags uintptr, data string, dst *os.File) error {
+func mountAt(source, fstype string, flags uintptr, data string, dst handle) error {
 	if err := unix.Mount(source, procFdPath(dst), fstype, flags, data); err != nil {
 		return fmt.Errorf("mount: %w", err)
 	}
@@ -104,9 +103,9 @@ func mountAt(source, fstype string, flags uintptr, data string, dst *os.File) er
 // (1:3) before it is used to mask paths (CVE-2025-31133: a /dev/null
 // replaced by a symlink or another file would turn masking into a bind
 // of attacker-chosen content).
-func verifyDevNull(f *os.File) error {
+func verifyDevNull(h handle) error {
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	if err := unix.Fstat(int(h), &st); err != nil {
 		return fmt.Errorf("stat /dev/null: %w", err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {

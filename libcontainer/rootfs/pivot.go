@@ -58,9 +58,9 @@ func Pivot(cfg *Config) error {
 // Finish runs after pivot_root: masked and read-only paths, a read-only
 // root, and the final rootfs propagation.
 func Finish(cfg *Config) error {
-	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := openHost("/", unix.O_DIRECTORY)
 	if err != nil {
-		return fmt.Errorf("open /: %w", err)
+		return err
 	}
 	defer root.Close()
 	l := cfg.Spec.Linux
@@ -85,7 +85,7 @@ func Finish(cfg *Config) error {
 		}
 	}
 	if cfg.Spec.Root.Readonly {
-		if err := setattr(int(root.Fd()), false, unix.MOUNT_ATTR_RDONLY, 0, 0); err != nil {
+		if err := setattr(int(root), false, unix.MOUNT_ATTR_RDONLY, 0, 0); err != nil {
 			return fmt.Errorf("make / read-only: %w", err)
 		}
 	}
@@ -101,14 +101,14 @@ func Finish(cfg *Config) error {
 		case "unbindable", "runbindable":
 			prop = unix.MS_UNBINDABLE
 		}
-		if err := setattr(int(root.Fd()), p[0] == 'r', 0, 0, prop); err != nil {
+		if err := setattr(int(root), p[0] == 'r', 0, 0, prop); err != nil {
 			return fmt.Errorf("set rootfs propagation %s: %w", p, err)
 		}
 	}
 	return nil
 }
 
-func readonlyPath(root *os.File, p string) error {
+func readonlyPath(root handle, p string) error {
 	h, err := openInRoot(root, p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -120,7 +120,7 @@ func readonlyPath(root *os.File, p string) error {
 	return bindFd(h, h, true, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, 0)
 }
 
-func maskPath(root, null *os.File, p string) error {
+func maskPath(root, null handle, p string) error {
 	h, err := openInRoot(root, p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -130,7 +130,7 @@ func maskPath(root, null *os.File, p string) error {
 	}
 	defer h.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(int(h.Fd()), &st); err != nil {
+	if err := unix.Fstat(int(h), &st); err != nil {
 		return err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
@@ -141,7 +141,7 @@ func maskPath(root, null *os.File, p string) error {
 
 // emptyReadonlyTmpfs covers dir with an empty read-only tmpfs, made with
 // the fd-based mount API (no path is resolved after pivot_root).
-func emptyReadonlyTmpfs(dir *os.File) error {
+func emptyReadonlyTmpfs(dir handle) error {
 	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("fsopen tmpfs: %w", err)
@@ -158,7 +158,7 @@ func emptyReadonlyTmpfs(dir *os.File) error {
 		return fmt.Errorf("fsmount: %w", err)
 	}
 	defer unix.Close(mnt)
-	if err := unix.MoveMount(mnt, "", int(dir.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+	if err := unix.MoveMount(mnt, "", int(dir), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move_mount: %w", err)
 	}
 	return nil

@@ -61,9 +61,9 @@ func Prepare(cfg *Config) error {
 	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind mount rootfs %s: %w", cfg.Rootfs, err)
 	}
-	root, err := os.OpenFile(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := openHost(cfg.Rootfs, unix.O_DIRECTORY)
 	if err != nil {
-		return fmt.Errorf("open rootfs %s: %w", cfg.Rootfs, err)
+		return fmt.Errorf("open rootfs: %w", err)
 	}
 	defer root.Close()
 
@@ -87,7 +87,7 @@ func Prepare(cfg *Config) error {
 // makeCwd creates the process's cwd when the image lacks it, as runc
 // does, while the root is still writable; a cwd that exists but is not
 // a directory fails create rather than start.
-func makeCwd(root *os.File, p *specs.Process) error {
+func makeCwd(root handle, p *specs.Process) error {
 	if p == nil || p.Cwd == "" {
 		return nil
 	}
@@ -132,11 +132,11 @@ func makeParentPrivate(rootfs string) error {
 
 // resolveDest resolves dest inside root, creating it (a directory, or an
 // empty file when file is true) when missing.
-func resolveDest(root *os.File, dest string, file bool) (*os.File, error) {
+func resolveDest(root handle, dest string, file bool) (handle, error) {
 	if !file {
 		h, err := mkdirAllInRoot(root, dest, 0o755)
 		if err != nil {
-			return nil, fmt.Errorf("create mount point: %w", err)
+			return -1, fmt.Errorf("create mount point: %w", err)
 		}
 		return h, nil
 	}
@@ -146,30 +146,30 @@ func resolveDest(root *os.File, dest string, file bool) (*os.File, error) {
 	dir, base := filepath.Split(filepath.Clean(dest))
 	parent, err := mkdirAllInRoot(root, dir, 0o755)
 	if err != nil {
-		return nil, fmt.Errorf("create mount point parent: %w", err)
+		return -1, fmt.Errorf("create mount point parent: %w", err)
 	}
 	defer parent.Close()
 	// O_NOFOLLOW|O_EXCL: never create through a symlink planted in the rootfs.
-	fd, err := unix.Openat(int(parent.Fd()), base, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	fd, err := unix.Openat(int(parent), base, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
 	if err != nil && !errors.Is(err, unix.EEXIST) {
-		return nil, fmt.Errorf("create mount point file %s: %w", dest, err)
+		return -1, fmt.Errorf("create mount point file %s: %w", dest, err)
 	}
 	if err == nil {
 		unix.Close(fd)
 	}
 	h, err := openInRoot(root, dest)
 	if err != nil {
-		return nil, fmt.Errorf("open mount point: %w", err)
+		return -1, fmt.Errorf("open mount point: %w", err)
 	}
 	return h, nil
 }
 
-func mountOne(cfg *Config, root *os.File, m specs.Mount) error {
+func mountOne(cfg *Config, root handle, m specs.Mount) error {
 	mf, err := configs.ParseMountOptions(m.Options)
 	if err != nil {
 		return err
 	}
-	var dst *os.File
+	var dst handle
 	switch {
 	case configs.IsBind(m):
 		dst, err = mountBind(cfg, root, m, mf)
@@ -197,50 +197,50 @@ func mountOne(cfg *Config, root *os.File, m specs.Mount) error {
 		}
 	}
 	if mf.RecAttrSet != 0 || mf.RecAttrClr != 0 {
-		return setattr(int(top.Fd()), true, mf.RecAttrSet, mf.RecAttrClr, 0)
+		return setattr(int(top), true, mf.RecAttrSet, mf.RecAttrClr, 0)
 	}
 	return nil
 }
 
-func mountBind(cfg *Config, root *os.File, m specs.Mount, mf configs.MountFlags) (*os.File, error) {
+func mountBind(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags) (handle, error) {
 	src := m.Source
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(cfg.Bundle, src)
 	}
-	srcf, err := os.OpenFile(src, unix.O_PATH|unix.O_CLOEXEC, 0)
+	srcf, err := openHost(src, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open source: %w", err)
+		return -1, fmt.Errorf("open source: %w", err)
 	}
 	defer srcf.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(int(srcf.Fd()), &st); err != nil {
-		return nil, fmt.Errorf("stat source: %w", err)
+	if err := unix.Fstat(int(srcf), &st); err != nil {
+		return -1, fmt.Errorf("stat source: %w", err)
 	}
 	dst, err := resolveDest(root, m.Destination, st.Mode&unix.S_IFMT != unix.S_IFDIR)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	rec := mf.Flags&unix.MS_REC != 0
 	set := msToAttr(mf.Flags)
 	clr := msToAttr(mf.ClearFlags)
 	if err := bindFd(srcf, dst, rec, set, clr); err != nil {
 		dst.Close()
-		return nil, err
+		return -1, err
 	}
 	return dst, nil
 }
 
-func mountFilesystem(cfg *Config, root *os.File, m specs.Mount, mf configs.MountFlags) (*os.File, error) {
+func mountFilesystem(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags) (handle, error) {
 	dst, err := resolveDest(root, m.Destination, false)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	if m.Type == "proc" || m.Type == "sysfs" {
 		// CVE-2023-27561: a /proc or /sys that is a symlink in the image
 		// could point the mount somewhere it hides host files.
 		if err := checkNoSymlink(cfg.Rootfs, m.Destination, dst); err != nil {
 			dst.Close()
-			return nil, err
+			return -1, err
 		}
 	}
 	flags := mf.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
@@ -249,23 +249,28 @@ func mountFilesystem(cfg *Config, root *os.File, m specs.Mount, mf configs.Mount
 	if err != nil && m.Type == "sysfs" && cfg.UserNS && errors.Is(err, unix.EPERM) {
 		// Without its own network namespace a user-namespaced container
 		// may not mount sysfs: bind the host's read-only instead.
-		var hostSys *os.File
-		if hostSys, err = os.OpenFile("/sys", unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+		var hostSys handle
+		if hostSys, err = openHost("/sys", 0); err == nil {
 			err = bindFd(hostSys, dst, true, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, 0)
 			hostSys.Close()
 		}
 	}
 	if err != nil {
 		dst.Close()
-		return nil, err
+		return -1, err
 	}
 	return dst, nil
 }
 
 // checkNoSymlink refuses a mount point whose in-root resolution went
 // through a symlink: its real path must be exactly rootfs+dest.
-func checkNoSymlink(rootfs, dest string, h *os.File) error {
-	real, err := procfs.ProcSelfFdReadlink(h)
+func checkNoSymlink(rootfs, dest string, h handle) error {
+	f, err := asFile(h, dest)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	real, err := procfs.ProcSelfFdReadlink(f)
 	if err != nil {
 		return fmt.Errorf("readlink mount point: %w", err)
 	}
@@ -280,10 +285,10 @@ func checkNoSymlink(rootfs, dest string, h *os.File) error {
 // with a cgroup namespace that is a fresh cgroup2 mount; otherwise the
 // container's own cgroup directories are bound: a tmpfs holding one bind
 // per v1 hierarchy (and "unified" on a hybrid host).
-func mountCgroup(cfg *Config, root *os.File, m specs.Mount, mf configs.MountFlags) (*os.File, error) {
+func mountCgroup(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags) (handle, error) {
 	dst, err := resolveDest(root, m.Destination, false)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	attrs := msToAttr(mf.Flags)
 	unified, isV2 := cfg.CgroupPaths[""]
@@ -295,13 +300,13 @@ func mountCgroup(cfg *Config, root *os.File, m specs.Mount, mf configs.MountFlag
 		}
 		if err != nil {
 			dst.Close()
-			return nil, err
+			return -1, err
 		}
 		return dst, nil
 	}
 	if err := mountAt("tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755", dst); err != nil {
 		dst.Close()
-		return nil, err
+		return -1, err
 	}
 	dst.Close()
 	for key, path := range cfg.CgroupPaths {
@@ -312,28 +317,28 @@ func mountCgroup(cfg *Config, root *os.File, m specs.Mount, mf configs.MountFlag
 		}
 		sub, err := resolveDest(root, filepath.Join(m.Destination, name), false)
 		if err != nil {
-			return nil, err
+			return -1, err
 		}
 		err = bindHostDir(path, sub, attrs)
 		sub.Close()
 		if err != nil {
-			return nil, fmt.Errorf("bind cgroup %s: %w", path, err)
+			return -1, fmt.Errorf("bind cgroup %s: %w", path, err)
 		}
 	}
 	// Leave the tmpfs itself read-only, as the container must not add to it.
 	top, err := openInRoot(root, m.Destination)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
-	if err := setattr(int(top.Fd()), false, unix.MOUNT_ATTR_RDONLY, 0, 0); err != nil {
+	if err := setattr(int(top), false, unix.MOUNT_ATTR_RDONLY, 0, 0); err != nil {
 		top.Close()
-		return nil, err
+		return -1, err
 	}
 	return top, nil
 }
 
-func bindHostDir(path string, dst *os.File, attrs uint64) error {
-	src, err := os.OpenFile(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func bindHostDir(path string, dst handle, attrs uint64) error {
+	src, err := openHost(path, unix.O_DIRECTORY)
 	if err != nil {
 		return err
 	}
