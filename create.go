@@ -38,7 +38,9 @@ func createCommand() *cli.Command {
 			if err := configs.ValidateID(id); err != nil {
 				return err // it quotes (a prefix of) the ID: no "create <id>" around it
 			}
-			c, closeConsole, err := createContainer(cmd, id, nil, nil)
+			// berth's binary is sealed for init while the bundle is read.
+			seal := libcontainer.StartSealing()
+			c, closeConsole, err := createContainer(cmd, id, nil, nil, seal)
 			if closeConsole != nil {
 				closeConsole()
 			}
@@ -56,7 +58,20 @@ func createCommand() *cli.Command {
 // process given no --console-socket (a foreground run relays it). A
 // non-nil startNow makes it start the process too, as soon as it is set
 // up, calling startNow just before (see libcontainer.CreateOpts.StartNow).
-func createContainer(cmd *cli.Command, id string, localConsole *os.File, startNow func()) (*libcontainer.Container, func(), error) {
+// seal is berth's binary being sealed for init (libcontainer.StartSealing,
+// started by the caller first thing): it is handed to Create, or
+// discarded.
+func createContainer(cmd *cli.Command, id string, localConsole *os.File, startNow func(), seal libcontainer.Sealing) (*libcontainer.Container, func(), error) {
+	c, closeConsole, err := createWithSeal(cmd, id, localConsole, startNow, &seal)
+	if seal != nil {
+		seal.Discard()
+	}
+	return c, closeConsole, err
+}
+
+// createWithSeal does createContainer's work; it sets *seal to nil once
+// it has handed the seal to libcontainer.Create.
+func createWithSeal(cmd *cli.Command, id string, localConsole *os.File, startNow func(), seal *libcontainer.Sealing) (*libcontainer.Container, func(), error) {
 	if err := configs.ValidateID(id); err != nil {
 		return nil, nil, err
 	}
@@ -105,6 +120,7 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, startNo
 	} else if localConsole != nil && spec.Process != nil && spec.Process.Terminal {
 		opts.ConsoleSocket = localConsole
 	}
+	opts.Seal, *seal = *seal, nil
 	c, err := libcontainer.Create(opts)
 	return c, closeConsole, err
 }

@@ -31,6 +31,10 @@ func runCommand() *cli.Command {
 			if err := configs.ValidateID(id); err != nil {
 				return err // it quotes (a prefix of) the ID: no "create <id>" around it
 			}
+			// berth's binary is sealed for init in the background while the
+			// bundle is read; before the signal set-up, which keeps a
+			// thread busy for ~1 ms.
+			seal := libcontainer.StartSealing()
 			detach := cmd.Bool("detach")
 			var sigs chan os.Signal
 			if !detach {
@@ -38,6 +42,7 @@ func runCommand() *cli.Command {
 				// our direct child when it was forked into a pid namespace
 				// it joined, and catch signals before anything exists.
 				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+					seal.Discard()
 					return fmt.Errorf("run %s: become subreaper: %w", id, err)
 				}
 				sigs = make(chan os.Signal, 128)
@@ -48,13 +53,14 @@ func runCommand() *cli.Command {
 			term := &terminalSink{}
 			if !detach && cmd.String("console-socket") == "" {
 				if err := term.openLocal(); err != nil {
+					seal.Discard()
 					return fmt.Errorf("run %s: %w", id, err)
 				}
 			}
 			defer term.close()
 			// run starts the process as soon as it is set up (no exec.fifo
 			// round trip); signals are forwarded from before it runs.
-			c, closeConsole, err := createContainer(cmd, id, term.child, sigsReady)
+			c, closeConsole, err := createContainer(cmd, id, term.child, sigsReady, seal)
 			term.started()
 			if closeConsole != nil {
 				closeConsole()

@@ -173,12 +173,27 @@ type CreateOpts struct {
 	// init is told to go. Poststart hooks are the caller's (Poststart).
 	StartNow    bool
 	BeforeStart func()
+	// Seal, when set, is berth's binary being sealed for init
+	// (StartSealing); Create takes it over, used or not.
+	Seal Sealing
 }
 
 // Create makes a container and leaves its init waiting for start. On any
 // failure everything made so far is undone: no process, cgroup or state
 // directory is left behind.
 func Create(o *CreateOpts) (c *Container, retErr error) {
+	// Sealing berth's binary overlaps the set-up below (and, when the
+	// caller started it, the reading of the bundle before it).
+	seal := o.Seal
+	if seal == nil {
+		seal = StartSealing()
+	}
+	sealTaken := false
+	defer func() {
+		if !sealTaken {
+			seal.Discard()
+		}
+	}()
 	if err := configs.ValidateID(o.ID); err != nil {
 		return nil, err
 	}
@@ -196,14 +211,6 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if !o.Spec.Process.Terminal && o.ConsoleSocket != nil {
 		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
-	// Sealing berth's binary for init overlaps the set-up below.
-	seal := startSealing()
-	sealTaken := false
-	defer func() {
-		if !sealTaken {
-			seal.discard()
-		}
-	}()
 	cgCfg := bcgroups.Config{
 		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
 		Systemd: o.Systemd, Rootless: o.Rootless,

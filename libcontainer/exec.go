@@ -34,6 +34,12 @@ type ExecOpts struct {
 	// SubCgroup is exec's --cgroup: "[ctrl[,ctrl]:]path" entries, each a
 	// sub-cgroup (which must exist) of the container's cgroup.
 	SubCgroup []string
+	// Seal, when set, is berth's binary being sealed for the process
+	// (StartSealing); Exec takes it over, used or not.
+	Seal Sealing
+	// BeforeStart, when set, runs once the process exists and before it
+	// is sent its config (so before it runs the program).
+	BeforeStart func()
 }
 
 // ErrExecStopped and ErrExecPaused keep runc's wording, which clients
@@ -80,17 +86,21 @@ type ExecProcess struct {
 // namespace of the container's init and its cgroup, and gets the same
 // hardening as init. Exec returns once the process has execve'd.
 func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
-	if err := configs.ValidateProcess(o.Process); err != nil {
-		return nil, err
+	// Sealing berth's binary overlaps the set-up below (and, when the
+	// caller started it, the reading of the bundle before it).
+	seal := o.Seal
+	if seal == nil {
+		seal = StartSealing()
 	}
-	// Sealing berth's binary overlaps the checks below.
-	seal := startSealing()
 	sealTaken := false
 	defer func() {
 		if !sealTaken {
-			seal.discard()
+			seal.Discard()
 		}
 	}()
+	if err := configs.ValidateProcess(o.Process); err != nil {
+		return nil, err
+	}
 	status := c.Status()
 	if err := checkExecStatus(status, o.IgnorePaused); err != nil {
 		return nil, err
@@ -129,6 +139,9 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
+	}
+	if o.BeforeStart != nil {
+		o.BeforeStart()
 	}
 	if err := c.finishExec(proc, o, cgPaths, status == Paused); err != nil {
 		proc.kill()

@@ -32,22 +32,28 @@ type launch struct {
 	// CgroupFD, when >= 0, makes clone3 start the process in that cgroup.
 	CgroupFD int
 	// Seal is berth's sealed binary being made in the background
-	// (startSealing); startProcess takes it.
-	Seal sealing
+	// (StartSealing); startProcess takes it.
+	Seal Sealing
 }
 
-// sealing is a seal of berth's own binary (exeseal.Open: ~0.2 ms of
-// mount calls, or a copy) made in the background while the caller does
-// other set-up.
-type sealing chan sealResult
+// Sealing is a seal of berth's own binary for a container process
+// (exeseal.Open: ~0.3 ms of mount calls, or a copy), made in the
+// background while the caller does other work: reading the bundle,
+// validating, the state directory. Create and Exec take one over
+// (CreateOpts.Seal, ExecOpts.Seal) or start their own. Start it before
+// other background work: a goroutine runs when a thread wakes up and
+// takes it (~0.1 ms), and one busy with other work (run's signal set-up
+// takes ~1 ms) leaves it waiting.
+type Sealing chan sealResult
 
 type sealResult struct {
 	exe *exeseal.Exe
 	err error
 }
 
-func startSealing() sealing {
-	s := make(sealing, 1)
+// StartSealing starts sealing in the background.
+func StartSealing() Sealing {
+	s := make(Sealing, 1)
 	go func() {
 		exe, err := exeseal.Open()
 		s <- sealResult{exe, err}
@@ -56,14 +62,14 @@ func startSealing() sealing {
 }
 
 // wait returns the seal; it may be called once.
-func (s sealing) wait() (*exeseal.Exe, error) {
+func (s Sealing) wait() (*exeseal.Exe, error) {
 	r := <-s
 	return r.exe, r.err
 }
 
-// discard releases a seal that will not be used (its caller failed
+// Discard releases a seal that will not be used (its caller failed
 // before starting a process).
-func (s sealing) discard() {
+func (s Sealing) Discard() {
 	if exe, err := s.wait(); err == nil {
 		exe.Close()
 	}
@@ -272,9 +278,9 @@ func socketpair() (parent, child *os.File, err error) {
 // in the parent could be overwritten by the child's own fd shuffling
 // before execve. berth init marks it close-on-exec with every other fd
 // above stdio, so the container process never holds it.
-func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal sealing) (*exeseal.Exe, error) {
+func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal Sealing) (*exeseal.Exe, error) {
 	if seal == nil {
-		seal = startSealing()
+		seal = StartSealing()
 	}
 	sealed, err := seal.wait()
 	if err != nil {

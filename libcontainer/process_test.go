@@ -21,7 +21,7 @@ func TestSealing(t *testing.T) {
 		t.Skip("sealing by overlayfs needs root")
 	}
 	before := openFds(t)
-	exe, err := startSealing().wait()
+	exe, err := StartSealing().wait()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestSealing(t *testing.T) {
 		}
 	}
 	exe.Close()
-	startSealing().discard()
+	StartSealing().Discard()
 	if after := openFds(t); after != before {
 		t.Errorf("open fds: %d before, %d after a used and a discarded seal", before, after)
 	}
