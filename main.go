@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -77,6 +78,16 @@ func newApp(only string) *cli.Command {
 			return err
 		},
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+	}
+}
+
+// init pins `berth init` to the process's main thread: a lock taken in
+// an init function holds through main. The namespaces init joins or
+// makes on its own (network, cgroup) are per thread, and /proc/PID/ns/*,
+// which hooks, exec and clients go by, shows the main thread's.
+func init() {
+	if len(os.Args) == 2 && os.Args[1] == "init" {
+		runtime.LockOSThread()
 	}
 }
 

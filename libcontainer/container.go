@@ -211,6 +211,23 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if !o.Spec.Process.Terminal && o.ConsoleSocket != nil {
 		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
+	// The network namespace is made in the background too (netnsAhead)
+	// and sent to init with its config.
+	var netns netNS
+	netnsFd := -1
+	if netnsAhead(o.Spec) {
+		netns = newNetNS()
+		defer func() {
+			if netns != nil { // not waited for yet
+				if fd, err := netns.wait(); err == nil {
+					unix.Close(fd)
+				}
+			}
+			if netnsFd >= 0 {
+				unix.Close(netnsFd)
+			}
+		}()
+	}
 	cgCfg := bcgroups.Config{
 		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
 		Systemd: o.Systemd, Rootless: o.Rootless,
@@ -312,7 +329,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, StateDir: dir.path, Console: o.ConsoleSocket, CgroupFD: cgfd,
-		Seal: seal,
+		Seal: seal, NetNSAhead: netns != nil,
 	})
 	if err != nil {
 		return nil, err
@@ -329,10 +346,25 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
 	}
 	cfg := c.initConfig(o, proc, mgr, parentJoins)
+	var cfgFds []int
+	if netns != nil {
+		fd, err := netns.wait()
+		netns = nil
+		if err != nil {
+			return nil, err
+		}
+		netnsFd = fd
+		cfgFds = []int{fd}
+		cfg.JoinNetNS = true
+	}
 	// Config first: where we must move init ourselves, it builds the
 	// rootfs meanwhile (see initConfig.WaitCgroup).
-	if err := proc.conn.send(msgConfig, cfg); err != nil {
+	if err := proc.conn.send(msgConfig, cfg, cfgFds...); err != nil {
 		return nil, fmt.Errorf("send config to init: %w", err)
+	}
+	if netnsFd >= 0 {
+		unix.Close(netnsFd)
+		netnsFd = -1
 	}
 	if !early {
 		if err := setCgroup(mgr); err != nil {

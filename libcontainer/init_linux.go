@@ -74,6 +74,9 @@ func initContainer(conn *syncConn) error {
 	if cfg.Spec == nil || cfg.Spec.Linux == nil || cfg.Process == nil {
 		return errors.New("config message without spec or process")
 	}
+	if err := joinNetNS(conn.takeFds(), cfg.JoinNetNS); err != nil {
+		return err
+	}
 	// An LSM asked for on a host without it fails create, before any set-up.
 	if err := lsm.RequestOf(cfg.Spec, cfg.Process).Check(lsm.Detect()); err != nil {
 		return err
@@ -273,6 +276,31 @@ func joinCgroups(fds []int) error {
 		unix.Close(fd)
 	}
 	return err
+}
+
+// joinNetNS joins the network namespace the runtime made for the
+// container (initConfig.JoinNetNS), sent as the config's one fd. This
+// thread is the process's main thread (see package main's init), so
+// /proc/PID/ns/net, which hooks and exec go by, names the container's.
+func joinNetNS(fds []int, join bool) error {
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	if !join {
+		if len(fds) != 0 {
+			return fmt.Errorf("config came with %d unexpected descriptors", len(fds))
+		}
+		return nil
+	}
+	if len(fds) != 1 {
+		return fmt.Errorf("config came with %d descriptors, want the network namespace", len(fds))
+	}
+	if err := unix.Setns(fds[0], unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("join network namespace: %w", err)
+	}
+	return nil
 }
 
 // waitCgroup waits until the runtime has put init in its cgroup, then

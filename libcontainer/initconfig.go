@@ -54,6 +54,9 @@ type initConfig struct {
 	// State is the container state handed to createContainer and
 	// startContainer hooks.
 	State *specs.State `json:"state,omitempty"`
+	// JoinNetNS: the runtime made the container's network namespace
+	// (netnsAhead) and sent it with this message; init joins it first.
+	JoinNetNS bool `json:"join_netns,omitempty"`
 	// StartNow (`berth run`): after "ready" init waits for msgStart on
 	// the sync socket instead of for `berth start` on exec.fifo, and
 	// reports its outcome there (EOF after execve, or an error frame).

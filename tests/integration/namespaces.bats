@@ -96,6 +96,29 @@ join() {
 	[ "$output" = lo ]
 }
 
+@test "ns: the new network namespace is the one /proc/PID/ns/net names, from create on" {
+	# berth makes the namespace ahead of the clone and init joins it:
+	# what a prestart hook (CNI) and clients read at /proc/PID/ns/net
+	# must be the container's from create on, and stay the process's.
+	update_config --arg out "$TEST_TMP/hook-netns" \
+		'.hooks.prestart = [{"path": "/bin/sh", "args": ["sh", "-c", "readlink /proc/$(jq -r .pid)/ns/net > \"$0\"", $out],
+			"env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]}]'
+	set_args sleep 1000
+	berth create --bundle "$BUNDLE" ns-netns
+	pid=$(init_pid ns-netns)
+	created=$(readlink /proc/$pid/ns/net)
+	[ "$created" != "$(readlink /proc/self/ns/net)" ]
+	[ "$(cat "$TEST_TMP/hook-netns")" = "$created" ]
+	berth start ns-netns
+	[ "$(readlink /proc/$pid/ns/net)" = "$created" ]
+	# the process itself is in it, and it has only lo
+	run berth exec ns-netns sh -c 'readlink /proc/1/ns/net; ls /sys/class/net'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$created" ]
+	[ "${lines[1]}" = lo ]
+	berth delete -f ns-netns
+}
+
 @test "ns: a new cgroup namespace is rooted at the container's cgroup" {
 	set_args cat /proc/self/cgroup
 	run berth run --bundle "$BUNDLE" ns-cg
