@@ -67,7 +67,7 @@ func newApp(only string) *cli.Command {
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto"},
 			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to criu (accepted for compatibility)"},
 		},
-		Before: setupLogging,
+		Before:   setupLogging,
 		Commands: cmds,
 		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
 			// A subcommand's flag error comes before Before has run:

@@ -184,16 +184,8 @@ type CreateOpts struct {
 func Create(o *CreateOpts) (c *Container, retErr error) {
 	// Sealing berth's binary overlaps the set-up below (and, when the
 	// caller started it, the reading of the bundle before it).
-	seal := o.Seal
-	if seal == nil {
-		seal = StartSealing()
-	}
-	sealTaken := false
-	defer func() {
-		if !sealTaken {
-			seal.Discard()
-		}
-	}()
+	seal := ownSeal(o.Seal)
+	defer seal.release()
 	if err := configs.ValidateID(o.ID); err != nil {
 		return nil, err
 	}
@@ -325,11 +317,10 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	for i := 0; i < o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
-	sealTaken = true
 	proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, StateDir: dir.path, Console: o.ConsoleSocket, CgroupFD: cgfd,
-		Seal: seal, NetNSAhead: netns != nil,
+		Seal: seal.take(), NetNSAhead: netns != nil,
 	})
 	if err != nil {
 		return nil, err

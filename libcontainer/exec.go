@@ -88,16 +88,8 @@ type ExecProcess struct {
 func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	// Sealing berth's binary overlaps the set-up below (and, when the
 	// caller started it, the reading of the bundle before it).
-	seal := o.Seal
-	if seal == nil {
-		seal = StartSealing()
-	}
-	sealTaken := false
-	defer func() {
-		if !sealTaken {
-			seal.Discard()
-		}
-	}()
+	seal := ownSeal(o.Seal)
+	defer seal.release()
 	if err := configs.ValidateProcess(o.Process); err != nil {
 		return nil, err
 	}
@@ -131,11 +123,10 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	for i := 0; i < o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
-	sealTaken = true
 	proc, err := startProcess(&launch{
 		Spec: c.state.Spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal,
+		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.take(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)

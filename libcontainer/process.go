@@ -71,6 +71,31 @@ func (s Sealing) wait() (*exeseal.Exe, error) {
 	return r.exe, r.err
 }
 
+// sealOwner holds a Sealing for a Create or Exec until a process is
+// started with it (take); release, deferred, discards it otherwise.
+type sealOwner struct {
+	seal  Sealing
+	taken bool
+}
+
+func ownSeal(s Sealing) *sealOwner {
+	if s == nil {
+		s = StartSealing()
+	}
+	return &sealOwner{seal: s}
+}
+
+func (o *sealOwner) take() Sealing {
+	o.taken = true
+	return o.seal
+}
+
+func (o *sealOwner) release() {
+	if !o.taken {
+		o.seal.Discard()
+	}
+}
+
 // Discard releases a seal that will not be used (its caller failed
 // before starting a process).
 func (s Sealing) Discard() {
