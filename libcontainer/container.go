@@ -513,7 +513,7 @@ func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager
 		cgPath = cg.Path
 	}
 	cfg := &initConfig{
-		ID: o.ID, Bundle: o.Bundle, Rootfs: c.state.Rootfs, Spec: spec, Process: spec.Process,
+		ID: o.ID, Bundle: o.Bundle, Rootfs: c.state.Rootfs, Spec: spec, // Process: the spec's
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
 		WaitCgroup:     waitCgroup,

@@ -71,8 +71,14 @@ func initContainer(conn *syncConn) error {
 	if err := json.Unmarshal(m.Payload, &cfg); err != nil {
 		return fmt.Errorf("decode config: %w", err)
 	}
-	if cfg.Spec == nil || cfg.Spec.Linux == nil || cfg.Process == nil {
-		return errors.New("config message without spec or process")
+	if cfg.Spec == nil || cfg.Spec.Linux == nil {
+		return errors.New("config message without spec")
+	}
+	if cfg.Process == nil {
+		cfg.Process = cfg.Spec.Process // a container's init: not sent twice
+	}
+	if cfg.Process == nil {
+		return errors.New("config message without process")
 	}
 	if err := joinNetNS(conn.takeFds(), cfg.JoinNetNS); err != nil {
 		return err

@@ -21,9 +21,10 @@ type initConfig struct {
 	Rootfs string `json:"rootfs"`
 	// Exec is true for a `berth exec` process: it joins a running
 	// container and does no rootfs set-up.
-	Exec    bool           `json:"exec,omitempty"`
-	Spec    *specs.Spec    `json:"spec"`
-	Process *specs.Process `json:"process"`
+	Exec bool        `json:"exec,omitempty"`
+	Spec *specs.Spec `json:"spec"`
+	// Process is the process to run: an exec's, or (omitted) the spec's.
+	Process *specs.Process `json:"process,omitempty"`
 	NoPivot bool           `json:"no_pivot,omitempty"`
 	// NoNewKeyring keeps the runtime's session keyring (--no-new-keyring).
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
