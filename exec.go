@@ -181,14 +181,20 @@ func execProcessSpec(cmd *cli.Command, c *libcontainer.Container) (*specs.Proces
 		if cmd.Args().Len() < 2 {
 			return nil, errors.New("process args cannot be empty: give a command or --process")
 		}
-		p = copyProcess(c.State().Spec.Process)
+		spec, err := c.Spec()
+		if err != nil {
+			return nil, err
+		}
+		p = copyProcess(spec.Process)
 		p.Args = cmd.Args().Slice()[1:]
 		p.CommandLine = ""
 	}
 	if err := applyExecFlags(cmd, p); err != nil {
 		return nil, err
 	}
-	c.ExecDefaults(p)
+	if err := c.ExecDefaults(p); err != nil {
+		return nil, err
+	}
 	if err := configs.ValidateProcess(p); err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("run %s: %w", id, err)
 			}
-			if p := c.State().Spec.Process; p != nil && p.Terminal {
+			if spec, _ := c.Spec(); spec != nil && spec.Process != nil && spec.Process.Terminal {
 				if err := term.relay(); err != nil {
 					c.Destroy(true)
 					return fmt.Errorf("run %s: %w", id, err)

@@ -42,6 +42,9 @@ func (c *Container) ID() string { return c.state.ID }
 // State returns the persisted state (not the live status).
 func (c *Container) State() *State { return c.state }
 
+// Spec returns the container's config (decoded on first use).
+func (c *Container) Spec() (*specs.Spec, error) { return c.state.FullSpec() }
+
 // Load reads a container's state without taking its lock: state.json is
 // replaced atomically, so a reader sees a whole old or a whole new state.
 func Load(root, id string) (*Container, error) {
@@ -143,8 +146,8 @@ func (c *Container) specState(st Status) specs.State {
 		Status:  specs.ContainerState(st),
 		Bundle:  c.state.Bundle,
 	}
-	if c.state.Spec != nil {
-		s.Annotations = c.state.Spec.Annotations
+	if sum, err := c.state.Summary(); err == nil {
+		s.Annotations = sum.Annotations
 	}
 	if st != Stopped {
 		s.Pid = c.state.InitPid
@@ -238,10 +241,11 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	self, _ := readProcStat(os.Getpid())
 	st := &State{
 		ID: o.ID, Bundle: o.Bundle, Rootfs: configs.RootfsPath(o.Spec, o.Bundle),
-		Created: time.Now().UTC(), Status: Creating, Spec: o.Spec, Owner: os.Geteuid(),
+		Created: time.Now().UTC(), Status: Creating, Owner: os.Geteuid(),
 		CreatorPid: os.Getpid(), CreatorStartTime: self.StartTime,
 		Systemd: o.Systemd, Rootless: o.Rootless,
 	}
+	st.setSpec(o.Spec)
 	c = &Container{root: o.Root, state: st}
 	var mgr cgroups.Manager
 	// newCgroup makes the manager and the cgroup, and with limits also
@@ -611,7 +615,11 @@ func (c *Container) Start() error {
 // does; after Create with StartNow the caller does). The spec: a failed
 // poststart hook stops the container.
 func (c *Container) Poststart() error {
-	if hs := hooks.List(c.state.Spec.Hooks, hooks.Poststart); len(hs) > 0 {
+	sum, err := c.state.Summary()
+	if err != nil {
+		return err
+	}
+	if hs := hooks.List(sum.Hooks, hooks.Poststart); len(hs) > 0 {
 		state := c.specState(Running)
 		if err := hooks.Run(hooks.Poststart, hs, &state); err != nil {
 			c.signalInit(unix.SIGKILL)
@@ -705,8 +713,12 @@ func (c *Container) signalInit(sig unix.Signal) error {
 }
 
 func (c *Container) manager() (cgroups.Manager, error) {
+	sum, err := c.state.Summary()
+	if err != nil {
+		return nil, err
+	}
 	return bcgroups.Load(bcgroups.Config{
-		ID: c.state.ID, CgroupsPath: c.state.Spec.Linux.CgroupsPath,
+		ID: c.state.ID, CgroupsPath: sum.CgroupsPath(),
 		Systemd: c.state.Systemd, Rootless: c.state.Rootless,
 	}, c.state.CgroupPaths)
 }
@@ -773,8 +785,8 @@ func (c *Container) Destroy(force bool) error {
 	if err := dir.remove(); err != nil {
 		return fmt.Errorf("remove state directory: %w", err)
 	}
-	if c.state.Spec != nil && c.state.InitPid != 0 {
-		if hs := hooks.List(c.state.Spec.Hooks, hooks.Poststop); len(hs) > 0 {
+	if sum, err := c.state.Summary(); err == nil && c.state.InitPid != 0 {
+		if hs := hooks.List(sum.Hooks, hooks.Poststop); len(hs) > 0 {
 			state := c.specState(Stopped)
 			if err := hooks.Run(hooks.Poststop, hs, &state); err != nil {
 				logrus.Warnf("%v", err)

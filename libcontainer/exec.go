@@ -53,10 +53,14 @@ var (
 // container's own process, as runc does: capabilities, rlimits, the
 // AppArmor profile and the SELinux label. The container's seccomp filter
 // always applies (it lives in linux.seccomp, not in the process).
-func (c *Container) ExecDefaults(p *specs.Process) {
-	base := c.state.Spec.Process
+func (c *Container) ExecDefaults(p *specs.Process) error {
+	spec, err := c.state.FullSpec()
+	if err != nil {
+		return err
+	}
+	base := spec.Process
 	if base == nil {
-		return
+		return nil
 	}
 	if p.Capabilities == nil {
 		p.Capabilities = base.Capabilities
@@ -70,6 +74,7 @@ func (c *Container) ExecDefaults(p *specs.Process) {
 	if p.SelinuxLabel == "" {
 		p.SelinuxLabel = base.SelinuxLabel
 	}
+	return nil
 }
 
 // ExecProcess is a started exec process.
@@ -91,6 +96,10 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	seal := ownSeal(o.Seal)
 	defer seal.release()
 	if err := configs.ValidateProcess(o.Process); err != nil {
+		return nil, err
+	}
+	spec, err := c.state.FullSpec()
+	if err != nil {
 		return nil, err
 	}
 	status := c.Status()
@@ -124,7 +133,7 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	proc, err := startProcess(&launch{
-		Spec: c.state.Spec, InitPid: c.state.InitPid,
+		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.take(),
 	})
@@ -178,7 +187,7 @@ func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]st
 			}
 		}
 	}
-	spec := c.state.Spec
+	spec := c.state.spec // decoded by Exec
 	state := c.specState(Running)
 	cfg := &initConfig{
 		ID: c.state.ID, Bundle: c.state.Bundle, Rootfs: c.state.Rootfs, Exec: true,
@@ -214,7 +223,7 @@ func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]st
 
 // serveExec answers the exec process until it execve's (EOF) or fails.
 func (c *Container) serveExec(proc *started, state *specs.State) error {
-	spec := c.state.Spec
+	spec := c.state.spec // decoded by Exec
 	for {
 		m, err := proc.conn.recv()
 		if err == io.EOF {

@@ -15,14 +15,22 @@ import (
 )
 
 func sampleState(id string) *State {
-	return &State{
+	s := &State{
 		ID: id, Bundle: "/b", Rootfs: "/b/rootfs",
 		Created: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
 		InitPid: 42, InitStartTime: 12345, Status: Created,
 		CgroupPaths: map[string]string{"memory": "/sys/fs/cgroup/memory/berth/" + id, "": "/sys/fs/cgroup/unified/berth/" + id},
-		Spec:        &specs.Spec{Version: specs.Version, Annotations: map[string]string{"k": "v"}},
 		Owner:       0,
 	}
+	s.setSpec(&specs.Spec{Version: specs.Version, Annotations: map[string]string{"k": "v"}})
+	return s
+}
+
+// persisted is s as a load sees it: the decoded caches cleared.
+func persisted(s *State) State {
+	c := *s
+	c.spec, c.specChanged, c.summary = nil, false, nil
+	return c
 }
 
 // onlyStateFile fails when anything but the lock and state.json is in dir:
@@ -55,8 +63,12 @@ func TestStateSaveLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
+	if !reflect.DeepEqual(*got, persisted(want)) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	spec, err := got.FullSpec()
+	if err != nil || !reflect.DeepEqual(spec, want.spec) {
+		t.Errorf("config after a round trip: %+v, %v; want %+v", spec, err, want.spec)
 	}
 	// A second save replaces the first.
 	want.Status, want.InitPid = Running, 43
@@ -110,10 +122,11 @@ func TestStateSaveIsAtomicForReaders(t *testing.T) {
 	defer d.unlock()
 	s := sampleState("rt3")
 	// A big spec makes a torn write likely if save wrote in place.
-	s.Spec.Annotations = map[string]string{}
+	big := map[string]string{}
 	for i := 0; i < 2000; i++ {
-		s.Spec.Annotations[strings.Repeat("k", 20)+string(rune('a'+i%26))+time.Duration(i).String()] = strings.Repeat("v", 50)
+		big[strings.Repeat("k", 20)+string(rune('a'+i%26))+time.Duration(i).String()] = strings.Repeat("v", 50)
 	}
+	s.setSpec(&specs.Spec{Version: specs.Version, Annotations: big})
 	if err := d.save(s); err != nil {
 		t.Fatal(err)
 	}
@@ -298,5 +311,67 @@ func TestStateDirRemove(t *testing.T) {
 	// Removing what is already gone is not an error.
 	if err := d.remove(); err != nil {
 		t.Errorf("remove of a removed directory: %v", err)
+	}
+}
+
+// Most commands read only a summary of the config; the whole of it is
+// decoded only when asked for, and a changed config (update) is saved.
+func TestStateConfigLazyAndSummary(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "lz1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.unlock()
+	s := sampleState("lz1")
+	limit := int64(1 << 20)
+	spec := &specs.Spec{
+		Version: specs.Version, Annotations: map[string]string{"a": "b"},
+		Hooks: &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}},
+		Linux: &specs.Linux{CgroupsPath: "/x/lz1", Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}}},
+	}
+	s.setSpec(spec)
+	if err := d.save(s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.load("lz1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := got.Summary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Annotations["a"] != "b" || sum.CgroupsPath() != "/x/lz1" || sum.Hooks == nil || len(sum.Hooks.Poststop) != 1 {
+		t.Errorf("summary: %+v", sum)
+	}
+	if got.spec != nil {
+		t.Error("Summary decoded the whole config")
+	}
+	full, err := got.FullSpec()
+	if err != nil || full.Linux == nil || *full.Linux.Resources.Memory.Limit != limit {
+		t.Fatalf("FullSpec: %+v, %v", full, err)
+	}
+	// An update changes the config; the next load sees it.
+	newLimit := int64(2 << 20)
+	full.Linux.Resources.Memory.Limit = &newLimit
+	got.setSpec(full)
+	if err := d.save(got); err != nil {
+		t.Fatal(err)
+	}
+	again, err := d.load("lz1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full, err := again.FullSpec(); err != nil || *full.Linux.Resources.Memory.Limit != newLimit {
+		t.Errorf("after update: %+v, %v", full, err)
+	}
+	// A state without a config says so instead of handing out nil.
+	empty := &State{ID: "e"}
+	if _, err := empty.FullSpec(); err == nil {
+		t.Error("FullSpec of a state without config succeeded")
+	}
+	if _, err := empty.Summary(); err == nil {
+		t.Error("Summary of a state without config succeeded")
 	}
 }

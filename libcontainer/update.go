@@ -26,7 +26,11 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if st := c.Status(); st == Stopped || st == Creating {
 		return fmt.Errorf("cannot update a stopped container: %w", ErrNotRunning)
 	}
-	linux := c.state.Spec.Linux
+	spec, err := c.state.FullSpec()
+	if err != nil {
+		return err
+	}
+	linux := spec.Linux
 	merged := mergeResources(linux.Resources, r)
 	res, err := bcgroups.ConvertResources(merged)
 	if err != nil {
@@ -40,6 +44,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 		return fmt.Errorf("set cgroup resources: %w", err)
 	}
 	linux.Resources = merged
+	c.state.setSpec(spec)
 	return dir.save(c.state)
 }
 
