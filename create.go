@@ -40,7 +40,7 @@ func createCommand() *cli.Command {
 			}
 			// berth's binary is sealed for init while the bundle is read.
 			seal := libcontainer.StartSealing()
-			c, closeConsole, err := createContainer(cmd, id, nil, nil, seal)
+			c, closeConsole, err := createContainer(cmd, id, nil, seal, nil)
 			if closeConsole != nil {
 				closeConsole()
 			}
@@ -53,16 +53,22 @@ func createCommand() *cli.Command {
 	}
 }
 
+// startNow makes createContainer start the process too, as soon as it is
+// set up (run; see libcontainer.CreateOpts.StartNow).
+type startNow struct {
+	// Background runs while init sets up; Before just before it is
+	// told to go.
+	Background, Before func()
+}
+
 // createContainer creates the container of a create or run command.
 // localConsole, when not nil, receives the pty master of a terminal
-// process given no --console-socket (a foreground run relays it). A
-// non-nil startNow makes it start the process too, as soon as it is set
-// up, calling startNow just before (see libcontainer.CreateOpts.StartNow).
-// seal is berth's binary being sealed for init (libcontainer.StartSealing,
+// process given no --console-socket (a foreground run relays it). seal
+// is berth's binary being sealed for init (libcontainer.StartSealing,
 // started by the caller first thing): it is handed to Create, or
 // discarded.
-func createContainer(cmd *cli.Command, id string, localConsole *os.File, startNow func(), seal libcontainer.Sealing) (*libcontainer.Container, func(), error) {
-	c, closeConsole, err := createWithSeal(cmd, id, localConsole, startNow, &seal)
+func createContainer(cmd *cli.Command, id string, localConsole *os.File, seal libcontainer.Sealing, start *startNow) (*libcontainer.Container, func(), error) {
+	c, closeConsole, err := createWithSeal(cmd, id, localConsole, start, &seal)
 	if seal != nil {
 		seal.Discard()
 	}
@@ -71,7 +77,7 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, startNo
 
 // createWithSeal does createContainer's work; it sets *seal to nil once
 // it has handed the seal to libcontainer.Create.
-func createWithSeal(cmd *cli.Command, id string, localConsole *os.File, startNow func(), seal *libcontainer.Sealing) (*libcontainer.Container, func(), error) {
+func createWithSeal(cmd *cli.Command, id string, localConsole *os.File, start *startNow, seal *libcontainer.Sealing) (*libcontainer.Container, func(), error) {
 	if err := configs.ValidateID(id); err != nil {
 		return nil, nil, err
 	}
@@ -107,7 +113,9 @@ func createWithSeal(cmd *cli.Command, id string, localConsole *os.File, startNow
 		PreserveFds: preserve, Systemd: cmd.Root().Bool("systemd-cgroup"),
 		Rootless: cmd.Root().String("rootless") == "true",
 		Stdin:    os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		StartNow: startNow != nil, BeforeStart: startNow,
+	}
+	if start != nil {
+		opts.StartNow, opts.Background, opts.BeforeStart = true, start.Background, start.Before
 	}
 	var closeConsole func()
 	if path := cmd.String("console-socket"); path != "" {

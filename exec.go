@@ -85,12 +85,12 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 		}
 		sigs = make(chan os.Signal, 128)
 	}
-	// Signals are registered in the background (~1 ms, see notifyAsync)
-	// and forwarded from before the process runs its program. Never
-	// signal.Stop: it costs ~0.4 ms (a sigaction per signal and a wait
-	// for the signal goroutine) and berth exits right after; a signal
-	// that comes late is caught and dropped, not fatal.
-	sigsReady := notifyAsync(sigs)
+	// Signals are registered (~1 ms, see notifyLater) once the process
+	// exists, while its runtime starts, and forwarded from before it
+	// runs its program. Never signal.Stop: it costs ~0.4 ms (a sigaction
+	// per signal and a wait for the signal goroutine) and berth exits
+	// right after; a signal that comes late is caught and dropped.
+	_, sigsReady := notifyLater(sigs)
 	c, err := loadContainer(cmd)
 	if err != nil {
 		return -1, err

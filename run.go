@@ -47,7 +47,7 @@ func runCommand() *cli.Command {
 				}
 				sigs = make(chan os.Signal, 128)
 			}
-			sigsReady := notifyAsync(sigs)
+			startSigs, sigsReady := notifyLater(sigs)
 			// In the foreground without --console-socket, berth relays a
 			// terminal itself (tty.go).
 			term := &terminalSink{}
@@ -60,7 +60,7 @@ func runCommand() *cli.Command {
 			defer term.close()
 			// run starts the process as soon as it is set up (no exec.fifo
 			// round trip); signals are forwarded from before it runs.
-			c, closeConsole, err := createContainer(cmd, id, term.child, sigsReady, seal)
+			c, closeConsole, err := createContainer(cmd, id, term.child, seal, &startNow{Background: startSigs, Before: sigsReady})
 			term.started()
 			if closeConsole != nil {
 				closeConsole()

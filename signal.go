@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,21 +43,29 @@ var forwardedSignals = []os.Signal{
 	unix.SIGVTALRM, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGPWR,
 }
 
-// notifyAsync registers ch for forwardedSignals in the background and
-// returns a function that waits until that is done (nil ch: nothing to
-// do). The Go runtime hands each signal to its signal thread one at a
-// time: about 1 ms for the set (measured), which overlaps with creating
-// the container instead of delaying it. Until then a signal to berth has
-// its default effect, as it has before berth starts at all; what create
-// made by then, `delete --force` removes.
-func notifyAsync(ch chan os.Signal) (wait func()) {
+// notifyLater registers ch for forwardedSignals in the background: start
+// begins it (once), wait starts it if need be and waits until it is done
+// (nil ch: nothing to do). The Go runtime hands each signal to its signal
+// thread one at a time: about 1 ms for the set (measured), so run and exec
+// start it once the container's process exists and their own thread
+// would idle while that process sets up. (Started first thing, on two
+// CPUs, it slowed everything else the runtime does then: run by ~8%.)
+// Until it is done a signal to berth has its default effect, as it has
+// before berth starts at all; what create made by then, `delete --force`
+// removes.
+func notifyLater(ch chan os.Signal) (start, wait func()) {
 	if ch == nil {
-		return func() {}
+		return func() {}, func() {}
 	}
+	var once sync.Once
 	done := make(chan struct{})
-	go func() {
-		signal.Notify(ch, forwardedSignals...)
-		close(done)
-	}()
-	return func() { <-done }
+	start = func() {
+		once.Do(func() {
+			go func() {
+				signal.Notify(ch, forwardedSignals...)
+				close(done)
+			}()
+		})
+	}
+	return start, func() { start(); <-done }
 }

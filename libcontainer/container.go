@@ -172,9 +172,12 @@ type CreateOpts struct {
 	Stdout        *os.File
 	Stderr        *os.File
 	// StartNow (`berth run`) starts the process as soon as it is set up:
-	// no exec.fifo, no `start`. BeforeStart, when set, runs just before
-	// init is told to go. Poststart hooks are the caller's (Poststart).
+	// no exec.fifo, no `start`. Background, when set, runs once the
+	// runtime's part of the set-up is done and init is still at work;
+	// BeforeStart just before init is told to go. Poststart hooks are
+	// the caller's (Poststart).
 	StartNow    bool
+	Background  func()
 	BeforeStart func()
 	// Seal, when set, is berth's binary being sealed for init
 	// (StartSealing); Create takes it over, used or not.
@@ -389,6 +392,9 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		if err := proc.conn.send(msgCgroupReady, nil); err != nil {
 			return nil, childFailure(proc.conn, fmt.Errorf("tell init its cgroup is ready: %w", err))
 		}
+	}
+	if o.Background != nil {
+		o.Background()
 	}
 	if err := c.serveInit(proc, cfg); err != nil {
 		return nil, err

@@ -38,7 +38,8 @@ type ExecOpts struct {
 	// (StartSealing); Exec takes it over, used or not.
 	Seal Sealing
 	// BeforeStart, when set, runs once the process exists and before it
-	// is sent its config (so before it runs the program).
+	// is sent its config (so before it runs the program), while the
+	// process's own runtime is still starting.
 	BeforeStart func()
 }
 
