@@ -48,8 +48,9 @@ var forwardedSignals = []os.Signal{
 // (nil ch: nothing to do). The Go runtime hands each signal to its signal
 // thread one at a time: about 1 ms for the set (measured), so run and exec
 // start it once the container's process exists and their own thread
-// would idle while that process sets up. (Started first thing, on two
-// CPUs, it slowed everything else the runtime does then: run by ~8%.)
+// would idle while that process sets up: started first thing, it kept
+// one of the two CPUs here busy while the seal, the network namespace
+// and the runtime's own set-up needed them.
 // Until it is done a signal to berth has its default effect, as it has
 // before berth starts at all; what create made by then, `delete --force`
 // removes.
