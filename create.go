@@ -38,9 +38,7 @@ func createCommand() *cli.Command {
 			if err := configs.ValidateID(id); err != nil {
 				return err // it quotes (a prefix of) the ID: no "create <id>" around it
 			}
-			// berth's binary is sealed for init while the bundle is read.
-			seal := libcontainer.StartSealing()
-			c, closeConsole, err := createContainer(cmd, id, nil, seal, nil)
+			c, closeConsole, err := createContainer(cmd, id, nil, nil)
 			if closeConsole != nil {
 				closeConsole()
 			}
@@ -63,21 +61,12 @@ type startNow struct {
 
 // createContainer creates the container of a create or run command.
 // localConsole, when not nil, receives the pty master of a terminal
-// process given no --console-socket (a foreground run relays it). seal
-// is berth's binary being sealed for init (libcontainer.StartSealing,
-// started by the caller first thing): it is handed to Create, or
-// discarded.
-func createContainer(cmd *cli.Command, id string, localConsole *os.File, seal libcontainer.Sealing, start *startNow) (*libcontainer.Container, func(), error) {
-	c, closeConsole, err := createWithSeal(cmd, id, localConsole, start, &seal)
-	if seal != nil {
-		seal.Discard()
-	}
-	return c, closeConsole, err
-}
-
-// createWithSeal does createContainer's work; it sets *seal to nil once
-// it has handed the seal to libcontainer.Create.
-func createWithSeal(cmd *cli.Command, id string, localConsole *os.File, start *startNow, seal *libcontainer.Sealing) (*libcontainer.Container, func(), error) {
+// process given no --console-socket (a foreground run relays it).
+func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *startNow) (*libcontainer.Container, func(), error) {
+	// berth's binary is sealed for init in the background while the
+	// bundle is read; Create takes the seal over.
+	seal := libcontainer.OwnSeal(nil)
+	defer seal.Release()
 	if err := configs.ValidateID(id); err != nil {
 		return nil, nil, err
 	}
@@ -128,7 +117,7 @@ func createWithSeal(cmd *cli.Command, id string, localConsole *os.File, start *s
 	} else if localConsole != nil && spec.Process != nil && spec.Process.Terminal {
 		opts.ConsoleSocket = localConsole
 	}
-	opts.Seal, *seal = *seal, nil
+	opts.Seal = seal.Take()
 	c, err := libcontainer.Create(opts)
 	return c, closeConsole, err
 }

@@ -68,13 +68,8 @@ func execCommand() *cli.Command {
 func runExec(cmd *cli.Command, id string) (int, error) {
 	// berth's binary is sealed for the process in the background while
 	// the container and the process spec are read; Exec takes it over.
-	seal := libcontainer.StartSealing()
-	handed := false
-	defer func() {
-		if !handed {
-			seal.Discard()
-		}
-	}()
+	seal := libcontainer.OwnSeal(nil)
+	defer seal.Release()
 	detach := cmd.Bool("detach")
 	var sigs chan os.Signal
 	if !detach {
@@ -109,7 +104,7 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 	}
 	opts := &libcontainer.ExecOpts{
 		Process: p, PreserveFds: preserve, IgnorePaused: cmd.Bool("ignore-paused"),
-		SubCgroup: cmd.StringSlice("cgroup"), Seal: seal, BeforeStart: sigsReady,
+		SubCgroup: cmd.StringSlice("cgroup"), BeforeStart: sigsReady,
 	}
 	if !p.Terminal {
 		opts.Stdin, opts.Stdout, opts.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -119,7 +114,7 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 		return -1, err
 	}
 	defer term.close()
-	handed = true
+	opts.Seal = seal.Take()
 	proc, err := c.Exec(opts)
 	term.started()
 	if err != nil {

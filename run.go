@@ -31,18 +31,13 @@ func runCommand() *cli.Command {
 			if err := configs.ValidateID(id); err != nil {
 				return err // it quotes (a prefix of) the ID: no "create <id>" around it
 			}
-			// berth's binary is sealed for init in the background while the
-			// bundle is read; before the signal set-up, which keeps a
-			// thread busy for ~1 ms.
-			seal := libcontainer.StartSealing()
 			detach := cmd.Bool("detach")
 			var sigs chan os.Signal
 			if !detach {
 				// Become the reaper of the container's init, which is not
 				// our direct child when it was forked into a pid namespace
-				// it joined, and catch signals before anything exists.
+				// it joined.
 				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-					seal.Discard()
 					return fmt.Errorf("run %s: become subreaper: %w", id, err)
 				}
 				sigs = make(chan os.Signal, 128)
@@ -53,14 +48,14 @@ func runCommand() *cli.Command {
 			term := &terminalSink{}
 			if !detach && cmd.String("console-socket") == "" {
 				if err := term.openLocal(); err != nil {
-					seal.Discard()
 					return fmt.Errorf("run %s: %w", id, err)
 				}
 			}
 			defer term.close()
 			// run starts the process as soon as it is set up (no exec.fifo
-			// round trip); signals are forwarded from before it runs.
-			c, closeConsole, err := createContainer(cmd, id, term.child, seal, &startNow{Background: startSigs, Before: sigsReady})
+			// round trip); its signals are registered while init sets up
+			// and forwarded from before the process runs.
+			c, closeConsole, err := createContainer(cmd, id, term.child, &startNow{Background: startSigs, Before: sigsReady})
 			term.started()
 			if closeConsole != nil {
 				closeConsole()

@@ -32,7 +32,7 @@ type Container struct {
 	root  string
 	state *State
 	// fresh: state was written by this process (Create) and is current,
-	// so Start need not read it back.
+	// so lockState need not read it back.
 	fresh bool
 }
 
@@ -190,8 +190,8 @@ type CreateOpts struct {
 func Create(o *CreateOpts) (c *Container, retErr error) {
 	// Sealing berth's binary overlaps the set-up below (and, when the
 	// caller started it, the reading of the bundle before it).
-	seal := ownSeal(o.Seal)
-	defer seal.release()
+	seal := OwnSeal(o.Seal)
+	defer seal.Release()
 	if err := configs.ValidateID(o.ID); err != nil {
 		return nil, err
 	}
@@ -232,7 +232,8 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	}
 	// The manager itself (on cgroup v1 a walk over every hierarchy) may
 	// be made after the clone, but its config is checked now.
-	if err := bcgroups.Check(cgCfg); err != nil {
+	cgChecked, err := bcgroups.Check(cgCfg)
+	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
 
@@ -254,7 +255,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	// newCgroup makes the manager and the cgroup, and with limits also
 	// writes them (see setCgroup).
 	newCgroup := func(limits bool) error {
-		m, err := bcgroups.New(cgCfg)
+		m, err := cgChecked.Manager()
 		if err != nil {
 			return fmt.Errorf("cgroup: %w", err)
 		}
@@ -327,7 +328,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, StateDir: dir.path, Console: o.ConsoleSocket, CgroupFD: cgfd,
-		Seal: seal.take(), NetNSAhead: netns != nil,
+		Seal: seal.Take(), NetNSAhead: netns != nil,
 	})
 	if err != nil {
 		return nil, err
@@ -567,19 +568,7 @@ func (c *Container) serveInit(proc *started, cfg *initConfig) error {
 				return err
 			}
 		case msgSeccompFd:
-			fd, err := proc.conn.takeFd()
-			if err != nil {
-				return fmt.Errorf("seccomp notify fd: %w", err)
-			}
-			err = seccomp.SendToListener(spec.Linux.Seccomp.ListenerPath, fd, &specs.ContainerProcessState{
-				Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: proc.pid,
-				Metadata: spec.Linux.Seccomp.ListenerMetadata, State: hookState,
-			})
-			unix.Close(fd)
-			if err != nil {
-				return fmt.Errorf("seccomp listener %s: %w", spec.Linux.Seccomp.ListenerPath, err)
-			}
-			if err := proc.conn.send(msgSeccompDone, nil); err != nil {
+			if err := passSeccompFd(proc, spec.Linux.Seccomp, hookState); err != nil {
 				return err
 			}
 		case msgReady:
@@ -590,18 +579,48 @@ func (c *Container) serveInit(proc *started, cfg *initConfig) error {
 	}
 }
 
-// Start releases a created container's init and runs the poststart hooks.
-func (c *Container) Start() error {
+// lockState takes the container's lock and re-reads its state under it:
+// a command loads the state without the lock, and another may have
+// changed it since. A state this process wrote itself (fresh) is current.
+func (c *Container) lockState() (*stateDir, error) {
 	dir, err := openStateDir(c.root, c.state.ID, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer dir.unlock()
 	if !c.fresh {
 		if s, err := dir.load(c.state.ID); err == nil {
 			c.state = s
 		}
 	}
+	return dir, nil
+}
+
+// passSeccompFd hands the seccomp notify fd a container process sent
+// (msgSeccompFd) to the filter's listener, with the container's state,
+// and tells the process it may go on.
+func passSeccompFd(proc *started, sc *specs.LinuxSeccomp, state specs.State) error {
+	fd, err := proc.conn.takeFd()
+	if err != nil {
+		return fmt.Errorf("seccomp notify fd: %w", err)
+	}
+	err = seccomp.SendToListener(sc.ListenerPath, fd, &specs.ContainerProcessState{
+		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: proc.pid,
+		Metadata: sc.ListenerMetadata, State: state,
+	})
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("seccomp listener %s: %w", sc.ListenerPath, err)
+	}
+	return proc.conn.send(msgSeccompDone, nil)
+}
+
+// Start releases a created container's init and runs the poststart hooks.
+func (c *Container) Start() error {
+	dir, err := c.lockState()
+	if err != nil {
+		return err
+	}
+	defer dir.unlock()
 	switch st := c.Status(); st {
 	case Created:
 	case Stopped:

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
-	"github.com/berth-runtime/berth/libcontainer/seccomp"
 )
 
 // ExecOpts are the inputs of `berth exec`.
@@ -94,8 +93,8 @@ type ExecProcess struct {
 func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	// Sealing berth's binary overlaps the set-up below (and, when the
 	// caller started it, the reading of the bundle before it).
-	seal := ownSeal(o.Seal)
-	defer seal.release()
+	seal := OwnSeal(o.Seal)
+	defer seal.Release()
 	if err := configs.ValidateProcess(o.Process); err != nil {
 		return nil, err
 	}
@@ -136,7 +135,7 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	proc, err := startProcess(&launch{
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.take(),
+		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.Take(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
@@ -237,19 +236,7 @@ func (c *Container) serveExec(proc *started, state *specs.State) error {
 		case msgError:
 			return errors.New(m.Error)
 		case msgSeccompFd:
-			fd, err := proc.conn.takeFd()
-			if err != nil {
-				return fmt.Errorf("seccomp notify fd: %w", err)
-			}
-			err = seccomp.SendToListener(spec.Linux.Seccomp.ListenerPath, fd, &specs.ContainerProcessState{
-				Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: proc.pid,
-				Metadata: spec.Linux.Seccomp.ListenerMetadata, State: *state,
-			})
-			unix.Close(fd)
-			if err != nil {
-				return fmt.Errorf("seccomp listener %s: %w", spec.Linux.Seccomp.ListenerPath, err)
-			}
-			if err := proc.conn.send(msgSeccompDone, nil); err != nil {
+			if err := passSeccompFd(proc, spec.Linux.Seccomp, *state); err != nil {
 				return err
 			}
 		default:

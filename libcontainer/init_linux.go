@@ -289,11 +289,7 @@ func joinCgroups(fds []int) error {
 // thread is the process's main thread (see package main's init), so
 // /proc/PID/ns/net, which hooks and exec go by, names the container's.
 func joinNetNS(fds []int, join bool) error {
-	defer func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	}()
+	defer closeFds(fds)
 	if !join {
 		if len(fds) != 0 {
 			return fmt.Errorf("config came with %d unexpected descriptors", len(fds))

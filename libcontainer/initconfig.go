@@ -38,8 +38,10 @@ type initConfig struct {
 	// clone into), after sending this config: init builds the rootfs
 	// meanwhile and waits for msgCgroupReady before anything that must
 	// happen inside the cgroup: the cgroup namespace, hooks, and the
-	// container's process. Otherwise init is in its cgroup from the start
-	// (CLONE_INTO_CGROUP, and joinCgroups for v1 hierarchies).
+	// container's process. Otherwise init is in its cgroup before it does
+	// anything: cloned into the cgroup2 one (CLONE_INTO_CGROUP), and
+	// joining the v1 ones itself as soon as the msgCgroupJoin that follows
+	// this config brings their "tasks" files (joinCgroups).
 	WaitCgroup bool `json:"wait_cgroup,omitempty"`
 	// CgroupWaitLate: no hook runs before pivot_root, so init does the
 	// whole rootfs (pivot_root, masks, read-only paths) before waiting.

@@ -24,14 +24,11 @@ func (c *Container) Resume() error {
 // setFrozen freezes or thaws the container's cgroup under its lock, and
 // records the new status.
 func (c *Container) setFrozen(want cgroups.FreezerState) error {
-	dir, err := openStateDir(c.root, c.state.ID, false)
+	dir, err := c.lockState()
 	if err != nil {
 		return err
 	}
 	defer dir.unlock()
-	if s, err := dir.load(c.state.ID); err == nil {
-		c.state = s
-	}
 	st := c.Status()
 	switch {
 	case want == cgroups.Frozen && (st == Running || st == Created):

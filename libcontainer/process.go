@@ -32,8 +32,8 @@ type launch struct {
 	Console *os.File
 	// CgroupFD, when >= 0, makes clone3 start the process in that cgroup.
 	CgroupFD int
-	// Seal is berth's sealed binary being made in the background
-	// (StartSealing); startProcess takes it.
+	// Seal is berth's binary being sealed in the background
+	// (StartSealing); startProcess waits for it and takes it.
 	Seal Sealing
 	// NetNSAhead: the runtime makes the new network namespace itself
 	// (netnsAhead), so the clone leaves it out.
@@ -71,26 +71,30 @@ func (s Sealing) wait() (*exeseal.Exe, error) {
 	return r.exe, r.err
 }
 
-// sealOwner holds a Sealing for a Create or Exec until a process is
-// started with it (take); release, deferred, discards it otherwise.
-type sealOwner struct {
+// SealOwner holds a Sealing until a process is started with it (Take);
+// Release, deferred, discards it otherwise. Create and Exec own the seal
+// they are given this way, and so do the commands that start one early.
+type SealOwner struct {
 	seal  Sealing
 	taken bool
 }
 
-func ownSeal(s Sealing) *sealOwner {
+// OwnSeal holds s, or a sealing started now when s is nil.
+func OwnSeal(s Sealing) *SealOwner {
 	if s == nil {
 		s = StartSealing()
 	}
-	return &sealOwner{seal: s}
+	return &SealOwner{seal: s}
 }
 
-func (o *sealOwner) take() Sealing {
+// Take hands the seal on; Release then leaves it alone.
+func (o *SealOwner) Take() Sealing {
 	o.taken = true
 	return o.seal
 }
 
-func (o *sealOwner) release() {
+// Release discards the seal unless it was taken.
+func (o *SealOwner) Release() {
 	if !o.taken {
 		o.seal.Discard()
 	}
@@ -364,9 +368,6 @@ func socketpair() (parent, child *os.File, err error) {
 // before execve. berth init marks it close-on-exec with every other fd
 // above stdio, so the container process never holds it.
 func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal Sealing) (*exeseal.Exe, error) {
-	if seal == nil {
-		seal = StartSealing()
-	}
 	sealed, err := seal.wait()
 	if err != nil {
 		return nil, err

@@ -33,7 +33,17 @@ func TestSealing(t *testing.T) {
 	}
 	exe.Close()
 	StartSealing().Discard()
+	// An owner releases what was never taken; what was taken stays usable.
+	OwnSeal(nil).Release()
+	owner := OwnSeal(nil)
+	taken := owner.Take()
+	owner.Release()
+	exe, err = taken.wait()
+	if err != nil {
+		t.Fatalf("a taken seal after Release: %v", err)
+	}
+	exe.Close()
 	if after := openFds(t); after != before {
-		t.Errorf("open fds: %d before, %d after a used and a discarded seal", before, after)
+		t.Errorf("open fds: %d before, %d after used, discarded and released seals", before, after)
 	}
 }

@@ -75,9 +75,11 @@ type State struct {
 type SpecSummary struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
-	Linux       *struct {
-		CgroupsPath string `json:"cgroupsPath,omitempty"`
-	} `json:"linux,omitempty"`
+	Linux       *linuxSummary     `json:"linux,omitempty"`
+}
+
+type linuxSummary struct {
+	CgroupsPath string `json:"cgroupsPath,omitempty"`
 }
 
 // CgroupsPath is linux.cgroupsPath.
@@ -120,9 +122,7 @@ func (s *State) Summary() (*SpecSummary, error) {
 	case s.spec != nil:
 		sum.Annotations, sum.Hooks = s.spec.Annotations, s.spec.Hooks
 		if s.spec.Linux != nil {
-			sum.Linux = &struct {
-				CgroupsPath string `json:"cgroupsPath,omitempty"`
-			}{s.spec.Linux.CgroupsPath}
+			sum.Linux = &linuxSummary{CgroupsPath: s.spec.Linux.CgroupsPath}
 		}
 	case len(s.RawSpec) == 0:
 		return nil, fmt.Errorf("state of %s holds no config", s.ID)

@@ -54,11 +54,15 @@ type syncConn struct {
 func newSyncConn(f *os.File) *syncConn { return &syncConn{f: f} }
 
 func (c *syncConn) Close() error {
-	for _, fd := range c.fds {
+	closeFds(c.takeFds())
+	return c.f.Close()
+}
+
+// closeFds closes received descriptors nobody took.
+func closeFds(fds []int) {
+	for _, fd := range fds {
 		unix.Close(fd)
 	}
-	c.fds = nil
-	return c.f.Close()
 }
 
 // send writes one frame, with fds attached (SCM_RIGHTS).
@@ -239,19 +243,15 @@ func (c *syncConn) takeFds() []int {
 	return fds
 }
 
-// takeFd returns the fd that arrived with the last frame.
+// takeFd returns the one fd that arrived with the last frame; any other
+// number of fds is an error (and they are closed).
 func (c *syncConn) takeFd() (int, error) {
-	if len(c.fds) != 1 {
-		n := len(c.fds)
-		for _, fd := range c.fds {
-			unix.Close(fd)
-		}
-		c.fds = nil
-		return -1, fmt.Errorf("expected one file descriptor, got %d", n)
+	fds := c.takeFds()
+	if len(fds) != 1 {
+		closeFds(fds)
+		return -1, fmt.Errorf("expected one file descriptor, got %d", len(fds))
 	}
-	fd := c.fds[0]
-	c.fds = nil
-	return fd, nil
+	return fds[0], nil
 }
 
 // expect reads the next frame and checks its type. A msgError frame

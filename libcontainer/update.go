@@ -15,14 +15,11 @@ import (
 // The whole merged set of resources is written: the managers apply device
 // rules from what they are given, and an empty set would deny every device.
 func (c *Container) Update(r *specs.LinuxResources) error {
-	dir, err := openStateDir(c.root, c.state.ID, false)
+	dir, err := c.lockState()
 	if err != nil {
 		return err
 	}
 	defer dir.unlock()
-	if s, err := dir.load(c.state.ID); err == nil {
-		c.state = s
-	}
 	if st := c.Status(); st == Stopped || st == Creating {
 		return fmt.Errorf("cannot update a stopped container: %w", ErrNotRunning)
 	}

@@ -67,6 +67,42 @@ type Config struct {
 // systemd: an empty CgroupsPath means "system.slice:berth:<id>"; otherwise it
 // must be "slice:prefix:name". systemd must be running on the host.
 func New(cfg Config) (cgroups.Manager, error) {
+	c, err := Check(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return c.Manager()
+}
+
+// Checked is a Config that Check accepted, converted for the library.
+type Checked struct {
+	id string
+	cg *cgroups.Cgroup
+}
+
+// Check validates and converts cfg as New does, without making the
+// manager: on cgroup v1 that looks up every hierarchy's mount, which a
+// caller may want to do later, off its critical path (Checked.Manager).
+func Check(cfg Config) (*Checked, error) {
+	cg, err := checkedConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Checked{id: cfg.ID, cg: cg}, nil
+}
+
+// Manager makes the manager of a checked config; call it once.
+func (c *Checked) Manager() (cgroups.Manager, error) {
+	m, err := manager.New(c.cg)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup manager for %q: %w", c.id, err)
+	}
+	return m, nil
+}
+
+// checkedConfig turns cfg into the library's config and, for the systemd
+// manager, checks that systemd runs: what New and Load both need.
+func checkedConfig(cfg Config) (*cgroups.Cgroup, error) {
 	cg, err := libConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -76,24 +112,7 @@ func New(cfg Config) (cgroups.Manager, error) {
 			return nil, err
 		}
 	}
-	m, err := manager.New(cg)
-	if err != nil {
-		return nil, fmt.Errorf("cgroup manager for %q: %w", cfg.ID, err)
-	}
-	return m, nil
-}
-
-// Check validates cfg as New does, without making a manager: on cgroup
-// v1 the manager looks up every hierarchy's mount, which a caller may
-// want to do later, off its critical path.
-func Check(cfg Config) error {
-	if _, err := libConfig(cfg); err != nil {
-		return err
-	}
-	if cfg.Systemd {
-		return checkSystemd()
-	}
-	return nil
+	return cg, nil
 }
 
 // Load re-creates the manager of an existing container from the paths its
@@ -112,14 +131,9 @@ func Load(cfg Config, paths map[string]string) (cgroups.Manager, error) {
 			return nil, fmt.Errorf("load cgroup manager for %q: controller %q: invalid path %q", cfg.ID, ctrl, p)
 		}
 	}
-	cg, err := libConfig(cfg)
+	cg, err := checkedConfig(cfg)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Systemd {
-		if err := checkSystemd(); err != nil {
-			return nil, err
-		}
 	}
 	m, err := manager.NewWithPaths(cg, maps.Clone(paths))
 	if err != nil {
