@@ -210,6 +210,9 @@ no_cgroup_left() {
 @test "cg-rel: a relative cgroupsPath lands under berth's own cgroup" {
 	parent=cg-rel-parent-$$
 	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
+	# On a hybrid host the library places the cgroup2 directory at the
+	# hierarchy's root (/rel/box), not under the test's parent.
+	[ -e /sys/fs/cgroup/unified/rel ] || CG_CLEANUP="$CG_CLEANUP /sys/fs/cgroup/unified/rel"
 	for c in $V1_CONTROLLERS systemd unified; do mkdir -p "/sys/fs/cgroup/$c/$parent"; done
 	cat /sys/fs/cgroup/cpuset/cpuset.cpus >/sys/fs/cgroup/cpuset/$parent/cpuset.cpus
 	cat /sys/fs/cgroup/cpuset/cpuset.mems >/sys/fs/cgroup/cpuset/$parent/cpuset.mems

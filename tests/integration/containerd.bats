@@ -28,6 +28,7 @@ teardown_file() {
 		for _ in $(seq 100); do kill -0 "$CTD_PID" 2>/dev/null || break; sleep 0.1; done
 	fi
 	remove_tree "$CTD_DIR"
+	remove_cgroup_parents berth-containerd
 }
 
 setup() {

@@ -64,6 +64,7 @@ teardown_file() {
 		for _ in $(seq 100); do kill -0 "$CRI_PID" 2>/dev/null || break; sleep 0.1; done
 	fi
 	remove_tree "$CRI_DIR"
+	remove_cgroup_parents k8s.io
 }
 
 setup() {

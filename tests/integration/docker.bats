@@ -26,6 +26,7 @@ teardown_file() {
 		for _ in $(seq 150); do kill -0 "$DK_PID" 2>/dev/null || break; sleep 0.1; done
 	fi
 	remove_tree "$DK_DIR"
+	remove_cgroup_parents berth-docker
 }
 
 setup() { TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX); }

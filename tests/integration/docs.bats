@@ -37,6 +37,9 @@ teardown() {
 		done
 	fi
 	remove_tree "$TEST_TMP"
+	# The parent cgroups the clients put containers under (dockerd.sh's
+	# --cgroup-parent, containerd's CRI namespace, podman's default).
+	remove_cgroup_parents berth berth-docker k8s.io libpod_parent
 }
 
 # doc_lines: every line of the page's ```sh blocks.

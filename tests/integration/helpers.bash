@@ -27,6 +27,23 @@ teardown_bundle() {
 	if [ -n "${TEST_TMP:-}" ]; then
 		remove_tree "$TEST_TMP"
 	fi
+	# berth's default parent cgroup (/berth), once its containers are gone.
+	remove_cgroup_parents berth
+}
+
+# remove_cgroup_parents NAME...: removes the parent cgroups NAME (top-level,
+# in every hierarchy) that a suite's containers were placed under, with
+# whatever empty cgroups are left below them. rmdir only takes empty
+# cgroups: one still holding a process or a child stays.
+remove_cgroup_parents() {
+	local name d
+	for name in "$@"; do
+		case "$name" in "" | */* | . | ..) continue ;; esac
+		for d in /sys/fs/cgroup/*/"$name"; do
+			[ -d "$d" ] || continue
+			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		done
+	done
 }
 
 # remove_tree DIR: unmounts whatever is mounted under DIR (a test's or a

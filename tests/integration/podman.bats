@@ -43,6 +43,7 @@ teardown_file() {
 	TEST_TMP=$PM_DIR pm rm -af -t 0 >/dev/null 2>&1 || true
 	TEST_TMP=$PM_DIR pm system reset -f >/dev/null 2>&1 || true
 	remove_tree "$PM_DIR"
+	remove_cgroup_parents libpod_parent
 }
 
 setup() { TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX); }
