@@ -2,9 +2,11 @@
 
 // berth is a short-lived command (and its re-executed init lives only until
 // execve): the runtime must not keep re-reading the cgroup CPU limits in the
-// background to adjust GOMAXPROCS.
+// background to adjust GOMAXPROCS, nor keep the host cgroup's CPU files open
+// for that (a created init would hold them, in reach of the container).
 //
 //go:debug updatemaxprocs=0
+//go:debug containermaxprocs=0
 package main
 
 import (

@@ -51,6 +51,16 @@ func Load(root, id string) (*Container, error) {
 	if err := configs.ValidateID(id); err != nil {
 		return nil, err
 	}
+	if err := checkRoot(root, false); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errNotExist(id)
+		}
+		return nil, err
+	}
+	return loadIn(root, id)
+}
+
+func loadIn(root, id string) (*Container, error) {
 	d := &stateDir{path: root + "/" + id}
 	s, err := d.load(id)
 	if err != nil {
@@ -62,11 +72,14 @@ func Load(root, id string) (*Container, error) {
 // List returns every container under root, skipping entries that are
 // not (or no longer) containers.
 func List(root string) ([]*Container, error) {
-	ents, err := os.ReadDir(root)
-	if err != nil {
+	if err := checkRoot(root, false); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
+		return nil, err
+	}
+	ents, err := os.ReadDir(root)
+	if err != nil {
 		return nil, fmt.Errorf("read state root %s: %w", root, err)
 	}
 	var out []*Container
@@ -74,7 +87,10 @@ func List(root string) ([]*Container, error) {
 		if !e.IsDir() {
 			continue
 		}
-		c, err := Load(root, e.Name())
+		if configs.ValidateID(e.Name()) != nil {
+			continue
+		}
+		c, err := loadIn(root, e.Name())
 		if err != nil {
 			continue
 		}
@@ -87,7 +103,18 @@ func List(root string) ([]*Container, error) {
 // stored status is never trusted.
 func (c *Container) Status() Status {
 	s := c.state
-	if s.InitPid == 0 {
+	if s.partial {
+		// Its create holds the lock until the first save; a free lock
+		// means that create died.
+		if (&stateDir{path: c.dir()}).lockHeld() {
+			return Creating
+		}
+		return Stopped
+	}
+	if s.CreatorPid != 0 {
+		// create has not finished: while the berth that runs it lives,
+		// the container is being created; if it died, the container is
+		// abandoned, and delete clears what it made.
 		if processAlive(s.CreatorPid, s.CreatorStartTime) {
 			return Creating
 		}
@@ -252,14 +279,22 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	st.setSpec(o.Spec)
 	c = &Container{root: o.Root, state: st}
 	var mgr cgroups.Manager
-	// newCgroup makes the manager and the cgroup, and with limits also
-	// writes them (see setCgroup).
-	newCgroup := func(limits bool) error {
+	// newManager makes the manager and saves the state (still
+	// "creating", with the cgroup's paths and init's pid once known)
+	// before the cgroup exists: a create killed from then on leaves a
+	// state from which delete finds and removes what it made.
+	newManager := func() error {
 		m, err := cgChecked.Manager()
 		if err != nil {
 			return fmt.Errorf("cgroup: %w", err)
 		}
 		mgr = m
+		st.CgroupPaths = maps.Clone(mgr.GetPaths())
+		return dir.save(st)
+	}
+	// newCgroup makes the cgroup, and with limits also writes them (see
+	// setCgroup).
+	newCgroup := func(limits bool) error {
 		if err := mgr.Apply(-1); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}
@@ -285,7 +320,11 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		os.RemoveAll(dir.path)
 	}()
 	// exec.fifo exists before init does: init opens it as soon as it has
-	// reported ready, which may be before this process has gone on.
+	// reported ready, which may be before this process has gone on. init
+	// gets an O_PATH handle of the fifo alone, which it reopens to
+	// write: a handle of the state directory (or anything else of the
+	// host's) in a process of the container would lead out of it.
+	var fifo *os.File
 	if !o.StartNow {
 		if err := unix.Mkfifo(dir.file(fifoFile), 0o600); err != nil {
 			return nil, fmt.Errorf("create exec fifo: %w", err)
@@ -293,6 +332,10 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		if err := chownFifoToRoot(dir.file(fifoFile), o.Spec); err != nil {
 			return nil, err
 		}
+		if fifo, err = os.OpenFile(dir.file(fifoFile), unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0); err != nil {
+			return nil, fmt.Errorf("open exec fifo: %w", err)
+		}
+		defer fifo.Close()
 	}
 	// Where init joins its cgroup itself, the cgroup is made while init's
 	// runtime starts up (the two overlap; init waits for its config,
@@ -302,6 +345,9 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	selfJoin, mode := !o.Systemd, bcgroups.Mode()
 	early := !selfJoin || mode != bcgroups.ModeV1
 	if early {
+		if err := newManager(); err != nil {
+			return nil, err
+		}
 		if err := newCgroup(true); err != nil {
 			return nil, err
 		}
@@ -321,28 +367,32 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	// thread until then.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var extra []*os.File
-	for i := 0; i < o.PreserveFds; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	extra, err := preservedFiles(o.PreserveFds)
+	if err != nil {
+		return nil, err
 	}
 	proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		ExtraFiles: extra, StateDir: dir.path, Console: o.ConsoleSocket, CgroupFD: cgfd,
+		ExtraFiles: extra, Fifo: fifo, Console: o.ConsoleSocket, CgroupFD: cgfd,
 		Seal: seal.Take(), NetNSAhead: netns != nil,
 	})
 	if err != nil {
 		return nil, err
 	}
+	pst, err := readProcStat(proc.pid)
+	if err != nil {
+		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
+	}
+	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
 	if !early {
+		if err := newManager(); err != nil {
+			return nil, err
+		}
 		// Directories now, limits after the config is on its way: init
 		// decodes it meanwhile, and joins only once the limits are set.
 		if err := newCgroup(false); err != nil {
 			return nil, err
 		}
-	}
-	pst, err := readProcStat(proc.pid)
-	if err != nil {
-		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
 	}
 	cfg := c.initConfig(o, proc, mgr, parentJoins)
 	var cfgFds []int
@@ -377,11 +427,6 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 			return nil, childFailure(proc.conn, err)
 		}
 	}
-	// The state ("creating": no init pid yet) is saved while init builds
-	// the rootfs.
-	if err := dir.save(st); err != nil {
-		return nil, err
-	}
 	if parentJoins {
 		if err := mgr.Apply(proc.pid); err != nil {
 			err = fmt.Errorf("add init to cgroup: %w", err)
@@ -400,7 +445,6 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if err := c.serveInit(proc, cfg); err != nil {
 		return nil, err
 	}
-	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
 	st.Status = Created
 	st.CreatorPid, st.CreatorStartTime = 0, 0
 	if o.StartNow {
@@ -581,18 +625,46 @@ func (c *Container) serveInit(proc *started, cfg *initConfig) error {
 
 // lockState takes the container's lock and re-reads its state under it:
 // a command loads the state without the lock, and another may have
-// changed it since. A state this process wrote itself (fresh) is current.
+// changed it since. The container must still be the one loaded: a delete
+// and a create of the same ID in the meantime make it another, which the
+// command was not asked to act on; it gets ErrNotExist. A state this
+// process wrote itself (fresh) is current. Every method that acts on a
+// container goes through here.
 func (c *Container) lockState() (*stateDir, error) {
-	dir, err := openStateDir(c.root, c.state.ID, false)
+	return c.lockStateHow(unix.LOCK_EX)
+}
+
+func (c *Container) lockStateHow(how int) (*stateDir, error) {
+	dir, err := lockStateDir(c.root, c.state.ID, false, how)
 	if err != nil {
 		return nil, err
 	}
-	if !c.fresh {
-		if s, err := dir.load(c.state.ID); err == nil {
-			c.state = s
-		}
+	if c.fresh {
+		return dir, nil
 	}
+	s, err := dir.load(c.state.ID)
+	if err != nil {
+		dir.unlock()
+		return nil, err
+	}
+	if !sameContainer(c.state, s) {
+		dir.unlock()
+		return nil, errNotExist(c.state.ID)
+	}
+	c.state = s
 	return dir, nil
+}
+
+// sameContainer reports whether cur, read under the lock, is the
+// container old was read as: made at the same time, with the same init.
+func sameContainer(old, cur *State) bool {
+	if old.partial {
+		return true // nothing to tell it by yet
+	}
+	if cur.partial || !old.Created.Equal(cur.Created) {
+		return false
+	}
+	return old.InitStartTime == 0 || old.InitStartTime == cur.InitStartTime
 }
 
 // passSeccompFd hands the seccomp notify fd a container process sent
@@ -654,57 +726,93 @@ func (c *Container) Poststart() error {
 	return nil
 }
 
-// releaseInit opens exec.fifo for reading, which lets init's blocked open
-// for writing return. init writes one byte and then either execve's
-// (closing its close-on-exec end: we read EOF) or writes an error.
+// releaseInit lets the created init go. init is blocked opening
+// exec.fifo for writing: opening it for reading here releases it; init
+// writes one byte and then either execve's (closing its close-on-exec
+// end: we read EOF) or writes an error. The fifo is unlinked as soon as
+// it is open, so the container counts as started from then on even if
+// this process dies; and nothing here blocks without a deadline, for the
+// lock is held.
 func (c *Container) releaseInit(dir *stateDir) error {
 	path := dir.file(fifoFile)
-	type result struct {
-		data []byte
-		err  error
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		f, err := os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, 64<<10))
-		done <- result{data, err}
-	}()
-	// If init dies before opening its end, the open above blocks forever:
-	// watch init while waiting.
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	defer unix.Close(fd)
+	if err := unix.Unlink(path); err != nil {
+		return fmt.Errorf("remove exec fifo: %w", err)
+	}
+	data, err := readFifo(fd, func() bool { return processAlive(c.state.InitPid, c.state.InitStartTime) })
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return errors.New("container init exited before start")
+	}
+	if msg := strings.TrimPrefix(string(data), "0"); msg != "" {
+		return fmt.Errorf("start container: %s", msg)
+	}
+	return nil
+}
+
+// startTimeout bounds how long start waits for a live init to answer on
+// exec.fifo. A created init is blocked opening it already, so it answers
+// at once; one that does not has gone past the fifo (a start killed
+// between opening and removing it).
+const startTimeout = 30 * time.Second
+
+// maxFifoData bounds what init may write to exec.fifo: one byte, or an
+// error message.
+const maxFifoData = 64 << 10
+
+// readFifo reads exec.fifo (fd, non-blocking) until its writer closes it.
+// poll reports no hang-up before a writer has opened it, so it waits for
+// init's open; alive says whether init still lives, checked between
+// waits.
+func readFifo(fd int, alive func() bool) ([]byte, error) {
+	var data []byte
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(startTimeout)
 	for {
-		select {
-		case r := <-done:
-			os.Remove(path)
-			if r.err != nil {
-				return fmt.Errorf("open exec fifo: %w", r.err)
-			}
-			msg := strings.TrimPrefix(string(r.data), "0")
-			if len(r.data) == 0 {
-				return errors.New("container init exited before start")
-			}
-			if msg != "" {
-				return fmt.Errorf("start container: %s", msg)
-			}
-			return nil
-		case <-tick.C:
-			if !processAlive(c.state.InitPid, c.state.InitStartTime) {
-				os.Remove(path)
-				return errors.New("container init exited before start")
-			}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 50)
+		if err != nil && err != unix.EINTR {
+			return nil, fmt.Errorf("wait for container init: %w", err)
 		}
+		if n == 0 || err == unix.EINTR {
+			if !alive() {
+				return data, nil
+			}
+			if time.Now().After(deadline) {
+				return nil, errors.New("container init did not answer on exec.fifo")
+			}
+			continue
+		}
+		r, err := unix.Read(fd, buf)
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("read exec fifo: %w", err)
+		case r == 0:
+			return data, nil
+		}
+		if len(data)+r > maxFifoData {
+			return nil, errors.New("container init wrote too much to exec.fifo")
+		}
+		data = append(data, buf[:r]...)
 	}
 }
 
 // Signal sends sig to the container's init, or with all to every process
 // in its cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
+	dir, err := c.lockStateHow(unix.LOCK_SH)
+	if err != nil {
+		return err
+	}
+	defer dir.unlock()
 	if all {
 		return c.signalAll(sig)
 	}
@@ -782,16 +890,27 @@ func (c *Container) signalAll(sig unix.Signal) error {
 // (killing it first). Poststop hooks run last; their failures are
 // warnings, as the spec says.
 func (c *Container) Destroy(force bool) error {
-	dir, err := openStateDir(c.root, c.state.ID, false)
+	dir, err := c.lockState()
 	if err != nil {
 		return err
 	}
 	defer dir.unlock()
+	if c.state.partial {
+		// Its create died before its first save: it made nothing but
+		// this directory (and maybe the fifo), and a process that died
+		// with it (parent-death signal).
+		if err := dir.remove(); err != nil {
+			return fmt.Errorf("remove state directory: %w", err)
+		}
+		return nil
+	}
 	st := c.Status()
 	// Like runc, a created container that never started may be deleted
-	// without --force: nothing of the user's is running in it yet.
-	if st != Stopped {
-		if !force && st != Created {
+	// without --force: nothing of the user's is running in it yet. An
+	// abandoned create (its berth died) counts as stopped, but what it
+	// started may still run.
+	if st != Stopped || c.state.CreatorPid != 0 {
+		if !force && st != Created && st != Stopped {
 			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.state.ID, st)
 		}
 		if err := c.killAndWait(); err != nil {
@@ -810,7 +929,10 @@ func (c *Container) Destroy(force bool) error {
 	if err := dir.remove(); err != nil {
 		return fmt.Errorf("remove state directory: %w", err)
 	}
-	if sum, err := c.state.Summary(); err == nil && c.state.InitPid != 0 {
+	// Poststop hooks run for a container that was created (the spec:
+	// after it is deleted); one whose create never finished ran none of
+	// its other hooks either.
+	if sum, err := c.state.Summary(); err == nil && c.state.CreatorPid == 0 {
 		if hs := hooks.List(sum.Hooks, hooks.Poststop); len(hs) > 0 {
 			state := c.specState(Stopped)
 			if err := hooks.Run(hooks.Poststop, hs, &state); err != nil {
@@ -844,19 +966,25 @@ func destroyCgroup(mgr cgroups.Manager) error {
 // killAndWait SIGKILLs everything in the container and waits until init
 // is gone (a zombie counts as gone: here the reaper may take its time).
 func (c *Container) killAndWait() error {
-	if c.state.InitPid == 0 {
-		// Still being created: the creating berth holds init; end it.
-		if processAlive(c.state.CreatorPid, c.state.CreatorStartTime) {
-			unix.Kill(c.state.CreatorPid, unix.SIGKILL)
+	s := c.state
+	if s.CreatorPid != 0 && processAlive(s.CreatorPid, s.CreatorStartTime) {
+		// Still being created (delete waited for create's lock, so this
+		// is a create that lost its lock some other way): end it; its
+		// init dies with it or below.
+		unix.Kill(s.CreatorPid, unix.SIGKILL)
+		if err := waitGone(s.CreatorPid, s.CreatorStartTime); err != nil {
+			return err
 		}
-		return waitGone(c.state.CreatorPid, c.state.CreatorStartTime)
+	}
+	if s.InitPid == 0 {
+		return nil
 	}
 	if err := c.signalAll(unix.SIGKILL); err != nil && !errors.Is(err, ErrNotRunning) {
 		return err
 	}
 	c.signalInit(unix.SIGKILL)
-	if err := waitGone(c.state.InitPid, c.state.InitStartTime); err != nil {
-		return fmt.Errorf("container %s: %w", c.state.ID, err)
+	if err := waitGone(s.InitPid, s.InitStartTime); err != nil {
+		return fmt.Errorf("container %s: %w", s.ID, err)
 	}
 	return nil
 }

@@ -98,6 +98,13 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if err := configs.ValidateProcess(o.Process); err != nil {
 		return nil, err
 	}
+	// Shared: execs run beside each other, not beside a delete, start,
+	// pause or update of the container.
+	dir, err := c.lockStateHow(unix.LOCK_SH)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.unlock()
 	spec, err := c.state.FullSpec()
 	if err != nil {
 		return nil, err
@@ -128,9 +135,9 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	// fires when the starting thread exits.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var extra []*os.File
-	for i := 0; i < o.PreserveFds; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	extra, err := preservedFiles(o.PreserveFds)
+	if err != nil {
+		return nil, err
 	}
 	proc, err := startProcess(&launch{
 		Spec: spec, InitPid: c.state.InitPid,

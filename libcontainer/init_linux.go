@@ -13,7 +13,6 @@ import (
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
-	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -35,9 +34,19 @@ func Init() error {
 	// Namespaces, credentials and capabilities below are per thread; the
 	// thread doing the set-up must be the one that execve's.
 	runtime.LockOSThread()
+	// Not dumpable on every path (nsenter's joins make it so already):
+	// until execve, no process of the container may ptrace init or open
+	// its /proc/PID/fd, which hold what it was handed by the runtime.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("berth init: set non-dumpable: %w", err)
+	}
 	// Nothing may be made readable to other users of the container before
 	// its process sets its own umask.
 	unix.Umask(0)
+	// The binary init was started from: the kernel holds it now.
+	if fd, err := fdFromEnv(envExeFd); err == nil {
+		unix.Close(fd)
+	}
 
 	syncFd, err := fdFromEnv(envSyncFd)
 	if err != nil {
@@ -181,12 +190,14 @@ func initContainer(conn *syncConn) error {
 		return startContainerAndExec(&cfg, parsedCaps, sc, ex)
 	}
 	// Block until `berth start` opens exec.fifo; after that, errors go
-	// to start through the fifo.
+	// to start through the fifo. The sync socket leads to the runtime,
+	// which is gone by then: init waits holding nothing of the host's but
+	// its stdio, the preserved fds and the fifo's handle.
+	conn.Close()
 	fifo, err := waitForStart()
 	if err != nil {
 		return err
 	}
-	conn.Close()
 	err = startContainerAndExec(&cfg, parsedCaps, sc, ex)
 	fmt.Fprintf(fifo, "%v", err)
 	fifo.Close()
@@ -194,21 +205,23 @@ func initContainer(conn *syncConn) error {
 	return err
 }
 
-// waitForStart opens the state directory's exec.fifo for writing, which
-// blocks until `berth start` opens it for reading, and tells start init
-// is released by writing one byte. The fifo is close-on-exec: start reads
-// EOF after that byte exactly when execve succeeded.
+// waitForStart reopens exec.fifo for writing through the O_PATH handle
+// the runtime gave (a handle of the fifo alone, which leads nowhere
+// else), which blocks until `berth start` opens it for reading, and
+// tells start init is released by writing one byte. The fifo is
+// close-on-exec: start reads EOF after that byte exactly when execve
+// succeeded.
 func waitForStart() (*os.File, error) {
-	dirFd, err := fdFromEnv(envStateDirFd)
+	fd, err := fdFromEnv(envFifoFd)
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Openat(dirFd, fifoFile, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	unix.Close(dirFd)
+	handle := os.NewFile(uintptr(fd), fifoFile)
+	f, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
+	handle.Close()
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), fifoFile)
 	if _, err := f.Write([]byte{'0'}); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write exec fifo: %w", err)
@@ -647,6 +660,11 @@ func enterCwd(cwd string) error {
 
 func setUser(p *specs.Process, ex *execTarget) error {
 	uid, gid := int(p.User.UID), int(p.User.GID)
+	// -1 would leave init's IDs (root) as they are; validation refuses it
+	// before init, this keeps a bypass of it from becoming root.
+	if p.User.UID == 1<<32-1 || p.User.GID == 1<<32-1 {
+		return fmt.Errorf("invalid user %d:%d", p.User.UID, p.User.GID)
+	}
 	if !setgroupsDenied() {
 		groups := make([]int, 0, len(p.User.AdditionalGids))
 		for _, g := range p.User.AdditionalGids {
@@ -674,9 +692,9 @@ func setUser(p *specs.Process, ex *execTarget) error {
 			return nil
 		}
 	}
-	home := "/"
-	if users, err := user.ParsePasswdFileFilter("/etc/passwd", func(u user.User) bool { return u.Uid == uid }); err == nil && len(users) > 0 && users[0].Home != "" {
-		home = users[0].Home
+	home := lookupHome(uid)
+	if home == "" {
+		home = "/"
 	}
 	ex.env = append(ex.env[:len(ex.env):len(ex.env)], "HOME="+home)
 	return nil

@@ -8,9 +8,10 @@ import (
 // `berth init` where its descriptors are. Only these are passed: berth's
 // own environment never reaches the container.
 const (
-	envSyncFd     = "_BERTH_SYNC_FD"
-	envStateDirFd = "_BERTH_STATEDIR_FD"
-	envConsoleFd  = "_BERTH_CONSOLE_FD"
+	envSyncFd    = "_BERTH_SYNC_FD"
+	envFifoFd    = "_BERTH_FIFO_FD"
+	envExeFd     = "_BERTH_EXE_FD"
+	envConsoleFd = "_BERTH_CONSOLE_FD"
 )
 
 // initConfig is the first message of the sync protocol: everything the

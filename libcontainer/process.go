@@ -14,6 +14,7 @@ import (
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/exeseal"
 	"github.com/berth-runtime/berth/libcontainer/nsenter"
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // launch describes one container process to start: init or exec.
@@ -26,8 +27,9 @@ type launch struct {
 	Stdin, Stdout, Stderr *os.File
 	// ExtraFiles are passed at fds 3.. before berth's own (preserve-fds).
 	ExtraFiles []*os.File
-	// StateDir is opened for the exec.fifo (init only).
-	StateDir string
+	// Fifo is an O_PATH handle of the state directory's exec.fifo, which
+	// a created init reopens to wait for start (init only).
+	Fifo *os.File
 	// Console is the unix socket connection the pty master is sent to.
 	Console *os.File
 	// CgroupFD, when >= 0, makes clone3 start the process in that cgroup.
@@ -160,15 +162,9 @@ func startProcess(l *launch) (*started, error) {
 	}
 	// The child holds its own reference once started.
 	defer sealed.Close()
-	cmd.Env = []string{envSyncFd + "=" + fdOf(childSock)}
-	if l.StateDir != "" {
-		dir, err := os.OpenFile(l.StateDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			parentSock.Close()
-			return nil, fmt.Errorf("open state directory: %w", err)
-		}
-		defer dir.Close()
-		cmd.Env = append(cmd.Env, envStateDirFd+"="+fdOf(dir))
+	cmd.Env = append(cmd.Env, envSyncFd+"="+fdOf(childSock))
+	if l.Fifo != nil {
+		cmd.Env = append(cmd.Env, envFifoFd+"="+fdOf(l.Fifo))
 	}
 	if l.Console != nil {
 		cmd.Env = append(cmd.Env, envConsoleFd+"="+fdOf(l.Console))
@@ -176,6 +172,13 @@ func startProcess(l *launch) (*started, error) {
 	// Until init reports ready it must not outlive a runtime that died.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL}
 
+	// Descriptors berth inherited without close-on-exec (a caller's
+	// leak) must not reach the container process: only stdio, the
+	// preserved ones and berth's own handles below are passed.
+	if err := utils.CloseExecFrom(3 + len(l.ExtraFiles)); err != nil {
+		parentSock.Close()
+		return nil, err
+	}
 	req, useNsenter, err := namespaceRequest(l)
 	if err != nil {
 		parentSock.Close()
@@ -214,6 +217,26 @@ func startProcess(l *launch) (*started, error) {
 	s.pid = cmd.Process.Pid
 	s.cmd = cmd
 	return s, nil
+}
+
+// preservedFiles returns descriptors 3 to 3+n-1 for --preserve-fds. Only
+// what the caller passed may go to the container: a descriptor that is
+// not open, or that is close-on-exec (every one berth opens itself is, so
+// it cannot have come from the caller), is refused, or the container
+// could get one of berth's own (a host cgroup file, a state directory).
+func preservedFiles(n int) ([]*os.File, error) {
+	files := make([]*os.File, 0, n)
+	for fd := 3; fd < 3+n; fd++ {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err != nil {
+			return nil, fmt.Errorf("preserve-fds %d: descriptor %d is not open", n, fd)
+		}
+		if flags&unix.FD_CLOEXEC != 0 {
+			return nil, fmt.Errorf("preserve-fds %d: descriptor %d was not passed by the caller", n, fd)
+		}
+		files = append(files, os.NewFile(uintptr(fd), "preserved"))
+	}
+	return files, nil
 }
 
 func sysMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
@@ -376,6 +399,10 @@ func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal Sealing) (*e
 		cmd.Path = "/proc/self/exe"
 		return sealed, nil
 	}
-	cmd.Path = "/proc/self/fd/" + fdOf(sealed.File)
+	fd := fdOf(sealed.File)
+	cmd.Path = "/proc/self/fd/" + fd
+	// init closes it first thing: once it runs, the kernel holds its
+	// binary, and a handle on berth in a container's process has no use.
+	cmd.Env = append(cmd.Env, envExeFd+"="+fd)
 	return sealed, nil
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -67,6 +69,10 @@ type State struct {
 	spec        *specs.Spec
 	specChanged bool
 	summary     *SpecSummary
+	// partial: the directory exists but holds no state.json yet: a
+	// create between making the directory and its first save, or one
+	// killed in that window (see Container.Status).
+	partial bool
 }
 
 // SpecSummary is what state, kill, delete, start, pause and resume need
@@ -141,14 +147,21 @@ type stateDir struct {
 	lock *os.File
 }
 
-// openStateDir takes the container's lock. create=true makes the
-// directory exclusively (an existing one means a duplicate ID).
+// openStateDir takes the container's lock, exclusively. create=true makes
+// the directory exclusively (an existing one means a duplicate ID).
 func openStateDir(root, id string, create bool) (*stateDir, error) {
+	return lockStateDir(root, id, create, unix.LOCK_EX)
+}
+
+// lockStateDir is openStateDir with the kind of lock: LOCK_SH for what
+// may run beside its like (exec, kill) but not beside a command that
+// changes the container (start, delete, pause, update).
+func lockStateDir(root, id string, create bool, how int) (*stateDir, error) {
+	if err := checkRoot(root, create); err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(root, id)
 	if create {
-		if err := os.MkdirAll(root, 0o711); err != nil {
-			return nil, fmt.Errorf("create state root %s: %w", root, err)
-		}
 		if err := os.Mkdir(dir, 0o711); err != nil {
 			if errors.Is(err, os.ErrExist) {
 				return nil, fmt.Errorf("container with id %s already exists", id)
@@ -156,29 +169,94 @@ func openStateDir(root, id string, create bool) (*stateDir, error) {
 			return nil, fmt.Errorf("create state directory %s: %w", dir, err)
 		}
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, errNotExist(id)
-		}
-		return nil, fmt.Errorf("open lock %s: %w", dir, err)
-	}
 	for {
-		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
+		lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, errNotExist(id)
+			}
+			return nil, fmt.Errorf("open lock %s: %w", dir, err)
+		}
+		if err := flock(lock, how); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("lock %s: %w", dir, err)
+		}
+		// A delete may have removed the directory (and a create made it
+		// anew) while we waited: the lock held must be the one at the
+		// path, or it guards nothing.
+		same, err := sameFile(lock, filepath.Join(dir, lockFile))
+		if err != nil {
+			lock.Close()
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, errNotExist(id)
+			}
+			return nil, fmt.Errorf("lock %s: %w", dir, err)
+		}
+		if same {
+			return &stateDir{path: dir, lock: lock}, nil
+		}
+		lock.Close()
+		if create {
+			return nil, fmt.Errorf("container with id %s already exists", id)
 		}
 	}
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// sameFile reports whether the open f is the file now at path.
+func sameFile(f *os.File, path string) (bool, error) {
+	var a, b unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &a); err != nil {
+		return false, err
+	}
+	if err := unix.Lstat(path, &b); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return false, os.ErrNotExist
+		}
+		return false, err
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino, nil
+}
+
+// checkRoot refuses a state root that another user could have written
+// to: a state.json there names the hooks berth runs and the processes it
+// signals, so only its owner may have made it. With create, a missing
+// root is made (mode 0711).
+func checkRoot(root string, create bool) error {
+	st, err := os.Stat(root)
+	if err != nil && create && errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(root, 0o711); err != nil {
+			return fmt.Errorf("create state root %s: %w", root, err)
+		}
+		st, err = os.Stat(root)
+	}
 	if err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
+		return fmt.Errorf("state root %s: %w", root, err)
 	}
-	// A concurrent delete may have removed the directory while we waited.
-	if _, err := os.Stat(dir); err != nil {
-		lock.Close()
-		return nil, errNotExist(id)
+	if !st.IsDir() {
+		return fmt.Errorf("state root %s is not a directory", root)
 	}
-	return &stateDir{path: dir, lock: lock}, nil
+	return trusted("state root "+root, st.Sys().(*syscall.Stat_t))
+}
+
+// trusted refuses a state file or directory not owned by the caller, or
+// writable by group or others.
+func trusted(what string, st *syscall.Stat_t) error {
+	if int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by the caller (uid %d): refusing to trust it", what, st.Uid, os.Geteuid())
+	}
+	if st.Mode&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others (mode %#o): refusing to trust it", what, st.Mode&0o7777)
+	}
+	return nil
 }
 
 func (d *stateDir) unlock() {
@@ -240,15 +318,53 @@ func (d *stateDir) remove() error {
 	return nil
 }
 
+// load reads state.json, which must be the caller's own and not writable
+// by others (checkRoot). A directory without one is a partial state.
 func (d *stateDir) load(id string) (*State, error) {
-	data, err := os.ReadFile(d.file(stateFile))
+	f, err := os.OpenFile(d.file(stateFile), os.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Lstat(d.path); err == nil {
+				return &State{ID: id, Status: Creating, partial: true}, nil
+			}
 			return nil, errNotExist(id)
 		}
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("state of %s is not a regular file", id)
+	}
+	if err := trusted("state of "+id, st.Sys().(*syscall.Stat_t)); err != nil {
+		return nil, err
+	}
+	if st.Size() > maxStateSize {
+		return nil, fmt.Errorf("state of %s is %d bytes, more than %d", id, st.Size(), maxStateSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
 	return decodeState(data, id)
+}
+
+// maxStateSize bounds state.json: it holds the config, which the
+// runtime's own config loading bounds the same way.
+const maxStateSize = 64 << 20
+
+// lockHeld reports whether some process holds the directory's lock: a
+// partial state whose lock is free was left by a create that died.
+func (d *stateDir) lockHeld() bool {
+	f, err := os.OpenFile(d.file(lockFile), os.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil
 }
 
 func decodeState(data []byte, id string) (*State, error) {
@@ -259,6 +375,11 @@ func decodeState(data []byte, id string) (*State, error) {
 	}
 	if s.ID != id {
 		return nil, fmt.Errorf("state of %s names container %q", id, s.ID)
+	}
+	// A pid without its start time would name whatever process has that
+	// pid now: berth would signal it.
+	if s.InitPid < 0 || s.CreatorPid < 0 || (s.InitPid > 0 && s.InitStartTime == 0) || (s.CreatorPid > 0 && s.CreatorStartTime == 0) {
+		return nil, fmt.Errorf("state of %s names a process without its start time", id)
 	}
 	return &s, nil
 }
@@ -320,5 +441,5 @@ func processAlive(pid int, startTime uint64) bool {
 	if st.State == 'Z' || st.State == 'X' {
 		return false
 	}
-	return startTime == 0 || st.StartTime == startTime
+	return startTime != 0 && st.StartTime == startTime
 }

@@ -181,7 +181,7 @@ func TestOpenStateDir(t *testing.T) {
 }
 
 func TestDecodeState(t *testing.T) {
-	good := `{"id":"a1","status":"created","init_pid":7}`
+	good := `{"id":"a1","status":"created","init_pid":7,"init_start_time":99}`
 	if s, err := decodeState([]byte(good), "a1"); err != nil || s.InitPid != 7 {
 		t.Fatalf("decode good state: %v %+v", err, s)
 	}
@@ -193,6 +193,11 @@ func TestDecodeState(t *testing.T) {
 		"truncated":     `{"id":"a1","status":"cr`,
 		"wrong type":    `{"id":"a1","init_pid":"seven"}`,
 		"array":         `[1,2,3]`,
+		// a pid without its start time would name any process
+		"init no start":    `{"id":"a1","init_pid":7}`,
+		"init start 0":     `{"id":"a1","init_pid":7,"init_start_time":0}`,
+		"creator no start": `{"id":"a1","creator_pid":7}`,
+		"negative pid":     `{"id":"a1","init_pid":-1,"init_start_time":5}`,
 	}
 	for name, data := range bad {
 		if _, err := decodeState([]byte(data), "a1"); err == nil {
@@ -237,6 +242,9 @@ func TestProcessAlive(t *testing.T) {
 		if processAlive(pid, 0) {
 			t.Errorf("pid %d counted as alive", pid)
 		}
+	}
+	if processAlive(os.Getpid(), 0) {
+		t.Error("a live pid with start time 0 counted as alive: 0 must match nothing")
 	}
 
 	cmd := exec.Command("true")
@@ -373,5 +381,145 @@ func TestStateConfigLazyAndSummary(t *testing.T) {
 	}
 	if _, err := empty.Summary(); err == nil {
 		t.Error("Summary of a state without config succeeded")
+	}
+}
+
+func TestStateRootTrust(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Chmod(root, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openStateDir(root, "t1", true); err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("create under a 1777 root: got %v", err)
+	}
+	if _, err := Load(root, "t1"); err == nil || !strings.Contains(err.Error(), "refusing to trust") {
+		t.Fatalf("load under a 1777 root: got %v", err)
+	}
+	if _, err := List(root); err == nil {
+		t.Fatal("list under a 1777 root accepted it")
+	}
+	if err := os.Chmod(root, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	d, err := openStateDir(root, "t1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.save(&State{ID: "t1", Status: Created}); err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	if _, err := Load(root, "t1"); err != nil {
+		t.Fatalf("load own state: %v", err)
+	}
+	// A state file others may write is not the caller's word.
+	if err := os.Chmod(filepath.Join(root, "t1", stateFile), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(root, "t1"); err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("load a 0666 state file: got %v", err)
+	}
+	if err := os.Chmod(filepath.Join(root, "t1", stateFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(root, "t1", stateFile), 12345, 12345); err == nil {
+		if _, err := Load(root, "t1"); err == nil || !strings.Contains(err.Error(), "owned by uid 12345") {
+			t.Fatalf("load a state file of another user: got %v", err)
+		}
+	}
+}
+
+func TestPartialStateDir(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "p1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Held by its create: creating, and visible.
+	c, err := Load(root, "p1")
+	if err != nil {
+		t.Fatalf("load a directory without state.json: %v", err)
+	}
+	if st := c.Status(); st != Creating {
+		t.Fatalf("partial state with its lock held: %s, want creating", st)
+	}
+	if cs, _ := List(root); len(cs) != 1 {
+		t.Fatalf("list: %d containers, want the partial one", len(cs))
+	}
+	d.unlock()
+	// Its create died: stopped, and delete removes it.
+	if st := c.Status(); st != Stopped {
+		t.Fatalf("partial state with a free lock: %s, want stopped", st)
+	}
+	if err := c.Destroy(false); err != nil {
+		t.Fatalf("destroy abandoned partial state: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "p1")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("state directory left: %v", err)
+	}
+}
+
+func TestLockStateRefusesAnotherContainer(t *testing.T) {
+	root := t.TempDir()
+	mk := func(created time.Time) {
+		d, err := openStateDir(root, "r1", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.unlock()
+		if err := d.save(&State{ID: "r1", Status: Created, Created: created, RawSpec: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk(time.Unix(100, 0))
+	old, err := Load(root, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// deleted and made again under the same ID meanwhile
+	if err := os.RemoveAll(filepath.Join(root, "r1")); err != nil {
+		t.Fatal(err)
+	}
+	mk(time.Unix(200, 0))
+	if _, err := old.lockState(); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("lockState on a container made anew: got %v, want ErrNotExist", err)
+	}
+	if err := old.Destroy(true); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("Destroy on a container made anew: got %v, want ErrNotExist", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "r1", stateFile)); err != nil {
+		t.Fatalf("the new container's state was touched: %v", err)
+	}
+	cur, _ := Load(root, "r1")
+	d, err := cur.lockState()
+	if err != nil {
+		t.Fatalf("lockState on the current container: %v", err)
+	}
+	d.unlock()
+}
+
+func TestLockSurvivesRemoval(t *testing.T) {
+	// A lock taken on a lock file that a delete then unlinked guards
+	// nothing: lockStateDir must notice and not hand it out.
+	root := t.TempDir()
+	d, err := openStateDir(root, "g1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		d2, err := openStateDir(root, "g1", false)
+		if err == nil {
+			d2.unlock()
+		}
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := d.remove(); err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	if err := <-done; !errors.Is(err, ErrNotExist) {
+		t.Fatalf("lock of a removed directory: got %v, want ErrNotExist", err)
 	}
 }

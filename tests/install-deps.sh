@@ -16,7 +16,7 @@ if [ "${1:-}" = --build-only ]; then
 fi
 pkgs=(gcc make git jq libseccomp-dev busybox-static)
 if [ -z "$build_only" ]; then
-	pkgs+=(bats util-linux bsdutils iproute2 procps strace python3
+	pkgs+=(bats util-linux bsdutils iproute2 procps strace python3 time
 		# the real clients the integration suites drive
 		containerd runc docker.io podman conmon containernetworking-plugins iptables)
 fi

@@ -103,6 +103,25 @@ func Validate(spec *specs.Spec, bundle string) error {
 	return validateHooks(spec.Hooks)
 }
 
+// invalidID is (uid_t)-1 / (gid_t)-1: setresuid and setresgid read it as
+// "leave this ID unchanged", so a process given it would stay root.
+const invalidID = 1<<32 - 1
+
+func validateUser(u *specs.User) error {
+	if u.UID == invalidID {
+		return fmt.Errorf("process.user.uid %d is not a valid user ID", u.UID)
+	}
+	if u.GID == invalidID {
+		return fmt.Errorf("process.user.gid %d is not a valid group ID", u.GID)
+	}
+	for _, g := range u.AdditionalGids {
+		if g == invalidID {
+			return fmt.Errorf("process.user.additionalGids: %d is not a valid group ID", g)
+		}
+	}
+	return nil
+}
+
 // ValidateProcess checks a process definition; exec's --process files go
 // through it too.
 func ValidateProcess(p *specs.Process) error {
@@ -114,6 +133,9 @@ func ValidateProcess(p *specs.Process) error {
 	}
 	if !filepath.IsAbs(p.Cwd) {
 		return fmt.Errorf("process.cwd %q must be an absolute path", p.Cwd)
+	}
+	if err := validateUser(&p.User); err != nil {
+		return err
 	}
 	for _, e := range p.Env {
 		if !strings.Contains(e, "=") {

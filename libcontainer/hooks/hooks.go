@@ -67,6 +67,36 @@ func Run(kind string, hooks []specs.Hook, state *specs.State) error {
 // maxOutput bounds how much of a failing hook's output goes into the error.
 const maxOutput = 512
 
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	max     int
+	buf     []byte
+	dropped bool
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) >= t.max {
+		t.dropped = t.dropped || len(t.buf) > 0 || len(p) > t.max
+		t.buf = append(t.buf[:0], p[len(p)-t.max:]...)
+		return n, nil
+	}
+	if over := len(t.buf) + len(p) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+		t.dropped = true
+	}
+	t.buf = append(t.buf, p...)
+	return n, nil
+}
+
+// String is the kept output, marked when its start was cut.
+func (t *tailBuffer) String() string {
+	if t.dropped {
+		return "..." + string(t.buf)
+	}
+	return string(t.buf)
+}
+
 func runOne(h specs.Hook, input []byte) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
@@ -85,9 +115,11 @@ func runOne(h specs.Hook, input []byte) error {
 		cmd.Env = []string{}
 	}
 	cmd.Stdin = bytes.NewReader(input)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	// Only the end of the output is kept, for the error: a hook may
+	// print without bound.
+	out := &tailBuffer{max: maxOutput}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	// A hook that forks a daemon keeping our pipes open must not hang us.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
@@ -96,9 +128,6 @@ func runOne(h specs.Hook, input []byte) error {
 	}
 	if err != nil {
 		msg := strings.TrimSpace(out.String())
-		if len(msg) > maxOutput {
-			msg = msg[:maxOutput] + "..."
-		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && msg != "" {
 			return fmt.Errorf("%w: %s", err, msg)

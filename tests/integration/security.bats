@@ -313,3 +313,173 @@ no_dev_tmpfs() {
 	# Nothing is left behind by a refused create.
 	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
 }
+
+# A created init (blocked on exec.fifo until start) is in the container's
+# namespaces, and a process of the container with CAP_SYS_PTRACE can open
+# its /proc/1/fd/N. It held an O_PATH fd of the host's state directory,
+# from which ../../../.. led to the host's / (the host file below was
+# printed), and the Go runtime's host cgroup files. It must hold nothing
+# of the host's but stdio and an O_PATH handle of the fifo itself, in the
+# container's own pid namespace and when sharing another's (a pod).
+@test "sec-init-fds: a created init holds no handle that leads to the host" {
+	echo host-secret-$$ >"$TEST_TMP/secret"
+	berth create --bundle "$BUNDLE" sec-ifd1
+	pid=$(init_pid sec-ifd1)
+	# From the host: every fd above stdio is the fifo, or on the
+	# container's own procfs (pathrs' private proc mount), nothing else.
+	for fd in /proc/$pid/fd/*; do
+		n=${fd##*/}
+		[ "$n" -le 2 ] && continue
+		kind=$(stat -L -c %F "$fd")
+		fstype=$(stat -L -f -c %T "$fd")
+		echo "fd $n: $(readlink "$fd") ($kind on $fstype)"
+		[ "$kind" = fifo ] || [ "$fstype" = proc ]
+	done
+	attack='for f in /proc/1/fd/*; do cat "$f/../../../../../..'"$TEST_TMP"'/secret" 2>/dev/null; ls "$f/../../../.." 2>/dev/null; done; echo done'
+	run berth exec --cap CAP_SYS_PTRACE sec-ifd1 sh -c "$attack"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *done* ]]
+	[[ "$output" != *host-secret* ]]
+	# A second container in the first one's pid namespace (a pod with a
+	# shared process namespace) sees the created init too.
+	update_config --arg ns "/proc/$pid/ns/pid" '.linux.namespaces |= map(if .type == "pid" then .path = $ns else . end)'
+	update_config '.process.capabilities.bounding += ["CAP_SYS_PTRACE"] | .process.capabilities.effective += ["CAP_SYS_PTRACE"] | .process.capabilities.permitted += ["CAP_SYS_PTRACE"]'
+	set_args sh -c "$attack"
+	run berth run --bundle "$BUNDLE" sec-ifd2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *done* ]]
+	[[ "$output" != *host-secret* ]]
+}
+
+# --preserve-fds N passed berth's own descriptors when the caller had
+# fewer than N open: the Go runtime's host cgroup file (cpu.cfs_quota_us)
+# came through as fd 3, writable from the container. Only descriptors the
+# caller passed go; asking for more is an error.
+@test "sec-preserve: --preserve-fds never passes berth's own descriptors" {
+	set_args sh -c 'readlink /proc/self/fd/3 || echo none'
+	run berth run --preserve-fds 1 --bundle "$BUNDLE" sec-pre1 3<&-
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"preserve-fds 1: descriptor 3 "* ]]
+	[ -z "$(berth list -q)" ]
+	echo passed >"$TEST_TMP/passed"
+	run berth run --preserve-fds 1 --bundle "$BUNDLE" sec-pre2 3<"$TEST_TMP/passed"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$TEST_TMP/passed" ]
+	# exec's --preserve-fds follows the same rule.
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" sec-pre3
+	run berth exec --preserve-fds 1 sec-pre3 readlink /proc/self/fd/3 3<&-
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"preserve-fds 1: descriptor 3 "* ]]
+}
+
+# setresuid(-1) means "unchanged": uid or gid 4294967295 ran the process
+# as root. Refused at create and exec.
+@test "sec-uid-max: uid or gid 4294967295 is refused, never root" {
+	set_args id
+	for u in '.process.user.uid = 4294967295' '.process.user.gid = 4294967295' '.process.user.additionalGids = [4294967295]'; do
+		update_config '.process.user = {"uid": 1000, "gid": 1000}'
+		update_config "$u"
+		run berth run --bundle "$BUNDLE" sec-uid
+		echo "$u: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"4294967295 is not a valid"* ]]
+		[[ "$output" != *"uid=0"* ]]
+	done
+	update_config '.process.user = {"uid": 0, "gid": 0} | .process.args = ["sleep", "1000"]'
+	berth run -d --bundle "$BUNDLE" sec-uid2
+	for u in 4294967295 4294967295:0 0:4294967295; do
+		run berth exec --user "$u" sec-uid2 id
+		echo "exec --user $u: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" != *"uid=0"* ]]
+	done
+}
+
+# A FIFO at the image's /etc/passwd (read for HOME) blocked start, run and
+# exec forever, holding the container's lock. It is skipped: HOME is /.
+@test "sec-passwd-fifo: a FIFO or huge /etc/passwd does not hang run, start or exec" {
+	rm -f "$BUNDLE/rootfs/etc/passwd"
+	mkfifo "$BUNDLE/rootfs/etc/passwd"
+	update_config '.process.env = ["PATH=/bin:/usr/bin"]'
+	set_args sh -c 'echo home=$HOME'
+	# Through files, not bats' pipe (a container left running would hold
+	# it), and under a timeout: the bug was a hang.
+	bt() { timeout 20 "$BERTH" --root "$STATE_ROOT" "$@" >"$TEST_TMP/bt.out" 2>&1 </dev/null; }
+	bt run --bundle "$BUNDLE" sec-pw1
+	[ "$(cat "$TEST_TMP/bt.out")" = "home=/" ]
+	set_args sleep 1000
+	bt create --bundle "$BUNDLE" sec-pw2
+	bt start sec-pw2
+	bt exec sec-pw2 sh -c 'echo home=$HOME'
+	[ "$(cat "$TEST_TMP/bt.out")" = "home=/" ]
+	# A file larger than any real one is not read either.
+	rm "$BUNDLE/rootfs/etc/passwd"
+	truncate -s 64M "$BUNDLE/rootfs/etc/passwd"
+	bt exec sec-pw2 sh -c 'echo home=$HOME'
+	[ "$(cat "$TEST_TMP/bt.out")" = "home=/" ]
+}
+
+# A state root others may write to let an unprivileged user plant a
+# state.json whose poststop hook root's `berth delete` ran as root, or
+# whose pid (with start time 0) made kill and delete signal any process.
+@test "sec-root-trust: a state root or state file others could write is refused" {
+	root=$TEST_TMP/shared-root
+	mkdir -m 1777 "$root"
+	run "$BERTH" --root "$root" create --bundle "$BUNDLE" sec-trust1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"writable by group or others"* ]]
+	# The planted state: owned by nobody, poststop hook writes a marker.
+	mkdir "$root/planted"
+	jq -n --arg m "$TEST_TMP/pwned" '{id: "planted", status: "stopped", init_pid: 0, created: "2020-01-01T00:00:00Z",
+		spec: {ociVersion: "1.0.0", hooks: {poststop: [{path: "/bin/sh", args: ["sh", "-c", ("touch " + $m)]}]}}}' >"$root/planted/state.json"
+	chown -R nobody "$root/planted"
+	run "$BERTH" --root "$root" delete planted
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ ! -e "$TEST_TMP/pwned" ]
+	# Even in a root of the caller's own, a state.json of another user's
+	# is not trusted.
+	chmod 0711 "$root"
+	run "$BERTH" --root "$root" delete --force planted
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"owned by uid"* ]]
+	[ ! -e "$TEST_TMP/pwned" ]
+	rm -rf "$root/planted"
+	# A pid with start time 0 matched any process: kill and delete
+	# --force signalled whatever ran under that pid.
+	sleep 1000 >/dev/null 2>&1 3>&- &
+	victim=$!
+	mkdir -m 0711 "$root/zero"
+	jq -n --argjson p "$victim" '{id: "zero", status: "running", init_pid: $p, init_start_time: 0, created: "2020-01-01T00:00:00Z", spec: {ociVersion: "1.0.0"}}' >"$root/zero/state.json"
+	chmod 0600 "$root/zero/state.json"
+	run "$BERTH" --root "$root" kill zero KILL
+	echo "kill: $output"
+	[ "$status" -ne 0 ]
+	run "$BERTH" --root "$root" delete --force zero
+	echo "delete: $output"
+	kill -0 "$victim"
+	kill -9 "$victim"
+	wait "$victim" || true
+}
+
+# A hook's output was buffered whole: a createRuntime hook printing 300 MB
+# made berth grow to ~1 GB. Only a bounded tail is kept, for the error.
+@test "sec-hook-output: a hook's output is bounded in berth's memory" {
+	update_config '.hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "head -c 300000000 /dev/zero | tr -c a a; echo; echo last-words; exit 1"]}]'
+	run /usr/bin/time -f 'maxrss=%M' "$BERTH" --root "$STATE_ROOT" create --bundle "$BUNDLE" sec-hook1
+	echo "${output:0:2000}"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *last-words* ]]
+	rss=$(grep -o 'maxrss=[0-9]*' <<<"$output" | cut -d= -f2)
+	echo "peak RSS: $rss KiB"
+	[ "$rss" -lt 100000 ]
+	[ -z "$(berth list -q)" ]
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# Lifecycle races and interrupted commands: a command that waited for a
+# container's lock must act on the container it was asked about, and a
+# create or start killed at any point must leave nothing that delete
+# --force cannot remove, and no wrong status.
+
+load helpers
+
+setup() { setup_bundle; }
+teardown() { teardown_bundle; }
+
+# rand_sleep: 1 to 20 ms.
+rand_sleep() {
+	sleep "$(printf '0.%03d' $((RANDOM % 20 + 1)))"
+}
+
+# cgroup_dirs ID: the container's cgroup directories left in any hierarchy
+# (default cgroupsPath: /berth/ID).
+cgroup_dirs() {
+	ls -d /sys/fs/cgroup/*/berth/"$1" /sys/fs/cgroup/berth/"$1" 2>/dev/null || true
+}
+
+# A plain delete that waited for the lock while the container was
+# deleted, made anew and started under the same ID killed the new one and
+# removed its cgroup and state. It must find it is another container.
+@test "race-delete: a delete that waited for the lock leaves a new container of the same ID alone" {
+	berth create --bundle "$BUNDLE" race1
+	# The slow delete reads race1's state, then waits 3 s at its flock.
+	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=3000000 \
+		"$BERTH" --root "$STATE_ROOT" delete race1 >"$TEST_TMP/slow.out" 2>&1 </dev/null 3>&- &
+	slow=$!
+	sleep 0.5
+	berth delete --force race1
+	berth create --bundle "$BUNDLE" race1
+	berth start race1
+	pid=$(init_pid race1)
+	rc=0
+	wait "$slow" || rc=$?
+	echo "slow delete: $rc $(cat "$TEST_TMP/slow.out")"
+	[ "$rc" -ne 0 ]
+	grep -q "does not exist" "$TEST_TMP/slow.out"
+	[ "$(container_status race1)" = running ]
+	[ "$(init_pid race1)" = "$pid" ]
+	kill -0 "$pid"
+	[ -n "$(cgroup_dirs race1)" ]
+}
+
+# The same for kill and start: each re-reads the state under the lock.
+@test "race-kill: a kill that waited for the lock does not signal a new container of the same ID" {
+	berth create --bundle "$BUNDLE" race2
+	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=3000000 \
+		"$BERTH" --root "$STATE_ROOT" kill race2 KILL >"$TEST_TMP/slow.out" 2>&1 </dev/null 3>&- &
+	slow=$!
+	sleep 0.5
+	berth delete --force race2
+	berth create --bundle "$BUNDLE" race2
+	pid=$(init_pid race2)
+	rc=0
+	wait "$slow" || rc=$?
+	echo "slow kill: $rc $(cat "$TEST_TMP/slow.out")"
+	[ "$rc" -ne 0 ]
+	[ "$(container_status race2)" = created ]
+	kill -0 "$pid"
+}
+
+# kill -9 of `berth create` at a random point: the container is either
+# fully there (created) or removable; delete --force removes everything
+# (state directory, cgroups, processes) and the ID can be used again.
+@test "race-create-kill9: a create killed at any point leaves nothing delete --force cannot remove" {
+	for i in $(seq 1 30); do
+		id=kc$i
+		"$BERTH" --root "$STATE_ROOT" create --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1 3>&- &
+		creator=$!
+		rand_sleep
+		kill -9 "$creator" 2>/dev/null || true
+		wait "$creator" 2>/dev/null || true
+		pid=
+		if [ -d "$STATE_ROOT/$id" ]; then
+			# Visible, with a status that says what is there.
+			"$BERTH" --root "$STATE_ROOT" list -q | grep -qx "$id"
+			st=$("$BERTH" --root "$STATE_ROOT" state "$id" | jq -r .status)
+			pid=$("$BERTH" --root "$STATE_ROOT" state "$id" | jq -r .pid)
+			echo "round $i: $st (pid $pid)"
+			case "$st" in
+			created) kill -0 "$pid" ;;
+			stopped | creating) ;;
+			*) false ;;
+			esac
+		fi
+		"$BERTH" --root "$STATE_ROOT" delete --force "$id"
+		[ ! -e "$STATE_ROOT/$id" ]
+		[ -z "$(cgroup_dirs "$id")" ]
+		if [ -n "$pid" ] && [ "$pid" != 0 ]; then
+			! kill -0 "$pid" 2>/dev/null || grep -q '^State:.*Z' "/proc/$pid/status"
+		fi
+		# The ID is free again.
+		"$BERTH" --root "$STATE_ROOT" create --bundle "$BUNDLE" "$id" </dev/null
+		"$BERTH" --root "$STATE_ROOT" delete --force "$id"
+		[ -z "$(cgroup_dirs "$id")" ]
+	done
+	[ -z "$(ls -A "$STATE_ROOT")" ]
+}
+
+# init_exec_done PID: whether the container's init has run its process
+# (berth's init is "berth init" until execve).
+init_cmd() {
+	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true
+}
+
+# kill -9 of `berth start` at a random point: the status is never wrong
+# (created only while init waits, running once it has gone on), a second
+# start does not hang, and delete --force removes everything.
+@test "race-start-kill9: a start killed at any point never leaves a wrong status or a hung start" {
+	for i in $(seq 1 25); do
+		id=ks$i
+		berth create --bundle "$BUNDLE" "$id"
+		pid=$(init_pid "$id")
+		"$BERTH" --root "$STATE_ROOT" start "$id" </dev/null >/dev/null 2>&1 3>&- &
+		starter=$!
+		rand_sleep
+		kill -9 "$starter" 2>/dev/null || true
+		wait "$starter" 2>/dev/null || true
+		# Once settled (init may still be on its way to execve), the
+		# status matches what init is doing.
+		deadline=$((SECONDS + 10))
+		while :; do
+			st=$(container_status "$id")
+			cmd=$(init_cmd "$pid")
+			case "$st:$cmd" in
+			"created:berth init ") break ;;
+			"running:sleep 1000 ") break ;;
+			stopped:*) break ;;
+			esac
+			[ $SECONDS -lt $deadline ] || { echo "round $i: status $st with init running '$cmd'"; false; }
+			sleep 0.05
+		done
+		echo "round $i: $st"
+		if [ "$st" = created ]; then
+			run timeout 40 "$BERTH" --root "$STATE_ROOT" start "$id"
+			echo "second start: $status $output"
+			[ "$status" -eq 0 ]
+			wait_status "$id" running
+		fi
+		run timeout 40 "$BERTH" --root "$STATE_ROOT" delete --force "$id"
+		[ "$status" -eq 0 ]
+		[ ! -e "$STATE_ROOT/$id" ]
+		[ -z "$(cgroup_dirs "$id")" ]
+	done
+}
