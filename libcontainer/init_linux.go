@@ -115,6 +115,8 @@ func initContainer(conn *syncConn) error {
 		if err := setupRootfs(conn, &cfg); err != nil {
 			return err
 		}
+	} else if err := rootfs.EnterForExec(rootfsConfig(&cfg)); err != nil {
+		return err
 	}
 	p := cfg.Process
 	if p.Terminal {
@@ -237,6 +239,7 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 		CgroupPath:  cfg.CgroupPath,
 		CgroupNS:    configs.HasNamespace(cfg.Spec, specs.CgroupNamespace),
 		UserNS:      cfg.UserNS,
+		MountNS:     configs.HasNamespace(cfg.Spec, specs.MountNamespace),
 	}
 }
 

@@ -97,6 +97,9 @@ func Validate(spec *specs.Spec, bundle string) error {
 	if err := validateMounts(spec); err != nil {
 		return err
 	}
+	if err := validateMountNS(spec); err != nil {
+		return err
+	}
 	if err := validateLinux(spec); err != nil {
 		return err
 	}

@@ -12,6 +12,9 @@ import (
 // a move of the rootfs onto / and chroot (for hosts where pivot_root is
 // impossible, e.g. a ramfs root).
 func Pivot(cfg *Config) error {
+	if !cfg.MountNS {
+		return chrootInto(cfg.Rootfs)
+	}
 	if cfg.NoPivot {
 		if err := unix.Chdir(cfg.Rootfs); err != nil {
 			return fmt.Errorf("chdir %s: %w", cfg.Rootfs, err)
@@ -58,6 +61,10 @@ func Pivot(cfg *Config) error {
 // Finish runs after pivot_root: masked and read-only paths, a read-only
 // root, and the final rootfs propagation.
 func Finish(cfg *Config) error {
+	if !cfg.MountNS {
+		// Validation refused everything Finish would mount.
+		return nil
+	}
 	root, err := openHost("/", unix.O_DIRECTORY)
 	if err != nil {
 		return err

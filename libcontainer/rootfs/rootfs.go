@@ -36,10 +36,17 @@ type Config struct {
 	// UserNS says the container runs in a new user namespace: devices are
 	// bind-mounted from the host instead of made with mknod.
 	UserNS bool
+	// MountNS says the container has a mount namespace (new or joined).
+	// Without one init is in the caller's mount namespace: no mount is
+	// made and the root is entered with chroot (see noMountNS.go).
+	MountNS bool
 }
 
 // Prepare does everything that happens before pivot_root.
 func Prepare(cfg *Config) error {
+	if !cfg.MountNS {
+		return prepareNoMountNS(cfg)
+	}
 	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
 	if p := cfg.Spec.Linux.RootfsPropagation; p != "" {
 		mf, err := configs.ParseMountOptions([]string{p})
