@@ -334,6 +334,7 @@ func enterCgroupNS(cfg *initConfig) error {
 
 func setupRootfs(conn *syncConn, cfg *initConfig) error {
 	rcfg := rootfsConfig(cfg)
+	rcfg.OpenSource = mountSourceFromRuntime(conn)
 	if err := rootfs.Prepare(rcfg); err != nil {
 		return err
 	}
