@@ -615,6 +615,10 @@ func (c *Container) serveInit(proc *started, cfg *initConfig) error {
 			if err := passSeccompFd(proc, spec.Linux.Seccomp, hookState); err != nil {
 				return err
 			}
+		case msgMountSource:
+			if err := serveMountSource(proc.conn, spec, cfg.Bundle, m); err != nil {
+				return err
+			}
 		case msgReady:
 			return nil
 		default:

@@ -124,6 +124,8 @@ func initContainer(conn *syncConn) error {
 		if err := setupRootfs(conn, &cfg); err != nil {
 			return err
 		}
+	} else if err := rootfs.EnterForExec(rootfsConfig(&cfg)); err != nil {
+		return err
 	}
 	p := cfg.Process
 	if p.Terminal {
@@ -250,6 +252,7 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 		CgroupPath:  cfg.CgroupPath,
 		CgroupNS:    configs.HasNamespace(cfg.Spec, specs.CgroupNamespace),
 		UserNS:      cfg.UserNS,
+		MountNS:     configs.HasNamespace(cfg.Spec, specs.MountNamespace),
 	}
 }
 
@@ -344,6 +347,7 @@ func enterCgroupNS(cfg *initConfig) error {
 
 func setupRootfs(conn *syncConn, cfg *initConfig) error {
 	rcfg := rootfsConfig(cfg)
+	rcfg.OpenSource = mountSourceFromRuntime(conn)
 	if err := rootfs.Prepare(rcfg); err != nil {
 		return err
 	}

@@ -39,6 +39,13 @@ const (
 	msgError       = "error"        // child → parent: set-up failed
 )
 
+// A bind source init cannot reach from its user namespace: the runtime
+// opens it and sends the detached clone (mountsource.go).
+const (
+	msgMountSource   = "mount-source"    // child → parent: open mounts[i]'s source
+	msgMountSourceFd = "mount-source-fd" // parent → child, with the clone or an error
+)
+
 type syncMsg struct {
 	Type    string          `json:"type"`
 	Error   string          `json:"error,omitempty"`
@@ -170,6 +177,7 @@ func decodeSyncMsg(body []byte) (syncMsg, error) {
 	}
 	switch m.Type {
 	case msgConfig, msgCgroupJoin, msgCgroupReady, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgStart, msgError:
+	case msgMountSource, msgMountSourceFd:
 	default:
 		return m, fmt.Errorf("decode sync message: unknown type %q", m.Type)
 	}

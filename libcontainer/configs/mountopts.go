@@ -16,6 +16,9 @@ type MountFlags struct {
 	RecAttrSet  uint64    // MOUNT_ATTR_* set recursively (rro, rnosuid, ...)
 	RecAttrClr  uint64    // MOUNT_ATTR_* cleared recursively (rrw, rsuid, ...)
 	Data        []string  // everything else, passed to the filesystem
+	// CopyUp (tmpcopyup, tmpfs only) fills the new tmpfs with what the
+	// image has at the mount point.
+	CopyUp bool
 }
 
 type flagOpt struct {
@@ -39,6 +42,7 @@ var mountFlagOpts = map[string]flagOpt{
 	"strictatime": {false, unix.MS_STRICTATIME}, "nostrictatime": {true, unix.MS_STRICTATIME},
 	"ro": {false, unix.MS_RDONLY}, "rw": {true, unix.MS_RDONLY},
 	"suid": {true, unix.MS_NOSUID}, "nosuid": {false, unix.MS_NOSUID},
+	"symfollow": {true, unix.MS_NOSYMFOLLOW}, "nosymfollow": {false, unix.MS_NOSYMFOLLOW},
 	"silent": {false, unix.MS_SILENT}, "loud": {true, unix.MS_SILENT},
 	"remount": {false, unix.MS_REMOUNT},
 }
@@ -66,6 +70,7 @@ var recAttrOpts = map[string]attrOpt{
 	"rnodiratime": {false, unix.MOUNT_ATTR_NODIRATIME}, "rdiratime": {true, unix.MOUNT_ATTR_NODIRATIME},
 	"rnoatime": {false, unix.MOUNT_ATTR_NOATIME}, "rrelatime": {false, unix.MOUNT_ATTR_RELATIME},
 	"rstrictatime": {false, unix.MOUNT_ATTR_STRICTATIME},
+	"rnosymfollow": {false, unix.MOUNT_ATTR_NOSYMFOLLOW}, "rsymfollow": {true, unix.MOUNT_ATTR_NOSYMFOLLOW},
 }
 
 // ParseMountOptions splits an OCI mount options list into flags,
@@ -104,7 +109,8 @@ func ParseMountOptions(opts []string) (MountFlags, error) {
 		case o == "idmap" || o == "ridmap":
 			return mf, fmt.Errorf("mount option %q is not supported", o)
 		case o == "tmpcopyup":
-			return mf, fmt.Errorf("mount option %q is not supported", o)
+			mf.CopyUp = true
+			continue
 		case strings.IndexByte(o, 0) >= 0:
 			return mf, fmt.Errorf("mount option %q contains a NUL byte", o)
 		}

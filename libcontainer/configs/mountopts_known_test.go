@@ -19,7 +19,7 @@ func TestKnownMountOptionsAreParsed(t *testing.T) {
 			t.Errorf("%s: passed to the filesystem as data", n)
 		}
 	}
-	for _, refused := range []string{"idmap", "ridmap", "tmpcopyup"} {
+	for _, refused := range []string{"idmap", "ridmap"} {
 		for _, n := range names {
 			if n == refused {
 				t.Errorf("refused option %s is listed", refused)

@@ -65,7 +65,6 @@ func TestParseMountOptionsErrors(t *testing.T) {
 	for opt, want := range map[string]string{
 		"idmap":      "not supported",
 		"ridmap":     "not supported",
-		"tmpcopyup":  "not supported",
 		"size=1\x00": "NUL byte",
 	} {
 		_, err := ParseMountOptions([]string{"ro", opt})

@@ -97,6 +97,9 @@ func Validate(spec *specs.Spec, bundle string) error {
 	if err := validateMounts(spec); err != nil {
 		return err
 	}
+	if err := validateMountNS(spec); err != nil {
+		return err
+	}
 	if err := validateLinux(spec); err != nil {
 		return err
 	}
@@ -263,8 +266,12 @@ func validateMounts(spec *specs.Spec) error {
 		if !filepath.IsAbs(m.Destination) {
 			return fmt.Errorf("mounts[%d]: destination %q must be an absolute path", i, m.Destination)
 		}
-		if _, err := ParseMountOptions(m.Options); err != nil {
+		mf, err := ParseMountOptions(m.Options)
+		if err != nil {
 			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
+		}
+		if mf.CopyUp && (m.Type != "tmpfs" || IsBind(m)) {
+			return fmt.Errorf("mounts[%d] (%s): mount option \"tmpcopyup\" is only for tmpfs", i, m.Destination)
 		}
 		if IsBind(m) && m.Source == "" {
 			return fmt.Errorf("mounts[%d] (%s): a bind mount needs a source", i, m.Destination)

@@ -79,6 +79,9 @@ func msToAttr(ms uintptr) uint64 {
 	if ms&unix.MS_NODIRATIME != 0 {
 		a |= unix.MOUNT_ATTR_NODIRATIME
 	}
+	if ms&unix.MS_NOSYMFOLLOW != 0 {
+		a |= unix.MOUNT_ATTR_NOSYMFOLLOW
+	}
 	switch {
 	case ms&unix.MS_NOATIME != 0:
 		a |= unix.MOUNT_ATTR_NOATIME

@@ -8,7 +8,6 @@ package rootfs
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -36,26 +35,29 @@ type Config struct {
 	// UserNS says the container runs in a new user namespace: devices are
 	// bind-mounted from the host instead of made with mknod.
 	UserNS bool
+	// MountNS says the container has a mount namespace (new or joined).
+	// Without one init is in the caller's mount namespace: no mount is
+	// made and the root is entered with chroot (see noMountNS.go).
+	MountNS bool
+	// OpenSource asks the runtime for a detached clone of the source of
+	// Spec.Mounts[i] (a bind), for a source init cannot reach from its
+	// user namespace. Nil: no runtime to ask.
+	OpenSource func(i int) (int, error)
 }
 
 // Prepare does everything that happens before pivot_root.
 func Prepare(cfg *Config) error {
-	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if p := cfg.Spec.Linux.RootfsPropagation; p != "" {
-		mf, err := configs.ParseMountOptions([]string{p})
-		if err != nil || len(mf.Propagation) != 1 {
-			return fmt.Errorf("rootfsPropagation %q: not a propagation mode", p)
-		}
-		prop = mf.Propagation[0]
+	if !cfg.MountNS {
+		return prepareNoMountNS(cfg)
 	}
-	if err := unix.Mount("", "/", "", prop, ""); err != nil {
+	// Every mount of the new namespace starts as a slave of the caller's,
+	// whatever rootfsPropagation asks for: a shared mount here would still
+	// be in the caller's peer groups, so the binds below would appear in
+	// the caller's namespace, and an unbindable one could not be bound.
+	// Finish applies rootfsPropagation to the container's "/", as runc
+	// does after pivot_root.
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("set propagation of / : %w", err)
-	}
-	if prop&(unix.MS_SHARED) != 0 {
-		// pivot_root refuses a new root whose parent mount is shared.
-		if err := makeParentPrivate(cfg.Rootfs); err != nil {
-			return err
-		}
 	}
 	// pivot_root needs the new root to be a mount point.
 	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
@@ -68,11 +70,11 @@ func Prepare(cfg *Config) error {
 	defer root.Close()
 
 	devBound := false
-	for _, m := range cfg.Spec.Mounts {
+	for i, m := range cfg.Spec.Mounts {
 		if filepath.Clean(m.Destination) == "/dev" && configs.IsBind(m) {
 			devBound = true
 		}
-		if err := mountOne(cfg, root, m); err != nil {
+		if err := mountOne(cfg, root, i, m); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", mountSource(m), m.Destination, err)
 		}
 	}
@@ -103,31 +105,6 @@ func mountSource(m specs.Mount) string {
 		return m.Source
 	}
 	return m.Type
-}
-
-// makeParentPrivate makes the mount holding rootfs private, reading
-// mountinfo: only needed with a shared rootfsPropagation, so the common
-// path does no scan.
-func makeParentPrivate(rootfs string) error {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return fmt.Errorf("read mountinfo: %w", err)
-	}
-	best := "/"
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := f[4]
-		if (rootfs == mp || strings.HasPrefix(rootfs, strings.TrimSuffix(mp, "/")+"/")) && len(mp) > len(best) {
-			best = mp
-		}
-	}
-	if err := unix.Mount("", best, "", unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make %s private: %w", best, err)
-	}
-	return nil
 }
 
 // resolveDest resolves dest inside root, creating it (a directory, or an
@@ -164,15 +141,18 @@ func resolveDest(root handle, dest string, file bool) (handle, error) {
 	return h, nil
 }
 
-func mountOne(cfg *Config, root handle, m specs.Mount) error {
+func mountOne(cfg *Config, root handle, i int, m specs.Mount) error {
 	mf, err := configs.ParseMountOptions(m.Options)
 	if err != nil {
 		return err
 	}
+	if deferredReadonly(m, mf) {
+		mf.Flags &^= unix.MS_RDONLY // made read-only by Finish
+	}
 	var dst handle
 	switch {
 	case configs.IsBind(m):
-		dst, err = mountBind(cfg, root, m, mf)
+		dst, err = mountBind(cfg, root, i, m, mf)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		dst, err = mountCgroup(cfg, root, m, mf)
 	default:
@@ -202,43 +182,24 @@ func mountOne(cfg *Config, root handle, m specs.Mount) error {
 	return nil
 }
 
-func mountBind(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags) (handle, error) {
-	src := m.Source
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(cfg.Bundle, src)
-	}
-	srcf, err := openHost(src, 0)
-	if err != nil {
-		return -1, fmt.Errorf("open source: %w", err)
-	}
-	defer srcf.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(srcf), &st); err != nil {
-		return -1, fmt.Errorf("stat source: %w", err)
-	}
-	dst, err := resolveDest(root, m.Destination, st.Mode&unix.S_IFMT != unix.S_IFDIR)
-	if err != nil {
-		return -1, err
-	}
-	rec := mf.Flags&unix.MS_REC != 0
-	set := msToAttr(mf.Flags)
-	clr := msToAttr(mf.ClearFlags)
-	if err := bindFd(srcf, dst, rec, set, clr); err != nil {
-		dst.Close()
-		return -1, err
-	}
-	return dst, nil
-}
-
 func mountFilesystem(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags) (handle, error) {
+	if m.Type == "tmpfs" {
+		return mountTmpfs(root, m, mf)
+	}
+	procfs := m.Type == "proc" || m.Type == "sysfs"
+	if procfs {
+		if err := checkOrdinaryDir(root, m); err != nil {
+			return -1, err
+		}
+	}
 	dst, err := resolveDest(root, m.Destination, false)
 	if err != nil {
 		return -1, err
 	}
-	if m.Type == "proc" || m.Type == "sysfs" {
+	if procfs {
 		// CVE-2023-27561: a /proc or /sys that is a symlink in the image
 		// could point the mount somewhere it hides host files.
-		if err := checkNoSymlink(cfg.Rootfs, m.Destination, dst); err != nil {
+		if err := checkNoSymlink(cfg.Rootfs, m, dst); err != nil {
 			dst.Close()
 			return -1, err
 		}
@@ -262,9 +223,43 @@ func mountFilesystem(cfg *Config, root handle, m specs.Mount, mf configs.MountFl
 	return dst, nil
 }
 
+// errNotOrdinaryDir is runc's refusal of a proc or sysfs mount point
+// that is not a plain directory of the image.
+func errNotOrdinaryDir(fstype string) error {
+	return fmt.Errorf("filesystem %q must be mounted on ordinary directory", fstype)
+}
+
+// checkOrdinaryDir refuses a proc or sysfs mount point whose last
+// component exists and is not a directory (a symlink, a file), as runc
+// does; a missing one is created later.
+func checkOrdinaryDir(root handle, m specs.Mount) error {
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	fd, err := unix.Openat2(int(root), m.Destination, &how)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open mount point: %w", err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("stat mount point: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return errNotOrdinaryDir(m.Type)
+	}
+	return nil
+}
+
 // checkNoSymlink refuses a mount point whose in-root resolution went
-// through a symlink: its real path must be exactly rootfs+dest.
-func checkNoSymlink(rootfs, dest string, h handle) error {
+// through a symlink (on the way to its last component, which
+// checkOrdinaryDir checked): its real path must be exactly rootfs+dest.
+func checkNoSymlink(rootfs string, m specs.Mount, h handle) error {
+	dest := m.Destination
 	f, err := asFile(h, dest)
 	if err != nil {
 		return err
@@ -276,7 +271,7 @@ func checkNoSymlink(rootfs, dest string, h handle) error {
 	}
 	want := filepath.Join(rootfs, dest)
 	if real != want {
-		return fmt.Errorf("mount point %s resolves to %s through a symlink: refusing", dest, real)
+		return fmt.Errorf("%w (%s resolves to %s through a symlink)", errNotOrdinaryDir(m.Type), dest, real)
 	}
 	return nil
 }

@@ -50,6 +50,8 @@ feat() { jq -c "$@" <<<"$FEATURES"; }
 		# remount needs an existing mount at the destination: it is
 		# checked on /proc below.
 		[ "$o" = remount ] && continue
+		# tmpcopyup is for tmpfs only (refused on a bind): checked in mounts.bats.
+		[ "$o" = tmpcopyup ] && continue
 		update_config --arg o "$o" --arg s "$TEST_TMP/src" \
 			'.mounts += [{"destination": "/mnt", "type": "bind", "source": $s, "options": ["rbind", $o]}]'
 		run berth run --bundle "$BUNDLE" features-mo

@@ -118,3 +118,16 @@ pm() {
 	cg=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" {print $3}' "/proc/$pid/cgroup")
 	[ "$(cat "$cg/memory.limit_in_bytes")" -eq $((64 * 1024 * 1024)) ]
 }
+
+# podman run --read-only mounts /run, /tmp and /var/tmp as tmpfs with
+# tmpcopyup: the image's files there must show up, on a writable tmpfs,
+# under a read-only root. Failed before: "mount option tmpcopyup is not
+# supported".
+@test "podman: run --read-only (tmpcopyup tmpfs on /run, /tmp, /var/tmp)" {
+	run pm run --rm --read-only "$IMAGE" sh -c 'ls -d /tmp /var/tmp /run >/dev/null && grep -E " /(run|tmp|var/tmp) " /proc/self/mountinfo | sed "s/.* - //" | cut -d" " -f1 | sort -u; touch /tmp/x /var/tmp/x /run/x && echo tmp-writable; touch /x 2>/dev/null || echo root-ro'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *tmpfs* ]]
+	[[ "$output" == *tmp-writable* ]]
+	[[ "$output" == *root-ro* ]]
+}

@@ -80,6 +80,52 @@ no_dev_tmpfs() {
 	[ -d "$BUNDLE/rootfs$TEST_TMP/hostdir/sub" ]
 }
 
+# A config without a mount namespace shares the caller's mount table:
+# pivot_root (or any mount) there changes "/" for every process of the
+# caller's namespace, on a host the whole machine. berth only chroots
+# (as runc does) and refuses what would need a mount. Run inside a mount
+# namespace of the test's own, whose mountinfo and "/" must be the same
+# before and after. Shown failing on the berth that pivoted: the
+# namespace's "/" became the rootfs and its mountinfo changed.
+@test "sec-nomntns: a container without a mount namespace never pivots or mounts in the caller's" {
+	echo marker >"$BUNDLE/rootfs/in-rootfs"
+	update_config '.linux.namespaces -= [{"type": "mount"}]
+		| .linux.maskedPaths = [] | .linux.readonlyPaths = []
+		| .root.readonly = false'
+	# With mounts, no-pivot or masked paths: refused, nothing changed.
+	cat >"$TEST_TMP/inns.sh" <<-'EOS'
+		set -u
+		snap() { cat /proc/self/mountinfo; stat -c '%d:%i' /; ls /; }
+		before=$(snap)
+		"$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" rf-nomnt-refused 2>&1 </dev/null && echo UNEXPECTED-OK
+		"$BERTH" --root "$STATE_ROOT" run --no-pivot --bundle "$BUNDLE" rf-nomnt-nopivot 2>&1 </dev/null && echo UNEXPECTED-OK
+		jq '.mounts = [] | .process.args = ["cat", "/in-rootfs"]' "$BUNDLE/config.json" >"$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+		"$BERTH" --root "$STATE_ROOT" run --no-pivot --bundle "$BUNDLE" rf-nomnt-nopivot2 2>&1 </dev/null && echo UNEXPECTED-OK
+		echo "run: $("$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" rf-nomnt-run 2>&1 </dev/null)"
+		jq '.process.args = ["sleep", "1000"]' "$BUNDLE/config.json" >"$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+		"$BERTH" --root "$STATE_ROOT" run -d --bundle "$BUNDLE" rf-nomnt-exec >/dev/null 2>&1 </dev/null
+		echo "exec: $("$BERTH" --root "$STATE_ROOT" exec rf-nomnt-exec cat /in-rootfs 2>&1 </dev/null)"
+		"$BERTH" --root "$STATE_ROOT" delete --force rf-nomnt-exec
+		after=$(snap)
+		[ "$before" = "$after" ] && echo UNCHANGED || { echo CHANGED; diff <(echo "$before") <(echo "$after"); }
+	EOS
+	run env BERTH="$BERTH" STATE_ROOT="$STATE_ROOT" BUNDLE="$BUNDLE" \
+		unshare -m --propagation private bash "$TEST_TMP/inns.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *UNEXPECTED-OK* ]]
+	[[ "$output" == *"mounts[0] ("*"): mounts need a private MNT namespace"* ]]
+	[[ "$output" == *"unable to use no-pivot without a private MNT namespace"* ]]
+	[[ "$output" == *"run: marker"* ]]
+	[[ "$output" == *"exec: marker"* ]]
+	[[ "$output" == *UNCHANGED* ]]
+	# masked paths without a mount namespace: runc's refusal
+	update_config '.linux.maskedPaths = ["/proc/kcore"] | .mounts = []'
+	run berth create --bundle "$BUNDLE" rf-nomnt-masked
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unable to restrict sys entries without a private MNT namespace"* ]]
+}
+
 # CVE-2023-27561: /proc or /sys in the image is a symlink, so procfs or
 # sysfs would be mounted somewhere else and the real path left to the
 # image. Refused. Shown failing by removing checkNoSymlink from
@@ -92,7 +138,7 @@ no_dev_tmpfs() {
 		run berth create --bundle "$BUNDLE" "sec-$d"
 		echo "$output"
 		[ "$status" -ne 0 ]
-		[[ "$output" == *"/$d"*"symlink"* ]]
+		[[ "$output" == *"/$d"*"must be mounted on ordinary directory"* ]]
 		# Restore for the next round.
 		rm "$BUNDLE/rootfs/$d"
 		mkdir "$BUNDLE/rootfs/$d"

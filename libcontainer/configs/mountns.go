@@ -1,0 +1,56 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// ErrNoPivotNoMountNS is runc's refusal of --no-pivot for a container in
+// the caller's mount namespace: MS_MOVE of the rootfs onto "/" would move
+// it in the caller's namespace.
+var ErrNoPivotNoMountNS = errors.New("unable to use no-pivot without a private MNT namespace")
+
+// validateMountNS refuses what only a mount namespace of the container's
+// own can give. Without one the container shares the caller's mount
+// table: berth then only chroots into the rootfs (as runc does) and makes
+// no mount at all, so everything that needs a mount is refused here
+// rather than made in the caller's namespace or silently skipped (runc
+// mounts config.json's mounts into the caller's namespace and ignores
+// root.readonly there; berth does neither).
+func validateMountNS(spec *specs.Spec) error {
+	ns, ok := FindNamespace(spec, specs.MountNamespace)
+	if ok {
+		if ns.Path != "" && sameNamespace(ns.Path, "/proc/self/ns/mnt") {
+			// Joining it would be joining nothing: the rootfs set-up
+			// would pivot the caller's own mount namespace.
+			return fmt.Errorf("linux.namespaces: mount namespace path %s is the runtime's own mount namespace", ns.Path)
+		}
+		return nil
+	}
+	l := spec.Linux
+	switch {
+	case len(l.MaskedPaths) > 0 || len(l.ReadonlyPaths) > 0:
+		return errors.New("unable to restrict sys entries without a private MNT namespace")
+	case len(spec.Mounts) > 0:
+		return fmt.Errorf("mounts[0] (%s): mounts need a private MNT namespace (linux.namespaces has no \"mount\")", spec.Mounts[0].Destination)
+	case spec.Root != nil && spec.Root.Readonly:
+		return errors.New("root.readonly needs a private MNT namespace (linux.namespaces has no \"mount\")")
+	case l.RootfsPropagation != "":
+		return errors.New("linux.rootfsPropagation needs a private MNT namespace (linux.namespaces has no \"mount\")")
+	}
+	return nil
+}
+
+// sameNamespace reports whether the namespace files a and b are the same
+// namespace; false when either cannot be stat'ed (that error is reported
+// elsewhere).
+func sameNamespace(a, b string) bool {
+	var sa, sb unix.Stat_t
+	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}

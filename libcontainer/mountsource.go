@@ -1,0 +1,84 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
+)
+
+// A bind source that the container's user namespace cannot reach (a
+// directory under one only the host's root may enter) is opened by the
+// runtime, which still has the caller's credentials, as runc does: init
+// asks for mounts[i] (msgMountSource) and the runtime answers with a
+// detached clone of the source (open_tree, recursive for rbind), which
+// init attaches in the container's mount namespace. Only init's failure
+// to open the source itself leads here: sources it can reach are opened
+// by init, on the hot path, as before.
+
+type mountSourceRequest struct {
+	Index int `json:"index"`
+}
+
+// mountSourceFromRuntime is init's side: it returns the function the
+// rootfs set-up calls for a source it could not open.
+func mountSourceFromRuntime(conn *syncConn) func(int) (int, error) {
+	return func(i int) (int, error) {
+		if err := conn.send(msgMountSource, mountSourceRequest{Index: i}); err != nil {
+			return -1, err
+		}
+		m, err := conn.expect(msgMountSourceFd)
+		if err != nil {
+			return -1, err
+		}
+		if m.Error != "" {
+			closeFds(conn.takeFds())
+			return -1, errors.New(m.Error)
+		}
+		return conn.takeFd()
+	}
+}
+
+// serveMountSource is the runtime's side of one request.
+func serveMountSource(conn *syncConn, spec *specs.Spec, bundle string, m syncMsg) error {
+	var req mountSourceRequest
+	if err := json.Unmarshal(m.Payload, &req); err != nil {
+		return fmt.Errorf("decode mount source request: %w", err)
+	}
+	fd, err := openMountSource(spec, bundle, req.Index)
+	if err != nil {
+		return conn.sendMsg(syncMsg{Type: msgMountSourceFd, Error: err.Error()}, nil)
+	}
+	defer unix.Close(fd)
+	return conn.send(msgMountSourceFd, nil, fd)
+}
+
+// openMountSource clones the source of the bind mount spec.Mounts[i].
+func openMountSource(spec *specs.Spec, bundle string, i int) (int, error) {
+	if i < 0 || i >= len(spec.Mounts) || !configs.IsBind(spec.Mounts[i]) {
+		return -1, fmt.Errorf("mount source request for mounts[%d]: not a bind mount", i)
+	}
+	m := spec.Mounts[i]
+	mf, err := configs.ParseMountOptions(m.Options)
+	if err != nil {
+		return -1, err
+	}
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundle, src)
+	}
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+	if mf.Flags&unix.MS_REC != 0 {
+		flags |= unix.AT_RECURSIVE
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	if err != nil {
+		return -1, fmt.Errorf("open_tree %s: %w", src, err)
+	}
+	return fd, nil
+}
