@@ -192,3 +192,23 @@ start_agent() {
 	[[ "$output" == *"seccomp listener $TEST_TMP/none.sock"* ]]
 	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
 }
+
+@test "scmp-old-profile: a profile that refuses close_range and getcwd still starts, for run and exec, with the filter loaded early or late" {
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["close_range", "getcwd"], "action": "SCMP_ACT_ERRNO"}]}'
+	for nnp in true false; do
+		update_config --argjson n "$nnp" '.process.noNewPrivileges = $n'
+		set_args echo "started-$nnp"
+		run berth run --bundle "$BUNDLE" "scmp-old-$nnp"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[ "$output" = "started-$nnp" ]
+	done
+	# no fd above stdio leaks through the fallback either, and exec works
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" scmp-old-exec 3<"$BUNDLE/config.json"
+	run berth exec scmp-old-exec ls /proc/self/fd
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = "0 1 2 3" ]
+}
