@@ -207,6 +207,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		if err := seccomp.Validate(sc); err != nil {
 			return nil, fmt.Errorf("seccomp: %w", err)
 		}
+		seccomp.SetDefaultFlags(sc)
 	}
 	if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
 		return nil, errors.New("process.terminal is true but no console socket was given (--console-socket)")

@@ -212,3 +212,27 @@ start_agent() {
 	[ "$status" -eq 0 ]
 	[ "$(echo $output)" = "0 1 2 3" ]
 }
+
+# filter_flags ID: the flags init passed to seccomp(SECCOMP_SET_MODE_FILTER)
+# when berth ran the bundle (seccomp(2) is the only place they show).
+filter_flags() {
+	strace -f -qq -e trace=seccomp -o "$TEST_TMP/strace" "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" "$1" </dev/null >/dev/null 2>&1
+	sed -n 's/.*seccomp(SECCOMP_SET_MODE_FILTER, \([^,]*\), {.*) = 0$/\1/p' "$TEST_TMP/strace"
+}
+
+@test "scmp-default-flags: no flags field means runc's default SPEC_ALLOW; an empty list or explicit flags are applied as given" {
+	grep -q SECCOMP_FILTER_FLAG_SPEC_ALLOW <<<"$("$BERTH" features)" || skip "kernel without SECCOMP_FILTER_FLAG_SPEC_ALLOW"
+	seccomp_rule SCMP_ACT_ERRNO
+	set_args true
+	run filter_flags scmp-df1
+	echo "$output"
+	[ "$output" = SECCOMP_FILTER_FLAG_SPEC_ALLOW ]
+	update_config '.linux.seccomp.flags = []'
+	run filter_flags scmp-df2
+	echo "$output"
+	[ "$output" = 0 ]
+	update_config '.linux.seccomp.flags = ["SECCOMP_FILTER_FLAG_LOG"]'
+	run filter_flags scmp-df3
+	echo "$output"
+	[ "$output" = SECCOMP_FILTER_FLAG_LOG ]
+}
