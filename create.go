@@ -115,7 +115,7 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 		opts.ConsoleSocket = sock
 		closeConsole = func() { sock.Close() }
 	} else if localConsole != nil && spec.Process != nil && spec.Process.Terminal {
-		opts.ConsoleSocket = localConsole
+		opts.ConsoleSocket, opts.RelayConsole = localConsole, true
 	}
 	opts.Seal = seal.Take()
 	c, err := libcontainer.Create(opts)

@@ -35,8 +35,11 @@ func openTerminalSink(opts *libcontainer.ExecOpts, tty bool, consolePath string)
 			return nil, err
 		}
 		t.child = sock
-	} else if err := t.openLocal(); err != nil {
-		return nil, err
+	} else {
+		if err := t.openLocal(); err != nil {
+			return nil, err
+		}
+		opts.RelayConsole = true
 	}
 	opts.ConsoleSocket = t.child
 	return t, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-runtime/berth/libcontainer/caps"
 	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
@@ -190,14 +191,17 @@ type CreateOpts struct {
 	Spec          *specs.Spec
 	PidFile       string
 	ConsoleSocket *os.File // connected console socket, or nil
-	NoPivot       bool
-	NoNewKeyring  bool
-	PreserveFds   int
-	Systemd       bool
-	Rootless      bool
-	Stdin         *os.File
-	Stdout        *os.File
-	Stderr        *os.File
+	// RelayConsole: berth relays the terminal itself (a foreground run);
+	// the pty then does not turn "\n" into "\r\n", as under runc.
+	RelayConsole bool
+	NoPivot      bool
+	NoNewKeyring bool
+	PreserveFds  int
+	Systemd      bool
+	Rootless     bool
+	Stdin        *os.File
+	Stdout       *os.File
+	Stderr       *os.File
 	// StartNow (`berth run`) starts the process as soon as it is set up:
 	// no exec.fifo, no `start`. Background, when set, runs once the
 	// runtime's part of the set-up is done and init is still at work;
@@ -225,10 +229,12 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if err := configs.Validate(o.Spec, o.Bundle); err != nil {
 		return nil, err
 	}
+	caps.Warn(o.Spec.Process.Capabilities)
 	if sc := o.Spec.Linux.Seccomp; sc != nil {
 		if err := seccomp.Validate(sc); err != nil {
 			return nil, fmt.Errorf("seccomp: %w", err)
 		}
+		seccomp.SetDefaultFlags(sc)
 	}
 	if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
 		return nil, errors.New("process.terminal is true but no console socket was given (--console-socket)")
@@ -573,6 +579,7 @@ func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager
 		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
 		WaitCgroup:     waitCgroup,
 		StartNow:       o.StartNow,
+		ClearONLCR:     o.RelayConsole,
 		CgroupWaitLate: !runtimeHooks && len(hooks.List(spec.Hooks, hooks.CreateContainer)) == 0,
 		UserNS:         configs.HasNamespace(spec, specs.UserNamespace),
 		RuntimeHooks:   runtimeHooks,
@@ -714,7 +721,8 @@ func (c *Container) Start() error {
 
 // Poststart runs the poststart hooks of a container just started (Start
 // does; after Create with StartNow the caller does). The spec: a failed
-// poststart hook stops the container.
+// poststart hook is logged as a warning and the rest, and the container,
+// go on (runc kills the container instead; the spec is followed here).
 func (c *Container) Poststart() error {
 	sum, err := c.state.Summary()
 	if err != nil {
@@ -722,10 +730,7 @@ func (c *Container) Poststart() error {
 	}
 	if hs := hooks.List(sum.Hooks, hooks.Poststart); len(hs) > 0 {
 		state := c.specState(Running)
-		if err := hooks.Run(hooks.Poststart, hs, &state); err != nil {
-			c.signalInit(unix.SIGKILL)
-			return err
-		}
+		hooks.RunWarn(hooks.Poststart, hs, &state)
 	}
 	return nil
 }
@@ -939,9 +944,7 @@ func (c *Container) Destroy(force bool) error {
 	if sum, err := c.state.Summary(); err == nil && c.state.CreatorPid == 0 {
 		if hs := hooks.List(sum.Hooks, hooks.Poststop); len(hs) > 0 {
 			state := c.specState(Stopped)
-			if err := hooks.Run(hooks.Poststop, hs, &state); err != nil {
-				logrus.Warnf("%v", err)
-			}
+			hooks.RunWarn(hooks.Poststop, hs, &state)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-runtime/berth/libcontainer/caps"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
@@ -26,6 +27,9 @@ type ExecOpts struct {
 	Stderr  *os.File
 	// ConsoleSocket receives the pty master when Process.Terminal.
 	ConsoleSocket *os.File
+	// RelayConsole: berth relays the terminal itself (a foreground exec);
+	// the pty then does not turn "\n" into "\r\n", as under runc.
+	RelayConsole bool
 	// PreserveFds extra fds (from fd 3) are passed to the process.
 	PreserveFds int
 	// IgnorePaused allows exec into a paused (frozen) container.
@@ -98,6 +102,7 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if err := configs.ValidateProcess(o.Process); err != nil {
 		return nil, err
 	}
+	caps.Warn(o.Process.Capabilities)
 	// Shared: execs run beside each other, not beside a delete, start,
 	// pause or update of the container.
 	dir, err := c.lockStateHow(unix.LOCK_SH)
@@ -202,6 +207,7 @@ func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]st
 		CgroupPaths: c.state.CgroupPaths,
 		UserNS:      configs.HasNamespace(spec, specs.UserNamespace),
 		State:       &state,
+		ClearONLCR:  o.RelayConsole,
 	}
 	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
 		cfg.SeccompToParent = true

@@ -154,10 +154,8 @@ func initContainer(conn *syncConn) error {
 			return err
 		}
 	}
-	parsedCaps, err := caps.Parse(p.Capabilities)
-	if err != nil {
-		return err
-	}
+	// The runtime logged what Parse leaves out (caps.Warn).
+	parsedCaps, _ := caps.Parse(p.Capabilities)
 	if cfg.CgroupWaitLate {
 		if err := waitCgroup(conn, &cfg); err != nil {
 			return err
@@ -231,15 +229,27 @@ func waitForStart() (*os.File, error) {
 	return f, nil
 }
 
+// startContainerAndExec finishes a container's init: its startContainer
+// hooks run inside finalizeAndExec, as runc runs them, with the process's
+// credentials and seccomp filter already in force.
 func startContainerAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *execTarget) error {
-	if hs := hooks.List(cfg.Spec.Hooks, hooks.StartContainer); len(hs) > 0 {
-		st := *cfg.State
-		st.Status = specs.StateCreated
-		if err := hooks.Run(hooks.StartContainer, hs, &st); err != nil {
-			return err
-		}
-	}
 	return finalizeAndExec(cfg, c, sc, ex)
+}
+
+// runStartContainerHooks runs the startContainer hooks of a container's
+// init (an exec has none). A hook without an env of its own gets the
+// process's environment, as under runc.
+func runStartContainerHooks(cfg *initConfig, env []string) error {
+	if cfg.Exec {
+		return nil
+	}
+	hs := hooks.List(cfg.Spec.Hooks, hooks.StartContainer)
+	if len(hs) == 0 {
+		return nil
+	}
+	st := *cfg.State
+	st.Status = specs.StateCreated
+	return hooks.Run(hooks.StartContainer, hooks.WithDefaultEnv(hs, env), &st)
 }
 
 func rootfsConfig(cfg *initConfig) *rootfs.Config {
@@ -390,6 +400,14 @@ func setupTerminal(cfg *initConfig) error {
 	}
 	defer master.Close()
 	defer peer.Close()
+	if err := ownPty(peer, cfg.Process.User); err != nil {
+		return err
+	}
+	if cfg.ClearONLCR {
+		if err := console.ClearONLCR(master); err != nil {
+			return err
+		}
+	}
 	if sz := cfg.Process.ConsoleSize; sz != nil {
 		if err := console.Resize(master, uint16(sz.Width), uint16(sz.Height)); err != nil {
 			return err
@@ -404,6 +422,31 @@ func setupTerminal(cfg *initConfig) error {
 		return fmt.Errorf("send pty master to console socket: %w", err)
 	}
 	return console.SetupPeer(peer)
+}
+
+// ownPty gives the pty to the process's user, for run and exec alike, as
+// runc does: its uid becomes the process's. Its group stays the one devpts
+// gave it when the mount chose one (gid=5, the tty group, in the default
+// config), and is the process's gid otherwise. Only the pty berth made is
+// touched, never a stdio file the caller passed. As under runc, an owner
+// the namespace cannot map (EINVAL, EPERM) leaves the pty as it is.
+func ownPty(peer *os.File, u specs.User) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(peer.Fd()), &st); err != nil {
+		return fmt.Errorf("stat pty %s: %w", peer.Name(), err)
+	}
+	gid := -1
+	if st.Gid == uint32(unix.Getegid()) && st.Gid != u.GID {
+		gid = int(u.GID)
+	}
+	if st.Uid == u.UID && gid == -1 {
+		return nil
+	}
+	err := unix.Fchown(int(peer.Fd()), int(u.UID), gid)
+	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("chown pty %s to %d:%d: %w", peer.Name(), u.UID, gid, err)
+	}
+	return nil
 }
 
 // bindConsole binds the pty peer, by fd (CVE-2025-52565), over
@@ -546,20 +589,24 @@ type execTarget struct {
 }
 
 // prepareExec resolves args[0] with the container's PATH before "ready",
-// so that a missing program fails `create`, not `start`.
+// so that a missing program fails `create`, not `start`. Its errors are
+// os/exec's, as runc's are (`exec: "foo": executable file not found in
+// $PATH`, `exec: "/x": permission denied`).
 func prepareExec(p *specs.Process) (*execTarget, error) {
-	env := p.Env
-	ex := &execTarget{args: p.Args, env: env}
+	ex := &execTarget{args: p.Args, env: p.Env}
 	name := p.Args[0]
 	if strings.Contains(name, "/") {
-		ex.path = name
-		if _, err := os.Stat(name); err != nil {
-			return nil, fmt.Errorf("exec %s: %w", name, errors.Unwrap(err))
+		// LookPath consults no PATH for a name with a slash: it checks
+		// that the file is there and executable.
+		if _, err := exec.LookPath(name); err != nil {
+			return nil, err
 		}
+		ex.path = name
 		return ex, nil
 	}
+	// Not init's PATH: the process's.
 	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for _, e := range env {
+	for _, e := range p.Env {
 		if v, ok := strings.CutPrefix(e, "PATH="); ok {
 			path = v
 		}
@@ -569,23 +616,37 @@ func prepareExec(p *specs.Process) (*execTarget, error) {
 			dir = "."
 		}
 		cand := filepath.Join(dir, name)
-		if st, err := os.Stat(cand); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+		if !strings.Contains(cand, "/") {
+			cand = "./" + cand // a name with a slash: not looked up again
+		}
+		if _, err := exec.LookPath(cand); err == nil {
 			ex.path = cand
 			return ex, nil
 		}
 	}
-	return nil, fmt.Errorf("exec %q: %w", name, exec.ErrNotFound)
+	return nil, &exec.Error{Name: name, Err: exec.ErrNotFound}
 }
 
 // finalizeAndExec drops privileges in the order the kernel requires and
-// execve's: bounding set while CAP_SETPCAP is held, then groups and ids
-// (keeping capabilities across the uid change), cwd, the final capability
-// sets, no_new_privs, seccomp last, and finally every fd above stdio and
-// the preserved ones is made close-on-exec.
+// execve's. Everything a seccomp profile could refuse and that is
+// berth's own business (reading /etc/passwd, the cwd check, marking fds
+// close-on-exec) happens before any filter goes in: a profile written
+// without close_range or getcwd must not break the start. Then: the
+// bounding set while CAP_SETPCAP is held, groups and ids (keeping
+// capabilities across the uid change), the final capability sets,
+// no_new_privs, seccomp last, the startContainer hooks, execve.
 func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *execTarget) error {
 	p := cfg.Process
 	// Takes effect at execve; written while init still has its privileges.
 	if err := lsm.RequestOf(cfg.Spec, p).ApplyExec(); err != nil {
+		return err
+	}
+	ex.env = processEnv(ex.env, func() string { return passwdHome(int(p.User.UID)) })
+	retryCwd, err := enterCwdEarly(p.Cwd)
+	if err != nil {
+		return err
+	}
+	if err := utils.CloseExecFrom(3 + cfg.PreserveFds); err != nil {
 		return err
 	}
 	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
@@ -604,14 +665,16 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("set keepcaps: %w", err)
 	}
-	if err := setUser(p, ex); err != nil {
+	if err := setUser(p); err != nil {
 		return err
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear keepcaps: %w", err)
 	}
-	if err := enterCwd(p.Cwd); err != nil {
-		return err
+	if retryCwd {
+		if err := enterCwd(p.Cwd); err != nil {
+			return err
+		}
 	}
 	if err := c.ApplyFinal(); err != nil {
 		return err
@@ -631,22 +694,50 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *
 			return fmt.Errorf("load seccomp filter: %w", err)
 		}
 	}
-	if err := utils.CloseExecFrom(3 + cfg.PreserveFds); err != nil {
+	if err := runStartContainerHooks(cfg, ex.env); err != nil {
 		return err
 	}
-	if err := unix.Exec(ex.path, ex.args, ex.env); err != nil {
-		return fmt.Errorf("exec %s: %w", ex.path, err)
+	err = unix.Exec(ex.path, ex.args, ex.env)
+	err = &os.PathError{Op: "exec", Path: ex.path, Err: err}
+	if !cfg.Exec {
+		// runc's init writes this one to the process's stderr, where a
+		// client's container log shows it ("exec /run.sh: no such file or
+		// directory"); berth also reports it to run or start.
+		fmt.Fprintln(os.Stderr, err)
 	}
-	return nil
+	return err
+}
+
+// enterCwdEarly changes to the process's cwd with init's own
+// credentials, before any filter or uid change, as runc does: a cwd the
+// process's user cannot search itself (a non-root user's default HOME
+// under /root) still works. When init may not enter it (EACCES or EPERM:
+// e.g. root squashed on a network file system, or a directory owned by
+// an unmapped user), the caller retries as the process's user.
+func enterCwdEarly(cwd string) (retry bool, err error) {
+	err = unix.Chdir(cwd)
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("chdir to cwd %q: %w", cwd, err)
+	}
+	return false, verifyCwd(cwd)
 }
 
 // enterCwd changes to the process's cwd and checks it is inside the
-// container's root: a cwd that leads outside (e.g. through a leaked fd's
-// /proc/self/fd/N, CVE-2024-21626) is refused.
+// container's root.
 func enterCwd(cwd string) error {
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("chdir to cwd %q: %w", cwd, err)
 	}
+	return verifyCwd(cwd)
+}
+
+// verifyCwd checks that the cwd just entered is inside the container's
+// root: a cwd that leads outside (e.g. through a leaked fd's
+// /proc/self/fd/N, CVE-2024-21626) is refused.
+func verifyCwd(cwd string) error {
 	wd, err := unix.Getwd()
 	if errors.Is(err, unix.ENOENT) {
 		// getcwd fails with ENOENT for a directory not reachable from
@@ -662,7 +753,7 @@ func enterCwd(cwd string) error {
 	return nil
 }
 
-func setUser(p *specs.Process, ex *execTarget) error {
+func setUser(p *specs.Process) error {
 	uid, gid := int(p.User.UID), int(p.User.GID)
 	// -1 would leave init's IDs (root) as they are; validation refuses it
 	// before init, this keeps a bypass of it from becoming root.
@@ -690,18 +781,40 @@ func setUser(p *specs.Process, ex *execTarget) error {
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
 		return fmt.Errorf("setuid %d: %w", uid, e)
 	}
-	// HOME from the container's /etc/passwd when the config has none.
-	for _, e := range ex.env {
-		if strings.HasPrefix(e, "HOME=") {
-			return nil
-		}
-	}
-	home := lookupHome(uid)
-	if home == "" {
-		home = "/"
-	}
-	ex.env = append(ex.env[:len(ex.env):len(ex.env)], "HOME="+home)
 	return nil
+}
+
+// passwdHome is the home directory of uid in the container's /etc/passwd,
+// or "/" when it has none.
+func passwdHome(uid int) string {
+	if home := lookupHome(uid); home != "" {
+		return home
+	}
+	return "/"
+}
+
+// processEnv is the environment the process gets: process.env with
+// duplicate names removed (the last value wins, as in runc and Go's
+// os/exec), and HOME set from home() when it is missing or empty. home
+// is only called when needed: it reads the container's /etc/passwd.
+func processEnv(env []string, home func() string) []string {
+	last := make(map[string]int, len(env))
+	for i, e := range env {
+		name, _, _ := strings.Cut(e, "=")
+		last[name] = i
+	}
+	out := make([]string, 0, len(env)+1)
+	for i, e := range env {
+		name, _, _ := strings.Cut(e, "=")
+		if last[name] != i || e == "HOME=" {
+			continue
+		}
+		out = append(out, e)
+	}
+	if _, ok := last["HOME"]; !ok || env[last["HOME"]] == "HOME=" {
+		out = append(out, "HOME="+home())
+	}
+	return out
 }
 
 func setgroupsDenied() bool {

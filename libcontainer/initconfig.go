@@ -22,8 +22,12 @@ type initConfig struct {
 	Rootfs string `json:"rootfs"`
 	// Exec is true for a `berth exec` process: it joins a running
 	// container and does no rootfs set-up.
-	Exec bool        `json:"exec,omitempty"`
-	Spec *specs.Spec `json:"spec"`
+	Exec bool `json:"exec,omitempty"`
+	// ClearONLCR: the runtime relays the terminal to its own stdio (a
+	// foreground run or exec), where runc clears ONLCR on the pty so that
+	// output lines end in "\n"; init does it before the process can write.
+	ClearONLCR bool        `json:"clear_onlcr,omitempty"`
+	Spec       *specs.Spec `json:"spec"`
 	// Process is the process to run: an exec's, or (omitted) the spec's.
 	Process *specs.Process `json:"process,omitempty"`
 	NoPivot bool           `json:"no_pivot,omitempty"`

@@ -5,9 +5,13 @@ package caps
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
 )
@@ -17,12 +21,24 @@ type Caps struct {
 	sets map[capability.CapType][]capability.Cap
 }
 
-// Parse converts the OCI capability names; unknown names are errors.
-func Parse(c *specs.LinuxCapabilities) (*Caps, error) {
+// Parse converts the OCI capability names as runc does: names unknown to
+// berth or to the running kernel are left out, and so is an ambient
+// capability that is not both permitted and inheritable (the kernel
+// refuses to raise it). Each is reported in the returned warnings, which
+// the runtime logs (Warn); init applies what is left.
+func Parse(c *specs.LinuxCapabilities) (*Caps, []string) {
 	if c == nil {
 		return nil, nil
 	}
+	// Known to the library but not to this kernel: the kernel would
+	// refuse the whole set. Without /proc, assume it knows them all.
+	last, err := capability.LastCap()
+	if err != nil {
+		known := capability.ListKnown()
+		last = known[len(known)-1]
+	}
 	parsed := &Caps{sets: map[capability.CapType][]capability.Cap{}}
+	unknown := map[string]bool{}
 	for which, names := range map[capability.CapType][]string{
 		capability.BOUNDING:    c.Bounding,
 		capability.EFFECTIVE:   c.Effective,
@@ -32,13 +48,37 @@ func Parse(c *specs.LinuxCapabilities) (*Caps, error) {
 	} {
 		for _, n := range names {
 			v, err := configs.CapabilityValue(n)
-			if err != nil {
-				return nil, err
+			if err != nil || v > last {
+				unknown[n] = true
+				continue
 			}
 			parsed.sets[which] = append(parsed.sets[which], v)
 		}
 	}
-	return parsed, nil
+	var warnings []string
+	if len(unknown) > 0 {
+		warnings = append(warnings, fmt.Sprintf("ignoring unknown or unavailable capabilities: %v", slices.Sorted(maps.Keys(unknown))))
+	}
+	var ambient []capability.Cap
+	for _, v := range parsed.sets[capability.AMBIENT] {
+		if slices.Contains(parsed.sets[capability.PERMITTED], v) && slices.Contains(parsed.sets[capability.INHERITABLE], v) {
+			ambient = append(ambient, v)
+			continue
+		}
+		warnings = append(warnings, fmt.Sprintf("can't raise ambient capability CAP_%s: operation not permitted (it is not both permitted and inheritable)", strings.ToUpper(v.String())))
+	}
+	parsed.sets[capability.AMBIENT] = ambient
+	return parsed, warnings
+}
+
+// Warn logs, as warnings, what Parse leaves out of c: runc's behaviour
+// for a config it can run but not exactly as written (a runc 1.1 spec's
+// ambient set without inheritable, a capability this kernel lacks).
+func Warn(c *specs.LinuxCapabilities) {
+	_, warnings := Parse(c)
+	for _, w := range warnings {
+		logrus.Warn(w)
+	}
 }
 
 // ApplyBounding drops every capability not in the bounding set. It is
@@ -81,11 +121,11 @@ func (c *Caps) ApplyFinal() error {
 	if err := p.Apply(capability.CAPS); err != nil {
 		return fmt.Errorf("capabilities: apply: %w", err)
 	}
-	// Ambient capabilities must also be permitted and inheritable; the
-	// kernel refuses others. Raise them one by one for a clear error.
+	// Parse kept only ambient capabilities that are permitted and
+	// inheritable, which the kernel accepts.
 	if len(c.sets[capability.AMBIENT]) > 0 {
 		if err := p.Apply(capability.AMBIENT); err != nil {
-			return fmt.Errorf("capabilities: apply ambient set (each must be permitted and inheritable): %w", err)
+			return fmt.Errorf("capabilities: apply ambient set: %w", err)
 		}
 	}
 	return nil

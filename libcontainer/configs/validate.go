@@ -164,15 +164,8 @@ func ValidateProcess(p *specs.Process) error {
 	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
 		return fmt.Errorf("process.oomScoreAdj %d is outside [-1000, 1000]", *p.OOMScoreAdj)
 	}
-	if c := p.Capabilities; c != nil {
-		for _, set := range [][]string{c.Bounding, c.Effective, c.Inheritable, c.Permitted, c.Ambient} {
-			for _, name := range set {
-				if _, err := CapabilityValue(name); err != nil {
-					return err
-				}
-			}
-		}
-	}
+	// Unknown capability names are not refused: like runc, the runtime
+	// warns and leaves them out (caps.Warn).
 	if p.ConsoleSize != nil && !p.Terminal {
 		return errors.New("process.consoleSize is set but process.terminal is false")
 	}

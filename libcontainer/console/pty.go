@@ -181,3 +181,27 @@ func isTerminal(f *os.File) bool {
 	}
 	return ioctlErr == nil
 }
+
+// ClearONLCR turns off the "\n" to "\r\n" translation of the pty behind
+// master (set on the master, it applies to the peer's output), as runc
+// does for a terminal it relays in the foreground.
+func ClearONLCR(master *os.File) error {
+	conn, err := master.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("clear ONLCR on %s: %w", master.Name(), err)
+	}
+	var ioctlErr error
+	if err := conn.Control(func(fd uintptr) {
+		var t *unix.Termios
+		if t, ioctlErr = unix.IoctlGetTermios(int(fd), unix.TCGETS); ioctlErr == nil {
+			t.Oflag &^= unix.ONLCR
+			ioctlErr = unix.IoctlSetTermios(int(fd), unix.TCSETS, t)
+		}
+	}); err != nil {
+		return fmt.Errorf("clear ONLCR on %s: %w", master.Name(), err)
+	}
+	if ioctlErr != nil {
+		return fmt.Errorf("clear ONLCR on %s: %w", master.Name(), ioctlErr)
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 )
 
 // Names of the hook lists, as config.json spells them.
@@ -47,7 +48,8 @@ func List(h *specs.Hooks, kind string) []specs.Hook {
 }
 
 // Run runs the hooks of one kind in order, each with the container state
-// on stdin, and stops at the first failure.
+// on stdin, and stops at the first failure. The error names the hook as
+// runc's does ("error running createRuntime hook #0: ...").
 func Run(kind string, hooks []specs.Hook, state *specs.State) error {
 	if len(hooks) == 0 {
 		return nil
@@ -58,44 +60,55 @@ func Run(kind string, hooks []specs.Hook, state *specs.State) error {
 	}
 	for i, h := range hooks {
 		if err := runOne(h, input); err != nil {
-			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
+			return hookError(kind, i, err)
 		}
 	}
 	return nil
 }
 
-// maxOutput bounds how much of a failing hook's output goes into the error.
+// RunWarn runs every hook of one kind, logging each failure as a warning
+// and going on with the next: the spec's rule for poststart and poststop
+// ("the runtime MUST log a warning, but the remaining hooks and lifecycle
+// continue as if the hook had succeeded").
+func RunWarn(kind string, hooks []specs.Hook, state *specs.State) {
+	if len(hooks) == 0 {
+		return
+	}
+	input, err := json.Marshal(state)
+	if err != nil {
+		logrus.Warnf("encode state for %s hooks: %v", kind, err)
+		return
+	}
+	for i, h := range hooks {
+		if err := runOne(h, input); err != nil {
+			logrus.Warn(hookError(kind, i, err))
+		}
+	}
+}
+
+func hookError(kind string, i int, err error) error {
+	return fmt.Errorf("error running %s hook #%d: %w", kind, i, err)
+}
+
+// WithDefaultEnv gives env to the hooks that have no env of their own.
+// runc runs startContainer hooks so, with the container process's
+// environment. An empty "env": [] counts as none, as under runc (the
+// config reaches init without it either way).
+func WithDefaultEnv(hooks []specs.Hook, env []string) []specs.Hook {
+	out := make([]specs.Hook, len(hooks))
+	for i, h := range hooks {
+		if len(h.Env) == 0 {
+			h.Env = env
+		}
+		out[i] = h
+	}
+	return out
+}
+
+// maxOutput bounds how much of a failing hook's stdout and stderr each
+// goes into the error; the rest of what a hook prints is discarded as it
+// comes, so a hook printing without end cannot grow berth.
 const maxOutput = 512
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max     int
-	buf     []byte
-	dropped bool
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	n := len(p)
-	if len(p) >= t.max {
-		t.dropped = t.dropped || len(t.buf) > 0 || len(p) > t.max
-		t.buf = append(t.buf[:0], p[len(p)-t.max:]...)
-		return n, nil
-	}
-	if over := len(t.buf) + len(p) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-		t.dropped = true
-	}
-	t.buf = append(t.buf, p...)
-	return n, nil
-}
-
-// String is the kept output, marked when its start was cut.
-func (t *tailBuffer) String() string {
-	if t.dropped {
-		return "..." + string(t.buf)
-	}
-	return string(t.buf)
-}
 
 func runOne(h specs.Hook, input []byte) error {
 	ctx := context.Background()
@@ -115,24 +128,48 @@ func runOne(h specs.Hook, input []byte) error {
 		cmd.Env = []string{}
 	}
 	cmd.Stdin = bytes.NewReader(input)
-	// Only the end of the output is kept, for the error: a hook may
-	// print without bound.
-	out := &tailBuffer{max: maxOutput}
-	cmd.Stdout = out
-	cmd.Stderr = out
+	stdout, stderr := &tailBuffer{max: maxOutput}, &tailBuffer{max: maxOutput}
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	// A hook that forks a daemon keeping our pipes open must not hang us.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
-		return fmt.Errorf("timed out after %ds", *h.Timeout)
+		return fmt.Errorf("hook ran past specified timeout of %.1fs", float64(*h.Timeout))
 	}
-	if err != nil {
-		msg := strings.TrimSpace(out.String())
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && msg != "" {
-			return fmt.Errorf("%w: %s", err, msg)
-		}
-		return err
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("error running hook: %w, stdout: %s, stderr: %s", err, stdout, stderr)
 	}
-	return nil
+	return err
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	max       int
+	buf       []byte
+	truncated bool
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) >= t.max {
+		t.truncated = t.truncated || len(t.buf) > 0 || len(p) > t.max
+		t.buf = append(t.buf[:0], p[len(p)-t.max:]...)
+		return n, nil
+	}
+	if over := len(t.buf) + len(p) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+		t.truncated = true
+	}
+	t.buf = append(t.buf, p...)
+	return n, nil
+}
+
+func (t *tailBuffer) String() string {
+	s := strings.TrimSpace(string(t.buf))
+	if t.truncated {
+		return "..." + s
+	}
+	return s
 }

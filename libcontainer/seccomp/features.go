@@ -64,3 +64,23 @@ func SupportedFlags() []string {
 	}
 	return out
 }
+
+// SetDefaultFlags gives a profile without a flags field (not even an empty
+// one) runc's default, SECCOMP_FILTER_FLAG_SPEC_ALLOW, when the kernel and
+// libseccomp can do it: without it, loading the filter turns on the
+// Speculative Store Bypass mitigation for the container (slower), which
+// neither runc nor Docker's profile does. An explicit "flags": [] keeps no
+// flag. The runtime calls it on the config before anything else reads it:
+// the config reaches init as JSON, where nil and empty are one.
+func SetDefaultFlags(cfg *specs.LinuxSeccomp) {
+	if cfg == nil || cfg.Flags != nil {
+		return
+	}
+	if !kernelHasFlag(unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW) {
+		return
+	}
+	if api, err := libseccomp.GetAPI(); err != nil || api < 4 {
+		return // libseccomp without SCMP_FLTATR_CTL_SSB
+	}
+	cfg.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagSpecAllow}
+}

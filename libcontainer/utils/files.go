@@ -64,8 +64,8 @@ func NewSockPair(name string) (parent, child *os.File, err error) {
 
 // CloseExecFrom marks every open descriptor >= minFd close-on-exec, so that
 // nothing the runtime happens to hold open leaks into the container's
-// process when it execs. It uses close_range(2) where the kernel has it and
-// walks /proc/self/fd otherwise.
+// process when it execs. It uses close_range(2) where the kernel has it (and
+// a seccomp filter allows it) and walks /proc/self/fd otherwise.
 func CloseExecFrom(minFd int) error {
 	if minFd < 0 {
 		return fmt.Errorf("close-exec from %d: negative fd", minFd)
@@ -74,7 +74,9 @@ func CloseExecFrom(minFd int) error {
 	if err == nil {
 		return nil
 	}
-	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+	// EPERM: a seccomp profile written before close_range existed refuses
+	// it; the walk below uses only calls every profile allows.
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
 		return fmt.Errorf("close-exec from %d: close_range: %w", minFd, err)
 	}
 	return closeExecFromProc(minFd)

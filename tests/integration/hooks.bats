@@ -148,7 +148,7 @@ nothing_left() {
 	[ "$status" -eq 1 ]
 	[ $((SECONDS - start)) -lt 10 ]
 	[ "$(wc -l <<<"$output")" -eq 1 ]
-	[[ "$output" == *"createRuntime hook"*"timed out"* ]]
+	[[ "$output" == *"error running createRuntime hook #0: hook ran past specified timeout of 1.0s"* ]]
 	hang=$(cat "$REC/hang.pid")
 	nothing_left hk-to "$hang"
 }
@@ -187,17 +187,24 @@ nothing_left() {
 	nothing_left hk-fs "$pid"
 }
 
-@test "hk-fail-poststart: a failing poststart hook fails start and stops the container" {
+@test "hk-fail-poststart: a failing poststart hook warns, the rest run and the container keeps running (spec)" {
 	add_hook poststart 5
+	update_config --arg d "$REC" '.hooks.poststart += [{"path": "/bin/sh", "args": ["sh", "-c", "touch \"$0/second-ran\"", $d]}]'
 	berth create --bundle "$BUNDLE" hk-fp
-	pid=$(init_pid hk-fp)
 	run berth start hk-fp
 	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"poststart hook"*"boom from poststart"* ]]
-	wait_status hk-fp stopped
-	berth delete hk-fp
-	nothing_left hk-fp "$pid"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"level=warning"*"error running poststart hook #0"*"boom from poststart"* ]]
+	[ -e "$REC/second-ran" ]
+	[ "$(container_status hk-fp)" = running ]
+	# run too: a warning, and the container's own exit status
+	rm -f "$REC"/*
+	set_args sh -c 'exit 7'
+	run berth run --bundle "$BUNDLE" hk-fp2
+	echo "$output"
+	[ "$status" -eq 7 ]
+	[[ "$output" == *"level=warning"*"poststart hook #0"* ]]
+	[ -e "$REC/second-ran" ]
 }
 
 @test "hk-fail-poststop: a failing poststop hook only warns; delete succeeds" {
@@ -221,4 +228,69 @@ nothing_left() {
 	[ "$status" -eq 0 ]
 	[ -e "$REC/poststop.json" ]
 	nothing_left hk-fps2
+}
+
+@test "hk-fail-poststop-rest: after a failing poststop hook the rest still run" {
+	add_hook poststop 6
+	update_config --arg d "$REC" '.hooks.poststop += [{"path": "/bin/sh", "args": ["sh", "-c", "touch \"$0/second-ran\"", $d]}]'
+	set_args true
+	berth create --bundle "$BUNDLE" hk-fpr
+	run berth delete hk-fpr
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"level=warning"*"error running poststop hook #0"* ]]
+	[ -e "$REC/second-ran" ]
+}
+
+@test "hk-errtext: a failing hook is named as runc names it" {
+	for k in prestart createRuntime createContainer; do
+		update_config 'del(.hooks)'
+		add_hook "$k" 3
+		run berth create --bundle "$BUNDLE" "hk-t$k"
+		echo "$output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"error running $k hook #0: error running hook: exit status 3, stdout: , stderr: boom from $k"* ]]
+	done
+	update_config 'del(.hooks)'
+	add_hook startContainer 4
+	berth create --bundle "$BUNDLE" hk-tsc
+	run berth start hk-tsc
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"error running startContainer hook #0: error running hook: exit status 4"* ]]
+}
+
+@test "hk-start-env: a startContainer hook without env gets the process's environment (as runc)" {
+	update_config --arg d "$REC" '.process.env = ["PATH=/bin:/usr/bin", "PROC_VAR=from-process"]
+		| .hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "env >\"$0/sc.env\"", $d]}]
+		| .hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "env >\"$0/cr.env\"", $d]}]'
+	set_args true
+	run berth run --bundle "$BUNDLE" hk-senv
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -x PROC_VAR=from-process "$REC/sc.env"
+	# a runtime-side hook gets nothing of the process's (nor berth's)
+	! grep -q PROC_VAR "$REC/cr.env"
+	# a hook's own env is kept
+	update_config '.hooks.startContainer[0].env = ["OWN=1"]'
+	run berth run --bundle "$BUNDLE" hk-senv2
+	[ "$status" -eq 0 ]
+	grep -x OWN=1 "$REC/sc.env"
+	! grep -q PROC_VAR "$REC/sc.env"
+}
+
+@test "hk-start-seccomp: a startContainer hook runs under the container's seccomp filter; its failure fails the start" {
+	update_config --arg d "$REC" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+		| .hooks.startContainer = [{"path": "/bin/mkdir", "args": ["mkdir", ($d + "/by-hook")]}]'
+	set_args sh -c "touch $REC/program-ran"
+	for nnp in true false; do
+		update_config --argjson n "$nnp" '.process.noNewPrivileges = $n'
+		run berth run --bundle "$BUNDLE" "hk-sc-$nnp"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"error running startContainer hook #0"* ]]
+		[ ! -e "$REC/by-hook" ]
+		[ ! -e "$REC/program-ran" ]
+	done
 }

@@ -108,6 +108,42 @@ status_field() {
 	[ "$output" = /custom ]
 }
 
+@test "proc: an empty HOME is replaced from /etc/passwd, a non-empty one kept, for run and exec" {
+	echo 'tempuser:x:2000:2000:tempuser:/home/tempuser:/bin/sh' >>"$BUNDLE/rootfs/etc/passwd"
+	update_config '.process.user = {uid: 2000, gid: 2000} | .process.env += ["HOME="]'
+	run_ct proc-home-empty 'echo "$HOME"; env | grep -c ^HOME='
+	[ "${lines[0]}" = /home/tempuser ]
+	[ "${lines[1]}" = 1 ]
+	# the last of duplicates wins, as under runc
+	update_config '.process.env += ["HOME=/first", "HOME=/last"]'
+	run_ct proc-home-dup 'echo "$HOME"; env | grep -c ^HOME='
+	[ "${lines[0]}" = /last ]
+	[ "${lines[1]}" = 1 ]
+	update_config '.process.env -= ["HOME=/first", "HOME=/last"] | .process.user = {uid: 0, gid: 0}'
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" proc-home-exec
+	run berth exec --user 2000 proc-home-exec sh -c 'echo "$HOME"'
+	[ "$output" = /home/tempuser ]
+	run berth exec --env HOME= proc-home-exec sh -c 'echo "$HOME"'
+	[ "$output" = /root ]
+	run berth exec --env HOME=/kept proc-home-exec sh -c 'echo "$HOME"'
+	[ "$output" = /kept ]
+}
+
+@test "proc: a cwd the process's user cannot search works as under runc (default HOME of a non-root user)" {
+	echo 'tempuser:x:2000:2000:tempuser:/home/tempuser:/bin/sh' >>"$BUNDLE/rootfs/etc/passwd"
+	chmod 700 "$BUNDLE/rootfs/root"
+	update_config '.process.cwd = "/root" | .process.user = {uid: 2000, gid: 2000}'
+	run_ct proc-cwd-noaccess 'echo "$HOME"'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = /home/tempuser ]
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" proc-cwd-exec
+	run berth exec --user 2000 --cwd /root proc-cwd-exec sh -c 'echo ok'
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+}
+
 # CAP_CHOWN=0 CAP_KILL=5 CAP_NET_BIND_SERVICE=10 CAP_SYS_ADMIN=21
 @test "proc: the five capability sets are exactly what was asked" {
 	update_config '.process.capabilities = {
@@ -165,11 +201,36 @@ status_field() {
 	[ "${lines[0]}" = CHOWNED ]
 }
 
-@test "proc: an unknown capability fails create naming it" {
-	update_config '.process.capabilities.bounding += ["CAP_NOT_A_CAP"]'
-	run berth create --bundle "$BUNDLE" proc-badcap
-	[ "$status" -ne 0 ]
-	[[ "$output" == *CAP_NOT_A_CAP* ]]
+@test "proc: an unknown capability is ignored with runc's warning" {
+	update_config '.process.capabilities.bounding += ["CAP_UNKNOWN"]
+		| .process.capabilities.permitted += ["CAP_UNKNOWN", "CAP_NOT_A_CAP"]'
+	run_ct proc-badcap "$CAPS"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'level=warning msg="ignoring unknown or unavailable capabilities: [CAP_NOT_A_CAP CAP_UNKNOWN]"'* ]]
+	# the known ones are applied: the default bounding set
+	[[ "$output" == *0000000020000420* ]]
+}
+
+@test "proc: a runc 1.1 spec (ambient not inheritable) runs with runc's warning, without the ambient capabilities" {
+	# runc 1.1's spec: the three defaults in bounding, permitted,
+	# effective and ambient, and no inheritable
+	update_config '.process.capabilities = {
+		bounding: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+		effective: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+		permitted: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+		ambient: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]}'
+	run_ct proc-rs11 "$CAPS"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'level=warning msg="can'"'"'t raise ambient capability CAP_KILL: operation not permitted'* ]]
+	[ "${lines[0]}" = 0000000000000000 ]
+	[ "${lines[1]}" = 0000000020000420 ]
+	[ "${lines[4]}" = 0000000000000000 ]
+	# exec --cap too
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" proc-rs11e
+	run berth exec proc-rs11e true
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"can't raise ambient capability"* ]]
 }
 
 @test "proc: rlimits are applied (lowering works)" {
@@ -265,6 +326,44 @@ status_field() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == */bin/no-such-program* ]]
 	[[ "$output" == *"no such file or directory"* ]]
+}
+
+@test "proc: a process that fails to start gives runc's message" {
+	printf '#!/mmnnttbb foo bar\nsh\n' >"$BUNDLE/rootfs/run.sh"
+	chmod +x "$BUNDLE/rootfs/run.sh"
+	printf '#!/bin/sh\necho hi\n' >"$BUNDLE/rootfs/noexec.sh"
+	chmod 644 "$BUNDLE/rootfs/noexec.sh"
+	# execve itself fails: runc's init writes this line (to the process's
+	# stderr, where a client's container log shows it)
+	set_args /run.sh
+	run berth run --bundle "$BUNDLE" proc-execve
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = "exec /run.sh: no such file or directory" ]
+	# found missing or not executable at create, in os/exec's words as runc
+	set_args /missing.sh
+	run berth run --bundle "$BUNDLE" proc-missing
+	[ "$status" -ne 0 ]
+	[[ "${lines[0]}" == *'exec: \"/missing.sh\": stat /missing.sh: no such file or directory'* ]]
+	set_args /noexec.sh
+	run berth run --bundle "$BUNDLE" proc-noperm
+	[ "$status" -ne 0 ]
+	[[ "${lines[0]}" == *'exec: \"/noexec.sh\": permission denied'* ]]
+	set_args nope
+	run berth run --bundle "$BUNDLE" proc-nope
+	[ "$status" -ne 0 ]
+	[[ "${lines[0]}" == *'exec: \"nope\": executable file not found in $PATH'* ]]
+	# exec: one line, from berth, with the same message
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" proc-exec-fail
+	run berth exec proc-exec-fail /run.sh
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == *"exec /run.sh: no such file or directory"* ]]
+	run berth exec proc-exec-fail /noexec.sh
+	[ "$status" -ne 0 ]
+	[[ "${lines[0]}" == *'exec: \"/noexec.sh\": permission denied'* ]]
 }
 
 @test "proc: args[0] is looked up in the container's PATH" {

@@ -192,3 +192,46 @@ start_agent() {
 	[[ "$output" == *"seccomp listener $TEST_TMP/none.sock"* ]]
 	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
 }
+
+@test "scmp-old-profile: a profile that refuses close_range and getcwd still starts, for run and exec, with the filter loaded early or late" {
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["close_range", "getcwd"], "action": "SCMP_ACT_ERRNO"}]}'
+	for nnp in true false; do
+		update_config --argjson n "$nnp" '.process.noNewPrivileges = $n'
+		set_args echo "started-$nnp"
+		run berth run --bundle "$BUNDLE" "scmp-old-$nnp"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[ "$output" = "started-$nnp" ]
+	done
+	# no fd above stdio leaks through the fallback either, and exec works
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" scmp-old-exec 3<"$BUNDLE/config.json"
+	run berth exec scmp-old-exec ls /proc/self/fd
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = "0 1 2 3" ]
+}
+
+# filter_flags ID: the flags init passed to seccomp(SECCOMP_SET_MODE_FILTER)
+# when berth ran the bundle (seccomp(2) is the only place they show).
+filter_flags() {
+	strace -f -qq -e trace=seccomp -o "$TEST_TMP/strace" "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" "$1" </dev/null >/dev/null 2>&1
+	sed -n 's/.*seccomp(SECCOMP_SET_MODE_FILTER, \([^,]*\), {.*) = 0$/\1/p' "$TEST_TMP/strace"
+}
+
+@test "scmp-default-flags: no flags field means runc's default SPEC_ALLOW; an empty list or explicit flags are applied as given" {
+	seccomp_rule SCMP_ACT_ERRNO
+	set_args true
+	run filter_flags scmp-df1
+	echo "$output"
+	[ "$output" = SECCOMP_FILTER_FLAG_SPEC_ALLOW ]
+	update_config '.linux.seccomp.flags = []'
+	run filter_flags scmp-df2
+	echo "$output"
+	[ "$output" = 0 ]
+	update_config '.linux.seccomp.flags = ["SECCOMP_FILTER_FLAG_LOG"]'
+	run filter_flags scmp-df3
+	echo "$output"
+	[ "$output" = SECCOMP_FILTER_FLAG_LOG ]
+}

@@ -81,8 +81,8 @@ wait_recvtty() {
 	run python3 "$BATS_TEST_DIRNAME/ptyrun.py" "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" tty-run
 	echo "$output"
 	[ "$status" -eq 5 ]
-	[[ "$output" == *"/dev/pts/0\r"* ]]
-	[[ "$output" == *"33 97\r"* ]]
+	[[ "$output" == *"/dev/pts/0\n"* ]]
+	[[ "$output" == *"33 97\n"* ]]
 }
 
 @test "tty-exec-fg: foreground exec -t relays the exec's terminal and input" {
@@ -92,10 +92,63 @@ wait_recvtty() {
 	echo "$output"
 	[ "$status" -eq 6 ]
 	[[ "$output" == *"/dev/pts/"* ]]
-	[[ "$output" == *"33 97\r"* ]]
+	[[ "$output" == *"33 97\n"* ]]
 	# keystrokes reach the container's terminal
 	PTY_INPUT=$'hello\r' run python3 "$BATS_TEST_DIRNAME/ptyrun.py" "$BERTH" --root "$STATE_ROOT" exec -t tty-f sh -c 'echo ready; read x; echo "got-$x"'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"got-hello"* ]]
+}
+
+@test "tty-onlcr: a foreground run or exec with a terminal writes lines ending in \\n, as runc's (ONLCR cleared)" {
+	update_config '.process.terminal = true'
+	set_args sh -c 'echo one; echo two'
+	run berth run --bundle "$BUNDLE" tty-nl
+	[ "$status" -eq 0 ]
+	[ "$(od -An -c "$TEST_TMP/berth.out" | tr -s ' ')" = " o n e \n t w o \n" ]
+	update_config '.process.terminal = false'
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" tty-nl-e
+	run berth exec -t tty-nl-e sh -c 'echo three; echo four'
+	[ "$status" -eq 0 ]
+	[ "$(od -An -c "$TEST_TMP/berth.out" | tr -s ' ')" = " t h r e e \n f o u r \n" ]
+	# a --console-socket client gets the pty as the kernel makes it (runc
+	# clears ONLCR only for the terminal it relays itself)
+	start_recvtty
+	berth exec -t -d --console-socket "$TEST_TMP/tty.sock" tty-nl-e sh -c 'stty -a | grep -o -- "-*onlcr"'
+	run wait_recvtty
+	[[ "$output" == *onlcr* ]]
+	[[ "$output" != *-onlcr* ]]
+}
+
+@test "tty-owner: the pty belongs to the process's user, for run and exec" {
+	update_config '.process.terminal = true | .process.user = {uid: 1000, gid: 100}'
+	set_args sh -c 'stat -c %u:%g $(tty)'
+	run berth run --bundle "$BUNDLE" tty-own1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# gid 5: the group the default config's devpts mount gives every pty
+	[ "$output" = 1000:5 ]
+	# without a gid= on devpts, the process's group
+	update_config '(.mounts[] | select(.destination == "/dev/pts") | .options) -= ["gid=5"]'
+	run berth run --bundle "$BUNDLE" tty-own2
+	echo "$output"
+	[ "$output" = 1000:100 ]
+	update_config '.process.terminal = false | .process.user = {uid: 0, gid: 0}'
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" tty-own3
+	run berth exec -t --user 1001:1002 tty-own3 sh -c 'stat -c %u:%g $(tty)'
+	echo "$output"
+	[ "$output" = 1001:1002 ]
+	run berth exec -t tty-own3 sh -c 'stat -c %u:%g $(tty)'
+	[ "$output" = 0:0 ]
+}
+
+@test "tty-stdio-owner: exec --user leaves the caller's stdio files and /dev/null as they are" {
+	berth run -d --bundle "$BUNDLE" tty-stdio
+	touch "$TEST_TMP/out"
+	before=$(stat -c %u:%g /dev/null "$TEST_TMP/out")
+	"$BERTH" --root "$STATE_ROOT" exec --user 1000:1000 tty-stdio sh -c 'echo x' </dev/null >"$TEST_TMP/out" 2>/dev/null
+	[ "$(cat "$TEST_TMP/out")" = x ]
+	[ "$(stat -c %u:%g /dev/null "$TEST_TMP/out")" = "$before" ]
 }
