@@ -259,6 +259,9 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		if err != nil {
 			return fmt.Errorf("cgroup: %w", err)
 		}
+		if err := bcgroups.CheckUnused(m); err != nil { // before mgr is set: a refused cgroup is not ours to remove
+			return err
+		}
 		mgr = m
 		if err := mgr.Apply(-1); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)

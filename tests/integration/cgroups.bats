@@ -11,6 +11,9 @@ V1_CONTROLLERS="blkio cpu cpuacct cpuset devices freezer memory pids"
 setup() { setup_bundle; }
 
 teardown() {
+	# Test-made cgroups holding the test's own processes (cg-frozen,
+	# cg-busy): thawed and emptied first.
+	cg_busy_cleanup ${CG_BUSY:-}
 	teardown_bundle
 	# Test-owned parent cgroups (custom paths, the v2 test's tree).
 	for d in ${CG_CLEANUP:-}; do
@@ -335,4 +338,63 @@ no_cgroup_left() {
 	# born inside: clone3 with CLONE_INTO_CGROUP, no later migration
 	cat "$TEST_TMP/strace"
 	grep -q 'clone3(.*CLONE_INTO_CGROUP' "$TEST_TMP/strace"
+}
+
+# cg_busy_cleanup DIR...: ends the test's own processes in the given
+# cgroups, thaws them and removes them.
+cg_busy_cleanup() {
+	local d p
+	for d in "$@"; do
+		[ -d "$d" ] || continue
+		[ -e "$d/freezer.state" ] && echo THAWED >"$d/freezer.state"
+		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	done
+	for d in "$@"; do
+		for _ in $(seq 50); do [ -d "$d" ] || break; rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+	done
+}
+
+@test "cg-frozen: a pre-existing frozen cgroup is refused at create and left as it was" {
+	parent=cg-frozen-$$
+	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
+	CG_BUSY=/sys/fs/cgroup/freezer/$parent
+	mkdir /sys/fs/cgroup/freezer/$parent
+	echo FROZEN >/sys/fs/cgroup/freezer/$parent/freezer.state
+	update_config --arg p "/$parent" '.linux.cgroupsPath = $p'
+	# A berth that waits for the frozen init is bounded; output goes to
+	# a file, as a frozen init would hold a pipe open.
+	status=0
+	timeout 20 "$BERTH" --root "$STATE_ROOT" create --bundle "$BUNDLE" cg-frozen >"$TEST_TMP/out" 2>&1 </dev/null || status=$?
+	output=$(cat "$TEST_TMP/out")
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container's cgroup /sys/fs/cgroup/freezer/$parent is frozen"* ]]
+	[ "$(wc -l <<<"$output")" -eq 1 ]
+	[ ! -e "$STATE_ROOT/cg-frozen" ]
+	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
+	# the cgroup was not berth's: still there, still frozen; nothing made
+	[ "$(cat /sys/fs/cgroup/freezer/$parent/freezer.state)" = FROZEN ]
+	for c in memory pids devices unified; do [ ! -e "/sys/fs/cgroup/$c/$parent" ]; done
+}
+
+@test "cg-busy: a pre-existing cgroup with processes is refused at create; they and it stay" {
+	parent=cg-busy-$$
+	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
+	CG_BUSY=/sys/fs/cgroup/pids/$parent
+	mkdir /sys/fs/cgroup/pids/$parent
+	(echo "$BASHPID" >/sys/fs/cgroup/pids/$parent/cgroup.procs && exec sleep 1000) &
+	busy=$!
+	for _ in $(seq 100); do grep -qx "$busy" /sys/fs/cgroup/pids/$parent/cgroup.procs && break; sleep 0.05; done
+	update_config --arg p "/$parent" '.linux.cgroupsPath = $p'
+	run berth create --bundle "$BUNDLE" cg-busy
+	echo "$output"
+	alive=0; kill -0 "$busy" 2>/dev/null && alive=1
+	kill -9 "$busy" 2>/dev/null || true
+	wait "$busy" 2>/dev/null || true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container's cgroup /sys/fs/cgroup/pids/$parent is not empty: 1 process(es) found"* ]]
+	[ ! -e "$STATE_ROOT/cg-busy" ]
+	[ "$alive" -eq 1 ]
+	[ -d /sys/fs/cgroup/pids/$parent ]
+	for c in memory freezer devices unified; do [ ! -e "/sys/fs/cgroup/$c/$parent" ]; done
 }

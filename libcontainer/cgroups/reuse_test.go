@@ -1,0 +1,59 @@
+package cgroups
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeCgroup makes dir with the given files (name -> content).
+func fakeCgroup(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCheckUnusedPaths(t *testing.T) {
+	root := t.TempDir()
+	paths := map[string]string{
+		"freezer": root + "/freezer/c",
+		"pids":    root + "/pids/c",
+		"cpu":     root + "/cpu,cpuacct/c",
+		"cpuacct": root + "/cpu,cpuacct/c",
+		"":        root + "/unified/c",
+	}
+	// Nothing exists yet: the usual create.
+	if err := checkUnusedPaths(paths); err != nil {
+		t.Fatalf("fresh cgroup refused: %v", err)
+	}
+	fakeCgroup(t, paths["freezer"], map[string]string{"freezer.state": "THAWED\n", "cgroup.procs": ""})
+	fakeCgroup(t, paths[""], map[string]string{"cgroup.freeze": "0\n", "cgroup.procs": ""})
+	if err := checkUnusedPaths(paths); err != nil {
+		t.Fatalf("existing empty thawed cgroup refused: %v", err)
+	}
+	for _, tc := range []struct {
+		dir, file, data, want string
+	}{
+		{paths["freezer"], "freezer.state", "FROZEN\n", "is frozen"},
+		{paths["freezer"], "freezer.state", "FREEZING\n", "is frozen"},
+		{paths[""], "cgroup.freeze", "1\n", "is frozen"},
+		{paths["pids"], "cgroup.procs", "12\n34\n", "is not empty: 2 process(es) found"},
+		{paths["cpu"] + "/sub", "cgroup.procs", "56\n", "is not empty: 1 process(es) found"},
+	} {
+		fakeCgroup(t, tc.dir, map[string]string{tc.file: tc.data})
+		err := checkUnusedPaths(paths)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%q: got %v, want %q", tc.file, tc.data, err, tc.want)
+		}
+		if err := os.RemoveAll(tc.dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
