@@ -708,6 +708,9 @@ func (c *Container) releaseInit(dir *stateDir) error {
 // Signal sends sig to the container's init, or with all to every process
 // in its cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
+	if done, err := c.signalCgroup(sig, all); done { // SIGKILLs that must reach the whole cgroup (cgkill.go)
+		return err
+	}
 	if all {
 		return c.signalAll(sig)
 	}
@@ -824,26 +827,6 @@ func (c *Container) Destroy(force bool) error {
 	return nil
 }
 
-// destroyCgroup removes the cgroup, killing stragglers (processes forked
-// into it that outlived init in a shared pid namespace) first.
-func destroyCgroup(mgr cgroups.Manager) error {
-	var err error
-	for i := 0; i < 50; i++ {
-		if err = mgr.Destroy(); err == nil {
-			return nil
-		}
-		pids, _ := mgr.GetAllPids()
-		for _, p := range pids {
-			unix.Kill(p, unix.SIGKILL)
-		}
-		if i == 0 {
-			mgr.Freeze(cgroups.Thawed)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return err
-}
-
 // killAndWait SIGKILLs everything in the container and waits until init
 // is gone (a zombie counts as gone: here the reaper may take its time).
 func (c *Container) killAndWait() error {
@@ -854,7 +837,7 @@ func (c *Container) killAndWait() error {
 		}
 		return waitGone(c.state.CreatorPid, c.state.CreatorStartTime)
 	}
-	if err := c.signalAll(unix.SIGKILL); err != nil && !errors.Is(err, ErrNotRunning) {
+	if err := c.killCgroup(); err != nil && !errors.Is(err, ErrNotRunning) {
 		return err
 	}
 	c.signalInit(unix.SIGKILL)

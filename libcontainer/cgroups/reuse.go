@@ -1,14 +1,11 @@
 package cgroups
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/opencontainers/cgroups"
 )
@@ -66,7 +63,7 @@ func isFrozen(key, dir string) (bool, error) {
 	}
 	data, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENODEV) {
+		if gone(err) {
 			return false, nil
 		}
 		return false, fmt.Errorf("read %s/%s: %w", dir, file, err)
@@ -83,35 +80,8 @@ func isFrozen(key, dir string) (bool, error) {
 // countProcs counts the processes in the cgroup at dir and its
 // sub-cgroups; 0 when dir does not exist.
 func countProcs(dir string) (int, error) {
-	n := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == dir && errors.Is(err, os.ErrNotExist) {
-				return fs.SkipAll
-			}
-			// A sub-cgroup removed while walking is no process.
-			if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENODEV) {
-				return nil
-			}
-			return err
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		data, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENODEV) {
-				return nil
-			}
-			return err
-		}
-		n += len(strings.Fields(string(data)))
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("list processes of cgroup %s: %w", dir, err)
-	}
-	return n, nil
+	pids, err := Procs(map[string]string{"": dir})
+	return len(pids), err
 }
 
 // distinctDirs lists every directory of paths once (co-mounted controllers
