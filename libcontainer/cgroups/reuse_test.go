@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/opencontainers/cgroups"
 )
 
 // fakeCgroup makes dir with the given files (name -> content).
@@ -55,5 +57,36 @@ func TestCheckUnusedPaths(t *testing.T) {
 		if err := os.RemoveAll(tc.dir); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestCheckV1Knobs(t *testing.T) {
+	root := t.TempDir()
+	paths := map[string]string{"cpu": root + "/cpu", "blkio": root + "/blkio"}
+	fakeCgroup(t, paths["cpu"], map[string]string{"cpu.shares": "1024\n"})
+	fakeCgroup(t, paths["blkio"], map[string]string{"blkio.throttle.read_bps_device": ""})
+	burst, idle := uint64(1000), int64(1)
+	for _, tc := range []struct {
+		r    cgroups.Resources
+		want string
+	}{
+		{cgroups.Resources{CpuShares: 512}, ""},
+		{cgroups.Resources{CpuBurst: &burst}, "linux.resources.cpu.burst is not supported by this kernel: " + paths["cpu"] + " has no cpu.cfs_burst_us"},
+		{cgroups.Resources{CPUIdle: &idle}, "linux.resources.cpu.idle is not supported"},
+		{cgroups.Resources{BlkioWeight: 500}, "linux.resources.blockIO.weight is not supported"},
+	} {
+		err := checkV1Knobs(paths, &tc.r)
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: got %v, want %q", tc.r, err, tc.want)
+		}
+	}
+	fakeCgroup(t, paths["cpu"], map[string]string{"cpu.cfs_burst_us": "0\n", "cpu.idle": "0\n"})
+	fakeCgroup(t, paths["blkio"], map[string]string{"blkio.bfq.weight": "100\n"})
+	if err := checkV1Knobs(paths, &cgroups.Resources{CpuBurst: &burst, CPUIdle: &idle, BlkioWeight: 500}); err != nil {
+		t.Errorf("knobs present, still refused: %v", err)
+	}
+	// A controller that is not mounted is the library's business.
+	if err := checkV1Knobs(map[string]string{}, &cgroups.Resources{CpuBurst: &burst}); err != nil {
+		t.Errorf("unmounted controller: %v", err)
 	}
 }
