@@ -29,7 +29,12 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	}
 	linux := spec.Linux
 	merged := mergeResources(linux.Resources, unlimitedSwapWithMemory(r))
-	res, err := bcgroups.ConvertResources(merged)
+	// The device rules are left alone (SkipDevices below): not
+	// converted again, so a create-time warning about them is not
+	// repeated on every update.
+	conv := *merged
+	conv.Devices = nil
+	res, err := bcgroups.ConvertResources(&conv)
 	if err != nil {
 		return err
 	}

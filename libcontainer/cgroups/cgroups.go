@@ -310,6 +310,10 @@ func Set(m cgroups.Manager, r *cgroups.Resources) error {
 			return err
 		}
 	}
+	r, err := withIdle(m, r)
+	if err != nil {
+		return err
+	}
 	if len(r.HugetlbLimit) > 0 && m.Path("hugetlb") == "" && !cgroups.IsCgroup2UnifiedMode() {
 		if err := setUnifiedHugetlb(hybridUnified, m.Path(""), r.HugetlbLimit); err != nil {
 			return err

@@ -55,3 +55,27 @@ func anyExists(dir string, files []string) bool {
 	}
 	return false
 }
+
+// withIdle orders cpu.idle against the CPU weight, which the kernel
+// refuses to set on an idle group (EINVAL), while the library writes the
+// weight first on cgroup v1 (and on v2 after cpu.idle): a group made idle
+// could then never be updated again, nor made normal. So for idle=1 the
+// weight is left out (it has no meaning for an idle group; it comes back
+// with idle=0), and on v1 idle=0 is written before the library writes
+// the weight.
+func withIdle(m cgroups.Manager, r *cgroups.Resources) (*cgroups.Resources, error) {
+	if r.CPUIdle == nil {
+		return r, nil
+	}
+	if *r.CPUIdle == 1 {
+		rest := *r
+		rest.CpuShares, rest.CpuWeight = 0, 0
+		return &rest, nil
+	}
+	if dir := m.Path("cpu"); dir != "" && !cgroups.IsCgroup2UnifiedMode() {
+		if err := cgroups.WriteFile(dir, "cpu.idle", "0"); err != nil && !gone(err) {
+			return nil, fmt.Errorf("set cpu.idle: %w", err)
+		}
+	}
+	return r, nil
+}

@@ -90,3 +90,22 @@ func TestCheckV1Knobs(t *testing.T) {
 		t.Errorf("unmounted controller: %v", err)
 	}
 }
+
+func TestWithIdleDropsWeightOfIdleGroup(t *testing.T) {
+	idle := int64(1)
+	r := &cgroups.Resources{CpuShares: 512, CpuWeight: 20, CPUIdle: &idle, PidsLimit: ptr[int64](5)}
+	got, err := withIdle(nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CpuShares != 0 || got.CpuWeight != 0 || got.PidsLimit == nil || *got.PidsLimit != 5 {
+		t.Errorf("got %+v", got)
+	}
+	if r.CpuShares != 512 || r.CpuWeight != 20 {
+		t.Error("the input was modified")
+	}
+	plain := &cgroups.Resources{CpuShares: 512}
+	if got, _ := withIdle(nil, plain); got != plain {
+		t.Error("resources without idle changed")
+	}
+}

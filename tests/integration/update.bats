@@ -145,10 +145,15 @@ teardown() { teardown_bundle; }
 
 @test "up-idle: --cpu-idle and cpu.idle make the cgroup SCHED_IDLE and back" {
 	[ -e "$CPU/cpu.idle" ] || skip "this kernel has no cpu.idle in the v1 cpu controller"
+	berth update --cpu-shares 512 up-1
 	berth update --cpu-idle 1 up-1
 	[ "$(cat "$CPU/cpu.idle")" = 1 ]
+	# the kernel refuses a weight for an idle group: later updates and
+	# the way back must not trip on the weight the state holds
+	berth update --memory 64m up-1
 	echo '{"cpu": {"idle": 0}}' | "$BERTH" --root "$STATE_ROOT" update -r - up-1
 	[ "$(cat "$CPU/cpu.idle")" = 0 ]
+	[ "$(cat "$CPU/cpu.shares")" = 512 ]
 	run berth update --cpu-idle 2 up-1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"idle 2: must be 0 or 1"* ]]
