@@ -406,7 +406,7 @@ cg_busy_cleanup() {
 		{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "mw"}]'
 	berth create --bundle "$BUNDLE" cg-dev-access 2>"$TEST_TMP/err"
 	cat "$TEST_TMP/err"
-	grep -q 'device access "rwa"' "$TEST_TMP/err"
+	grep -q 'device access .*rwa.*only r, w and m have a meaning' "$TEST_TMP/err"
 	grep -qx 'c 1:11 rw' <(cg_read devices cg-dev-access devices.list)
 	grep -qx 'c 10:229 wm' <(cg_read devices cg-dev-access devices.list)
 	berth delete --force cg-dev-access
@@ -414,7 +414,7 @@ cg_busy_cleanup() {
 	update_config '.linux.resources.devices = [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "a"}]'
 	run berth create --bundle "$BUNDLE" cg-dev-access2
 	[ "$status" -eq 1 ]
-	[[ "$output" == *'invalid access "a"'* ]]
+	[[ "$output" == *'devices[0]: invalid access '*a*'(want a combination of r, w, m)'* ]]
 	[ ! -e "$STATE_ROOT/cg-dev-access2" ]
 	no_cgroup_left cg-dev-access2
 }
@@ -500,7 +500,7 @@ cg_wait_empty() {
 	berth exec -d cg-sub sleep 2001
 	berth exec -d cg-sub sleep 2002
 	for _ in $(seq 100); do [ "$(cg_procs cg-sub | wc -l)" -eq 3 ] && break; sleep 0.05; done
-	read -r -a p < <(cg_procs cg-sub | sort -n | tail -2 | tr '\n' ' ')
+	mapfile -t p < <(cg_procs cg-sub | sort -n | tail -2)
 	[ "${#p[@]}" -eq 2 ]
 	for c in memory pids freezer cpu devices; do
 		d=$(cg_dir $c cg-sub)
