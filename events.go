@@ -63,6 +63,11 @@ func runEvents(cmd *cli.Command) error {
 		return err
 	}
 	defer oom.Close()
+	// One snapshot at once (once OOMs are being watched), then one per
+	// interval: a client need not wait a whole interval to see the first.
+	if err := emitStats(); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+		return err
+	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	// A short poll notices the container stopping long before a long
@@ -93,7 +98,7 @@ func runEvents(cmd *cli.Command) error {
 					return err
 				}
 			}
-			if c.Status() == libcontainer.Stopped {
+			if c.Status() == libcontainer.Stopped || c.Deleted() {
 				return drainOOM(oom, enc, oomEvent)
 			}
 		}

@@ -23,6 +23,8 @@ func updateCommand() *cli.Command {
 			&cli.StringFlag{Name: "blkio-weight", Usage: "block IO weight (10-1000)"},
 			&cli.StringFlag{Name: "cpu-period", Usage: "CPU CFS period in microseconds"},
 			&cli.StringFlag{Name: "cpu-quota", Usage: "CPU CFS quota in microseconds (-1: none)"},
+			&cli.StringFlag{Name: "cpu-burst", Usage: "CPU CFS burst in microseconds: CPU time saved up beyond the quota"},
+			&cli.StringFlag{Name: "cpu-idle", Usage: "1: the container's cgroup is SCHED_IDLE, 0: normal"},
 			&cli.StringFlag{Name: "cpu-rt-period", Usage: "CPU realtime period in microseconds"},
 			&cli.StringFlag{Name: "cpu-rt-runtime", Usage: "CPU realtime runtime in microseconds"},
 			&cli.StringFlag{Name: "cpu-share", Aliases: []string{"cpu-shares"}, Usage: "CPU shares (relative weight)"},
@@ -127,6 +129,8 @@ func applyUpdateFlags(cmd *cli.Command, r *specs.LinuxResources) error {
 		{"cpu-rt-runtime", func(n int64) error { cpu().RealtimeRuntime = &n; return nil }},
 		{"pids-limit", func(n int64) error { r.Pids = &specs.LinuxPids{Limit: &n}; return nil }},
 		{"cpu-period", func(n int64) error { return setUint(&cpu().Period, n) }},
+		{"cpu-burst", func(n int64) error { return setUint(&cpu().Burst, n) }},
+		{"cpu-idle", func(n int64) error { cpu().Idle = &n; return nil }},
 		{"cpu-rt-period", func(n int64) error { return setUint(&cpu().RealtimePeriod, n) }},
 		{"cpu-share", func(n int64) error { return setUint(&cpu().Shares, n) }},
 		{"blkio-weight", func(n int64) error {

@@ -294,6 +294,9 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		if err != nil {
 			return fmt.Errorf("cgroup: %w", err)
 		}
+		if err := bcgroups.CheckUnused(m); err != nil { // before mgr is set: a refused cgroup is not ours to remove
+			return err
+		}
 		mgr = m
 		st.CgroupPaths = maps.Clone(mgr.GetPaths())
 		return dir.save(st)
@@ -822,6 +825,9 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 		return err
 	}
 	defer dir.unlock()
+	if done, err := c.signalCgroup(sig, all); done { // SIGKILLs that must reach the whole cgroup (cgkill.go)
+		return err
+	}
 	if all {
 		return c.signalAll(sig)
 	}
@@ -950,26 +956,6 @@ func (c *Container) Destroy(force bool) error {
 	return nil
 }
 
-// destroyCgroup removes the cgroup, killing stragglers (processes forked
-// into it that outlived init in a shared pid namespace) first.
-func destroyCgroup(mgr cgroups.Manager) error {
-	var err error
-	for i := 0; i < 50; i++ {
-		if err = mgr.Destroy(); err == nil {
-			return nil
-		}
-		pids, _ := mgr.GetAllPids()
-		for _, p := range pids {
-			unix.Kill(p, unix.SIGKILL)
-		}
-		if i == 0 {
-			mgr.Freeze(cgroups.Thawed)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return err
-}
-
 // killAndWait SIGKILLs everything in the container and waits until init
 // is gone (a zombie counts as gone: here the reaper may take its time).
 func (c *Container) killAndWait() error {
@@ -986,7 +972,7 @@ func (c *Container) killAndWait() error {
 	if s.InitPid == 0 {
 		return nil
 	}
-	if err := c.signalAll(unix.SIGKILL); err != nil && !errors.Is(err, ErrNotRunning) {
+	if err := c.killCgroup(); err != nil && !errors.Is(err, ErrNotRunning) {
 		return err
 	}
 	c.signalInit(unix.SIGKILL)

@@ -637,6 +637,7 @@ func prepareExec(p *specs.Process) (*execTarget, error) {
 // no_new_privs, seccomp last, the startContainer hooks, execve.
 func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *execTarget) error {
 	p := cfg.Process
+	resetCPUAffinity(p) // the cpuset's CPUs, not berth's (affinity_linux.go)
 	// Takes effect at execve; written while init still has its privileges.
 	if err := lsm.RequestOf(cfg.Spec, p).ApplyExec(); err != nil {
 		return err

@@ -290,3 +290,11 @@ func notifyOOMv1(dir string) (*OOMNotifier, error) {
 	}()
 	return &OOMNotifier{C: ch, close: func() { ev.Close(); ctl.Close() }}, nil
 }
+
+// Deleted reports whether the container's state directory is gone: a
+// watcher (events) of a deleted container has nothing left to watch,
+// whatever became of its processes.
+func (c *Container) Deleted() bool {
+	_, err := os.Lstat(c.dir())
+	return errors.Is(err, os.ErrNotExist)
+}

@@ -28,11 +28,20 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 		return err
 	}
 	linux := spec.Linux
-	merged := mergeResources(linux.Resources, r)
-	res, err := bcgroups.ConvertResources(merged)
+	merged := mergeResources(linux.Resources, unlimitedSwapWithMemory(r))
+	// The device rules are left alone (SkipDevices below): not
+	// converted again, so a create-time warning about them is not
+	// repeated on every update.
+	conv := *merged
+	conv.Devices = nil
+	res, err := bcgroups.ConvertResources(&conv)
 	if err != nil {
 		return err
 	}
+	// As runc: an update leaves the device cgroup alone. Its rules cannot
+	// change here, and rewriting them would undo what a device plugin
+	// added on top.
+	res.SkipDevices = true
 	mgr, err := c.manager()
 	if err != nil {
 		return err
@@ -43,6 +52,22 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	linux.Resources = merged
 	c.state.setSpec(spec)
 	return dir.save(c.state)
+}
+
+// unlimitedSwapWithMemory returns r with memory+swap made unlimited when
+// r lifts the memory limit (-1) without naming swap, as runc's update
+// does: on cgroup v1 a finite memsw limit below an unlimited memory
+// limit is refused by the kernel, so "-1" alone would always fail.
+func unlimitedSwapWithMemory(r *specs.LinuxResources) *specs.LinuxResources {
+	if r == nil || r.Memory == nil || r.Memory.Limit == nil || *r.Memory.Limit != -1 || r.Memory.Swap != nil {
+		return r
+	}
+	out := *r
+	m := *r.Memory
+	swap := int64(-1)
+	m.Swap = &swap
+	out.Memory = &m
+	return &out
 }
 
 // set replaces *dst with src when src is set.

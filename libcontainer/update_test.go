@@ -38,3 +38,33 @@ func TestMergeResources(t *testing.T) {
 		t.Error("merged result aliases the update")
 	}
 }
+
+func TestUnlimitedSwapWithMemory(t *testing.T) {
+	i64 := func(v int64) *int64 { return &v }
+	for _, tc := range []struct {
+		name      string
+		in        *specs.LinuxResources
+		wantSwap  *int64
+		unchanged bool
+	}{
+		{"nil", nil, nil, true},
+		{"no memory", &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(3)}}, nil, true},
+		{"limit -1 alone", &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(-1)}}, i64(-1), false},
+		{"limit -1 with swap", &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(-1), Swap: i64(1 << 30)}}, i64(1 << 30), true},
+		{"finite limit", &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(1 << 20)}}, nil, true},
+	} {
+		got := unlimitedSwapWithMemory(tc.in)
+		if tc.unchanged {
+			if got != tc.in {
+				t.Errorf("%s: changed", tc.name)
+			}
+			continue
+		}
+		if got.Memory.Swap == nil || *got.Memory.Swap != *tc.wantSwap {
+			t.Errorf("%s: swap %v, want %d", tc.name, got.Memory.Swap, *tc.wantSwap)
+		}
+		if tc.in.Memory.Swap != nil {
+			t.Errorf("%s: the input was modified", tc.name)
+		}
+	}
+}

@@ -305,6 +305,15 @@ func SetResources(m cgroups.Manager) error {
 // where the kernel may offer the controller: the v1 driver alone would
 // refuse them.
 func Set(m cgroups.Manager, r *cgroups.Resources) error {
+	if !cgroups.IsCgroup2UnifiedMode() {
+		if err := checkV1Knobs(m.GetPaths(), r); err != nil {
+			return err
+		}
+	}
+	r, err := withIdle(m, r)
+	if err != nil {
+		return err
+	}
 	if len(r.HugetlbLimit) > 0 && m.Path("hugetlb") == "" && !cgroups.IsCgroup2UnifiedMode() {
 		if err := setUnifiedHugetlb(hybridUnified, m.Path(""), r.HugetlbLimit); err != nil {
 			return err

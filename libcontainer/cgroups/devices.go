@@ -1,10 +1,13 @@
 package cgroups
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	devconfig "github.com/opencontainers/cgroups/devices/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 )
 
 // defaultAllowedDevices is what every container may use whatever its
@@ -67,13 +70,9 @@ func deviceRule(d specs.LinuxDeviceCgroup) (*devconfig.Rule, error) {
 	default:
 		return nil, fmt.Errorf("invalid type %q (want a, b or c)", d.Type)
 	}
-	if d.Access == "" {
-		return nil, fmt.Errorf("access must not be empty")
-	}
-	for _, c := range d.Access {
-		if c != 'r' && c != 'w' && c != 'm' {
-			return nil, fmt.Errorf("invalid access %q (want a combination of r, w, m)", d.Access)
-		}
+	perms, err := deviceAccess(d.Access)
+	if err != nil {
+		return nil, err
 	}
 	major, err := deviceNumber("major", d.Major)
 	if err != nil {
@@ -84,14 +83,32 @@ func deviceRule(d specs.LinuxDeviceCgroup) (*devconfig.Rule, error) {
 		return nil, err
 	}
 	return &devconfig.Rule{
-		Type:  typ,
-		Major: major,
-		Minor: minor,
-		// Union with nothing puts the letters in the canonical "rwm"
-		// order and drops repeats, which the device emulator expects.
-		Permissions: devconfig.Permissions(d.Access).Union(""),
+		Type:        typ,
+		Major:       major,
+		Minor:       minor,
+		Permissions: perms,
 		Allow:       d.Allow,
 	}, nil
+}
+
+// deviceAccess turns an access string into the canonical permissions
+// ("rwm" order, no repeats), which the device emulator expects. Letters
+// other than r, w and m are dropped with a warning: runc's cgroup v1
+// device code drops them the same way, so configs written for it (e.g.
+// "rwa") keep working. A string with none of r, w, m grants nothing and
+// is refused, as it is by runc.
+func deviceAccess(access string) (devconfig.Permissions, error) {
+	if access == "" {
+		return "", errors.New("access must not be empty")
+	}
+	perms := devconfig.Permissions(access).Union("")
+	if perms == "" {
+		return "", fmt.Errorf("invalid access %q (want a combination of r, w, m)", access)
+	}
+	if strings.IndexFunc(access, func(c rune) bool { return !strings.ContainsRune("rwm", c) }) >= 0 {
+		logrus.Warnf("device access %q: only r, w and m have a meaning; using %q", access, perms)
+	}
+	return perms, nil
 }
 
 // deviceNumber maps a missing number (and -1) to the wildcard.

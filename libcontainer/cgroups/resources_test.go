@@ -56,6 +56,9 @@ func TestDeviceRulesOrder(t *testing.T) {
 		{Allow: true, Type: "b", Major: ptr[int64](8), Access: "mrrw"},
 		{Allow: false, Type: "c", Major: ptr[int64](1), Minor: ptr[int64](3), Access: "w"},
 		{Allow: true, Type: "a", Minor: ptr[int64](-1), Access: "m"},
+		// runc's v1 device code drops letters other than r, w, m.
+		{Allow: true, Type: "c", Major: ptr[int64](4), Minor: ptr[int64](64), Access: "rwa"},
+		{Allow: true, Type: "c", Major: ptr[int64](4), Minor: ptr[int64](65), Access: "amw"},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +70,8 @@ func TestDeviceRulesOrder(t *testing.T) {
 		"allow b 8:* rwm",
 		"deny c 1:3 w",
 		"allow a *:* m",
+		"allow c 4:64 rw",
+		"allow c 4:65 wm",
 		// runc's default allow list, last so that it survives the spec's
 		// leading deny-all.
 		"allow c *:* m",
@@ -256,7 +261,7 @@ func TestConvertResourcesErrors(t *testing.T) {
 	}{
 		{"device type", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "p", Access: "r"}}}, `devices[0]: invalid type "p"`},
 		{"device empty access", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Type: "c"}, {Type: "c"}}}, "devices[0]: access must not be empty"},
-		{"device access letters", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "c", Access: "rx"}}}, `devices[0]: invalid access "rx"`},
+		{"device access letters", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "c", Access: "ax"}}}, `devices[0]: invalid access "ax"`},
 		{"device major", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "c", Major: ptr[int64](-2), Access: "r"}}}, "devices[0]: invalid major -2"},
 		{"device minor", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Access: "r"}, {Type: "b", Minor: ptr[int64](-5), Access: "r"}}}, "devices[1]: invalid minor -5"},
 		{"memory limit", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr[int64](-2)}}, "memory: limit -2"},

@@ -11,6 +11,9 @@ V1_CONTROLLERS="blkio cpu cpuacct cpuset devices freezer memory pids"
 setup() { setup_bundle; }
 
 teardown() {
+	# Test-made cgroups holding the test's own processes (cg-frozen,
+	# cg-busy): thawed and emptied first.
+	cg_busy_cleanup ${CG_BUSY:-}
 	teardown_bundle
 	# Test-owned parent cgroups (custom paths, the v2 test's tree).
 	for d in ${CG_CLEANUP:-}; do
@@ -335,4 +338,212 @@ no_cgroup_left() {
 	# born inside: clone3 with CLONE_INTO_CGROUP, no later migration
 	cat "$TEST_TMP/strace"
 	grep -q 'clone3(.*CLONE_INTO_CGROUP' "$TEST_TMP/strace"
+}
+
+# cg_busy_cleanup DIR...: ends the test's own processes in the given
+# cgroups, thaws them and removes them.
+cg_busy_cleanup() {
+	local d p
+	for d in "$@"; do
+		[ -d "$d" ] || continue
+		[ -e "$d/freezer.state" ] && echo THAWED >"$d/freezer.state"
+		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	done
+	for d in "$@"; do
+		for _ in $(seq 50); do [ -d "$d" ] || break; rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+	done
+}
+
+@test "cg-frozen: a pre-existing frozen cgroup is refused at create and left as it was" {
+	parent=cg-frozen-$$
+	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
+	CG_BUSY=/sys/fs/cgroup/freezer/$parent
+	mkdir /sys/fs/cgroup/freezer/$parent
+	echo FROZEN >/sys/fs/cgroup/freezer/$parent/freezer.state
+	update_config --arg p "/$parent" '.linux.cgroupsPath = $p'
+	# A berth that waits for the frozen init is bounded; output goes to
+	# a file, as a frozen init would hold a pipe open.
+	status=0
+	timeout 20 "$BERTH" --root "$STATE_ROOT" create --bundle "$BUNDLE" cg-frozen >"$TEST_TMP/out" 2>&1 </dev/null || status=$?
+	output=$(cat "$TEST_TMP/out")
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container's cgroup /sys/fs/cgroup/freezer/$parent is frozen"* ]]
+	[ "$(wc -l <<<"$output")" -eq 1 ]
+	[ ! -e "$STATE_ROOT/cg-frozen" ]
+	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
+	# the cgroup was not berth's: still there, still frozen; nothing made
+	[ "$(cat /sys/fs/cgroup/freezer/$parent/freezer.state)" = FROZEN ]
+	for c in memory pids devices unified; do [ ! -e "/sys/fs/cgroup/$c/$parent" ]; done
+}
+
+@test "cg-busy: a pre-existing cgroup with processes is refused at create; they and it stay" {
+	parent=cg-busy-$$
+	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
+	CG_BUSY=/sys/fs/cgroup/pids/$parent
+	mkdir /sys/fs/cgroup/pids/$parent
+	(echo "$BASHPID" >/sys/fs/cgroup/pids/$parent/cgroup.procs && exec sleep 1000) &
+	busy=$!
+	for _ in $(seq 100); do grep -qx "$busy" /sys/fs/cgroup/pids/$parent/cgroup.procs && break; sleep 0.05; done
+	update_config --arg p "/$parent" '.linux.cgroupsPath = $p'
+	run berth create --bundle "$BUNDLE" cg-busy
+	echo "$output"
+	alive=0; kill -0 "$busy" 2>/dev/null && alive=1
+	kill -9 "$busy" 2>/dev/null || true
+	wait "$busy" 2>/dev/null || true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container's cgroup /sys/fs/cgroup/pids/$parent is not empty: 1 process(es) found"* ]]
+	[ ! -e "$STATE_ROOT/cg-busy" ]
+	[ "$alive" -eq 1 ]
+	[ -d /sys/fs/cgroup/pids/$parent ]
+	for c in memory freezer devices unified; do [ ! -e "/sys/fs/cgroup/$c/$parent" ]; done
+}
+
+@test "cg-dev-access: device rules take every access string runc takes (rwa is rw)" {
+	update_config '.linux.resources.devices = [
+		{"allow": false, "access": "rwm"},
+		{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwa"},
+		{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "mw"}]'
+	berth create --bundle "$BUNDLE" cg-dev-access 2>"$TEST_TMP/err"
+	cat "$TEST_TMP/err"
+	grep -q 'device access .*rwa.*only r, w and m have a meaning' "$TEST_TMP/err"
+	grep -qx 'c 1:11 rw' <(cg_read devices cg-dev-access devices.list)
+	grep -qx 'c 10:229 wm' <(cg_read devices cg-dev-access devices.list)
+	berth delete --force cg-dev-access
+	# nothing of r, w, m: refused, nothing left
+	update_config '.linux.resources.devices = [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "a"}]'
+	run berth create --bundle "$BUNDLE" cg-dev-access2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'devices[0]: invalid access '*a*'(want a combination of r, w, m)'* ]]
+	[ ! -e "$STATE_ROOT/cg-dev-access2" ]
+	no_cgroup_left cg-dev-access2
+}
+
+# hostpid_container ID: creates and starts ID without a pid namespace of
+# its own; init forks two sleeps (outliving it) and becomes a third. Waits
+# until the three are in the container's cgroup.
+hostpid_container() {
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	set_args sh -c 'sleep 1001 & sleep 1002 & exec sleep 1003'
+	berth create --bundle "$BUNDLE" "$1"
+	berth start "$1"
+	for _ in $(seq 100); do [ "$(cg_procs "$1" | wc -l)" -eq 3 ] && break; sleep 0.05; done
+	[ "$(cg_procs "$1" | wc -l)" -eq 3 ]
+}
+
+# cg_procs ID: the pids in the container's pids cgroup, sub-cgroups too.
+cg_procs() {
+	local d
+	d=$(cg_dir pids "$1")
+	[ -d "$d" ] || return 0
+	find "$d" -name cgroup.procs -exec cat {} +
+}
+
+# cg_wait_empty ID: polls until no process is left in the cgroup.
+cg_wait_empty() {
+	for _ in $(seq 100); do [ -z "$(cg_procs "$1")" ] && return 0; sleep 0.05; done
+	echo "left in the cgroup of $1: $(cg_procs "$1" | tr '\n' ' ')" >&2
+	return 1
+}
+
+@test "cg-hostpid-kill: kill KILL without a pid namespace reaches every process of the cgroup, also after init is gone" {
+	hostpid_container cg-hpk
+	berth kill cg-hpk KILL
+	cg_wait_empty cg-hpk
+	wait_status cg-hpk stopped
+	# nothing left: a stopped container says so
+	run berth kill cg-hpk KILL
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container not running"* ]]
+	berth delete cg-hpk
+
+	# init gone (TERM reaches init only), its children still there
+	hostpid_container cg-hpk2
+	berth kill cg-hpk2 TERM
+	wait_status cg-hpk2 stopped
+	[ "$(cg_procs cg-hpk2 | wc -l)" -eq 2 ]
+	berth kill cg-hpk2 KILL
+	cg_wait_empty cg-hpk2
+	berth delete cg-hpk2
+
+	# and kill --all, after init is gone too
+	hostpid_container cg-hpk3
+	berth kill cg-hpk3 TERM
+	wait_status cg-hpk3 stopped
+	berth kill --all cg-hpk3 KILL
+	cg_wait_empty cg-hpk3
+}
+
+@test "cg-hostpid-delete: delete and delete --force of a host-pid container whose init is gone kill the rest and remove the cgroup" {
+	for force in "" --force; do
+		id=cg-hpd$force
+		hostpid_container "$id"
+		pids=$(cg_procs "$id")
+		berth kill "$id" TERM
+		wait_status "$id" stopped
+		[ "$(cg_procs "$id" | wc -l)" -eq 2 ]
+		# bounded: a berth that waits for the busy cgroup fails here
+		timeout 20 "$BERTH" --root "$STATE_ROOT" delete $force "$id" </dev/null
+		[ ! -e "$STATE_ROOT/$id" ]
+		no_cgroup_left "$id"
+		for p in $pids; do
+			for _ in $(seq 100); do [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] || break; sleep 0.05; done
+			! { [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ]; }
+		done
+	done
+}
+
+@test "cg-subcg-delete: delete --force removes v1 sub-cgroups and kills their processes, frozen ones too" {
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	berth create --bundle "$BUNDLE" cg-sub
+	berth start cg-sub
+	berth exec -d cg-sub sleep 2001
+	berth exec -d cg-sub sleep 2002
+	for _ in $(seq 100); do [ "$(cg_procs cg-sub | wc -l)" -eq 3 ] && break; sleep 0.05; done
+	mapfile -t p < <(cg_procs cg-sub | sort -n | tail -2)
+	[ "${#p[@]}" -eq 2 ]
+	for c in memory pids freezer cpu devices; do
+		d=$(cg_dir $c cg-sub)
+		mkdir -p "$d/sub/deeper" "$d/other"
+		echo "${p[0]}" >"$d/sub/cgroup.procs"
+		echo "${p[1]}" >"$d/sub/deeper/cgroup.procs"
+	done
+	fz=$(cg_dir freezer cg-sub)
+	CG_BUSY="$fz/sub/deeper $fz/sub $fz/other"
+	echo FROZEN >"$fz/sub/deeper/freezer.state"
+	timeout 60 "$BERTH" --root "$STATE_ROOT" delete --force cg-sub </dev/null
+	[ ! -e "$STATE_ROOT/cg-sub" ]
+	no_cgroup_left cg-sub
+	for pid in "${p[@]}"; do
+		for _ in $(seq 100); do [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || break; sleep 0.05; done
+		! { [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; }
+	done
+}
+
+@test "cg-affinity: the container's CPU affinity is its cpuset's CPUs, not the one berth runs with" {
+	[ "$(nproc --all)" -ge 2 ] || skip "needs two CPUs"
+	command -v taskset >/dev/null || skip "no taskset"
+	all=$(cat /sys/fs/cgroup/cpuset/cpuset.effective_cpus)
+	set_args grep -F Cpus_allowed_list: /proc/self/status
+	# no cpuset: every CPU of the parent cpuset, although berth has one
+	run taskset -c 0 "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" cg-aff1 </dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Cpus_allowed_list:	$all" ]
+	# a cpuset that does not overlap berth's affinity
+	update_config '.linux.resources.cpu = {"cpus": "1", "mems": "0"}'
+	run taskset -c 0 "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" cg-aff2 </dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Cpus_allowed_list:	1" ]
+	# exec too
+	update_config '.linux.resources.cpu = {"cpus": "0-1", "mems": "0"}'
+	set_args sleep 1000
+	taskset -c 1 "$BERTH" --root "$STATE_ROOT" create --bundle "$BUNDLE" cg-aff3 </dev/null >/dev/null 2>&1
+	berth start cg-aff3
+	run taskset -c 1 "$BERTH" --root "$STATE_ROOT" exec cg-aff3 grep -F Cpus_allowed_list: /proc/self/status </dev/null
+	echo "$output"
+	[ "$output" = "Cpus_allowed_list:	0-1" ]
+	pid=$(init_pid cg-aff3)
+	grep -qx "Cpus_allowed_list:	0-1" "/proc/$pid/status"
 }

@@ -79,3 +79,24 @@ teardown() {
 	run berth events --interval 0s ev-4
 	[ "$status" -eq 1 ]
 }
+
+@test "ev-now: events prints stats at once, then per --interval, and exits when the container is deleted" {
+	berth create --bundle "$BUNDLE" ev-5
+	berth start ev-5
+	# an interval far longer than the test: the first line cannot wait for it
+	"$BERTH" --root "$STATE_ROOT" events --interval 1h ev-5 >"$TEST_TMP/ev.out" 2>&1 &
+	EV=$!
+	for _ in $(seq 100); do [ -s "$TEST_TMP/ev.out" ] && break; sleep 0.05; done
+	cat "$TEST_TMP/ev.out"
+	[ "$(wc -l <"$TEST_TMP/ev.out")" -eq 1 ]
+	[ "$(jq -r .type "$TEST_TMP/ev.out")" = stats ]
+	[ "$(jq -r .id "$TEST_TMP/ev.out")" = ev-5 ]
+	[ "$(jq '.data.pids.current' "$TEST_TMP/ev.out")" -ge 1 ]
+	berth delete --force ev-5
+	for _ in $(seq 100); do kill -0 "$EV" 2>/dev/null || break; sleep 0.05; done
+	! kill -0 "$EV" 2>/dev/null
+	rc=0
+	wait "$EV" || rc=$?
+	[ "$rc" -eq 0 ]
+	EV=
+}

@@ -105,3 +105,70 @@ teardown() { teardown_bundle; }
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"container not running"* ]]
 }
+
+@test "up-multi: every limit common to v1 and v2 in one call, by flags and by -r" {
+	berth update --memory 64m --memory-swap 128m --memory-reservation 16m \
+		--cpu-shares 512 --cpu-period 50000 --cpu-quota 25000 --cpu-burst 5000 \
+		--pids-limit 20 --cpuset-cpus 0 --cpuset-mems 0 up-1
+	[ "$(cat "$MEM/memory.limit_in_bytes")" = $((64 << 20)) ]
+	[ "$(cat "$MEM/memory.memsw.limit_in_bytes")" = $((128 << 20)) ]
+	[ "$(cat "$MEM/memory.soft_limit_in_bytes")" = $((16 << 20)) ]
+	[ "$(cat "$CPU/cpu.shares")" = 512 ]
+	[ "$(cat "$CPU/cpu.cfs_period_us")" = 50000 ]
+	[ "$(cat "$CPU/cpu.cfs_quota_us")" = 25000 ]
+	[ "$(cat "$CPU/cpu.cfs_burst_us")" = 5000 ]
+	[ "$(cat "$PIDS/pids.max")" = 20 ]
+	[ "$(cat "$CPUSET/cpuset.cpus")" = 0 ]
+	cat >"$TEST_TMP/r.json" <<-'JSON'
+	{"memory": {"limit": 33554432, "reservation": 8388608, "swap": 33554432},
+	 "cpu": {"shares": 256, "quota": 10000, "period": 20000, "burst": 2000, "cpus": "0", "mems": "0"},
+	 "pids": {"limit": 10}}
+	JSON
+	berth update -r "$TEST_TMP/r.json" up-1
+	[ "$(cat "$MEM/memory.limit_in_bytes")" = $((32 << 20)) ]
+	[ "$(cat "$MEM/memory.memsw.limit_in_bytes")" = $((32 << 20)) ]
+	[ "$(cat "$MEM/memory.soft_limit_in_bytes")" = $((8 << 20)) ]
+	[ "$(cat "$CPU/cpu.shares")" = 256 ]
+	[ "$(cat "$CPU/cpu.cfs_quota_us")" = 10000 ]
+	[ "$(cat "$CPU/cpu.cfs_period_us")" = 20000 ]
+	[ "$(cat "$CPU/cpu.cfs_burst_us")" = 2000 ]
+	[ "$(cat "$PIDS/pids.max")" = 10 ]
+	[ "$(jq '.spec.linux.resources.cpu.burst' "$STATE_ROOT/up-1/state.json")" = 2000 ]
+	# --memory -1 alone lifts memory+swap too (as runc): the kernel
+	# refuses an unlimited memory limit above a finite memsw one
+	berth update --memory -1 up-1
+	[ "$(cat "$MEM/memory.limit_in_bytes")" = "$(cat "$MEM/../memory.limit_in_bytes")" ]
+	[ "$(cat "$MEM/memory.memsw.limit_in_bytes")" = "$(cat "$MEM/../memory.memsw.limit_in_bytes")" ]
+	# and the container still runs under the new limits
+	[ "$(container_status up-1)" = running ]
+}
+
+@test "up-idle: --cpu-idle and cpu.idle make the cgroup SCHED_IDLE and back" {
+	[ -e "$CPU/cpu.idle" ] || skip "this kernel has no cpu.idle in the v1 cpu controller"
+	berth update --cpu-shares 512 up-1
+	berth update --cpu-idle 1 up-1
+	[ "$(cat "$CPU/cpu.idle")" = 1 ]
+	# the kernel refuses a weight for an idle group: later updates and
+	# the way back must not trip on the weight the state holds
+	berth update --memory 64m up-1
+	echo '{"cpu": {"idle": 0}}' | "$BERTH" --root "$STATE_ROOT" update -r - up-1
+	[ "$(cat "$CPU/cpu.idle")" = 0 ]
+	[ "$(cat "$CPU/cpu.shares")" = 512 ]
+	run berth update --cpu-idle 2 up-1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"idle 2: must be 0 or 1"* ]]
+	[ "$(cat "$CPU/cpu.idle")" = 0 ]
+}
+
+@test "up-blkio: --blkio-weight is written, or refused naming the field when the kernel has no weight file" {
+	BLKIO=$(cgroup_path blkio up-1)
+	run berth update --blkio-weight 500 up-1
+	echo "$output"
+	if [ -e "$BLKIO/blkio.weight" ] || [ -e "$BLKIO/blkio.bfq.weight" ]; then
+		[ "$status" -eq 0 ]
+		grep -qE '^(default )?500$' "$BLKIO"/blkio*.weight
+	else
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"linux.resources.blockIO.weight is not supported by this kernel"* ]]
+	fi
+}

@@ -1,0 +1,58 @@
+package cgroups
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestProcsWalksSubCgroupsOnce(t *testing.T) {
+	root := t.TempDir()
+	paths := map[string]string{
+		"memory": root + "/memory/c",
+		"pids":   root + "/pids/c",
+		"":       root + "/unified/c",
+		"cpu":    root + "/missing/c", // a hierarchy without the cgroup
+	}
+	fakeCgroup(t, paths["memory"], map[string]string{"cgroup.procs": "10\n11\n"})
+	fakeCgroup(t, paths["memory"]+"/sub/deeper", map[string]string{"cgroup.procs": "12\n"})
+	fakeCgroup(t, paths["pids"], map[string]string{"cgroup.procs": "10\n"})
+	fakeCgroup(t, paths["pids"]+"/sub", map[string]string{"cgroup.procs": "11\n12\n13\n"})
+	fakeCgroup(t, paths[""], map[string]string{"cgroup.procs": ""})
+	pids, err := Procs(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(pids)
+	if want := []int{10, 11, 12, 13}; !slices.Equal(pids, want) {
+		t.Errorf("got %v, want %v", pids, want)
+	}
+	fakeCgroup(t, paths["pids"]+"/bad", map[string]string{"cgroup.procs": "x\n"})
+	if _, err := Procs(paths); err == nil || !strings.Contains(err.Error(), `bad pid "x"`) {
+		t.Errorf("bad pid accepted: %v", err)
+	}
+}
+
+func TestThawTree(t *testing.T) {
+	root := t.TempDir() + "/freezer/c"
+	fakeCgroup(t, root, map[string]string{"freezer.state": "THAWED\n"})
+	fakeCgroup(t, root+"/a", map[string]string{"freezer.state": "FROZEN\n"})
+	fakeCgroup(t, root+"/a/b", map[string]string{"freezer.state": "FREEZING\n"})
+	if err := thawTree(root); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{root, root + "/a", root + "/a/b"} {
+		data, err := os.ReadFile(filepath.Join(d, "freezer.state"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(string(data)) != "THAWED" {
+			t.Errorf("%s: %q", d, data)
+		}
+	}
+	if err := thawTree(root + "/none"); err != nil {
+		t.Errorf("missing cgroup: %v", err)
+	}
+}

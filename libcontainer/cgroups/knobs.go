@@ -1,0 +1,81 @@
+package cgroups
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/opencontainers/cgroups"
+)
+
+// knob is a cgroup v1 interface file that not every kernel has, and the
+// resource field that needs it.
+type knob struct {
+	field string   // the OCI name of the resource
+	ctrl  string   // v1 controller
+	files []string // any one of them will do
+	set   func(*cgroups.Resources) bool
+}
+
+// v1Knobs lists the fields whose file the library would, when missing,
+// skip in silence (cpu.cfs_burst_us) or fail on with a bare ENOENT
+// naming one file (the blkio weights, which need the CFQ or BFQ I/O
+// scheduler; cpu.idle, which needs Linux 5.15).
+func v1Knobs() []knob {
+	return []knob{
+		{"cpu.burst", "cpu", []string{"cpu.cfs_burst_us"}, func(r *cgroups.Resources) bool { return r.CpuBurst != nil }},
+		{"cpu.idle", "cpu", []string{"cpu.idle"}, func(r *cgroups.Resources) bool { return r.CPUIdle != nil }},
+		{"blockIO.weight", "blkio", []string{"blkio.weight", "blkio.bfq.weight"}, func(r *cgroups.Resources) bool { return r.BlkioWeight != 0 }},
+		{"blockIO.weightDevice", "blkio", []string{"blkio.weight_device", "blkio.bfq.weight_device"}, func(r *cgroups.Resources) bool { return len(r.BlkioWeightDevice) > 0 }},
+	}
+}
+
+// checkV1Knobs refuses, with the field's name, a resource that this
+// kernel's cgroup v1 controllers have no file for. paths are the
+// container's (existing) cgroup directories; a controller that is not
+// mounted is left to the library.
+func checkV1Knobs(paths map[string]string, r *cgroups.Resources) error {
+	for _, k := range v1Knobs() {
+		dir := paths[k.ctrl]
+		if dir == "" || !k.set(r) {
+			continue
+		}
+		if !anyExists(dir, k.files) {
+			return fmt.Errorf("linux.resources.%s is not supported by this kernel: %s has no %s", k.field, dir, k.files[0])
+		}
+	}
+	return nil
+}
+
+func anyExists(dir string, files []string) bool {
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// withIdle orders cpu.idle against the CPU weight, which the kernel
+// refuses to set on an idle group (EINVAL), while the library writes the
+// weight first on cgroup v1 (and on v2 after cpu.idle): a group made idle
+// could then never be updated again, nor made normal. So for idle=1 the
+// weight is left out (it has no meaning for an idle group; it comes back
+// with idle=0), and on v1 idle=0 is written before the library writes
+// the weight.
+func withIdle(m cgroups.Manager, r *cgroups.Resources) (*cgroups.Resources, error) {
+	if r.CPUIdle == nil {
+		return r, nil
+	}
+	if *r.CPUIdle == 1 {
+		rest := *r
+		rest.CpuShares, rest.CpuWeight = 0, 0
+		return &rest, nil
+	}
+	if dir := m.Path("cpu"); dir != "" && !cgroups.IsCgroup2UnifiedMode() {
+		if err := cgroups.WriteFile(dir, "cpu.idle", "0"); err != nil && !gone(err) {
+			return nil, fmt.Errorf("set cpu.idle: %w", err)
+		}
+	}
+	return r, nil
+}
