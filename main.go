@@ -46,6 +46,11 @@ func newApp(only string) *cli.Command {
 		createCommand(), startCommand(), runCommand(), stateCommand(), killCommand(), featuresCommand(), checkCommand(),
 		deleteCommand(), listCommand(), specCommand(), initCommand(), execCommand(), psCommand(), pauseCommand(), resumeCommand(), eventsCommand(), updateCommand(),
 	}
+	for _, c := range cmds {
+		// Each repeated flag is one value, as runc's: "-e A=1,2" is one
+		// variable and "--cgroup cpu,memory:sub" one sub-cgroup entry.
+		c.DisableSliceFlagSeparator = true
+	}
 	if only != "" {
 		for _, c := range cmds {
 			if c.Name == only {
@@ -151,18 +156,34 @@ type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-// fatal reports err as one line and exits 1. With --log the line goes to
-// the log too, where containerd's shim reads the last error entry.
+// statusError is a failure reported like any other, but with its own
+// exit status: exec's own failures exit 255, as runc's do, so a caller
+// can tell them from the process's status.
+type statusError struct {
+	code int
+	err  error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// fatal reports err as one line and exits 1 (or a statusError's
+// status). With --log the line goes to the log too, where containerd's
+// shim reads the last error entry.
 func fatal(err error) {
 	if ee, ok := err.(*exitError); ok {
 		os.Exit(ee.code)
+	}
+	code := 1
+	if se, ok := err.(*statusError); ok {
+		code = se.code
 	}
 	msg := strings.TrimSpace(err.Error())
 	logrus.Error(msg)
 	if logrus.StandardLogger().Out != os.Stderr {
 		fmt.Fprintln(os.Stderr, msg)
 	}
-	os.Exit(1)
+	os.Exit(code)
 }
 
 func setupLogging(ctx context.Context, cmd *cli.Command) (context.Context, error) {

@@ -61,3 +61,17 @@ func TestNewAppOnlyOne(t *testing.T) {
 		t.Errorf("newApp(unknown) has %d commands, want all %d", got, len(all.Commands))
 	}
 }
+
+// A repeated flag's value is never split at commas (runc's flags take
+// "-e A=1,2" and "--cgroup cpu,memory:sub" whole): every command, in the
+// full app and in the one-command fast path.
+func TestSliceFlagsNotSplit(t *testing.T) {
+	for _, c := range newApp("").Commands {
+		if !c.DisableSliceFlagSeparator {
+			t.Errorf("%s: slice flags are split at commas", c.Name)
+		}
+		if one := newApp(c.Name).Commands[0]; !one.DisableSliceFlagSeparator {
+			t.Errorf("newApp(%q): slice flags are split at commas", c.Name)
+		}
+	}
+}
