@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 
@@ -96,9 +97,15 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	if debugOn() {
+		debugContainer("loaded for exec", c)
+	}
 	p, err := execProcessSpec(cmd, c)
 	if err != nil {
 		return -1, err
+	}
+	if debugOn() {
+		logrus.Debugf("exec %s: process %q as %d:%d (groups %v) in %s; terminal %t, detach %t, sub-cgroups %q", id, p.Args, p.User.UID, p.User.GID, p.User.AdditionalGids, p.Cwd, p.Terminal, detach, cmd.StringSlice("cgroup"))
 	}
 	consolePath := cmd.String("console-socket")
 	if err := checkTerminalFlags(detach, p.Terminal, consolePath); err != nil {
@@ -140,6 +147,9 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 	}
 	status := waitForwarding(proc.Pid, sigs)
 	term.drain()
+	if debugOn() {
+		logrus.Debugf("exec %s: process %d exited with status %d", id, proc.Pid, status)
+	}
 	return status, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
@@ -140,6 +141,9 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("exec %s: process %d started (berth's child: %t), joining the namespaces of init %d; cgroups %v", c.state.ID, proc.pid, proc.cmd != nil, c.state.InitPid, cgPaths)
+	}
 	if o.BeforeStart != nil {
 		o.BeforeStart()
 	}
@@ -150,6 +154,9 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if proc.cmd != nil {
 		// Reaped by the caller's wait loop (foreground) or reparented.
 		proc.cmd.Process.Release()
+	}
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("exec %s: process %d set up and executed %q", c.state.ID, proc.pid, o.Process.Args[0])
 	}
 	return &ExecProcess{Pid: proc.pid, Direct: proc.cmd != nil}, nil
 }
@@ -202,6 +209,9 @@ func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]st
 	if err := proc.conn.send(msgConfig, cfg); err != nil {
 		return fmt.Errorf("send config to exec process: %w", err)
 	}
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("exec %s: config sent to process %d (frozen container: %t)", c.state.ID, proc.pid, frozen)
+	}
 	// cgroup v1: the process joins itself, cheaply (see joinCgroups); a
 	// frozen cgroup would freeze it before its execve, so there the
 	// runtime moves it after.
@@ -236,6 +246,7 @@ func (c *Container) serveExec(proc *started, state *specs.State) error {
 		case msgError:
 			return errors.New(m.Error)
 		case msgSeccompFd:
+			logrus.Debugf("exec %s: passing the seccomp notify fd of process %d to %s", c.state.ID, proc.pid, spec.Linux.Seccomp.ListenerPath)
 			if err := passSeccompFd(proc, spec.Linux.Seccomp, *state); err != nil {
 				return err
 			}
