@@ -48,14 +48,6 @@ func newApp(only string) *cli.Command {
 		pauseCommand(), psCommand(), resumeCommand(), runCommand(), specCommand(), startCommand(), stateCommand(),
 		updateCommand(), featuresCommand(), checkCommand(),
 	}
-	for _, c := range cmds {
-		if args, desc := commandHelp(c.Name); args != "" || desc != "" {
-			c.ArgsUsage, c.Description = args, desc
-		}
-		// Each repeated flag is one value, as runc's: "-e A=1,2" is one
-		// variable and "--cgroup cpu,memory:sub" one sub-cgroup entry.
-		c.DisableSliceFlagSeparator = true
-	}
 	if only != "" {
 		for _, c := range cmds {
 			if c.Name == only {
@@ -63,6 +55,14 @@ func newApp(only string) *cli.Command {
 				break
 			}
 		}
+	}
+	for _, c := range cmds {
+		if args, desc := commandHelp(c.Name); args != "" || desc != "" {
+			c.ArgsUsage, c.Description = args, desc
+		}
+		// Each repeated flag is one value, as runc's: "-e A=1,2" is one
+		// variable and "--cgroup cpu,memory:sub" one sub-cgroup entry.
+		c.DisableSliceFlagSeparator = true
 	}
 	return &cli.Command{
 		Name:    "berth",
