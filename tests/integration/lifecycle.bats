@@ -339,7 +339,7 @@ flag_names() { sed -n "/^$2:\$/,/^[A-Z]/p" <<<"$1" | grep -o '^   --[a-z-]*' | s
 		# every flag runc's command has (but Intel RDT's, which berth refuses)
 		comm -23 <(flag_names "$(runc "$c" -h)" OPTIONS | grep -v 'l3-cache-schema\|mem-bw-schema') <(flag_names "$help" OPTIONS) >"$TEST_TMP/missing"
 		[ ! -s "$TEST_TMP/missing" ] || { cat "$TEST_TMP/missing"; false; }
-		! flag_names "$help" OPTIONS | grep -qx -- '   --help'
+		[ -z "$(flag_names "$help" OPTIONS | grep -x -- '   --help')" ]
 		run "$BERTH" "$c" --help
 		[ "$output" = "$help" ]
 		run "$BERTH" help "$c"
@@ -355,7 +355,7 @@ flag_names() { sed -n "/^$2:\$/,/^[A-Z]/p" <<<"$1" | grep -o '^   --[a-z-]*' | s
 	grep -q 'level=debug msg="container cli-dbg: config.json of bundle '"$BUNDLE"' loaded' "$TEST_TMP/run.err"
 	grep -q "level=debug msg=\"container cli-dbg created: status running, init pid $(init_pid cli-dbg)\"" "$TEST_TMP/run.err"
 	# as runc's: each line says where it comes from
-	! grep 'level=debug' "$TEST_TMP/run.err" | grep -v ' func=.* file="[a-z_]*\.go:[0-9]*"'
+	[ -z "$(grep 'level=debug' "$TEST_TMP/run.err" | grep -v ' func=.* file="[a-z_]*\.go:[0-9]*"')" ]
 	# into --log, as JSON, with exec's own steps and the process's status
 	rc=0
 	"$BERTH" --root "$STATE_ROOT" --debug --log "$TEST_TMP/log.json" --log-format json exec cli-dbg sh -c 'exit 3' \
