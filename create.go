@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 
 	"github.com/berth-runtime/berth/libcontainer"
@@ -86,6 +88,9 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 	if err != nil {
 		return nil, nil, err
 	}
+	if debugOn() {
+		debugSpec(id, bundle, root, spec)
+	}
 	pidFile := cmd.String("pid-file")
 	if pidFile != "" {
 		if pidFile, err = filepath.Abs(pidFile); err != nil {
@@ -119,5 +124,38 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 	}
 	opts.Seal = seal.Take()
 	c, err := libcontainer.Create(opts)
+	if err == nil && debugOn() {
+		debugContainer("created", c)
+	}
 	return c, closeConsole, err
+}
+
+// debugSpec logs, for --debug, what create is about to make.
+func debugSpec(id, bundle, root string, spec *specs.Spec) {
+	var args []string
+	if spec.Process != nil {
+		args = spec.Process.Args
+	}
+	var nss []string
+	if spec.Linux != nil {
+		for _, ns := range spec.Linux.Namespaces {
+			if ns.Path != "" {
+				nss = append(nss, string(ns.Type)+"="+ns.Path)
+			} else {
+				nss = append(nss, string(ns.Type))
+			}
+		}
+	}
+	logrus.Debugf("container %s: config.json of bundle %s loaded (ociVersion %s); state under %s/%s", id, bundle, spec.Version, root, id)
+	logrus.Debugf("container %s: process %q; namespaces %v; %d mounts", id, args, nss, len(spec.Mounts))
+}
+
+// debugContainer logs, for --debug, the container's state after what
+// (created, started, ...).
+func debugContainer(what string, c *libcontainer.Container) {
+	st := c.State()
+	logrus.Debugf("container %s %s: status %s, init pid %d", c.ID(), what, c.Status(), st.InitPid)
+	if len(st.CgroupPaths) > 0 {
+		logrus.Debugf("container %s: cgroups %v", c.ID(), st.CgroupPaths)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 
 	"github.com/berth-runtime/berth/libcontainer"
@@ -29,6 +30,10 @@ func deleteCommand() *cli.Command {
 					return nil
 				}
 				return err
+			}
+			if debugOn() {
+				debugContainer("loaded for delete", c)
+				logrus.Debugf("delete %s: force %t", c.ID(), force)
 			}
 			if err := c.Destroy(force); err != nil {
 				if force && errors.Is(err, libcontainer.ErrNotExist) {

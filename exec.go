@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 
@@ -36,7 +38,7 @@ func execCommand() *cli.Command {
 			&cli.StringFlag{Name: "cwd", Usage: "current working directory in the container"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables (KEY=VALUE)"},
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid] of the process"},
-			&cli.StringSliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gids"},
+			&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gids"},
 			&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability to the bounding, effective and permitted sets"},
 			&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
 			&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process"},
@@ -53,7 +55,7 @@ func execCommand() *cli.Command {
 			id := cmd.Args().First()
 			status, err := runExec(cmd, id)
 			if err != nil {
-				return fmt.Errorf("exec %s: %w", id, err)
+				return &statusError{code: execFailedStatus, err: fmt.Errorf("exec %s: %w", id, err)}
 			}
 			if status != 0 {
 				return &exitError{code: status}
@@ -62,6 +64,11 @@ func execCommand() *cli.Command {
 		},
 	}
 }
+
+// execFailedStatus is exec's exit status when exec itself fails (refused,
+// or the process could not be started), runc's: a process's own status
+// is 0-255 too, but 255 is the one a caller reads as the runtime's.
+const execFailedStatus = 255
 
 // runExec starts the process and, unless detached, waits for it and
 // returns its exit status.
@@ -90,9 +97,15 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	if debugOn() {
+		debugContainer("loaded for exec", c)
+	}
 	p, err := execProcessSpec(cmd, c)
 	if err != nil {
 		return -1, err
+	}
+	if debugOn() {
+		logrus.Debugf("exec %s: process %q as %d:%d (groups %v) in %s; terminal %t, detach %t, sub-cgroups %q", id, p.Args, p.User.UID, p.User.GID, p.User.AdditionalGids, p.Cwd, p.Terminal, detach, cmd.StringSlice("cgroup"))
 	}
 	consolePath := cmd.String("console-socket")
 	if err := checkTerminalFlags(detach, p.Terminal, consolePath); err != nil {
@@ -134,6 +147,9 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 	}
 	status := waitForwarding(proc.Pid, sigs)
 	term.drain()
+	if debugOn() {
+		logrus.Debugf("exec %s: process %d exited with status %d", id, proc.Pid, status)
+	}
 	return status, nil
 }
 
@@ -243,12 +259,11 @@ func applyExecFlags(cmd *cli.Command, p *specs.Process) error {
 			return err
 		}
 	}
-	for _, g := range cmd.StringSlice("additional-gids") {
-		gid, err := strconv.ParseUint(g, 10, 32)
-		if err != nil {
-			return fmt.Errorf("--additional-gids %q: not a numeric gid", g)
+	for _, g := range cmd.Int64Slice("additional-gids") {
+		if g < 0 || g > math.MaxUint32 {
+			return fmt.Errorf("--additional-gids %d: not a gid (0 to %d)", g, uint32(math.MaxUint32))
 		}
-		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(gid))
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
 	}
 	if caps := cmd.StringSlice("cap"); len(caps) > 0 {
 		if p.Capabilities == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 )
@@ -33,6 +34,10 @@ func killCommand() *cli.Command {
 			c, err := loadContainer(cmd)
 			if err != nil {
 				return err
+			}
+			if debugOn() {
+				debugContainer("loaded for kill", c)
+				logrus.Debugf("kill %s: sending %s (all processes: %t)", c.ID(), unix.SignalName(sig), cmd.Bool("all"))
 			}
 			return c.Signal(sig, cmd.Bool("all"))
 		},

@@ -42,6 +42,9 @@ func listCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkListRoot(cmd, root); err != nil {
+				return err
+			}
 			cs, err := libcontainer.List(root)
 			if err != nil {
 				return err
@@ -76,6 +79,21 @@ func listCommand() *cli.Command {
 			}
 		},
 	}
+}
+
+// checkListRoot fails for a --root given on the command line that does
+// not exist, as runc's list does: a mistyped root must not look like one
+// without containers. The default root is made by the first create, so
+// before that it is an empty list.
+func checkListRoot(cmd *cli.Command, root string) error {
+	if !cmd.Root().IsSet("root") {
+		return nil
+	}
+	f, err := os.Open(root)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func ownerName(uid int) string {

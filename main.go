@@ -44,9 +44,11 @@ func defaultRoot() string {
 // of every command it is given on each run, ~0.15 ms for all of berth's,
 // which every call of a container's lifecycle would pay.
 func newApp(only string) *cli.Command {
+	// runc's order, which its help lists; check is berth's own.
 	cmds := []*cli.Command{
-		createCommand(), startCommand(), runCommand(), stateCommand(), killCommand(), featuresCommand(), checkCommand(),
-		deleteCommand(), listCommand(), specCommand(), initCommand(), execCommand(), psCommand(), pauseCommand(), resumeCommand(), eventsCommand(), updateCommand(),
+		createCommand(), deleteCommand(), eventsCommand(), execCommand(), initCommand(), killCommand(), listCommand(),
+		pauseCommand(), psCommand(), resumeCommand(), runCommand(), specCommand(), startCommand(), stateCommand(),
+		updateCommand(), featuresCommand(), checkCommand(),
 	}
 	if only != "" {
 		for _, c := range cmds {
@@ -56,18 +58,26 @@ func newApp(only string) *cli.Command {
 			}
 		}
 	}
+	for _, c := range cmds {
+		if args, desc := commandHelp(c.Name); args != "" || desc != "" {
+			c.ArgsUsage, c.Description = args, desc
+		}
+		// Each repeated flag is one value, as runc's: "-e A=1,2" is one
+		// variable and "--cgroup cpu,memory:sub" one sub-cgroup entry.
+		c.DisableSliceFlagSeparator = true
+	}
 	return &cli.Command{
 		Name:    "berth",
-		Usage:   "OCI container runtime",
+		Usage:   "Open Container Initiative runtime",
 		Version: version,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "root directory for storage of container state"},
-			&cli.StringFlag{Name: "log", Usage: "append log messages to this file instead of stderr"},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup manager (cgroupsPath is slice:prefix:name)"},
-			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto"},
-			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to criu (accepted for compatibility)"},
+			&cli.StringFlag{Name: "log", Usage: "append log messages to this file instead of stderr"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: 'text' or 'json'"},
+			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "root directory for storage of container state (best on a tmpfs)"},
+			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to criu (accepted for compatibility; berth does not checkpoint)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup manager; cgroupsPath is then \"slice:prefix:name\", e.g. \"system.slice:berth:434234\""},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false' or 'auto')"},
 		},
 		Before:   setupLogging,
 		Commands: cmds,
@@ -110,6 +120,7 @@ func main() {
 		}
 		fmt.Printf("spec: %s\n", specs.Version)
 	}
+	cli.HelpPrinter = printHelp
 	app := newApp(commandName(os.Args))
 	// A subcommand's usage error must be one line through fatal, not
 	// the library's "Incorrect Usage" text.
@@ -153,18 +164,34 @@ type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-// fatal reports err as one line and exits 1. With --log the line goes to
-// the log too, where containerd's shim reads the last error entry.
+// statusError is a failure reported like any other, but with its own
+// exit status: exec's own failures exit 255, as runc's do, so a caller
+// can tell them from the process's status.
+type statusError struct {
+	code int
+	err  error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// fatal reports err as one line and exits 1 (or a statusError's
+// status). With --log the line goes to the log too, where containerd's
+// shim reads the last error entry.
 func fatal(err error) {
 	if ee, ok := err.(*exitError); ok {
 		os.Exit(ee.code)
+	}
+	code := 1
+	if se, ok := err.(*statusError); ok {
+		code = se.code
 	}
 	msg := strings.TrimSpace(err.Error())
 	logrus.Error(msg)
 	if logrus.StandardLogger().Out != os.Stderr {
 		fmt.Fprintln(os.Stderr, msg)
 	}
-	os.Exit(1)
+	os.Exit(code)
 }
 
 func setupLogging(ctx context.Context, cmd *cli.Command) (context.Context, error) {
@@ -176,8 +203,12 @@ func setupLogging(ctx context.Context, cmd *cli.Command) (context.Context, error
 	default:
 		return ctx, fmt.Errorf("unknown log format %q (want text or json)", f)
 	}
-	if cmd.Bool("debug") {
+	debug := cmd.Bool("debug")
+	if debug {
+		// As runc's: each debug line says where in berth it comes from.
 		logrus.SetLevel(logrus.DebugLevel)
+		logrus.SetReportCaller(true)
+		setCallerFormat(logrus.StandardLogger().Formatter)
 	}
 	var out io.Writer = os.Stderr
 	if path := cmd.String("log"); path != "" {
@@ -189,5 +220,8 @@ func setupLogging(ctx context.Context, cmd *cli.Command) (context.Context, error
 		out = f
 	}
 	logrus.SetOutput(out)
+	if debug {
+		logrus.Debugf("berth %s %s, pid %d: %s", version, gitCommit, os.Getpid(), strings.Join(os.Args[1:], " "))
+	}
 	return ctx, nil
 }

@@ -61,3 +61,47 @@ func TestNewAppOnlyOne(t *testing.T) {
 		t.Errorf("newApp(unknown) has %d commands, want all %d", got, len(all.Commands))
 	}
 }
+
+// A repeated flag's value is never split at commas (runc's flags take
+// "-e A=1,2" and "--cgroup cpu,memory:sub" whole): every command, in the
+// full app and in the one-command fast path.
+func TestSliceFlagsNotSplit(t *testing.T) {
+	for _, c := range newApp("").Commands {
+		if !c.DisableSliceFlagSeparator {
+			t.Errorf("%s: slice flags are split at commas", c.Name)
+		}
+		if one := newApp(c.Name).Commands[0]; !one.DisableSliceFlagSeparator {
+			t.Errorf("newApp(%q): slice flags are split at commas", c.Name)
+		}
+	}
+}
+
+func TestFlagHelp(t *testing.T) {
+	for _, tc := range []struct {
+		f            cli.Flag
+		names, usage string
+	}{
+		{&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"}, "--format value, -f value", `table or json (default: "table")`},
+		{&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach"}, "--detach, -d", "detach"},
+		{&cli.StringFlag{Name: "log", Usage: "log file"}, "--log value", "log file"},
+		{&cli.IntFlag{Name: "preserve-fds", Usage: "pass N fds"}, "--preserve-fds value", "pass N fds (default: 0)"},
+		{&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set env"}, "--env value, -e value", "set env"},
+	} {
+		names, usage := flagHelp(tc.f)
+		if names != tc.names || usage != tc.usage {
+			t.Errorf("flagHelp(%s) = %q, %q; want %q, %q", tc.f.Names()[0], names, usage, tc.names, tc.usage)
+		}
+	}
+}
+
+// Every visible command has its help text (arguments or description).
+func TestCommandHelpCovers(t *testing.T) {
+	for _, c := range newApp("").Commands {
+		if c.Hidden {
+			continue
+		}
+		if args, desc := commandHelp(c.Name); args == "" && desc == "" {
+			t.Errorf("%s: no help text", c.Name)
+		}
+	}
+}

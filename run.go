@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 
@@ -17,6 +18,9 @@ func runCommand() *cli.Command {
 	flags := append(createFlags(),
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the container's process"},
 		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+		// berth waits for init as its reaper when init is not its child:
+		// the flag is taken, as runc's, but the reaper stays.
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "accepted for compatibility (berth stays the reaper of the container's init)"},
 	)
 	return &cli.Command{
 		Name:      "run",
@@ -76,7 +80,13 @@ func runCommand() *cli.Command {
 			if detach {
 				return nil
 			}
+			if debugOn() {
+				logrus.Debugf("run %s: waiting for init pid %d, forwarding signals", id, c.State().InitPid)
+			}
 			status := waitForwarding(c.State().InitPid, sigs)
+			if debugOn() {
+				logrus.Debugf("run %s: init exited with status %d; keep %t", id, status, cmd.Bool("keep"))
+			}
 			// No signal.Stop (see exec): the clean-up below must not be
 			// cut short by a signal's default action either.
 			term.drain()

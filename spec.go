@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v3"
 )
@@ -34,7 +36,7 @@ func specCommand() *cli.Command {
 			} else if !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
-			spec := defaultSpec()
+			spec := defaultSpec(cgroups.IsCgroup2UnifiedMode())
 			if cmd.Bool("rootless") {
 				makeRootless(spec, os.Geteuid(), os.Getegid())
 			}
@@ -51,11 +53,15 @@ func defaultCaps() []string {
 	return []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 }
 
-// defaultSpec is the config `berth spec` writes: a shell in a container
-// with every namespace but user, network included (loopback only).
-func defaultSpec() *specs.Spec {
+// defaultSpec is the config `berth spec` writes, runc's: a shell in a
+// container with every namespace but user (network included, loopback
+// only) and cgroup, which it has only on a cgroup2-only host (cgroupNS):
+// on a v1 or hybrid host a cgroup namespace hides the v1 paths that tools
+// inside expect. No ambient capabilities: without the same inheritable
+// ones (never given, CVE-2022-29162) they cannot be raised.
+func defaultSpec(cgroupNS bool) *specs.Spec {
 	caps := defaultCaps()
-	return &specs.Spec{
+	spec := &specs.Spec{
 		Version: specs.Version,
 		Root:    &specs.Root{Path: "rootfs", Readonly: true},
 		Process: &specs.Process{
@@ -94,38 +100,44 @@ func defaultSpec() *specs.Spec {
 			},
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
+				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
 			},
 		},
 	}
+	if cgroupNS {
+		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
+	return spec
 }
 
-// makeRootless adapts spec for an unprivileged user: a user namespace
-// mapping that user to root, no network namespace, binds instead of
-// filesystems an unprivileged user may not mount, no cgroup limits.
+// makeRootless adapts spec for an unprivileged user as runc's --rootless
+// does: a user namespace mapping that user to root, no network namespace
+// (an unprivileged user could not give it a link), a bind of the host's
+// /sys for the sysfs it may not mount, no uid=/gid= mount options (no
+// such ids in the namespace) and no cgroup limits.
 func makeRootless(spec *specs.Spec, uid, gid int) {
-	spec.Linux.Namespaces = []specs.LinuxNamespace{
-		{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
-		{Type: specs.MountNamespace}, {Type: specs.CgroupNamespace}, {Type: specs.UserNamespace},
+	var nss []specs.LinuxNamespace
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type != specs.NetworkNamespace && ns.Type != specs.UserNamespace {
+			nss = append(nss, ns)
+		}
 	}
+	spec.Linux.Namespaces = append(nss, specs.LinuxNamespace{Type: specs.UserNamespace})
 	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}}
 	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}}
-	var mounts []specs.Mount
+	mounts := make([]specs.Mount, 0, len(spec.Mounts))
 	for _, m := range spec.Mounts {
-		switch m.Destination {
-		case "/sys":
-			m = specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
-		case "/sys/fs/cgroup":
+		if filepath.Clean(m.Destination) == "/sys" {
+			mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
 			continue
-		case "/dev/pts":
-			var opts []string
-			for _, o := range m.Options {
-				if o != "gid=5" {
-					opts = append(opts, o)
-				}
-			}
-			m.Options = opts
 		}
+		var opts []string
+		for _, o := range m.Options {
+			if !strings.HasPrefix(o, "uid=") && !strings.HasPrefix(o, "gid=") {
+				opts = append(opts, o)
+			}
+		}
+		m.Options = opts
 		mounts = append(mounts, m)
 	}
 	spec.Mounts = mounts

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 
 	"github.com/berth-runtime/berth/libcontainer"
@@ -86,8 +87,14 @@ func containerAction(fn func(*libcontainer.Container) error) cli.ActionFunc {
 		if err != nil {
 			return err
 		}
+		if debugOn() {
+			debugContainer("loaded for "+cmd.Name, c)
+		}
 		if err := fn(c); err != nil {
 			return fmt.Errorf("%s %s: %w", cmd.Name, c.ID(), err)
+		}
+		if debugOn() {
+			logrus.Debugf("%s %s: done", cmd.Name, c.ID())
 		}
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/caps"
@@ -152,6 +153,9 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("exec %s: process %d started (berth's child: %t), joining the namespaces of init %d; cgroups %v", c.state.ID, proc.pid, proc.cmd != nil, c.state.InitPid, cgPaths)
+	}
 	if o.BeforeStart != nil {
 		o.BeforeStart()
 	}
@@ -162,6 +166,9 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if proc.cmd != nil {
 		// Reaped by the caller's wait loop (foreground) or reparented.
 		proc.cmd.Process.Release()
+	}
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("exec %s: process %d set up and executed %q", c.state.ID, proc.pid, o.Process.Args[0])
 	}
 	return &ExecProcess{Pid: proc.pid, Direct: proc.cmd != nil}, nil
 }
@@ -215,6 +222,9 @@ func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]st
 	if err := proc.conn.send(msgConfig, cfg); err != nil {
 		return fmt.Errorf("send config to exec process: %w", err)
 	}
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("exec %s: config sent to process %d (frozen container: %t)", c.state.ID, proc.pid, frozen)
+	}
 	// cgroup v1: the process joins itself, cheaply (see joinCgroups); a
 	// frozen cgroup would freeze it before its execve, so there the
 	// runtime moves it after.
@@ -249,6 +259,7 @@ func (c *Container) serveExec(proc *started, state *specs.State) error {
 		case msgError:
 			return errors.New(m.Error)
 		case msgSeccompFd:
+			logrus.Debugf("exec %s: passing the seccomp notify fd of process %d to %s", c.state.ID, proc.pid, spec.Linux.Seccomp.ListenerPath)
 			if err := passSeccompFd(proc, spec.Linux.Seccomp, *state); err != nil {
 				return err
 			}
@@ -258,46 +269,84 @@ func (c *Container) serveExec(proc *started, state *specs.State) error {
 	}
 }
 
+// ParseSubCgroups parses exec's --cgroup entries as runc does: "path"
+// (every controller; only as the one entry) or "ctrl[,ctrl]:path". The
+// result maps a controller ("" for all) to its path relative to the
+// container's cgroup.
+func ParseSubCgroups(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	sub := make(map[string]string, len(args))
+	for _, arg := range args {
+		parts := strings.Split(arg, ":")
+		switch len(parts) {
+		case 1:
+			if len(args) != 1 {
+				return nil, fmt.Errorf("--cgroup %q: a path without a controller must be the only --cgroup", arg)
+			}
+			sub[""] = arg
+		case 2:
+			if parts[0] == "" {
+				// ":path": cgroup v2's one hierarchy, no controller.
+				sub[""] = parts[1]
+				continue
+			}
+			for _, ctl := range strings.Split(parts[0], ",") {
+				if ctl == "" {
+					return nil, fmt.Errorf("--cgroup %q: empty controller name", arg)
+				}
+				sub[ctl] = parts[1]
+			}
+		default:
+			return nil, fmt.Errorf("--cgroup %q: want path or controller[,controller]:path", arg)
+		}
+	}
+	for ctl, rel := range sub {
+		if rel == "" {
+			return nil, fmt.Errorf("--cgroup %s: empty path", ctl)
+		}
+	}
+	return sub, nil
+}
+
 // execCgroupPaths returns the cgroup directories the exec process joins:
-// the container's own, or with --cgroup the named existing sub-cgroups.
-// An entry "path" applies to every controller; "ctrl,ctrl:path" only to
-// those (on cgroup v2 the only controller name is "").
-func (c *Container) execCgroupPaths(sub []string) (map[string]string, error) {
+// the container's own, with --cgroup's existing sub-cgroups in place of
+// the ones it names. A path for every controller ("" key from
+// ParseSubCgroups) applies to each of the container's hierarchies; on
+// cgroup v2 the only controller name is "".
+func (c *Container) execCgroupPaths(args []string) (map[string]string, error) {
+	sub, err := ParseSubCgroups(args)
+	if err != nil {
+		return nil, err
+	}
 	paths := make(map[string]string, len(c.state.CgroupPaths))
 	for k, v := range c.state.CgroupPaths {
 		paths[k] = v
 	}
-	for _, entry := range sub {
-		ctrls, rel, hasCtrl := strings.Cut(entry, ":")
-		if !hasCtrl {
-			rel, ctrls = ctrls, ""
+	if rel, all := sub[""]; all {
+		for ctl := range c.state.CgroupPaths {
+			sub[ctl] = rel
 		}
-		if rel == "" {
-			return nil, fmt.Errorf("--cgroup %q: empty path", entry)
+	}
+	for ctl, rel := range sub {
+		base, ok := c.state.CgroupPaths[ctl]
+		if !ok {
+			if ctl == "" {
+				continue // "all" on a v1-only host: expanded above
+			}
+			return nil, fmt.Errorf("--cgroup %s:%s: the container has no %q cgroup", ctl, rel, ctl)
 		}
+		// Cleaned as an absolute path, ".." cannot climb out of base.
 		clean := filepath.Clean("/" + rel)
 		if clean == "/" {
-			return nil, fmt.Errorf("--cgroup %q: path names the container's own cgroup", entry)
+			return nil, fmt.Errorf("--cgroup %q: names the container's own cgroup, not a sub-cgroup", rel)
 		}
-		targets := map[string]bool{}
-		if hasCtrl {
-			for _, ctl := range strings.Split(ctrls, ",") {
-				if _, ok := c.state.CgroupPaths[ctl]; !ok {
-					return nil, fmt.Errorf("--cgroup %q: the container has no %q cgroup", entry, ctl)
-				}
-				targets[ctl] = true
-			}
+		dir := base + clean
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--cgroup %q: sub-cgroup %s does not exist", rel, dir)
 		}
-		for ctl, base := range c.state.CgroupPaths {
-			if hasCtrl && !targets[ctl] {
-				continue
-			}
-			dir := base + clean
-			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-				return nil, fmt.Errorf("--cgroup %q: sub-cgroup %s does not exist", entry, dir)
-			}
-			paths[ctl] = dir
-		}
+		paths[ctl] = dir
 	}
 	return paths, nil
 }

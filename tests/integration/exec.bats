@@ -191,7 +191,7 @@ start_container() {
 	berth start ex-st
 	berth pause ex-st
 	run berth exec ex-st true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 255 ]
 	[[ "$output" == *"cannot exec in a paused container"* ]]
 	# --ignore-paused: the process is frozen with the rest of the container
 	berth exec -d --ignore-paused --pid-file "$TEST_TMP/p.pid" ex-st sleep 100
@@ -201,28 +201,145 @@ start_container() {
 	berth kill ex-st KILL
 	wait_status ex-st stopped
 	run berth exec ex-st true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 255 ]
 	[[ "$output" == *"cannot exec in a stopped container"* ]]
 	run berth exec ex-none true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 255 ]
 	[[ "$output" == *"does not exist"* ]]
 }
 
 @test "ex-errors: a missing program, a bad --process and no command fail clearly" {
 	start_container ex-err
 	run berth exec ex-err /nonexistent
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 255 ]
 	[[ "$output" == *"/nonexistent"* ]]
 	echo '{"args": [], "cwd": "/"}' >"$TEST_TMP/p.json"
 	run berth exec --process "$TEST_TMP/p.json" ex-err
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 255 ]
 	[[ "$output" == *"args must not be empty"* ]]
 	echo '{"args": ["true"], "cwd": "relative"}' >"$TEST_TMP/p.json"
 	run berth exec --process "$TEST_TMP/p.json" ex-err
 	[[ "$output" == *"absolute"* ]]
 	run berth exec ex-err
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 255 ]
 	[[ "$output" == *"args cannot be empty"* ]]
 	# a failed exec leaves no process behind in the cgroup
 	[ "$(wc -l <"$(cgroup_path pids ex-err)/cgroup.procs")" -eq 1 ]
+}
+
+@test "cli-exec-status: the process's status is exec's; exec's own failures exit 255, usage errors 1" {
+	start_container cli-xst
+	for code in 0 3 42 254 255; do
+		run berth exec cli-xst sh -c "exit $code"
+		[ "$status" -eq "$code" ]
+	done
+	# killed by a signal (not one berth forwarded): 128+signal
+	run berth exec cli-xst sh -c 'kill -KILL $$'
+	[ "$status" -eq 137 ]
+	run berth exec cli-xst sh -c 'kill -TERM $$'
+	[ "$status" -eq 143 ]
+	# could not start the process, foreground and detached
+	run berth exec cli-xst /cli-no-such-binary
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"/cli-no-such-binary"* ]]
+	run berth exec -d cli-xst /cli-no-such-binary
+	[ "$status" -eq 255 ]
+	# refused: a paused container without --ignore-paused
+	berth pause cli-xst
+	run berth exec cli-xst true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"cannot exec in a paused container (use --ignore-paused to override)"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	run berth exec -d --ignore-paused cli-xst true
+	[ "$status" -eq 0 ]
+	berth resume cli-xst
+	# refused: no such container
+	run berth exec cli-xst-none true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"does not exist"* ]]
+	# a usage error is not exec's failure: runc exits 1 there too
+	run berth exec
+	[ "$status" -eq 1 ]
+	run berth exec --no-such-flag cli-xst true
+	[ "$status" -eq 1 ]
+}
+
+@test "cli-exec-user: --user UID[:GID] and --additional-gids parse and apply as runc's" {
+	start_container cli-xu
+	groups='awk '\''/^Groups:/ {$1 = ""; print "[" $0 "]"}'\'' /proc/self/status'
+	run berth exec -u 1000:1001 -g 5 -g 6 cli-xu sh -c "id -u; id -g; $groups"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000 ]
+	[ "${lines[1]}" = 1001 ]
+	[ "${lines[2]}" = "[ 5 6]" ]
+	# uid alone keeps the container's gid and no extra groups
+	run berth exec -u 1234 cli-xu sh -c "id -u; id -g; $groups"
+	[ "${lines[0]}" = 1234 ]
+	[ "${lines[1]}" = 0 ]
+	[ "${lines[2]}" = "[]" ]
+	# one value per flag, as runc's: a comma is no separator
+	run berth exec -e CLI=1,2 cli-xu sh -c 'echo "$CLI"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "1,2" ]
+	run berth exec -g 3,4 cli-xu true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"3,4"* ]]
+	run berth exec -g nogid cli-xu true
+	[ "$status" -eq 1 ]
+	# refused values are exec's failures (255), each in one line
+	for u in 1000: :5 abc 1000:1001:3 -1 4294967296; do
+		run berth exec -u "$u" cli-xu true
+		[ "$status" -eq 255 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--user"* ]]
+	done
+	run berth exec -g -3 cli-xu true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"additional-gids"* ]]
+}
+
+@test "cli-exec-cgroup: --cgroup ctrl,ctrl:path and a lone path for every hierarchy (v1)" {
+	start_container cli-xcg
+	for c in cpu memory pids; do
+		[ -d "$(cgroup_path $c cli-xcg)" ] || skip "no v1 $c hierarchy"
+	done
+	for c in cpu memory; do mkdir "$(cgroup_path $c cli-xcg)/sub"; done
+	# several controllers in one entry (a comma is no flag separator)
+	run berth exec --cgroup cpu,memory:sub cli-xcg cat /proc/self/cgroup
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *":cpu:/sub"* ]]
+	[[ "$output" == *":memory:/sub"* ]]
+	[[ "$output" == *":pids:/"$'\n'* ]]
+	# entries for different controllers add up
+	mkdir "$(cgroup_path pids cli-xcg)/other"
+	run berth exec --cgroup memory:sub --cgroup pids:other cli-xcg cat /proc/self/cgroup
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *":memory:/sub"* ]]
+	[[ "$output" == *":pids:/other"* ]]
+	[[ "$output" == *":cpu:/"$'\n'* ]]
+	# a path alone: that sub-cgroup in every hierarchy, which must exist
+	run berth exec --cgroup sub cli-xcg true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"does not exist"* ]]
+	paths=$(jq -r '.cgroup_paths[]' "$STATE_ROOT/cli-xcg/state.json")
+	for d in $paths; do mkdir -p "$d/sub"; done
+	# a new v1 cpuset cgroup has no CPUs or memory nodes until given some
+	cs=$(cgroup_path cpuset cli-xcg)
+	cat "$cs/cpuset.cpus" >"$cs/sub/cpuset.cpus"
+	cat "$cs/cpuset.mems" >"$cs/sub/cpuset.mems"
+	run berth exec --cgroup sub cli-xcg cat /proc/self/cgroup
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -vc '/sub$' <<<"$output")" -eq 0 ]
+	# runc's syntax errors
+	run berth exec --cgroup a:b:c cli-xcg true
+	[ "$status" -eq 255 ]
+	run berth exec --cgroup sub --cgroup memory:sub cli-xcg true
+	[ "$status" -eq 255 ]
+	run berth exec --cgroup nosuchctl:sub cli-xcg true
+	[ "$status" -eq 255 ]
+	for d in $paths; do rmdir "$d/sub"; done
+	rmdir "$(cgroup_path pids cli-xcg)/other"
 }

@@ -15,7 +15,10 @@ setup_bundle() {
 	cp -a "$ROOTFS_SRC" "$BUNDLE/rootfs"
 	(cd "$BUNDLE" && "$BERTH" spec)
 	# Non-interactive by default; tests that want a tty turn it back on.
-	update_config '.process.terminal = false | .process.args = ["sleep", "1000"]'
+	# A cgroup namespace always (berth spec, as runc's, adds one only on a
+	# cgroup2-only host): the suites expect the container's own cgroup at /.
+	update_config '.process.terminal = false | .process.args = ["sleep", "1000"]
+		| if any(.linux.namespaces[]; .type == "cgroup") then . else .linux.namespaces += [{"type": "cgroup"}] end'
 }
 
 teardown_bundle() {

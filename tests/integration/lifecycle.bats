@@ -245,3 +245,141 @@ teardown() { teardown_bundle; }
 	"$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/log.json" --log-format json state nosuch2 || true
 	[ "$(grep -c '"level":"error"' "$TEST_TMP/log.json")" -eq 2 ]
 }
+
+@test "cli-list-root: list of a --root that does not exist fails as runc's; an empty one prints the header" {
+	mkdir -p "$STATE_ROOT"
+	run berth list
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == ID*PID*STATUS*BUNDLE*CREATED*OWNER ]]
+	run berth list -q
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	for args in "" "-q" "--format json"; do
+		# shellcheck disable=SC2086
+		run "$BERTH" --root "$TEST_TMP/cli-no-root" list $args
+		[ "$status" -eq 1 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *' level=error msg="open '"$TEST_TMP/cli-no-root"': no such file or directory"' ]]
+	done
+	run "$BERTH" --root="$TEST_TMP/cli-no-root" list
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"open $TEST_TMP/cli-no-root: no such file or directory"* ]]
+	[ ! -e "$TEST_TMP/cli-no-root" ]
+}
+
+@test "cli-spec: berth spec writes runc's config (cgroup namespace only on a cgroup2-only host), --rootless as runc's" {
+	d=$TEST_TMP/cli-spec
+	mkdir -p "$d/berth" "$d/berth-rl"
+	(cd "$d/berth" && "$BERTH" spec)
+	(cd "$d/berth-rl" && "$BERTH" spec --rootless)
+	nss=$(jq -c '[.linux.namespaces[].type]' "$d/berth/config.json")
+	if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+		[ "$nss" = '["pid","network","ipc","uts","mount","cgroup"]' ]
+	else
+		[ "$nss" = '["pid","network","ipc","uts","mount"]' ]
+	fi
+	[ "$(jq -c .process.capabilities.ambient "$d/berth/config.json")" = null ]
+	# rootless: no network namespace, a user namespace mapping the caller,
+	# /sys bound, no uid=/gid= options, no resources, /sys/fs/cgroup kept
+	rl=$d/berth-rl/config.json
+	[ "$(jq -c '[.linux.namespaces[].type]' "$rl")" = "$(jq -c '. - ["network"] + ["user"]' <<<"$nss")" ]
+	[ "$(jq -c '.linux.uidMappings' "$rl")" = "[{\"containerID\":0,\"hostID\":$(id -u),\"size\":1}]" ]
+	[ "$(jq -c '.mounts[] | select(.destination == "/sys") | .options' "$rl")" = '["rbind","nosuid","noexec","nodev","ro"]' ]
+	[ "$(jq '[.mounts[].options[]? | select(startswith("gid=") or startswith("uid="))] | length' "$rl")" = 0 ]
+	[ "$(jq -c .linux.resources "$rl")" = null ]
+	jq -e '.mounts[] | select(.destination == "/sys/fs/cgroup")' "$rl"
+	# the same as Debian's runc writes, but for berth's name, its spec
+	# version, the ambient set runc main dropped and the one path berth
+	# masks more
+	command -v runc >/dev/null || return 0
+	mkdir "$d/runc" "$d/runc-rl"
+	(cd "$d/runc" && runc spec)
+	(cd "$d/runc-rl" && runc spec --rootless)
+	norm='del(.hostname, .ociVersion, .process.capabilities.ambient) | .linux.maskedPaths -= ["/sys/devices/virtual/powercap"]'
+	diff <(jq -S "$norm" "$d/runc/config.json") <(jq -S "$norm" "$d/berth/config.json")
+	diff <(jq -S "$norm" "$d/runc-rl/config.json") <(jq -S "$norm" "$rl")
+}
+
+# sections prints the help's section headers, one a line.
+sections() { grep -E '^[A-Z][A-Z ]*:$' <<<"$1" | tr '\n' ' '; }
+# flag_names prints the flags listed under the section $2 of help $1.
+flag_names() { sed -n "/^$2:\$/,/^[A-Z]/p" <<<"$1" | grep -o '^   --[a-z-]*' | sort -u; }
+
+@test "cli-help: berth -h, --help, help and COMMAND -h print runc's layout, commands, usage lines and flags" {
+	command -v runc >/dev/null || skip "runc is not installed to compare with"
+	run "$BERTH" -h
+	[ "$status" -eq 0 ]
+	root=$output
+	[ "$(sections "$root")" = "NAME: USAGE: VERSION: COMMANDS: GLOBAL OPTIONS: " ]
+	[[ "${lines[1]}" == "   berth - Open Container Initiative runtime" ]]
+	[ "$(sed -n '/^USAGE:$/{n;p}' <<<"$root")" = "   berth [global options] command [command options] [arguments...]" ]
+	run "$BERTH" --help
+	[ "$output" = "$root" ]
+	run "$BERTH" help
+	[ "$output" = "$root" ]
+	runc_root=$(runc -h)
+	diff <(flag_names "$runc_root" "GLOBAL OPTIONS") <(flag_names "$root" "GLOBAL OPTIONS")
+	# runc's commands but checkpoint and restore (berth has no CRIU), and
+	# berth's own check
+	cmds() { sed -n '/^COMMANDS:$/,/^$/p' <<<"$1" | awk 'NR > 1 && NF {sub(",", "", $1); print $1}'; }
+	want=$(cmds "$runc_root" | grep -vx 'checkpoint\|restore'; echo check)
+	diff <(sort <<<"$want") <(cmds "$root" | sort)
+	for c in $(cmds "$runc_root" | grep -vx 'checkpoint\|restore\|help'); do
+		run "$BERTH" "$c" -h
+		[ "$status" -eq 0 ]
+		help=$output
+		echo "== $c"
+		[[ "${lines[1]}" == "   berth $c - "?* ]]
+		# the same usage line (arguments and all) as runc's
+		[ "$(sed -n '/^USAGE:$/{n;p}' <<<"$help")" = "$(runc "$c" -h | sed -n '/^USAGE:$/{n;p}' | sed "s/runc/berth/")" ]
+		s=$(sections "$help")
+		[[ "$s" == "NAME: USAGE: "* ]]
+		[[ "$s" != *"GLOBAL OPTIONS"* ]]
+		# every flag runc's command has (but Intel RDT's, which berth refuses)
+		comm -23 <(flag_names "$(runc "$c" -h)" OPTIONS | grep -v 'l3-cache-schema\|mem-bw-schema') <(flag_names "$help" OPTIONS) >"$TEST_TMP/missing"
+		[ ! -s "$TEST_TMP/missing" ] || { cat "$TEST_TMP/missing"; false; }
+		[ -z "$(flag_names "$help" OPTIONS | grep -x -- '   --help')" ]
+		run "$BERTH" "$c" --help
+		[ "$output" = "$help" ]
+		run "$BERTH" help "$c"
+		[ "$output" = "$help" ]
+	done
+}
+
+@test "cli-debug: --debug writes what berth does to stderr, or to --log as JSON; nothing without it" {
+	set_args sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+	"$BERTH" --root "$STATE_ROOT" --debug run -d --bundle "$BUNDLE" cli-dbg 2>"$TEST_TMP/run.err" </dev/null >/dev/null
+	cat "$TEST_TMP/run.err"
+	grep -q 'level=debug msg="berth .*run -d --bundle' "$TEST_TMP/run.err"
+	grep -q 'level=debug msg="container cli-dbg: config.json of bundle '"$BUNDLE"' loaded' "$TEST_TMP/run.err"
+	grep -q "level=debug msg=\"container cli-dbg created: status running, init pid $(init_pid cli-dbg)\"" "$TEST_TMP/run.err"
+	# as runc's: each line says where it comes from
+	[ -z "$(grep 'level=debug' "$TEST_TMP/run.err" | grep -v ' func=.* file="[a-z_]*\.go:[0-9]*"')" ]
+	# into --log, as JSON, with exec's own steps and the process's status
+	rc=0
+	"$BERTH" --root "$STATE_ROOT" --debug --log "$TEST_TMP/log.json" --log-format json exec cli-dbg sh -c 'exit 3' \
+		2>"$TEST_TMP/exec.err" </dev/null >/dev/null || rc=$?
+	[ "$rc" -eq 3 ]
+	[ ! -s "$TEST_TMP/exec.err" ]
+	cat "$TEST_TMP/log.json"
+	jq -e 'select(.level == "debug") | .func and .file' "$TEST_TMP/log.json" >/dev/null
+	[ "$(jq -r 'select(.level != "debug") | .msg' "$TEST_TMP/log.json")" = "" ]
+	jq -r .msg "$TEST_TMP/log.json" >"$TEST_TMP/msgs"
+	grep -q '^exec cli-dbg: process \["sh" "-c" "exit 3"\] as 0:0' "$TEST_TMP/msgs"
+	grep -q '^exec cli-dbg: process [0-9]* started' "$TEST_TMP/msgs"
+	grep -q '^exec cli-dbg: process [0-9]* set up and executed "sh"' "$TEST_TMP/msgs"
+	grep -q '^exec cli-dbg: process [0-9]* exited with status 3$' "$TEST_TMP/msgs"
+	# kill and delete say what they act on
+	"$BERTH" --root "$STATE_ROOT" --debug kill cli-dbg TERM 2>"$TEST_TMP/kill.err"
+	grep -q 'level=debug msg="kill cli-dbg: sending SIGTERM (all processes: false)"' "$TEST_TMP/kill.err"
+	wait_status cli-dbg stopped
+	# without --debug: not one debug line, in text or in the log
+	rm "$TEST_TMP/log.json"
+	"$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/log.json" --log-format json state cli-dbg >/dev/null
+	"$BERTH" --root "$STATE_ROOT" state cli-dbg 2>"$TEST_TMP/state.err" >/dev/null
+	[ ! -s "$TEST_TMP/log.json" ]
+	[ ! -s "$TEST_TMP/state.err" ]
+	"$BERTH" --root "$STATE_ROOT" --debug delete cli-dbg 2>"$TEST_TMP/del.err"
+	grep -q 'level=debug msg="delete cli-dbg: force false"' "$TEST_TMP/del.err"
+}

@@ -59,14 +59,14 @@ wait_recvtty() {
 	berth create --bundle "$BUNDLE" tty-r
 	berth start tty-r
 	run berth exec -t -d tty-r true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 255 ]
 	[[ "$output" == *"cannot allocate tty if berth will detach without setting console socket"* ]]
 	start_recvtty
 	run berth exec -d --console-socket "$TEST_TMP/tty.sock" tty-r true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 255 ]
 	[[ "$output" == *"cannot use console socket if berth will not detach or allocate tty"* ]]
 	run berth exec -t --console-socket "$TEST_TMP/tty.sock" tty-r true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 255 ]
 	[[ "$output" == *"cannot use console socket"* ]]
 	# create with a terminal and no socket
 	update_config '.process.terminal = true'
