@@ -100,6 +100,9 @@ func Validate(spec *specs.Spec, bundle string) error {
 	if err := validateLinux(spec); err != nil {
 		return err
 	}
+	if err := unappliedLinux(spec.Linux); err != nil {
+		return err
+	}
 	return validateHooks(spec.Hooks)
 }
 
@@ -150,6 +153,65 @@ func ValidateProcess(p *specs.Process) error {
 	}
 	if p.ConsoleSize != nil && !p.Terminal {
 		return errors.New("process.consoleSize is set but process.terminal is false")
+	}
+	return unappliedProcess(p)
+}
+
+// errUnapplied names a config field berth does not implement yet. Such a
+// field is refused rather than accepted and then ignored: a container that
+// silently runs without the scheduling, memory policy or device the user
+// asked for is worse than one that does not start.
+func errUnapplied(field string) error {
+	return fmt.Errorf("%s is not supported by berth yet", field)
+}
+
+// unappliedProcess refuses the process fields nothing applies; exec's
+// process.json goes through it too.
+func unappliedProcess(p *specs.Process) error {
+	switch {
+	case p.IOPriority != nil:
+		return errUnapplied("process.ioPriority")
+	case p.Scheduler != nil:
+		return errUnapplied("process.scheduler")
+	case p.ExecCPUAffinity != nil:
+		return errUnapplied("process.execCPUAffinity")
+	}
+	return nil
+}
+
+// unappliedLinux refuses the linux fields nothing applies.
+func unappliedLinux(l *specs.Linux) error {
+	switch {
+	case l.IntelRdt != nil:
+		return errUnapplied("linux.intelRdt")
+	case l.MemoryPolicy != nil:
+		return errUnapplied("linux.memoryPolicy")
+	case len(l.NetDevices) > 0:
+		return errUnapplied("linux.netDevices")
+	case l.Personality != nil:
+		return errUnapplied("linux.personality")
+	}
+	return nil
+}
+
+// unappliedMountOpts are mount options runc gives a meaning to that berth
+// does not apply yet. Without this check ParseMountOptions would pass them
+// to the filesystem as data, which a bind mount ignores.
+var unappliedMountOpts = map[string]bool{
+	"nosymfollow": true, "symfollow": true, "rnosymfollow": true, "rsymfollow": true,
+	"ratime": true, "rnorelatime": true, "rnostrictatime": true,
+}
+
+// unappliedMount refuses the parts of a mount nothing applies: per-mount
+// id mappings and the options above.
+func unappliedMount(m specs.Mount) error {
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		return errUnapplied("uidMappings/gidMappings on a mount")
+	}
+	for _, o := range m.Options {
+		if unappliedMountOpts[o] {
+			return errUnapplied(fmt.Sprintf("mount option %q", o))
+		}
 	}
 	return nil
 }
@@ -240,6 +302,9 @@ func validateMounts(spec *specs.Spec) error {
 		}
 		if !filepath.IsAbs(m.Destination) {
 			return fmt.Errorf("mounts[%d]: destination %q must be an absolute path", i, m.Destination)
+		}
+		if err := unappliedMount(m); err != nil {
+			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
 		}
 		if _, err := ParseMountOptions(m.Options); err != nil {
 			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
