@@ -4,7 +4,7 @@
 // tool listed here. This master pseudo-version generates spec 1.1 configs.
 module github.com/berth-runtime/berth/tests/conformance
 
-go 1.26
+go 1.24
 
 require (
 	github.com/google/uuid v1.3.0 // indirect

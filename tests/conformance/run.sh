@@ -4,6 +4,9 @@
 #
 #   tests/conformance/run.sh [-r RUNTIME] [-n NAME] [-x EXPECTED] [-k] [PROGRAM...]
 #
+# CONFORMANCE_MODULE=DIR builds the programs from another go.mod like this
+# directory's (e.g. one requiring a newer runtime-tools pseudo-version).
+#
 # Each program runs as the suite expects (RUNTIME in the environment, from
 # a directory holding runtimetest and the suite's rootfs tarball), inside
 # its own mount, PID and network namespace: a private /run and /tmp (the
@@ -24,6 +27,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export PATH=/usr/local/go/bin:$PATH
 
+mod=${CONFORMANCE_MODULE:-$here}
 runtime=$repo/berth
 expected=$here/expected-failures.txt
 keep_going=0
@@ -51,26 +55,29 @@ case $runtime in /tmp/* | /run/*) die "runtime $runtime: /tmp and /run are priva
 per_prog_timeout=${CONFORMANCE_TIMEOUT:-60}
 
 work=$repo/.cache/conformance
-bin=$work/bin
-rundir=$work/run
+rtver=$(cd "$mod" && go list -m -f '{{.Version}}' github.com/opencontainers/runtime-tools)
+bin=$work/bin/$rtver
+rundir=$work/run/$rtver
 out=$work/out/${name:-$(basename "$runtime")}
 mkdir -p "$bin" "$rundir"
 rm -rf "$out" && mkdir -p "$out"
 
 # Build every tool of tests/conformance/go.mod: static, since runtimetest
-# runs inside the suite's busybox rootfs. Go's build cache makes a rebuild
-# a no-op.
+# runs inside the suite's busybox rootfs, and with the standard library as
+# upstream builds them (no GOEXPERIMENT from berth's Makefile). Go's build
+# cache makes a rebuild a no-op.
 (
-	cd "$here"
+	cd "$mod"
+	export GOEXPERIMENT=
 	CGO_ENABLED=0 go build -trimpath -o "$bin/" $(go list tool)
 )
-rtdir=$(cd "$here" && go list -m -f '{{.Dir}}' github.com/opencontainers/runtime-tools)
+rtdir=$(cd "$mod" && go list -m -f '{{.Dir}}' github.com/opencontainers/runtime-tools)
 cp "$bin/runtimetest" "$rundir/runtimetest"
 cp "$rtdir/rootfs-amd64.tar.gz" "$rundir/"
 
 programs=("$@")
 if [ ${#programs[@]} -eq 0 ]; then
-	mapfile -t programs < <(cd "$here" && go list tool | grep /validation/ | xargs -n1 basename | sort)
+	mapfile -t programs < <(cd "$mod" && go list tool | grep /validation/ | xargs -n1 basename | sort)
 fi
 
 # Runs inside the new namespaces: network, private /run and /tmp, then the
@@ -163,7 +170,7 @@ new=$(comm -23 "$out/failed.keys" "$out/expected.keys")
 # and at least one passed.
 fixed=$(comm -23 "$out/expected.keys" "$out/failed.keys" | comm -12 - "$out/passed.keys")
 
-echo "conformance: $runtime: ${#programs[@]} programs; assertions: $passed passed, $failed failed, $skipped skipped"
+echo "conformance: $runtime, runtime-tools $rtver: ${#programs[@]} programs; assertions: $passed passed, $failed failed, $skipped skipped"
 echo "conformance: expected failures: $(wc -l <"$out/expected.keys") listed, $(comm -12 "$out/failed.keys" "$out/expected.keys" | wc -l) seen"
 if [ -n "$fixed" ]; then
 	echo "conformance: listed as expected failures but passing now (remove them from $(basename "$expected")):"
