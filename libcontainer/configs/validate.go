@@ -12,6 +12,7 @@ import (
 
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // maxConfigSize bounds config.json: a real one is a few tens of KiB (a full
@@ -282,15 +283,40 @@ func validateNamespaces(spec *specs.Spec) error {
 			}
 		}
 	}
-	if spec.Hostname != "" {
-		if ns, ok := FindNamespace(spec, specs.UTSNamespace); !ok || ns.Path != "" {
-			return errors.New("unable to set hostname without a private UTS namespace")
+	for _, n := range []struct{ field, value string }{{"hostname", spec.Hostname}, {"domainname", spec.Domainname}} {
+		if n.value == "" {
+			continue
+		}
+		if err := validateUTSForName(spec, n.field); err != nil {
+			return err
 		}
 	}
-	if spec.Domainname != "" {
-		if ns, ok := FindNamespace(spec, specs.UTSNamespace); !ok || ns.Path != "" {
-			return errors.New("unable to set domainname without a private UTS namespace")
-		}
+	return nil
+}
+
+// validateUTSForName checks that setting hostname or domainname (field)
+// changes a UTS namespace of the container's: a new one, or one joined by
+// path (as runc allows) that is not the runtime's own. Joining the
+// runtime's own namespace is allowed by itself but would make the name the
+// host's; runc sets it there, berth refuses it as if there were no UTS
+// namespace at all.
+func validateUTSForName(spec *specs.Spec, field string) error {
+	ns, ok := FindNamespace(spec, specs.UTSNamespace)
+	if !ok {
+		return fmt.Errorf("unable to set %s without a private UTS namespace", field)
+	}
+	if ns.Path == "" {
+		return nil
+	}
+	var joined, own unix.Stat_t
+	if err := unix.Stat(ns.Path, &joined); err != nil {
+		return fmt.Errorf("linux.namespaces: uts namespace path: stat %s: %w", ns.Path, err)
+	}
+	if err := unix.Stat("/proc/self/ns/uts", &own); err != nil {
+		return fmt.Errorf("unable to set %s: stat /proc/self/ns/uts: %w", field, err)
+	}
+	if joined.Dev == own.Dev && joined.Ino == own.Ino {
+		return fmt.Errorf("unable to set %s: the UTS namespace joined by path %s is the runtime's own", field, ns.Path)
 	}
 	return nil
 }

@@ -104,10 +104,14 @@ func TestValidateErrors(t *testing.T) {
 			s.Hostname = "h"
 			s.Linux.Namespaces = s.Linux.Namespaces[:3]
 		}, "hostname without a private UTS namespace"},
-		{"hostname with joined uts", func(s *specs.Spec, _ string) {
+		{"hostname with the runtime's own uts joined", func(s *specs.Spec, _ string) {
 			s.Hostname = "h"
 			s.Linux.Namespaces[3].Path = "/proc/self/ns/uts"
-		}, "hostname without a private UTS namespace"},
+		}, "unable to set hostname: the UTS namespace joined by path /proc/self/ns/uts is the runtime's own"},
+		{"domainname with the runtime's own uts joined", func(s *specs.Spec, _ string) {
+			s.Domainname = "d"
+			s.Linux.Namespaces[3].Path = "/proc/self/ns/uts"
+		}, "unable to set domainname: the UTS namespace joined by path"},
 		{"domainname without uts", func(s *specs.Spec, _ string) {
 			s.Domainname = "d"
 			s.Linux.Namespaces = s.Linux.Namespaces[:3]
