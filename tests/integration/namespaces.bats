@@ -428,6 +428,9 @@ check_b() {
 	wait_status ns-share-b running
 	run berth exec ns-share-b sh -c 'readlink /proc/self/ns/user; readlink /proc/self/ns/net; cat /proc/self/uid_map /proc/self/gid_map; id -u'
 	[ "$status" -eq 0 ]
+	# The init's touch runs right after start; give it a deadline.
+	local deadline=$((SECONDS + 10))
+	until [ -e "$BUNDLE/rootfs/tmp/b1" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
 	check_b b1
 }
 
