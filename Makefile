@@ -15,7 +15,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -tags 'osusergo netgo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
 
-.PHONY: all deps build install test unittest integration demo bench rootfs clean
+.PHONY: all deps build install test unittest integration conformance demo bench rootfs clean
 
 all: build
 
@@ -39,8 +39,13 @@ unittest:
 integration: build rootfs
 	bats --print-output-on-failure tests/integration
 
+# The OCI runtime-tools validation programs against ./berth, compared with
+# tests/conformance/expected-failures.txt (see tests/conformance/run.sh).
+conformance: build
+	tests/conformance/run.sh
+
 test: deps
-	$(MAKE) unittest integration
+	$(MAKE) unittest integration conformance
 
 # Builds a busybox bundle in .cache/demo and runs a container in it.
 demo:

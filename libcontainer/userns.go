@@ -8,6 +8,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/nsenter"
 )
 
 // In a user namespace, new or joined, init becomes the namespace's root
@@ -39,8 +40,9 @@ func procUserNSPid(path string) (string, bool) {
 
 // userNSMaps returns the uid and gid maps of the container's user
 // namespace: the config's for a new one, the holder process's for one
-// joined as /proc/PID/ns/user. ok is false without a user namespace or
-// when the maps cannot be known (a bind-mounted namespace file).
+// joined as /proc/PID/ns/user, and for any other namespace file (a bind
+// mount) those nsenter.UserNSMaps reads by joining it. ok is false
+// without a user namespace.
 func userNSMaps(spec *specs.Spec) (uids, gids []specs.LinuxIDMapping, ok bool, err error) {
 	ns, has := configs.FindNamespace(spec, specs.UserNamespace)
 	if !has {
@@ -51,7 +53,11 @@ func userNSMaps(spec *specs.Spec) (uids, gids []specs.LinuxIDMapping, ok bool, e
 	}
 	pid, isProc := procUserNSPid(ns.Path)
 	if !isProc {
-		return nil, nil, false, nil
+		uids, gids, err := nsenter.UserNSMaps(ns.Path)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		return uids, gids, true, nil
 	}
 	read := func(name string) ([]specs.LinuxIDMapping, error) {
 		data, err := os.ReadFile("/proc/" + pid + "/" + name)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // maxConfigSize bounds config.json: a real one is a few tens of KiB (a full
@@ -103,6 +104,9 @@ func Validate(spec *specs.Spec, bundle string) error {
 	if err := validateLinux(spec); err != nil {
 		return err
 	}
+	if err := unappliedLinux(spec.Linux); err != nil {
+		return err
+	}
 	return validateHooks(spec.Hooks)
 }
 
@@ -168,6 +172,64 @@ func ValidateProcess(p *specs.Process) error {
 	// warns and leaves them out (caps.Warn).
 	if p.ConsoleSize != nil && !p.Terminal {
 		return errors.New("process.consoleSize is set but process.terminal is false")
+	}
+	return unappliedProcess(p)
+}
+
+// errUnapplied names a config field berth does not implement yet. Such a
+// field is refused rather than accepted and then ignored: a container that
+// silently runs without the scheduling, memory policy or device the user
+// asked for is worse than one that does not start.
+func errUnapplied(field string) error {
+	return fmt.Errorf("%s is not supported by berth yet", field)
+}
+
+// unappliedProcess refuses the process fields nothing applies; exec's
+// process.json goes through it too.
+func unappliedProcess(p *specs.Process) error {
+	switch {
+	case p.IOPriority != nil:
+		return errUnapplied("process.ioPriority")
+	case p.Scheduler != nil:
+		return errUnapplied("process.scheduler")
+	case p.ExecCPUAffinity != nil:
+		return errUnapplied("process.execCPUAffinity")
+	}
+	return nil
+}
+
+// unappliedLinux refuses the linux fields nothing applies.
+func unappliedLinux(l *specs.Linux) error {
+	switch {
+	case l.IntelRdt != nil:
+		return errUnapplied("linux.intelRdt")
+	case l.MemoryPolicy != nil:
+		return errUnapplied("linux.memoryPolicy")
+	case len(l.NetDevices) > 0:
+		return errUnapplied("linux.netDevices")
+	case l.Personality != nil:
+		return errUnapplied("linux.personality")
+	}
+	return nil
+}
+
+// unappliedMountOpts are mount options runc gives a meaning to that berth
+// does not apply yet. Without this check ParseMountOptions would pass them
+// to the filesystem as data, which a bind mount ignores.
+var unappliedMountOpts = map[string]bool{
+	"ratime": true, "rnorelatime": true, "rnostrictatime": true,
+}
+
+// unappliedMount refuses the parts of a mount nothing applies: per-mount
+// id mappings and the options above.
+func unappliedMount(m specs.Mount) error {
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		return errUnapplied("uidMappings/gidMappings on a mount")
+	}
+	for _, o := range m.Options {
+		if unappliedMountOpts[o] {
+			return errUnapplied(fmt.Sprintf("mount option %q", o))
+		}
 	}
 	return nil
 }
@@ -238,15 +300,40 @@ func validateNamespaces(spec *specs.Spec) error {
 			}
 		}
 	}
-	if spec.Hostname != "" {
-		if ns, ok := FindNamespace(spec, specs.UTSNamespace); !ok || ns.Path != "" {
-			return errors.New("unable to set hostname without a private UTS namespace")
+	for _, n := range []struct{ field, value string }{{"hostname", spec.Hostname}, {"domainname", spec.Domainname}} {
+		if n.value == "" {
+			continue
+		}
+		if err := validateUTSForName(spec, n.field); err != nil {
+			return err
 		}
 	}
-	if spec.Domainname != "" {
-		if ns, ok := FindNamespace(spec, specs.UTSNamespace); !ok || ns.Path != "" {
-			return errors.New("unable to set domainname without a private UTS namespace")
-		}
+	return nil
+}
+
+// validateUTSForName checks that setting hostname or domainname (field)
+// changes a UTS namespace of the container's: a new one, or one joined by
+// path (as runc allows) that is not the runtime's own. Joining the
+// runtime's own namespace is allowed by itself but would make the name the
+// host's; runc sets it there, berth refuses it as if there were no UTS
+// namespace at all.
+func validateUTSForName(spec *specs.Spec, field string) error {
+	ns, ok := FindNamespace(spec, specs.UTSNamespace)
+	if !ok {
+		return fmt.Errorf("unable to set %s without a private UTS namespace", field)
+	}
+	if ns.Path == "" {
+		return nil
+	}
+	var joined, own unix.Stat_t
+	if err := unix.Stat(ns.Path, &joined); err != nil {
+		return fmt.Errorf("linux.namespaces: uts namespace path: stat %s: %w", ns.Path, err)
+	}
+	if err := unix.Stat("/proc/self/ns/uts", &own); err != nil {
+		return fmt.Errorf("unable to set %s: stat /proc/self/ns/uts: %w", field, err)
+	}
+	if joined.Dev == own.Dev && joined.Ino == own.Ino {
+		return fmt.Errorf("unable to set %s: the UTS namespace joined by path %s is the runtime's own", field, ns.Path)
 	}
 	return nil
 }
@@ -258,6 +345,9 @@ func validateMounts(spec *specs.Spec) error {
 		}
 		if !filepath.IsAbs(m.Destination) {
 			return fmt.Errorf("mounts[%d]: destination %q must be an absolute path", i, m.Destination)
+		}
+		if err := unappliedMount(m); err != nil {
+			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
 		}
 		mf, err := ParseMountOptions(m.Options)
 		if err != nil {

@@ -104,10 +104,14 @@ func TestValidateErrors(t *testing.T) {
 			s.Hostname = "h"
 			s.Linux.Namespaces = s.Linux.Namespaces[:3]
 		}, "hostname without a private UTS namespace"},
-		{"hostname with joined uts", func(s *specs.Spec, _ string) {
+		{"hostname with the runtime's own uts joined", func(s *specs.Spec, _ string) {
 			s.Hostname = "h"
 			s.Linux.Namespaces[3].Path = "/proc/self/ns/uts"
-		}, "hostname without a private UTS namespace"},
+		}, "unable to set hostname: the UTS namespace joined by path /proc/self/ns/uts is the runtime's own"},
+		{"domainname with the runtime's own uts joined", func(s *specs.Spec, _ string) {
+			s.Domainname = "d"
+			s.Linux.Namespaces[3].Path = "/proc/self/ns/uts"
+		}, "unable to set domainname: the UTS namespace joined by path"},
 		{"domainname without uts", func(s *specs.Spec, _ string) {
 			s.Domainname = "d"
 			s.Linux.Namespaces = s.Linux.Namespaces[:3]
@@ -305,5 +309,56 @@ func TestValidateProcessUnknownCapability(t *testing.T) {
 	}}
 	if err := ValidateProcess(p); err != nil {
 		t.Fatalf("ValidateProcess: %v", err)
+	}
+}
+
+// Fields berth does not apply yet are refused, each with a line naming it;
+// accepting them would run the container without what was asked for.
+func TestValidateRefusesUnappliedFields(t *testing.T) {
+	mount := func(m specs.Mount) func(s *specs.Spec) {
+		return func(s *specs.Spec) { s.Mounts = []specs.Mount{m} }
+	}
+	bind := func(opts ...string) specs.Mount {
+		return specs.Mount{Type: "bind", Source: "/", Destination: "/x", Options: append([]string{"rbind"}, opts...)}
+	}
+	idmap := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	cases := []struct {
+		want   string
+		modify func(s *specs.Spec)
+	}{
+		{"linux.intelRdt", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c"} }},
+		{"linux.memoryPolicy", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_BIND"} }},
+		{"linux.netDevices", func(s *specs.Spec) { s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {}} }},
+		{"linux.personality", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32} }},
+		{"process.ioPriority", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE} }},
+		{"process.scheduler", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch} }},
+		{"process.execCPUAffinity", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"} }},
+		{"uidMappings/gidMappings on a mount", mount(specs.Mount{Type: "bind", Source: "/", Destination: "/x", Options: []string{"rbind"}, UIDMappings: idmap})},
+		{"uidMappings/gidMappings on a mount", mount(specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: "/x", GIDMappings: idmap})},
+	}
+	for _, o := range []string{"ratime", "rnorelatime", "rnostrictatime"} {
+		cases = append(cases, struct {
+			want   string
+			modify func(s *specs.Spec)
+		}{`mount option "` + o + `"`, mount(bind(o))})
+	}
+	for _, c := range cases {
+		t.Run(c.want, func(t *testing.T) {
+			b := newBundle(t)
+			s := validSpec()
+			c.modify(s)
+			err := Validate(s, b)
+			if err == nil || !strings.Contains(err.Error(), c.want+" is not supported") {
+				t.Fatalf("error %v; want one naming %s", err, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q is not one line", err)
+			}
+		})
+	}
+	// exec's process.json is checked by ValidateProcess alone.
+	p := &specs.Process{Args: []string{"sh"}, Cwd: "/", Scheduler: &specs.Scheduler{Policy: specs.SchedOther}}
+	if err := ValidateProcess(p); err == nil || !strings.Contains(err.Error(), "process.scheduler") {
+		t.Fatalf("ValidateProcess: %v; want process.scheduler refused", err)
 	}
 }

@@ -49,6 +49,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
 // EnvFD is the environment variable that switches the constructor on; its
@@ -470,3 +472,36 @@ func serve(sock *os.File, childPid int, msg []byte, maps *idMaps) (pid int, fork
 type childError struct{ msg string }
 
 func (e *childError) Error() string { return "nsenter: " + e.msg }
+
+// UserNSMaps returns the uid and gid maps of the user namespace at path.
+// A namespace file that is not /proc/PID/ns/user (a bind mount of one,
+// as CRI runtimes pin a pod's namespaces) has no process to read them
+// from, so a copy of this binary joins it just long enough to be looked
+// at: it runs `--version` and exits, and its maps stay readable until
+// it is reaped (a zombie keeps its credentials). It is not dumpable
+// from its first instruction (the constructor), so the namespace's
+// root cannot reach it.
+func UserNSMaps(path string) (uids, gids []specs.LinuxIDMapping, err error) {
+	cmd := exec.Command("/proc/self/exe", "--version")
+	pid, forked, err := Start(cmd, &Request{Join: []Join{{Type: "user", Path: path}}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("join user namespace %s to read its id maps: %w", path, err)
+	}
+	if !forked {
+		defer func() { _ = cmd.Wait() }()
+	}
+	read := func(name string) ([]specs.LinuxIDMapping, error) {
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s of user namespace %s: %w", name, path, err)
+		}
+		return configs.ParseIDMap(string(data))
+	}
+	if uids, err = read("uid_map"); err != nil {
+		return nil, nil, err
+	}
+	if gids, err = read("gid_map"); err != nil {
+		return nil, nil, err
+	}
+	return uids, gids, nil
+}

@@ -442,6 +442,30 @@ func TestJoinUserAndNet(t *testing.T) {
 	}
 }
 
+// TestUserNSMaps reads the maps of a user namespace through its file
+// alone, as for a bind-mounted one: they are the namespace's, not the
+// caller's.
+func TestUserNSMaps(t *testing.T) {
+	requireRoot(t)
+	uidMap := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 300000, Size: 500}, {ContainerID: 1000, HostID: 301000, Size: 1}}
+	gidMap := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 310000, Size: 600}}
+	target, err := startHelper(t, "report", &Request{Unshare: unix.CLONE_NEWUSER, UIDMappings: uidMap, GIDMappings: gidMap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.report(t)
+	uids, gids, err := UserNSMaps(fmt.Sprintf("/proc/%d/ns/user", target.pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(uids) != fmt.Sprint(uidMap) || fmt.Sprint(gids) != fmt.Sprint(gidMap) {
+		t.Errorf("maps %v %v, want %v %v", uids, gids, uidMap, gidMap)
+	}
+	if _, _, err := UserNSMaps("/proc/self/ns/net"); err == nil {
+		t.Error("a namespace file of another type was accepted")
+	}
+}
+
 func TestNewTime(t *testing.T) {
 	requireRoot(t)
 	if _, err := os.Stat("/proc/self/ns/time"); err != nil {

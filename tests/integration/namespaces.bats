@@ -332,3 +332,124 @@ join() {
 	[ "${lines[3]}" = wrote ]
 	[ "$(stat -c %u "$BUNDLE/rootfs/tmp/e")" = 100000 ]
 }
+
+@test "ns-own: namespaces joined by the runtime's own /proc/self/ns paths are the host's, for run and exec" {
+	# /proc/self is berth itself when it reads the config: each is the
+	# namespace berth runs in, which the container shares (runc does the
+	# same). The mount namespace is left out: without one of its own a
+	# container would change the caller's (issue 10).
+	local t n
+	for t in user ipc network uts pid cgroup; do
+		n=$t
+		[ "$t" = network ] && n=net
+		join "$t" "/proc/self/ns/$n"
+	done
+	update_config 'del(.hostname)'
+	berth run -d --bundle "$BUNDLE" ns-own
+	wait_status ns-own running
+	pid=$(init_pid ns-own)
+	for n in user ipc net uts pid cgroup; do
+		[ "$(readlink "/proc/$pid/ns/$n")" = "$(host_ns $n)" ] || { echo "$n is not the host's"; false; }
+	done
+	run berth exec ns-own sh -c 'for n in user ipc net uts cgroup; do readlink /proc/self/ns/$n; done'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(for n in user ipc net uts cgroup; do host_ns $n; done)" ]
+}
+
+@test "ns-uts: a hostname is set in a UTS namespace joined by path" {
+	start_holder --uts
+	join uts "/proc/$HOLDER/ns/uts"
+	update_config '.hostname = "ns-joined-uts" | .domainname = "ns.example"'
+	set_args sh -c 'hostname; readlink /proc/self/ns/uts'
+	local before
+	before=$(hostname)
+	run berth run --bundle "$BUNDLE" ns-utsjoin
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = ns-joined-uts ]
+	[ "${lines[1]}" = "$(readlink "/proc/$HOLDER/ns/uts")" ]
+	# Set in the joined namespace, the holder's, not the host's.
+	[ "$(nsenter -t "$HOLDER" -u hostname)" = ns-joined-uts ]
+	[ "$(nsenter -t "$HOLDER" -u domainname)" = ns.example ]
+	[ "$(hostname)" = "$before" ]
+}
+
+@test "ns-uts: a hostname with the runtime's own UTS namespace joined is refused, the host's name untouched" {
+	join uts /proc/self/ns/uts
+	update_config '.hostname = "ns-not-the-host"'
+	local before
+	before=$(hostname)
+	run berth create --bundle "$BUNDLE" ns-utsown
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unable to set hostname: the UTS namespace joined by path /proc/self/ns/uts is the runtime's own"* ]]
+	[ "$(hostname)" = "$before" ]
+	[ ! -e "$STATE_ROOT/ns-utsown" ]
+}
+
+# share_with_a: runs container A (ns-share-a) with a user namespace of its
+# own (root is host uid/gid 100000) and its own net/ipc/uts namespaces,
+# sets APID to its init, then points the bundle's config (B's) at A's net,
+# ipc and uts namespaces by path; the test joins A's user namespace.
+share_with_a() {
+	chmod 711 "$TEST_TMP"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	cp "$BUNDLE/config.json" "$TEST_TMP/base.json"
+	update_config '.linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+	berth run -d --bundle "$BUNDLE" ns-share-a
+	wait_status ns-share-a running
+	APID=$(init_pid ns-share-a)
+	cp "$TEST_TMP/base.json" "$BUNDLE/config.json"
+	update_config '.root.readonly = false | del(.hostname)'
+	join network "/proc/$APID/ns/net"
+	join ipc "/proc/$APID/ns/ipc"
+	join uts "/proc/$APID/ns/uts"
+}
+
+# check_b ID: B's process is in A's namespaces, sees A's id maps, and its
+# root is A's (host uid 100000): what it writes in its rootfs is 100000's.
+check_b() {
+	[ "${lines[0]}" = "$(readlink "/proc/$APID/ns/user")" ]
+	[ "${lines[1]}" = "$(readlink "/proc/$APID/ns/net")" ]
+	read -r c h s <<<"${lines[2]}"
+	[ "$c $h $s" = "0 100000 65536" ]
+	read -r c h s <<<"${lines[3]}"
+	[ "$c $h $s" = "0 100000 65536" ]
+	[ "${lines[4]}" = 0 ]
+	[ "$(stat -c %u:%g "$BUNDLE/rootfs/tmp/$1")" = 100000:100000 ]
+}
+
+@test "ns-share: a container joins another container's namespaces by /proc path, user namespace included (create, start, exec)" {
+	share_with_a
+	join user "/proc/$APID/ns/user"
+	set_args sh -c 'readlink /proc/self/ns/user; readlink /proc/self/ns/net; cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/b1; sleep 1000'
+	berth create --bundle "$BUNDLE" ns-share-b
+	berth start ns-share-b
+	wait_status ns-share-b running
+	run berth exec ns-share-b sh -c 'readlink /proc/self/ns/user; readlink /proc/self/ns/net; cat /proc/self/uid_map /proc/self/gid_map; id -u'
+	[ "$status" -eq 0 ]
+	# The init's touch runs right after start; give it a deadline.
+	local deadline=$((SECONDS + 10))
+	until [ -e "$BUNDLE/rootfs/tmp/b1" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+	check_b b1
+}
+
+@test "ns-share: a container joins another container's user namespace through a bind-mounted namespace file" {
+	share_with_a
+	touch "$TEST_TMP/userns"
+	mount --bind "/proc/$APID/ns/user" "$TEST_TMP/userns"
+	join user "$TEST_TMP/userns"
+	# create + start: the created init opens exec.fifo as the joined
+	# namespace's root, so berth must know that namespace's maps.
+	set_args sh -c 'readlink /proc/self/ns/user; readlink /proc/self/ns/net; cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/b2'
+	berth create --bundle "$BUNDLE" ns-share-bind
+	run berth start ns-share-bind
+	[ "$status" -eq 0 ]
+	wait_status ns-share-bind stopped
+	[ -e "$BUNDLE/rootfs/tmp/b2" ]
+	[ "$(stat -c %u:%g "$BUNDLE/rootfs/tmp/b2")" = 100000:100000 ]
+	# And run shows what it sees.
+	run berth run --bundle "$BUNDLE" ns-share-bind2
+	[ "$status" -eq 0 ]
+	check_b b2
+}
