@@ -81,8 +81,8 @@ wait_recvtty() {
 	run python3 "$BATS_TEST_DIRNAME/ptyrun.py" "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" tty-run
 	echo "$output"
 	[ "$status" -eq 5 ]
-	[[ "$output" == *"/dev/pts/0\n"* ]]
-	[[ "$output" == *"33 97\n"* ]]
+	[[ "$output" == *"/dev/pts/0\r\n"* ]]
+	[[ "$output" == *"33 97\r\n"* ]]
 }
 
 @test "tty-exec-fg: foreground exec -t relays the exec's terminal and input" {
@@ -92,7 +92,7 @@ wait_recvtty() {
 	echo "$output"
 	[ "$status" -eq 6 ]
 	[[ "$output" == *"/dev/pts/"* ]]
-	[[ "$output" == *"33 97\n"* ]]
+	[[ "$output" == *"33 97\r\n"* ]]
 	# keystrokes reach the container's terminal
 	PTY_INPUT=$'hello\r' run python3 "$BATS_TEST_DIRNAME/ptyrun.py" "$BERTH" --root "$STATE_ROOT" exec -t tty-f sh -c 'echo ready; read x; echo "got-$x"'
 	echo "$output"
