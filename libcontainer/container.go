@@ -11,7 +11,6 @@ import (
 	"maps"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
@@ -432,7 +431,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if !parentJoins {
 		// cgroup v1 hierarchies init joins itself (joinCgroups), through
 		// "tasks" files opened here.
-		if err := sendCgroupJoin(proc.conn, v1Dirs(st.CgroupPaths)); err != nil {
+		if err := sendCgroupJoin(proc.conn, bcgroups.DistinctDirs(st.CgroupPaths, false)); err != nil {
 			return nil, childFailure(proc.conn, err)
 		}
 	}
@@ -522,22 +521,6 @@ func fileFds(files []*os.File) []int {
 		fds[i] = int(f.Fd())
 	}
 	return fds
-}
-
-// v1Dirs lists the cgroup v1 directories among a manager's paths ("" is
-// the cgroup2 one), each once (co-mounted controllers share one).
-func v1Dirs(paths map[string]string) []string {
-	var dirs []string
-	seen := map[string]bool{}
-	for key, dir := range paths {
-		if key == "" || seen[dir] {
-			continue
-		}
-		seen[dir] = true
-		dirs = append(dirs, dir)
-	}
-	sort.Strings(dirs)
-	return dirs
 }
 
 // setCgroup writes the container's limits to its cgroup.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/caps"
+	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
@@ -230,7 +231,7 @@ func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]st
 	// runtime moves it after.
 	var joinDirs []string
 	if !frozen {
-		joinDirs = v1Dirs(cgPaths)
+		joinDirs = bcgroups.DistinctDirs(cgPaths, false)
 	}
 	if err := sendCgroupJoin(proc.conn, joinDirs); err != nil {
 		return childFailure(proc.conn, err)

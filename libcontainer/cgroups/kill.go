@@ -21,7 +21,7 @@ import (
 func Procs(paths map[string]string) ([]int, error) {
 	seen := map[int]bool{}
 	var pids []int
-	for _, dir := range distinctDirs(paths) {
+	for _, dir := range DistinctDirs(paths, true) {
 		if err := checkNotRoot(dir); err != nil {
 			return nil, err
 		}

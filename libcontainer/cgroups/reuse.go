@@ -40,7 +40,7 @@ func checkUnusedPaths(paths map[string]string) error {
 			return fmt.Errorf("container's cgroup %s is frozen: thaw it or choose another cgroupsPath", dir)
 		}
 	}
-	for _, dir := range distinctDirs(paths) {
+	for _, dir := range DistinctDirs(paths, true) {
 		n, err := countProcs(dir)
 		if err != nil {
 			return err
@@ -84,13 +84,14 @@ func countProcs(dir string) (int, error) {
 	return len(pids), err
 }
 
-// distinctDirs lists every directory of paths once (co-mounted controllers
-// share one), sorted.
-func distinctDirs(paths map[string]string) []string {
+// DistinctDirs lists every directory of a manager's paths once
+// (co-mounted controllers share one), sorted; the cgroup2 one (key "")
+// only with unified.
+func DistinctDirs(paths map[string]string, unified bool) []string {
 	seen := map[string]bool{}
 	var dirs []string
-	for _, d := range paths {
-		if d == "" || seen[d] {
+	for key, d := range paths {
+		if d == "" || seen[d] || (key == "" && !unified) {
 			continue
 		}
 		seen[d] = true
