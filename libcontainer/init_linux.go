@@ -146,6 +146,11 @@ func initContainer(conn *syncConn) error {
 	if err != nil {
 		return err
 	}
+	// Compiled before the rlimits go in (see seccomp.Filter).
+	filter, err := seccomp.Compile(cfg.Spec.Linux.Seccomp)
+	if err != nil {
+		return fmt.Errorf("load seccomp filter: %w", err)
+	}
 	if err := setRlimits(p.Rlimits); err != nil {
 		return err
 	}
@@ -161,7 +166,7 @@ func initContainer(conn *syncConn) error {
 			return err
 		}
 	}
-	sc := cfg.Spec.Linux.Seccomp
+	sc := filter
 	if sc != nil && cfg.SeccompToParent {
 		// A notify filter's fd must reach the listener through the
 		// runtime, which only listens until "ready".
@@ -232,7 +237,7 @@ func waitForStart() (*os.File, error) {
 // startContainerAndExec finishes a container's init: its startContainer
 // hooks run inside finalizeAndExec, as runc runs them, with the process's
 // credentials and seccomp filter already in force.
-func startContainerAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *execTarget) error {
+func startContainerAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *execTarget) error {
 	return finalizeAndExec(cfg, c, sc, ex)
 }
 
@@ -564,8 +569,8 @@ func setRlimits(rl []specs.POSIXRlimit) error {
 	return nil
 }
 
-func loadSeccompToParent(conn *syncConn, sc *specs.LinuxSeccomp) error {
-	fd, err := seccomp.Load(sc)
+func loadSeccompToParent(conn *syncConn, sc *seccomp.Filter) error {
+	fd, err := sc.Install()
 	if err != nil {
 		return fmt.Errorf("load seccomp filter: %w", err)
 	}
@@ -635,7 +640,7 @@ func prepareExec(p *specs.Process) (*execTarget, error) {
 // bounding set while CAP_SETPCAP is held, groups and ids (keeping
 // capabilities across the uid change), the final capability sets,
 // no_new_privs, seccomp last, the startContainer hooks, execve.
-func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *execTarget) error {
+func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *execTarget) error {
 	p := cfg.Process
 	resetCPUAffinity(p) // the cpuset's CPUs, not berth's (affinity_linux.go)
 	// Takes effect at execve; written while init still has its privileges.
@@ -656,7 +661,7 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *
 	// it; the few calls left before execve then go through the filter.
 	early := sc != nil && !p.NoNewPrivileges
 	if early {
-		if _, err := seccomp.Load(sc); err != nil {
+		if _, err := sc.Install(); err != nil {
 			return fmt.Errorf("load seccomp filter: %w", err)
 		}
 	}
@@ -691,7 +696,7 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *specs.LinuxSeccomp, ex *
 		unix.Umask(0o022)
 	}
 	if sc != nil && !early {
-		if _, err := seccomp.Load(sc); err != nil {
+		if _, err := sc.Install(); err != nil {
 			return fmt.Errorf("load seccomp filter: %w", err)
 		}
 	}

@@ -25,30 +25,59 @@ type program struct {
 	actions []uint32 // SECCOMP_RET_* values the filter can return
 }
 
-// Load compiles cfg and installs it on the calling thread. It never sets
-// no_new_privs (the caller decides that); without it the thread must hold
-// CAP_SYS_ADMIN. Other threads get the filter only when cfg.Flags has
-// SECCOMP_FILTER_FLAG_TSYNC. The returned fd is the notify listener (close on
-// exec) when a rule uses SCMP_ACT_NOTIFY, else -1. A nil cfg loads nothing.
-func Load(cfg *specs.LinuxSeccomp) (notifyFd int, err error) {
+// Filter is a profile compiled to BPF, ready to install. Compiling needs
+// libseccomp and memory; installing is one seccomp(2) call. Init compiles
+// before it applies the process's rlimits, so that a small RLIMIT_AS (the
+// validation suite sets 1 GiB, less than a Go process's reservations) cannot
+// make libseccomp's allocations fail.
+type Filter struct {
+	prog *program
+}
+
+// Compile validates and compiles cfg and checks that the kernel has every
+// flag and action it needs. A nil cfg gives a nil Filter, which installs
+// nothing.
+func Compile(cfg *specs.LinuxSeccomp) (*Filter, error) {
 	if cfg == nil {
-		return -1, nil
+		return nil, nil
 	}
 	if err := Validate(cfg); err != nil {
-		return -1, err
+		return nil, err
 	}
 	prog, err := compile(cfg)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	if err := checkKernel(prog); err != nil {
-		return -1, err
+		return nil, err
+	}
+	return &Filter{prog: prog}, nil
+}
+
+// Install loads f on the calling thread. It never sets no_new_privs (the
+// caller decides that); without it the thread must hold CAP_SYS_ADMIN.
+// Other threads get the filter only with SECCOMP_FILTER_FLAG_TSYNC. The
+// returned fd is the notify listener (close on exec) when a rule uses
+// SCMP_ACT_NOTIFY, else -1. A nil f installs nothing.
+func (f *Filter) Install() (notifyFd int, err error) {
+	if f == nil {
+		return -1, nil
 	}
 	// The caller has locked the thread already; locking again (it nests)
 	// keeps this function correct on its own.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	return install(prog)
+	return install(f.prog)
+}
+
+// Load compiles cfg and installs it on the calling thread (Compile, then
+// Install).
+func Load(cfg *specs.LinuxSeccomp) (notifyFd int, err error) {
+	f, err := Compile(cfg)
+	if err != nil {
+		return -1, err
+	}
+	return f.Install()
 }
 
 // compile builds the libseccomp filter for cfg and exports it as BPF.

@@ -235,3 +235,24 @@ filter_flags() {
 	echo "$output"
 	[ "$output" = SECCOMP_FILTER_FLAG_LOG ]
 }
+
+@test "scmp-rlimit-as: a small RLIMIT_AS does not break the filter (compiled before the rlimits)" {
+	# The validation suite's process_rlimits: RLIMIT_AS soft 1 GiB is less
+	# than a Go process has reserved, so libseccomp could not allocate a
+	# large profile's rules once the limit was in force. Here: a rule for
+	# every x86_64 syscall, on an argument value no call passes.
+	local names
+	names=$(grep -o '__NR_[a-z0-9_]*' /usr/include/x86_64-linux-gnu/asm/unistd_64.h | sed 's/__NR_//' | jq -R . | jq -sc .)
+	update_config --argjson names "$names" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+		"syscalls": [{"names": $names, "action": "SCMP_ACT_ERRNO",
+			"args": [{"index": 5, "value": 140737488355327, "op": "SCMP_CMP_EQ"}]},
+			{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+	update_config '.process.rlimits = [{"type": "RLIMIT_AS", "soft": 1073741824, "hard": 2147483648}]'
+	set_args sh -c 'ulimit -v; mkdir /tmp/d; echo rc=$?'
+	run berth run --bundle "$BUNDLE" scmp-rlimit-as
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *1048576* ]]
+	[[ "$output" == *"rc=1"* ]]
+}
