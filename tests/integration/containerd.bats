@@ -48,11 +48,12 @@ teardown() {
 # ctrc runs ctr against the private containerd, stdio through files like
 # the berth wrapper (a task's stdio must not hold bats' pipes).
 ctrc() {
-	local rc=0
+	# setup_file and teardown_file have no TEST_TMP (setup makes it).
+	local rc=0 tmp=${TEST_TMP:-$CTD_DIR}
 	ctr --address "$CTD_DIR/containerd.sock" -n berth-containerd "$@" \
-		>"$TEST_TMP/ctr.out" 2>"$TEST_TMP/ctr.err" </dev/null || rc=$?
-	cat "$TEST_TMP/ctr.out"
-	cat "$TEST_TMP/ctr.err" >&2
+		>"$tmp/ctr.out" 2>"$tmp/ctr.err" </dev/null || rc=$?
+	cat "$tmp/ctr.out"
+	cat "$tmp/ctr.err" >&2
 	return $rc
 }
 

@@ -231,17 +231,19 @@ no_dev_tmpfs() {
 # listed) and the getcwd check in enterCwd (cwd /proc/self/fd/3 on a
 # preserved host directory succeeded and pwd printed a path outside).
 @test "sec-fds: no leaked fds and no cwd through /proc/self/fd (CVE-2024-21626)" {
-	set_args sh -c 'ls /proc/$$/fd | tr "\n" " "'
+	# No pipe in the container's shell: while it forks a pipeline's
+	# commands it holds the pipe's ends itself, and ls would list them.
+	set_args sh -c 'ls /proc/$$/fd; true' # (a last command is exec'd)
 	run berth run --bundle "$BUNDLE" sec-fd1
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "0 1 2 " ]
+	[ "$(echo $output)" = "0 1 2" ]
 
 	mkdir "$TEST_TMP/hostdir"
 	run berth run --preserve-fds 1 --bundle "$BUNDLE" sec-fd2 3<"$TEST_TMP/hostdir"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "0 1 2 3 " ]
+	[ "$(echo $output)" = "0 1 2 3" ]
 
 	set_args pwd
 	for n in 3 4 5 6 7 8 9; do
