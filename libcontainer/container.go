@@ -126,7 +126,9 @@ func (c *Container) Status() Status {
 	if c.frozen() {
 		return Paused
 	}
-	if _, err := os.Lstat(c.dir() + "/" + fifoFile); err == nil {
+	if _, err := os.Lstat(c.dir() + "/" + fifoFile); err == nil && !s.initExecd() {
+		// A start killed between opening exec.fifo and removing it
+		// leaves the fifo behind an init that went on: running.
 		return Created
 	}
 	return Running
@@ -392,6 +394,9 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
 	}
 	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
+	if st.InitExe, err = exeID(proc.pid); err != nil {
+		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
+	}
 	if !early {
 		if err := newManager(); err != nil {
 			return nil, err
@@ -738,9 +743,17 @@ func (c *Container) releaseInit(dir *stateDir) error {
 	if err := unix.Unlink(path); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
-	data, err := readFifo(fd, func() bool { return processAlive(c.state.InitPid, c.state.InitStartTime) })
+	waiting := func() bool {
+		// init gone, or gone past the fifo (released by an earlier start
+		// killed before it removed the fifo): nothing will be written.
+		return processAlive(c.state.InitPid, c.state.InitStartTime) && !c.state.initExecd()
+	}
+	data, err := readFifo(fd, waiting)
 	if err != nil {
 		return err
+	}
+	if len(data) == 0 && c.state.initExecd() && processAlive(c.state.InitPid, c.state.InitStartTime) {
+		return nil
 	}
 	if len(data) == 0 {
 		return errors.New("container init exited before start")

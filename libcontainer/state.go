@@ -45,6 +45,11 @@ type State struct {
 	// InitStartTime is field 22 of /proc/PID/stat at creation: together
 	// with InitPid it names the process even after pid reuse.
 	InitStartTime uint64 `json:"init_start_time"`
+	// InitExe names the binary init ran at creation (exeID): berth's
+	// sealed copy. Once init runs anything else it has gone past
+	// exec.fifo, even if the start that released it died before it
+	// could remove the fifo.
+	InitExe string `json:"init_exe,omitempty"`
 	// CreatorPid / CreatorStartTime name the `berth create` that is
 	// still setting the container up (status creating).
 	CreatorPid       int    `json:"creator_pid,omitempty"`
@@ -430,6 +435,27 @@ func parseProcStat(data []byte) (procStat, error) {
 // processAlive reports whether pid is still the process that had
 // startTime, and not a zombie (a zombie init counts as stopped: here the
 // reaper may take its time).
+// exeID names the file a process runs, as "device:inode" of
+// /proc/PID/exe: what the process cannot change except by execve.
+func exeID(pid int) (string, error) {
+	var st unix.Stat_t
+	path := "/proc/" + strconv.Itoa(pid) + "/exe"
+	if err := unix.Stat(path, &st); err != nil {
+		return "", fmt.Errorf("stat %s: %w", path, err)
+	}
+	return strconv.FormatUint(st.Dev, 10) + ":" + strconv.FormatUint(st.Ino, 10), nil
+}
+
+// initExecd reports whether the container's (live) init has execve'd its
+// process: it no longer runs the binary recorded at creation.
+func (s *State) initExecd() bool {
+	if s.InitExe == "" {
+		return false
+	}
+	id, err := exeID(s.InitPid)
+	return err == nil && id != s.InitExe
+}
+
 func processAlive(pid int, startTime uint64) bool {
 	if pid <= 0 {
 		return false

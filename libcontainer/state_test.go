@@ -523,3 +523,31 @@ func TestLockSurvivesRemoval(t *testing.T) {
 		t.Fatalf("lock of a removed directory: got %v, want ErrNotExist", err)
 	}
 }
+
+// initExecd tells a created init (still running the binary recorded at
+// creation) from one that went on to execve.
+func TestInitExecd(t *testing.T) {
+	self, err := exeID(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := readProcStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &State{InitPid: os.Getpid(), InitStartTime: st.StartTime}
+	if s.initExecd() {
+		t.Error("no InitExe recorded (an older state): must not count as execve'd")
+	}
+	s.InitExe = self
+	if s.initExecd() {
+		t.Error("same binary as at creation: must not count as execve'd")
+	}
+	s.InitExe = "1:1"
+	if !s.initExecd() {
+		t.Error("another binary than at creation: must count as execve'd")
+	}
+	if _, err := exeID(-1); err == nil {
+		t.Error("exeID of pid -1 must fail")
+	}
+}
