@@ -78,7 +78,7 @@ func buildFeatures() *features.Features {
 			Selinux:         &features.Selinux{Enabled: &yes},
 			IntelRdt:        &features.IntelRdt{Enabled: &no},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
-			NetDevices:      &features.NetDevices{Enabled: &no},
+			NetDevices:      &features.NetDevices{Enabled: &yes}, // libcontainer/netdev
 		},
 		Annotations: featureAnnotations(),
 	}

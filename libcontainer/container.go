@@ -419,6 +419,9 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		cfgFds = []int{fd}
 		cfg.JoinNetNS = true
 	}
+	if err := moveNetDevices(o.Spec, o.Rootless, netnsFd, proc.pid); err != nil {
+		return nil, err
+	}
 	// Config first: where we must move init ourselves, it builds the
 	// rootfs meanwhile (see initConfig.WaitCgroup).
 	if err := proc.conn.send(msgConfig, cfg, cfgFds...); err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/netdev"
 )
 
 // maxConfigSize bounds config.json: a real one is a few tens of KiB (a full
@@ -105,6 +107,9 @@ func Validate(spec *specs.Spec, bundle string) error {
 		return err
 	}
 	if err := unappliedLinux(spec.Linux); err != nil {
+		return err
+	}
+	if err := netdev.Validate(spec); err != nil {
 		return err
 	}
 	return validateHooks(spec.Hooks)
@@ -205,8 +210,6 @@ func unappliedLinux(l *specs.Linux) error {
 		return errUnapplied("linux.intelRdt")
 	case l.MemoryPolicy != nil:
 		return errUnapplied("linux.memoryPolicy")
-	case len(l.NetDevices) > 0:
-		return errUnapplied("linux.netDevices")
 	case l.Personality != nil:
 		return errUnapplied("linux.personality")
 	}

@@ -33,7 +33,6 @@ refused() {
 	done <<-'EOF2'
 		linux.intelRdt|.linux.intelRdt = {"closID": "us"}
 		linux.memoryPolicy|.linux.memoryPolicy = {"mode": "MPOL_PREFERRED", "nodes": "0"}
-		linux.netDevices|.linux.netDevices = {"us-veth0": {}}
 		linux.personality|.linux.personality = {"domain": "LINUX32"}
 		process.ioPriority|.process.ioPriority = {"class": "IOPRIO_CLASS_IDLE"}
 		process.scheduler|.process.scheduler = {"policy": "SCHED_BATCH"}
@@ -60,10 +59,10 @@ refused() {
 	done
 }
 
-@test "us-features: features does not claim intelRdt, netDevices, idmap mounts or a memory policy" {
+@test "us-features: features does not claim intelRdt, idmap mounts or a memory policy" {
 	run "$BERTH" features
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '[.linux.intelRdt.enabled, .linux.netDevices.enabled, .linux.mountExtensions.idmap.enabled]' <<<"$output")" = '[false,false,false]' ]
+	[ "$(jq -c '[.linux.intelRdt.enabled, .linux.mountExtensions.idmap.enabled]' <<<"$output")" = '[false,false]' ]
 	[ "$(jq -c '.linux.memoryPolicy.modes // []' <<<"$output")" = '[]' ]
 }
 
