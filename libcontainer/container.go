@@ -516,7 +516,13 @@ func waitExec(conn *syncConn) error {
 // childFailure returns the error frame a container process left in the
 // sync socket before it died, if there is one, and err otherwise: after
 // a failed send to a dead process, its own message says what went wrong.
+// It reads only what is there already: a failure on this side (say, a
+// cgroup removed under us) leaves a live process waiting for its next
+// message, and a blocking read would wait for it forever.
 func childFailure(conn *syncConn, err error) error {
+	if !conn.pending() {
+		return err
+	}
 	if _, rerr := conn.expect(msgReady); isChildError(rerr) {
 		return rerr
 	}

@@ -65,6 +65,22 @@ func (c *syncConn) Close() error {
 	return c.f.Close()
 }
 
+// pending reports whether a read would not block: a message or the peer's
+// hang-up is waiting.
+func (c *syncConn) pending() bool {
+	raw, err := c.f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ready := false
+	_ = raw.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		ready = err == nil && n > 0
+	})
+	return ready
+}
+
 // closeFds closes received descriptors nobody took.
 func closeFds(fds []int) {
 	for _, fd := range fds {

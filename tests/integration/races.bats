@@ -171,3 +171,21 @@ init_cmd() {
 	berth delete --force ksf
 	[ ! -e "$STATE_ROOT/ksf" ]
 }
+
+# A cgroup removed under a create (another tool's clean-up rmdir'ing an
+# empty cgroup between its mkdir and the join) made opening its tasks
+# file fail; create then waited for init to report, while init waited
+# for its cgroup: both read the sync socket forever. Injected here as
+# ENODEV on opening the pids "tasks" file, which only the runtime opens.
+@test "race-cgroup-gone: a cgroup that fails under create ends it with an error, not a hang, and leaves nothing" {
+	[ -d /sys/fs/cgroup/pids ] && [ -f /sys/fs/cgroup/pids/tasks ] || skip "needs the cgroup v1 pids hierarchy (init joins v1 cgroups through tasks files)"
+	run timeout 60 strace -f -qq -o /dev/null -P "/sys/fs/cgroup/pids/berth/cggone/tasks" \
+		-e trace=openat -e inject=openat:error=ENODEV \
+		"$BERTH" --root "$STATE_ROOT" create --bundle "$BUNDLE" cggone </dev/null 3>&-
+	echo "$output"
+	[ "$status" -ne 124 ]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"tasks"*"no such device"* ]]
+	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
+	[ -z "$(cgroup_dirs cggone)" ]
+}
