@@ -77,8 +77,8 @@ func buildFeatures() *features.Features {
 			Apparmor:        &features.Apparmor{Enabled: &yes},
 			Selinux:         &features.Selinux{Enabled: &yes},
 			IntelRdt:        &features.IntelRdt{Enabled: &no},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
-			NetDevices:      &features.NetDevices{Enabled: &yes}, // libcontainer/netdev
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}}, // libcontainer/idmap
+			NetDevices:      &features.NetDevices{Enabled: &yes},                              // libcontainer/netdev
 		},
 		Annotations: featureAnnotations(),
 	}

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/idmap"
 )
 
 // A bind source that the container's user namespace cannot reach (a
@@ -19,7 +21,9 @@ import (
 // detached clone of the source (open_tree, recursive for rbind), which
 // init attaches in the container's mount namespace. Only init's failure
 // to open the source itself leads here: sources it can reach are opened
-// by init, on the hot path, as before.
+// by init, on the hot path, as before. Idmapped mounts always come from
+// here: making one needs privileges over the source's mount namespace
+// that init, in the container's namespaces, does not have.
 
 type mountSourceRequest struct {
 	Index int `json:"index"`
@@ -80,5 +84,28 @@ func openMountSource(spec *specs.Spec, bundle string, i int) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("open_tree %s: %w", src, err)
 	}
+	if configs.IDMapped(m) {
+		if err := idmapTree(fd, spec, m, mf); err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("idmapped mount of %s: %w", src, err)
+		}
+	}
 	return fd, nil
+}
+
+// idmapTree makes the detached clone of an idmapped mount's source
+// idmapped, with the mount's mappings (or the container's, for idmap
+// without any). Only the runtime can: it needs CAP_SYS_ADMIN over the
+// user namespace of the source's mount, the host's.
+func idmapTree(tree int, spec *specs.Spec, m specs.Mount, mf configs.MountFlags) error {
+	if os.Geteuid() != 0 {
+		return errors.New("idmapped mounts need berth to run as root (not rootless)")
+	}
+	uids, gids := configs.MountIDMappings(spec, m)
+	userns, err := idmap.Userns(uids, gids)
+	if err != nil {
+		return err
+	}
+	defer userns.Close()
+	return idmap.Apply(tree, userns, mf.IDMapRec)
 }

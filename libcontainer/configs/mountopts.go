@@ -19,6 +19,10 @@ type MountFlags struct {
 	// CopyUp (tmpcopyup, tmpfs only) fills the new tmpfs with what the
 	// image has at the mount point.
 	CopyUp bool
+	// IDMap (idmap, ridmap) makes the bind an idmapped mount, recursively
+	// with IDMapRec (ridmap); see IDMapped.
+	IDMap    bool
+	IDMapRec bool
 }
 
 type flagOpt struct {
@@ -74,8 +78,7 @@ var recAttrOpts = map[string]attrOpt{
 }
 
 // ParseMountOptions splits an OCI mount options list into flags,
-// propagation, recursive attributes and filesystem data. The idmap options
-// are refused for now rather than silently ignored.
+// propagation, recursive attributes and filesystem data.
 func ParseMountOptions(opts []string) (MountFlags, error) {
 	var mf MountFlags
 	for _, o := range opts {
@@ -107,7 +110,9 @@ func ParseMountOptions(opts []string) (MountFlags, error) {
 		}
 		switch {
 		case o == "idmap" || o == "ridmap":
-			return mf, fmt.Errorf("mount option %q is not supported", o)
+			mf.IDMap = true
+			mf.IDMapRec = mf.IDMapRec || o == "ridmap"
+			continue
 		case o == "tmpcopyup":
 			mf.CopyUp = true
 			continue

@@ -4,11 +4,11 @@ import "sort"
 
 // KnownMountOptions lists, sorted, every mount option name ParseMountOptions
 // gives a meaning to (flags, propagation, recursive attributes). Anything
-// else is passed to the filesystem as data; the refused options (idmap,
-// ridmap) are not listed. `berth features` reports this list.
+// else is passed to the filesystem as data. `berth features` reports this
+// list.
 func KnownMountOptions() []string {
-	names := make([]string, 0, len(mountFlagOpts)+len(propagationOpts)+len(recAttrOpts)+1)
-	names = append(names, "tmpcopyup")
+	names := make([]string, 0, len(mountFlagOpts)+len(propagationOpts)+len(recAttrOpts)+3)
+	names = append(names, "tmpcopyup", "idmap", "ridmap")
 	for n := range mountFlagOpts {
 		names = append(names, n)
 	}

@@ -61,10 +61,26 @@ func TestParseMountOptions(t *testing.T) {
 	}
 }
 
+func TestParseMountOptionsIDMap(t *testing.T) {
+	for _, c := range []struct {
+		opts     []string
+		idmap    bool
+		idmapRec bool
+	}{
+		{[]string{"rbind"}, false, false},
+		{[]string{"rbind", "idmap"}, true, false},
+		{[]string{"bind", "ridmap"}, true, true},
+		{[]string{"ridmap", "idmap"}, true, true},
+	} {
+		mf, err := ParseMountOptions(c.opts)
+		if err != nil || mf.IDMap != c.idmap || mf.IDMapRec != c.idmapRec || len(mf.Data) != 0 {
+			t.Errorf("%q: %+v %v; want idmap %v, recursive %v", c.opts, mf, err, c.idmap, c.idmapRec)
+		}
+	}
+}
+
 func TestParseMountOptionsErrors(t *testing.T) {
 	for opt, want := range map[string]string{
-		"idmap":      "not supported",
-		"ridmap":     "not supported",
 		"size=1\x00": "NUL byte",
 	} {
 		_, err := ParseMountOptions([]string{"ro", opt})

@@ -223,12 +223,8 @@ var unappliedMountOpts = map[string]bool{
 	"ratime": true, "rnorelatime": true, "rnostrictatime": true,
 }
 
-// unappliedMount refuses the parts of a mount nothing applies: per-mount
-// id mappings and the options above.
+// unappliedMount refuses the mount options above.
 func unappliedMount(m specs.Mount) error {
-	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-		return errUnapplied("uidMappings/gidMappings on a mount")
-	}
 	for _, o := range m.Options {
 		if unappliedMountOpts[o] {
 			return errUnapplied(fmt.Sprintf("mount option %q", o))
@@ -362,6 +358,9 @@ func validateMounts(spec *specs.Spec) error {
 		if IsBind(m) && m.Source == "" {
 			return fmt.Errorf("mounts[%d] (%s): a bind mount needs a source", i, m.Destination)
 		}
+		if err := validateIDMapMount(spec, i, m); err != nil {
+			return err
+		}
 		if !IsBind(m) && m.Type == "" {
 			return fmt.Errorf("mounts[%d] (%s): type is required", i, m.Destination)
 		}
@@ -464,6 +463,65 @@ func validateHooks(h *specs.Hooks) error {
 			}
 			if hk.Timeout != nil && *hk.Timeout <= 0 {
 				return fmt.Errorf("hooks.%s: %s: timeout must be positive", name, hk.Path)
+			}
+		}
+	}
+	return nil
+}
+
+// IDMapped says whether m is an idmapped mount: per-mount id mappings, or
+// the idmap/ridmap option (which without mappings takes the container's).
+func IDMapped(m specs.Mount) bool {
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "idmap" || o == "ridmap" {
+			return true
+		}
+	}
+	return false
+}
+
+// MountIDMappings returns the mappings of an idmapped mount: its own, or
+// for idmap/ridmap without any, the container's user namespace's.
+func MountIDMappings(spec *specs.Spec, m specs.Mount) (uids, gids []specs.LinuxIDMapping) {
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		return m.UIDMappings, m.GIDMappings
+	}
+	return spec.Linux.UIDMappings, spec.Linux.GIDMappings
+}
+
+// maxIDMapLines is the kernel's limit on lines in uid_map and gid_map.
+const maxIDMapLines = 340
+
+// validateIDMapMount checks an idmapped mount: a bind, with uid and gid
+// mappings the kernel can write.
+func validateIDMapMount(spec *specs.Spec, i int, m specs.Mount) error {
+	if !IDMapped(m) {
+		return nil
+	}
+	where := fmt.Sprintf("mounts[%d] (%s)", i, m.Destination)
+	if !IsBind(m) {
+		return fmt.Errorf("%s: uidMappings/gidMappings and idmap/ridmap are for bind mounts only", where)
+	}
+	if (len(m.UIDMappings) > 0) != (len(m.GIDMappings) > 0) {
+		return fmt.Errorf("%s: an idmapped mount needs both uidMappings and gidMappings", where)
+	}
+	uids, gids := MountIDMappings(spec, m)
+	if len(uids) == 0 || len(gids) == 0 {
+		return fmt.Errorf("%s: idmap without uidMappings/gidMappings takes the container's user namespace mappings, and the config has none", where)
+	}
+	for _, set := range []struct {
+		name string
+		maps []specs.LinuxIDMapping
+	}{{"uidMappings", uids}, {"gidMappings", gids}} {
+		if len(set.maps) > maxIDMapLines {
+			return fmt.Errorf("%s: %d %s, the kernel takes at most %d", where, len(set.maps), set.name, maxIDMapLines)
+		}
+		for _, e := range set.maps {
+			if e.Size == 0 {
+				return fmt.Errorf("%s: %s entry %+v has size 0", where, set.name, e)
 			}
 		}
 	}

@@ -122,9 +122,19 @@ func TestValidateErrors(t *testing.T) {
 		{"relative mount destination", func(s *specs.Spec, _ string) {
 			s.Mounts = []specs.Mount{{Type: "tmpfs", Destination: "tmp"}}
 		}, "must be an absolute path"},
-		{"bad mount option", func(s *specs.Spec, _ string) {
+		{"idmap without any mappings", func(s *specs.Spec, _ string) {
 			s.Mounts = []specs.Mount{{Type: "bind", Source: "/", Destination: "/x", Options: []string{"idmap"}}}
-		}, `mounts[0] (/x): mount option "idmap" is not supported`},
+		}, `mounts[0] (/x): idmap without uidMappings/gidMappings takes the container's user namespace mappings, and the config has none`},
+		{"idmapped mount with uid mappings only", func(s *specs.Spec, _ string) {
+			s.Mounts = []specs.Mount{{Type: "bind", Source: "/", Destination: "/x", Options: []string{"rbind"}, UIDMappings: []specs.LinuxIDMapping{{HostID: 1000, Size: 1}}}}
+		}, "needs both uidMappings and gidMappings"},
+		{"idmapped tmpfs", func(s *specs.Spec, _ string) {
+			s.Mounts = []specs.Mount{{Type: "tmpfs", Source: "tmpfs", Destination: "/x", Options: []string{"ridmap"}}}
+		}, "idmap/ridmap are for bind mounts only"},
+		{"idmapped mount with a zero-size mapping", func(s *specs.Spec, _ string) {
+			m := []specs.LinuxIDMapping{{HostID: 1000, Size: 0}}
+			s.Mounts = []specs.Mount{{Type: "bind", Source: "/", Destination: "/x", Options: []string{"bind"}, UIDMappings: m, GIDMappings: m}}
+		}, "has size 0"},
 		{"bind without source", func(s *specs.Spec, _ string) {
 			s.Mounts = []specs.Mount{{Destination: "/x", Options: []string{"rbind"}}}
 		}, "a bind mount needs a source"},
@@ -321,7 +331,6 @@ func TestValidateRefusesUnappliedFields(t *testing.T) {
 	bind := func(opts ...string) specs.Mount {
 		return specs.Mount{Type: "bind", Source: "/", Destination: "/x", Options: append([]string{"rbind"}, opts...)}
 	}
-	idmap := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
 	cases := []struct {
 		want   string
 		modify func(s *specs.Spec)
@@ -332,8 +341,6 @@ func TestValidateRefusesUnappliedFields(t *testing.T) {
 		{"process.ioPriority", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE} }},
 		{"process.scheduler", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch} }},
 		{"process.execCPUAffinity", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"} }},
-		{"uidMappings/gidMappings on a mount", mount(specs.Mount{Type: "bind", Source: "/", Destination: "/x", Options: []string{"rbind"}, UIDMappings: idmap})},
-		{"uidMappings/gidMappings on a mount", mount(specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: "/x", GIDMappings: idmap})},
 	}
 	for _, o := range []string{"ratime", "rnorelatime", "rnostrictatime"} {
 		cases = append(cases, struct {

@@ -105,6 +105,12 @@ func mountBind(cfg *Config, root handle, i int, m specs.Mount, mf configs.MountF
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(cfg.Bundle, src)
 	}
+	if configs.IDMapped(m) {
+		if cfg.OpenSource == nil {
+			return -1, errors.New("an idmapped mount needs the runtime to open its source")
+		}
+		return bindFromRuntime(cfg, root, i, m, mf)
+	}
 	srcf, err := openHost(src, 0)
 	if err != nil && cfg.UserNS && cfg.OpenSource != nil && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
 		return bindFromRuntime(cfg, root, i, m, mf)

@@ -127,7 +127,7 @@ create_fails() {
 @test "err-mount: bad mount options, caught before or during set-up" {
 	# refused by validation
 	update_config '.mounts += [{"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"]}]'
-	create_fails err-mnt1 'mount option .{0,2}idmap.{0,2} is not supported'
+	create_fails err-mnt1 'idmap/ridmap are for bind mounts only'
 	# refused by the kernel inside init: the error travels back to create
 	update_config '.mounts[-1].options = ["size=not-a-size"]'
 	create_fails err-mnt2 '/mnt.*invalid argument'

@@ -37,7 +37,6 @@ refused() {
 		process.ioPriority|.process.ioPriority = {"class": "IOPRIO_CLASS_IDLE"}
 		process.scheduler|.process.scheduler = {"policy": "SCHED_BATCH"}
 		process.execCPUAffinity|.process.execCPUAffinity = {"initial": "0"}
-		uidMappings/gidMappings on a mount|.mounts += [{"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind"], "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}], "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]
 	EOF2
 	# The same config without the field runs.
 	run berth run --bundle "$BUNDLE" us-field-ok
@@ -59,10 +58,10 @@ refused() {
 	done
 }
 
-@test "us-features: features does not claim intelRdt, idmap mounts or a memory policy" {
+@test "us-features: features does not claim intelRdt or a memory policy" {
 	run "$BERTH" features
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '[.linux.intelRdt.enabled, .linux.mountExtensions.idmap.enabled]' <<<"$output")" = '[false,false]' ]
+	[ "$(jq -c '[.linux.intelRdt.enabled]' <<<"$output")" = '[false]' ]
 	[ "$(jq -c '.linux.memoryPolicy.modes // []' <<<"$output")" = '[]' ]
 }
 
