@@ -29,11 +29,14 @@ type Stats struct {
 	Pids    PidsStats               `json:"pids"`
 	Blkio   BlkioStats              `json:"blkio"`
 	Hugetlb map[string]HugetlbStats `json:"hugetlb"`
+	// NetworkInterfaces: the container's network namespace (stats_extra.go).
+	NetworkInterfaces []NetworkInterface `json:"network_interfaces,omitempty"`
 }
 
 type CPUStats struct {
 	Usage      CPUUsage   `json:"usage,omitempty"`
 	Throttling Throttling `json:"throttling,omitempty"`
+	PSI        *PSIStats  `json:"psi,omitempty"`
 }
 
 type CPUUsage struct {
@@ -71,6 +74,7 @@ type MemoryStats struct {
 	Kernel    MemoryEntry       `json:"kernel,omitempty"`
 	KernelTCP MemoryEntry       `json:"kernelTCP,omitempty"`
 	Raw       map[string]uint64 `json:"raw,omitempty"`
+	PSI       *PSIStats         `json:"psi,omitempty"`
 }
 
 type PidsStats struct {
@@ -94,6 +98,7 @@ type BlkioStats struct {
 	IoMergedRecursive       []BlkioEntry `json:"ioMergedRecursive,omitempty"`
 	IoTimeRecursive         []BlkioEntry `json:"ioTimeRecursive,omitempty"`
 	SectorsRecursive        []BlkioEntry `json:"sectorsRecursive,omitempty"`
+	PSI                     *PSIStats    `json:"psi,omitempty"`
 }
 
 type HugetlbStats struct {
@@ -115,7 +120,10 @@ func (c *Container) Stats() (*Stats, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read cgroup stats: %w", err)
 	}
-	return convertStats(cs), nil
+	s := convertStats(cs)
+	addPressure(s, cs, c.state.CgroupPaths[""])
+	s.NetworkInterfaces = netInterfaces(c.state.InitPid)
+	return s, nil
 }
 
 func convertStats(cs *cgroups.Stats) *Stats {

@@ -31,6 +31,25 @@ teardown() {
 	[ "$(jq '.data.hugetlb | type' <<<"$output")" = '"object"' ]
 }
 
+# PSI: from the cgroup2 directory's *.pressure files (on a hybrid host the
+# container's unified cgroup), as runc reports it on cgroup v2.
+@test "ev-psi: --stats reports cpu and io pressure from the container's cgroup2 directory" {
+	local dir
+	dir=$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)
+	[ -f "/sys/fs/cgroup/unified$dir/cpu.pressure" ] || [ -f "/sys/fs/cgroup$dir/cpu.pressure" ] ||
+		skip "this kernel has no PSI (no cpu.pressure in the cgroup2 hierarchy)"
+	berth create --bundle "$BUNDLE" ev-psi
+	berth start ev-psi
+	berth exec ev-psi sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'
+	run berth events --stats ev-psi
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq '.data.cpu.psi.some | has("avg10") and has("total")' <<<"$output")" = true ]
+	[ "$(jq '.data.cpu.psi.some.total > 0' <<<"$output")" = true ]
+	[ "$(jq '.data.blkio.psi | type' <<<"$output")" = '"object"' ]
+	[ "$(jq '.data.memory.psi | type' <<<"$output")" = '"object"' ]
+}
+
 @test "ev-stream: events prints stats every --interval and exits when the container stops" {
 	berth create --bundle "$BUNDLE" ev-2
 	berth start ev-2

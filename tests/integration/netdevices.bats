@@ -137,3 +137,24 @@ $1" 3>&-
 	[[ "$output" == *": eth0@"*"UP"* ]]
 	[[ "$output" == *"eth0    inet 10.199.3.2/24"* ]]
 }
+
+@test "nd-events: events --stats reports the container's interfaces and their counters, loopback left out" {
+	update_config '.linux.netDevices = {"nd-v": {"name": "eth0"}}'
+	set_args sleep 1000
+	run in_netns '
+		ip link add nd-hv type veth peer name nd-v
+		ip addr add 10.199.4.1/24 dev nd-hv
+		ip link set nd-hv up
+		ip addr add 10.199.4.2/24 dev nd-v
+		b run -d --bundle "$BUNDLE" nd-events
+		# Traffic through the veth: pings from the container to the host end.
+		b exec nd-events ping -c 3 -W 1 10.199.4.1 >/dev/null || true
+		"$BERTH" --root "$STATE_ROOT" events --stats nd-events
+		b delete --force nd-events'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	json=$(grep '"type":"stats"' <<<"$output")
+	[ "$(jq -r '[.data.network_interfaces[].name] | join(",")' <<<"$json")" = eth0 ]
+	[ "$(jq '.data.network_interfaces[0].tx_packets > 0' <<<"$json")" = true ]
+	[ "$(jq '.data.network_interfaces[0].rx_bytes > 0' <<<"$json")" = true ]
+}
