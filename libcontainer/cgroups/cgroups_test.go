@@ -250,3 +250,23 @@ func TestOpenUnifiedNil(t *testing.T) {
 		t.Fatalf("OpenUnified(nil) = %d, %v", fd, err)
 	}
 }
+
+func TestUnifiedUnder(t *testing.T) {
+	const mnt = "/sys/fs/cgroup/unified"
+	for _, tc := range []struct{ lib, own, rel, want string }{
+		{mnt + "/rel/box", "/runner", "rel/box", mnt + "/runner/rel/box"},
+		{mnt + "/rel/box", "/a/b", "./rel//box/", mnt + "/a/b/rel/box"},
+		// cleaned as the library cleans it: no climbing out of berth's cgroup
+		{mnt + "/x", "/a/b", "../../x", mnt + "/a/b/x"},
+		{mnt + "/rel", "/", "rel", mnt + "/rel"},
+		{mnt + "/rel", "", "rel", mnt + "/rel"},
+	} {
+		got, err := unifiedUnder(tc.lib, tc.own, tc.rel)
+		if err != nil || got != tc.want {
+			t.Errorf("unifiedUnder(%q, %q, %q) = %q, %v; want %q", tc.lib, tc.own, tc.rel, got, err, tc.want)
+		}
+	}
+	if _, err := unifiedUnder("/elsewhere", "/a", "rel"); err == nil {
+		t.Error("a library path not ending in the relative path was accepted")
+	}
+}
