@@ -15,7 +15,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -tags 'osusergo netgo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
 
-.PHONY: all deps build install test unittest integration conformance demo bench rootfs clean
+.PHONY: all deps build install test unittest integration conformance test-cgroup2 demo bench rootfs clean
 
 all: build
 
@@ -44,8 +44,13 @@ integration: build rootfs
 conformance: build
 	tests/conformance/run.sh
 
+# The cgroup suites on a pure cgroup v2 hierarchy, inside a user-mode-linux
+# kernel booted for them (tests/uml/run.sh; UML_SUITES, UML_FILTER).
+test-cgroup2: build rootfs
+	tests/uml/run.sh
+
 test: deps
-	$(MAKE) unittest integration conformance
+	$(MAKE) unittest integration conformance test-cgroup2
 
 # Builds a busybox bundle in .cache/demo and runs a container in it.
 demo:

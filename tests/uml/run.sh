@@ -41,7 +41,15 @@ for s in "${suites[@]}"; do
 done
 
 results=$(mktemp -d /var/tmp/berth-uml.XXXXXX)
-trap 'rm -rf "$results"' EXIT
+# The guest is a tree of host processes (one per guest address space),
+# all with this run's results directory on their command line; none may
+# outlive the run, whatever ends it.
+stop_guest() {
+	local p
+	for p in $(pgrep -f "berth_results=$results " || true); do kill -9 "$p" 2>/dev/null || true; done
+}
+trap 'stop_guest; rm -rf "$results"' EXIT
+trap 'exit 130' INT TERM
 cat >"$results/env" <<-ENV
 	REPO=$(printf %q "$repo")
 	SUITES=$(printf %q "${suites[*]}")
@@ -53,6 +61,9 @@ ENV
 # (only the pages the guest touches are used).
 umltmp=/dev/shm
 [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || umltmp=$results
+# A small sparse disk, so the guest has a block device (/dev/ubda) for the
+# io.max tests.
+truncate -s 64M "$results/disk.img"
 echo "test-cgroup2: booting user-mode-linux (suites: ${suites[*]})" >&2
 start=$SECONDS
 rc=0
@@ -60,6 +71,7 @@ rc=0
 # results log); con=null keeps the other consoles quiet.
 TMPDIR=$umltmp timeout --kill-after=10 "$UML_TIMEOUT" linux.uml \
 	mem="$UML_MEM" root=/dev/root rootfstype=hostfs rootflags=/ ro \
+	ubd0="$results/disk.img" \
 	init="$here/guest-init.sh" berth_results="$results" quiet \
 	con=null con0=fd:0,fd:1 </dev/null >"$results/console" 2>&1 || rc=$?
 elapsed=$((SECONDS - start))
