@@ -260,7 +260,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	}
 	cgCfg := bcgroups.Config{
 		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
-		Systemd: o.Systemd, Rootless: o.Rootless,
+		Systemd: o.Systemd, Rootless: o.Rootless, Annotations: o.Spec.Annotations,
 	}
 	// The manager itself (on cgroup v1 a walk over every hierarchy) may
 	// be made after the clone, but its config is checked now.

@@ -54,6 +54,9 @@ type Config struct {
 	Resources   *specs.LinuxResources // linux.resources (may be nil)
 	Systemd     bool                  // --systemd-cgroup given
 	Rootless    bool
+	// Annotations of config.json: with Systemd, the
+	// org.systemd.property.* ones become properties of the unit.
+	Annotations map[string]string
 }
 
 // New validates cfg, converts it and returns a manager. Nothing is created
@@ -210,6 +213,9 @@ func libConfig(cfg Config) (*cgroups.Cgroup, error) {
 	}
 	if cfg.Systemd {
 		if err := setSystemdPath(cg, cfg); err != nil {
+			return nil, fmt.Errorf("systemd cgroup manager: %w", err)
+		}
+		if cg.SystemdProps, err = systemdProps(cfg.Annotations); err != nil {
 			return nil, fmt.Errorf("systemd cgroup manager: %w", err)
 		}
 		return cg, nil

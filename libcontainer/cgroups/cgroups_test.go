@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -268,5 +269,41 @@ func TestUnifiedUnder(t *testing.T) {
 	}
 	if _, err := unifiedUnder("/elsewhere", "/a", "rel"); err == nil {
 		t.Error("a library path not ending in the relative path was accepted")
+	}
+}
+
+func TestSystemdProps(t *testing.T) {
+	props, err := systemdProps(map[string]string{
+		"org.systemd.property.TimeoutStopSec":     "uint64 3",
+		"org.systemd.property.CollectMode":        "'inactive-or-failed'",
+		"org.systemd.property.CPUQuotaPerSecUSec": "uint64 50000",
+		"org.systemd.property.RuntimeMaxSec":      "2.5",
+		"other.annotation":                        "x",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{}
+	for _, p := range props {
+		got[p.Name] = p.Value.Value()
+	}
+	want := map[string]any{
+		"CollectMode":        "inactive-or-failed",
+		"CPUQuotaPerSecUSec": uint64(50000),
+		"RuntimeMaxUSec":     uint64(2500000),
+		"TimeoutStopUSec":    uint64(3000000),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("props = %v, want %v", got, want)
+	}
+	for _, bad := range []map[string]string{
+		{"org.systemd.property.Ab": "true"},
+		{"org.systemd.property.Memory_Max": "uint64 1"},
+		{"org.systemd.property.MemoryMax": "not a variant"},
+		{"org.systemd.property.TimeoutStopSec": "'soon'"},
+	} {
+		if _, err := systemdProps(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }
