@@ -15,7 +15,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -tags 'osusergo netgo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
 
-.PHONY: all deps build install test unittest integration conformance test-cgroup2 demo bench rootfs clean
+.PHONY: all deps build install test unittest integration conformance test-cgroup2 test-systemd demo bench rootfs clean
 
 all: build
 
@@ -49,8 +49,14 @@ conformance: build
 test-cgroup2: build rootfs
 	tests/uml/run.sh
 
+# The --systemd-cgroup suite against systemd as PID 1 of a user-mode-linux
+# kernel, in a Debian rootfs debootstrapped once into
+# /var/cache/berth-debootstrap (tests/uml/run-systemd.sh).
+test-systemd: build rootfs
+	tests/uml/run-systemd.sh
+
 test: deps
-	$(MAKE) unittest integration conformance test-cgroup2
+	$(MAKE) unittest integration conformance test-cgroup2 test-systemd
 
 # Builds a busybox bundle in .cache/demo and runs a container in it.
 demo:

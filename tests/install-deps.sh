@@ -19,8 +19,9 @@ if [ -z "$build_only" ]; then
 	pkgs+=(bats util-linux bsdutils iproute2 procps strace python3 time
 		# the real clients the integration suites drive
 		containerd runc docker.io podman conmon containernetworking-plugins iptables
-		# the kernel make test-cgroup2 boots (pure cgroup v2)
-		user-mode-linux)
+		# the kernel make test-cgroup2 and test-systemd boot (pure cgroup v2),
+		# and what makes the systemd rootfs
+		user-mode-linux debootstrap)
 fi
 pkgs+=("$@")
 missing=()

@@ -122,7 +122,9 @@ func (c *Checked) Manager() (cgroups.Manager, error) {
 // paths need no change: not a hybrid host, the systemd driver, an absolute
 // or default path, or berth in the root cgroup.
 func hybridRelativePaths(cg *cgroups.Cgroup, paths map[string]string) (map[string]string, error) {
-	if cg.Systemd || cg.Path == "" || filepath.IsAbs(cg.Path) || paths[""] == "" {
+	// (On a cgroup v2 only host the library's rule, the parent of berth's
+	// cgroup, is runc's and stays.)
+	if cg.Systemd || cg.Path == "" || filepath.IsAbs(cg.Path) || paths[""] == "" || cgroups.IsCgroup2UnifiedMode() {
 		return nil, nil
 	}
 	own, err := cgroups.ParseCgroupFile("/proc/self/cgroup")

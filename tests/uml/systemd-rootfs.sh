@@ -17,11 +17,16 @@ mirror=${DEBIAN_MIRROR:-$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/
 mirror=${mirror:-http://deb.debian.org/debian}
 rm -rf "$dir"
 mkdir -p "$dir"
-debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,kmod,procps,jq,util-linux \
+debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,kmod,procps,jq,util-linux,bats \
 	bookworm "$dir" "$mirror" >"$dir.log" 2>&1 || { tail -20 "$dir.log" >&2; exit 1; }
 mkdir -p "$dir/lib/modules"
 cp -a /usr/lib/uml/modules/* "$dir/lib/modules/"
 chroot "$dir" passwd -d root >/dev/null
 : >"$dir/etc/fstab"
 echo berth-uml >"$dir/etc/hostname"
+# Units that only slow the boot of a console-less test machine down.
+for u in getty@tty1.service serial-getty@ttyS0.service apt-daily.timer apt-daily-upgrade.timer \
+	dpkg-db-backup.timer e2scrub_all.timer fstrim.timer systemd-timesyncd.service; do
+	ln -sf /dev/null "$dir/etc/systemd/system/$u"
+done
 touch "$marker"
