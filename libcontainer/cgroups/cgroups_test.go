@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/moby/sys/mountinfo"
+	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -304,6 +305,30 @@ func TestSystemdProps(t *testing.T) {
 	} {
 		if _, err := systemdProps(bad); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestCheckV2Knobs(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"cpu.max", "cpu.weight", "memory.max", "io.max"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	burst := uint64(10)
+	for _, tc := range []struct {
+		r    cgroups.Resources
+		want string // "" = accepted
+	}{
+		{cgroups.Resources{Memory: 1 << 20, CpuQuota: 1000}, ""},
+		{cgroups.Resources{CpusetCpus: "0"}, "linux.resources.cpu.cpus is not supported by this kernel: " + dir + " has no cpuset.cpus"},
+		{cgroups.Resources{CpuBurst: &burst}, "cpu.burst"},
+		{cgroups.Resources{BlkioWeight: 100}, "has no io.bfq.weight or io.weight"},
+	} {
+		err := checkV2Knobs(dir, &tc.r)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: got %v, want %q", tc.r, err, tc.want)
 		}
 	}
 }

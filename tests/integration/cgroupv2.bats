@@ -198,8 +198,19 @@ blockdev() {
 		grep -Eq '(^| )(default )?[0-9]+$' "$(cg cg2-io)/io.bfq.weight" "$(cg cg2-io)/io.weight" 2>/dev/null
 	else
 		[ "$status" -ne 0 ]
-		[[ "$output" == *weight* ]]
+		[[ "$output" == *"linux.resources.blockIO.weight is not supported by this kernel"* ]]
 	fi
+}
+
+@test "cg2-nocpuset: a cpuset in a kernel whose cgroup2 has no cpuset controller is refused naming the field, leaving nothing" {
+	! grep -qw cpuset /sys/fs/cgroup/cgroup.controllers || skip "this kernel's cgroup2 has the cpuset controller"
+	update_config '.linux.resources.cpu = {"cpus": "0"}'
+	run berth create --bundle "$BUNDLE" cg2-nocs
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.cpu.cpus is not supported by this kernel"* ]]
+	[ ! -e /sys/fs/cgroup/berth/cg2-nocs ]
+	[ ! -e "$STATE_ROOT/cg2-nocs" ]
 }
 
 @test "cg2-freeze: pause freezes through cgroup.freeze, resume thaws" {
