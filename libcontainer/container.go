@@ -351,7 +351,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	// into must exist before the clone; the systemd manager places init
 	// through systemd, from here, after the clone: systemd makes the
 	// scope with init in it (it refuses a scope without processes), and
-	// the limits are written then (joinSystemd).
+	// the limits are written then (joinedSystemd).
 	selfJoin, mode := !o.Systemd, bcgroups.Mode()
 	early := !selfJoin || mode != bcgroups.ModeV1
 	if early {
@@ -532,7 +532,6 @@ func fileFds(files []*os.File) []int {
 	return fds
 }
 
-// setCgroup writes the container's limits to its cgroup.
 // joinedSystemd finishes the cgroup of the systemd driver once its scope
 // exists with init in it: the paths systemd placed it at, the limits.
 func joinedSystemd(mgr cgroups.Manager, st *State) error {
@@ -540,6 +539,7 @@ func joinedSystemd(mgr cgroups.Manager, st *State) error {
 	return setCgroup(mgr)
 }
 
+// setCgroup writes the container's limits to its cgroup.
 func setCgroup(mgr cgroups.Manager) error {
 	if err := bcgroups.SetResources(mgr); err != nil {
 		return fmt.Errorf("set cgroup resources: %w", err)
