@@ -15,7 +15,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -tags 'osusergo netgo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
 
-.PHONY: all deps build install test unittest integration conformance demo bench rootfs clean
+.PHONY: all deps build install test unittest integration conformance test-cgroup2 test-systemd demo bench rootfs clean
 
 all: build
 
@@ -44,8 +44,19 @@ integration: build rootfs
 conformance: build
 	tests/conformance/run.sh
 
+# The cgroup suites on a pure cgroup v2 hierarchy, inside a user-mode-linux
+# kernel booted for them (tests/uml/run.sh; UML_SUITES, UML_FILTER).
+test-cgroup2: build rootfs
+	tests/uml/run.sh
+
+# The --systemd-cgroup suite against systemd as PID 1 of a user-mode-linux
+# kernel, in a Debian rootfs debootstrapped once into
+# /var/cache/berth-debootstrap (tests/uml/run-systemd.sh).
+test-systemd: build rootfs
+	tests/uml/run-systemd.sh
+
 test: deps
-	$(MAKE) unittest integration conformance
+	$(MAKE) unittest integration conformance test-cgroup2 test-systemd
 
 # Builds a busybox bundle in .cache/demo and runs a container in it.
 demo:

@@ -262,7 +262,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	}
 	cgCfg := bcgroups.Config{
 		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
-		Systemd: o.Systemd, Rootless: o.Rootless,
+		Systemd: o.Systemd, Rootless: o.Rootless, Annotations: o.Spec.Annotations,
 	}
 	// The manager itself (on cgroup v1 a walk over every hierarchy) may
 	// be made after the clone, but its config is checked now.
@@ -351,15 +351,19 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	// runtime starts up (the two overlap; init waits for its config,
 	// which comes after the limits are written). A cgroup2 fd to clone
 	// into must exist before the clone; the systemd manager places init
-	// through systemd, from here, after the clone.
+	// through systemd, from here, after the clone: systemd makes the
+	// scope with init in it (it refuses a scope without processes), and
+	// the limits are written then (joinedSystemd).
 	selfJoin, mode := !o.Systemd, bcgroups.Mode()
 	early := !selfJoin || mode != bcgroups.ModeV1
 	if early {
 		if err := newManager(); err != nil {
 			return nil, err
 		}
-		if err := newCgroup(true); err != nil {
-			return nil, err
+		if selfJoin {
+			if err := newCgroup(true); err != nil {
+				return nil, err
+			}
 		}
 	}
 	cgfd := -1
@@ -451,6 +455,11 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 			}
 			return nil, err
 		}
+		if !selfJoin {
+			if err := joinedSystemd(mgr, st); err != nil {
+				return nil, err
+			}
+		}
 		if err := proc.conn.send(msgCgroupReady, nil); err != nil {
 			return nil, childFailure(proc.conn, fmt.Errorf("tell init its cgroup is ready: %w", err))
 		}
@@ -535,6 +544,13 @@ func fileFds(files []*os.File) []int {
 		fds[i] = int(f.Fd())
 	}
 	return fds
+}
+
+// joinedSystemd finishes the cgroup of the systemd driver once its scope
+// exists with init in it: the paths systemd placed it at, the limits.
+func joinedSystemd(mgr cgroups.Manager, st *State) error {
+	st.CgroupPaths = maps.Clone(mgr.GetPaths())
+	return setCgroup(mgr)
 }
 
 // setCgroup writes the container's limits to its cgroup.

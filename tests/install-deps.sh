@@ -18,7 +18,10 @@ pkgs=(gcc make git jq libseccomp-dev busybox-static)
 if [ -z "$build_only" ]; then
 	pkgs+=(bats util-linux bsdutils iproute2 procps strace python3 time
 		# the real clients the integration suites drive
-		containerd runc docker.io podman conmon containernetworking-plugins iptables)
+		containerd runc docker.io podman conmon containernetworking-plugins iptables
+		# the kernel make test-cgroup2 and test-systemd boot (pure cgroup v2),
+		# and what makes the systemd rootfs
+		user-mode-linux debootstrap)
 fi
 pkgs+=("$@")
 missing=()

@@ -54,6 +54,9 @@ type Config struct {
 	Resources   *specs.LinuxResources // linux.resources (may be nil)
 	Systemd     bool                  // --systemd-cgroup given
 	Rootless    bool
+	// Annotations of config.json: with Systemd, the
+	// org.systemd.property.* ones become properties of the unit.
+	Annotations map[string]string
 }
 
 // New validates cfg, converts it and returns a manager. Nothing is created
@@ -97,7 +100,64 @@ func (c *Checked) Manager() (cgroups.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager for %q: %w", c.id, err)
 	}
+	paths, err := hybridRelativePaths(c.cg, m.GetPaths())
+	if err != nil {
+		return nil, fmt.Errorf("cgroup manager for %q: %w", c.id, err)
+	}
+	if paths == nil {
+		return m, nil
+	}
+	m, err = manager.NewWithPaths(c.cg, paths)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup manager for %q: %w", c.id, err)
+	}
 	return m, nil
+}
+
+// hybridRelativePaths puts the cgroup2 directory of a container with a
+// relative cgroupsPath under berth's own cgroup2 cgroup, as the v1
+// directories are under berth's own v1 cgroups. The library's v1 manager
+// on a hybrid host resolves a relative path against the root of the
+// cgroup2 tree (runc's containers land there too). It returns nil when
+// paths need no change: not a hybrid host, the systemd driver, an absolute
+// or default path, or berth in the root cgroup.
+func hybridRelativePaths(cg *cgroups.Cgroup, paths map[string]string) (map[string]string, error) {
+	// (On a cgroup v2 only host the library's rule, the parent of berth's
+	// cgroup, is runc's and stays.)
+	if cg.Systemd || cg.Path == "" || filepath.IsAbs(cg.Path) || paths[""] == "" || cgroups.IsCgroup2UnifiedMode() {
+		return nil, nil
+	}
+	own, err := cgroups.ParseCgroupFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("read own cgroup: %w", err)
+	}
+	dir, err := unifiedUnder(paths[""], own[""], cg.Path)
+	if err != nil || dir == paths[""] {
+		return nil, err
+	}
+	fixed := maps.Clone(paths)
+	fixed[""] = dir
+	return fixed, nil
+}
+
+// unifiedUnder is where a relative cgroupsPath rel belongs in the hybrid
+// cgroup2 tree, given the directory the library chose (the tree's mount
+// point joined with rel) and berth's own cgroup2 cgroup (from
+// /proc/self/cgroup). rel is cleaned as the library cleans it, so it
+// cannot climb out of berth's cgroup.
+func unifiedUnder(libDir, own, rel string) (string, error) {
+	inner, err := filepath.Rel("/", filepath.Clean("/"+rel))
+	if err != nil {
+		return "", err
+	}
+	mnt := strings.TrimSuffix(libDir, "/"+inner)
+	if mnt == libDir || !filepath.IsAbs(mnt) {
+		return "", fmt.Errorf("unexpected cgroup2 path %q for relative cgroupsPath %q", libDir, rel)
+	}
+	if own == "" || !filepath.IsAbs(own) {
+		return libDir, nil
+	}
+	return filepath.Join(mnt, own, inner), nil
 }
 
 // checkedConfig turns cfg into the library's config and, for the systemd
@@ -155,6 +215,9 @@ func libConfig(cfg Config) (*cgroups.Cgroup, error) {
 	}
 	if cfg.Systemd {
 		if err := setSystemdPath(cg, cfg); err != nil {
+			return nil, fmt.Errorf("systemd cgroup manager: %w", err)
+		}
+		if cg.SystemdProps, err = systemdProps(cfg.Annotations); err != nil {
 			return nil, fmt.Errorf("systemd cgroup manager: %w", err)
 		}
 		return cg, nil
@@ -309,6 +372,8 @@ func Set(m cgroups.Manager, r *cgroups.Resources) error {
 		if err := checkV1Knobs(m.GetPaths(), r); err != nil {
 			return err
 		}
+	} else if err := checkV2Knobs(m.Path(""), r); err != nil {
+		return err
 	}
 	r, err := withIdle(m, r)
 	if err != nil {

@@ -2,12 +2,14 @@ package cgroups
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/moby/sys/mountinfo"
+	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -248,5 +250,85 @@ func TestLoadDoesNotAliasPaths(t *testing.T) {
 func TestOpenUnifiedNil(t *testing.T) {
 	if fd, err := OpenUnified(nil); err == nil || fd != -1 {
 		t.Fatalf("OpenUnified(nil) = %d, %v", fd, err)
+	}
+}
+
+func TestUnifiedUnder(t *testing.T) {
+	const mnt = "/sys/fs/cgroup/unified"
+	for _, tc := range []struct{ lib, own, rel, want string }{
+		{mnt + "/rel/box", "/runner", "rel/box", mnt + "/runner/rel/box"},
+		{mnt + "/rel/box", "/a/b", "./rel//box/", mnt + "/a/b/rel/box"},
+		// cleaned as the library cleans it: no climbing out of berth's cgroup
+		{mnt + "/x", "/a/b", "../../x", mnt + "/a/b/x"},
+		{mnt + "/rel", "/", "rel", mnt + "/rel"},
+		{mnt + "/rel", "", "rel", mnt + "/rel"},
+	} {
+		got, err := unifiedUnder(tc.lib, tc.own, tc.rel)
+		if err != nil || got != tc.want {
+			t.Errorf("unifiedUnder(%q, %q, %q) = %q, %v; want %q", tc.lib, tc.own, tc.rel, got, err, tc.want)
+		}
+	}
+	if _, err := unifiedUnder("/elsewhere", "/a", "rel"); err == nil {
+		t.Error("a library path not ending in the relative path was accepted")
+	}
+}
+
+func TestSystemdProps(t *testing.T) {
+	props, err := systemdProps(map[string]string{
+		"org.systemd.property.TimeoutStopSec":     "uint64 3",
+		"org.systemd.property.CollectMode":        "'inactive-or-failed'",
+		"org.systemd.property.CPUQuotaPerSecUSec": "uint64 50000",
+		"org.systemd.property.RuntimeMaxSec":      "2.5",
+		"other.annotation":                        "x",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{}
+	for _, p := range props {
+		got[p.Name] = p.Value.Value()
+	}
+	want := map[string]any{
+		"CollectMode":        "inactive-or-failed",
+		"CPUQuotaPerSecUSec": uint64(50000),
+		"RuntimeMaxUSec":     uint64(2500000),
+		"TimeoutStopUSec":    uint64(3000000),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("props = %v, want %v", got, want)
+	}
+	for _, bad := range []map[string]string{
+		{"org.systemd.property.Ab": "true"},
+		{"org.systemd.property.Memory_Max": "uint64 1"},
+		{"org.systemd.property.MemoryMax": "not a variant"},
+		{"org.systemd.property.TimeoutStopSec": "'soon'"},
+	} {
+		if _, err := systemdProps(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestCheckV2Knobs(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"cpu.max", "cpu.weight", "memory.max", "io.max"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	burst := uint64(10)
+	for _, tc := range []struct {
+		r    cgroups.Resources
+		want string // "" = accepted
+	}{
+		{cgroups.Resources{Memory: 1 << 20, CpuQuota: 1000}, ""},
+		{cgroups.Resources{CpusetCpus: "0"}, "linux.resources.cpu.cpus is not supported by this kernel: " + dir + " has no cpuset.cpus"},
+		{cgroups.Resources{CpuBurst: &burst}, "cpu.burst"},
+		{cgroups.Resources{BlkioWeight: 100}, "has no io.bfq.weight or io.weight"},
+	} {
+		err := checkV2Knobs(dir, &tc.r)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: got %v, want %q", tc.r, err, tc.want)
+		}
 	}
 }

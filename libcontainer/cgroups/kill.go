@@ -74,12 +74,27 @@ func KillAll(paths map[string]string) (int, error) {
 		n++
 	}
 	if dir := paths["freezer"]; dir != "" {
-		if err := thawTree(dir); err != nil {
+		if err := thawTree(dir, v1Freezer); err != nil {
+			return n, err
+		}
+	}
+	// The cgroup v2 freezer does not hold SIGKILL back, but a cgroup
+	// left frozen would stay so (as runc, which thaws after signalling).
+	if dir := paths[""]; dir != "" && cgroups.IsCgroup2UnifiedMode() {
+		if err := thawTree(dir, v2Freezer); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
+
+// freezerFile is a freezer's state file and its thawed value.
+type freezerFile struct{ name, thawed string }
+
+var (
+	v1Freezer = freezerFile{"freezer.state", string(cgroups.Thawed)}
+	v2Freezer = freezerFile{"cgroup.freeze", "0"}
+)
 
 // KillAllAndWait kills every process of the cgroup (KillAll) until none
 // is left, or fails after timeout. Exited processes leave the cgroup at
@@ -106,21 +121,22 @@ func KillAllAndWait(paths map[string]string, timeout time.Duration) error {
 	}
 }
 
-// thawTree thaws every frozen cgroup v1 freezer cgroup at or under dir,
-// parents first (a child cannot thaw under a frozen parent).
-func thawTree(dir string) error {
+// thawTree thaws every frozen cgroup at or under dir (cgroup v1 freezer
+// or cgroup v2, as f says), parents first (on v1 a child cannot thaw
+// under a frozen parent).
+func thawTree(dir string, f freezerFile) error {
 	return walkCgroups(dir, func(sub string) error {
-		data, err := os.ReadFile(filepath.Join(sub, "freezer.state"))
+		data, err := os.ReadFile(filepath.Join(sub, f.name))
 		if err != nil {
 			if gone(err) {
 				return nil
 			}
 			return err
 		}
-		if strings.TrimSpace(string(data)) == string(cgroups.Thawed) {
+		if strings.TrimSpace(string(data)) == f.thawed {
 			return nil
 		}
-		if err := os.WriteFile(filepath.Join(sub, "freezer.state"), []byte(cgroups.Thawed), 0); err != nil && !gone(err) {
+		if err := os.WriteFile(filepath.Join(sub, f.name), []byte(f.thawed), 0); err != nil && !gone(err) {
 			return fmt.Errorf("thaw %s: %w", sub, err)
 		}
 		return nil

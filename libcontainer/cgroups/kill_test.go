@@ -40,7 +40,7 @@ func TestThawTree(t *testing.T) {
 	fakeCgroup(t, root, map[string]string{"freezer.state": "THAWED\n"})
 	fakeCgroup(t, root+"/a", map[string]string{"freezer.state": "FROZEN\n"})
 	fakeCgroup(t, root+"/a/b", map[string]string{"freezer.state": "FREEZING\n"})
-	if err := thawTree(root); err != nil {
+	if err := thawTree(root, v1Freezer); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range []string{root, root + "/a", root + "/a/b"} {
@@ -52,7 +52,26 @@ func TestThawTree(t *testing.T) {
 			t.Errorf("%s: %q", d, data)
 		}
 	}
-	if err := thawTree(root + "/none"); err != nil {
+	if err := thawTree(root+"/none", v1Freezer); err != nil {
 		t.Errorf("missing cgroup: %v", err)
+	}
+}
+
+func TestThawTreeV2(t *testing.T) {
+	root := t.TempDir() + "/c"
+	fakeCgroup(t, root, map[string]string{"cgroup.freeze": "1\n"})
+	fakeCgroup(t, root+"/a", map[string]string{"cgroup.freeze": "0\n"})
+	fakeCgroup(t, root+"/a/b", map[string]string{"cgroup.freeze": "1\n"})
+	if err := thawTree(root, v2Freezer); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{root, root + "/a", root + "/a/b"} {
+		data, err := os.ReadFile(filepath.Join(d, "cgroup.freeze"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(string(data)) != "0" {
+			t.Errorf("%s: %q", d, data)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/opencontainers/cgroups"
 )
@@ -78,4 +79,32 @@ func withIdle(m cgroups.Manager, r *cgroups.Resources) (*cgroups.Resources, erro
 		}
 	}
 	return r, nil
+}
+
+// v2Knobs are the cgroup v2 files that a kernel may lack: the library
+// would fail on them with a bare ENOENT naming one file (or, for the
+// cpuset files, of a controller the hierarchy does not offer at all).
+func v2Knobs() []knob {
+	return []knob{
+		{"cpu.burst", "", []string{"cpu.max.burst"}, func(r *cgroups.Resources) bool { return r.CpuBurst != nil }},
+		{"cpu.idle", "", []string{"cpu.idle"}, func(r *cgroups.Resources) bool { return r.CPUIdle != nil }},
+		{"cpu.cpus", "", []string{"cpuset.cpus"}, func(r *cgroups.Resources) bool { return r.CpusetCpus != "" }},
+		{"cpu.mems", "", []string{"cpuset.mems"}, func(r *cgroups.Resources) bool { return r.CpusetMems != "" }},
+		{"blockIO.weight", "", []string{"io.bfq.weight", "io.weight"}, func(r *cgroups.Resources) bool { return r.BlkioWeight != 0 }},
+		{"blockIO.weightDevice", "", []string{"io.bfq.weight", "io.weight"}, func(r *cgroups.Resources) bool { return len(r.BlkioWeightDevice) > 0 }},
+	}
+}
+
+// checkV2Knobs refuses, with the field's name, a resource that the
+// container's cgroup2 directory dir has no file for.
+func checkV2Knobs(dir string, r *cgroups.Resources) error {
+	if dir == "" {
+		return nil
+	}
+	for _, k := range v2Knobs() {
+		if k.set(r) && !anyExists(dir, k.files) {
+			return fmt.Errorf("linux.resources.%s is not supported by this kernel: %s has no %s", k.field, dir, strings.Join(k.files, " or "))
+		}
+	}
+	return nil
 }

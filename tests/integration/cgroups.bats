@@ -22,9 +22,22 @@ teardown() {
 }
 
 # cg_dir CONTROLLER ID: the container's cgroup directory for CONTROLLER
-# ("" = the cgroup2 directory), from state.json.
+# ("" = the cgroup2 directory, the only one on a cgroup v2 only host),
+# from state.json.
 cg_dir() {
-	jq -r --arg c "$1" '.cgroup_paths[$c] // empty' "$STATE_ROOT/$2/state.json"
+	local c=$1
+	cgroup_v2 && c=
+	jq -r --arg c "$c" '.cgroup_paths[$c] // empty' "$STATE_ROOT/$2/state.json"
+}
+
+# requires_controller NAME: skips when this kernel's cgroups have no NAME
+# controller (a v1 hierarchy, or the cgroup2 root's controllers).
+requires_controller() {
+	if cgroup_v2; then
+		grep -qw "$1" /sys/fs/cgroup/cgroup.controllers || skip "no $1 cgroup controller in this kernel"
+	else
+		[ -d "/sys/fs/cgroup/$1" ] || skip "no $1 cgroup hierarchy on this host"
+	fi
 }
 
 # cg_read CONTROLLER ID FILE
@@ -44,6 +57,7 @@ no_cgroup_left() {
 }
 
 @test "cg-mem: memory limit, reservation and swap are written to the v1 memory cgroup" {
+	requires_cgroup_v1
 	update_config '.linux.resources.memory = {"limit": 33554432, "reservation": 16777216, "swap": 67108864}'
 	berth create --bundle "$BUNDLE" cg-mem
 	[ "$(cg_read memory cg-mem memory.limit_in_bytes)" = 33554432 ]
@@ -55,6 +69,7 @@ no_cgroup_left() {
 }
 
 @test "cg-oom: a process above the memory limit is killed by the OOM killer" {
+	requires_cgroup_v1
 	# limit == swap: no swap to escape to (this host has zram swap).
 	update_config '.linux.resources.memory = {"limit": 16777216, "swap": 16777216}'
 	# dd allocates and fills a 64 MiB buffer.
@@ -88,6 +103,7 @@ no_cgroup_left() {
 }
 
 @test "cg-cpu: cpu shares, quota and period are set and the quota throttles" {
+	requires_cgroup_v1
 	update_config '.linux.resources.cpu = {"shares": 512, "quota": 20000, "period": 100000}'
 	set_args sh -c 'while :; do :; done'
 	berth create --bundle "$BUNDLE" cg-cpu
@@ -106,6 +122,7 @@ no_cgroup_left() {
 }
 
 @test "cg-cpuset: cpuset cpus and mems confine the container" {
+	requires_controller cpuset
 	update_config '.linux.resources.cpu = {"cpus": "0", "mems": "0"}'
 	set_args sh -c 'grep Cpus_allowed_list /proc/self/status'
 	berth create --bundle "$BUNDLE" cg-cpuset
@@ -118,6 +135,7 @@ no_cgroup_left() {
 }
 
 @test "cg-blkio: blkio weight and throttling" {
+	requires_cgroup_v1
 	dev=$(lsblk -dno MAJ:MIN | head -1 | tr -d ' ')
 	major=${dev%:*} minor=${dev#*:}
 	update_config --argjson ma "$major" --argjson mi "$minor" \
@@ -136,6 +154,7 @@ no_cgroup_left() {
 }
 
 @test "cg-dev: the device cgroup denies what is not allowed" {
+	requires_cgroup_v1
 	[ -e /dev/loop0 ] || skip "no /dev/loop0 on this host"
 	# Host device nodes bound in: a mount gives no cgroup permission.
 	update_config '.mounts += [
@@ -193,6 +212,7 @@ no_cgroup_left() {
 }
 
 @test "cg-abs: an absolute cgroupsPath is used in every hierarchy" {
+	requires_cgroup_v1
 	parent=cg-abs-parent-$$
 	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
 	update_config --arg p "/$parent/box" '.linux.cgroupsPath = $p | .linux.resources.pids = {"limit": 42}'
@@ -210,12 +230,10 @@ no_cgroup_left() {
 	for c in $V1_CONTROLLERS unified; do [ ! -e "/sys/fs/cgroup/$c/$parent/box" ]; done
 }
 
-@test "cg-rel: a relative cgroupsPath lands under berth's own cgroup" {
+@test "cg-rel: a relative cgroupsPath lands under berth's own cgroup, in the v1 hierarchies and the unified one" {
+	requires_cgroup_v1
 	parent=cg-rel-parent-$$
 	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
-	# On a hybrid host the library places the cgroup2 directory at the
-	# hierarchy's root (/rel/box), not under the test's parent.
-	[ -e /sys/fs/cgroup/unified/rel ] || CG_CLEANUP="$CG_CLEANUP /sys/fs/cgroup/unified/rel"
 	for c in $V1_CONTROLLERS systemd unified; do mkdir -p "/sys/fs/cgroup/$c/$parent"; done
 	cat /sys/fs/cgroup/cpuset/cpuset.cpus >/sys/fs/cgroup/cpuset/$parent/cpuset.cpus
 	cat /sys/fs/cgroup/cpuset/cpuset.mems >/sys/fs/cgroup/cpuset/$parent/cpuset.mems
@@ -233,11 +251,18 @@ no_cgroup_left() {
 		[ "$(cg_dir "$c" cg-rel)" = "/sys/fs/cgroup/$c/$parent/rel/box" ]
 		grep -qx "$pid" "/sys/fs/cgroup/$c/$parent/rel/box/cgroup.procs"
 	done
+	# the cgroup2 directory of a hybrid host too (not /unified/rel/box)
+	if [ -d /sys/fs/cgroup/unified ]; then
+		[ "$(cg_dir '' cg-rel)" = "/sys/fs/cgroup/unified/$parent/rel/box" ]
+		grep -qx "$pid" "/sys/fs/cgroup/unified/$parent/rel/box/cgroup.procs"
+		[ ! -e /sys/fs/cgroup/unified/rel/box ]
+	fi
 	berth delete --force cg-rel
-	for c in $V1_CONTROLLERS; do [ ! -e "/sys/fs/cgroup/$c/$parent/rel/box" ]; done
+	for c in $V1_CONTROLLERS unified; do [ ! -e "/sys/fs/cgroup/$c/$parent/rel/box" ]; done
 }
 
 @test "cg-self: /proc/self/cgroup inside shows the container's cgroup" {
+	requires_cgroup_v1
 	update_config '.linux.namespaces |= map(select(.type != "cgroup"))'
 	set_args cat /proc/self/cgroup
 	run berth run --bundle "$BUNDLE" cg-self
@@ -250,6 +275,7 @@ no_cgroup_left() {
 }
 
 @test "cg-ns: with a cgroup namespace the container sees its cgroups as root" {
+	requires_cgroup_v1
 	update_config '.linux.namespaces |= map(select(.type != "cgroup")) + [{"type": "cgroup"}]'
 	set_args sh -c 'cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup'
 	run berth run --bundle "$BUNDLE" cg-ns
@@ -262,6 +288,7 @@ no_cgroup_left() {
 }
 
 @test "cg-del: every cgroup directory (v1 and unified) is gone after delete" {
+	requires_cgroup_v1
 	berth create --bundle "$BUNDLE" cg-del
 	berth start cg-del
 	n=0
@@ -291,6 +318,7 @@ no_cgroup_left() {
 }
 
 @test "cg-v2: on a pure cgroup v2 host init is cloned into its cgroup2 directory" {
+	requires_cgroup_v1
 	# A test-owned cgroup2 directory becomes the root of a cgroup
 	# namespace, so the cgroup2 mount in the private mount namespace
 	# shows it as /sys/fs/cgroup; the host's root (whose subtree_control
@@ -355,6 +383,7 @@ cg_busy_cleanup() {
 }
 
 @test "cg-frozen: a pre-existing frozen cgroup is refused at create and left as it was" {
+	requires_cgroup_v1
 	parent=cg-frozen-$$
 	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
 	CG_BUSY=/sys/fs/cgroup/freezer/$parent
@@ -378,6 +407,7 @@ cg_busy_cleanup() {
 }
 
 @test "cg-busy: a pre-existing cgroup with processes is refused at create; they and it stay" {
+	requires_cgroup_v1
 	parent=cg-busy-$$
 	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo /sys/fs/cgroup/$c/$parent; done)
 	CG_BUSY=/sys/fs/cgroup/pids/$parent
@@ -400,6 +430,7 @@ cg_busy_cleanup() {
 }
 
 @test "cg-dev-access: device rules take every access string runc takes (rwa is rw)" {
+	requires_cgroup_v1
 	update_config '.linux.resources.devices = [
 		{"allow": false, "access": "rwm"},
 		{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwa"},
@@ -494,6 +525,7 @@ cg_wait_empty() {
 }
 
 @test "cg-subcg-delete: delete --force removes v1 sub-cgroups and kills their processes, frozen ones too" {
+	requires_cgroup_v1
 	update_config '.linux.namespaces |= map(select(.type != "pid"))'
 	berth create --bundle "$BUNDLE" cg-sub
 	berth start cg-sub
@@ -521,6 +553,7 @@ cg_wait_empty() {
 }
 
 @test "cg-affinity: the container's CPU affinity is its cpuset's CPUs, not the one berth runs with" {
+	requires_cgroup_v1
 	[ "$(nproc --all)" -ge 2 ] || skip "needs two CPUs"
 	command -v taskset >/dev/null || skip "no taskset"
 	all=$(cat /sys/fs/cgroup/cpuset/cpuset.effective_cpus)

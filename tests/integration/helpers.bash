@@ -121,8 +121,43 @@ run_in_container() {
 	run berth run --bundle "$BUNDLE" "ct-$BATS_TEST_NUMBER"
 }
 
-# cgroup_v1_path CONTROLLER ID: the container's v1 cgroup directory.
+# cgroup_path CONTROLLER ID: the container's cgroup directory of
+# CONTROLLER; on a cgroup v2 only host, its one cgroup2 directory.
 cgroup_path() {
 	"$BERTH" --root "$STATE_ROOT" state "$2" >/dev/null || return 1
-	jq -r --arg c "$1" '.cgroup_paths[$c] // empty' "$STATE_ROOT/$2/state.json"
+	if cgroup_v2; then
+		jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$2/state.json"
+	else
+		jq -r --arg c "$1" '.cgroup_paths[$c] // empty' "$STATE_ROOT/$2/state.json"
+	fi
+}
+
+# cgroup_v2: whether this host has only the cgroup v2 hierarchy.
+cgroup_v2() {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]
+}
+
+# requires_cgroup_v1: skips a test that reads or writes cgroup v1 files
+# (or the hybrid /sys/fs/cgroup/unified) on a cgroup v2 only host.
+requires_cgroup_v1() {
+	if cgroup_v2; then
+		skip "cgroup v1 test: this host has only cgroup v2"
+	fi
+}
+
+# requires_cgroup_v2: skips a test of the cgroup v2 only code path on a
+# v1 or hybrid host (make test-cgroup2 runs them in user-mode-linux).
+requires_cgroup_v2() {
+	cgroup_v2 || skip "cgroup v2 only test: this host has cgroup v1 hierarchies (make test-cgroup2 runs it)"
+}
+
+# cgroup_frozen ID: FROZEN or THAWED, from the v1 freezer or cgroup.freeze.
+cgroup_frozen() {
+	local d
+	d=$(cgroup_path freezer "$1") || return 1
+	if cgroup_v2; then
+		case $(cat "$d/cgroup.freeze") in 1) echo FROZEN ;; *) echo THAWED ;; esac
+	else
+		cat "$d/freezer.state"
+	fi
 }

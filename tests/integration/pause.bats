@@ -29,7 +29,7 @@ wait_count_above() {
 	wait_count_above 3
 	berth pause pz-1
 	[ "$(container_status pz-1)" = paused ]
-	[ "$(cat "$(cgroup_path freezer pz-1)/freezer.state")" = FROZEN ]
+	[ "$(cgroup_frozen pz-1)" = FROZEN ]
 	before=$(count)
 	sleep 0.5
 	[ "$(count)" -eq "$before" ]
@@ -99,5 +99,5 @@ cgroup_pids() { cat "$(cgroup_path pids "$1")/cgroup.procs"; }
 	wait_status pz-5 stopped
 	for _ in $(seq 100); do [ -z "$(cgroup_pids pz-5)" ] && break; sleep 0.05; done
 	[ -z "$(cgroup_pids pz-5)" ]
-	[ "$(cat "$(cgroup_path freezer pz-5)/freezer.state")" = THAWED ]
+	[ "$(cgroup_frozen pz-5)" = THAWED ]
 }

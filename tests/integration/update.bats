@@ -16,6 +16,7 @@ setup() {
 teardown() { teardown_bundle; }
 
 @test "up-memory: --memory and --memory-swap raise and lower the limits" {
+	requires_cgroup_v1
 	berth update --memory 64m --memory-swap 128m up-1
 	[ "$(cat "$MEM/memory.limit_in_bytes")" = $((64 << 20)) ]
 	[ "$(cat "$MEM/memory.memsw.limit_in_bytes")" = $((128 << 20)) ]
@@ -30,6 +31,7 @@ teardown() { teardown_bundle; }
 }
 
 @test "up-cpu: --cpu-shares, --cpu-quota, --cpu-period, --cpuset-cpus, --cpuset-mems" {
+	requires_cgroup_v1
 	berth update --cpu-shares 512 --cpu-period 50000 --cpu-quota 25000 up-1
 	[ "$(cat "$CPU/cpu.shares")" = 512 ]
 	[ "$(cat "$CPU/cpu.cfs_period_us")" = 50000 ]
@@ -59,6 +61,7 @@ teardown() { teardown_bundle; }
 }
 
 @test "up-resources: --resources - (stdin, as the shim) and a file; values persist in the state" {
+	requires_cgroup_v1
 	echo '{"memory": {"limit": 100000000}, "pids": {"limit": 77}, "cpu": {"shares": 300}}' |
 		"$BERTH" --root "$STATE_ROOT" update --resources - up-1
 	[ "$(cat "$MEM/memory.limit_in_bytes")" = 99999744 ]
@@ -107,6 +110,7 @@ teardown() { teardown_bundle; }
 }
 
 @test "up-multi: every limit common to v1 and v2 in one call, by flags and by -r" {
+	requires_cgroup_v1
 	berth update --memory 64m --memory-swap 128m --memory-reservation 16m \
 		--cpu-shares 512 --cpu-period 50000 --cpu-quota 25000 --cpu-burst 5000 \
 		--pids-limit 20 --cpuset-cpus 0 --cpuset-mems 0 up-1
@@ -144,6 +148,7 @@ teardown() { teardown_bundle; }
 }
 
 @test "up-idle: --cpu-idle and cpu.idle make the cgroup SCHED_IDLE and back" {
+	requires_cgroup_v1
 	[ -e "$CPU/cpu.idle" ] || skip "this kernel has no cpu.idle in the v1 cpu controller"
 	berth update --cpu-shares 512 up-1
 	berth update --cpu-idle 1 up-1
@@ -161,6 +166,7 @@ teardown() { teardown_bundle; }
 }
 
 @test "up-blkio: --blkio-weight is written, or refused naming the field when the kernel has no weight file" {
+	requires_cgroup_v1
 	BLKIO=$(cgroup_path blkio up-1)
 	run berth update --blkio-weight 500 up-1
 	echo "$output"

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# make test-cgroup2: boots Debian's user-mode-linux kernel (a 6.1 Linux
+# that runs as an ordinary process) on a pure cgroup v2 hierarchy and runs
+# bats suites inside it, so berth's cgroup v2 code runs end to end on a
+# hybrid or v1 host too. TAP comes back through a results directory, the
+# only host directory the guest can write.
+#
+#   tests/uml/run.sh [SUITE...]     (default: $UML_SUITES)
+#
+# The guest's root is the host's / through hostfs, mounted READ-ONLY: the
+# guest init (guest-init.sh) mounts its own /proc, /sys, cgroup2, /dev,
+# and tmpfs on /tmp, /run and /var/tmp (berth's state and the test bundles
+# live there), and the results directory read-write through a second
+# hostfs mount. The boot runs under a deadline; a boot that does not
+# produce an exit status fails the run.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+# The suites that touch cgroups, freezing, OOM, exec placement, update,
+# events and the lifecycle.
+UML_SUITES=${UML_SUITES:-"cgroupv2 cgroups pause update events exec lifecycle"}
+# Whole-boot deadline, seconds (UML system calls are slow: ~0.5 s a run).
+UML_TIMEOUT=${UML_TIMEOUT:-1500}
+UML_MEM=${UML_MEM:-1G}
+# bats -f filter, for running a subset by hand.
+UML_FILTER=${UML_FILTER:-}
+
+die() { echo "test-cgroup2: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root"
+command -v linux.uml >/dev/null || die "no linux.uml: apt-get install user-mode-linux (make deps)"
+command -v bats >/dev/null || die "no bats"
+[ -x "$repo/berth" ] || die "no $repo/berth: make build"
+[ -d "$repo/tests/rootfs/busybox" ] || die "no busybox rootfs: make rootfs"
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || read -r -a suites <<<"$UML_SUITES"
+for s in "${suites[@]}"; do
+	[ -f "$repo/tests/integration/$s.bats" ] || die "no suite tests/integration/$s.bats"
+done
+
+results=$(mktemp -d /var/tmp/berth-uml.XXXXXX)
+# The guest is a tree of host processes (one per guest address space),
+# all with this run's results directory on their command line; none may
+# outlive the run, whatever ends it.
+stop_guest() {
+	local p
+	for p in $(pgrep -f "berth_results=$results " || true); do kill -9 "$p" 2>/dev/null || true; done
+}
+trap 'stop_guest; rm -rf "$results"' EXIT
+trap 'exit 130' INT TERM
+cat >"$results/env" <<-ENV
+	REPO=$(printf %q "$repo")
+	SUITES=$(printf %q "${suites[*]}")
+	FILTER=$(printf %q "$UML_FILTER")
+	RESULTS=$(printf %q "$results")
+ENV
+
+# UML keeps the guest's memory in a file under TMPDIR, best on a tmpfs
+# (only the pages the guest touches are used).
+umltmp=/dev/shm
+[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || umltmp=$results
+# A small sparse disk, so the guest has a block device (/dev/ubda) for the
+# io.max tests.
+truncate -s 64M "$results/disk.img"
+echo "test-cgroup2: booting user-mode-linux (suites: ${suites[*]})" >&2
+start=$SECONDS
+rc=0
+# con0 is the guest's console (the init's stdout until it switches to the
+# results log); con=null keeps the other consoles quiet.
+TMPDIR=$umltmp timeout --kill-after=10 "$UML_TIMEOUT" linux.uml \
+	mem="$UML_MEM" root=/dev/root rootfstype=hostfs rootflags=/ ro \
+	ubd0="$results/disk.img" \
+	init="$here/guest-init.sh" berth_results="$results" quiet \
+	con=null con0=fd:0,fd:1 </dev/null >"$results/console" 2>&1 || rc=$?
+elapsed=$((SECONDS - start))
+
+[ -f "$results/tap" ] && cat "$results/tap"
+if [ ! -f "$results/rc" ]; then
+	echo "test-cgroup2: the guest did not finish (linux.uml exit $rc after ${elapsed}s); its console:" >&2
+	tail -n 60 "$results/console" >&2
+	exit 1
+fi
+guest_rc=$(cat "$results/rc")
+echo "test-cgroup2: guest exit status $guest_rc after ${elapsed}s" >&2
+if [ "$guest_rc" != 0 ]; then
+	tail -n 30 "$results/log" >&2
+	exit 1
+fi
