@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/procattr"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
 )
 
@@ -77,6 +78,7 @@ func buildFeatures() *features.Features {
 			Apparmor:        &features.Apparmor{Enabled: &yes},
 			Selinux:         &features.Selinux{Enabled: &yes},
 			IntelRdt:        &features.IntelRdt{Enabled: &no},
+			MemoryPolicy:    &features.MemoryPolicy{Modes: procattr.MemoryPolicyModes(), Flags: procattr.MemoryPolicyFlags()},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
 			NetDevices:      &features.NetDevices{Enabled: &no},
 		},

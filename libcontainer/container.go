@@ -379,11 +379,16 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	restoreCPUs, err := setInitialCPUAffinity(o.Spec.Process) // affinity_linux.go
+	if err != nil {
+		return nil, err
+	}
 	proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, Fifo: fifo, Console: o.ConsoleSocket, CgroupFD: cgfd,
 		Seal: seal.Take(), NetNSAhead: netns != nil,
 	})
+	restoreCPUs()
 	if err != nil {
 		return nil, err
 	}

@@ -146,11 +146,16 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if err != nil {
 		return nil, err
 	}
+	restoreCPUs, err := setInitialCPUAffinity(o.Process) // affinity_linux.go
+	if err != nil {
+		return nil, err
+	}
 	proc, err := startProcess(&launch{
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.Take(),
 	})
+	restoreCPUs()
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/procattr"
 )
 
 // maxConfigSize bounds config.json: a real one is a few tens of KiB (a full
@@ -184,33 +186,22 @@ func errUnapplied(field string) error {
 	return fmt.Errorf("%s is not supported by berth yet", field)
 }
 
-// unappliedProcess refuses the process fields nothing applies; exec's
+// unappliedProcess checks the process fields procattr applies; exec's
 // process.json goes through it too.
 func unappliedProcess(p *specs.Process) error {
-	switch {
-	case p.IOPriority != nil:
-		return errUnapplied("process.ioPriority")
-	case p.Scheduler != nil:
-		return errUnapplied("process.scheduler")
-	case p.ExecCPUAffinity != nil:
-		return errUnapplied("process.execCPUAffinity")
-	}
-	return nil
+	return procattr.CheckProcess(p)
 }
 
-// unappliedLinux refuses the linux fields nothing applies.
+// unappliedLinux refuses the linux fields nothing applies, and checks
+// those procattr applies.
 func unappliedLinux(l *specs.Linux) error {
 	switch {
 	case l.IntelRdt != nil:
 		return errUnapplied("linux.intelRdt")
-	case l.MemoryPolicy != nil:
-		return errUnapplied("linux.memoryPolicy")
 	case len(l.NetDevices) > 0:
 		return errUnapplied("linux.netDevices")
-	case l.Personality != nil:
-		return errUnapplied("linux.personality")
 	}
-	return nil
+	return procattr.CheckLinux(l)
 }
 
 // unappliedMountOpts are mount options runc gives a meaning to that berth

@@ -327,12 +327,7 @@ func TestValidateRefusesUnappliedFields(t *testing.T) {
 		modify func(s *specs.Spec)
 	}{
 		{"linux.intelRdt", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c"} }},
-		{"linux.memoryPolicy", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_BIND"} }},
 		{"linux.netDevices", func(s *specs.Spec) { s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {}} }},
-		{"linux.personality", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32} }},
-		{"process.ioPriority", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE} }},
-		{"process.scheduler", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch} }},
-		{"process.execCPUAffinity", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"} }},
 		{"uidMappings/gidMappings on a mount", mount(specs.Mount{Type: "bind", Source: "/", Destination: "/x", Options: []string{"rbind"}, UIDMappings: idmap})},
 		{"uidMappings/gidMappings on a mount", mount(specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: "/x", GIDMappings: idmap})},
 	}
@@ -356,9 +351,43 @@ func TestValidateRefusesUnappliedFields(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The fields procattr applies are checked at create (and in exec's
+// process.json) with the same one-line errors, not refused.
+func TestValidateChecksProcAttrs(t *testing.T) {
+	cases := []struct {
+		want   string // "" for accepted
+		modify func(s *specs.Spec)
+	}{
+		{"", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0"} }},
+		{"MPOL_BIND needs nodes", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind} }},
+		{"", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32} }},
+		{"linux.personality.domain", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: "PER_BSD"} }},
+		{"", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE} }},
+		{"process.ioPriority.priority", func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 9}
+		}},
+		{"", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch} }},
+		{"process.scheduler.nice", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch, Nice: 40} }},
+		{"", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"} }},
+		{"process.execCPUAffinity.initial", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0-"} }},
+	}
+	for i, c := range cases {
+		b := newBundle(t)
+		s := validSpec()
+		c.modify(s)
+		err := Validate(s, b)
+		if c.want == "" && err != nil {
+			t.Errorf("case %d: %v", i, err)
+		}
+		if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n")) {
+			t.Errorf("case %d: error %v; want one line naming %s", i, err, c.want)
+		}
+	}
 	// exec's process.json is checked by ValidateProcess alone.
-	p := &specs.Process{Args: []string{"sh"}, Cwd: "/", Scheduler: &specs.Scheduler{Policy: specs.SchedOther}}
-	if err := ValidateProcess(p); err == nil || !strings.Contains(err.Error(), "process.scheduler") {
-		t.Fatalf("ValidateProcess: %v; want process.scheduler refused", err)
+	p := &specs.Process{Args: []string{"sh"}, Cwd: "/", Scheduler: &specs.Scheduler{Policy: "SCHED_NOW"}}
+	if err := ValidateProcess(p); err == nil || !strings.Contains(err.Error(), "process.scheduler.policy") {
+		t.Fatalf("ValidateProcess: %v; want process.scheduler.policy refused", err)
 	}
 }

@@ -32,12 +32,7 @@ refused() {
 		cp "$TEST_TMP/base.json" "$BUNDLE/config.json"
 	done <<-'EOF2'
 		linux.intelRdt|.linux.intelRdt = {"closID": "us"}
-		linux.memoryPolicy|.linux.memoryPolicy = {"mode": "MPOL_PREFERRED", "nodes": "0"}
 		linux.netDevices|.linux.netDevices = {"us-veth0": {}}
-		linux.personality|.linux.personality = {"domain": "LINUX32"}
-		process.ioPriority|.process.ioPriority = {"class": "IOPRIO_CLASS_IDLE"}
-		process.scheduler|.process.scheduler = {"policy": "SCHED_BATCH"}
-		process.execCPUAffinity|.process.execCPUAffinity = {"initial": "0"}
 		uidMappings/gidMappings on a mount|.mounts += [{"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind"], "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}], "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]
 	EOF2
 	# The same config without the field runs.
@@ -60,29 +55,8 @@ refused() {
 	done
 }
 
-@test "us-features: features does not claim intelRdt, netDevices, idmap mounts or a memory policy" {
+@test "us-features: features does not claim intelRdt, netDevices or idmap mounts" {
 	run "$BERTH" features
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.linux.intelRdt.enabled, .linux.netDevices.enabled, .linux.mountExtensions.idmap.enabled]' <<<"$output")" = '[false,false,false]' ]
-	[ "$(jq -c '.linux.memoryPolicy.modes // []' <<<"$output")" = '[]' ]
-}
-
-@test "us-exec: exec refuses unapplied process fields in process.json, naming them" {
-	run berth run -d --bundle "$BUNDLE" us-exec
-	[ "$status" -eq 0 ]
-	local field filter
-	while IFS='|' read -r field filter; do
-		jq -c "$filter" <<<'{"args": ["true"], "cwd": "/"}' >"$TEST_TMP/p.json"
-		run berth exec --process "$TEST_TMP/p.json" us-exec
-		[ "$status" -ne 0 ] || { echo "exec accepted $field"; false; }
-		[[ "$output" == *"$field is not supported"* ]] || { echo "does not name $field: $output"; false; }
-	done <<-'EOF2'
-		process.ioPriority|.ioPriority = {"class": "IOPRIO_CLASS_BE", "priority": 7}
-		process.scheduler|.scheduler = {"policy": "SCHED_IDLE"}
-		process.execCPUAffinity|.execCPUAffinity = {"final": "0"}
-	EOF2
-	# The same process.json without them runs.
-	jq -n '{"args": ["true"], "cwd": "/"}' >"$TEST_TMP/p.json"
-	run berth exec --process "$TEST_TMP/p.json" us-exec
-	[ "$status" -eq 0 ]
 }
