@@ -7,7 +7,7 @@ import "sort"
 // else is passed to the filesystem as data; the refused options (idmap,
 // ridmap) are not listed. `berth features` reports this list.
 func KnownMountOptions() []string {
-	names := make([]string, 0, len(mountFlagOpts)+len(propagationOpts)+len(recAttrOpts)+1)
+	names := make([]string, 0, len(mountFlagOpts)+len(propagationOpts)+len(recAttrOpts)+len(recAtimeOpts)+1)
 	names = append(names, "tmpcopyup")
 	for n := range mountFlagOpts {
 		names = append(names, n)
@@ -16,6 +16,9 @@ func KnownMountOptions() []string {
 		names = append(names, n)
 	}
 	for n := range recAttrOpts {
+		names = append(names, n)
+	}
+	for n := range recAtimeOpts {
 		names = append(names, n)
 	}
 	sort.Strings(names)

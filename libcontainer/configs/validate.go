@@ -204,23 +204,11 @@ func unappliedLinux(l *specs.Linux) error {
 	return procattr.CheckLinux(l)
 }
 
-// unappliedMountOpts are mount options runc gives a meaning to that berth
-// does not apply yet. Without this check ParseMountOptions would pass them
-// to the filesystem as data, which a bind mount ignores.
-var unappliedMountOpts = map[string]bool{
-	"ratime": true, "rnorelatime": true, "rnostrictatime": true,
-}
-
 // unappliedMount refuses the parts of a mount nothing applies: per-mount
-// id mappings and the options above.
+// id mappings.
 func unappliedMount(m specs.Mount) error {
 	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
 		return errUnapplied("uidMappings/gidMappings on a mount")
-	}
-	for _, o := range m.Options {
-		if unappliedMountOpts[o] {
-			return errUnapplied(fmt.Sprintf("mount option %q", o))
-		}
 	}
 	return nil
 }

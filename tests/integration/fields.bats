@@ -174,3 +174,70 @@ nice_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $17}'; }
 	[ "$(jq -c '.linux.memoryPolicy.modes | sort' <<<"$output")" = '["MPOL_BIND","MPOL_DEFAULT","MPOL_INTERLEAVE","MPOL_LOCAL","MPOL_PREFERRED","MPOL_PREFERRED_MANY","MPOL_WEIGHTED_INTERLEAVE"]' ]
 	[ "$(jq -c '.linux.memoryPolicy.flags | sort' <<<"$output")" = '["MPOL_F_NUMA_BALANCING","MPOL_F_RELATIVE_NODES","MPOL_F_STATIC_NODES"]' ]
 }
+
+# The recursive atime and symfollow options, on an rbind of a tree made
+# in a mount namespace of the test's own: a noatime,nosymfollow tmpfs
+# with a strictatime tmpfs below it. Each option reaches both mounts.
+@test "fl-mountopts: ratime, rnorelatime, rnostrictatime and the symfollow options apply to the whole tree" {
+	chmod 755 "$TEST_TMP"
+	cat >"$TEST_TMP/inns.sh" <<-'EOS'
+		set -eu
+		src=$TEST_TMP/fsrc
+		mkdir -p "$src"
+		mount -t tmpfs -o noatime,nosymfollow tmpfs "$src"
+		mkdir "$src/sub"
+		mount -t tmpfs -o strictatime tmpfs "$src/sub"
+		cfg=$BUNDLE/config.json
+		cp "$cfg" "$TEST_TMP/orig.json"
+		try() { # NAME OPTIONS-JSON
+			jq --arg s "$src" --argjson o "$2" '.process.args = ["awk", "$2 ~ /^\\/mnt/ {print $2 \"=\" $4}", "/proc/self/mounts"]
+				| .mounts += [{"destination": "/mnt", "type": "bind", "source": $s, "options": $o}]' "$TEST_TMP/orig.json" >"$cfg"
+			echo "$1: $("$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" "fl-mo-$1" 2>&1 </dev/null | tr '\n' ' ')"
+		}
+		try plain '["rbind"]'
+		try ratime '["rbind", "ratime"]'
+		try rnorelatime '["rbind", "rrelatime", "rnorelatime"]'
+		try rnostrictatime '["rbind", "rnostrictatime"]'
+		try rsymfollow '["rbind", "rsymfollow"]'
+		try rnosymfollow '["rbind", "rsymfollow", "rnosymfollow"]'
+		try symfollow '["rbind", "symfollow"]'
+	EOS
+	run env BERTH="$BERTH" STATE_ROOT="$STATE_ROOT" BUNDLE="$BUNDLE" TEST_TMP="$TEST_TMP" \
+		unshare -m --propagation private bash "$TEST_TMP/inns.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# opts NAME MOUNT: the atime and symfollow options of MOUNT (/mnt or
+	# /mnt/sub) in try NAME.
+	opts() {
+		sed -n "s/^$1: //p" <<<"$output" | tr ' ' '\n' | sed -n "s|^$2=||p" | tr ',' '\n' |
+			grep -E 'atime|symfollow' | sort | tr '\n' ' '
+	}
+	# Without options the tree keeps its modes (strictatime is not shown).
+	[ "$(opts plain /mnt)" = "noatime nosymfollow " ]
+	[ "$(opts plain /mnt/sub)" = "" ]
+	# ratime: noatime cleared, both become the default, relatime.
+	[ "$(opts ratime /mnt)" = "nosymfollow relatime " ]
+	[ "$(opts ratime /mnt/sub)" = "relatime " ]
+	# rnorelatime after rrelatime: relatime cleared, strictatime left.
+	[ "$(opts rnorelatime /mnt)" = "nosymfollow " ]
+	[ "$(opts rnorelatime /mnt/sub)" = "" ]
+	# rnostrictatime: the strictatime sub-mount becomes relatime too.
+	[ "$(opts rnostrictatime /mnt/sub)" = "relatime " ]
+	[ "$(opts rnostrictatime /mnt)" = "nosymfollow relatime " ]
+	# rsymfollow clears nosymfollow everywhere; rnosymfollow (last) sets it
+	# everywhere; symfollow clears it on the top mount only (a flag change,
+	# so the atime mode asked for there, none, is the default).
+	[ "$(opts rsymfollow /mnt)" = "noatime " ]
+	[ "$(opts rnosymfollow /mnt)" = "noatime nosymfollow " ]
+	[ "$(opts rnosymfollow /mnt/sub)" = "nosymfollow " ]
+	[[ "$(opts symfollow /mnt)" != *nosymfollow* ]]
+	[ "$(opts symfollow /mnt/sub)" = "" ]
+}
+
+@test "fl-mountopts-features: features lists the recursive atime options" {
+	run "$BERTH" features
+	[ "$status" -eq 0 ]
+	for o in ratime rnoatime rrelatime rnorelatime rstrictatime rnostrictatime rsymfollow rnosymfollow symfollow nosymfollow; do
+		[ "$(jq --arg o "$o" '.mountOptions | index($o) != null' <<<"$output")" = true ] || { echo "$o not listed"; false; }
+	done
+}

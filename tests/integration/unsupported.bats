@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Nothing ignored in silence: config fields berth does not apply yet are
-# refused at create (and in exec's process.json), with one line naming the
+# refused at create, with one line naming the
 # field, and leave no container, state or cgroup behind; `berth features`
 # does not list them.
 
@@ -38,21 +38,6 @@ refused() {
 	# The same config without the field runs.
 	run berth run --bundle "$BUNDLE" us-field-ok
 	[ "$status" -eq 0 ]
-}
-
-@test "us-mountopts: each unapplied mount option is refused at create, and features does not list it" {
-	mkdir "$TEST_TMP/src"
-	local feats o
-	feats=$("$BERTH" features)
-	for o in ratime rnorelatime rnostrictatime; do
-		cp "$BUNDLE/config.json" "$TEST_TMP/base.json"
-		update_config --arg o "$o" --arg s "$TEST_TMP/src" \
-			'.mounts += [{"destination": "/mnt", "type": "bind", "source": $s, "options": ["rbind", $o]}]'
-		refused "us-mo" "$o"
-		[[ "$output" == *"mount option"* ]]
-		cp "$TEST_TMP/base.json" "$BUNDLE/config.json"
-		[ "$(jq --arg o "$o" '.mountOptions | index($o)' <<<"$feats")" = null ] || { echo "features lists $o"; false; }
-	done
 }
 
 @test "us-features: features does not claim intelRdt, netDevices or idmap mounts" {
