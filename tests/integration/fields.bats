@@ -241,3 +241,62 @@ nice_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $17}'; }
 		[ "$(jq --arg o "$o" '.mountOptions | index($o) != null' <<<"$output")" = true ] || { echo "$o not listed"; false; }
 	done
 }
+
+# unified_dir ID: the container's directory in the cgroup2 tree.
+unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; }
+
+@test "fl-unified: on a hybrid host, unified keys of the cgroup2 tree are written there, others refused by name" {
+	[ -d /sys/fs/cgroup/unified ] && ! grep -q cgroup2 <(stat -f -c %T /sys/fs/cgroup) || skip "not a hybrid host"
+	update_config '.linux.resources.unified = {"cgroup.max.depth": "3", "cgroup.max.descendants": "7"}'
+	run berth create --bundle "$BUNDLE" fl-uni
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	dir=$(unified_dir fl-uni)
+	[[ "$dir" == /sys/fs/cgroup/unified/* ]]
+	[ "$(cat "$dir/cgroup.max.depth")" = 3 ]
+	[ "$(cat "$dir/cgroup.max.descendants")" = 7 ]
+	# update writes them too.
+	echo '{"unified": {"cgroup.max.depth": "2"}}' | "$BERTH" --root "$STATE_ROOT" update -r - fl-uni
+	[ "$(cat "$dir/cgroup.max.depth")" = 2 ]
+	# A v1 controller's key: refused at create, naming it, nothing left.
+	update_config '.linux.resources.unified = {"memory.max": "10000000"}'
+	run berth create --bundle "$BUNDLE" fl-uni2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'unified: \"memory.max\": the memory controller is on cgroup v1 on this host'* ]] || { echo "$output"; false; }
+	[ ! -e "$STATE_ROOT/fl-uni2" ]
+	! ls -d /sys/fs/cgroup/*/berth/fl-uni2 2>/dev/null
+	# hugetlb lives in the cgroup2 tree here: applied where the root
+	# delegates it, refused clearly where it does not (this host).
+	grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers || return 0
+	[ -d /sys/fs/cgroup/hugetlb ] && return 0
+	update_config '.linux.resources.unified = {"hugetlb.2MB.max": "4194304"}'
+	run berth create --bundle "$BUNDLE" fl-uni3
+	if grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control; then
+		[ "$status" -eq 0 ]
+		[ "$(cat "$(unified_dir fl-uni3)/hugetlb.2MB.max")" = 4194304 ]
+	else
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"hugetlb.2MB.max"*"the hugetlb controller is not enabled"*"not delegated"* ]] || { echo "$output"; false; }
+		[ ! -e "$STATE_ROOT/fl-uni3" ]
+		! grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control
+	fi
+}
+
+@test "fl-checkbefore: memory.checkBeforeUpdate: a limit below the usage is refused and the old one stays" {
+	update_config '.linux.resources.memory = {"limit": 67108864, "checkBeforeUpdate": true}
+		| .process.args = ["sh", "-c", "head -c 20000000 /dev/zero > /dev/shm/fill; sleep 100"]'
+	run berth run -d --bundle "$BUNDLE" fl-cbu
+	[ "$status" -eq 0 ]
+	mem=$(jq -r '.cgroup_paths.memory // .cgroup_paths[""]' "$STATE_ROOT/fl-cbu/state.json")
+	deadline=$((SECONDS + 10))
+	until [ -e "$BUNDLE/rootfs/dev/shm" ] || [ "$(cat "$mem/memory.usage_in_bytes" 2>/dev/null || cat "$mem/memory.current")" -gt 20000000 ]; do
+		[ $SECONDS -lt $deadline ] || break
+		sleep 0.05
+	done
+	[ "$(cat "$mem/memory.usage_in_bytes" 2>/dev/null || cat "$mem/memory.current")" -gt 20000000 ]
+	run berth update --memory 10000000 fl-cbu
+	[ "$status" -ne 0 ]
+	echo "$output"
+	[ "$(container_status fl-cbu)" = running ]
+	[ "$(cat "$mem/memory.limit_in_bytes" 2>/dev/null || cat "$mem/memory.max")" = 67108864 ]
+	[ "$(jq '.spec.linux.resources.memory.limit' "$STATE_ROOT/fl-cbu/state.json")" = 67108864 ]
+}
