@@ -75,9 +75,10 @@ func buildFeatures() *features.Features {
 			Seccomp: seccompFeatures(),
 			// libcontainer/lsm applies process.apparmorProfile and
 			// selinuxLabel (and refuses them on a host without the LSM).
-			Apparmor:        &features.Apparmor{Enabled: &yes},
-			Selinux:         &features.Selinux{Enabled: &yes},
-			IntelRdt:        &features.IntelRdt{Enabled: &no},
+			Apparmor: &features.Apparmor{Enabled: &yes},
+			Selinux:  &features.Selinux{Enabled: &yes},
+			// libcontainer/intelrdt, where resctrl is mounted.
+			IntelRdt:        &features.IntelRdt{Enabled: &yes, Schemata: &yes, Monitoring: &yes},
 			MemoryPolicy:    &features.MemoryPolicy{Modes: procattr.MemoryPolicyModes(), Flags: procattr.MemoryPolicyFlags()},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
 			NetDevices:      &features.NetDevices{Enabled: &no},

@@ -320,6 +320,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		if proc != nil {
 			proc.kill()
 		}
+		removeIntelRdt(o.Spec.Linux.IntelRdt, o.ID) // intelrdt_linux.go
 		if mgr != nil { // nil: never made, nothing created
 			if err := mgr.Destroy(); err != nil {
 				logrus.Warnf("remove cgroup of %s: %v", o.ID, err)
@@ -397,6 +398,9 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
 	}
 	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
+	if err := applyIntelRdt(o.Spec, o.ID, proc.pid); err != nil { // intelrdt_linux.go
+		return nil, err
+	}
 	if !early {
 		if err := newManager(); err != nil {
 			return nil, err
@@ -928,6 +932,9 @@ func (c *Container) Destroy(force bool) error {
 		if err := destroyCgroup(mgr); err != nil {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
+	}
+	if sum, err := c.state.Summary(); err == nil && sum.Linux != nil {
+		removeIntelRdt(sum.Linux.IntelRdt, c.state.ID) // intelrdt_linux.go
 	}
 	if err := dir.remove(); err != nil {
 		return fmt.Errorf("remove state directory: %w", err)

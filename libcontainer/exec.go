@@ -162,6 +162,10 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if logrus.IsLevelEnabled(logrus.DebugLevel) {
 		logrus.Debugf("exec %s: process %d started (berth's child: %t), joining the namespaces of init %d; cgroups %v", c.state.ID, proc.pid, proc.cmd != nil, c.state.InitPid, cgPaths)
 	}
+	if err := joinIntelRdt(spec, c.state.ID, proc.pid); err != nil { // intelrdt_linux.go
+		proc.kill()
+		return nil, err
+	}
 	if o.BeforeStart != nil {
 		o.BeforeStart()
 	}

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-runtime/berth/libcontainer/intelrdt"
 	"github.com/berth-runtime/berth/libcontainer/procattr"
 )
 
@@ -196,10 +197,17 @@ func unappliedProcess(p *specs.Process) error {
 // those procattr applies.
 func unappliedLinux(l *specs.Linux) error {
 	switch {
-	case l.IntelRdt != nil:
-		return errUnapplied("linux.intelRdt")
 	case len(l.NetDevices) > 0:
 		return errUnapplied("linux.netDevices")
+	}
+	if l.IntelRdt != nil {
+		if err := intelrdt.Check(l.IntelRdt); err != nil {
+			return err
+		}
+		// The spec: an error when no resctrl is mounted.
+		if _, err := intelrdt.Root(); err != nil {
+			return err
+		}
 	}
 	return procattr.CheckLinux(l)
 }

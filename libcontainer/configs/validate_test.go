@@ -323,7 +323,6 @@ func TestValidateRefusesUnappliedFields(t *testing.T) {
 		want   string
 		modify func(s *specs.Spec)
 	}{
-		{"linux.intelRdt", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c"} }},
 		{"linux.netDevices", func(s *specs.Spec) { s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {}} }},
 		{"uidMappings/gidMappings on a mount", mount(specs.Mount{Type: "bind", Source: "/", Destination: "/x", Options: []string{"rbind"}, UIDMappings: idmap})},
 		{"uidMappings/gidMappings on a mount", mount(specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: "/x", GIDMappings: idmap})},
@@ -374,6 +373,19 @@ func TestValidateChecksProcAttrs(t *testing.T) {
 		}
 		if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n")) {
 			t.Errorf("case %d: error %v; want one line naming %s", i, err, c.want)
+		}
+	}
+	// intelRdt: checked, then refused where no resctrl is mounted.
+	b := newBundle(t)
+	s := validSpec()
+	s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "../x"}
+	if err := Validate(s, b); err == nil || !strings.Contains(err.Error(), "linux.intelRdt.closID") {
+		t.Errorf("bad closID: %v", err)
+	}
+	s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "gold"}
+	if _, rerr := os.Stat("/sys/fs/resctrl/info"); rerr != nil {
+		if err := Validate(s, b); err == nil || !strings.Contains(err.Error(), "no resctrl filesystem") {
+			t.Errorf("intelRdt without resctrl: %v", err)
 		}
 	}
 	// exec's process.json is checked by ValidateProcess alone.

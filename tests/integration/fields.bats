@@ -300,3 +300,48 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 	[ "$(cat "$mem/memory.limit_in_bytes" 2>/dev/null || cat "$mem/memory.max")" = 67108864 ]
 	[ "$(jq '.spec.linux.resources.memory.limit' "$STATE_ROOT/fl-cbu/state.json")" = 67108864 ]
 }
+
+@test "fl-rdt: linux.intelRdt is applied where resctrl is mounted, refused clearly where not (this host)" {
+	update_config '.linux.intelRdt = {"l3CacheSchema": "L3:0=1", "enableMonitoring": true}'
+	if awk '$9 == "resctrl" {found=1} END {exit !found}' /proc/self/mountinfo; then
+		# A host with resctrl: the container's own group, init in it and
+		# in its monitoring group; removed on delete.
+		run berth run -d --bundle "$BUNDLE" fl-rdt
+		[ "$status" -eq 0 ]
+		root=$(awk '$9 == "resctrl" {print $5; exit}' /proc/self/mountinfo)
+		grep -qx "$(init_pid fl-rdt)" "$root/fl-rdt/tasks"
+		grep -qx "$(init_pid fl-rdt)" "$root/fl-rdt/mon_groups/fl-rdt/tasks"
+		"$BERTH" --root "$STATE_ROOT" delete -f fl-rdt
+		[ ! -e "$root/fl-rdt" ]
+		return 0
+	fi
+	run berth create --bundle "$BUNDLE" fl-rdt
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"linux.intelRdt: no resctrl filesystem is mounted on this host"* ]] || { echo "$output"; false; }
+	[ ! -e "$STATE_ROOT/fl-rdt" ]
+	! ls -d /sys/fs/cgroup/*/berth/fl-rdt 2>/dev/null
+	# A bad closID is refused as such on any host.
+	update_config '.linux.intelRdt = {"closID": "../x"}'
+	run berth create --bundle "$BUNDLE" fl-rdt
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'linux.intelRdt.closID \"../x\" is not a resctrl group name'* ]] || { echo "$output"; false; }
+	# update's schema flags: refused the same way, and nothing else of
+	# the update is applied.
+	update_config 'del(.linux.intelRdt)'
+	run berth run -d --bundle "$BUNDLE" fl-rdt2
+	[ "$status" -eq 0 ]
+	pids=$(jq -r '.cgroup_paths.pids' "$STATE_ROOT/fl-rdt2/state.json")
+	for f in --l3-cache-schema=L3:0=1 --mem-bw-schema=MB:0=50; do
+		run berth update "$f" --pids-limit 77 fl-rdt2
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"no resctrl filesystem is mounted"* ]] || { echo "$output"; false; }
+		[ "$(cat "$pids/pids.max")" != 77 ]
+	done
+}
+
+@test "fl-rdt-features: features claims intelRdt with schemata and monitoring, as runc" {
+	run "$BERTH" features
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '.linux.intelRdt' <<<"$output")" = '{"enabled":true,"schemata":true,"monitoring":true}' ]
+}

@@ -31,7 +31,6 @@ refused() {
 		refused "us-field" "$field"
 		cp "$TEST_TMP/base.json" "$BUNDLE/config.json"
 	done <<-'EOF2'
-		linux.intelRdt|.linux.intelRdt = {"closID": "us"}
 		linux.netDevices|.linux.netDevices = {"us-veth0": {}}
 		uidMappings/gidMappings on a mount|.mounts += [{"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind"], "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}], "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]
 	EOF2
@@ -40,8 +39,8 @@ refused() {
 	[ "$status" -eq 0 ]
 }
 
-@test "us-features: features does not claim intelRdt, netDevices or idmap mounts" {
+@test "us-features: features does not claim netDevices or idmap mounts" {
 	run "$BERTH" features
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '[.linux.intelRdt.enabled, .linux.netDevices.enabled, .linux.mountExtensions.idmap.enabled]' <<<"$output")" = '[false,false,false]' ]
+	[ "$(jq -c '[.linux.netDevices.enabled, .linux.mountExtensions.idmap.enabled]' <<<"$output")" = '[false,false]' ]
 }
