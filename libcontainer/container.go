@@ -320,7 +320,8 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		if proc != nil {
 			proc.kill()
 		}
-		removeIntelRdt(o.Spec.Linux.IntelRdt, o.ID) // intelrdt_linux.go
+		// What applyIntelRdt made (intelrdt_linux.go).
+		removeIntelRdt(o.Spec.Linux.IntelRdt, o.ID)
 		if mgr != nil { // nil: never made, nothing created
 			if err := mgr.Destroy(); err != nil {
 				logrus.Warnf("remove cgroup of %s: %v", o.ID, err)
