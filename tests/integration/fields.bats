@@ -382,3 +382,37 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 	# recursive attributes and tmpcopyup.
 	[ "$(jq -r '.mountOptions | sort | join(" ")' <<<"$f")" = "$(tr ' ' '\n' <<<"${RUNC_MOUNT_OPTIONS//$'\n'/ }" | sort | tr '\n' ' ' | sed 's/ $//')" ]
 }
+
+# subreaper_of_orphan [FLAGS...]: runs a container without a pid namespace
+# whose shell orphans a sleep, and prints "berth-pid orphan-ppid".
+subreaper_of_orphan() {
+	local out=$TEST_TMP/out
+	mkdir -p "$out" && rm -f "$out"/* && mkfifo "$out/fifo"
+	update_config --arg d "$out" '.linux.namespaces |= map(select(.type != "pid"))
+		| .mounts += [{"destination": "/out", "type": "bind", "source": $d, "options": ["rbind"]}]
+		| .process.args = ["sh", "-c", "sh -c \"sleep 1000 & echo \\$! > /out/pid.tmp\"; mv /out/pid.tmp /out/pid; read x < /out/fifo"]'
+	"$BERTH" --root "$STATE_ROOT" run "$@" --bundle "$BUNDLE" fl-reap </dev/null >/dev/null 2>&1 &
+	local berth_pid=$! deadline=$((SECONDS + 10))
+	until [ -s "$out/pid" ]; do
+		[ $SECONDS -lt $deadline ] || { echo "no orphan pid" >&2; return 1; }
+		sleep 0.05
+	done
+	echo "$berth_pid $(awk '$1 == "PPid:" {print $2}' "/proc/$(cat "$out/pid")/status")"
+	echo go >"$out/fifo"
+	wait "$berth_pid" || true
+}
+
+@test "fl-subreaper: run reaps the container's orphans, and with --no-subreaper leaves them to the host" {
+	read -r bpid ppid < <(subreaper_of_orphan)
+	[ "$ppid" = "$bpid" ] || { echo "orphan's parent $ppid, berth $bpid"; false; }
+	read -r bpid ppid < <(subreaper_of_orphan --no-subreaper)
+	[ -n "$ppid" ] && [ "$ppid" != "$bpid" ] || { echo "orphan's parent $ppid, berth $bpid"; false; }
+	# --keep leaves the stopped container, which delete then removes.
+	set_args true
+	run berth run --keep --bundle "$BUNDLE" fl-keep
+	[ "$status" -eq 0 ]
+	[ "$(container_status fl-keep)" = stopped ]
+	run berth delete fl-keep
+	[ "$status" -eq 0 ]
+	[ ! -e "$STATE_ROOT/fl-keep" ]
+}
