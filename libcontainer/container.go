@@ -212,6 +212,10 @@ type CreateOpts struct {
 	// Seal, when set, is berth's binary being sealed for init
 	// (StartSealing); Create takes it over, used or not.
 	Seal Sealing
+	// ExtraEnv is added to init's environment (replacing the same
+	// variables) but not to the saved config, which exec's processes
+	// start from: socket activation's LISTEN_FDS and LISTEN_PID.
+	ExtraEnv []string
 }
 
 // Create makes a container and leaves its init waiting for start. On any
@@ -581,6 +585,7 @@ func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager
 		RuntimeHooks:   runtimeHooks,
 		State:          &hookState,
 	}
+	cfg.Process = withEnv(spec.Process, o.ExtraEnv) // socket.go
 	if ns, ok := configs.FindNamespace(spec, specs.CgroupNamespace); ok && ns.Path == "" {
 		cfg.CgroupNS = true
 	}

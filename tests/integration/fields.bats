@@ -416,3 +416,29 @@ subreaper_of_orphan() {
 	[ "$status" -eq 0 ]
 	[ ! -e "$STATE_ROOT/fl-keep" ]
 }
+
+@test "fl-listen: socket activation's fds and LISTEN_FDS/LISTEN_PID reach the container, before --preserve-fds" {
+	echo one >"$TEST_TMP/f3"
+	echo two >"$TEST_TMP/f4"
+	echo three >"$TEST_TMP/f5"
+	update_config '.process.env += ["LISTEN_FDS=7"] | .process.args = ["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3; cat <&4; cat <&5"]'
+	# As systemd starts it: LISTEN_PID is berth's own pid (bash's, kept by exec).
+	run bash -c 'exec 3<"$1" 4<"$2" 5<"$3"; export LISTEN_FDS=2 LISTEN_PID=$$; exec "$4" --root "$5" run --preserve-fds 1 --bundle "$6" fl-listen </dev/null' \
+		_ "$TEST_TMP/f3" "$TEST_TMP/f4" "$TEST_TMP/f5" "$BERTH" "$STATE_ROOT" "$BUNDLE"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$output" = "$(printf '2 1\none\ntwo\nthree')" ] || { echo "$output"; false; }
+	# exec's processes start from the saved config: no LISTEN_FDS of
+	# init's there.
+	update_config '.process.args = ["sleep", "100"]'
+	run bash -c 'exec 3<"$1"; export LISTEN_FDS=1 LISTEN_PID=$$; exec "$2" --root "$3" run -d --bundle "$4" fl-listen2 </dev/null >"$5" 2>&1' \
+		_ "$TEST_TMP/f3" "$BERTH" "$STATE_ROOT" "$BUNDLE" "$TEST_TMP/run.out"
+	[ "$status" -eq 0 ] || { cat "$TEST_TMP/run.out"; false; }
+	run berth exec fl-listen2 sh -c 'echo $LISTEN_FDS'
+	[ "$output" = 7 ]
+	# Variables meant for another process (LISTEN_PID not berth's) pass nothing.
+	update_config '.process.args = ["sh", "-c", "echo ${LISTEN_PID:-none}; [ ! -e /proc/self/fd/3 ]"]'
+	run bash -c 'exec 3<"$1"; LISTEN_FDS=1 LISTEN_PID=1 exec "$2" --root "$3" run --bundle "$4" fl-listen3 </dev/null' \
+		_ "$TEST_TMP/f3" "$BERTH" "$STATE_ROOT" "$BUNDLE"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$output" = none ]
+}
