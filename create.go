@@ -24,6 +24,7 @@ func createFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root"},
 		&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the runtime's session keyring"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (from fd 3) to the container"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the container's init"},
 	}
 }
 
@@ -129,6 +130,17 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 		closeConsole = func() { sock.Close() }
 	} else if localConsole != nil && spec.Process != nil && spec.Process.Terminal {
 		opts.ConsoleSocket, opts.RelayConsole = localConsole, true
+	}
+	pidfdSock, err := dialPidfdSocket(cmd.String("pidfd-socket"))
+	if err != nil {
+		if closeConsole != nil {
+			closeConsole()
+		}
+		return nil, nil, err
+	}
+	if pidfdSock != nil {
+		defer pidfdSock.Close()
+		opts.PidfdSocket = pidfdSock
 	}
 	opts.Seal = seal.Take()
 	c, err := libcontainer.Create(opts)

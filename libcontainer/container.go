@@ -212,6 +212,8 @@ type CreateOpts struct {
 	// Seal, when set, is berth's binary being sealed for init
 	// (StartSealing); Create takes it over, used or not.
 	Seal Sealing
+	// PidfdSocket, a connected unix socket, receives a pidfd of init.
+	PidfdSocket *os.File
 	// ExtraEnv is added to init's environment (replacing the same
 	// variables) but not to the saved config, which exec's processes
 	// start from: socket activation's LISTEN_FDS and LISTEN_PID.
@@ -404,6 +406,9 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	}
 	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
 	if err := applyIntelRdt(o.Spec, o.ID, proc.pid); err != nil { // intelrdt_linux.go
+		return nil, err
+	}
+	if err := sendPidfd(o.PidfdSocket, proc.pid); err != nil { // pidfd_linux.go
 		return nil, err
 	}
 	if !early {

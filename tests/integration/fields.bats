@@ -442,3 +442,47 @@ subreaper_of_orphan() {
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[ "$output" = none ]
 }
+
+# start_recvpidfd NAME [FLAGS]: a pidfd receiver on $TEST_TMP/NAME.sock,
+# printing to $TEST_TMP/NAME.out; returns once it listens.
+start_recvpidfd() {
+	local name=$1 deadline=$((SECONDS + 10))
+	shift
+	"$TESTBIN/recvpidfd" "$@" -ready "$TEST_TMP/$name.ready" "$TEST_TMP/$name.sock" >"$TEST_TMP/$name.out" 2>&1 &
+	RECV_PID=$!
+	until [ -e "$TEST_TMP/$name.ready" ]; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.05
+	done
+}
+
+@test "fl-pidfd: --pidfd-socket sends a pidfd of init (create, run) and of an exec process" {
+	start_recvpidfd create
+	run berth create --pidfd-socket "$TEST_TMP/create.sock" --bundle "$BUNDLE" fl-pidfd
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	wait "$RECV_PID"
+	[ "$(cat "$TEST_TMP/create.out")" = "$(init_pid fl-pidfd)" ]
+	run berth start fl-pidfd
+	[ "$status" -eq 0 ]
+	start_recvpidfd exec
+	run berth exec -d --pidfd-socket "$TEST_TMP/exec.sock" --pid-file "$TEST_TMP/exec.pid" fl-pidfd sleep 100
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	wait "$RECV_PID"
+	[ "$(cat "$TEST_TMP/exec.out")" = "$(cat "$TEST_TMP/exec.pid")" ]
+	# run: once init runs, the receiver kills it through its pidfd; run
+	# reports it.
+	start_recvpidfd run -kill-when "$TEST_TMP/kill"
+	"$BERTH" --root "$STATE_ROOT" run --pidfd-socket "$TEST_TMP/run.sock" --bundle "$BUNDLE" fl-pidfd2 </dev/null >/dev/null 2>&1 &
+	local run_pid=$! rc=0
+	wait_status fl-pidfd2 running
+	[ "$(cat "$TEST_TMP/run.out")" = "$(init_pid fl-pidfd2)" ]
+	touch "$TEST_TMP/kill"
+	wait "$run_pid" || rc=$?
+	[ "$rc" -eq 137 ]
+	wait "$RECV_PID"
+	# A socket nobody listens on fails create before anything is made.
+	run berth create --pidfd-socket "$TEST_TMP/none.sock" --bundle "$BUNDLE" fl-pidfd3
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"connect to pidfd socket $TEST_TMP/none.sock"* ]] || { echo "$output"; false; }
+	[ ! -e "$STATE_ROOT/fl-pidfd3" ]
+}
