@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# Nothing ignored in silence: config fields berth does not apply yet are
-# refused at create, with one line naming the
-# field, and leave no container, state or cgroup behind; `berth features`
-# does not list them.
+# Nothing ignored in silence: config fields berth does not apply yet
+# (linux.netDevices, id-mapped mounts) are refused at create, with one line
+# naming the field, and leave no container, state or cgroup behind;
+# `berth features` does not claim them. The fields berth applies are tested
+# in fields.bats.
 
 load helpers
 
