@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
@@ -23,6 +24,7 @@ func createFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root"},
 		&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the runtime's session keyring"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N extra fds (from fd 3) to the container"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the container's init"},
 	}
 }
 
@@ -101,12 +103,19 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 	if preserve < 0 {
 		return nil, nil, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
 	}
+	// Socket activation, as runc: the fds systemd passed to berth go to
+	// the container first, the --preserve-fds ones after them.
+	listen := listenFds()
+	preserve += listen
 	opts := &libcontainer.CreateOpts{
 		Root: root, ID: id, Bundle: bundle, Spec: spec, PidFile: pidFile,
 		NoPivot: cmd.Bool("no-pivot"), NoNewKeyring: cmd.Bool("no-new-keyring"),
 		PreserveFds: preserve, Systemd: cmd.Root().Bool("systemd-cgroup"),
 		Rootless: cmd.Root().String("rootless") == "true",
 		Stdin:    os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+	}
+	if listen > 0 {
+		opts.ExtraEnv = []string{"LISTEN_FDS=" + strconv.Itoa(listen), "LISTEN_PID=1"}
 	}
 	if start != nil {
 		opts.StartNow, opts.Background, opts.BeforeStart = true, start.Background, start.Before
@@ -121,6 +130,17 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 		closeConsole = func() { sock.Close() }
 	} else if localConsole != nil && spec.Process != nil && spec.Process.Terminal {
 		opts.ConsoleSocket, opts.RelayConsole = localConsole, true
+	}
+	pidfdSock, err := dialPidfdSocket(cmd.String("pidfd-socket"))
+	if err != nil {
+		if closeConsole != nil {
+			closeConsole()
+		}
+		return nil, nil, err
+	}
+	if pidfdSock != nil {
+		defer pidfdSock.Close()
+		opts.PidfdSocket = pidfdSock
 	}
 	opts.Seal = seal.Take()
 	c, err := libcontainer.Create(opts)
@@ -158,4 +178,18 @@ func debugContainer(what string, c *libcontainer.Container) {
 	if len(st.CgroupPaths) > 0 {
 		logrus.Debugf("container %s: cgroups %v", c.ID(), st.CgroupPaths)
 	}
+}
+
+// listenFds is the number of fds (from fd 3) socket activation passed to
+// berth: LISTEN_FDS, when LISTEN_PID names this process (the variables
+// are for whoever systemd started, not for a process they leaked to).
+func listenFds() int {
+	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
+		return 0
+	}
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }

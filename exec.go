@@ -34,6 +34,7 @@ func execCommand() *cli.Command {
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the process"},
 			&cli.StringFlag{Name: "pid-file", Usage: "file to write the process's host pid to"},
 			&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
+			&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the process"},
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
 			&cli.StringFlag{Name: "cwd", Usage: "current working directory in the container"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables (KEY=VALUE)"},
@@ -127,6 +128,12 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 		return -1, err
 	}
 	defer term.close()
+	if opts.PidfdSocket, err = dialPidfdSocket(cmd.String("pidfd-socket")); err != nil {
+		return -1, err
+	}
+	if opts.PidfdSocket != nil {
+		defer opts.PidfdSocket.Close()
+	}
 	opts.Seal = seal.Take()
 	proc, err := c.Exec(opts)
 	term.started()

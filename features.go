@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/procattr"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
 )
 
@@ -56,7 +57,7 @@ func featuresCommand() *cli.Command {
 // compiled in, not what the host offers; the seccomp lists are the one
 // exception it allows (supportedFlags is what the kernel accepts).
 func buildFeatures() *features.Features {
-	yes, no := true, false
+	yes := true
 	return &features.Features{
 		OCIVersionMin: ociVersionMin,
 		OCIVersionMax: specs.Version,
@@ -74,9 +75,11 @@ func buildFeatures() *features.Features {
 			Seccomp: seccompFeatures(),
 			// libcontainer/lsm applies process.apparmorProfile and
 			// selinuxLabel (and refuses them on a host without the LSM).
-			Apparmor:        &features.Apparmor{Enabled: &yes},
-			Selinux:         &features.Selinux{Enabled: &yes},
-			IntelRdt:        &features.IntelRdt{Enabled: &no},
+			Apparmor: &features.Apparmor{Enabled: &yes},
+			Selinux:  &features.Selinux{Enabled: &yes},
+			// libcontainer/intelrdt, where resctrl is mounted.
+			IntelRdt:        &features.IntelRdt{Enabled: &yes, Schemata: &yes, Monitoring: &yes},
+			MemoryPolicy:    &features.MemoryPolicy{Modes: procattr.MemoryPolicyModes(), Flags: procattr.MemoryPolicyFlags()},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}}, // libcontainer/idmap
 			NetDevices:      &features.NetDevices{Enabled: &yes},                              // libcontainer/netdev
 		},

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
@@ -18,9 +21,7 @@ func runCommand() *cli.Command {
 	flags := append(createFlags(),
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the container's process"},
 		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
-		// berth waits for init as its reaper when init is not its child:
-		// the flag is taken, as runc's, but the reaper stays.
-		&cli.BoolFlag{Name: "no-subreaper", Usage: "accepted for compatibility (berth stays the reaper of the container's init)"},
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "do not reap the container's orphans (they go to the host's reaper)"},
 	)
 	return &cli.Command{
 		Name:      "run",
@@ -80,6 +81,9 @@ func runCommand() *cli.Command {
 			if detach {
 				return nil
 			}
+			if cmd.Bool("no-subreaper") {
+				dropSubreaper(c.State().InitPid)
+			}
 			if debugOn() {
 				logrus.Debugf("run %s: waiting for init pid %d, forwarding signals", id, c.State().InitPid)
 			}
@@ -97,6 +101,24 @@ func runCommand() *cli.Command {
 			}
 			return &exitError{code: status}
 		},
+	}
+}
+
+// dropSubreaper is run's --no-subreaper: once init exists, berth stops
+// being the reaper of the processes the container orphans (without a pid
+// namespace of its own, they then go to the host's reaper, as under runc
+// with the flag). berth stays the reaper while init is not its own child
+// (init forked into a pid namespace it joined by path): only a reaper can
+// wait for it and report its exit status.
+func dropSubreaper(initPid int) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", initPid))
+	if err != nil {
+		return
+	}
+	// The parent pid is the second field after the parenthesised name.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
+		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 	}
 }
 

@@ -36,6 +36,8 @@ func updateCommand() *cli.Command {
 			&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (-1 or 0: none)"},
 			&cli.StringFlag{Name: "kernel-memory", Usage: "not supported (deprecated in the kernel)"},
 			&cli.StringFlag{Name: "kernel-memory-tcp", Usage: "kernel TCP buffer memory limit"},
+			&cli.StringFlag{Name: "l3-cache-schema", Usage: `Intel RDT L3 cache schema ("L3:0=7ff;1=7ff"), where resctrl is mounted`},
+			&cli.StringFlag{Name: "mem-bw-schema", Usage: `Intel RDT memory bandwidth schema ("MB:0=70;1=70"), where resctrl is mounted`},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if err := checkArgs(cmd, 1, true); err != nil {
@@ -62,6 +64,10 @@ func runUpdate(cmd *cli.Command) error {
 		}
 	}
 	if err := applyUpdateFlags(cmd, r); err != nil {
+		return err
+	}
+	// First: refused where no resctrl is mounted, before any change.
+	if err := c.UpdateIntelRdt(cmd.String("l3-cache-schema"), cmd.String("mem-bw-schema")); err != nil {
 		return err
 	}
 	return c.Update(r)

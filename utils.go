@@ -63,14 +63,27 @@ func loadContainer(cmd *cli.Command) (*libcontainer.Container, error) {
 
 // dialConsoleSocket connects to the --console-socket path.
 func dialConsoleSocket(path string) (*os.File, error) {
+	return dialSocket("console socket", path)
+}
+
+// dialPidfdSocket connects to the --pidfd-socket path, when given.
+func dialPidfdSocket(path string) (*os.File, error) {
+	if path == "" {
+		return nil, nil
+	}
+	return dialSocket("pidfd socket", path)
+}
+
+// dialSocket connects to the unix socket at path (what names it in errors).
+func dialSocket(what, path string) (*os.File, error) {
 	conn, err := net.Dial("unix", path)
 	if err != nil {
-		return nil, fmt.Errorf("connect to console socket %s: %w", path, err)
+		return nil, fmt.Errorf("connect to %s %s: %w", what, path, err)
 	}
 	defer conn.Close()
 	f, err := conn.(*net.UnixConn).File()
 	if err != nil {
-		return nil, fmt.Errorf("console socket %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	return f, nil
 }

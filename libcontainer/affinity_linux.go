@@ -3,26 +3,50 @@ package libcontainer
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/procattr"
 )
 
-// resetCPUAffinity widens the calling thread's CPU affinity (the thread
-// that execve's the container's process) to every CPU, which the kernel
-// narrows to the CPUs of the cpuset cgroup the process is in. Since Linux
-// 6.2 a child keeps the affinity its parent asked for, not the cpuset's:
-// a berth started under `taskset -c 0` would otherwise pin every
-// container to CPU 0 whatever its cpuset says. runc resets it likewise,
-// for init and exec, unless process.execCPUAffinity sets one. Call it
-// once the process is in its cgroup.
+// setFinalCPUAffinity sets the CPU affinity the container's process
+// starts with, on the thread that execve's it, once it is in its cgroup:
+// process.execCPUAffinity.final when given, else every CPU, which the
+// kernel narrows to the CPUs of the cpuset cgroup the process is in.
+// Since Linux 6.2 a child keeps the affinity its parent asked for, not
+// the cpuset's: a berth started under `taskset -c 0` (or an initial
+// affinity) would otherwise pin every container to CPU 0 whatever its
+// cpuset says. runc resets it likewise, for init and exec.
 //
-// A failure is ignored, as runc does: the process then runs with the
-// affinity it inherited, which is what it had before this existed.
-func resetCPUAffinity(p *specs.Process) {
-	if p != nil && p.ExecCPUAffinity != nil {
-		return
+// A failed reset is ignored, as runc does: the process then runs with
+// the affinity it inherited. A final affinity that cannot be set fails
+// the start: the user asked for it.
+func setFinalCPUAffinity(p *specs.Process) error {
+	if p != nil && p.ExecCPUAffinity != nil && p.ExecCPUAffinity.Final != "" {
+		return procattr.SetAffinity("process.execCPUAffinity.final", p.ExecCPUAffinity.Final)
 	}
 	var all unix.CPUSet
 	for cpu := range len(all) * 64 {
 		all.Set(cpu)
 	}
 	_ = unix.SchedSetaffinity(0, &all)
+	return nil
+}
+
+// setInitialCPUAffinity pins the calling thread (locked: the one that
+// starts the container's process, which inherits its affinity from birth)
+// to process.execCPUAffinity.initial, so that the process's set-up runs
+// on those CPUs until it is in its cgroup and sets its final affinity.
+// The returned function puts the thread's own affinity back once the
+// process is started; it does nothing when there is no initial affinity.
+func setInitialCPUAffinity(p *specs.Process) (restore func(), err error) {
+	if p == nil || p.ExecCPUAffinity == nil || p.ExecCPUAffinity.Initial == "" {
+		return func() {}, nil
+	}
+	var own unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &own); err != nil {
+		return nil, err
+	}
+	if err := procattr.SetAffinity("process.execCPUAffinity.initial", p.ExecCPUAffinity.Initial); err != nil {
+		return nil, err
+	}
+	return func() { _ = unix.SchedSetaffinity(0, &own) }, nil
 }

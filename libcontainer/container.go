@@ -214,6 +214,12 @@ type CreateOpts struct {
 	// Seal, when set, is berth's binary being sealed for init
 	// (StartSealing); Create takes it over, used or not.
 	Seal Sealing
+	// PidfdSocket, a connected unix socket, receives a pidfd of init.
+	PidfdSocket *os.File
+	// ExtraEnv is added to init's environment (replacing the same
+	// variables) but not to the saved config, which exec's processes
+	// start from: socket activation's LISTEN_FDS and LISTEN_PID.
+	ExtraEnv []string
 }
 
 // Create makes a container and leaves its init waiting for start. On any
@@ -322,6 +328,8 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		if proc != nil {
 			proc.kill()
 		}
+		// What applyIntelRdt made (intelrdt_linux.go).
+		removeIntelRdt(o.Spec.Linux.IntelRdt, o.ID)
 		if mgr != nil { // nil: never made, nothing created
 			if err := mgr.Destroy(); err != nil {
 				logrus.Warnf("remove cgroup of %s: %v", o.ID, err)
@@ -385,11 +393,16 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	restoreCPUs, err := setInitialCPUAffinity(o.Spec.Process) // affinity_linux.go
+	if err != nil {
+		return nil, err
+	}
 	proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, Fifo: fifo, Console: o.ConsoleSocket, CgroupFD: cgfd,
 		Seal: seal.Take(), NetNSAhead: netns != nil,
 	})
+	restoreCPUs()
 	if err != nil {
 		return nil, err
 	}
@@ -400,6 +413,12 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
 	if st.InitExe, err = exeID(proc.pid); err != nil {
 		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
+	}
+	if err := applyIntelRdt(o.Spec, o.ID, proc.pid); err != nil { // intelrdt_linux.go
+		return nil, err
+	}
+	if err := sendPidfd(o.PidfdSocket, proc.pid); err != nil { // pidfd_linux.go
+		return nil, err
 	}
 	if !early {
 		if err := newManager(); err != nil {
@@ -601,6 +620,7 @@ func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager
 		RuntimeHooks:   runtimeHooks,
 		State:          &hookState,
 	}
+	cfg.Process = withEnv(spec.Process, o.ExtraEnv) // socket.go
 	if ns, ok := configs.FindNamespace(spec, specs.CgroupNamespace); ok && ns.Path == "" {
 		cfg.CgroupNS = true
 	}
@@ -961,6 +981,9 @@ func (c *Container) Destroy(force bool) error {
 		if err := destroyCgroup(mgr); err != nil {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
+	}
+	if sum, err := c.state.Summary(); err == nil && sum.Linux != nil {
+		removeIntelRdt(sum.Linux.IntelRdt, c.state.ID) // intelrdt_linux.go
 	}
 	if err := dir.remove(); err != nil {
 		return fmt.Errorf("remove state directory: %w", err)

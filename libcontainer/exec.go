@@ -29,6 +29,8 @@ type ExecOpts struct {
 	Stderr  *os.File
 	// ConsoleSocket receives the pty master when Process.Terminal.
 	ConsoleSocket *os.File
+	// PidfdSocket, a connected unix socket, receives a pidfd of the process.
+	PidfdSocket *os.File
 	// RelayConsole: berth relays the terminal itself (a foreground exec);
 	// the pty then does not turn "\n" into "\r\n", as under runc.
 	RelayConsole bool
@@ -146,16 +148,29 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if err != nil {
 		return nil, err
 	}
+	restoreCPUs, err := setInitialCPUAffinity(o.Process) // affinity_linux.go
+	if err != nil {
+		return nil, err
+	}
 	proc, err := startProcess(&launch{
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.Take(),
 	})
+	restoreCPUs()
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
 	if logrus.IsLevelEnabled(logrus.DebugLevel) {
 		logrus.Debugf("exec %s: process %d started (berth's child: %t), joining the namespaces of init %d; cgroups %v", c.state.ID, proc.pid, proc.cmd != nil, c.state.InitPid, cgPaths)
+	}
+	if err := joinIntelRdt(spec, c.state.ID, proc.pid); err != nil { // intelrdt_linux.go
+		proc.kill()
+		return nil, err
+	}
+	if err := sendPidfd(o.PidfdSocket, proc.pid); err != nil { // pidfd_linux.go
+		proc.kill()
+		return nil, err
 	}
 	if o.BeforeStart != nil {
 		o.BeforeStart()

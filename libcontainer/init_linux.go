@@ -21,6 +21,7 @@ import (
 	"github.com/berth-runtime/berth/libcontainer/console"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
 	"github.com/berth-runtime/berth/libcontainer/lsm"
+	"github.com/berth-runtime/berth/libcontainer/procattr"
 	"github.com/berth-runtime/berth/libcontainer/rootfs"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
 	"github.com/berth-runtime/berth/libcontainer/utils"
@@ -165,6 +166,10 @@ func initContainer(conn *syncConn) error {
 		if err := waitCgroup(conn, &cfg); err != nil {
 			return err
 		}
+	}
+	// In the cgroups, with every capability: procattr.Apply.
+	if err := procattr.Apply(p, cfg.Spec.Linux); err != nil {
+		return err
 	}
 	sc := filter
 	if sc != nil && cfg.SeccompToParent {
@@ -642,7 +647,9 @@ func prepareExec(p *specs.Process) (*execTarget, error) {
 // no_new_privs, seccomp last, the startContainer hooks, execve.
 func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *execTarget) error {
 	p := cfg.Process
-	resetCPUAffinity(p) // the cpuset's CPUs, not berth's (affinity_linux.go)
+	if err := setFinalCPUAffinity(p); err != nil { // affinity_linux.go
+		return err
+	}
 	// Takes effect at execve; written while init still has its privileges.
 	if err := lsm.RequestOf(cfg.Spec, p).ApplyExec(); err != nil {
 		return err

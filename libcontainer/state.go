@@ -91,6 +91,8 @@ type SpecSummary struct {
 
 type linuxSummary struct {
 	CgroupsPath string `json:"cgroupsPath,omitempty"`
+	// IntelRdt: delete removes the resctrl groups create made.
+	IntelRdt *specs.LinuxIntelRdt `json:"intelRdt,omitempty"`
 }
 
 // CgroupsPath is linux.cgroupsPath.
@@ -133,7 +135,7 @@ func (s *State) Summary() (*SpecSummary, error) {
 	case s.spec != nil:
 		sum.Annotations, sum.Hooks = s.spec.Annotations, s.spec.Hooks
 		if s.spec.Linux != nil {
-			sum.Linux = &linuxSummary{CgroupsPath: s.spec.Linux.CgroupsPath}
+			sum.Linux = &linuxSummary{CgroupsPath: s.spec.Linux.CgroupsPath, IntelRdt: s.spec.Linux.IntelRdt}
 		}
 	case len(s.RawSpec) == 0:
 		return nil, fmt.Errorf("state of %s holds no config", s.ID)

@@ -81,6 +81,9 @@ func New(cfg Config) (cgroups.Manager, error) {
 type Checked struct {
 	id string
 	cg *cgroups.Cgroup
+	// unified is linux.resources.unified kept out of cg on a host that
+	// is not cgroup2-only, whose v1 drivers refuse any (withUnified).
+	unified map[string]string
 }
 
 // Check validates and converts cfg as New does, without making the
@@ -91,7 +94,17 @@ func Check(cfg Config) (*Checked, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Checked{id: cfg.ID, cg: cg}, nil
+	c := &Checked{id: cfg.ID, cg: cg}
+	if r := cg.Resources; r != nil && r.Unified != nil && !cgroups.IsCgroup2UnifiedMode() {
+		if Mode() == ModeV1 {
+			return nil, fmt.Errorf("container %q: linux.resources.unified: no cgroup2 hierarchy on this host", cfg.ID)
+		}
+		c.unified = r.Unified
+		rest := *r
+		rest.Unified = nil
+		cg.Resources = &rest
+	}
+	return c, nil
 }
 
 // Manager makes the manager of a checked config; call it once.
@@ -104,12 +117,13 @@ func (c *Checked) Manager() (cgroups.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager for %q: %w", c.id, err)
 	}
-	if paths == nil {
-		return m, nil
+	if paths != nil {
+		if m, err = manager.NewWithPaths(c.cg, paths); err != nil {
+			return nil, fmt.Errorf("cgroup manager for %q: %w", c.id, err)
+		}
 	}
-	m, err = manager.NewWithPaths(c.cg, paths)
-	if err != nil {
-		return nil, fmt.Errorf("cgroup manager for %q: %w", c.id, err)
+	if c.unified != nil {
+		return &withUnified{Manager: m, unified: c.unified}, nil
 	}
 	return m, nil
 }
@@ -158,6 +172,26 @@ func unifiedUnder(libDir, own, rel string) (string, error) {
 		return libDir, nil
 	}
 	return filepath.Join(mnt, own, inner), nil
+}
+
+// withUnified is a manager whose config's unified keys the v1 driver
+// cannot hold: GetCgroups gives them back, so that SetResources hands
+// them to Set, which writes them itself (setHybridUnified).
+type withUnified struct {
+	cgroups.Manager
+	unified map[string]string
+}
+
+func (m *withUnified) GetCgroups() (*cgroups.Cgroup, error) {
+	cg, err := m.Manager.GetCgroups()
+	if err != nil || cg == nil || cg.Resources == nil {
+		return cg, err
+	}
+	c := *cg
+	r := *cg.Resources
+	r.Unified = m.unified
+	c.Resources = &r
+	return &c, nil
 }
 
 // checkedConfig turns cfg into the library's config and, for the systemd
@@ -365,8 +399,9 @@ func SetResources(m cgroups.Manager) error {
 
 // Set writes r to m's cgroup. On a hybrid host without a v1 hugetlb
 // hierarchy, hugetlb limits go to the container's cgroup2 directory,
-// where the kernel may offer the controller: the v1 driver alone would
-// refuse them.
+// where the kernel may offer the controller, and so do the unified keys
+// of controllers that live there (setHybridUnified): the v1 driver alone
+// would refuse them.
 func Set(m cgroups.Manager, r *cgroups.Resources) error {
 	if !cgroups.IsCgroup2UnifiedMode() {
 		if err := checkV1Knobs(m.GetPaths(), r); err != nil {
@@ -385,6 +420,14 @@ func Set(m cgroups.Manager, r *cgroups.Resources) error {
 		}
 		rest := *r
 		rest.HugetlbLimit = nil
+		r = &rest
+	}
+	if len(r.Unified) > 0 && !cgroups.IsCgroup2UnifiedMode() {
+		if err := setHybridUnified(hybridUnified, m.Path(""), m.GetPaths(), r.Unified); err != nil {
+			return err
+		}
+		rest := *r
+		rest.Unified = nil
 		r = &rest
 	}
 	return m.Set(r)

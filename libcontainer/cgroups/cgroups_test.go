@@ -198,11 +198,23 @@ func TestNewErrors(t *testing.T) {
 			}
 		})
 	}
-	if Mode() != ModeV2 {
-		// The v1 driver refuses cgroup v2-only settings at once.
+	switch Mode() {
+	case ModeV1:
+		// No cgroup2 hierarchy to write unified keys to.
 		_, err := New(Config{ID: "c1", Resources: &specs.LinuxResources{Unified: map[string]string{"memory.high": "1"}}})
 		if err == nil || !strings.Contains(err.Error(), "unified") {
 			t.Fatalf("unified on v1: error %v", err)
+		}
+	case ModeHybrid:
+		// The v1 driver would refuse them: kept aside, given back by
+		// GetCgroups for Set to write (setHybridUnified).
+		m, err := New(Config{ID: "c1", Resources: &specs.LinuxResources{Unified: map[string]string{"cgroup.max.depth": "1"}}})
+		if err != nil {
+			t.Fatalf("unified on a hybrid host: %v", err)
+		}
+		cg, err := m.GetCgroups()
+		if err != nil || cg.Resources.Unified["cgroup.max.depth"] != "1" {
+			t.Fatalf("GetCgroups: %+v, %v", cg, err)
 		}
 	}
 }

@@ -24,22 +24,8 @@ func setUnifiedHugetlb(root, dir string, limits []*cgroups.HugepageLimit) error 
 	if dir == "" {
 		return errors.New("hugetlb limits: no hugetlb cgroup controller on this host")
 	}
-	rel, err := filepath.Rel(root, dir)
-	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
-		return fmt.Errorf("hugetlb limits: cgroup %s is not below %s", dir, root)
-	}
-	if !hasController(root, "hugetlb") {
-		return fmt.Errorf("hugetlb limits: the hugetlb controller is not enabled in %s/cgroup.subtree_control (not delegated to containers on this host)", root)
-	}
-	parent := root
-	for _, elem := range strings.Split(filepath.Dir(rel), string(filepath.Separator)) {
-		if elem == "." {
-			break
-		}
-		parent = filepath.Join(parent, elem)
-		if err := enableController(parent, "hugetlb"); err != nil {
-			return fmt.Errorf("hugetlb limits: %w", err)
-		}
+	if err := delegateUnified(root, dir, "hugetlb"); err != nil {
+		return fmt.Errorf("hugetlb limits: %w", err)
 	}
 	for _, l := range limits {
 		value := strconv.FormatUint(l.Limit, 10)
@@ -53,6 +39,32 @@ func setUnifiedHugetlb(root, dir string, limits []*cgroups.HugepageLimit) error 
 			if err := writeCgroupFile(dir, rsvd, value); err != nil {
 				return fmt.Errorf("hugetlb limits: %w", err)
 			}
+		}
+	}
+	return nil
+}
+
+// delegateUnified enables ctrl for dir, a cgroup under the cgroup2
+// hierarchy mounted at root, in the cgroup.subtree_control of dir's
+// ancestors below root, top-down. The root's own subtree_control is never
+// written: it belongs to whoever runs the host (PID 1), so a controller
+// the root does not delegate is an error that says so.
+func delegateUnified(root, dir, ctrl string) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("cgroup %s is not below %s", dir, root)
+	}
+	if !hasController(root, ctrl) {
+		return fmt.Errorf("the %s controller is not enabled in %s/cgroup.subtree_control (not delegated to containers on this host)", ctrl, root)
+	}
+	parent := root
+	for _, elem := range strings.Split(filepath.Dir(rel), string(filepath.Separator)) {
+		if elem == "." {
+			break
+		}
+		parent = filepath.Join(parent, elem)
+		if err := enableController(parent, ctrl); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -72,9 +72,19 @@ var recAttrOpts = map[string]attrOpt{
 	"rnodev": {false, unix.MOUNT_ATTR_NODEV}, "rdev": {true, unix.MOUNT_ATTR_NODEV},
 	"rnoexec": {false, unix.MOUNT_ATTR_NOEXEC}, "rexec": {true, unix.MOUNT_ATTR_NOEXEC},
 	"rnodiratime": {false, unix.MOUNT_ATTR_NODIRATIME}, "rdiratime": {true, unix.MOUNT_ATTR_NODIRATIME},
-	"rnoatime": {false, unix.MOUNT_ATTR_NOATIME}, "rrelatime": {false, unix.MOUNT_ATTR_RELATIME},
-	"rstrictatime": {false, unix.MOUNT_ATTR_STRICTATIME},
 	"rnosymfollow": {false, unix.MOUNT_ATTR_NOSYMFOLLOW}, "rsymfollow": {true, unix.MOUNT_ATTR_NOSYMFOLLOW},
+}
+
+// recAtimeOpts are the recursive atime options, each the atime mode it
+// gives the whole tree. The modes are one field of mount_setattr, not
+// bits, so "clearing" one (ratime, rnostrictatime, rnorelatime) sets
+// another: noatime and strictatime cleared leave the kernel's default,
+// relatime; relatime cleared leaves strictatime, the one mode that still
+// updates atime on every access.
+var recAtimeOpts = map[string]uint64{
+	"rnoatime": unix.MOUNT_ATTR_NOATIME, "ratime": unix.MOUNT_ATTR_RELATIME,
+	"rrelatime": unix.MOUNT_ATTR_RELATIME, "rnorelatime": unix.MOUNT_ATTR_STRICTATIME,
+	"rstrictatime": unix.MOUNT_ATTR_STRICTATIME, "rnostrictatime": unix.MOUNT_ATTR_RELATIME,
 }
 
 // ParseMountOptions splits an OCI mount options list into flags,
@@ -100,11 +110,22 @@ func ParseMountOptions(opts []string) (MountFlags, error) {
 			mf.Propagation = append(mf.Propagation, p)
 			continue
 		}
+		if mode, ok := recAtimeOpts[o]; ok {
+			// The last one given wins; clearing the whole field is how
+			// mount_setattr is told to change it (relatime is 0).
+			mf.RecAttrSet = mf.RecAttrSet&^unix.MOUNT_ATTR__ATIME | mode
+			mf.RecAttrClr |= unix.MOUNT_ATTR__ATIME
+			continue
+		}
 		if a, ok := recAttrOpts[o]; ok {
+			// The last of a pair wins (rro,rrw is rw), as for the
+			// per-mount flags; the kernel would let set win.
 			if a.clear {
 				mf.RecAttrClr |= a.attr
+				mf.RecAttrSet &^= a.attr
 			} else {
 				mf.RecAttrSet |= a.attr
+				mf.RecAttrClr &^= a.attr
 			}
 			continue
 		}

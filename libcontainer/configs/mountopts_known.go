@@ -7,8 +7,10 @@ import "sort"
 // else is passed to the filesystem as data. `berth features` reports this
 // list.
 func KnownMountOptions() []string {
-	names := make([]string, 0, len(mountFlagOpts)+len(propagationOpts)+len(recAttrOpts)+3)
-	names = append(names, "tmpcopyup", "idmap", "ridmap")
+	// idmap and ridmap are not listed, as in runc's list: features reports
+	// them as linux.mountExtensions.idmap.
+	names := make([]string, 0, len(mountFlagOpts)+len(propagationOpts)+len(recAttrOpts)+len(recAtimeOpts)+1)
+	names = append(names, "tmpcopyup")
 	for n := range mountFlagOpts {
 		names = append(names, n)
 	}
@@ -16,6 +18,9 @@ func KnownMountOptions() []string {
 		names = append(names, n)
 	}
 	for n := range recAttrOpts {
+		names = append(names, n)
+	}
+	for n := range recAtimeOpts {
 		names = append(names, n)
 	}
 	sort.Strings(names)

@@ -31,7 +31,16 @@ func TestParseMountOptions(t *testing.T) {
 		{opts: "noatime,atime", clear: unix.MS_NOATIME},
 		{opts: "rprivate,shared", prop: []uintptr{unix.MS_PRIVATE | unix.MS_REC, unix.MS_SHARED}},
 		{opts: "rslave,runbindable", prop: []uintptr{unix.MS_SLAVE | unix.MS_REC, unix.MS_UNBINDABLE | unix.MS_REC}},
-		{opts: "rro,rnosuid,rrw", rset: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID, rclr: unix.MOUNT_ATTR_RDONLY},
+		{opts: "rro,rnosuid,rrw", rset: unix.MOUNT_ATTR_NOSUID, rclr: unix.MOUNT_ATTR_RDONLY},
+		// recursive atime modes: one field, cleared whole to set one;
+		// the "clearing" options set the mode left (relatime is 0)
+		{opts: "rnoatime", rset: unix.MOUNT_ATTR_NOATIME, rclr: unix.MOUNT_ATTR__ATIME},
+		{opts: "rnoatime,rrelatime", rset: 0, rclr: unix.MOUNT_ATTR__ATIME},
+		{opts: "rnoatime,ratime", rset: 0, rclr: unix.MOUNT_ATTR__ATIME},
+		{opts: "rstrictatime,rnostrictatime,rro", rset: unix.MOUNT_ATTR_RDONLY, rclr: unix.MOUNT_ATTR__ATIME},
+		{opts: "rnorelatime", rset: unix.MOUNT_ATTR_STRICTATIME, rclr: unix.MOUNT_ATTR__ATIME},
+		{opts: "rnosymfollow,rsymfollow", rclr: unix.MOUNT_ATTR_NOSYMFOLLOW},
+		{opts: "rsymfollow,rnosymfollow", rset: unix.MOUNT_ATTR_NOSYMFOLLOW},
 		{opts: "mode=755,size=1m,defaults", data: []string{"mode=755", "size=1m"}},
 		{opts: "remount,sync,dirsync", flags: unix.MS_REMOUNT | unix.MS_SYNCHRONOUS | unix.MS_DIRSYNC},
 	}

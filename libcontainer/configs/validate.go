@@ -14,7 +14,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-runtime/berth/libcontainer/intelrdt"
 	"github.com/berth-runtime/berth/libcontainer/netdev"
+	"github.com/berth-runtime/berth/libcontainer/procattr"
 )
 
 // maxConfigSize bounds config.json: a real one is a few tens of KiB (a full
@@ -106,7 +108,7 @@ func Validate(spec *specs.Spec, bundle string) error {
 	if err := validateLinux(spec); err != nil {
 		return err
 	}
-	if err := unappliedLinux(spec.Linux); err != nil {
+	if err := checkLinuxFields(spec.Linux); err != nil {
 		return err
 	}
 	if err := netdev.Validate(spec); err != nil {
@@ -178,59 +180,27 @@ func ValidateProcess(p *specs.Process) error {
 	if p.ConsoleSize != nil && !p.Terminal {
 		return errors.New("process.consoleSize is set but process.terminal is false")
 	}
-	return unappliedProcess(p)
+	return checkProcessFields(p)
 }
 
-// errUnapplied names a config field berth does not implement yet. Such a
-// field is refused rather than accepted and then ignored: a container that
-// silently runs without the scheduling, memory policy or device the user
-// asked for is worse than one that does not start.
-func errUnapplied(field string) error {
-	return fmt.Errorf("%s is not supported by berth yet", field)
-}
-
-// unappliedProcess refuses the process fields nothing applies; exec's
+// checkProcessFields checks the process fields procattr applies; exec's
 // process.json goes through it too.
-func unappliedProcess(p *specs.Process) error {
-	switch {
-	case p.IOPriority != nil:
-		return errUnapplied("process.ioPriority")
-	case p.Scheduler != nil:
-		return errUnapplied("process.scheduler")
-	case p.ExecCPUAffinity != nil:
-		return errUnapplied("process.execCPUAffinity")
-	}
-	return nil
+func checkProcessFields(p *specs.Process) error {
+	return procattr.CheckProcess(p)
 }
 
-// unappliedLinux refuses the linux fields nothing applies.
-func unappliedLinux(l *specs.Linux) error {
-	switch {
-	case l.IntelRdt != nil:
-		return errUnapplied("linux.intelRdt")
-	case l.MemoryPolicy != nil:
-		return errUnapplied("linux.memoryPolicy")
-	case l.Personality != nil:
-		return errUnapplied("linux.personality")
-	}
-	return nil
-}
-
-// unappliedMountOpts are mount options runc gives a meaning to that berth
-// does not apply yet. Without this check ParseMountOptions would pass them
-// to the filesystem as data, which a bind mount ignores.
-var unappliedMountOpts = map[string]bool{
-	"ratime": true, "rnorelatime": true, "rnostrictatime": true,
-}
-
-// unappliedMount refuses the mount options above.
-func unappliedMount(m specs.Mount) error {
-	for _, o := range m.Options {
-		if unappliedMountOpts[o] {
-			return errUnapplied(fmt.Sprintf("mount option %q", o))
+// checkLinuxFields checks the linux fields of intelrdt and procattr.
+func checkLinuxFields(l *specs.Linux) error {
+	if l.IntelRdt != nil {
+		if err := intelrdt.Check(l.IntelRdt); err != nil {
+			return err
+		}
+		// The spec: an error when no resctrl is mounted.
+		if _, err := intelrdt.Root(); err != nil {
+			return err
 		}
 	}
-	return nil
+	return procattr.CheckLinux(l)
 }
 
 // CapabilityValue parses an OCI capability name such as "CAP_SYS_ADMIN".
@@ -344,9 +314,6 @@ func validateMounts(spec *specs.Spec) error {
 		}
 		if !filepath.IsAbs(m.Destination) {
 			return fmt.Errorf("mounts[%d]: destination %q must be an absolute path", i, m.Destination)
-		}
-		if err := unappliedMount(m); err != nil {
-			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
 		}
 		mf, err := ParseMountOptions(m.Options)
 		if err != nil {

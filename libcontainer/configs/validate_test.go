@@ -322,49 +322,54 @@ func TestValidateProcessUnknownCapability(t *testing.T) {
 	}
 }
 
-// Fields berth does not apply yet are refused, each with a line naming it;
-// accepting them would run the container without what was asked for.
-func TestValidateRefusesUnappliedFields(t *testing.T) {
-	mount := func(m specs.Mount) func(s *specs.Spec) {
-		return func(s *specs.Spec) { s.Mounts = []specs.Mount{m} }
-	}
-	bind := func(opts ...string) specs.Mount {
-		return specs.Mount{Type: "bind", Source: "/", Destination: "/x", Options: append([]string{"rbind"}, opts...)}
-	}
+// The fields procattr applies are checked at create (and in exec's
+// process.json) with the same one-line errors, not refused.
+func TestValidateChecksProcAttrs(t *testing.T) {
 	cases := []struct {
-		want   string
+		want   string // "" for accepted
 		modify func(s *specs.Spec)
 	}{
-		{"linux.intelRdt", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c"} }},
-		{"linux.memoryPolicy", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_BIND"} }},
-		{"linux.personality", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32} }},
-		{"process.ioPriority", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE} }},
-		{"process.scheduler", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch} }},
-		{"process.execCPUAffinity", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"} }},
+		{"", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0"} }},
+		{"MPOL_BIND needs nodes", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind} }},
+		{"", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32} }},
+		{"linux.personality.domain", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: "PER_BSD"} }},
+		{"", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE} }},
+		{"process.ioPriority.priority", func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 9}
+		}},
+		{"", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch} }},
+		{"process.scheduler.nice", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch, Nice: 40} }},
+		{"", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"} }},
+		{"process.execCPUAffinity.initial", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0-"} }},
 	}
-	for _, o := range []string{"ratime", "rnorelatime", "rnostrictatime"} {
-		cases = append(cases, struct {
-			want   string
-			modify func(s *specs.Spec)
-		}{`mount option "` + o + `"`, mount(bind(o))})
+	for i, c := range cases {
+		b := newBundle(t)
+		s := validSpec()
+		c.modify(s)
+		err := Validate(s, b)
+		if c.want == "" && err != nil {
+			t.Errorf("case %d: %v", i, err)
+		}
+		if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n")) {
+			t.Errorf("case %d: error %v; want one line naming %s", i, err, c.want)
+		}
 	}
-	for _, c := range cases {
-		t.Run(c.want, func(t *testing.T) {
-			b := newBundle(t)
-			s := validSpec()
-			c.modify(s)
-			err := Validate(s, b)
-			if err == nil || !strings.Contains(err.Error(), c.want+" is not supported") {
-				t.Fatalf("error %v; want one naming %s", err, c.want)
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("error %q is not one line", err)
-			}
-		})
+	// intelRdt: checked, then refused where no resctrl is mounted.
+	b := newBundle(t)
+	s := validSpec()
+	s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "../x"}
+	if err := Validate(s, b); err == nil || !strings.Contains(err.Error(), "linux.intelRdt.closID") {
+		t.Errorf("bad closID: %v", err)
+	}
+	s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "gold"}
+	if _, rerr := os.Stat("/sys/fs/resctrl/info"); rerr != nil {
+		if err := Validate(s, b); err == nil || !strings.Contains(err.Error(), "no resctrl filesystem") {
+			t.Errorf("intelRdt without resctrl: %v", err)
+		}
 	}
 	// exec's process.json is checked by ValidateProcess alone.
-	p := &specs.Process{Args: []string{"sh"}, Cwd: "/", Scheduler: &specs.Scheduler{Policy: specs.SchedOther}}
-	if err := ValidateProcess(p); err == nil || !strings.Contains(err.Error(), "process.scheduler") {
-		t.Fatalf("ValidateProcess: %v; want process.scheduler refused", err)
+	p := &specs.Process{Args: []string{"sh"}, Cwd: "/", Scheduler: &specs.Scheduler{Policy: "SCHED_NOW"}}
+	if err := ValidateProcess(p); err == nil || !strings.Contains(err.Error(), "process.scheduler.policy") {
+		t.Fatalf("ValidateProcess: %v; want process.scheduler.policy refused", err)
 	}
 }
