@@ -162,9 +162,11 @@ func startProcess(l *launch) (*started, error) {
 	}
 	// The child holds its own reference once started.
 	defer sealed.Close()
-	// One P from the start: init's Go runtime then starts no extra
-	// threads and its sysmon parks while init blocks (~120 page faults
-	// and a third of its context switches less per container).
+	// One P from the start (read before init's scheduler starts): its Go
+	// runtime then starts no extra thread for goroutines that wake while
+	// another runs, ~100 page faults less per container (make bench's
+	// work table). runtime.GOMAXPROCS(1) in code comes too late for that
+	// and costs more faults than it saves, so the runtime side keeps 2.
 	cmd.Env = append(cmd.Env, "GOMAXPROCS=1", envSyncFd+"="+fdOf(childSock))
 	if l.Fifo != nil {
 		cmd.Env = append(cmd.Env, envFifoFd+"="+fdOf(l.Fifo))
