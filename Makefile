@@ -72,7 +72,7 @@ demo-run:
 	cd .cache/demo && ../../berth --root $(CURDIR)/.cache/demo-state run demo-$$$$
 
 bench: build rootfs
-	tests/install-deps.sh runc crun hyperfine time
+	tests/install-deps.sh runc crun hyperfine time containerd
 	tests/bench/bench.sh
 
 clean:

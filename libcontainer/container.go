@@ -140,11 +140,11 @@ func (c *Container) dir() string { return c.root + "/" + c.state.ID }
 // and needs no manager.
 func (c *Container) frozen() bool {
 	if p, ok := c.state.CgroupPaths["freezer"]; ok {
-		data, err := os.ReadFile(p + "/freezer.state")
+		data, err := utils.ReadSmallFile(p+"/freezer.state", 64)
 		return err == nil && strings.TrimSpace(string(data)) == "FROZEN"
 	}
 	if p, ok := c.state.CgroupPaths[""]; ok {
-		data, err := os.ReadFile(p + "/cgroup.freeze")
+		data, err := utils.ReadSmallFile(p+"/cgroup.freeze", 64)
 		return err == nil && strings.TrimSpace(string(data)) == "1"
 	}
 	return false

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // Status is a container's OCI status, plus "paused" as runc reports it.
@@ -352,7 +353,7 @@ func (d *stateDir) load(id string) (*State, error) {
 	if st.Size() > maxStateSize {
 		return nil, fmt.Errorf("state of %s is %d bytes, more than %d", id, st.Size(), maxStateSize)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
+	data, err := readSized(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}
@@ -410,7 +411,7 @@ type procStat struct {
 // readProcStat parses /proc/PID/stat. The comm field can hold spaces and
 // parentheses, so fields are counted from the last ')'.
 func readProcStat(pid int) (procStat, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := utils.ReadSmallFile("/proc/"+strconv.Itoa(pid)+"/stat", 4096)
 	if err != nil {
 		return procStat{}, err
 	}

@@ -1,8 +1,10 @@
 package utils
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -135,5 +137,27 @@ func TestCloseExecFrom(t *testing.T) {
 	}
 	if err := CloseExecFrom(-1); err == nil {
 		t.Error("negative minFd accepted")
+	}
+}
+
+func TestReadSmallFile(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("x", 1500)
+	if err := os.WriteFile(dir+"/f", []byte(long), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadSmallFile(dir+"/f", 4096)
+	if err != nil || string(got) != long {
+		t.Fatalf("ReadSmallFile = %d bytes, %v; want %d bytes", len(got), err, len(long))
+	}
+	if _, err := ReadSmallFile(dir+"/f", 1000); err == nil {
+		t.Fatal("ReadSmallFile over the limit: no error")
+	}
+	if _, err := ReadSmallFile(dir+"/missing", 10); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("ReadSmallFile of a missing file: %v, want ErrNotExist", err)
+	}
+	stat, err := ReadSmallFile("/proc/self/stat", 4096)
+	if err != nil || !strings.Contains(string(stat), ") ") {
+		t.Fatalf("ReadSmallFile(/proc/self/stat) = %q, %v", stat, err)
 	}
 }

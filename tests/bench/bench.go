@@ -32,17 +32,23 @@ type runtimeUnderTest struct {
 type key struct{ metric, runtime string }
 
 type bench struct {
-	opts      options
-	tag       string // unique to this run; in every ID and cgroup path
-	runtimes  []*runtimeUnderTest
-	reaper    *reaper
-	devNull   *os.File
-	baseCfg   []byte
-	samples   map[key][]float64
-	failures  map[key]int
-	recording bool // off during the warm-up
-	itersDone int  // lifecycle iterations completed by every runtime
-	batchDone int  // batch repetitions completed by every runtime
+	opts       options
+	tag        string // unique to this run; in every ID and cgroup path
+	runtimes   []*runtimeUnderTest
+	reaper     *reaper
+	devNull    *os.File
+	baseCfg    []byte
+	samples    map[key][]float64
+	failures   map[key]int
+	recording  bool   // off during the warm-up
+	itersDone  int    // lifecycle iterations completed by every runtime
+	batchDone  int    // batch repetitions completed by every runtime
+	workDone   int    // counted iterations completed by every runtime
+	tracepoint uint64 // raw_syscalls:sys_enter, 0 if system calls cannot be counted
+	workErr    string // why work was not counted
+	scaleDone  []int  // levels of existing containers measured
+	ctrDone    int    // `ctr run` rounds completed by every runtime
+	ctrErr     string // why containerd was not measured
 }
 
 func newBench(opts options) (*bench, error) {
@@ -55,13 +61,14 @@ func newBench(opts options) (*bench, error) {
 		return nil, fmt.Errorf("read base config: %w", err)
 	}
 	b := &bench{
-		opts:     opts,
-		tag:      strings.TrimPrefix(filepath.Base(opts.work), "berth-bench."),
-		reaper:   newReaper(),
-		devNull:  devNull,
-		baseCfg:  base,
-		samples:  map[key][]float64{},
-		failures: map[key]int{},
+		opts:       opts,
+		tag:        strings.TrimPrefix(filepath.Base(opts.work), "berth-bench."),
+		reaper:     newReaper(),
+		devNull:    devNull,
+		baseCfg:    base,
+		samples:    map[key][]float64{},
+		failures:   map[key]int{},
+		tracepoint: syscallTracepoint(),
 	}
 	for _, rt := range [][2]string{{"berth", opts.berth}, {"runc", opts.runc}, {"crun", opts.crun}} {
 		r, err := b.newRuntime(rt[0], rt[1])
@@ -242,6 +249,7 @@ func (b *bench) measure(ctx context.Context) error {
 		}
 		b.itersDone = i + 1
 	}
+	b.measureWork(ctx)
 	for i := 0; i < b.opts.rssReps && ctx.Err() == nil; i++ {
 		if i == 0 {
 			progress("peak RSS, %d rounds", b.opts.rssReps)
@@ -261,6 +269,12 @@ func (b *bench) measure(ctx context.Context) error {
 		if ctx.Err() == nil {
 			b.batchDone = rep + 1
 		}
+	}
+	if ctx.Err() == nil {
+		b.measureContainerd(ctx)
+	}
+	if ctx.Err() == nil {
+		b.measureScale(ctx)
 	}
 	b.printReport(time.Since(start), loadBefore, loadAverage())
 	if ctx.Err() != nil {

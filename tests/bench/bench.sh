@@ -13,6 +13,12 @@
 #   BENCH_PARALLEL   concurrent commands in the batch (default 4)
 #   BENCH_BATCH_REPS batch repetitions per runtime (default 3)
 #   BENCH_RSS_N      peak-RSS rounds per runtime (default 10)
+#   BENCH_WORK_N     counted (perf) lifecycle iterations per runtime (default 20)
+#   BENCH_CTR_N      `ctr run --rm` rounds per runtime through a private
+#                    containerd (default 20; 0 skips containerd)
+#   BENCH_SCALE      existing-container levels for create/state/list growth
+#                    (default "1,100"; "1,100,1000" for the big one, ~2 min more;
+#                    empty skips it)
 #   BERTH RUNC CRUN  binaries (default ./berth and runc, crun from PATH)
 set -euo pipefail
 
@@ -23,6 +29,9 @@ BENCH_BATCH=${BENCH_BATCH:-100}
 BENCH_PARALLEL=${BENCH_PARALLEL:-4}
 BENCH_BATCH_REPS=${BENCH_BATCH_REPS:-3}
 BENCH_RSS_N=${BENCH_RSS_N:-10}
+BENCH_WORK_N=${BENCH_WORK_N:-20}
+BENCH_CTR_N=${BENCH_CTR_N:-20}
+BENCH_SCALE=${BENCH_SCALE-1,100}
 
 die() {
 	echo "bench: $*" >&2
@@ -79,4 +88,4 @@ echo "bundle:   busybox rootfs, berth spec, terminal false, ociVersion 1.0.2, cg
 echo
 
 drv -n "$BENCH_N" -batch "$BENCH_BATCH" -parallel "$BENCH_PARALLEL" -batch-reps "$BENCH_BATCH_REPS" \
-	-rss-n "$BENCH_RSS_N"
+	-rss-n "$BENCH_RSS_N" -work-n "$BENCH_WORK_N" -ctr-n "$BENCH_CTR_N" -scale "$BENCH_SCALE" -repo "$repo"

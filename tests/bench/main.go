@@ -26,6 +26,10 @@ type options struct {
 	parallel  int
 	batchReps int
 	rssReps   int
+	workIters int
+	scale     string
+	ctrN      int
+	repo      string
 	timeBin   string
 	cleanup   bool
 	hostMntNS string
@@ -42,6 +46,10 @@ func parseOptions() options {
 	flag.IntVar(&o.parallel, "parallel", 4, "concurrent commands in the batch measurement")
 	flag.IntVar(&o.batchReps, "batch-reps", 3, "repetitions of the batch measurement, per runtime")
 	flag.IntVar(&o.rssReps, "rss-n", 10, "rounds of the peak-RSS measurement, per runtime")
+	flag.IntVar(&o.workIters, "work-n", 20, "iterations of the counted (perf) lifecycle, per runtime")
+	flag.StringVar(&o.scale, "scale", "1,100", "comma-separated counts of existing containers for the create/state/list growth measurement (empty: skip)")
+	flag.IntVar(&o.ctrN, "ctr-n", 20, "interleaved `ctr run --rm` per runtime through a private containerd (0: skip)")
+	flag.StringVar(&o.repo, "repo", "", "berth checkout (for tests/clients: containerd.sh, mkimage.sh)")
 	flag.StringVar(&o.timeBin, "time", "/usr/bin/time", "GNU time, for peak RSS (%M)")
 	flag.BoolVar(&o.cleanup, "cleanup", false, "only delete whatever an earlier run left under -work, then exit")
 	flag.StringVar(&o.hostMntNS, "host-mntns", "", "readlink of the caller's /proc/self/ns/mnt, to prove this is another namespace")

@@ -52,6 +52,29 @@ func (b *bench) rows() []row {
 	}
 }
 
+// workRows: for each operation, its CPU time, minor page faults, context
+// switches and system calls.
+func (b *bench) workRows() []row {
+	ms := func(v float64) string { return fmt.Sprintf("%.2f ms", v) }
+	count := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+	ops := []struct{ metric, label string }{
+		{metricRun, "run /bin/true"}, {metricCreate, "create"}, {metricStart, "start"},
+		{metricState, "state"}, {metricExec, "exec /bin/true"}, {metricKill, "kill KILL"},
+		{metricDelete, "delete"},
+	}
+	var rows []row
+	for _, op := range ops {
+		rows = append(rows,
+			row{op.metric + workCPU, op.label + ": CPU (user+sys)", ms},
+			row{op.metric + workFaults, op.label + ": minor faults", count},
+			row{op.metric + workSwitches, op.label + ": context switches", count})
+		if b.tracepoint != 0 {
+			rows = append(rows, row{op.metric + workSyscalls, op.label + ": system calls", count})
+		}
+	}
+	return rows
+}
+
 func median(values []float64) (float64, bool) {
 	if len(values) == 0 {
 		return 0, false
@@ -86,8 +109,32 @@ func (b *bench) printReport(elapsed time.Duration, loadBefore, loadAfter string)
 	}
 	table = append(table, b.sizeLine())
 	printAligned(table)
+	if b.workDone > 0 {
+		fmt.Println()
+		work := [][]string{append([]string{"work per operation (median)"}, header[1:]...)}
+		for _, r := range b.workRows() {
+			work = append(work, b.metricLine(r))
+		}
+		printAligned(work)
+	}
+	b.printExtra()
 	fmt.Printf("\nlifecycle: %d of %d iterations per runtime, interleaved; batch: %d of %d repetitions; measured in %s\n",
 		b.itersDone, b.opts.iters, b.batchDone, b.opts.batchReps, elapsed.Round(time.Second))
+	if b.workDone > 0 {
+		fmt.Printf("work: %d of %d counted iterations per runtime (perf counters, inherited: the command and every process and thread it starts;\n"+
+			"      create includes the init until create returns, start adds the init's work until it has exec'd the container's program)\n",
+			b.workDone, b.opts.workIters)
+	} else if b.workErr != "" {
+		fmt.Printf("work: not counted: %s\n", b.workErr)
+	}
+	if b.ctrDone > 0 {
+		fmt.Printf("containerd: %d interleaved `ctr run --rm` per runtime (private containerd, Debian's shim, the runtime as its runc binary)\n", b.ctrDone)
+	} else if b.ctrErr != "" {
+		fmt.Printf("containerd: not measured: %s\n", b.ctrErr)
+	}
+	if len(b.scaleDone) > 0 {
+		fmt.Printf("growth: %d interleaved probes per level (create of one more, state of it, list), beside N running busybox containers per runtime\n", scaleReps)
+	}
 	fmt.Printf("peak RSS: /usr/bin/time %%M (KiB of the runtime and the children it waited for), median of %d rounds\n", b.opts.rssReps)
 	fmt.Printf("load average before %s, after %s\n", loadBefore, loadAfter)
 	b.printNotes()
@@ -103,7 +150,7 @@ func (b *bench) metricLine(r row) []string {
 		switch {
 		case ok:
 			line = append(line, r.format(v))
-		case r.metric == metricExec && rt.note != "":
+		case strings.HasPrefix(r.metric, metricExec) && rt.note != "":
 			line = append(line, rt.note)
 		default:
 			line = append(line, "n/a")
@@ -186,5 +233,29 @@ func (b *bench) printNotes() {
 	sort.Strings(failed)
 	if len(failed) > 0 {
 		fmt.Printf("failures (left out of the medians; messages on stderr above): %s\n", strings.Join(failed, ", "))
+	}
+}
+
+// printExtra prints the containerd lifecycle and the growth tables.
+func (b *bench) printExtra() {
+	header := []string{""}
+	for _, rt := range b.runtimes {
+		header = append(header, rt.name)
+	}
+	header = append(header, "berth/runc", "berth/crun", "crun/runc")
+	if b.ctrDone > 0 {
+		fmt.Println()
+		header[0] = "through containerd (median)"
+		ms := func(v float64) string { return fmt.Sprintf("%.2f ms", v) }
+		printAligned([][]string{header, b.metricLine(row{metricCtrRun, "ctr run --rm /bin/true", ms})})
+	}
+	if len(b.scaleDone) > 0 {
+		fmt.Println()
+		header[0] = "with N running containers (median)"
+		table := [][]string{header}
+		for _, r := range b.scaleRows() {
+			table = append(table, b.metricLine(r))
+		}
+		printAligned(table)
 	}
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// scaleLevels parses -scale ("1,100,1000"): how many containers exist
+// under the runtime's root while create, state and list are measured.
+func (b *bench) scaleLevels() ([]int, error) {
+	var levels []int
+	for _, f := range strings.Split(b.opts.scale, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("-scale: %q is not a count", f)
+		}
+		levels = append(levels, n)
+	}
+	sort.Ints(levels)
+	return levels, nil
+}
+
+const scaleReps = 10
+
+func scaleMetric(op string, n int, what string) string {
+	return fmt.Sprintf("scale %s @%d %s", op, n, what)
+}
+
+// measureScale grows every runtime's population of running containers
+// (busybox sleep) level by level and, at each level, measures create of
+// one more container, state of it and list: wall time and CPU.
+func (b *bench) measureScale(ctx context.Context) {
+	levels, err := b.scaleLevels()
+	if err != nil || len(levels) == 0 {
+		if err != nil {
+			progress("%v", err)
+		}
+		return
+	}
+	have := map[string]int{}
+	defer b.removeScaleContainers(have)
+	for _, n := range levels {
+		for _, rt := range b.runtimes {
+			if ctx.Err() != nil {
+				return
+			}
+			progress("scale: %s, filling to %d running containers", rt.name, n)
+			if err := b.fillTo(ctx, rt, have, n); err != nil {
+				progress("scale: %s: %v", rt.name, err)
+				return
+			}
+		}
+		for i := 0; i < scaleReps && ctx.Err() == nil; i++ {
+			for _, rt := range rotate(b.runtimes, i) {
+				b.scaleProbe(rt, n)
+			}
+		}
+		b.scaleDone = append(b.scaleDone, n)
+	}
+}
+
+func (b *bench) scaleID(rt *runtimeUnderTest, i int) string {
+	return b.id(rt, fmt.Sprintf("s%04d", i))
+}
+
+// fillTo creates and starts containers until rt has n of them.
+func (b *bench) fillTo(ctx context.Context, rt *runtimeUnderTest, have map[string]int, n int) error {
+	from := have[rt.name]
+	if n <= from {
+		return nil
+	}
+	failed := b.parallel(ctx, n-from, func(i int) error {
+		id := b.scaleID(rt, from+i)
+		bundle, err := b.bundle(id, "/bin/sleep", "100000")
+		if err != nil {
+			return err
+		}
+		if out := b.invoke(rt, "create", "--bundle", bundle, id); out.err != nil {
+			return out.err
+		}
+		return b.invoke(rt, "start", id).err
+	})
+	have[rt.name] = n
+	if failed > 0 {
+		return fmt.Errorf("%d of %d containers did not start", failed, n-from)
+	}
+	return nil
+}
+
+// scaleProbe measures create, state and list once each, plain (wall
+// time) and counted (CPU), with n other containers present.
+func (b *bench) scaleProbe(rt *runtimeUnderTest, n int) {
+	id := b.id(rt, "probe")
+	bundle, err := b.bundle(id, "/bin/sleep", "100000")
+	if err != nil {
+		b.fail(scaleMetric("create", n, "wall"), rt, err)
+		return
+	}
+	defer b.forceDelete(rt, id)
+	steps := []struct {
+		op   string
+		args []string
+	}{
+		{"create", []string{"create", "--bundle", bundle, id}},
+		{"state", []string{"state", id}},
+		{"list", []string{"list"}},
+	}
+	for _, s := range steps {
+		if !b.timed(scaleMetric(s.op, n, "wall"), rt, s.args...) {
+			return
+		}
+		if s.op == "create" {
+			b.forceDelete(rt, id)
+		}
+		w, out := b.invokeCounted(rt, s.args...)
+		if out.err != nil {
+			b.fail(scaleMetric(s.op, n, "cpu"), rt, out.err)
+			return
+		}
+		b.record(scaleMetric(s.op, n, "cpu"), rt, w.cpuMs)
+	}
+}
+
+// removeScaleContainers force-deletes every scale container, in parallel.
+func (b *bench) removeScaleContainers(have map[string]int) {
+	for _, rt := range b.runtimes {
+		if have[rt.name] == 0 {
+			continue
+		}
+		progress("scale: removing %s's %d containers", rt.name, have[rt.name])
+		b.parallel(context.Background(), have[rt.name], func(i int) error {
+			b.forceDelete(rt, b.scaleID(rt, i))
+			return nil
+		})
+	}
+}
+
+func (b *bench) scaleRows() []row {
+	ms := func(v float64) string { return fmt.Sprintf("%.2f ms", v) }
+	var rows []row
+	for _, op := range []string{"create", "state", "list"} {
+		for _, n := range b.scaleDone {
+			rows = append(rows,
+				row{scaleMetric(op, n, "wall"), fmt.Sprintf("%s, %d existing: wall", op, n), ms},
+				row{scaleMetric(op, n, "cpu"), fmt.Sprintf("%s, %d existing: CPU", op, n), ms})
+		}
+	}
+	return rows
+}
