@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"os"
 	"runtime"
 	"strings"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/caps"
@@ -202,317 +199,349 @@ type CreateOpts struct {
 	Stdout       *os.File
 	Stderr       *os.File
 	// StartNow (`berth run`) starts the process as soon as it is set up:
-	// no exec.fifo, no `start`. Background, when set, runs once the
-	// runtime's part of the set-up is done and init is still at work;
-	// BeforeStart just before init is told to go. Poststart hooks are
-	// the caller's (Poststart).
-	StartNow    bool
-	Background  func()
-	BeforeStart func()
-	// Seal, when set, is berth's binary being sealed for init
-	// (StartSealing); Create takes it over, used or not.
-	Seal Sealing
+	// no exec.fifo, no `start`. Poststart hooks are the caller's
+	// (Poststart).
+	StartNow bool
+	// Signals, when set, gets the signals a foreground run forwards
+	// (ForwardedSignals): registered while init sets up, before the
+	// process runs its program.
+	Signals chan<- os.Signal
 }
 
-// Create makes a container and leaves its init waiting for start. On any
-// failure everything made so far is undone: no process, cgroup or state
-// directory is left behind.
-func Create(o *CreateOpts) (c *Container, retErr error) {
-	// Sealing berth's binary overlaps the set-up below (and, when the
-	// caller started it, the reading of the bundle before it).
-	seal := OwnSeal(o.Seal)
+// Create makes a container and leaves its init waiting for start (or,
+// with StartNow, running). load reads the bundle and returns the
+// options: Create calls it while berth's binary is sealed for init in
+// the background. On any failure everything made so far is undone: no
+// process, cgroup or state directory is left behind.
+func Create(load func() (*CreateOpts, error)) (_ *Container, retErr error) {
+	seal := OwnSeal(nil)
 	defer seal.Release()
-	if err := configs.ValidateID(o.ID); err != nil {
-		return nil, err
-	}
-	if err := configs.Validate(o.Spec, o.Bundle); err != nil {
-		return nil, err
-	}
-	caps.Warn(o.Spec.Process.Capabilities)
-	if sc := o.Spec.Linux.Seccomp; sc != nil {
-		if err := seccomp.Validate(sc); err != nil {
-			return nil, fmt.Errorf("seccomp: %w", err)
-		}
-		seccomp.SetDefaultFlags(sc)
-	}
-	if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
-		return nil, errors.New("process.terminal is true but no console socket was given (--console-socket)")
-	}
-	if !o.Spec.Process.Terminal && o.ConsoleSocket != nil {
-		return nil, errors.New("--console-socket given but process.terminal is false")
-	}
-	// The network namespace is made in the background too (netnsAhead)
-	// and sent to init with its config.
-	var netns netNS
-	netnsFd := -1
-	if netnsAhead(o.Spec) {
-		netns = newNetNS()
-		defer func() {
-			if netns != nil { // not waited for yet
-				if fd, err := netns.wait(); err == nil {
-					unix.Close(fd)
-				}
-			}
-			if netnsFd >= 0 {
-				unix.Close(netnsFd)
-			}
-		}()
-	}
-	cgCfg := bcgroups.Config{
-		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
-		Systemd: o.Systemd, Rootless: o.Rootless,
-	}
-	// The manager itself (on cgroup v1 a walk over every hierarchy) may
-	// be made after the clone, but its config is checked now.
-	cgChecked, err := bcgroups.Check(cgCfg)
-	if err != nil {
-		return nil, fmt.Errorf("cgroup: %w", err)
-	}
-
-	dir, err := openStateDir(o.Root, o.ID, true)
+	o, err := load()
 	if err != nil {
 		return nil, err
 	}
-	defer dir.unlock()
-	self, _ := readProcStat(os.Getpid())
-	st := &State{
-		ID: o.ID, Bundle: o.Bundle, Rootfs: configs.RootfsPath(o.Spec, o.Bundle),
-		Created: time.Now().UTC(), Status: Creating, Owner: os.Geteuid(),
-		CreatorPid: os.Getpid(), CreatorStartTime: self.StartTime,
-		Systemd: o.Systemd, Rootless: o.Rootless,
+	cr, err := newCreation(o, seal)
+	if err != nil {
+		return nil, err
 	}
-	st.setSpec(o.Spec)
-	c = &Container{root: o.Root, state: st}
-	var mgr cgroups.Manager
-	// newManager makes the manager and saves the state (still
-	// "creating", with the cgroup's paths and init's pid once known)
-	// before the cgroup exists: a create killed from then on leaves a
-	// state from which delete finds and removes what it made.
-	newManager := func() error {
-		m, err := cgChecked.Manager()
-		if err != nil {
-			return fmt.Errorf("cgroup: %w", err)
-		}
-		if err := bcgroups.CheckUnused(m); err != nil { // before mgr is set: a refused cgroup is not ours to remove
-			return err
-		}
-		mgr = m
-		st.CgroupPaths = maps.Clone(mgr.GetPaths())
-		return dir.save(st)
-	}
-	// newCgroup makes the cgroup, and with limits also writes them (see
-	// setCgroup).
-	newCgroup := func(limits bool) error {
-		if err := mgr.Apply(-1); err != nil {
-			return fmt.Errorf("create cgroup: %w", err)
-		}
-		st.CgroupPaths = maps.Clone(mgr.GetPaths())
-		if limits {
-			return setCgroup(mgr)
-		}
-		return nil
-	}
-	var proc *started
-	defer func() {
-		if retErr == nil {
-			return
-		}
-		if proc != nil {
-			proc.kill()
-		}
-		if mgr != nil { // nil: never made, nothing created
-			if err := mgr.Destroy(); err != nil {
-				logrus.Warnf("remove cgroup of %s: %v", o.ID, err)
-			}
-		}
-		os.RemoveAll(dir.path)
-	}()
-	// exec.fifo exists before init does: init opens it as soon as it has
-	// reported ready, which may be before this process has gone on. init
-	// gets an O_PATH handle of the fifo alone, which it reopens to
-	// write: a handle of the state directory (or anything else of the
-	// host's) in a process of the container would lead out of it.
-	var fifo *os.File
-	if !o.StartNow {
-		if err := unix.Mkfifo(dir.file(fifoFile), 0o600); err != nil {
-			return nil, fmt.Errorf("create exec fifo: %w", err)
-		}
-		if err := chownFifoToRoot(dir.file(fifoFile), o.Spec); err != nil {
-			return nil, err
-		}
-		if fifo, err = os.OpenFile(dir.file(fifoFile), unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0); err != nil {
-			return nil, fmt.Errorf("open exec fifo: %w", err)
-		}
-		defer fifo.Close()
-	}
-	// Where init joins its cgroup itself, the cgroup is made while init's
-	// runtime starts up (the two overlap; init waits for its config,
-	// which comes after the limits are written). A cgroup2 fd to clone
-	// into must exist before the clone; the systemd manager places init
-	// through systemd, from here, after the clone.
-	selfJoin, mode := !o.Systemd, bcgroups.Mode()
-	early := !selfJoin || mode != bcgroups.ModeV1
-	if early {
-		if err := newManager(); err != nil {
-			return nil, err
-		}
-		if err := newCgroup(true); err != nil {
-			return nil, err
-		}
-	}
-	cgfd := -1
-	if selfJoin && early {
-		if cgfd, err = bcgroups.OpenUnified(mgr); err != nil {
-			return nil, fmt.Errorf("open cgroup: %w", err)
-		}
-		if cgfd >= 0 {
-			defer unix.Close(cgfd)
-		}
-	}
-	parentJoins := !selfJoin || (cgfd < 0 && mode == bcgroups.ModeV2)
+	defer func() { cr.finish(retErr) }()
 	// init gets a parent-death signal until it is ready; it fires when
 	// the thread that started it exits, so keep this goroutine on one
 	// thread until then.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	extra, err := preservedFiles(o.PreserveFds)
-	if err != nil {
+	if err := cr.startInit(); err != nil {
 		return nil, err
 	}
-	proc, err = startProcess(&launch{
-		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		ExtraFiles: extra, Fifo: fifo, Console: o.ConsoleSocket, CgroupFD: cgfd,
-		Seal: seal.Take(), NetNSAhead: netns != nil,
+	for _, s := range cr.cfg.Steps {
+		if err := cr.step(s); err != nil {
+			return nil, err
+		}
+	}
+	return cr.c, nil
+}
+
+// creation is the runtime's side of one create, from the validated
+// options to init's execve (run) or its wait for start (create).
+type creation struct {
+	o     *CreateOpts
+	c     *Container
+	st    *State
+	dir   *stateDir
+	seal  *SealOwner
+	cg    *newCgroup
+	place cgroupPlacement
+	// netns is the network namespace being made ahead (netnsAhead).
+	netns netNS
+	// fifo is the O_PATH handle of exec.fifo init waits on (create).
+	fifo    *os.File
+	cloneFD int
+	proc    *started
+	r       *runtimeEnd
+	cfg     *initConfig
+	sigs    *signalsLater
+}
+
+// newCreation validates the options, starts what runs in the background
+// (the network namespace), and takes the new container's state
+// directory, locked.
+func newCreation(o *CreateOpts, seal *SealOwner) (*creation, error) {
+	if err := validateCreate(o); err != nil {
+		return nil, err
+	}
+	// The manager itself (on cgroup v1 a walk over every hierarchy) may
+	// be made after the clone, but its config is checked now.
+	checked, err := bcgroups.Check(bcgroups.Config{
+		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
+		Systemd: o.Systemd, Rootless: o.Rootless,
 	})
 	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	cr := &creation{o: o, seal: seal, cloneFD: -1, sigs: notifyLater(o.Signals)}
+	// The network namespace is made in the background and sent to init
+	// with its config.
+	if netnsAhead(o.Spec) {
+		cr.netns = newNetNS()
+	}
+	if cr.dir, err = openStateDir(o.Root, o.ID, true); err != nil {
+		cr.closeNetNS()
 		return nil, err
 	}
-	pst, err := readProcStat(proc.pid)
+	self, _ := readProcStat(os.Getpid())
+	cr.st = &State{
+		ID: o.ID, Bundle: o.Bundle, Rootfs: configs.RootfsPath(o.Spec, o.Bundle),
+		Created: time.Now().UTC(), Status: Creating, Owner: os.Geteuid(),
+		CreatorPid: os.Getpid(), CreatorStartTime: self.StartTime,
+		Systemd: o.Systemd, Rootless: o.Rootless,
+	}
+	cr.st.setSpec(o.Spec)
+	cr.c = &Container{root: o.Root, state: cr.st}
+	cr.cg = &newCgroup{checked: checked, st: cr.st, dir: cr.dir}
+	cr.place = initPlacement(cr.cg, o.Systemd)
+	return cr, nil
+}
+
+// validateCreate checks what Create is given. The ID is the CLI's to
+// check (and ValidateID's): it names the state directory, which
+// openStateDir makes under the root, so it is checked once more there.
+func validateCreate(o *CreateOpts) error {
+	if err := configs.ValidateID(o.ID); err != nil {
+		return err
+	}
+	if err := configs.Validate(o.Spec, o.Bundle); err != nil {
+		return err
+	}
+	caps.Warn(o.Spec.Process.Capabilities)
+	if sc := o.Spec.Linux.Seccomp; sc != nil {
+		if err := seccomp.Validate(sc); err != nil {
+			return fmt.Errorf("seccomp: %w", err)
+		}
+		seccomp.SetDefaultFlags(sc)
+	}
+	if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
+		return errors.New("process.terminal is true but no console socket was given")
+	}
+	if !o.Spec.Process.Terminal && o.ConsoleSocket != nil {
+		return errors.New("a console socket was given but process.terminal is false")
+	}
+	return nil
+}
+
+// startInit makes exec.fifo and what the placement needs first, starts
+// init, and plans its set-up.
+func (cr *creation) startInit() error {
+	if !cr.o.StartNow {
+		if err := cr.makeFifo(); err != nil {
+			return err
+		}
+	}
+	var err error
+	if cr.cloneFD, err = cr.place.beforeClone(); err != nil {
+		return err
+	}
+	extra, err := preservedFiles(cr.o.PreserveFds)
 	if err != nil {
-		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
+		return err
 	}
-	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
-	if !early {
-		if err := newManager(); err != nil {
-			return nil, err
+	o := cr.o
+	cr.proc, err = startProcess(&launch{
+		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+		ExtraFiles: extra, Fifo: cr.fifo, Console: o.ConsoleSocket, CgroupFD: cr.cloneFD,
+		Seal: cr.seal.Take(), NetNSAhead: cr.netns != nil,
+	})
+	if err != nil {
+		return err
+	}
+	cr.r = &runtimeEnd{syncConn: cr.proc.conn, who: "init", mountSource: cr.serveMountSource}
+	pst, err := readProcStat(cr.proc.pid)
+	if err != nil {
+		return fmt.Errorf("init process %d: %w", cr.proc.pid, err)
+	}
+	cr.st.InitPid, cr.st.InitStartTime = cr.proc.pid, pst.StartTime
+	if err := cr.place.afterClone(cr.proc.pid); err != nil {
+		return err
+	}
+	cr.cfg = cr.initConfig()
+	return nil
+}
+
+// makeFifo makes exec.fifo before init exists: init opens it as soon as
+// it has reported ready, which may be before this process has gone on.
+// init gets an O_PATH handle of the fifo alone, which it reopens to
+// write: a handle of the state directory (or anything else of the
+// host's) in a process of the container would lead out of it.
+func (cr *creation) makeFifo() error {
+	path := cr.dir.file(fifoFile)
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return fmt.Errorf("create exec fifo: %w", err)
+	}
+	if err := chownFifoToRoot(path, cr.o.Spec); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	cr.fifo = f
+	return nil
+}
+
+// initConfig builds the config message for a new container's init, with
+// the plan of its set-up.
+func (cr *creation) initConfig() *initConfig {
+	o, spec := cr.o, cr.o.Spec
+	hookState := cr.c.specState(Creating)
+	hookState.Pid = cr.proc.pid
+	cfg := &initConfig{
+		ID: o.ID, Bundle: o.Bundle, Rootfs: cr.st.Rootfs, Spec: spec, // Process: the spec's
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
+		CgroupPaths: cr.st.CgroupPaths, CgroupPath: cr.cg.path(),
+		ClearONLCR: o.RelayConsole,
+		UserNS:     configs.HasNamespace(spec, specs.UserNamespace),
+		JoinNetNS:  cr.netns != nil,
+		State:      &hookState,
+	}
+	if ns, ok := configs.FindNamespace(spec, specs.CgroupNamespace); ok && ns.Path == "" {
+		cfg.CgroupNS = true
+	}
+	cfg.Steps = plan(planInput{
+		Cgroup:          cr.place.step(),
+		RuntimeHooks:    len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0,
+		ContainerHooks:  len(hooks.List(spec.Hooks, hooks.CreateContainer)) > 0,
+		SeccompListener: spec.Linux.Seccomp != nil && spec.Linux.Seccomp.ListenerPath != "",
+		StartNow:        o.StartNow,
+	})
+	return cfg
+}
+
+// step is the runtime's side of one step of init's set-up (sync.go).
+func (cr *creation) step(s step) error {
+	switch s {
+	case stepConfig, stepCgroupJoin, stepCgroupReady:
+	default:
+		// The runtime's part is done; init is at work.
+		cr.sigs.start()
+	}
+	switch s {
+	case stepConfig:
+		return cr.sendConfig()
+	case stepCgroupJoin, stepCgroupReady:
+		return cr.place.join(cr.r, cr.proc.pid)
+	case stepHooks:
+		return cr.r.hooks(cr.runtimeHooks)
+	case stepSeccompFd:
+		return cr.r.seccompFd(func(fd int) error {
+			return passSeccompFd(fd, cr.proc.pid, cr.o.Spec.Linux.Seccomp, *cr.cfg.State)
+		})
+	case stepReady:
+		if err := cr.r.awaitReady(); err != nil {
+			return err
 		}
-		// Directories now, limits after the config is on its way: init
-		// decodes it meanwhile, and joins only once the limits are set.
-		if err := newCgroup(false); err != nil {
-			return nil, err
-		}
-	}
-	cfg := c.initConfig(o, proc, mgr, parentJoins)
-	var cfgFds []int
-	if netns != nil {
-		fd, err := netns.wait()
-		netns = nil
-		if err != nil {
-			return nil, err
-		}
-		netnsFd = fd
-		cfgFds = []int{fd}
-		cfg.JoinNetNS = true
-	}
-	// Config first: where we must move init ourselves, it builds the
-	// rootfs meanwhile (see initConfig.WaitCgroup).
-	if err := proc.conn.send(msgConfig, cfg, cfgFds...); err != nil {
-		return nil, fmt.Errorf("send config to init: %w", err)
-	}
-	if netnsFd >= 0 {
-		unix.Close(netnsFd)
-		netnsFd = -1
-	}
-	if !early {
-		if err := setCgroup(mgr); err != nil {
-			return nil, err
-		}
-	}
-	if !parentJoins {
-		// cgroup v1 hierarchies init joins itself (joinCgroups), through
-		// "tasks" files opened here.
-		if err := sendCgroupJoin(proc.conn, bcgroups.DistinctDirs(st.CgroupPaths, false)); err != nil {
-			return nil, childFailure(proc.conn, err)
-		}
-	}
-	if parentJoins {
-		if err := mgr.Apply(proc.pid); err != nil {
-			err = fmt.Errorf("add init to cgroup: %w", err)
-			if errors.Is(err, unix.ESRCH) { // init died building the rootfs
-				err = childFailure(proc.conn, err)
-			}
-			return nil, err
-		}
-		if err := proc.conn.send(msgCgroupReady, nil); err != nil {
-			return nil, childFailure(proc.conn, fmt.Errorf("tell init its cgroup is ready: %w", err))
-		}
-	}
-	if o.Background != nil {
-		o.Background()
-	}
-	if err := c.serveInit(proc, cfg); err != nil {
-		return nil, err
-	}
-	st.Status = Created
-	st.CreatorPid, st.CreatorStartTime = 0, 0
-	if o.StartNow {
+		cr.st.Status = Created
+		cr.st.CreatorPid, cr.st.CreatorStartTime = 0, 0
+		return nil
+	case stepStart:
 		// Go first; the state and pid file are written while init
 		// finishes and execve's.
-		if o.BeforeStart != nil {
-			o.BeforeStart()
+		cr.sigs.wait()
+		if err := cr.r.sendStart(); err != nil {
+			return err
 		}
-		if err := proc.conn.send(msgStart, nil); err != nil {
-			return nil, childFailure(proc.conn, fmt.Errorf("start container: %w", err))
+		cr.st.Status = Running
+		return cr.record()
+	case stepStartFifo:
+		// `berth start` takes it from here.
+		return cr.record()
+	case stepExecve:
+		if !cr.o.StartNow {
+			return nil // start reads the outcome from exec.fifo
 		}
-		st.Status = Running
-	}
-	if err := dir.save(st); err != nil {
-		return nil, err
-	}
-	if o.PidFile != "" {
-		if err := utils.WriteFileAtomic(o.PidFile, []byte(fmt.Sprint(proc.pid)), 0o644); err != nil {
-			return nil, fmt.Errorf("write pid file: %w", err)
-		}
-	}
-	if o.StartNow {
-		if err := waitExec(proc.conn); err != nil {
-			return nil, fmt.Errorf("start container: %w", err)
+		if err := cr.r.awaitExecve(); err != nil {
+			return fmt.Errorf("start container: %w", err)
 		}
 	}
-	proc.conn.Close()
-	if proc.cmd != nil {
-		// init stays our child until we exit; it is reparented then.
-		proc.cmd.Process.Release()
-	}
-	c.fresh = true
-	return c, nil
+	return nil // init's own work
 }
 
-// waitExec waits for a released process's outcome on the sync socket:
-// EOF once its execve succeeded (the socket is close-on-exec), or the
-// error it sends.
-func waitExec(conn *syncConn) error {
-	m, err := conn.recv()
-	switch {
-	case err == io.EOF:
-		return nil
-	case err != nil:
-		return fmt.Errorf("read from container process: %w", err)
-	case m.Type == msgError:
-		return errors.New(m.Error)
-	default:
-		return fmt.Errorf("unexpected %q message from container process", m.Type)
+// sendConfig is the config step, with the network namespace made ahead.
+func (cr *creation) sendConfig() error {
+	var fds []int
+	if cr.netns != nil {
+		fd, err := cr.netns.wait()
+		cr.netns = nil
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		fds = []int{fd}
 	}
+	return cr.r.sendConfig(cr.cfg, fds...)
 }
 
-// childFailure returns the error frame a container process left in the
-// sync socket before it died, if there is one, and err otherwise: after
-// a failed send to a dead process, its own message says what went wrong.
-func childFailure(conn *syncConn, err error) error {
-	if _, rerr := conn.expect(msgReady); isChildError(rerr) {
-		return rerr
+// runtimeHooks runs the prestart and createRuntime hooks (hooks step).
+func (cr *creation) runtimeHooks() error {
+	for _, kind := range []string{hooks.Prestart, hooks.CreateRuntime} {
+		if err := hooks.Run(kind, hooks.List(cr.o.Spec.Hooks, kind), cr.cfg.State); err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
+}
+
+// serveMountSource answers init's mount-source requests (rootfs step).
+func (cr *creation) serveMountSource(m syncMsg) error {
+	return serveMountSource(cr.proc.conn, cr.o.Spec, cr.o.Bundle, m)
+}
+
+// record saves the state and writes the pid file.
+func (cr *creation) record() error {
+	if err := cr.dir.save(cr.st); err != nil {
+		return err
+	}
+	if cr.o.PidFile != "" {
+		if err := utils.WriteFileAtomic(cr.o.PidFile, []byte(fmt.Sprint(cr.proc.pid)), 0o644); err != nil {
+			return fmt.Errorf("write pid file: %w", err)
+		}
+	}
+	return nil
+}
+
+// finish releases what the creation holds; after a failure (err) it
+// first undoes everything it made.
+func (cr *creation) finish(err error) {
+	if cr.cloneFD >= 0 {
+		unix.Close(cr.cloneFD)
+	}
+	if cr.fifo != nil {
+		cr.fifo.Close()
+	}
+	if err != nil {
+		if cr.proc != nil {
+			cr.proc.kill()
+		}
+		cr.cg.destroy()
+		os.RemoveAll(cr.dir.path)
+	} else {
+		cr.proc.conn.Close()
+		if cr.proc.cmd != nil {
+			// init stays our child until we exit; it is reparented then.
+			cr.proc.cmd.Process.Release()
+		}
+		cr.c.fresh = true
+	}
+	cr.dir.unlock()
+	cr.closeNetNS()
+}
+
+// closeNetNS closes a network namespace made ahead and never sent.
+func (cr *creation) closeNetNS() {
+	if cr.netns != nil {
+		if fd, err := cr.netns.wait(); err == nil {
+			unix.Close(fd)
+		}
+		cr.netns = nil
+	}
 }
 
 func fileFds(files []*os.File) []int {
@@ -521,103 +550,6 @@ func fileFds(files []*os.File) []int {
 		fds[i] = int(f.Fd())
 	}
 	return fds
-}
-
-// setCgroup writes the container's limits to its cgroup.
-func setCgroup(mgr cgroups.Manager) error {
-	if err := bcgroups.SetResources(mgr); err != nil {
-		return fmt.Errorf("set cgroup resources: %w", err)
-	}
-	return nil
-}
-
-// sendCgroupJoin sends the process the "tasks" files of its cgroup v1
-// directories (none on a v2 host), opened here: it may already be in
-// namespaces where the host's cgroup tree is out of sight and reach, and
-// the kernel checks a v1 migration against the opener.
-func sendCgroupJoin(conn *syncConn, dirs []string) error {
-	tasks, err := openCgroupTasks(dirs)
-	if err != nil {
-		return err
-	}
-	defer closeFiles(tasks)
-	if err := conn.send(msgCgroupJoin, nil, fileFds(tasks)...); err != nil {
-		return fmt.Errorf("send cgroup to container process: %w", err)
-	}
-	return nil
-}
-
-// initConfig builds the config message for a new container's init.
-// waitCgroup: the runtime moves init into its cgroup after the config
-// (initConfig.WaitCgroup).
-func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager, waitCgroup bool) *initConfig {
-	spec := o.Spec
-	hookState := c.specState(Creating)
-	hookState.Pid = proc.pid
-	runtimeHooks := len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0
-	cgPath := ""
-	if cg, _ := mgr.GetCgroups(); cg != nil {
-		cgPath = cg.Path
-	}
-	cfg := &initConfig{
-		ID: o.ID, Bundle: o.Bundle, Rootfs: c.state.Rootfs, Spec: spec, // Process: the spec's
-		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
-		WaitCgroup:     waitCgroup,
-		StartNow:       o.StartNow,
-		ClearONLCR:     o.RelayConsole,
-		CgroupWaitLate: !runtimeHooks && len(hooks.List(spec.Hooks, hooks.CreateContainer)) == 0,
-		UserNS:         configs.HasNamespace(spec, specs.UserNamespace),
-		RuntimeHooks:   runtimeHooks,
-		State:          &hookState,
-	}
-	if ns, ok := configs.FindNamespace(spec, specs.CgroupNamespace); ok && ns.Path == "" {
-		cfg.CgroupNS = true
-	}
-	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
-		cfg.SeccompToParent = true
-	}
-	return cfg
-}
-
-// serveInit serves init's requests until it reports ready.
-func (c *Container) serveInit(proc *started, cfg *initConfig) error {
-	spec := cfg.Spec
-	hookState := *cfg.State
-	for {
-		m, err := proc.conn.recv()
-		if err != nil {
-			if err == io.EOF {
-				return errors.New("container init exited during set-up")
-			}
-			return fmt.Errorf("read from init: %w", err)
-		}
-		switch m.Type {
-		case msgError:
-			return errors.New(m.Error)
-		case msgHooks:
-			for _, kind := range []string{hooks.Prestart, hooks.CreateRuntime} {
-				if err := hooks.Run(kind, hooks.List(spec.Hooks, kind), &hookState); err != nil {
-					return err
-				}
-			}
-			if err := proc.conn.send(msgHooksDone, nil); err != nil {
-				return err
-			}
-		case msgSeccompFd:
-			if err := passSeccompFd(proc, spec.Linux.Seccomp, hookState); err != nil {
-				return err
-			}
-		case msgMountSource:
-			if err := serveMountSource(proc.conn, spec, cfg.Bundle, m); err != nil {
-				return err
-			}
-		case msgReady:
-			return nil
-		default:
-			return fmt.Errorf("unexpected %q message from init", m.Type)
-		}
-	}
 }
 
 // lockState takes the container's lock and re-reads its state under it:
@@ -664,23 +596,17 @@ func sameContainer(old, cur *State) bool {
 	return old.InitStartTime == 0 || old.InitStartTime == cur.InitStartTime
 }
 
-// passSeccompFd hands the seccomp notify fd a container process sent
-// (msgSeccompFd) to the filter's listener, with the container's state,
-// and tells the process it may go on.
-func passSeccompFd(proc *started, sc *specs.LinuxSeccomp, state specs.State) error {
-	fd, err := proc.conn.takeFd()
-	if err != nil {
-		return fmt.Errorf("seccomp notify fd: %w", err)
-	}
-	err = seccomp.SendToListener(sc.ListenerPath, fd, &specs.ContainerProcessState{
-		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: proc.pid,
+// passSeccompFd hands the seccomp notify fd of a container process
+// (seccomp-fd step) to the filter's listener, with the container's state.
+func passSeccompFd(fd, pid int, sc *specs.LinuxSeccomp, state specs.State) error {
+	err := seccomp.SendToListener(sc.ListenerPath, fd, &specs.ContainerProcessState{
+		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: pid,
 		Metadata: sc.ListenerMetadata, State: state,
 	})
-	unix.Close(fd)
 	if err != nil {
 		return fmt.Errorf("seccomp listener %s: %w", sc.ListenerPath, err)
 	}
-	return proc.conn.send(msgSeccompDone, nil)
+	return nil
 }
 
 // Start releases a created container's init and runs the poststart hooks.
