@@ -92,7 +92,7 @@ type processSide struct {
 }
 
 func initContainer(conn *syncConn) error {
-	p := &processSide{end: &processEnd{conn}}
+	p := &processSide{end: &processEnd{syncConn: conn}}
 	if err := p.config(); err != nil {
 		return err
 	}

@@ -85,6 +85,9 @@ func (g *newCgroup) early() error {
 // path is the cgroup's path as the manager names it (rootfs's cgroup
 // mount on cgroup2).
 func (g *newCgroup) path() string {
+	if g.mgr == nil {
+		return ""
+	}
 	if cg, _ := g.mgr.GetCgroups(); cg != nil {
 		return cg.Path
 	}

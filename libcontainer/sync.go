@@ -398,13 +398,19 @@ func (c *syncConn) expect(want string) (syncMsg, error) {
 	if err != nil {
 		return m, err
 	}
+	return m, checkType(m, want)
+}
+
+// checkType checks a frame is of type want; an error frame becomes a
+// childError.
+func checkType(m syncMsg, want string) error {
 	if m.Type == msgError {
-		return m, &childError{msg: m.Error}
+		return &childError{msg: m.Error}
 	}
 	if m.Type != want {
-		return m, fmt.Errorf("sync: expected %q message, got %q", want, m.Type)
+		return fmt.Errorf("sync: expected %q message, got %q", want, m.Type)
 	}
-	return m, nil
+	return nil
 }
 
 // childError is an error reported by the container process itself.
@@ -551,7 +557,14 @@ func (r *runtimeEnd) awaitExecve() error {
 
 // processEnd is the container process's end of the sync socket: one call
 // per step that has frames.
-type processEnd struct{ *syncConn }
+type processEnd struct {
+	*syncConn
+	// cgroupReady: the cgroup-ready frame came early, while a
+	// mount-source request of the rootfs step waited for its answer (the
+	// runtime sends it as soon as it has moved the process, which it
+	// does while the process builds its rootfs).
+	cgroupReady bool
+}
 
 // recvConfig: config step. The fds that came with it are returned.
 func (p *processEnd) recvConfig() (*initConfig, []int, error) {
@@ -578,6 +591,9 @@ func (p *processEnd) recvCgroupJoin() ([]int, error) {
 
 // recvCgroupReady: cgroup-ready step.
 func (p *processEnd) recvCgroupReady() error {
+	if p.cgroupReady {
+		return nil
+	}
 	_, err := p.expect(msgCgroupReady)
 	return err
 }
@@ -587,7 +603,14 @@ func (p *processEnd) mountSource(i int) (int, error) {
 	if err := p.send(msgMountSource, mountSourceRequest{Index: i}); err != nil {
 		return -1, err
 	}
-	m, err := p.expect(msgMountSourceFd)
+	m, err := p.recv()
+	if err == nil && m.Type == msgCgroupReady && !p.cgroupReady {
+		p.cgroupReady = true
+		m, err = p.recv()
+	}
+	if err == nil {
+		err = checkType(m, msgMountSourceFd)
+	}
 	if err != nil {
 		return -1, err
 	}
