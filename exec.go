@@ -88,6 +88,9 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 		return execOpts(cmd, id, detach, sigs, term)
 	})
 	term.started()
+	if errors.Is(err, libcontainer.ErrExecPaused) {
+		return -1, fmt.Errorf("%w (use --ignore-paused to override)", err)
+	}
 	if err != nil {
 		return -1, err
 	}

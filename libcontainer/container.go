@@ -214,7 +214,7 @@ type CreateOpts struct {
 // the background. On any failure everything made so far is undone: no
 // process, cgroup or state directory is left behind.
 func Create(load func() (*CreateOpts, error)) (_ *Container, retErr error) {
-	seal := OwnSeal(nil)
+	seal := ownSeal(nil)
 	defer seal.Release()
 	o, err := load()
 	if err != nil {
@@ -248,7 +248,7 @@ type creation struct {
 	c     *Container
 	st    *State
 	dir   *stateDir
-	seal  *SealOwner
+	seal  *sealOwner
 	cg    *newCgroup
 	place cgroupPlacement
 	// netns is the network namespace being made ahead (netnsAhead).
@@ -265,7 +265,7 @@ type creation struct {
 // newCreation validates the options, starts what runs in the background
 // (the network namespace), and takes the new container's state
 // directory, locked.
-func newCreation(o *CreateOpts, seal *SealOwner) (*creation, error) {
+func newCreation(o *CreateOpts, seal *sealOwner) (*creation, error) {
 	if err := validateCreate(o); err != nil {
 		return nil, err
 	}

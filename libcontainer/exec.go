@@ -44,10 +44,10 @@ type ExecOpts struct {
 }
 
 // ErrExecStopped and ErrExecPaused keep runc's wording, which clients
-// match on.
+// match on (the CLI adds the flag that overrides the second).
 var (
 	ErrExecStopped = fmt.Errorf("cannot exec in a stopped container: %w", ErrNotRunning)
-	ErrExecPaused  = errors.New("cannot exec in a paused container (use --ignore-paused to override)")
+	ErrExecPaused  = errors.New("cannot exec in a paused container")
 )
 
 // ExecDefaults fills what an exec process leaves unset from the
@@ -94,7 +94,7 @@ type ExecProcess struct {
 // Exec calls it while berth's binary is sealed for the process in the
 // background. Exec returns once the process has execve'd.
 func Exec(load func() (*Container, *ExecOpts, error)) (*ExecProcess, error) {
-	seal := OwnSeal(nil)
+	seal := ownSeal(nil)
 	defer seal.Release()
 	c, o, err := load()
 	if err != nil {
@@ -103,7 +103,7 @@ func Exec(load func() (*Container, *ExecOpts, error)) (*ExecProcess, error) {
 	return c.exec(o, seal)
 }
 
-func (c *Container) exec(o *ExecOpts, seal *SealOwner) (*ExecProcess, error) {
+func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	if err := configs.ValidateProcess(o.Process); err != nil {
 		return nil, err
 	}
