@@ -28,9 +28,10 @@ import (
 type Container struct {
 	root  string
 	state *State
-	// fresh: state was written by this process (Create) and is current,
-	// so lockState need not read it back.
-	fresh bool
+	// written is the state.json this process saved (Create): while it
+	// is still the one at the path, nobody changed the state since, and
+	// lockState need not read it back.
+	written fileID
 }
 
 // ID returns the container's ID.
@@ -528,7 +529,7 @@ func (cr *creation) finish(err error) {
 			// init stays our child until we exit; it is reparented then.
 			cr.proc.cmd.Process.Release()
 		}
-		cr.c.fresh = true
+		cr.c.written = cr.dir.written
 	}
 	cr.dir.unlock()
 	cr.closeNetNS()
@@ -557,19 +558,28 @@ func fileFds(files []*os.File) []int {
 // changed it since. The container must still be the one loaded: a delete
 // and a create of the same ID in the meantime make it another, which the
 // command was not asked to act on; it gets ErrNotExist. A state this
-// process wrote itself (fresh) is current. Every method that acts on a
-// container goes through here.
+// process saved itself is current while its file is still the one at the
+// path (one lstat instead of a read). Every method that acts on a
+// container goes through here, and only the stateDir it returns, its
+// exclusive lock held, saves or removes the state (stateDir.save).
 func (c *Container) lockState() (*stateDir, error) {
 	return c.lockStateHow(unix.LOCK_EX)
 }
 
+// lockStateHow is lockState with the kind of lock: LOCK_SH for what may
+// run beside its like and changes no state (exec, kill).
 func (c *Container) lockStateHow(how int) (*stateDir, error) {
 	dir, err := lockStateDir(c.root, c.state.ID, false, how)
 	if err != nil {
 		return nil, err
 	}
-	if c.fresh {
-		return dir, nil
+	if c.written != (fileID{}) {
+		var st unix.Stat_t
+		if unix.Lstat(dir.file(stateFile), &st) == nil && statID(&st) == c.written {
+			dir.written = c.written
+			return dir, nil
+		}
+		c.written = fileID{}
 	}
 	s, err := dir.load(c.state.ID)
 	if err != nil {

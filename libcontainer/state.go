@@ -141,10 +141,38 @@ func (s *State) Summary() (*SpecSummary, error) {
 	return sum, nil
 }
 
-// stateDir is the per-container directory under the root.
+// stateDir is the per-container directory under the root, and the
+// container's lock while it is held. Only a stateDir whose exclusive
+// lock is held writes or removes the state (save, remove): every change
+// to a container is made under its lock, by a command that re-read the
+// state under it (Container.lockState).
 type stateDir struct {
 	path string
 	lock *os.File
+	// how is the lock held: LOCK_EX or LOCK_SH; 0 when not held.
+	how int
+	// written is the state.json this stateDir saved last.
+	written fileID
+}
+
+// fileID names one file: a save replaces state.json by a new file, so
+// the same ID at the path means nobody saved since.
+type fileID struct {
+	dev, ino uint64
+	ctime    unix.Timespec
+}
+
+func statID(st *unix.Stat_t) fileID {
+	return fileID{dev: st.Dev, ino: st.Ino, ctime: st.Ctim}
+}
+
+// errNoLock is the error of a change to a state whose exclusive lock is
+// not held: a bug in berth, never a user's error.
+func (d *stateDir) holdsExclusive(op string) error {
+	if d.lock == nil || d.how != unix.LOCK_EX {
+		return fmt.Errorf("%s %s: the container's lock is not held exclusively", op, d.path)
+	}
+	return nil
 }
 
 // openStateDir takes the container's lock, exclusively. create=true makes
@@ -193,7 +221,7 @@ func lockStateDir(root, id string, create bool, how int) (*stateDir, error) {
 			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
 		if same {
-			return &stateDir{path: dir, lock: lock}, nil
+			return &stateDir{path: dir, lock: lock, how: how}, nil
 		}
 		lock.Close()
 		if create {
@@ -262,7 +290,7 @@ func trusted(what string, st *syscall.Stat_t) error {
 func (d *stateDir) unlock() {
 	if d.lock != nil {
 		d.lock.Close()
-		d.lock = nil
+		d.lock, d.how = nil, 0
 	}
 }
 
@@ -274,6 +302,9 @@ func (d *stateDir) file(name string) string { return filepath.Join(d.path, name)
 // machine ends anyway; durability would buy nothing and an fsync on a
 // disk-backed --root costs milliseconds on every command.
 func (d *stateDir) save(s *State) error {
+	if err := d.holdsExclusive("save state in"); err != nil {
+		return err
+	}
 	if s.specChanged {
 		raw, err := json.Marshal(s.spec)
 		if err != nil {
@@ -290,11 +321,16 @@ func (d *stateDir) save(s *State) error {
 		return fmt.Errorf("save state in %s: %w", d.path, err)
 	}
 	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), d.file(stateFile))
+	}
+	var st unix.Stat_t
+	if err == nil && unix.Fstat(int(tmp.Fd()), &st) == nil {
+		// After the rename, which may change the file's ctime.
+		d.written = statID(&st)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
@@ -307,6 +343,9 @@ func (d *stateDir) save(s *State) error {
 // first, one unlink each; anything else (a temp file left by a crash)
 // falls to RemoveAll.
 func (d *stateDir) remove() error {
+	if err := d.holdsExclusive("remove state directory"); err != nil {
+		return err
+	}
 	for _, name := range []string{stateFile, fifoFile, lockFile} {
 		if err := unix.Unlink(d.file(name)); err != nil && !errors.Is(err, unix.ENOENT) {
 			return os.RemoveAll(d.path)
