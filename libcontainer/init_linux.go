@@ -602,19 +602,19 @@ func setupHostnameSysctl(spec *specs.Spec) error {
 	return nil
 }
 
+// writeProcFile writes a file of the verified procfs (open), reopened
+// for writing through its handle.
 func writeProcFile(open func(string) (*os.File, error), rel, value string) error {
 	h, err := open(rel)
 	if err != nil {
 		return err
 	}
-	defer h.Close()
 	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
+	h.Close()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	_, err = f.Write([]byte(value))
-	return err
+	return utils.WriteProcFile(f, value)
 }
 
 func writeOOMScoreAdj(v int) error {

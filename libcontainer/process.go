@@ -375,13 +375,7 @@ func (n netNS) wait() (int, error) {
 	return r.fd, r.err
 }
 
-func socketpair() (parent, child *os.File, err error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %w", err)
-	}
-	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
-}
+func socketpair() (parent, child *os.File, err error) { return utils.NewSockPair("sync") }
 
 // initExecutable sets cmd.Path to a sealed copy of berth, never the host
 // file (CVE-2019-5736). A sealed handle is passed to the child as one of

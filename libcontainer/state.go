@@ -14,6 +14,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // Status is a container's OCI status, plus "paused" as runc reports it.
@@ -316,26 +318,11 @@ func (d *stateDir) save(s *State) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	tmp, err := os.CreateTemp(d.path, ".state-*")
+	st, err := utils.ReplaceFile(d.file(stateFile), data, 0o600, false)
 	if err != nil {
 		return fmt.Errorf("save state in %s: %w", d.path, err)
 	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = os.Rename(tmp.Name(), d.file(stateFile))
-	}
-	var st unix.Stat_t
-	if err == nil && unix.Fstat(int(tmp.Fd()), &st) == nil {
-		// After the rename, which may change the file's ctime.
-		d.written = statID(&st)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save state in %s: %w", d.path, err)
-	}
+	d.written = statID(&st)
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // The runtime ↔ container process protocol. A container process (the init
@@ -195,11 +197,7 @@ func (c *syncConn) Close() error {
 }
 
 // closeFds closes received descriptors nobody took.
-func closeFds(fds []int) {
-	for _, fd := range fds {
-		unix.Close(fd)
-	}
-}
+func closeFds(fds []int) { utils.CloseFds(fds) }
 
 // send writes one frame, with fds attached (SCM_RIGHTS).
 func (c *syncConn) send(typ string, payload any, fds ...int) error {
@@ -359,18 +357,9 @@ func (c *syncConn) readFull(buf []byte) error {
 }
 
 func (c *syncConn) takeRights(oob []byte) error {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return fmt.Errorf("parse control message: %w", err)
-	}
-	for _, m := range msgs {
-		fds, err := unix.ParseUnixRights(&m)
-		if err != nil {
-			return fmt.Errorf("parse SCM_RIGHTS: %w", err)
-		}
-		c.fds = append(c.fds, fds...)
-	}
-	return nil
+	fds, err := utils.ParseRights(oob)
+	c.fds = append(c.fds, fds...)
+	return err
 }
 
 // takeFds returns every fd received since the last take.
@@ -405,7 +394,7 @@ func (c *syncConn) expect(want string) (syncMsg, error) {
 // childError.
 func checkType(m syncMsg, want string) error {
 	if m.Type == msgError {
-		return &childError{msg: m.Error}
+		return childError(m.Error)
 	}
 	if m.Type != want {
 		return fmt.Errorf("sync: expected %q message, got %q", want, m.Type)
@@ -413,16 +402,11 @@ func checkType(m syncMsg, want string) error {
 	return nil
 }
 
-// childError is an error reported by the container process itself.
-type childError struct{ msg string }
-
-func (e *childError) Error() string { return e.msg }
+// childError is an error the container process reported itself.
+func childError(msg string) error { return &utils.ChildError{Msg: msg} }
 
 // isChildError reports whether err came from the container process.
-func isChildError(err error) bool {
-	var ce *childError
-	return errors.As(err, &ce)
-}
+func isChildError(err error) bool { return utils.IsChildError(err) }
 
 // runtimeEnd is the runtime's end of a container process's sync socket:
 // one call per step that has frames (see the table at the top).
@@ -446,7 +430,7 @@ func (r *runtimeEnd) await(want string) (syncMsg, error) {
 		case err != nil:
 			return m, fmt.Errorf("read from %s: %w", r.who, err)
 		case m.Type == msgError:
-			return m, &childError{msg: m.Error}
+			return m, childError(m.Error)
 		case m.Type == msgMountSource && r.mountSource != nil:
 			if err := r.mountSource(m); err != nil {
 				return m, err
@@ -549,7 +533,7 @@ func (r *runtimeEnd) awaitExecve() error {
 	case err != nil:
 		return fmt.Errorf("read from %s: %w", r.who, err)
 	case m.Type == msgError:
-		return &childError{msg: m.Error}
+		return childError(m.Error)
 	default:
 		return fmt.Errorf("unexpected %q message from %s", m.Type, r.who)
 	}
