@@ -41,8 +41,8 @@ func defaultRoot() string {
 
 // newApp builds the command line. With only set (see commandName) it
 // holds that one subcommand: urfave/cli sets up help and checks the flags
-// of every command it is given on each run, ~0.15 ms for all of berth's,
-// which every call of a container's lifecycle would pay.
+// of every command it is given on each run, which for all of berth's
+// every call of a container's lifecycle would pay (README, Speed).
 func newApp(only string) *cli.Command {
 	// runc's order, which its help lists; check is berth's own.
 	cmds := []*cli.Command{

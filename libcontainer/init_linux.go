@@ -416,11 +416,11 @@ func becomeNamespaceRoot() error {
 // joinCgroups moves the calling thread (locked: the one that will
 // execve) into the container's cgroup v1 hierarchies, by writing "0" to
 // their "tasks" files, opened for us by the runtime and sent in its
-// msgCgroupJoin (SCM_RIGHTS, received close-on-exec). The kernel migrates
-// the calling thread alone without taking the global threadgroup lock:
-// tens of microseconds, where the runtime writing our pid to cgroup.procs
-// waits for an RCU grace period in every hierarchy (5-15 ms measured
-// here). The runtime writes the limits before it sends them. The fds
+// cgroup-join step (SCM_RIGHTS, received close-on-exec). The kernel
+// migrates the calling thread alone without taking the global
+// threadgroup lock, where the runtime writing our pid to cgroup.procs
+// waits for an RCU grace period in every hierarchy (README, Speed). The
+// runtime writes the limits before it sends them. The fds
 // reach the host's cgroup tree: they are closed at once
 // (CVE-2024-21626).
 func joinCgroups(fds []int) error {

@@ -322,8 +322,8 @@ func namespaceRequest(l *launch) (*nsenter.Request, bool, error) {
 
 // netnsAhead says whether the container's new network namespace can be
 // made by the runtime ahead of the clone, in the background: making one
-// takes the kernel ~0.4 ms, which a clone with CLONE_NEWNET spends while
-// the runtime waits for it. Only on the plain clone path (no namespace
+// takes the kernel a while, which a clone with CLONE_NEWNET spends while
+// the runtime waits for it (README, Speed). Only on the plain clone path (no namespace
 // joined by path, no time namespace: those go through nsenter) and
 // without a user namespace, which must own the network namespace and so
 // must exist first.

@@ -60,8 +60,8 @@ type State struct {
 	Rootless bool `json:"rootless,omitempty"`
 	// RawSpec is config.json as it was at create time (with later
 	// updates), kept as JSON: most commands need little of it (Summary)
-	// and decoding it whole is most of what loading a state costs (about
-	// 0.2 ms of a process's first decode). FullSpec decodes it.
+	// and decoding it whole is most of what loading a state costs (a
+	// process's first decode; README, Speed). FullSpec decodes it.
 	RawSpec json.RawMessage `json:"spec"`
 	// Owner is the uid that created the container.
 	Owner int `json:"owner"`
