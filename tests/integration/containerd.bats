@@ -46,13 +46,15 @@ teardown() {
 }
 
 # ctrc runs ctr against the private containerd, stdio through files like
-# the berth wrapper (a task's stdio must not hold bats' pipes).
+# the berth wrapper (a task's stdio must not hold bats' pipes): the
+# test's temp dir, or in teardown_file (no test's) containerd's own.
 ctrc() {
-	local rc=0
+	local rc=0 dir=${TEST_TMP:-$CTD_DIR}
+	[ -d "$dir" ] || { echo "ctrc: no directory for ctr's output" >&2; return 1; }
 	ctr --address "$CTD_DIR/containerd.sock" -n berth-containerd "$@" \
-		>"$TEST_TMP/ctr.out" 2>"$TEST_TMP/ctr.err" </dev/null || rc=$?
-	cat "$TEST_TMP/ctr.out"
-	cat "$TEST_TMP/ctr.err" >&2
+		>"$dir/ctr.out" 2>"$dir/ctr.err" </dev/null || rc=$?
+	cat "$dir/ctr.out"
+	cat "$dir/ctr.err" >&2
 	return $rc
 }
 
