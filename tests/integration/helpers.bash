@@ -121,8 +121,40 @@ run_in_container() {
 	run berth run --bundle "$BUNDLE" "ct-$BATS_TEST_NUMBER"
 }
 
-# cgroup_v1_path CONTROLLER ID: the container's v1 cgroup directory.
+# init_cgroup_dirs ID: every cgroup directory of the container's init, one
+# a line (cgroup_path of each hierarchy in its /proc/PID/cgroup).
+init_cgroup_dirs() {
+	local pid ctrls
+	pid=$("$BERTH" --root "$STATE_ROOT" state "$1" | jq -r .pid) || return 1
+	[ "$pid" -gt 0 ] || { echo "init_cgroup_dirs $1: the container's init is not running" >&2; return 1; }
+	cut -d: -f2 "/proc/$pid/cgroup" | while read -r ctrls; do
+		cgroup_path "${ctrls%%,*}" "$1"
+	done
+}
+
+# cgroup_path CONTROLLER ID: the cgroup directory of the container's init
+# for CONTROLLER ("" = the cgroup2 one), as the system has it: the pid from
+# `berth state`, its /proc/PID/cgroup, the hierarchy's mount point. Prints
+# nothing when init is not in such a hierarchy; fails when init is gone
+# (take the path while it runs).
 cgroup_path() {
-	"$BERTH" --root "$STATE_ROOT" state "$2" >/dev/null || return 1
-	jq -r --arg c "$1" '.cgroup_paths[$c] // empty' "$STATE_ROOT/$2/state.json"
+	local pid ctrls rel mnt
+	pid=$("$BERTH" --root "$STATE_ROOT" state "$2" | jq -r .pid) || return 1
+	if [ "$pid" -le 0 ] || [ ! -r "/proc/$pid/cgroup" ]; then
+		echo "cgroup_path $1 $2: the container's init is not running" >&2
+		return 1
+	fi
+	while IFS=: read -r _ ctrls rel; do
+		if [ -z "$1" ]; then
+			[ -z "$ctrls" ] || continue
+			mnt=$(findmnt -rn -t cgroup2 -o TARGET | head -n1)
+		else
+			case ",$ctrls," in *",$1,"*) ;; *) continue ;; esac
+			mnt=$(findmnt -rn -t cgroup -o TARGET,OPTIONS |
+				awk -v c="$1" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $1; exit } }')
+		fi
+		[ -n "$mnt" ] && echo "$mnt$rel"
+		return 0
+	done <"/proc/$pid/cgroup"
+	return 0
 }
