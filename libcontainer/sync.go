@@ -29,12 +29,15 @@ import (
 //	config        runtime → process    config                        initConfig, with the network namespace's fd
 //	                                                                 (JoinNetNS); the process joins it, checks the
 //	                                                                 LSM, becomes root of its user namespace
-//	cgroup-join   runtime → process    cgroup-join                   the v1 "tasks" files, opened by the runtime;
-//	                                                                 the process writes "0" to each (selfJoin)
+//	cgroup-join   runtime → process    cgroup-join                   the v1 "tasks" files, opened by the runtime
+//	                                                                 once the limits are written; the process
+//	                                                                 writes "0" to each (selfJoin, execJoin)
 //	rootfs        local (init)         mount-source → mount-source-fd  on demand: {index}; the runtime answers with
 //	                                                                 a detached clone of the source, or an error
 //	cgroup-ready  runtime → process    cgroup-ready                  none: the runtime moved the process into its
-//	                                                                 cgroup (runtimeMoves); it unshares cgroupns
+//	                                                                 cgroup (runtimeMoves); it unshares cgroupns.
+//	                                                                 Sent while init builds its rootfs, it may
+//	                                                                 overtake a mount-source-fd (processEnd keeps it)
 //	hooks         process ⇄ runtime    hooks → hooks-done            none: prestart and createRuntime hooks ran in
 //	                                                                 the runtime, with init's pid in the state
 //	pivot         local (init)                                       createContainer hooks, pivot_root
@@ -53,6 +56,11 @@ import (
 //
 // Any frame the process sends may be an "error" frame instead: set-up
 // failed, and why; the runtime kills the process and undoes the rest.
+// Where the process gets into its cgroup (which of cgroup-join,
+// cgroup-ready or neither is planned) is the placement's choice
+// (placement.go). What a process applies to itself before execve without
+// the runtime (a new process attribute) belongs in processSide's
+// prepareProcess, or in finalizeAndExec, not in a step.
 //
 // Adding a step (the runtime writing a rootless process's uid/gid maps,
 // opening idmapped mount sources, moving netDevices into the network
