@@ -18,7 +18,7 @@ import (
 // plan gives their order for one process: the runtime computes it once,
 // from the config, and sends it in the config (initConfig.Steps); each side
 // then walks that list and makes one call per step, the runtime in
-// creation.step (container.go) or execution.step (exec.go), the process in
+// creation.step (create.go) or execution.step (exec.go), the process in
 // processSide.step (init_linux.go). The typed calls of each side are the
 // methods of runtimeEnd and processEnd at the end of this file. Steps
 // marked "local" exchange nothing: they are the process's own work, named
