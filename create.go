@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,15 +40,12 @@ func createCommand() *cli.Command {
 				return err
 			}
 			id := cmd.Args().First()
-			if err := configs.ValidateID(id); err != nil {
-				return err // it quotes (a prefix of) the ID: no "create <id>" around it
-			}
-			c, closeConsole, err := createContainer(cmd, id, nil, nil)
+			c, closeConsole, err := createContainer(cmd, id, nil, false, nil)
 			if closeConsole != nil {
 				closeConsole()
 			}
 			if err != nil {
-				return fmt.Errorf("create %s: %w", id, err)
+				return createError("create", id, err)
 			}
 			_ = c
 			return nil
@@ -55,28 +53,69 @@ func createCommand() *cli.Command {
 	}
 }
 
-// startNow makes createContainer start the process too, as soon as it is
-// set up (run; see libcontainer.CreateOpts.StartNow).
-type startNow struct {
-	// Background runs while init sets up; Before just before it is
-	// told to go.
-	Background, Before func()
+// createError is the error of a create or run: a refused ID is quoted
+// by its own message, with no "create <id>" around it.
+func createError(command, id string, err error) error {
+	if errors.Is(err, configs.ErrInvalidID) {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", command, id, err)
 }
 
 // createContainer creates the container of a create or run command.
 // localConsole, when not nil, receives the pty master of a terminal
-// process given no --console-socket (a foreground run relays it).
-func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *startNow) (*libcontainer.Container, func(), error) {
-	// berth's binary is sealed for init in the background while the
-	// bundle is read; Create takes the seal over.
-	seal := libcontainer.OwnSeal(nil)
-	defer seal.Release()
-	if err := configs.ValidateID(id); err != nil {
-		return nil, nil, err
+// process given no --console-socket (a foreground run relays it). run
+// starts the process as soon as it is set up; sigs (a foreground run)
+// gets the signals to forward to it.
+func createContainer(cmd *cli.Command, id string, localConsole *os.File, run bool, sigs chan os.Signal) (*libcontainer.Container, func(), error) {
+	var closeConsole func()
+	c, err := libcontainer.Create(func() (*libcontainer.CreateOpts, error) {
+		opts, err := createOpts(cmd, id)
+		if err != nil {
+			return nil, err
+		}
+		opts.StartNow, opts.Signals = run, sigs
+		var toClose []*os.File
+		closeConsole = func() {
+			for _, f := range toClose {
+				f.Close()
+			}
+		}
+		if path := cmd.String("console-socket"); path != "" {
+			sock, err := dialConsoleSocket(path)
+			if err != nil {
+				return nil, err
+			}
+			opts.ConsoleSocket = sock
+			toClose = append(toClose, sock)
+		} else if localConsole != nil && opts.Spec.Process != nil && opts.Spec.Process.Terminal {
+			opts.ConsoleSocket, opts.RelayConsole = localConsole, true
+		}
+		if opts.PidfdSocket, err = dialPidfdSocket(cmd.String("pidfd-socket")); err != nil {
+			return nil, err
+		}
+		if opts.PidfdSocket != nil {
+			toClose = append(toClose, opts.PidfdSocket)
+		}
+		if opts.Spec.Process != nil && opts.Spec.Process.Terminal && opts.ConsoleSocket == nil {
+			return nil, errors.New("process.terminal is true but no console socket was given (--console-socket)")
+		}
+		if opts.Spec.Process != nil && !opts.Spec.Process.Terminal && opts.ConsoleSocket != nil {
+			return nil, errors.New("--console-socket given but process.terminal is false")
+		}
+		return opts, nil
+	})
+	if err == nil && debugOn() {
+		debugContainer("created", c)
 	}
+	return c, closeConsole, err
+}
+
+// createOpts reads the bundle and the flags of create and run.
+func createOpts(cmd *cli.Command, id string) (*libcontainer.CreateOpts, error) {
 	root, err := stateRoot(cmd)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	bundle := cmd.String("bundle")
 	if bundle == "" {
@@ -84,11 +123,11 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 	}
 	bundle, err = filepath.Abs(bundle)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bundle: %w", err)
+		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	spec, err := configs.LoadSpec(bundle)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if debugOn() {
 		debugSpec(id, bundle, root, spec)
@@ -96,12 +135,12 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 	pidFile := cmd.String("pid-file")
 	if pidFile != "" {
 		if pidFile, err = filepath.Abs(pidFile); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	preserve := int(cmd.Int("preserve-fds"))
 	if preserve < 0 {
-		return nil, nil, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
+		return nil, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
 	}
 	// Socket activation, as runc: the fds systemd passed to berth go to
 	// the container first, the --preserve-fds ones after them.
@@ -117,37 +156,7 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 	if listen > 0 {
 		opts.ExtraEnv = []string{"LISTEN_FDS=" + strconv.Itoa(listen), "LISTEN_PID=1"}
 	}
-	if start != nil {
-		opts.StartNow, opts.Background, opts.BeforeStart = true, start.Background, start.Before
-	}
-	var closeConsole func()
-	if path := cmd.String("console-socket"); path != "" {
-		sock, err := dialConsoleSocket(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		opts.ConsoleSocket = sock
-		closeConsole = func() { sock.Close() }
-	} else if localConsole != nil && spec.Process != nil && spec.Process.Terminal {
-		opts.ConsoleSocket, opts.RelayConsole = localConsole, true
-	}
-	pidfdSock, err := dialPidfdSocket(cmd.String("pidfd-socket"))
-	if err != nil {
-		if closeConsole != nil {
-			closeConsole()
-		}
-		return nil, nil, err
-	}
-	if pidfdSock != nil {
-		defer pidfdSock.Close()
-		opts.PidfdSocket = pidfdSock
-	}
-	opts.Seal = seal.Take()
-	c, err := libcontainer.Create(opts)
-	if err == nil && debugOn() {
-		debugContainer("created", c)
-	}
-	return c, closeConsole, err
+	return opts, nil
 }
 
 // debugSpec logs, for --debug, what create is about to make.

@@ -13,6 +13,14 @@ import (
 	"github.com/berth-runtime/berth/libcontainer"
 )
 
+// event is one line of `berth events`, in runc's format (what
+// containerd's go-runc decodes): type "stats" with Data, or "oom".
+type event struct {
+	Type string              `json:"type"`
+	ID   string              `json:"id"`
+	Data *libcontainer.Stats `json:"data,omitempty"`
+}
+
 func eventsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "events",
@@ -53,7 +61,7 @@ func runEvents(cmd *cli.Command) error {
 		if err != nil {
 			return err
 		}
-		return enc.Encode(&libcontainer.Event{Type: "stats", ID: c.ID(), Data: s})
+		return enc.Encode(&event{Type: "stats", ID: c.ID(), Data: s})
 	}
 	if cmd.Bool("stats") {
 		return emitStats()
@@ -74,7 +82,7 @@ func runEvents(cmd *cli.Command) error {
 	// --interval would.
 	alive := time.NewTicker(100 * time.Millisecond)
 	defer alive.Stop()
-	oomEvent := &libcontainer.Event{Type: "oom", ID: c.ID()}
+	oomEvent := &event{Type: "oom", ID: c.ID()}
 	for {
 		select {
 		case _, ok := <-oom.C:
@@ -107,7 +115,7 @@ func runEvents(cmd *cli.Command) error {
 
 // drainOOM prints OOM events already delivered when the container
 // stopped: an OOM kill of init is what often stops it.
-func drainOOM(oom *libcontainer.OOMNotifier, enc *json.Encoder, ev *libcontainer.Event) error {
+func drainOOM(oom *libcontainer.OOMNotifier, enc *json.Encoder, ev *event) error {
 	for {
 		select {
 		case _, ok := <-oom.C:

@@ -17,7 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer"
-	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
@@ -74,10 +73,6 @@ const execFailedStatus = 255
 // runExec starts the process and, unless detached, waits for it and
 // returns its exit status.
 func runExec(cmd *cli.Command, id string) (int, error) {
-	// berth's binary is sealed for the process in the background while
-	// the container and the process spec are read; Exec takes it over.
-	seal := libcontainer.OwnSeal(nil)
-	defer seal.Release()
 	detach := cmd.Bool("detach")
 	var sigs chan os.Signal
 	if !detach {
@@ -88,55 +83,15 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 		}
 		sigs = make(chan os.Signal, 128)
 	}
-	// Signals are registered (~1 ms, see notifyLater) once the process
-	// exists, while its runtime starts, and forwarded from before it
-	// runs its program. Never signal.Stop: it costs ~0.4 ms (a sigaction
-	// per signal and a wait for the signal goroutine) and berth exits
-	// right after; a signal that comes late is caught and dropped.
-	_, sigsReady := notifyLater(sigs)
-	c, err := loadContainer(cmd)
-	if err != nil {
-		return -1, err
-	}
-	if debugOn() {
-		debugContainer("loaded for exec", c)
-	}
-	p, err := execProcessSpec(cmd, c)
-	if err != nil {
-		return -1, err
-	}
-	if debugOn() {
-		logrus.Debugf("exec %s: process %q as %d:%d (groups %v) in %s; terminal %t, detach %t, sub-cgroups %q", id, p.Args, p.User.UID, p.User.GID, p.User.AdditionalGids, p.Cwd, p.Terminal, detach, cmd.StringSlice("cgroup"))
-	}
-	consolePath := cmd.String("console-socket")
-	if err := checkTerminalFlags(detach, p.Terminal, consolePath); err != nil {
-		return -1, err
-	}
-	preserve := int(cmd.Int("preserve-fds"))
-	if preserve < 0 {
-		return -1, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
-	}
-	opts := &libcontainer.ExecOpts{
-		Process: p, PreserveFds: preserve, IgnorePaused: cmd.Bool("ignore-paused"),
-		SubCgroup: cmd.StringSlice("cgroup"), BeforeStart: sigsReady,
-	}
-	if !p.Terminal {
-		opts.Stdin, opts.Stdout, opts.Stderr = os.Stdin, os.Stdout, os.Stderr
-	}
-	term, err := openTerminalSink(opts, p.Terminal, consolePath)
-	if err != nil {
-		return -1, err
-	}
+	term := &terminalSink{}
 	defer term.close()
-	if opts.PidfdSocket, err = dialPidfdSocket(cmd.String("pidfd-socket")); err != nil {
-		return -1, err
-	}
-	if opts.PidfdSocket != nil {
-		defer opts.PidfdSocket.Close()
-	}
-	opts.Seal = seal.Take()
-	proc, err := c.Exec(opts)
+	proc, err := libcontainer.Exec(func() (*libcontainer.Container, *libcontainer.ExecOpts, error) {
+		return execOpts(cmd, id, detach, sigs, term)
+	})
 	term.started()
+	if errors.Is(err, libcontainer.ErrExecPaused) {
+		return -1, fmt.Errorf("%w (use --ignore-paused to override)", err)
+	}
 	if err != nil {
 		return -1, err
 	}
@@ -158,6 +113,93 @@ func runExec(cmd *cli.Command, id string) (int, error) {
 		logrus.Debugf("exec %s: process %d exited with status %d", id, proc.Pid, status)
 	}
 	return status, nil
+}
+
+// execOpts loads the container and builds exec's options from the flags;
+// term gets the terminal of a foreground exec with a tty.
+func execOpts(cmd *cli.Command, id string, detach bool, sigs chan os.Signal, term *terminalSink) (*libcontainer.Container, *libcontainer.ExecOpts, error) {
+	c, err := loadContainer(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if debugOn() {
+		debugContainer("loaded for exec", c)
+	}
+	p, err := execProcessSpec(cmd, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if debugOn() {
+		logrus.Debugf("exec %s: process %q as %d:%d (groups %v) in %s; terminal %t, detach %t, sub-cgroups %q", id, p.Args, p.User.UID, p.User.GID, p.User.AdditionalGids, p.Cwd, p.Terminal, detach, cmd.StringSlice("cgroup"))
+	}
+	consolePath := cmd.String("console-socket")
+	if err := checkTerminalFlags(detach, p.Terminal, consolePath); err != nil {
+		return nil, nil, err
+	}
+	preserve := int(cmd.Int("preserve-fds"))
+	if preserve < 0 {
+		return nil, nil, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
+	}
+	sub, err := parseSubCgroups(cmd.StringSlice("cgroup"))
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := &libcontainer.ExecOpts{
+		Process: p, PreserveFds: preserve, IgnorePaused: cmd.Bool("ignore-paused"),
+		SubCgroups: sub, Signals: sigs,
+	}
+	if !p.Terminal {
+		opts.Stdin, opts.Stdout, opts.Stderr = os.Stdin, os.Stdout, os.Stderr
+	}
+	if err := term.open(opts, p.Terminal, consolePath); err != nil {
+		return nil, nil, err
+	}
+	// Closed when berth exits: Exec sends the pidfd before it returns.
+	if opts.PidfdSocket, err = dialPidfdSocket(cmd.String("pidfd-socket")); err != nil {
+		return nil, nil, err
+	}
+	return c, opts, nil
+}
+
+// parseSubCgroups parses exec's --cgroup entries as runc does: "path"
+// (every controller; only as the one entry) or "ctrl[,ctrl]:path". The
+// result maps a controller ("" for all) to its path relative to the
+// container's cgroup.
+func parseSubCgroups(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	sub := make(map[string]string, len(args))
+	for _, arg := range args {
+		parts := strings.Split(arg, ":")
+		switch len(parts) {
+		case 1:
+			if len(args) != 1 {
+				return nil, fmt.Errorf("--cgroup %q: a path without a controller must be the only --cgroup", arg)
+			}
+			sub[""] = arg
+		case 2:
+			if parts[0] == "" {
+				// ":path": cgroup v2's one hierarchy, no controller.
+				sub[""] = parts[1]
+				continue
+			}
+			for _, ctl := range strings.Split(parts[0], ",") {
+				if ctl == "" {
+					return nil, fmt.Errorf("--cgroup %q: empty controller name", arg)
+				}
+				sub[ctl] = parts[1]
+			}
+		default:
+			return nil, fmt.Errorf("--cgroup %q: want path or controller[,controller]:path", arg)
+		}
+	}
+	for ctl, rel := range sub {
+		if rel == "" {
+			return nil, fmt.Errorf("--cgroup %s: empty path", ctl)
+		}
+	}
+	return sub, nil
 }
 
 // writePidFile writes pid atomically: clients read the file as soon as
@@ -211,9 +253,6 @@ func execProcessSpec(cmd *cli.Command, c *libcontainer.Container) (*specs.Proces
 		return nil, err
 	}
 	if err := c.ExecDefaults(p); err != nil {
-		return nil, err
-	}
-	if err := configs.ValidateProcess(p); err != nil {
 		return nil, err
 	}
 	return p, nil

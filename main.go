@@ -41,12 +41,12 @@ func defaultRoot() string {
 
 // newApp builds the command line. With only set (see commandName) it
 // holds that one subcommand: urfave/cli sets up help and checks the flags
-// of every command it is given on each run, ~0.15 ms for all of berth's,
-// which every call of a container's lifecycle would pay.
+// of every command it is given on each run, which for all of berth's
+// every call of a container's lifecycle would pay (README, Speed).
 func newApp(only string) *cli.Command {
 	// runc's order, which its help lists; check is berth's own.
 	cmds := []*cli.Command{
-		createCommand(), deleteCommand(), eventsCommand(), execCommand(), initCommand(), killCommand(), listCommand(),
+		createCommand(), deleteCommand(), eventsCommand(), execCommand(), killCommand(), listCommand(),
 		pauseCommand(), psCommand(), resumeCommand(), runCommand(), specCommand(), startCommand(), stateCommand(),
 		updateCommand(), featuresCommand(), checkCommand(),
 	}
@@ -105,8 +105,10 @@ func init() {
 
 func main() {
 	// The container side, re-executed by berth itself with exactly these
-	// arguments, skips the command-line machinery: it takes no flags, and
-	// every microsecond here delays the container.
+	// arguments, and only so: its one entry point. It skips the
+	// command-line machinery: it takes no flags, and every step here
+	// delays the container. (The error went to the runtime over the sync
+	// socket.)
 	if len(os.Args) == 2 && os.Args[1] == "init" {
 		libcontainer.Init()
 		os.Exit(1)

@@ -48,7 +48,8 @@ func TestCommandNameKnowsGlobalFlags(t *testing.T) {
 // newApp with one command keeps exactly that command, for each of them.
 func TestNewAppOnlyOne(t *testing.T) {
 	all := newApp("")
-	if len(all.Commands) < 17 {
+	// 16: `berth init` is not a command (main's one entry point).
+	if len(all.Commands) < 16 {
 		t.Fatalf("full app has %d commands", len(all.Commands))
 	}
 	for _, c := range all.Commands {
@@ -102,6 +103,16 @@ func TestCommandHelpCovers(t *testing.T) {
 		}
 		if args, desc := commandHelp(c.Name); args == "" && desc == "" {
 			t.Errorf("%s: no help text", c.Name)
+		}
+	}
+}
+
+// The container side has one entry point, main's: no command of the
+// command line runs it.
+func TestNoInitCommand(t *testing.T) {
+	for _, c := range newApp("").Commands {
+		if c.Name == "init" {
+			t.Error("the command line has an init command besides main's entry point")
 		}
 	}
 }

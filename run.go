@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer"
-	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
 func runCommand() *cli.Command {
@@ -33,9 +32,6 @@ func runCommand() *cli.Command {
 				return err
 			}
 			id := cmd.Args().First()
-			if err := configs.ValidateID(id); err != nil {
-				return err // it quotes (a prefix of) the ID: no "create <id>" around it
-			}
 			detach := cmd.Bool("detach")
 			var sigs chan os.Signal
 			if !detach {
@@ -47,7 +43,6 @@ func runCommand() *cli.Command {
 				}
 				sigs = make(chan os.Signal, 128)
 			}
-			startSigs, sigsReady := notifyLater(sigs)
 			// In the foreground without --console-socket, berth relays a
 			// terminal itself (tty.go).
 			term := &terminalSink{}
@@ -58,15 +53,14 @@ func runCommand() *cli.Command {
 			}
 			defer term.close()
 			// run starts the process as soon as it is set up (no exec.fifo
-			// round trip); its signals are registered while init sets up
-			// and forwarded from before the process runs.
-			c, closeConsole, err := createContainer(cmd, id, term.child, &startNow{Background: startSigs, Before: sigsReady})
+			// round trip); its signals are forwarded from before it runs.
+			c, closeConsole, err := createContainer(cmd, id, term.child, true, sigs)
 			term.started()
 			if closeConsole != nil {
 				closeConsole()
 			}
 			if err != nil {
-				return fmt.Errorf("run %s: %w", id, err)
+				return createError("run", id, err)
 			}
 			if spec, _ := c.Spec(); spec != nil && spec.Process != nil && spec.Process.Terminal {
 				if err := term.relay(); err != nil {

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"os"
-	"os/signal"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,33 +23,4 @@ func TestParseSignal(t *testing.T) {
 			t.Errorf("parseSignal(%q) = %v, want an error", in, got)
 		}
 	}
-}
-
-func TestNotifyLater(t *testing.T) {
-	start, wait := notifyLater(nil)
-	start()
-	wait() // nil channel: nothing to register, nothing to wait for
-
-	ch := make(chan os.Signal, 4)
-	start, wait = notifyLater(ch)
-	start()
-	start() // once
-	wait()
-	defer signal.Stop(ch)
-	if err := unix.Kill(os.Getpid(), unix.SIGUSR2); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case s := <-ch:
-		if s != unix.SIGUSR2 {
-			t.Errorf("got %v, want SIGUSR2", s)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("SIGUSR2 not delivered after wait returned")
-	}
-	// wait alone starts the registration too.
-	ch2 := make(chan os.Signal, 1)
-	_, wait2 := notifyLater(ch2)
-	wait2()
-	signal.Stop(ch2)
 }

@@ -22,27 +22,26 @@ type terminalSink struct {
 	relayR *console.Relay
 }
 
-// openTerminalSink prepares the console socket for a process with a
-// terminal and sets it in opts. Without a terminal it does nothing.
-func openTerminalSink(opts *libcontainer.ExecOpts, tty bool, consolePath string) (*terminalSink, error) {
-	t := &terminalSink{}
+// open prepares the console socket for a process with a terminal and
+// sets it in opts. Without a terminal it does nothing.
+func (t *terminalSink) open(opts *libcontainer.ExecOpts, tty bool, consolePath string) error {
 	if !tty {
-		return t, nil
+		return nil
 	}
 	if consolePath != "" {
 		sock, err := dialConsoleSocket(consolePath)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		t.child = sock
 	} else {
 		if err := t.openLocal(); err != nil {
-			return nil, err
+			return err
 		}
 		opts.RelayConsole = true
 	}
 	opts.ConsoleSocket = t.child
-	return t, nil
+	return nil
 }
 
 // openLocal makes the socketpair for a relay by berth itself.

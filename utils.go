@@ -12,7 +12,6 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/berth-runtime/berth/libcontainer"
-	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
 // stateRoot returns the absolute --root.
@@ -24,16 +23,13 @@ func stateRoot(cmd *cli.Command) (string, error) {
 	return root, nil
 }
 
-// containerID returns the command's first argument, validated.
+// containerID returns the command's first argument (libcontainer.Load
+// validates it).
 func containerID(cmd *cli.Command) (string, error) {
 	if cmd.Args().Len() < 1 {
 		return "", errors.New("container id cannot be empty")
 	}
-	id := cmd.Args().First()
-	if err := configs.ValidateID(id); err != nil {
-		return "", err
-	}
-	return id, nil
+	return cmd.Args().First(), nil
 }
 
 // checkArgs enforces an exact or minimum argument count.

@@ -7,19 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
-	"github.com/berth-runtime/berth/libcontainer/caps"
 	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
@@ -31,9 +26,10 @@ import (
 type Container struct {
 	root  string
 	state *State
-	// fresh: state was written by this process (Create) and is current,
-	// so lockState need not read it back.
-	fresh bool
+	// written is the state.json this process saved (Create): while it
+	// is still the one at the path, nobody changed the state since, and
+	// lockState need not read it back.
+	written fileID
 }
 
 // ID returns the container's ID.
@@ -184,510 +180,33 @@ func (c *Container) specState(st Status) specs.State {
 	return s
 }
 
-// CreateOpts are the inputs of `berth create` / `berth run`.
-type CreateOpts struct {
-	Root          string
-	ID            string
-	Bundle        string
-	Spec          *specs.Spec
-	PidFile       string
-	ConsoleSocket *os.File // connected console socket, or nil
-	// RelayConsole: berth relays the terminal itself (a foreground run);
-	// the pty then does not turn "\n" into "\r\n", as under runc.
-	RelayConsole bool
-	NoPivot      bool
-	NoNewKeyring bool
-	PreserveFds  int
-	Systemd      bool
-	Rootless     bool
-	Stdin        *os.File
-	Stdout       *os.File
-	Stderr       *os.File
-	// StartNow (`berth run`) starts the process as soon as it is set up:
-	// no exec.fifo, no `start`. Background, when set, runs once the
-	// runtime's part of the set-up is done and init is still at work;
-	// BeforeStart just before init is told to go. Poststart hooks are
-	// the caller's (Poststart).
-	StartNow    bool
-	Background  func()
-	BeforeStart func()
-	// Seal, when set, is berth's binary being sealed for init
-	// (StartSealing); Create takes it over, used or not.
-	Seal Sealing
-	// PidfdSocket, a connected unix socket, receives a pidfd of init.
-	PidfdSocket *os.File
-	// ExtraEnv is added to init's environment (replacing the same
-	// variables) but not to the saved config, which exec's processes
-	// start from: socket activation's LISTEN_FDS and LISTEN_PID.
-	ExtraEnv []string
-}
-
-// Create makes a container and leaves its init waiting for start. On any
-// failure everything made so far is undone: no process, cgroup or state
-// directory is left behind.
-func Create(o *CreateOpts) (c *Container, retErr error) {
-	// Sealing berth's binary overlaps the set-up below (and, when the
-	// caller started it, the reading of the bundle before it).
-	seal := OwnSeal(o.Seal)
-	defer seal.Release()
-	if err := configs.ValidateID(o.ID); err != nil {
-		return nil, err
-	}
-	if err := configs.Validate(o.Spec, o.Bundle); err != nil {
-		return nil, err
-	}
-	caps.Warn(o.Spec.Process.Capabilities)
-	if sc := o.Spec.Linux.Seccomp; sc != nil {
-		if err := seccomp.Validate(sc); err != nil {
-			return nil, fmt.Errorf("seccomp: %w", err)
-		}
-		seccomp.SetDefaultFlags(sc)
-	}
-	if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
-		return nil, errors.New("process.terminal is true but no console socket was given (--console-socket)")
-	}
-	if !o.Spec.Process.Terminal && o.ConsoleSocket != nil {
-		return nil, errors.New("--console-socket given but process.terminal is false")
-	}
-	// The network namespace is made in the background too (netnsAhead)
-	// and sent to init with its config.
-	var netns netNS
-	netnsFd := -1
-	if netnsAhead(o.Spec) {
-		netns = newNetNS()
-		defer func() {
-			if netns != nil { // not waited for yet
-				if fd, err := netns.wait(); err == nil {
-					unix.Close(fd)
-				}
-			}
-			if netnsFd >= 0 {
-				unix.Close(netnsFd)
-			}
-		}()
-	}
-	cgCfg := bcgroups.Config{
-		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
-		Systemd: o.Systemd, Rootless: o.Rootless, Annotations: o.Spec.Annotations,
-	}
-	// The manager itself (on cgroup v1 a walk over every hierarchy) may
-	// be made after the clone, but its config is checked now.
-	cgChecked, err := bcgroups.Check(cgCfg)
-	if err != nil {
-		return nil, fmt.Errorf("cgroup: %w", err)
-	}
-
-	dir, err := openStateDir(o.Root, o.ID, true)
-	if err != nil {
-		return nil, err
-	}
-	defer dir.unlock()
-	self, _ := readProcStat(os.Getpid())
-	st := &State{
-		ID: o.ID, Bundle: o.Bundle, Rootfs: configs.RootfsPath(o.Spec, o.Bundle),
-		Created: time.Now().UTC(), Status: Creating, Owner: os.Geteuid(),
-		CreatorPid: os.Getpid(), CreatorStartTime: self.StartTime,
-		Systemd: o.Systemd, Rootless: o.Rootless,
-	}
-	st.setSpec(o.Spec)
-	c = &Container{root: o.Root, state: st}
-	var mgr cgroups.Manager
-	// newManager makes the manager and saves the state (still
-	// "creating", with the cgroup's paths and init's pid once known)
-	// before the cgroup exists: a create killed from then on leaves a
-	// state from which delete finds and removes what it made.
-	newManager := func() error {
-		m, err := cgChecked.Manager()
-		if err != nil {
-			return fmt.Errorf("cgroup: %w", err)
-		}
-		if err := bcgroups.CheckUnused(m); err != nil { // before mgr is set: a refused cgroup is not ours to remove
-			return err
-		}
-		mgr = m
-		st.CgroupPaths = maps.Clone(mgr.GetPaths())
-		return dir.save(st)
-	}
-	// newCgroup makes the cgroup, and with limits also writes them (see
-	// setCgroup).
-	newCgroup := func(limits bool) error {
-		if err := mgr.Apply(-1); err != nil {
-			return fmt.Errorf("create cgroup: %w", err)
-		}
-		st.CgroupPaths = maps.Clone(mgr.GetPaths())
-		if limits {
-			return setCgroup(mgr)
-		}
-		return nil
-	}
-	var proc *started
-	defer func() {
-		if retErr == nil {
-			return
-		}
-		if proc != nil {
-			proc.kill()
-		}
-		// What applyIntelRdt made (intelrdt_linux.go).
-		removeIntelRdt(o.Spec.Linux.IntelRdt, o.ID)
-		if mgr != nil { // nil: never made, nothing created
-			if err := mgr.Destroy(); err != nil {
-				logrus.Warnf("remove cgroup of %s: %v", o.ID, err)
-			}
-		}
-		os.RemoveAll(dir.path)
-	}()
-	// exec.fifo exists before init does: init opens it as soon as it has
-	// reported ready, which may be before this process has gone on. init
-	// gets an O_PATH handle of the fifo alone, which it reopens to
-	// write: a handle of the state directory (or anything else of the
-	// host's) in a process of the container would lead out of it.
-	var fifo *os.File
-	if !o.StartNow {
-		if err := unix.Mkfifo(dir.file(fifoFile), 0o600); err != nil {
-			return nil, fmt.Errorf("create exec fifo: %w", err)
-		}
-		if err := chownFifoToRoot(dir.file(fifoFile), o.Spec); err != nil {
-			return nil, err
-		}
-		if fifo, err = os.OpenFile(dir.file(fifoFile), unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0); err != nil {
-			return nil, fmt.Errorf("open exec fifo: %w", err)
-		}
-		defer fifo.Close()
-	}
-	// Where init joins its cgroup itself, the cgroup is made while init's
-	// runtime starts up (the two overlap; init waits for its config,
-	// which comes after the limits are written). A cgroup2 fd to clone
-	// into must exist before the clone; the systemd manager places init
-	// through systemd, from here, after the clone: systemd makes the
-	// scope with init in it (it refuses a scope without processes), and
-	// the limits are written then (joinedSystemd).
-	selfJoin, mode := !o.Systemd, bcgroups.Mode()
-	early := !selfJoin || mode != bcgroups.ModeV1
-	if early {
-		if err := newManager(); err != nil {
-			return nil, err
-		}
-		if selfJoin {
-			if err := newCgroup(true); err != nil {
-				return nil, err
-			}
-		}
-	}
-	cgfd := -1
-	if selfJoin && early {
-		if cgfd, err = bcgroups.OpenUnified(mgr); err != nil {
-			return nil, fmt.Errorf("open cgroup: %w", err)
-		}
-		if cgfd >= 0 {
-			defer unix.Close(cgfd)
-		}
-	}
-	parentJoins := !selfJoin || (cgfd < 0 && mode == bcgroups.ModeV2)
-	// init gets a parent-death signal until it is ready; it fires when
-	// the thread that started it exits, so keep this goroutine on one
-	// thread until then.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	extra, err := preservedFiles(o.PreserveFds)
-	if err != nil {
-		return nil, err
-	}
-	restoreCPUs, err := setInitialCPUAffinity(o.Spec.Process) // affinity_linux.go
-	if err != nil {
-		return nil, err
-	}
-	proc, err = startProcess(&launch{
-		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		ExtraFiles: extra, Fifo: fifo, Console: o.ConsoleSocket, CgroupFD: cgfd,
-		Seal: seal.Take(), NetNSAhead: netns != nil,
-	})
-	restoreCPUs()
-	if err != nil {
-		return nil, err
-	}
-	pst, err := readProcStat(proc.pid)
-	if err != nil {
-		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
-	}
-	st.InitPid, st.InitStartTime = proc.pid, pst.StartTime
-	if st.InitExe, err = exeID(proc.pid); err != nil {
-		return nil, fmt.Errorf("init process %d: %w", proc.pid, err)
-	}
-	if err := applyIntelRdt(o.Spec, o.ID, proc.pid); err != nil { // intelrdt_linux.go
-		return nil, err
-	}
-	if err := sendPidfd(o.PidfdSocket, proc.pid); err != nil { // pidfd_linux.go
-		return nil, err
-	}
-	if !early {
-		if err := newManager(); err != nil {
-			return nil, err
-		}
-		// Directories now, limits after the config is on its way: init
-		// decodes it meanwhile, and joins only once the limits are set.
-		if err := newCgroup(false); err != nil {
-			return nil, err
-		}
-	}
-	cfg := c.initConfig(o, proc, mgr, parentJoins)
-	var cfgFds []int
-	if netns != nil {
-		fd, err := netns.wait()
-		netns = nil
-		if err != nil {
-			return nil, err
-		}
-		netnsFd = fd
-		cfgFds = []int{fd}
-		cfg.JoinNetNS = true
-	}
-	if err := moveNetDevices(o.Spec, o.Rootless, netnsFd, proc.pid); err != nil {
-		return nil, err
-	}
-	// Config first: where we must move init ourselves, it builds the
-	// rootfs meanwhile (see initConfig.WaitCgroup).
-	if err := proc.conn.send(msgConfig, cfg, cfgFds...); err != nil {
-		return nil, fmt.Errorf("send config to init: %w", err)
-	}
-	if netnsFd >= 0 {
-		unix.Close(netnsFd)
-		netnsFd = -1
-	}
-	if !early {
-		if err := setCgroup(mgr); err != nil {
-			return nil, err
-		}
-	}
-	if !parentJoins {
-		// cgroup v1 hierarchies init joins itself (joinCgroups), through
-		// "tasks" files opened here.
-		if err := sendCgroupJoin(proc.conn, bcgroups.DistinctDirs(st.CgroupPaths, false)); err != nil {
-			return nil, childFailure(proc.conn, err)
-		}
-	}
-	if parentJoins {
-		if err := mgr.Apply(proc.pid); err != nil {
-			err = fmt.Errorf("add init to cgroup: %w", err)
-			if errors.Is(err, unix.ESRCH) { // init died building the rootfs
-				err = childFailure(proc.conn, err)
-			}
-			return nil, err
-		}
-		if !selfJoin {
-			if err := joinedSystemd(mgr, st); err != nil {
-				return nil, err
-			}
-		}
-		if err := proc.conn.send(msgCgroupReady, nil); err != nil {
-			return nil, childFailure(proc.conn, fmt.Errorf("tell init its cgroup is ready: %w", err))
-		}
-	}
-	if o.Background != nil {
-		o.Background()
-	}
-	if err := c.serveInit(proc, cfg); err != nil {
-		return nil, err
-	}
-	st.Status = Created
-	st.CreatorPid, st.CreatorStartTime = 0, 0
-	if o.StartNow {
-		// Go first; the state and pid file are written while init
-		// finishes and execve's.
-		if o.BeforeStart != nil {
-			o.BeforeStart()
-		}
-		if err := proc.conn.send(msgStart, nil); err != nil {
-			return nil, childFailure(proc.conn, fmt.Errorf("start container: %w", err))
-		}
-		st.Status = Running
-	}
-	if err := dir.save(st); err != nil {
-		return nil, err
-	}
-	if o.PidFile != "" {
-		if err := utils.WriteFileAtomic(o.PidFile, []byte(fmt.Sprint(proc.pid)), 0o644); err != nil {
-			return nil, fmt.Errorf("write pid file: %w", err)
-		}
-	}
-	if o.StartNow {
-		if err := waitExec(proc.conn); err != nil {
-			return nil, fmt.Errorf("start container: %w", err)
-		}
-	}
-	proc.conn.Close()
-	if proc.cmd != nil {
-		// init stays our child until we exit; it is reparented then.
-		proc.cmd.Process.Release()
-	}
-	c.fresh = true
-	return c, nil
-}
-
-// waitExec waits for a released process's outcome on the sync socket:
-// EOF once its execve succeeded (the socket is close-on-exec), or the
-// error it sends.
-func waitExec(conn *syncConn) error {
-	m, err := conn.recv()
-	switch {
-	case err == io.EOF:
-		return nil
-	case err != nil:
-		return fmt.Errorf("read from container process: %w", err)
-	case m.Type == msgError:
-		return errors.New(m.Error)
-	default:
-		return fmt.Errorf("unexpected %q message from container process", m.Type)
-	}
-}
-
-// childFailure returns the error frame a container process left in the
-// sync socket before it died, if there is one, and err otherwise: after
-// a failed send to a dead process, its own message says what went wrong.
-// It reads only what is there already: a failure on this side (say, a
-// cgroup removed under us) leaves a live process waiting for its next
-// message, and a blocking read would wait for it forever.
-func childFailure(conn *syncConn, err error) error {
-	if !conn.pending() {
-		return err
-	}
-	if _, rerr := conn.expect(msgReady); isChildError(rerr) {
-		return rerr
-	}
-	return err
-}
-
-func fileFds(files []*os.File) []int {
-	fds := make([]int, len(files))
-	for i, f := range files {
-		fds[i] = int(f.Fd())
-	}
-	return fds
-}
-
-// joinedSystemd finishes the cgroup of the systemd driver once its scope
-// exists with init in it: the paths systemd placed it at, the limits.
-func joinedSystemd(mgr cgroups.Manager, st *State) error {
-	st.CgroupPaths = maps.Clone(mgr.GetPaths())
-	return setCgroup(mgr)
-}
-
-// setCgroup writes the container's limits to its cgroup.
-func setCgroup(mgr cgroups.Manager) error {
-	if err := bcgroups.SetResources(mgr); err != nil {
-		return fmt.Errorf("set cgroup resources: %w", err)
-	}
-	return nil
-}
-
-// sendCgroupJoin sends the process the "tasks" files of its cgroup v1
-// directories (none on a v2 host), opened here: it may already be in
-// namespaces where the host's cgroup tree is out of sight and reach, and
-// the kernel checks a v1 migration against the opener.
-func sendCgroupJoin(conn *syncConn, dirs []string) error {
-	tasks, err := openCgroupTasks(dirs)
-	if err != nil {
-		return err
-	}
-	defer closeFiles(tasks)
-	if err := conn.send(msgCgroupJoin, nil, fileFds(tasks)...); err != nil {
-		return fmt.Errorf("send cgroup to container process: %w", err)
-	}
-	return nil
-}
-
-// initConfig builds the config message for a new container's init.
-// waitCgroup: the runtime moves init into its cgroup after the config
-// (initConfig.WaitCgroup).
-func (c *Container) initConfig(o *CreateOpts, proc *started, mgr cgroups.Manager, waitCgroup bool) *initConfig {
-	spec := o.Spec
-	hookState := c.specState(Creating)
-	hookState.Pid = proc.pid
-	runtimeHooks := len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0
-	cgPath := ""
-	if cg, _ := mgr.GetCgroups(); cg != nil {
-		cgPath = cg.Path
-	}
-	cfg := &initConfig{
-		ID: o.ID, Bundle: o.Bundle, Rootfs: c.state.Rootfs, Spec: spec, // Process: the spec's
-		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		CgroupPaths: c.state.CgroupPaths, CgroupPath: cgPath,
-		WaitCgroup:     waitCgroup,
-		StartNow:       o.StartNow,
-		ClearONLCR:     o.RelayConsole,
-		CgroupWaitLate: !runtimeHooks && len(hooks.List(spec.Hooks, hooks.CreateContainer)) == 0,
-		UserNS:         configs.HasNamespace(spec, specs.UserNamespace),
-		RuntimeHooks:   runtimeHooks,
-		State:          &hookState,
-	}
-	cfg.Process = withEnv(spec.Process, o.ExtraEnv) // socket.go
-	if ns, ok := configs.FindNamespace(spec, specs.CgroupNamespace); ok && ns.Path == "" {
-		cfg.CgroupNS = true
-	}
-	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
-		cfg.SeccompToParent = true
-	}
-	return cfg
-}
-
-// serveInit serves init's requests until it reports ready.
-func (c *Container) serveInit(proc *started, cfg *initConfig) error {
-	spec := cfg.Spec
-	hookState := *cfg.State
-	for {
-		m, err := proc.conn.recv()
-		if err != nil {
-			if err == io.EOF {
-				return errors.New("container init exited during set-up")
-			}
-			return fmt.Errorf("read from init: %w", err)
-		}
-		switch m.Type {
-		case msgError:
-			return errors.New(m.Error)
-		case msgHooks:
-			for _, kind := range []string{hooks.Prestart, hooks.CreateRuntime} {
-				if err := hooks.Run(kind, hooks.List(spec.Hooks, kind), &hookState); err != nil {
-					return err
-				}
-			}
-			if err := proc.conn.send(msgHooksDone, nil); err != nil {
-				return err
-			}
-		case msgSeccompFd:
-			if err := passSeccompFd(proc, spec.Linux.Seccomp, hookState); err != nil {
-				return err
-			}
-		case msgMountSource:
-			if err := serveMountSource(proc.conn, spec, cfg.Bundle, m); err != nil {
-				return err
-			}
-		case msgReady:
-			return nil
-		default:
-			return fmt.Errorf("unexpected %q message from init", m.Type)
-		}
-	}
-}
-
 // lockState takes the container's lock and re-reads its state under it:
 // a command loads the state without the lock, and another may have
 // changed it since. The container must still be the one loaded: a delete
 // and a create of the same ID in the meantime make it another, which the
 // command was not asked to act on; it gets ErrNotExist. A state this
-// process wrote itself (fresh) is current. Every method that acts on a
-// container goes through here.
+// process saved itself is current while its file is still the one at the
+// path (one lstat instead of a read). Every method that acts on a
+// container goes through here, and only the stateDir it returns, its
+// exclusive lock held, saves or removes the state (stateDir.save).
 func (c *Container) lockState() (*stateDir, error) {
 	return c.lockStateHow(unix.LOCK_EX)
 }
 
+// lockStateHow is lockState with the kind of lock: LOCK_SH for what may
+// run beside its like and changes no state (exec, kill).
 func (c *Container) lockStateHow(how int) (*stateDir, error) {
 	dir, err := lockStateDir(c.root, c.state.ID, false, how)
 	if err != nil {
 		return nil, err
 	}
-	if c.fresh {
-		return dir, nil
+	if c.written != (fileID{}) {
+		var st unix.Stat_t
+		if unix.Lstat(dir.file(stateFile), &st) == nil && statID(&st) == c.written {
+			dir.written = c.written
+			return dir, nil
+		}
+		c.written = fileID{}
 	}
 	s, err := dir.load(c.state.ID)
 	if err != nil {
@@ -714,23 +233,17 @@ func sameContainer(old, cur *State) bool {
 	return old.InitStartTime == 0 || old.InitStartTime == cur.InitStartTime
 }
 
-// passSeccompFd hands the seccomp notify fd a container process sent
-// (msgSeccompFd) to the filter's listener, with the container's state,
-// and tells the process it may go on.
-func passSeccompFd(proc *started, sc *specs.LinuxSeccomp, state specs.State) error {
-	fd, err := proc.conn.takeFd()
-	if err != nil {
-		return fmt.Errorf("seccomp notify fd: %w", err)
-	}
-	err = seccomp.SendToListener(sc.ListenerPath, fd, &specs.ContainerProcessState{
-		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: proc.pid,
+// passSeccompFd hands the seccomp notify fd of a container process
+// (seccomp-fd step) to the filter's listener, with the container's state.
+func passSeccompFd(fd, pid int, sc *specs.LinuxSeccomp, state specs.State) error {
+	err := seccomp.SendToListener(sc.ListenerPath, fd, &specs.ContainerProcessState{
+		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: pid,
 		Metadata: sc.ListenerMetadata, State: state,
 	})
-	unix.Close(fd)
 	if err != nil {
 		return fmt.Errorf("seccomp listener %s: %w", sc.ListenerPath, err)
 	}
-	return proc.conn.send(msgSeccompDone, nil)
+	return nil
 }
 
 // Start releases a created container's init and runs the poststart hooks.

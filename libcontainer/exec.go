@@ -3,19 +3,16 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 
-	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/caps"
-	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
@@ -38,23 +35,21 @@ type ExecOpts struct {
 	PreserveFds int
 	// IgnorePaused allows exec into a paused (frozen) container.
 	IgnorePaused bool
-	// SubCgroup is exec's --cgroup: "[ctrl[,ctrl]:]path" entries, each a
-	// sub-cgroup (which must exist) of the container's cgroup.
-	SubCgroup []string
-	// Seal, when set, is berth's binary being sealed for the process
-	// (StartSealing); Exec takes it over, used or not.
-	Seal Sealing
-	// BeforeStart, when set, runs once the process exists and before it
-	// is sent its config (so before it runs the program), while the
-	// process's own runtime is still starting.
-	BeforeStart func()
+	// SubCgroups maps a controller ("" for every one) to a sub-cgroup
+	// (which must exist) of the container's cgroup to run the process in,
+	// relative to it.
+	SubCgroups map[string]string
+	// Signals, when set, gets the signals a foreground exec forwards
+	// (ForwardedSignals): registered once the process exists, before it
+	// runs its program.
+	Signals chan<- os.Signal
 }
 
 // ErrExecStopped and ErrExecPaused keep runc's wording, which clients
-// match on.
+// match on (the CLI adds the flag that overrides the second).
 var (
 	ErrExecStopped = fmt.Errorf("cannot exec in a stopped container: %w", ErrNotRunning)
-	ErrExecPaused  = errors.New("cannot exec in a paused container (use --ignore-paused to override)")
+	ErrExecPaused  = errors.New("cannot exec in a paused container")
 )
 
 // ExecDefaults fills what an exec process leaves unset from the
@@ -95,14 +90,22 @@ type ExecProcess struct {
 	Direct bool
 }
 
-// Exec starts a new process in the running container: it joins every
+// Exec starts a new process in a running container: it joins every
 // namespace of the container's init and its cgroup, and gets the same
-// hardening as init. Exec returns once the process has execve'd.
-func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
-	// Sealing berth's binary overlaps the set-up below (and, when the
-	// caller started it, the reading of the bundle before it).
-	seal := OwnSeal(o.Seal)
+// hardening as init. load loads the container and returns the options:
+// Exec calls it while berth's binary is sealed for the process in the
+// background. Exec returns once the process has execve'd.
+func Exec(load func() (*Container, *ExecOpts, error)) (*ExecProcess, error) {
+	seal := ownSeal(nil)
 	defer seal.Release()
+	c, o, err := load()
+	if err != nil {
+		return nil, err
+	}
+	return c.exec(o, seal)
+}
+
+func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	if err := configs.ValidateProcess(o.Process); err != nil {
 		return nil, err
 	}
@@ -125,7 +128,7 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 	if o.Process.Terminal && o.ConsoleSocket == nil {
 		return nil, errors.New("process.terminal is true but no console socket was given")
 	}
-	cgPaths, err := c.execCgroupPaths(o.SubCgroup)
+	cgPaths, err := execCgroupPaths(c.state.CgroupPaths, o.SubCgroups)
 	if err != nil {
 		return nil, err
 	}
@@ -172,10 +175,11 @@ func (c *Container) Exec(o *ExecOpts) (*ExecProcess, error) {
 		proc.kill()
 		return nil, err
 	}
-	if o.BeforeStart != nil {
-		o.BeforeStart()
-	}
-	if err := c.finishExec(proc, o, cgPaths, status == Paused); err != nil {
+	// Signals are registered while the process's runtime starts.
+	notifyLater(o.Signals).wait()
+	x := &execution{c: c, o: o, proc: proc, place: execPlacement(cgPaths, status == Paused),
+		r: &runtimeEnd{syncConn: proc.conn, who: "exec process"}}
+	if err := x.run(); err != nil {
 		proc.kill()
 		return nil, err
 	}
@@ -201,185 +205,109 @@ func checkExecStatus(status Status, ignorePaused bool) error {
 	return nil
 }
 
-// finishExec puts the process in the container's cgroup (the cgroup2
-// directory by writing its pid, the v1 hierarchies by sending it their
-// "tasks" files to join itself right after its config): nothing of the
-// process runs outside the cgroup's limits. It then waits for the outcome: EOF on the close-on-exec
-// sync socket means execve succeeded.
-//
-// A frozen cgroup (--ignore-paused) would freeze the process before it
-// could execve, and berth would wait for it until the container is
-// resumed; there the process joins the cgroup right after execve, and is
-// frozen from then on.
-func (c *Container) finishExec(proc *started, o *ExecOpts, cgPaths map[string]string, frozen bool) error {
-	defer proc.conn.Close()
-	// The cgroup2 directory we write the process into; the v1
-	// hierarchies it joins itself (sendCgroupJoin below).
-	if len(cgPaths) > 0 && !frozen {
-		if dir, ok := cgPaths[""]; ok {
-			if err := enterCgroups(map[string]string{"": dir}, proc.pid); err != nil {
-				return err
-			}
+// execution is the runtime's side of one exec process's set-up, from
+// its start to its execve.
+type execution struct {
+	c     *Container
+	o     *ExecOpts
+	proc  *started
+	place cgroupPlacement
+	r     *runtimeEnd
+	cfg   *initConfig
+}
+
+// run places the process in its cgroup (cgroupPlacement) and walks its
+// steps (sync.go) up to its execve.
+func (x *execution) run() error {
+	defer x.proc.conn.Close()
+	if err := x.place.afterClone(x.proc.pid); err != nil {
+		return err
+	}
+	x.cfg = x.c.execConfig(x.o, x.place.step())
+	for _, s := range x.cfg.Steps {
+		if err := x.step(s); err != nil {
+			return err
 		}
 	}
+	return x.place.afterExecve(x.proc.pid)
+}
+
+// step is the runtime's side of one step of the process's set-up.
+func (x *execution) step(s step) error {
+	switch s {
+	case stepConfig:
+		if err := x.r.sendConfig(x.cfg); err != nil {
+			return err
+		}
+		if logrus.IsLevelEnabled(logrus.DebugLevel) {
+			logrus.Debugf("exec %s: config sent to process %d (steps %v)", x.c.state.ID, x.proc.pid, x.cfg.Steps)
+		}
+	case stepCgroupJoin:
+		return x.place.join(x.r, x.proc.pid)
+	case stepSeccompFd:
+		sc := x.cfg.Spec.Linux.Seccomp
+		return x.r.seccompFd(func(fd int) error {
+			logrus.Debugf("exec %s: passing the seccomp notify fd of process %d to %s", x.c.state.ID, x.proc.pid, sc.ListenerPath)
+			return passSeccompFd(fd, x.proc.pid, sc, *x.cfg.State)
+		})
+	case stepExecve:
+		return x.r.awaitExecve()
+	}
+	return nil // the process's own work
+}
+
+// execConfig builds the config message for an exec process, with the
+// plan of its set-up; cgroup is its placement's step.
+func (c *Container) execConfig(o *ExecOpts, cgroup step) *initConfig {
 	spec := c.state.spec // decoded by Exec
 	state := c.specState(Running)
-	cfg := &initConfig{
+	sc := spec.Linux.Seccomp
+	return &initConfig{
 		ID: c.state.ID, Bundle: c.state.Bundle, Rootfs: c.state.Rootfs, Exec: true,
 		Spec: spec, Process: o.Process, PreserveFds: o.PreserveFds,
 		CgroupPaths: c.state.CgroupPaths,
 		UserNS:      configs.HasNamespace(spec, specs.UserNamespace),
 		State:       &state,
 		ClearONLCR:  o.RelayConsole,
-	}
-	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
-		cfg.SeccompToParent = true
-	}
-	if err := proc.conn.send(msgConfig, cfg); err != nil {
-		return fmt.Errorf("send config to exec process: %w", err)
-	}
-	if logrus.IsLevelEnabled(logrus.DebugLevel) {
-		logrus.Debugf("exec %s: config sent to process %d (frozen container: %t)", c.state.ID, proc.pid, frozen)
-	}
-	// cgroup v1: the process joins itself, cheaply (see joinCgroups); a
-	// frozen cgroup would freeze it before its execve, so there the
-	// runtime moves it after.
-	var joinDirs []string
-	if !frozen {
-		joinDirs = bcgroups.DistinctDirs(cgPaths, false)
-	}
-	if err := sendCgroupJoin(proc.conn, joinDirs); err != nil {
-		return childFailure(proc.conn, err)
-	}
-	if err := c.serveExec(proc, &state); err != nil {
-		return err
-	}
-	if len(cgPaths) > 0 && frozen {
-		return enterCgroups(cgPaths, proc.pid)
-	}
-	return nil
-}
-
-// serveExec answers the exec process until it execve's (EOF) or fails.
-func (c *Container) serveExec(proc *started, state *specs.State) error {
-	spec := c.state.spec // decoded by Exec
-	for {
-		m, err := proc.conn.recv()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read from exec process: %w", err)
-		}
-		switch m.Type {
-		case msgError:
-			return errors.New(m.Error)
-		case msgSeccompFd:
-			logrus.Debugf("exec %s: passing the seccomp notify fd of process %d to %s", c.state.ID, proc.pid, spec.Linux.Seccomp.ListenerPath)
-			if err := passSeccompFd(proc, spec.Linux.Seccomp, *state); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("unexpected %q message from exec process", m.Type)
-		}
+		Steps:       plan(planInput{Exec: true, Cgroup: cgroup, SeccompListener: sc != nil && sc.ListenerPath != ""}),
 	}
 }
 
-// ParseSubCgroups parses exec's --cgroup entries as runc does: "path"
-// (every controller; only as the one entry) or "ctrl[,ctrl]:path". The
-// result maps a controller ("" for all) to its path relative to the
-// container's cgroup.
-func ParseSubCgroups(args []string) (map[string]string, error) {
-	if len(args) == 0 {
-		return nil, nil
+// execCgroupPaths returns the cgroup directories an exec process joins:
+// the container's own (base), with the existing sub-cgroups of sub in
+// place of the ones it names. A path for every controller ("" key)
+// applies to each of the container's hierarchies; on cgroup v2 the only
+// controller name is "".
+func execCgroupPaths(base map[string]string, sub map[string]string) (map[string]string, error) {
+	paths := maps.Clone(base)
+	if paths == nil {
+		paths = map[string]string{}
 	}
-	sub := make(map[string]string, len(args))
-	for _, arg := range args {
-		parts := strings.Split(arg, ":")
-		switch len(parts) {
-		case 1:
-			if len(args) != 1 {
-				return nil, fmt.Errorf("--cgroup %q: a path without a controller must be the only --cgroup", arg)
-			}
-			sub[""] = arg
-		case 2:
-			if parts[0] == "" {
-				// ":path": cgroup v2's one hierarchy, no controller.
-				sub[""] = parts[1]
-				continue
-			}
-			for _, ctl := range strings.Split(parts[0], ",") {
-				if ctl == "" {
-					return nil, fmt.Errorf("--cgroup %q: empty controller name", arg)
-				}
-				sub[ctl] = parts[1]
-			}
-		default:
-			return nil, fmt.Errorf("--cgroup %q: want path or controller[,controller]:path", arg)
-		}
-	}
-	for ctl, rel := range sub {
-		if rel == "" {
-			return nil, fmt.Errorf("--cgroup %s: empty path", ctl)
-		}
-	}
-	return sub, nil
-}
-
-// execCgroupPaths returns the cgroup directories the exec process joins:
-// the container's own, with --cgroup's existing sub-cgroups in place of
-// the ones it names. A path for every controller ("" key from
-// ParseSubCgroups) applies to each of the container's hierarchies; on
-// cgroup v2 the only controller name is "".
-func (c *Container) execCgroupPaths(args []string) (map[string]string, error) {
-	sub, err := ParseSubCgroups(args)
-	if err != nil {
-		return nil, err
-	}
-	paths := make(map[string]string, len(c.state.CgroupPaths))
-	for k, v := range c.state.CgroupPaths {
-		paths[k] = v
-	}
+	expanded := maps.Clone(sub)
 	if rel, all := sub[""]; all {
-		for ctl := range c.state.CgroupPaths {
-			sub[ctl] = rel
+		for ctl := range base {
+			expanded[ctl] = rel
 		}
 	}
-	for ctl, rel := range sub {
-		base, ok := c.state.CgroupPaths[ctl]
+	for ctl, rel := range expanded {
+		dir, ok := base[ctl]
 		if !ok {
 			if ctl == "" {
 				continue // "all" on a v1-only host: expanded above
 			}
-			return nil, fmt.Errorf("--cgroup %s:%s: the container has no %q cgroup", ctl, rel, ctl)
+			return nil, fmt.Errorf("sub-cgroup %s:%s: the container has no %q cgroup", ctl, rel, ctl)
 		}
-		// Cleaned as an absolute path, ".." cannot climb out of base.
+		// Cleaned as an absolute path, ".." cannot climb out of dir.
 		clean := filepath.Clean("/" + rel)
 		if clean == "/" {
-			return nil, fmt.Errorf("--cgroup %q: names the container's own cgroup, not a sub-cgroup", rel)
+			return nil, fmt.Errorf("sub-cgroup %q: names the container's own cgroup, not a sub-cgroup", rel)
 		}
-		dir := base + clean
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("--cgroup %q: sub-cgroup %s does not exist", rel, dir)
+		if st, err := os.Stat(dir + clean); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("sub-cgroup %q: %s does not exist", rel, dir+clean)
 		}
-		paths[ctl] = dir
+		paths[ctl] = dir + clean
 	}
 	return paths, nil
-}
-
-// enterCgroups writes pid into every cgroup directory of paths.
-func enterCgroups(paths map[string]string, pid int) error {
-	done := map[string]bool{}
-	for ctl, dir := range paths {
-		if done[dir] {
-			continue
-		}
-		done[dir] = true
-		if err := cgroups.WriteCgroupProc(dir, pid); err != nil {
-			return fmt.Errorf("add process %d to %s cgroup %s: %w", pid, ctl, dir, err)
-		}
-	}
-	return nil
 }
 
 func orFile(f, def *os.File) *os.File {

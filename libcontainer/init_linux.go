@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -72,25 +71,97 @@ func fdFromEnv(name string) (int, error) {
 	return fd, nil
 }
 
+// processSide is the container process's side of its set-up: it walks
+// the steps the runtime planned (initConfig.Steps, sync.go), one call per
+// step. A container's init and an exec process take different steps
+// (rootfs, pivot and finish; enter) and share the rest.
+type processSide struct {
+	end *processEnd
+	cfg *initConfig
+	// rcfg is the rootfs set-up's config (init).
+	rcfg *rootfs.Config
+	// ex and caps are the process to execve and its capabilities,
+	// resolved before "ready" so that a missing program fails create.
+	ex   *execTarget
+	caps *caps.Caps
+	// seccomp is the filter finalizeAndExec loads, compiled before the
+	// rlimits go in (see seccomp.Filter): nil once a notify filter was
+	// loaded for the seccomp-fd step.
+	seccomp *seccomp.Filter
+	// attrsApplied: procattr's process attributes are in force.
+	attrsApplied bool
+	// fifo is exec.fifo once `berth start` opened it (start-fifo): the
+	// outcome of execve goes there instead of the sync socket.
+	fifo *os.File
+}
+
 func initContainer(conn *syncConn) error {
-	m, err := conn.expect(msgConfig)
+	p := &processSide{end: &processEnd{syncConn: conn}}
+	if err := p.config(); err != nil {
+		return err
+	}
+	for _, s := range p.cfg.Steps {
+		if err := p.step(s); err != nil {
+			return err
+		}
+	}
+	return errors.New("the set-up plan ends without execve")
+}
+
+// step is the process's side of one step (sync.go).
+func (p *processSide) step(s step) error {
+	switch s {
+	case stepConfig:
+		return nil // received first: it holds the plan
+	case stepCgroupJoin:
+		return p.joinCgroups()
+	case stepRootfs:
+		return p.prepareRootfs()
+	case stepCgroupReady:
+		return p.cgroupReady()
+	case stepHooks:
+		return p.end.hooks()
+	case stepPivot:
+		return p.pivot()
+	case stepFinish:
+		return p.finish()
+	case stepEnter:
+		return p.enter()
+	case stepSeccompFd:
+		return p.seccompFd()
+	case stepReady:
+		return p.ready()
+	case stepStart:
+		return p.end.awaitStart()
+	case stepStartFifo:
+		return p.awaitStartFifo()
+	case stepExecve:
+		return p.execve()
+	}
+	return fmt.Errorf("unknown set-up step %q", s)
+}
+
+// config: the config step. The process joins the network namespace that
+// came with it, checks the LSM it asks for and becomes root of its user
+// namespace.
+func (p *processSide) config() error {
+	cfg, fds, err := p.end.recvConfig()
 	if err != nil {
-		return fmt.Errorf("read config: %w", err)
+		return err
 	}
-	var cfg initConfig
-	if err := json.Unmarshal(m.Payload, &cfg); err != nil {
-		return fmt.Errorf("decode config: %w", err)
-	}
+	p.cfg = cfg
 	if cfg.Spec == nil || cfg.Spec.Linux == nil {
+		closeFds(fds)
 		return errors.New("config message without spec")
 	}
 	if cfg.Process == nil {
 		cfg.Process = cfg.Spec.Process // a container's init: not sent twice
 	}
 	if cfg.Process == nil {
+		closeFds(fds)
 		return errors.New("config message without process")
 	}
-	if err := joinNetNS(conn.takeFds(), cfg.JoinNetNS); err != nil {
+	if err := joinNetNS(fds, cfg.JoinNetNS); err != nil {
 		return err
 	}
 	// An LSM asked for on a host without it fails create, before any set-up.
@@ -102,117 +173,197 @@ func initContainer(conn *syncConn) error {
 			return err
 		}
 	}
-	if !cfg.WaitCgroup {
-		// The runtime writes the limits after sending the config, then
-		// sends the cgroups to join.
-		if _, err := conn.expect(msgCgroupJoin); err != nil {
-			return fmt.Errorf("wait for cgroup: %w", err)
-		}
-		if err := joinCgroups(conn.takeFds()); err != nil {
-			return err
-		}
-		if err := enterCgroupNS(&cfg); err != nil {
-			return err
-		}
+	if !has(cfg.Steps, stepCgroupJoin) && !has(cfg.Steps, stepCgroupReady) {
+		// Born in its cgroup (CLONE_INTO_CGROUP).
+		return enterCgroupNS(cfg)
 	}
-	if !cfg.Exec && !cfg.NoNewKeyring {
-		// A fresh session keyring: the host's keys must not be visible.
-		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+	return nil
+}
+
+// joinCgroups: the cgroup-join step.
+func (p *processSide) joinCgroups() error {
+	fds, err := p.end.recvCgroupJoin()
+	if err != nil {
+		return err
+	}
+	if err := joinCgroups(fds); err != nil {
+		return err
+	}
+	return enterCgroupNS(p.cfg)
+}
+
+// cgroupReady: the cgroup-ready step.
+func (p *processSide) cgroupReady() error {
+	if err := p.end.recvCgroupReady(); err != nil {
+		return err
+	}
+	return enterCgroupNS(p.cfg)
+}
+
+// prepareRootfs: the rootfs step (init): a fresh session keyring, so the
+// host's keys are out of sight, and the mounts; a bind source out of
+// init's reach is asked of the runtime.
+func (p *processSide) prepareRootfs() error {
+	if !p.cfg.NoNewKeyring {
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + p.cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
 			return fmt.Errorf("join session keyring: %w", err)
 		}
 	}
-	if !cfg.Exec {
-		if err := setupRootfs(conn, &cfg); err != nil {
+	p.rcfg = rootfsConfig(p.cfg)
+	p.rcfg.OpenSource = p.end.mountSource
+	return rootfs.Prepare(p.rcfg)
+}
+
+// pivot: the pivot step (init): createContainer hooks, then pivot_root.
+func (p *processSide) pivot() error {
+	if hs := hooks.List(p.cfg.Spec.Hooks, hooks.CreateContainer); len(hs) > 0 {
+		if err := hooks.Run(hooks.CreateContainer, hs, p.cfg.State); err != nil {
 			return err
 		}
-	} else if err := rootfs.EnterForExec(rootfsConfig(&cfg)); err != nil {
+	}
+	return rootfs.Pivot(p.rcfg)
+}
+
+// finish: the finish step (init): the terminal, hostname and sysctls,
+// what rootfs leaves for last (read-only paths, masks), the process.
+func (p *processSide) finish() error {
+	if p.cfg.Process.Terminal {
+		if err := setupTerminal(p.cfg); err != nil {
+			return err
+		}
+	}
+	if err := setupHostnameSysctl(p.cfg.Spec); err != nil {
 		return err
 	}
-	p := cfg.Process
-	if p.Terminal {
-		if err := setupTerminal(&cfg); err != nil {
+	if err := rootfs.Finish(rootfsConfig(p.cfg)); err != nil {
+		return err
+	}
+	return p.prepareProcess()
+}
+
+// enter: the enter step (exec): into the container's root, the
+// terminal, the process.
+func (p *processSide) enter() error {
+	if err := rootfs.EnterForExec(rootfsConfig(p.cfg)); err != nil {
+		return err
+	}
+	if p.cfg.Process.Terminal {
+		if err := setupTerminal(p.cfg); err != nil {
 			return err
 		}
 	}
-	if !cfg.Exec {
-		if err := setupHostnameSysctl(cfg.Spec); err != nil {
-			return err
-		}
-		rcfg := rootfsConfig(&cfg)
-		if err := rootfs.Finish(rcfg); err != nil {
-			return err
-		}
-	}
-	ex, err := prepareExec(p)
+	return p.prepareProcess()
+}
+
+// prepareProcess resolves the program and applies the rlimits and the
+// oom score, while the process still has init's privileges.
+func (p *processSide) prepareProcess() error {
+	proc := p.cfg.Process
+	ex, err := prepareExec(proc)
 	if err != nil {
 		return err
 	}
-	// Compiled before the rlimits go in (see seccomp.Filter).
-	filter, err := seccomp.Compile(cfg.Spec.Linux.Seccomp)
-	if err != nil {
+	p.ex = ex
+	if p.seccomp, err = seccomp.Compile(p.cfg.Spec.Linux.Seccomp); err != nil {
 		return fmt.Errorf("load seccomp filter: %w", err)
 	}
-	if err := setRlimits(p.Rlimits); err != nil {
+	if err := setRlimits(proc.Rlimits); err != nil {
 		return err
 	}
-	if p.OOMScoreAdj != nil {
-		if err := writeOOMScoreAdj(*p.OOMScoreAdj); err != nil {
+	if proc.OOMScoreAdj != nil {
+		if err := writeOOMScoreAdj(*proc.OOMScoreAdj); err != nil {
 			return err
 		}
 	}
 	// The runtime logged what Parse leaves out (caps.Warn).
-	parsedCaps, _ := caps.Parse(p.Capabilities)
-	if cfg.CgroupWaitLate {
-		if err := waitCgroup(conn, &cfg); err != nil {
-			return err
-		}
-	}
-	// In the cgroups, with every capability: procattr.Apply.
-	if err := procattr.Apply(p, cfg.Spec.Linux); err != nil {
+	p.caps, _ = caps.Parse(proc.Capabilities)
+	return nil
+}
+
+// seccompFd: the seccomp-fd step. A notify filter's fd must reach the
+// listener through the runtime, which listens only until the process is
+// set up: the filter is loaded now.
+func (p *processSide) seccompFd() error {
+	if err := p.applyAttrs(); err != nil {
 		return err
 	}
-	sc := filter
-	if sc != nil && cfg.SeccompToParent {
-		// A notify filter's fd must reach the listener through the
-		// runtime, which only listens until "ready".
-		if err := loadSeccompToParent(conn, sc); err != nil {
-			return err
-		}
-		sc = nil
+	fd, err := p.seccomp.Install()
+	if err != nil {
+		return fmt.Errorf("load seccomp filter: %w", err)
 	}
-	// From here on the runtime may exit: no parent-death signal.
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear parent death signal: %w", err)
+	p.seccomp = nil
+	err = p.end.seccompFd(fd)
+	if fd >= 0 {
+		unix.Close(fd)
 	}
-	if cfg.Exec {
-		// The runtime sees EOF on the close-on-exec sync socket once
-		// execve succeeded, or an error frame.
-		return finalizeAndExec(&cfg, parsedCaps, sc, ex)
-	}
-	if err := conn.send(msgReady, nil); err != nil {
+	return err
+}
+
+// ready: the ready step (init). From here on the runtime may exit: no
+// parent-death signal.
+func (p *processSide) ready() error {
+	if err := p.applyAttrs(); err != nil {
 		return err
 	}
-	if cfg.StartNow {
-		if _, err := conn.expect(msgStart); err != nil {
-			return fmt.Errorf("wait for start: %w", err)
-		}
-		// Errors go back over the sync socket, which execve closes.
-		return startContainerAndExec(&cfg, parsedCaps, sc, ex)
+	if err := clearParentDeathSignal(); err != nil {
+		return err
 	}
-	// Block until `berth start` opens exec.fifo; after that, errors go
-	// to start through the fifo. The sync socket leads to the runtime,
-	// which is gone by then: init waits holding nothing of the host's but
-	// its stdio, the preserved fds and the fifo's handle.
-	conn.Close()
+	return p.end.ready()
+}
+
+// awaitStartFifo: the start-fifo step (create). The sync socket leads to
+// the runtime, which is gone by then: init waits holding nothing of the
+// host's but its stdio, the preserved fds and the fifo's handle, until
+// `berth start` opens exec.fifo; errors go there from then on.
+func (p *processSide) awaitStartFifo() error {
+	p.end.Close()
 	fifo, err := waitForStart()
 	if err != nil {
 		return err
 	}
-	err = startContainerAndExec(&cfg, parsedCaps, sc, ex)
-	fmt.Fprintf(fifo, "%v", err)
-	fifo.Close()
-	os.Exit(1)
+	p.fifo = fifo
+	return nil
+}
+
+// execve: the execve step. Its outcome reaches the runtime as EOF on the
+// close-on-exec sync socket, or an error frame; after start-fifo, the
+// same on exec.fifo.
+func (p *processSide) execve() error {
+	if err := p.applyAttrs(); err != nil {
+		return err
+	}
+	if p.cfg.Exec {
+		if err := clearParentDeathSignal(); err != nil {
+			return err
+		}
+	}
+	err := finalizeAndExec(p.cfg, p.caps, p.seccomp, p.ex)
+	if p.fifo != nil {
+		fmt.Fprintf(p.fifo, "%v", err)
+		p.fifo.Close()
+		os.Exit(1)
+	}
 	return err
+}
+
+// applyAttrs applies the process attributes (procattr: scheduler, I/O
+// priority, personality, memory policy) once, at the first of the
+// seccomp-fd, ready and execve steps: after every cgroup step (a memory
+// policy's nodes must be in the cpuset), before any filter goes in and
+// while init holds every capability (realtime scheduling, negative nice).
+func (p *processSide) applyAttrs() error {
+	if p.attrsApplied {
+		return nil
+	}
+	p.attrsApplied = true
+	return procattr.Apply(p.cfg.Process, p.cfg.Spec.Linux)
+}
+
+func clearParentDeathSignal() error {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear parent death signal: %w", err)
+	}
+	return nil
 }
 
 // waitForStart reopens exec.fifo for writing through the O_PATH handle
@@ -237,13 +388,6 @@ func waitForStart() (*os.File, error) {
 		return nil, fmt.Errorf("write exec fifo: %w", err)
 	}
 	return f, nil
-}
-
-// startContainerAndExec finishes a container's init: its startContainer
-// hooks run inside finalizeAndExec, as runc runs them, with the process's
-// credentials and seccomp filter already in force.
-func startContainerAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *execTarget) error {
-	return finalizeAndExec(cfg, c, sc, ex)
 }
 
 // runStartContainerHooks runs the startContainer hooks of a container's
@@ -300,11 +444,11 @@ func becomeNamespaceRoot() error {
 // joinCgroups moves the calling thread (locked: the one that will
 // execve) into the container's cgroup v1 hierarchies, by writing "0" to
 // their "tasks" files, opened for us by the runtime and sent in its
-// msgCgroupJoin (SCM_RIGHTS, received close-on-exec). The kernel migrates
-// the calling thread alone without taking the global threadgroup lock:
-// tens of microseconds, where the runtime writing our pid to cgroup.procs
-// waits for an RCU grace period in every hierarchy (5-15 ms measured
-// here). The runtime writes the limits before it sends them. The fds
+// cgroup-join step (SCM_RIGHTS, received close-on-exec). The kernel
+// migrates the calling thread alone without taking the global
+// threadgroup lock, where the runtime writing our pid to cgroup.procs
+// waits for an RCU grace period in every hierarchy (README, Speed). The
+// runtime writes the limits before it sends them. The fds
 // reach the host's cgroup tree: they are closed at once
 // (CVE-2024-21626).
 func joinCgroups(fds []int) error {
@@ -341,18 +485,6 @@ func joinNetNS(fds []int, join bool) error {
 	return nil
 }
 
-// waitCgroup waits until the runtime has put init in its cgroup, then
-// makes the cgroup namespace, rooted there.
-func waitCgroup(conn *syncConn, cfg *initConfig) error {
-	if !cfg.WaitCgroup {
-		return nil
-	}
-	if _, err := conn.expect(msgCgroupReady); err != nil {
-		return err
-	}
-	return enterCgroupNS(cfg)
-}
-
 // enterCgroupNS unshares the cgroup namespace once init is in its
 // cgroup, so that the namespace is rooted there.
 func enterCgroupNS(cfg *initConfig) error {
@@ -363,34 +495,6 @@ func enterCgroupNS(cfg *initConfig) error {
 		return fmt.Errorf("unshare cgroup namespace: %w", err)
 	}
 	return nil
-}
-
-func setupRootfs(conn *syncConn, cfg *initConfig) error {
-	rcfg := rootfsConfig(cfg)
-	rcfg.OpenSource = mountSourceFromRuntime(conn)
-	if err := rootfs.Prepare(rcfg); err != nil {
-		return err
-	}
-	if !cfg.CgroupWaitLate {
-		// Hooks must find init in its cgroup.
-		if err := waitCgroup(conn, cfg); err != nil {
-			return err
-		}
-	}
-	if cfg.RuntimeHooks {
-		if err := conn.send(msgHooks, nil); err != nil {
-			return err
-		}
-		if _, err := conn.expect(msgHooksDone); err != nil {
-			return err
-		}
-	}
-	if hs := hooks.List(cfg.Spec.Hooks, hooks.CreateContainer); len(hs) > 0 {
-		if err := hooks.Run(hooks.CreateContainer, hs, cfg.State); err != nil {
-			return err
-		}
-	}
-	return rootfs.Pivot(rcfg)
 }
 
 // setupTerminal makes a pty inside the container (from its own devpts),
@@ -526,19 +630,19 @@ func setupHostnameSysctl(spec *specs.Spec) error {
 	return nil
 }
 
+// writeProcFile writes a file of the verified procfs (open), reopened
+// for writing through its handle.
 func writeProcFile(open func(string) (*os.File, error), rel, value string) error {
 	h, err := open(rel)
 	if err != nil {
 		return err
 	}
-	defer h.Close()
 	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
+	h.Close()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	_, err = f.Write([]byte(value))
-	return err
+	return utils.WriteProcFile(f, value)
 }
 
 func writeOOMScoreAdj(v int) error {
@@ -572,23 +676,6 @@ func setRlimits(rl []specs.POSIXRlimit) error {
 		}
 	}
 	return nil
-}
-
-func loadSeccompToParent(conn *syncConn, sc *seccomp.Filter) error {
-	fd, err := sc.Install()
-	if err != nil {
-		return fmt.Errorf("load seccomp filter: %w", err)
-	}
-	if fd < 0 {
-		return nil
-	}
-	err = conn.send(msgSeccompFd, nil, fd)
-	unix.Close(fd)
-	if err != nil {
-		return err
-	}
-	_, err = conn.expect(msgSeccompDone)
-	return err
 }
 
 // execTarget is the resolved program and environment.

@@ -29,25 +29,6 @@ type mountSourceRequest struct {
 	Index int `json:"index"`
 }
 
-// mountSourceFromRuntime is init's side: it returns the function the
-// rootfs set-up calls for a source it could not open.
-func mountSourceFromRuntime(conn *syncConn) func(int) (int, error) {
-	return func(i int) (int, error) {
-		if err := conn.send(msgMountSource, mountSourceRequest{Index: i}); err != nil {
-			return -1, err
-		}
-		m, err := conn.expect(msgMountSourceFd)
-		if err != nil {
-			return -1, err
-		}
-		if m.Error != "" {
-			closeFds(conn.takeFds())
-			return -1, errors.New(m.Error)
-		}
-		return conn.takeFd()
-	}
-}
-
 // serveMountSource is the runtime's side of one request.
 func serveMountSource(conn *syncConn, spec *specs.Spec, bundle string, m syncMsg) error {
 	var req mountSourceRequest

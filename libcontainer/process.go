@@ -35,31 +35,30 @@ type launch struct {
 	// CgroupFD, when >= 0, makes clone3 start the process in that cgroup.
 	CgroupFD int
 	// Seal is berth's binary being sealed in the background
-	// (StartSealing); startProcess waits for it and takes it.
-	Seal Sealing
+	// (startSealing); startProcess waits for it and takes it.
+	Seal sealing
 	// NetNSAhead: the runtime makes the new network namespace itself
 	// (netnsAhead), so the clone leaves it out.
 	NetNSAhead bool
 }
 
-// Sealing is a seal of berth's own binary for a container process
-// (exeseal.Open: ~0.3 ms of mount calls, or a copy), made in the
-// background while the caller does other work: reading the bundle,
-// validating, the state directory. Create and Exec take one over
-// (CreateOpts.Seal, ExecOpts.Seal) or start their own. Start it before
-// other background work: a goroutine runs when a thread wakes up and
-// takes it (~0.1 ms), and one busy with other work (run's signal set-up
-// takes ~1 ms) leaves it waiting.
-type Sealing chan sealResult
+// sealing is a seal of berth's own binary for a container process
+// (exeseal.Open: a few mount calls, or a copy), made in the background
+// while the caller does other work: Create and Exec start it first thing,
+// before they load the bundle or the container, validate and lock, and
+// take it when they start the process. It is started before other
+// background work: a goroutine runs when a thread wakes up and takes it,
+// and one busy with other work (signal registration) leaves it waiting.
+type sealing chan sealResult
 
 type sealResult struct {
 	exe *exeseal.Exe
 	err error
 }
 
-// StartSealing starts sealing in the background.
-func StartSealing() Sealing {
-	s := make(Sealing, 1)
+// startSealing starts sealing in the background.
+func startSealing() sealing {
+	s := make(sealing, 1)
 	go func() {
 		exe, err := exeseal.Open()
 		s <- sealResult{exe, err}
@@ -68,35 +67,35 @@ func StartSealing() Sealing {
 }
 
 // wait returns the seal; it may be called once.
-func (s Sealing) wait() (*exeseal.Exe, error) {
+func (s sealing) wait() (*exeseal.Exe, error) {
 	r := <-s
 	return r.exe, r.err
 }
 
-// SealOwner holds a Sealing until a process is started with it (Take);
+// sealOwner holds a sealing until a process is started with it (Take);
 // Release, deferred, discards it otherwise. Create and Exec own the seal
 // they are given this way, and so do the commands that start one early.
-type SealOwner struct {
-	seal  Sealing
+type sealOwner struct {
+	seal  sealing
 	taken bool
 }
 
-// OwnSeal holds s, or a sealing started now when s is nil.
-func OwnSeal(s Sealing) *SealOwner {
+// ownSeal holds s, or a sealing started now when s is nil.
+func ownSeal(s sealing) *sealOwner {
 	if s == nil {
-		s = StartSealing()
+		s = startSealing()
 	}
-	return &SealOwner{seal: s}
+	return &sealOwner{seal: s}
 }
 
 // Take hands the seal on; Release then leaves it alone.
-func (o *SealOwner) Take() Sealing {
+func (o *sealOwner) Take() sealing {
 	o.taken = true
 	return o.seal
 }
 
 // Release discards the seal unless it was taken.
-func (o *SealOwner) Release() {
+func (o *sealOwner) Release() {
 	if !o.taken {
 		o.seal.Discard()
 	}
@@ -104,7 +103,7 @@ func (o *SealOwner) Release() {
 
 // Discard releases a seal that will not be used (its caller failed
 // before starting a process).
-func (s Sealing) Discard() {
+func (s sealing) Discard() {
 	if exe, err := s.wait(); err == nil {
 		exe.Close()
 	}
@@ -329,8 +328,8 @@ func namespaceRequest(l *launch) (*nsenter.Request, bool, error) {
 
 // netnsAhead says whether the container's new network namespace can be
 // made by the runtime ahead of the clone, in the background: making one
-// takes the kernel ~0.4 ms, which a clone with CLONE_NEWNET spends while
-// the runtime waits for it. Only on the plain clone path (no namespace
+// takes the kernel a while, which a clone with CLONE_NEWNET spends while
+// the runtime waits for it (README, Speed). Only on the plain clone path (no namespace
 // joined by path, no time namespace: those go through nsenter) and
 // without a user namespace, which must own the network namespace and so
 // must exist first.
@@ -382,13 +381,7 @@ func (n netNS) wait() (int, error) {
 	return r.fd, r.err
 }
 
-func socketpair() (parent, child *os.File, err error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %w", err)
-	}
-	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
-}
+func socketpair() (parent, child *os.File, err error) { return utils.NewSockPair("sync") }
 
 // initExecutable sets cmd.Path to a sealed copy of berth, never the host
 // file (CVE-2019-5736). A sealed handle is passed to the child as one of
@@ -396,7 +389,7 @@ func socketpair() (parent, child *os.File, err error) {
 // in the parent could be overwritten by the child's own fd shuffling
 // before execve. berth init marks it close-on-exec with every other fd
 // above stdio, so the container process never holds it.
-func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal Sealing) (*exeseal.Exe, error) {
+func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal sealing) (*exeseal.Exe, error) {
 	sealed, err := seal.wait()
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ func TestSealing(t *testing.T) {
 		t.Skip("sealing by overlayfs needs root")
 	}
 	before := openFds(t)
-	exe, err := StartSealing().wait()
+	exe, err := startSealing().wait()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,10 +32,10 @@ func TestSealing(t *testing.T) {
 		}
 	}
 	exe.Close()
-	StartSealing().Discard()
+	startSealing().Discard()
 	// An owner releases what was never taken; what was taken stays usable.
-	OwnSeal(nil).Release()
-	owner := OwnSeal(nil)
+	ownSeal(nil).Release()
+	owner := ownSeal(nil)
 	taken := owner.Take()
 	owner.Release()
 	exe, err = taken.wait()

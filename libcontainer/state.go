@@ -64,8 +64,8 @@ type State struct {
 	Rootless bool `json:"rootless,omitempty"`
 	// RawSpec is config.json as it was at create time (with later
 	// updates), kept as JSON: most commands need little of it (Summary)
-	// and decoding it whole is most of what loading a state costs (about
-	// 0.2 ms of a process's first decode). FullSpec decodes it.
+	// and decoding it whole is most of what loading a state costs (a
+	// process's first decode; README, Speed). FullSpec decodes it.
 	RawSpec json.RawMessage `json:"spec"`
 	// Owner is the uid that created the container.
 	Owner int `json:"owner"`
@@ -149,10 +149,38 @@ func (s *State) Summary() (*SpecSummary, error) {
 	return sum, nil
 }
 
-// stateDir is the per-container directory under the root.
+// stateDir is the per-container directory under the root, and the
+// container's lock while it is held. Only a stateDir whose exclusive
+// lock is held writes or removes the state (save, remove): every change
+// to a container is made under its lock, by a command that re-read the
+// state under it (Container.lockState).
 type stateDir struct {
 	path string
 	lock *os.File
+	// how is the lock held: LOCK_EX or LOCK_SH; 0 when not held.
+	how int
+	// written is the state.json this stateDir saved last.
+	written fileID
+}
+
+// fileID names one file: a save replaces state.json by a new file, so
+// the same ID at the path means nobody saved since.
+type fileID struct {
+	dev, ino uint64
+	ctime    unix.Timespec
+}
+
+func statID(st *unix.Stat_t) fileID {
+	return fileID{dev: st.Dev, ino: st.Ino, ctime: st.Ctim}
+}
+
+// errNoLock is the error of a change to a state whose exclusive lock is
+// not held: a bug in berth, never a user's error.
+func (d *stateDir) holdsExclusive(op string) error {
+	if d.lock == nil || d.how != unix.LOCK_EX {
+		return fmt.Errorf("%s %s: the container's lock is not held exclusively", op, d.path)
+	}
+	return nil
 }
 
 // openStateDir takes the container's lock, exclusively. create=true makes
@@ -201,7 +229,7 @@ func lockStateDir(root, id string, create bool, how int) (*stateDir, error) {
 			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
 		if same {
-			return &stateDir{path: dir, lock: lock}, nil
+			return &stateDir{path: dir, lock: lock, how: how}, nil
 		}
 		lock.Close()
 		if create {
@@ -270,7 +298,7 @@ func trusted(what string, st *syscall.Stat_t) error {
 func (d *stateDir) unlock() {
 	if d.lock != nil {
 		d.lock.Close()
-		d.lock = nil
+		d.lock, d.how = nil, 0
 	}
 }
 
@@ -282,6 +310,9 @@ func (d *stateDir) file(name string) string { return filepath.Join(d.path, name)
 // machine ends anyway; durability would buy nothing and an fsync on a
 // disk-backed --root costs milliseconds on every command.
 func (d *stateDir) save(s *State) error {
+	if err := d.holdsExclusive("save state in"); err != nil {
+		return err
+	}
 	if s.specChanged {
 		raw, err := json.Marshal(s.spec)
 		if err != nil {
@@ -293,21 +324,11 @@ func (d *stateDir) save(s *State) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	tmp, err := os.CreateTemp(d.path, ".state-*")
+	st, err := utils.ReplaceFile(d.file(stateFile), data, 0o600, false)
 	if err != nil {
 		return fmt.Errorf("save state in %s: %w", d.path, err)
 	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), d.file(stateFile))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save state in %s: %w", d.path, err)
-	}
+	d.written = statID(&st)
 	return nil
 }
 
@@ -315,6 +336,9 @@ func (d *stateDir) save(s *State) error {
 // first, one unlink each; anything else (a temp file left by a crash)
 // falls to RemoveAll.
 func (d *stateDir) remove() error {
+	if err := d.holdsExclusive("remove state directory"); err != nil {
+		return err
+	}
 	for _, name := range []string{stateFile, fifoFile, lockFile} {
 		if err := unix.Unlink(d.file(name)); err != nil && !errors.Is(err, unix.ENOENT) {
 			return os.RemoveAll(d.path)

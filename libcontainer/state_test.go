@@ -551,3 +551,79 @@ func TestInitExecd(t *testing.T) {
 		t.Error("exeID of pid -1 must fail")
 	}
 }
+
+// Only a held exclusive lock saves or removes a container's state: a
+// shared one (exec, kill) or one already released refuses.
+func TestSaveNeedsExclusiveLock(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "lk1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.save(sampleState("lk1")); err != nil {
+		t.Fatalf("save under the exclusive lock: %v", err)
+	}
+	d.unlock()
+	if err := d.save(sampleState("lk1")); err == nil || !strings.Contains(err.Error(), "lock is not held") {
+		t.Errorf("save after unlock: got %v, want a refusal", err)
+	}
+	if err := d.remove(); err == nil {
+		t.Error("remove after unlock: no refusal")
+	}
+	sh, err := lockStateDir(root, "lk1", false, unix.LOCK_SH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.save(sampleState("lk1")); err == nil {
+		t.Error("save under a shared lock: no refusal")
+	}
+	if err := sh.remove(); err == nil {
+		t.Error("remove under a shared lock: no refusal")
+	}
+	sh.unlock()
+	if _, err := os.Stat(filepath.Join(root, "lk1", stateFile)); err != nil {
+		t.Errorf("state gone after refused changes: %v", err)
+	}
+	unlocked := &stateDir{path: filepath.Join(root, "lk1")}
+	if err := unlocked.save(sampleState("lk1")); err == nil {
+		t.Error("save on a stateDir never locked: no refusal")
+	}
+}
+
+// A container this process saved is not read back under the lock while
+// its state.json is the one it wrote; once another command saved, it is.
+func TestLockStateRereadsAnotherSave(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "lk2", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sampleState("lk2")
+	if err := d.save(s); err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	c := &Container{root: root, state: s, written: d.written}
+	d, err = c.lockState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.state != s {
+		t.Error("a state this process saved was read back")
+	}
+	// Another command (pause, update) saves meanwhile.
+	other := sampleState("lk2")
+	other.Status = Paused
+	if err := d.save(other); err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	d, err = c.lockState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.unlock()
+	if c.state == s || c.state.Status != Paused {
+		t.Errorf("after another save: state %p status %s, want the new one re-read", c.state, c.state.Status)
+	}
+}

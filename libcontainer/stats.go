@@ -13,15 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Event is one line of `berth events`, in runc's format (what
-// containerd's go-runc decodes): type "stats" with Data, or "oom".
-type Event struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
-	Data *Stats `json:"data,omitempty"`
-}
-
-// Stats is a resource usage snapshot in runc's events format.
+// Stats is a resource usage snapshot, with runc's field names (the CLI's
+// `events` prints it as the data of a stats event).
 type Stats struct {
 	CPU     CPUStats                `json:"cpu"`
 	CPUSet  CPUSetStats             `json:"cpuset"`

@@ -9,7 +9,151 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
+
+// The runtime ↔ container process protocol. A container process (the init
+// of a new container, or an exec process) is set up in the steps below.
+// plan gives their order for one process: the runtime computes it once,
+// from the config, and sends it in the config (initConfig.Steps); each side
+// then walks that list and makes one call per step, the runtime in
+// creation.step (create.go) or execution.step (exec.go), the process in
+// processSide.step (init_linux.go). The typed calls of each side are the
+// methods of runtimeEnd and processEnd at the end of this file. Steps
+// marked "local" exchange nothing: they are the process's own work, named
+// here so that a container's whole start reads on this page, in order.
+//
+//	step          direction            frames                        payload, and what happens
+//	------------  -------------------  ----------------------------  ----------------------------------------------
+//	config        runtime → process    config                        initConfig, with the network namespace's fd
+//	                                                                 (JoinNetNS); the process joins it, checks the
+//	                                                                 LSM, becomes root of its user namespace
+//	cgroup-join   runtime → process    cgroup-join                   the v1 "tasks" files, opened by the runtime
+//	                                                                 once the limits are written; the process
+//	                                                                 writes "0" to each (selfJoin, execJoin)
+//	rootfs        local (init)         mount-source → mount-source-fd  on demand: {index}; the runtime answers with
+//	                                                                 a detached clone of the source, or an error
+//	cgroup-ready  runtime → process    cgroup-ready                  none: the runtime moved the process into its
+//	                                                                 cgroup (runtimeMoves); it unshares cgroupns.
+//	                                                                 Sent while init builds its rootfs, it may
+//	                                                                 overtake a mount-source-fd (processEnd keeps it)
+//	hooks         process ⇄ runtime    hooks → hooks-done            none: prestart and createRuntime hooks ran in
+//	                                                                 the runtime, with init's pid in the state
+//	pivot         local (init)                                       createContainer hooks, pivot_root
+//	finish        local (init)                                       terminal, hostname, sysctls, read-only paths,
+//	                                                                 the program resolved, rlimits, oom_score_adj
+//	enter         local (exec)                                       into the container's root, terminal, the
+//	                                                                 program resolved, rlimits, oom_score_adj
+//	seccomp-fd    process ⇄ runtime    seccomp-fd → seccomp-done     the notify fd, which the runtime hands to the
+//	                                                                 listener (none: the filter has no notify rule)
+//	ready         process → runtime    ready                         none: set up; the runtime saves "created"
+//	start         runtime → process    start                         none (`berth run`)
+//	start-fifo    `berth start` → init exec.fifo                     (`berth create`) init writes "0" once start
+//	                                                                 opens the fifo; the runtime is gone by then
+//	execve        process → runtime    EOF | error                   EOF on the close-on-exec socket (or exec.fifo,
+//	                                                                 after start-fifo) once execve succeeded
+//
+// Any frame the process sends may be an "error" frame instead: set-up
+// failed, and why; the runtime kills the process and undoes the rest.
+// Where the process gets into its cgroup (which of cgroup-join,
+// cgroup-ready or neither is planned) is the placement's choice
+// (placement.go). What a process applies to itself before execve without
+// the runtime (a new process attribute) belongs in processSide's
+// prepareProcess, or in finalizeAndExec, not in a step.
+//
+// Adding a step (the runtime writing a rootless process's uid/gid maps,
+// opening idmapped mount sources, moving netDevices into the network
+// namespace): a step constant and a row above, its place in plan (with a
+// case in TestPlan), one method on runtimeEnd and one on processEnd if it
+// has frames of its own, and one case in each side's step switch calling
+// them. Nothing else orders the steps.
+type step string
+
+const (
+	stepConfig      step = "config"
+	stepCgroupJoin  step = "cgroup-join"
+	stepRootfs      step = "rootfs"
+	stepCgroupReady step = "cgroup-ready"
+	stepHooks       step = "hooks"
+	stepPivot       step = "pivot"
+	stepFinish      step = "finish"
+	stepEnter       step = "enter"
+	stepSeccompFd   step = "seccomp-fd"
+	stepReady       step = "ready"
+	stepStart       step = "start"
+	stepStartFifo   step = "start-fifo"
+	stepExecve      step = "execve"
+)
+
+// planInput is what of the config decides the steps.
+type planInput struct {
+	// Exec: an exec process joining a running container, not an init.
+	Exec bool
+	// Cgroup is the placement's step (cgroupPlacement.step): cgroup-join,
+	// cgroup-ready, or none (born in its cgroup, or joining it after
+	// execve).
+	Cgroup step
+	// RuntimeHooks: prestart or createRuntime hooks, which run in the
+	// runtime while init waits before pivot_root.
+	RuntimeHooks bool
+	// ContainerHooks: createContainer hooks, which init runs.
+	ContainerHooks bool
+	// SeccompListener: the filter has a listener to hand the notify fd.
+	SeccompListener bool
+	// StartNow (`berth run`): start over the socket, not exec.fifo.
+	StartNow bool
+}
+
+// plan orders the steps of one process's set-up.
+func plan(in planInput) []step {
+	s := []step{stepConfig}
+	if in.Cgroup == stepCgroupJoin {
+		s = append(s, stepCgroupJoin)
+	}
+	if in.Exec {
+		s = append(s, stepEnter)
+	} else {
+		s = append(s, stepRootfs)
+		// Hooks must find init in its cgroup; without any, init does the
+		// whole rootfs first (nothing of it depends on the cgroup: v1
+		// cgroup mounts are binds of its directories, made by path), and
+		// the runtime's move overlaps it.
+		hooksFirst := in.RuntimeHooks || in.ContainerHooks
+		if in.Cgroup == stepCgroupReady && hooksFirst {
+			s = append(s, stepCgroupReady)
+		}
+		if in.RuntimeHooks {
+			s = append(s, stepHooks)
+		}
+		s = append(s, stepPivot, stepFinish)
+		if in.Cgroup == stepCgroupReady && !hooksFirst {
+			s = append(s, stepCgroupReady)
+		}
+	}
+	if in.SeccompListener {
+		s = append(s, stepSeccompFd)
+	}
+	if !in.Exec {
+		s = append(s, stepReady)
+		if in.StartNow {
+			s = append(s, stepStart)
+		} else {
+			s = append(s, stepStartFifo)
+		}
+	}
+	return append(s, stepExecve)
+}
+
+// has reports whether steps holds st.
+func has(steps []step, st step) bool {
+	for _, s := range steps {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
 
 // The sync protocol runs over a SOCK_STREAM socketpair between the runtime
 // (parent) and a container process it is setting up (init or exec). Each
@@ -24,26 +168,21 @@ const maxSyncFrame = 16 << 20
 // one "tasks" file per cgroup v1 hierarchy.
 const maxSyncFds = 32
 
-// Message types. Each side checks it got the type it expects next.
+// Message types: the frames of the steps below. "error" may come instead
+// of any frame the container process sends: set-up failed, here is why.
 const (
-	msgConfig      = "config"       // parent → child: initConfig
-	msgCgroupJoin  = "cgroup-join"  // parent → child: join these cgroups (fds)
-	msgCgroupReady = "cgroup-ready" // parent → child: now in its cgroup
-	msgHooks       = "hooks"        // child → parent: run prestart/createRuntime now
-	msgHooksDone   = "hooks-done"   // parent → child
-	msgSeccompFd   = "seccomp-fd"   // child → parent, with the notify fd
-	msgSeccompDone = "seccomp-done" // parent → child
-	msgConsole     = "console"      // child → parent, with the pty master
-	msgReady       = "ready"        // child → parent: set up, waiting for start
-	msgStart       = "start"        // parent → child: run the process now (run)
-	msgError       = "error"        // child → parent: set-up failed
-)
-
-// A bind source init cannot reach from its user namespace: the runtime
-// opens it and sends the detached clone (mountsource.go).
-const (
-	msgMountSource   = "mount-source"    // child → parent: open mounts[i]'s source
-	msgMountSourceFd = "mount-source-fd" // parent → child, with the clone or an error
+	msgConfig        = "config"          // runtime → process: initConfig
+	msgCgroupJoin    = "cgroup-join"     // runtime → process: join these cgroups (fds)
+	msgCgroupReady   = "cgroup-ready"    // runtime → process: now in its cgroup
+	msgMountSource   = "mount-source"    // process → runtime: open mounts[i]'s source
+	msgMountSourceFd = "mount-source-fd" // runtime → process, with the clone or an error
+	msgHooks         = "hooks"           // process → runtime: run prestart/createRuntime now
+	msgHooksDone     = "hooks-done"      // runtime → process
+	msgSeccompFd     = "seccomp-fd"      // process → runtime, with the notify fd
+	msgSeccompDone   = "seccomp-done"    // runtime → process
+	msgReady         = "ready"           // process → runtime: set up, waiting for start
+	msgStart         = "start"           // runtime → process: run the process now (run)
+	msgError         = "error"           // process → runtime: set-up failed
 )
 
 type syncMsg struct {
@@ -82,11 +221,7 @@ func (c *syncConn) pending() bool {
 }
 
 // closeFds closes received descriptors nobody took.
-func closeFds(fds []int) {
-	for _, fd := range fds {
-		unix.Close(fd)
-	}
-}
+func closeFds(fds []int) { utils.CloseFds(fds) }
 
 // send writes one frame, with fds attached (SCM_RIGHTS).
 func (c *syncConn) send(typ string, payload any, fds ...int) error {
@@ -192,8 +327,8 @@ func decodeSyncMsg(body []byte) (syncMsg, error) {
 		return m, fmt.Errorf("decode sync message: %w", err)
 	}
 	switch m.Type {
-	case msgConfig, msgCgroupJoin, msgCgroupReady, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgStart, msgError:
-	case msgMountSource, msgMountSourceFd:
+	case msgConfig, msgCgroupJoin, msgCgroupReady, msgMountSource, msgMountSourceFd,
+		msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgReady, msgStart, msgError:
 	default:
 		return m, fmt.Errorf("decode sync message: unknown type %q", m.Type)
 	}
@@ -246,18 +381,9 @@ func (c *syncConn) readFull(buf []byte) error {
 }
 
 func (c *syncConn) takeRights(oob []byte) error {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return fmt.Errorf("parse control message: %w", err)
-	}
-	for _, m := range msgs {
-		fds, err := unix.ParseUnixRights(&m)
-		if err != nil {
-			return fmt.Errorf("parse SCM_RIGHTS: %w", err)
-		}
-		c.fds = append(c.fds, fds...)
-	}
-	return nil
+	fds, err := utils.ParseRights(oob)
+	c.fds = append(c.fds, fds...)
+	return err
 }
 
 // takeFds returns every fd received since the last take.
@@ -285,22 +411,259 @@ func (c *syncConn) expect(want string) (syncMsg, error) {
 	if err != nil {
 		return m, err
 	}
-	if m.Type == msgError {
-		return m, &childError{msg: m.Error}
-	}
-	if m.Type != want {
-		return m, fmt.Errorf("sync: expected %q message, got %q", want, m.Type)
-	}
-	return m, nil
+	return m, checkType(m, want)
 }
 
-// childError is an error reported by the container process itself.
-type childError struct{ msg string }
+// checkType checks a frame is of type want; an error frame becomes a
+// childError.
+func checkType(m syncMsg, want string) error {
+	if m.Type == msgError {
+		return childError(m.Error)
+	}
+	if m.Type != want {
+		return fmt.Errorf("sync: expected %q message, got %q", want, m.Type)
+	}
+	return nil
+}
 
-func (e *childError) Error() string { return e.msg }
+// childError is an error the container process reported itself.
+func childError(msg string) error { return &utils.ChildError{Msg: msg} }
 
 // isChildError reports whether err came from the container process.
-func isChildError(err error) bool {
-	var ce *childError
-	return errors.As(err, &ce)
+func isChildError(err error) bool { return utils.IsChildError(err) }
+
+// runtimeEnd is the runtime's end of a container process's sync socket:
+// one call per step that has frames (see the table at the top).
+type runtimeEnd struct {
+	*syncConn
+	// who names the process in errors: "init" or "exec process".
+	who string
+	// mountSource answers a mount-source request, which comes while the
+	// runtime waits for the process's next frame (rootfs step).
+	mountSource func(syncMsg) error
+}
+
+// await reads the process's next frame, which must be want, answering
+// mount-source requests on the way. An error frame becomes a childError.
+func (r *runtimeEnd) await(want string) (syncMsg, error) {
+	for {
+		m, err := r.recv()
+		switch {
+		case err == io.EOF:
+			return m, fmt.Errorf("container %s exited during set-up", r.who)
+		case err != nil:
+			return m, fmt.Errorf("read from %s: %w", r.who, err)
+		case m.Type == msgError:
+			return m, childError(m.Error)
+		case m.Type == msgMountSource && r.mountSource != nil:
+			if err := r.mountSource(m); err != nil {
+				return m, err
+			}
+		case m.Type != want:
+			return m, fmt.Errorf("unexpected %q message from %s", m.Type, r.who)
+		default:
+			return m, nil
+		}
+	}
+}
+
+// failure is the error of a send that failed: the error frame the
+// process left in the socket before it died, if there is one, and err
+// otherwise: after a failed send to a dead process, its own message says
+// what went wrong. It reads only what is there already: a failure on
+// this side (say, a cgroup removed under us) leaves a live process
+// waiting for its next message, and a blocking read would wait for it
+// forever.
+func (r *runtimeEnd) failure(err error) error {
+	if !r.syncConn.pending() {
+		return err
+	}
+	if _, rerr := r.syncConn.expect(msgReady); isChildError(rerr) {
+		return rerr
+	}
+	return err
+}
+
+// sendConfig: config step. fds ride along (the network namespace).
+func (r *runtimeEnd) sendConfig(cfg *initConfig, fds ...int) error {
+	if err := r.send(msgConfig, cfg, fds...); err != nil {
+		return fmt.Errorf("send config to %s: %w", r.who, err)
+	}
+	return nil
+}
+
+// sendCgroupJoin: cgroup-join step, the "tasks" files to join.
+func (r *runtimeEnd) sendCgroupJoin(tasks []*os.File) error {
+	if err := r.send(msgCgroupJoin, nil, fileFds(tasks)...); err != nil {
+		return r.failure(fmt.Errorf("send cgroup to container process: %w", err))
+	}
+	return nil
+}
+
+// sendCgroupReady: cgroup-ready step, once the runtime moved the process.
+func (r *runtimeEnd) sendCgroupReady() error {
+	if err := r.send(msgCgroupReady, nil); err != nil {
+		return r.failure(fmt.Errorf("tell init its cgroup is ready: %w", err))
+	}
+	return nil
+}
+
+// hooks: hooks step; run runs the runtime's hooks between the frames.
+func (r *runtimeEnd) hooks(run func() error) error {
+	if _, err := r.await(msgHooks); err != nil {
+		return err
+	}
+	if err := run(); err != nil {
+		return err
+	}
+	return r.send(msgHooksDone, nil)
+}
+
+// seccompFd: seccomp-fd step; pass hands the notify fd (closed after) to
+// the listener; a frame without one (no notify rule) skips it.
+func (r *runtimeEnd) seccompFd(pass func(fd int) error) error {
+	if _, err := r.await(msgSeccompFd); err != nil {
+		return err
+	}
+	if fds := r.takeFds(); len(fds) > 0 {
+		if len(fds) != 1 {
+			closeFds(fds)
+			return fmt.Errorf("seccomp notify fd: expected one file descriptor, got %d", len(fds))
+		}
+		err := pass(fds[0])
+		unix.Close(fds[0])
+		if err != nil {
+			return err
+		}
+	}
+	return r.send(msgSeccompDone, nil)
+}
+
+// awaitReady: ready step.
+func (r *runtimeEnd) awaitReady() error {
+	_, err := r.await(msgReady)
+	return err
+}
+
+// sendStart: start step.
+func (r *runtimeEnd) sendStart() error {
+	if err := r.send(msgStart, nil); err != nil {
+		return r.failure(fmt.Errorf("start container: %w", err))
+	}
+	return nil
+}
+
+// awaitExecve: execve step: EOF once the process's execve succeeded (the
+// socket is close-on-exec), or its error.
+func (r *runtimeEnd) awaitExecve() error {
+	m, err := r.recv()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return fmt.Errorf("read from %s: %w", r.who, err)
+	case m.Type == msgError:
+		return childError(m.Error)
+	default:
+		return fmt.Errorf("unexpected %q message from %s", m.Type, r.who)
+	}
+}
+
+// processEnd is the container process's end of the sync socket: one call
+// per step that has frames.
+type processEnd struct {
+	*syncConn
+	// cgroupReady: the cgroup-ready frame came early, while a
+	// mount-source request of the rootfs step waited for its answer (the
+	// runtime sends it as soon as it has moved the process, which it
+	// does while the process builds its rootfs).
+	cgroupReady bool
+}
+
+// recvConfig: config step. The fds that came with it are returned.
+func (p *processEnd) recvConfig() (*initConfig, []int, error) {
+	m, err := p.expect(msgConfig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config: %w", err)
+	}
+	fds := p.takeFds()
+	var cfg initConfig
+	if err := json.Unmarshal(m.Payload, &cfg); err != nil {
+		closeFds(fds)
+		return nil, nil, fmt.Errorf("decode config: %w", err)
+	}
+	return &cfg, fds, nil
+}
+
+// recvCgroupJoin: cgroup-join step; the "tasks" files are the caller's.
+func (p *processEnd) recvCgroupJoin() ([]int, error) {
+	if _, err := p.expect(msgCgroupJoin); err != nil {
+		return nil, fmt.Errorf("wait for cgroup: %w", err)
+	}
+	return p.takeFds(), nil
+}
+
+// recvCgroupReady: cgroup-ready step.
+func (p *processEnd) recvCgroupReady() error {
+	if p.cgroupReady {
+		return nil
+	}
+	_, err := p.expect(msgCgroupReady)
+	return err
+}
+
+// mountSource: a request of the rootfs step, for mounts[i]'s source.
+func (p *processEnd) mountSource(i int) (int, error) {
+	if err := p.send(msgMountSource, mountSourceRequest{Index: i}); err != nil {
+		return -1, err
+	}
+	m, err := p.recv()
+	if err == nil && m.Type == msgCgroupReady && !p.cgroupReady {
+		p.cgroupReady = true
+		m, err = p.recv()
+	}
+	if err == nil {
+		err = checkType(m, msgMountSourceFd)
+	}
+	if err != nil {
+		return -1, err
+	}
+	if m.Error != "" {
+		closeFds(p.takeFds())
+		return -1, errors.New(m.Error)
+	}
+	return p.takeFd()
+}
+
+// hooks: hooks step; returns once the runtime ran them.
+func (p *processEnd) hooks() error {
+	if err := p.send(msgHooks, nil); err != nil {
+		return err
+	}
+	_, err := p.expect(msgHooksDone)
+	return err
+}
+
+// seccompFd: seccomp-fd step; fd < 0 when the filter has no notify rule.
+func (p *processEnd) seccompFd(fd int) error {
+	var fds []int
+	if fd >= 0 {
+		fds = []int{fd}
+	}
+	if err := p.send(msgSeccompFd, nil, fds...); err != nil {
+		return err
+	}
+	_, err := p.expect(msgSeccompDone)
+	return err
+}
+
+// ready: ready step.
+func (p *processEnd) ready() error { return p.send(msgReady, nil) }
+
+// awaitStart: start step.
+func (p *processEnd) awaitStart() error {
+	if _, err := p.expect(msgStart); err != nil {
+		return fmt.Errorf("wait for start: %w", err)
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ func FuzzDecodeSyncMsg(f *testing.F) {
 			return
 		}
 		switch m.Type {
-		case msgConfig, msgCgroupReady, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgConsole, msgReady, msgError:
+		case msgConfig, msgCgroupJoin, msgCgroupReady, msgMountSource, msgMountSourceFd, msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgReady, msgStart, msgError:
 		default:
 			t.Fatalf("accepted unknown type %q", m.Type)
 		}

@@ -252,34 +252,37 @@ func TestChildFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	child.Close()
-	if got := childFailure(parent, sendErr); !isChildError(got) || !strings.Contains(got.Error(), "AppArmor") {
+	if got := rt(parent).failure(sendErr); !isChildError(got) || !strings.Contains(got.Error(), "AppArmor") {
 		t.Errorf("with an error frame waiting: got %v, want the child's message", got)
 	}
 	parent2, child2 := syncPair(t)
 	child2.Close()
-	if got := childFailure(parent2, sendErr); got != sendErr {
+	if got := rt(parent2).failure(sendErr); got != sendErr {
 		t.Errorf("without an error frame: got %v, want the send error", got)
 	}
 }
 
-func TestWaitExec(t *testing.T) {
+func TestAwaitExecve(t *testing.T) {
 	parent, child := syncPair(t)
 	child.Close() // what execve of a close-on-exec socket looks like
-	if err := waitExec(parent); err != nil {
+	if err := rt(parent).awaitExecve(); err != nil {
 		t.Errorf("EOF: got %v, want success", err)
 	}
 	parent, child = syncPair(t)
 	if err := child.sendError(errors.New("startContainer hook: exit status 3")); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitExec(parent); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+	if err := rt(parent).awaitExecve(); err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Errorf("error frame: got %v", err)
 	}
 	parent, child = syncPair(t)
 	if err := child.send(msgReady, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitExec(parent); err == nil || !strings.Contains(err.Error(), "unexpected") {
+	if err := rt(parent).awaitExecve(); err == nil || !strings.Contains(err.Error(), "unexpected") {
 		t.Errorf("stray frame: got %v", err)
 	}
 }
+
+// rt is the runtime's end of a test socket.
+func rt(c *syncConn) *runtimeEnd { return &runtimeEnd{syncConn: c, who: "init"} }

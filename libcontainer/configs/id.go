@@ -13,18 +13,31 @@ import (
 // plus path limits; 1024 matches what clients (64-hex-char IDs) need with room.
 const MaxIDLength = 1024
 
+// ErrInvalidID is what every error of ValidateID matches (errors.Is): a
+// caller can tell a refused ID from the failures that follow it.
+var ErrInvalidID = errors.New("invalid container id")
+
+type idError struct{ msg string }
+
+func (e *idError) Error() string        { return e.msg }
+func (e *idError) Is(target error) bool { return target == ErrInvalidID }
+
+func badID(format string, args ...any) error {
+	return &idError{msg: fmt.Sprintf(format, args...)}
+}
+
 // ValidateID checks that id can be used as a single path component under
 // the state root: it matches ^[A-Za-z0-9][A-Za-z0-9_+.-]*$ and is not "."
 // or "..". Nothing a client sends may escape the root through the ID.
 func ValidateID(id string) error {
 	if id == "" {
-		return errors.New("container id cannot be empty")
+		return badID("container id cannot be empty")
 	}
 	if len(id) > MaxIDLength {
-		return fmt.Errorf("invalid container id %.32q...: longer than %d bytes", id, MaxIDLength)
+		return badID("invalid container id %.32q...: longer than %d bytes", id, MaxIDLength)
 	}
 	if id == "." || id == ".." {
-		return fmt.Errorf("invalid container id %q", id)
+		return badID("invalid container id %q", id)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
@@ -35,7 +48,7 @@ func ValidateID(id string) error {
 		if i > 0 && (c == '_' || c == '+' || c == '.' || c == '-') {
 			continue
 		}
-		return fmt.Errorf("invalid container id %q: only [A-Za-z0-9_+.-] allowed, starting with a letter or digit", id)
+		return badID("invalid container id %q: only [A-Za-z0-9_+.-] allowed, starting with a letter or digit", id)
 	}
 	return nil
 }

@@ -9,52 +9,87 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// nsFlags maps OCI namespace types to their clone(2) flags.
-var nsFlags = map[specs.LinuxNamespaceType]uintptr{
-	specs.PIDNamespace:     unix.CLONE_NEWPID,
-	specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.MountNamespace:   unix.CLONE_NEWNS,
-	specs.IPCNamespace:     unix.CLONE_NEWIPC,
-	specs.UTSNamespace:     unix.CLONE_NEWUTS,
-	specs.UserNamespace:    unix.CLONE_NEWUSER,
-	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
-	specs.TimeNamespace:    unix.CLONE_NEWTIME,
-}
-
-// procNames maps OCI namespace types to their names under /proc/PID/ns.
-var procNames = map[specs.LinuxNamespaceType]string{
-	specs.PIDNamespace:     "pid",
-	specs.NetworkNamespace: "net",
-	specs.MountNamespace:   "mnt",
-	specs.IPCNamespace:     "ipc",
-	specs.UTSNamespace:     "uts",
-	specs.UserNamespace:    "user",
-	specs.CgroupNamespace:  "cgroup",
-	specs.TimeNamespace:    "time",
+// namespaces is berth's one table of namespace kinds: the OCI type, the
+// clone(2) flag and the name under /proc/PID/ns, in the order a process
+// joins them (nsenter.c's ns_order follows it; a test there checks): the
+// user namespace first, so that the capabilities it grants cover the
+// namespaces it owns, and the mount namespace last, so that it cannot
+// change what a later path resolves to.
+var namespaces = []struct {
+	typ  specs.LinuxNamespaceType
+	flag uintptr
+	proc string
+}{
+	{specs.UserNamespace, unix.CLONE_NEWUSER, "user"},
+	{specs.IPCNamespace, unix.CLONE_NEWIPC, "ipc"},
+	{specs.UTSNamespace, unix.CLONE_NEWUTS, "uts"},
+	{specs.NetworkNamespace, unix.CLONE_NEWNET, "net"},
+	{specs.CgroupNamespace, unix.CLONE_NEWCGROUP, "cgroup"},
+	{specs.PIDNamespace, unix.CLONE_NEWPID, "pid"},
+	{specs.TimeNamespace, unix.CLONE_NEWTIME, "time"},
+	{specs.MountNamespace, unix.CLONE_NEWNS, "mnt"},
 }
 
 // NamespaceFlag returns the clone flag of an OCI namespace type.
 func NamespaceFlag(t specs.LinuxNamespaceType) (uintptr, error) {
-	f, ok := nsFlags[t]
-	if !ok {
-		return 0, fmt.Errorf("unknown namespace type %q", t)
+	for _, ns := range namespaces {
+		if ns.typ == t {
+			return ns.flag, nil
+		}
 	}
-	return f, nil
+	return 0, fmt.Errorf("unknown namespace type %q", t)
+}
+
+// NamespaceFlagByName returns the clone flag of a namespace named by its
+// OCI type or its name under /proc/PID/ns ("mount" or "mnt").
+func NamespaceFlagByName(name string) (uintptr, error) {
+	for _, ns := range namespaces {
+		if string(ns.typ) == name || ns.proc == name {
+			return ns.flag, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown namespace type %q", name)
 }
 
 // NamespaceProcName returns the file name of t under /proc/PID/ns.
 func NamespaceProcName(t specs.LinuxNamespaceType) string {
-	return procNames[t]
+	for _, ns := range namespaces {
+		if ns.typ == t {
+			return ns.proc
+		}
+	}
+	return ""
 }
 
-// AllNamespaceTypes lists every namespace type berth knows, user first:
-// that is the order namespaces must be joined in.
-func AllNamespaceTypes() []specs.LinuxNamespaceType {
-	return []specs.LinuxNamespaceType{
-		specs.UserNamespace, specs.PIDNamespace, specs.NetworkNamespace,
-		specs.IPCNamespace, specs.UTSNamespace, specs.CgroupNamespace,
-		specs.TimeNamespace, specs.MountNamespace,
+// NamespaceProcNameOf returns the file name under /proc/PID/ns of the
+// namespace with clone flag flag.
+func NamespaceProcNameOf(flag uintptr) string {
+	for _, ns := range namespaces {
+		if ns.flag == flag {
+			return ns.proc
+		}
 	}
+	return ""
+}
+
+// NamespaceFlagsInJoinOrder lists the clone flags of every namespace
+// kind, in the order they are joined.
+func NamespaceFlagsInJoinOrder() []uintptr {
+	out := make([]uintptr, len(namespaces))
+	for i, ns := range namespaces {
+		out[i] = ns.flag
+	}
+	return out
+}
+
+// AllNamespaceTypes lists every namespace type berth knows, in the order
+// they are joined.
+func AllNamespaceTypes() []specs.LinuxNamespaceType {
+	out := make([]specs.LinuxNamespaceType, len(namespaces))
+	for i, ns := range namespaces {
+		out[i] = ns.typ
+	}
+	return out
 }
 
 // HasNamespace reports whether spec lists a namespace of type t (new or joined).

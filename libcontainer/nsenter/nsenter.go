@@ -51,6 +51,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // EnvFD is the environment variable that switches the constructor on; its
@@ -97,52 +98,21 @@ type Request struct {
 	TimeOffsets   map[string]specs.LinuxTimeOffset // keys "monotonic", "boottime"
 }
 
-// NamespaceFlag returns the CLONE_NEW* flag for an OCI namespace type name.
+// NamespaceFlag returns the CLONE_NEW* flag for a namespace type name:
+// an OCI type or a /proc/PID/ns name (configs' table).
 func NamespaceFlag(name string) (uintptr, error) {
-	switch name {
-	case "user":
-		return unix.CLONE_NEWUSER, nil
-	case "mnt", "mount":
-		return unix.CLONE_NEWNS, nil
-	case "pid":
-		return unix.CLONE_NEWPID, nil
-	case "net", "network":
-		return unix.CLONE_NEWNET, nil
-	case "ipc":
-		return unix.CLONE_NEWIPC, nil
-	case "uts":
-		return unix.CLONE_NEWUTS, nil
-	case "cgroup":
-		return unix.CLONE_NEWCGROUP, nil
-	case "time":
-		return unix.CLONE_NEWTIME, nil
-	}
-	return 0, fmt.Errorf("unknown namespace type %q", name)
+	return configs.NamespaceFlagByName(name)
 }
 
 // procNsName is the /proc/self/ns entry a new child starts in for flag.
 // pid and time namespaces of a process apply to its children, so a child
 // starts in its parent's *_for_children ones.
 func procNsName(flag uintptr) string {
-	switch flag {
-	case unix.CLONE_NEWUSER:
-		return "user"
-	case unix.CLONE_NEWNS:
-		return "mnt"
-	case unix.CLONE_NEWPID:
-		return "pid_for_children"
-	case unix.CLONE_NEWNET:
-		return "net"
-	case unix.CLONE_NEWIPC:
-		return "ipc"
-	case unix.CLONE_NEWUTS:
-		return "uts"
-	case unix.CLONE_NEWCGROUP:
-		return "cgroup"
-	case unix.CLONE_NEWTIME:
-		return "time_for_children"
+	name := configs.NamespaceProcNameOf(flag)
+	if flag == unix.CLONE_NEWPID || flag == unix.CLONE_NEWTIME {
+		name += "_for_children"
 	}
-	return ""
+	return name
 }
 
 type joinAttr struct {
@@ -257,18 +227,13 @@ func formatIDMap(m []specs.LinuxIDMapping) string {
 	return b.String()
 }
 
-// writeProcFile writes data with one write(2): the kernel takes an id map
-// only as a single write.
+// writeProcFile writes an id map (or setgroups) of the child.
 func writeProcFile(path, data string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write([]byte(data))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := utils.WriteProcFile(f, data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
@@ -394,8 +359,7 @@ func start(cmd *exec.Cmd, msg []byte, maps *idMaps) (pid int, forked bool, err e
 	if err != nil {
 		// A child that reported its error exits by itself; let it, so
 		// that its exit status is the real one.
-		var reported *childError
-		if !errors.As(err, &reported) {
+		if !utils.IsChildError(err) {
 			_ = cmd.Process.Kill()
 		}
 		if werr := cmd.Wait(); werr != nil {
@@ -461,17 +425,12 @@ func serve(sock *os.File, childPid int, msg []byte, maps *idMaps) (pid int, fork
 			}
 			return pid, forked, nil
 		case msgError:
-			return 0, false, &childError{msg: string(reply[1:])}
+			return 0, false, &utils.ChildError{Prefix: "nsenter: ", Msg: string(reply[1:])}
 		default:
 			return 0, false, fmt.Errorf("nsenter: unknown message kind %q", reply[0])
 		}
 	}
 }
-
-// childError is a failure reported by the started process itself.
-type childError struct{ msg string }
-
-func (e *childError) Error() string { return "nsenter: " + e.msg }
 
 // UserNSMaps returns the uid and gid maps of the user namespace at path.
 // A namespace file that is not /proc/PID/ns/user (a bind mount of one,

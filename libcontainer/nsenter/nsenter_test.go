@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
 // helperEnv selects what TestHelperProcess does when the test binary is
@@ -727,5 +730,35 @@ func TestGarbageRequests(t *testing.T) {
 				t.Error("failed child was not reaped")
 			}
 		})
+	}
+}
+
+// nsenter.c's join order is configs' namespace table, in its order: the
+// C constructor cannot use the Go table, so this keeps the two one.
+func TestCJoinOrderIsConfigsTable(t *testing.T) {
+	src, err := os.ReadFile("nsenter.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(src), "static const uint32_t ns_order[] = {")
+	body, _, ok2 := strings.Cut(rest, "};")
+	if !ok || !ok2 {
+		t.Fatal("nsenter.c: no ns_order table")
+	}
+	flags := map[string]uintptr{
+		"CLONE_NEWUSER": unix.CLONE_NEWUSER, "CLONE_NEWIPC": unix.CLONE_NEWIPC, "CLONE_NEWUTS": unix.CLONE_NEWUTS,
+		"CLONE_NEWNET": unix.CLONE_NEWNET, "CLONE_NEWCGROUP": unix.CLONE_NEWCGROUP, "CLONE_NEWPID": unix.CLONE_NEWPID,
+		"CLONE_NEWTIME": unix.CLONE_NEWTIME, "CLONE_NEWNS": unix.CLONE_NEWNS,
+	}
+	var got []uintptr
+	for _, name := range strings.FieldsFunc(body, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
+		f, ok := flags[name]
+		if !ok {
+			t.Fatalf("nsenter.c ns_order: unknown entry %q", name)
+		}
+		got = append(got, f)
+	}
+	if want := configs.NamespaceFlagsInJoinOrder(); !reflect.DeepEqual(got, want) {
+		t.Errorf("nsenter.c ns_order %#x, configs' table %#x", got, want)
 	}
 }

@@ -14,8 +14,8 @@ import (
 // handle is a descriptor the rootfs code owns: an O_PATH handle on a
 // path in the container's root, or on a host path. A bare fd, not an
 // *os.File: os.NewFile and os.OpenFile probe every descriptor (fcntl, an
-// attempt at non-blocking mode, fstat), ~90 syscalls of the ~460 that a
-// container's rootfs set-up made, for files no poller ever sees.
+// attempt at non-blocking mode, fstat), a good part of the syscalls of a
+// container's rootfs set-up, for files no poller ever sees.
 type handle int
 
 func (h handle) Close() error { return unix.Close(int(h)) }

@@ -11,11 +11,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// WriteFileAtomic replaces path with data: it writes a temporary file in the
-// same directory, fsyncs it, and renames it over path, so a reader (e.g. a
-// tool polling a pid file) sees either the old content or the complete new
-// content, never a partial write.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (retErr error) {
+// WriteFileAtomic replaces path with data, synced to disk before it
+// takes the old file's place (ReplaceFile): a reader (e.g. a tool polling
+// a pid file) sees either the old content or the complete new content,
+// never a partial write.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	_, err := ReplaceFile(path, data, perm, true)
+	return err
+}
+
+// ReplaceFile writes data to a temporary file in path's directory and
+// renames it over path, so that a reader sees a whole old or a whole new
+// file. With sync the data is on disk before the rename. It returns the
+// new file's stat, taken after the rename: a later save replaces the
+// file, so the same identity at path means nothing was saved since.
+func ReplaceFile(path string, data []byte, perm os.FileMode, sync bool) (st unix.Stat_t, retErr error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -23,33 +33,40 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (retErr error) 
 	// os.CreateTemp opens with O_CLOEXEC like every os.OpenFile.
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return st, fmt.Errorf("write %s: %w", path, err)
 	}
 	tmpName := tmp.Name()
 	defer func() {
+		if cerr := tmp.Close(); retErr == nil && cerr != nil {
+			retErr = fmt.Errorf("write %s: close %s: %w", path, tmpName, cerr)
+		}
 		if retErr != nil {
-			_ = tmp.Close()
 			_ = os.Remove(tmpName)
 		}
 	}()
-	// CreateTemp uses 0600; apply the requested mode explicitly so the
+	// CreateTemp uses 0600; another mode is applied explicitly so the
 	// umask does not narrow it.
-	if err := tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if perm != 0o600 {
+		if err := tmp.Chmod(perm); err != nil {
+			return st, fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return st, fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: fsync %s: %w", path, tmpName, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: close %s: %w", path, tmpName, err)
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			return st, fmt.Errorf("write %s: fsync %s: %w", path, tmpName, err)
+		}
 	}
 	if err := os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return st, fmt.Errorf("write %s: %w", path, err)
 	}
-	return nil
+	// After the rename, which may change the file's ctime.
+	if err := unix.Fstat(int(tmp.Fd()), &st); err != nil {
+		return st, fmt.Errorf("write %s: stat: %w", path, err)
+	}
+	return st, nil
 }
 
 // NewSockPair returns a connected pair of unix stream sockets, both

@@ -89,7 +89,7 @@ func RecvFile(sock *os.File) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recvfile from %s: %w", sock.Name(), err)
 	}
-	fds, err := parseRights(oob[:oobn])
+	fds, err := ParseRights(oob[:oobn])
 	if err == nil && flags&unix.MSG_CTRUNC != 0 {
 		err = errors.New("control message truncated")
 	}
@@ -101,39 +101,11 @@ func RecvFile(sock *os.File) (*os.File, error) {
 		}
 	}
 	if err != nil {
-		closeFds(fds)
+		CloseFds(fds)
 		return nil, fmt.Errorf("recvfile from %s: %w", sock.Name(), err)
 	}
 	// Trailing NULs come from C senders that include the terminator, or from
 	// the dummy byte sent for an empty name.
 	name := string(bytes.TrimRight(nameBuf[:n], "\x00"))
 	return os.NewFile(uintptr(fds[0]), name), nil
-}
-
-// parseRights returns every descriptor carried by SCM_RIGHTS messages in oob.
-// On a parse error it still returns the descriptors found so far so that the
-// caller can close them.
-func parseRights(oob []byte) ([]int, error) {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, fmt.Errorf("parse control message: %w", err)
-	}
-	var fds []int
-	for i := range msgs {
-		if msgs[i].Header.Level != unix.SOL_SOCKET || msgs[i].Header.Type != unix.SCM_RIGHTS {
-			continue
-		}
-		got, err := unix.ParseUnixRights(&msgs[i])
-		if err != nil {
-			return fds, fmt.Errorf("parse SCM_RIGHTS: %w", err)
-		}
-		fds = append(fds, got...)
-	}
-	return fds, nil
-}
-
-func closeFds(fds []int) {
-	for _, fd := range fds {
-		_ = unix.Close(fd)
-	}
 }

@@ -152,7 +152,7 @@ func TestRecvFileRejectsTwoFds(t *testing.T) {
 	if err := unix.Sendmsg(int(a.Fd()), []byte("two"), unix.UnixRights(fds...), nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	closeFds(fds)
+	CloseFds(fds)
 	f, err := RecvFile(b)
 	if err == nil {
 		f.Close()
@@ -170,7 +170,7 @@ func TestRecvFileRejectsTruncatedControl(t *testing.T) {
 	if err := unix.Sendmsg(int(a.Fd()), []byte("many"), unix.UnixRights(fds...), nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	closeFds(fds)
+	CloseFds(fds)
 	f, err := RecvFile(b)
 	if err == nil {
 		f.Close()

@@ -46,14 +46,15 @@ teardown() {
 }
 
 # ctrc runs ctr against the private containerd, stdio through files like
-# the berth wrapper (a task's stdio must not hold bats' pipes).
+# the berth wrapper (a task's stdio must not hold bats' pipes): the
+# test's temp dir, or in teardown_file (no test's) containerd's own.
 ctrc() {
-	# setup_file and teardown_file have no TEST_TMP (setup makes it).
-	local rc=0 tmp=${TEST_TMP:-$CTD_DIR}
+	local rc=0 dir=${TEST_TMP:-$CTD_DIR}
+	[ -d "$dir" ] || { echo "ctrc: no directory for ctr's output" >&2; return 1; }
 	ctr --address "$CTD_DIR/containerd.sock" -n berth-containerd "$@" \
-		>"$tmp/ctr.out" 2>"$tmp/ctr.err" </dev/null || rc=$?
-	cat "$tmp/ctr.out"
-	cat "$tmp/ctr.err" >&2
+		>"$dir/ctr.out" 2>"$dir/ctr.err" </dev/null || rc=$?
+	cat "$dir/ctr.out"
+	cat "$dir/ctr.err" >&2
 	return $rc
 }
 

@@ -329,7 +329,7 @@ start_container() {
 	run berth exec --cgroup sub cli-xcg true
 	[ "$status" -eq 255 ]
 	[[ "$output" == *"does not exist"* ]]
-	paths=$(jq -r '.cgroup_paths[]' "$STATE_ROOT/cli-xcg/state.json")
+	paths=$(init_cgroup_dirs cli-xcg)
 	for d in $paths; do mkdir -p "$d/sub"; done
 	# a new v1 cpuset cgroup has no CPUs or memory nodes until given some
 	cs=$(cgroup_path cpuset cli-xcg)

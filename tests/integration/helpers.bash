@@ -121,6 +121,17 @@ run_in_container() {
 	run berth run --bundle "$BUNDLE" "ct-$BATS_TEST_NUMBER"
 }
 
+# init_cgroup_dirs ID: every cgroup directory of the container's init, one
+# a line (cgroup_path of each hierarchy in its /proc/PID/cgroup).
+init_cgroup_dirs() {
+	local pid ctrls
+	pid=$("$BERTH" --root "$STATE_ROOT" state "$1" | jq -r .pid) || return 1
+	[ "$pid" -gt 0 ] || { echo "init_cgroup_dirs $1: the container's init is not running" >&2; return 1; }
+	cut -d: -f2 "/proc/$pid/cgroup" | while read -r ctrls; do
+		cgroup_path "${ctrls%%,*}" "$1"
+	done
+}
+
 # cgroup_path CONTROLLER ID: the container's cgroup directory of
 # CONTROLLER; on a cgroup v2 only host, its one cgroup2 directory.
 cgroup_path() {

@@ -55,7 +55,7 @@ teardown() { teardown_bundle; }
 
 @test "delete removes the container's cgroup directories" {
 	berth create --bundle "$BUNDLE" cg1
-	paths=$(jq -r '.cgroup_paths[]' "$STATE_ROOT/cg1/state.json")
+	paths=$(init_cgroup_dirs cg1)
 	[ -n "$paths" ]
 	for p in $paths; do [ -d "$p" ]; done
 	berth start cg1

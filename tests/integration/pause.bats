@@ -94,6 +94,10 @@ cgroup_pids() { cat "$(cgroup_path pids "$1")/cgroup.procs"; }
 	berth start pz-5
 	for _ in $(seq 100); do [ "$(cgroup_pids pz-5 | wc -l)" -ge 3 ] && break; sleep 0.05; done
 	pids=$(cgroup_pids pz-5)
+	# the directories, while init runs
+	pcg=$(cgroup_path pids pz-5)
+	fz=$(cgroup_path freezer pz-5)
+	[ -n "$pcg" ] && [ -n "$fz" ]
 	berth pause pz-5
 	berth kill --all pz-5 KILL
 	wait_status pz-5 stopped

@@ -63,6 +63,80 @@ cgroup_dirs() {
 	kill -0 "$pid"
 }
 
+# An exec that waited for the lock while the container was deleted, made
+# anew and started under the same ID must not run in the new one: it
+# re-reads the state under the lock and finds another container.
+@test "race-exec-delete: an exec that waited for the lock runs in no container made anew" {
+	berth create --bundle "$BUNDLE" race-ed
+	berth start race-ed
+	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=3000000 \
+		"$BERTH" --root "$STATE_ROOT" exec -d race-ed sleep 999 >"$TEST_TMP/slow.out" 2>&1 </dev/null 3>&- &
+	slow=$!
+	sleep 0.5
+	berth delete --force race-ed
+	berth create --bundle "$BUNDLE" race-ed
+	berth start race-ed
+	rc=0
+	wait "$slow" || rc=$?
+	echo "slow exec: $rc $(cat "$TEST_TMP/slow.out")"
+	[ "$rc" -ne 0 ]
+	grep -q "does not exist" "$TEST_TMP/slow.out"
+	# only the new init in the new container
+	run berth ps --format json race-ed
+	echo "$output"
+	[ "$(jq length <<<"$output")" -eq 1 ]
+	berth delete --force race-ed
+}
+
+# The same with the container gone for good: exec fails cleanly, and
+# leaves no process and no state behind.
+@test "race-exec-gone: an exec that waited for the lock of a deleted container fails cleanly" {
+	berth create --bundle "$BUNDLE" race-eg
+	berth start race-eg
+	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=3000000 \
+		"$BERTH" --root "$STATE_ROOT" exec -d race-eg sleep 998 >"$TEST_TMP/slow.out" 2>&1 </dev/null 3>&- &
+	slow=$!
+	sleep 0.5
+	berth delete --force race-eg
+	rc=0
+	wait "$slow" || rc=$?
+	echo "slow exec: $rc $(cat "$TEST_TMP/slow.out")"
+	[ "$rc" -eq 255 ]
+	grep -q "does not exist" "$TEST_TMP/slow.out"
+	[ ! -e "$STATE_ROOT/race-eg" ]
+	! pgrep -f "sleep 998"
+}
+
+# A delete that waited behind a create acts on the state the create left
+# (created), not on the "creating" snapshot it read before the lock: it
+# kills the container's init, removes its cgroup and runs the poststop
+# hooks.
+@test "race-delete-create: a delete that waited behind a create deletes what it made, poststop hooks too" {
+	update_config --arg f "$TEST_TMP/poststop" '.hooks = {
+		"prestart": [{"path": "/bin/sleep", "args": ["sleep", "1"]}],
+		"poststop": [{"path": "/bin/sh", "args": ["sh", "-c", "echo ran > \($f)"]}]}'
+	"$BERTH" --root "$STATE_ROOT" create --bundle "$BUNDLE" --pid-file "$TEST_TMP/init.pid" race-dc >"$TEST_TMP/create.out" 2>&1 </dev/null 3>&- &
+	creator=$!
+	deadline=$((SECONDS + 10))
+	until [ -e "$STATE_ROOT/race-dc" ]; do
+		[ $SECONDS -lt $deadline ] || { echo "no state directory"; false; }
+		sleep 0.01
+	done
+	run "$BERTH" --root "$STATE_ROOT" delete race-dc
+	echo "delete: $status $output"
+	rc=0
+	wait "$creator" || rc=$?
+	echo "create: $rc $(cat "$TEST_TMP/create.out")"
+	[ "$rc" -eq 0 ]
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TEST_TMP/poststop")" = ran ]
+	[ ! -e "$STATE_ROOT/race-dc" ]
+	[ -z "$(cgroup_dirs race-dc)" ]
+	pid=$(cat "$TEST_TMP/init.pid")
+	# gone, or a zombie its reaper has not taken yet
+	[ ! -e "/proc/$pid" ] || grep -q ') Z' "/proc/$pid/stat"
+}
+
 # kill -9 of `berth create` at a random point: the container is either
 # fully there (created) or removable; delete --force removes everything
 # (state directory, cgroups, processes) and the ID can be used again.

@@ -1,4 +1,4 @@
-package libcontainer
+package main
 
 import (
 	"reflect"
@@ -18,9 +18,9 @@ func TestParseSubCgroups(t *testing.T) {
 		{[]string{"memory:m", "pids:p"}, map[string]string{"memory": "m", "pids": "p"}},
 		{[]string{":sub"}, map[string]string{"": "sub"}}, // v2: no controller name
 	} {
-		got, err := ParseSubCgroups(tc.args)
+		got, err := parseSubCgroups(tc.args)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("ParseSubCgroups(%q) = %v, %v; want %v", tc.args, got, err, tc.want)
+			t.Errorf("parseSubCgroups(%q) = %v, %v; want %v", tc.args, got, err, tc.want)
 		}
 	}
 	for _, bad := range [][]string{
@@ -31,8 +31,8 @@ func TestParseSubCgroups(t *testing.T) {
 		{""},
 		{"cpu,:sub"}, // empty controller in a list
 	} {
-		if got, err := ParseSubCgroups(bad); err == nil {
-			t.Errorf("ParseSubCgroups(%q) = %v, want an error", bad, got)
+		if got, err := parseSubCgroups(bad); err == nil {
+			t.Errorf("parseSubCgroups(%q) = %v, want an error", bad, got)
 		}
 	}
 }

@@ -1,0 +1,243 @@
+package libcontainer
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/nsenter"
+)
+
+func nsSpec(nss ...specs.LinuxNamespace) *specs.Spec {
+	return &specs.Spec{Linux: &specs.Linux{
+		Namespaces:  nss,
+		UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}},
+		GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}},
+	}}
+}
+
+func TestNamespaceRequest(t *testing.T) {
+	ns := func(typ specs.LinuxNamespaceType, path ...string) specs.LinuxNamespace {
+		n := specs.LinuxNamespace{Type: typ}
+		if len(path) > 0 {
+			n.Path = path[0]
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name        string
+		l           *launch
+		wantUnshare uintptr
+		wantJoin    []nsenter.Join
+		wantNsenter bool
+		wantMaps    bool
+	}{
+		{
+			name:        "new namespaces only: one clone, cgroupns later",
+			l:           &launch{Spec: nsSpec(ns(specs.PIDNamespace), ns(specs.MountNamespace), ns(specs.CgroupNamespace), ns(specs.NetworkNamespace))},
+			wantUnshare: unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET,
+		},
+		{
+			name:        "network namespace made ahead: left out of the clone",
+			l:           &launch{Spec: nsSpec(ns(specs.PIDNamespace), ns(specs.NetworkNamespace)), NetNSAhead: true},
+			wantUnshare: unix.CLONE_NEWPID,
+		},
+		{
+			name:        "a namespace joined by path: nsenter",
+			l:           &launch{Spec: nsSpec(ns(specs.PIDNamespace), ns(specs.NetworkNamespace, "/proc/1/ns/net"))},
+			wantUnshare: unix.CLONE_NEWPID,
+			wantJoin:    []nsenter.Join{{Type: "net", Path: "/proc/1/ns/net"}},
+			wantNsenter: true, wantMaps: true,
+		},
+		{
+			name:        "time namespace: nsenter",
+			l:           &launch{Spec: nsSpec(ns(specs.TimeNamespace))},
+			wantUnshare: unix.CLONE_NEWTIME,
+			wantNsenter: true, wantMaps: true,
+		},
+		{
+			name:        "user namespace with root mapped: one clone",
+			l:           &launch{Spec: nsSpec(ns(specs.UserNamespace), ns(specs.MountNamespace))},
+			wantUnshare: unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
+		},
+		{
+			name: "exec: joins every namespace init has, by /proc",
+			l:    &launch{Spec: nsSpec(ns(specs.PIDNamespace), ns(specs.MountNamespace), ns(specs.UTSNamespace)), InitPid: 42},
+			wantJoin: []nsenter.Join{
+				{Type: "pid", Path: "/proc/42/ns/pid"}, {Type: "uts", Path: "/proc/42/ns/uts"}, {Type: "mnt", Path: "/proc/42/ns/mnt"},
+			},
+			wantNsenter: true,
+		},
+	} {
+		req, useNsenter, err := namespaceRequest(tc.l)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if req.Unshare != tc.wantUnshare || useNsenter != tc.wantNsenter {
+			t.Errorf("%s: unshare %#x, nsenter %t; want %#x, %t", tc.name, req.Unshare, useNsenter, tc.wantUnshare, tc.wantNsenter)
+		}
+		if !sameJoins(req.Join, tc.wantJoin) {
+			t.Errorf("%s: joins %v, want %v", tc.name, req.Join, tc.wantJoin)
+		}
+		if (req.UIDMappings != nil) != tc.wantMaps {
+			t.Errorf("%s: uid maps in the nsenter request: %v", tc.name, req.UIDMappings)
+		}
+	}
+	noRoot := nsSpec(specs.LinuxNamespace{Type: specs.UserNamespace})
+	noRoot.Linux.UIDMappings[0].ContainerID = 1000
+	if _, useNsenter, _ := namespaceRequest(&launch{Spec: noRoot}); !useNsenter {
+		t.Error("a user namespace that does not map root must go through nsenter")
+	}
+	if _, _, err := namespaceRequest(&launch{Spec: nsSpec(specs.LinuxNamespace{Type: "bogus"})}); err == nil {
+		t.Error("an unknown namespace type: no error")
+	}
+}
+
+func sameJoins(got, want []nsenter.Join) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	seen := map[nsenter.Join]bool{}
+	for _, j := range got {
+		seen[j] = true
+	}
+	for _, j := range want {
+		if !seen[j] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestExecConfig(t *testing.T) {
+	spec := &specs.Spec{
+		Process: &specs.Process{Args: []string{"sh"}},
+		Linux: &specs.Linux{
+			Namespaces: []specs.LinuxNamespace{{Type: specs.UserNamespace}},
+			Seccomp:    &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock"},
+		},
+		Hooks: &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true"}}},
+	}
+	st := &State{ID: "x", Bundle: "/b", Rootfs: "/b/rootfs", InitPid: 7, CgroupPaths: map[string]string{"": "/sys/fs/cgroup/x"}}
+	st.spec = spec
+	c := &Container{state: st}
+	proc := &specs.Process{Args: []string{"ls"}}
+	cfg := c.execConfig(&ExecOpts{Process: proc, PreserveFds: 2, RelayConsole: true}, stepCgroupJoin)
+	if !cfg.Exec || cfg.Process != proc || cfg.PreserveFds != 2 || !cfg.ClearONLCR || !cfg.UserNS || cfg.State.Pid != 7 {
+		t.Errorf("exec config: %+v", cfg)
+	}
+	// An exec runs no hook of the runtime's and waits for no start.
+	want := []step{stepConfig, stepCgroupJoin, stepEnter, stepSeccompFd, stepExecve}
+	if !reflect.DeepEqual(cfg.Steps, want) {
+		t.Errorf("exec steps %v, want %v", cfg.Steps, want)
+	}
+}
+
+func TestExecCgroupPaths(t *testing.T) {
+	root := t.TempDir()
+	mk := func(rel string) string {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mem, pids, cpu := mk("memory/c"), mk("pids/c"), mk("cpu/c")
+	mk("memory/c/sub")
+	mk("pids/c/sub")
+	mk("cpu/c/other")
+	base := map[string]string{"memory": mem, "pids": pids, "cpu": cpu}
+	for _, tc := range []struct {
+		name string
+		sub  map[string]string
+		want map[string]string
+		err  string
+	}{
+		{"none: the container's own", nil, base, ""},
+		{"one controller", map[string]string{"memory": "sub"}, map[string]string{"memory": mem + "/sub", "pids": pids, "cpu": cpu}, ""},
+		{"every controller, missing in one", map[string]string{"": "sub"}, nil, "does not exist"},
+		{"climbing out stays inside", map[string]string{"cpu": "../../other"}, map[string]string{"memory": mem, "pids": pids, "cpu": cpu + "/other"}, ""},
+		{"the container's own cgroup", map[string]string{"memory": "/"}, nil, "not a sub-cgroup"},
+		{"a controller the container lacks", map[string]string{"rdma": "sub"}, nil, "no \"rdma\" cgroup"},
+	} {
+		got, err := execCgroupPaths(base, tc.sub)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: got %v, %v; want an error with %q", tc.name, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	// cgroup v2: "" is the only key, and "all" means it.
+	v2 := map[string]string{"": mk("unified/c")}
+	mk("unified/c/sub")
+	if got, err := execCgroupPaths(v2, map[string]string{"": "sub"}); err != nil || got[""] != v2[""]+"/sub" {
+		t.Errorf("v2: got %v, %v", got, err)
+	}
+	if base["memory"] != mem {
+		t.Error("execCgroupPaths changed the container's paths")
+	}
+}
+
+// The placement each strategy plans: the step through which the process
+// gets into its cgroup.
+func TestPlacementSteps(t *testing.T) {
+	for _, tc := range []struct {
+		p    cgroupPlacement
+		want step
+	}{
+		{&cloneInto{}, ""},
+		{&cloneInto{fallback: &runtimeMoves{}}, stepCgroupReady},
+		{&selfJoin{}, stepCgroupJoin},
+		{&runtimeMoves{}, stepCgroupReady},
+		{execPlacement(nil, false), stepCgroupJoin},
+		{execPlacement(nil, true), ""},
+	} {
+		if got := tc.p.step(); got != tc.want {
+			t.Errorf("%T: step %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestCreateInitConfig(t *testing.T) {
+	spec := &specs.Spec{
+		Process: &specs.Process{Args: []string{"sh"}},
+		Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{
+			{Type: specs.CgroupNamespace}, {Type: specs.MountNamespace},
+		}},
+		Hooks: &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}}},
+	}
+	st := &State{ID: "x", Bundle: "/b", Rootfs: "/b/rootfs", CgroupPaths: map[string]string{"memory": "/m"}}
+	st.setSpec(spec)
+	g := &newCgroup{st: st}
+	cr := &creation{
+		o: &CreateOpts{ID: "x", Bundle: "/b", Spec: spec, NoPivot: true, PreserveFds: 1, RelayConsole: true},
+		c: &Container{state: st}, st: st, cg: g, place: &runtimeMoves{g: g}, proc: &started{pid: 99},
+	}
+	cfg := cr.initConfig()
+	if cfg.Exec || cfg.Process != nil || !cfg.NoPivot || cfg.PreserveFds != 1 || !cfg.ClearONLCR || !cfg.CgroupNS || cfg.UserNS {
+		t.Errorf("init config: %+v", cfg)
+	}
+	if cfg.State.Pid != 99 || cfg.State.Status != specs.ContainerState(Creating) || cfg.CgroupPaths["memory"] != "/m" {
+		t.Errorf("init config state %+v, cgroups %v", cfg.State, cfg.CgroupPaths)
+	}
+	want := []step{stepConfig, stepRootfs, stepCgroupReady, stepHooks, stepPivot, stepFinish, stepReady, stepStartFifo, stepExecve}
+	if !reflect.DeepEqual(cfg.Steps, want) {
+		t.Errorf("steps %v, want %v", cfg.Steps, want)
+	}
+	cr.o.StartNow, cr.place = true, &selfJoin{g: g}
+	spec.Hooks = nil
+	want = []step{stepConfig, stepCgroupJoin, stepRootfs, stepPivot, stepFinish, stepReady, stepStart, stepExecve}
+	if got := cr.initConfig().Steps; !reflect.DeepEqual(got, want) {
+		t.Errorf("run, v1: steps %v, want %v", got, want)
+	}
+}

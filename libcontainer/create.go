@@ -1,0 +1,422 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/caps"
+	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
+	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/seccomp"
+	"github.com/berth-runtime/berth/libcontainer/utils"
+)
+
+// CreateOpts are the inputs of `berth create` / `berth run`.
+type CreateOpts struct {
+	Root          string
+	ID            string
+	Bundle        string
+	Spec          *specs.Spec
+	PidFile       string
+	ConsoleSocket *os.File // connected console socket, or nil
+	// RelayConsole: berth relays the terminal itself (a foreground run);
+	// the pty then does not turn "\n" into "\r\n", as under runc.
+	RelayConsole bool
+	NoPivot      bool
+	NoNewKeyring bool
+	PreserveFds  int
+	Systemd      bool
+	Rootless     bool
+	Stdin        *os.File
+	Stdout       *os.File
+	Stderr       *os.File
+	// StartNow (`berth run`) starts the process as soon as it is set up:
+	// no exec.fifo, no `start`. Poststart hooks are the caller's
+	// (Poststart).
+	StartNow bool
+	// Signals, when set, gets the signals a foreground run forwards
+	// (ForwardedSignals): registered while init sets up, before the
+	// process runs its program.
+	Signals chan<- os.Signal
+	// PidfdSocket, a connected unix socket, receives a pidfd of init.
+	PidfdSocket *os.File
+	// ExtraEnv is added to init's environment (replacing the same
+	// variables) but not to the saved config, which exec's processes
+	// start from: socket activation's LISTEN_FDS and LISTEN_PID.
+	ExtraEnv []string
+}
+
+// Create makes a container and leaves its init waiting for start (or,
+// with StartNow, running). load reads the bundle and returns the
+// options: Create calls it while berth's binary is sealed for init in
+// the background. On any failure everything made so far is undone: no
+// process, cgroup or state directory is left behind.
+func Create(load func() (*CreateOpts, error)) (_ *Container, retErr error) {
+	seal := ownSeal(nil)
+	defer seal.Release()
+	o, err := load()
+	if err != nil {
+		return nil, err
+	}
+	cr, err := newCreation(o, seal)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { cr.finish(retErr) }()
+	// init gets a parent-death signal until it is ready; it fires when
+	// the thread that started it exits, so keep this goroutine on one
+	// thread until then.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cr.startInit(); err != nil {
+		return nil, err
+	}
+	for _, s := range cr.cfg.Steps {
+		if err := cr.step(s); err != nil {
+			return nil, err
+		}
+	}
+	return cr.c, nil
+}
+
+// creation is the runtime's side of one create, from the validated
+// options to init's execve (run) or its wait for start (create).
+type creation struct {
+	o     *CreateOpts
+	c     *Container
+	st    *State
+	dir   *stateDir
+	seal  *sealOwner
+	cg    *newCgroup
+	place cgroupPlacement
+	// netns is the network namespace being made ahead (netnsAhead).
+	netns netNS
+	// fifo is the O_PATH handle of exec.fifo init waits on (create).
+	fifo    *os.File
+	cloneFD int
+	proc    *started
+	r       *runtimeEnd
+	cfg     *initConfig
+	sigs    *signalsLater
+}
+
+// newCreation validates the options, starts what runs in the background
+// (the network namespace), and takes the new container's state
+// directory, locked.
+func newCreation(o *CreateOpts, seal *sealOwner) (*creation, error) {
+	if err := validateCreate(o); err != nil {
+		return nil, err
+	}
+	// The manager itself (on cgroup v1 a walk over every hierarchy) may
+	// be made after the clone, but its config is checked now.
+	checked, err := bcgroups.Check(bcgroups.Config{
+		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
+		Systemd: o.Systemd, Rootless: o.Rootless, Annotations: o.Spec.Annotations,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	cr := &creation{o: o, seal: seal, cloneFD: -1, sigs: notifyLater(o.Signals)}
+	// The network namespace is made in the background and sent to init
+	// with its config.
+	if netnsAhead(o.Spec) {
+		cr.netns = newNetNS()
+	}
+	if cr.dir, err = openStateDir(o.Root, o.ID, true); err != nil {
+		cr.closeNetNS()
+		return nil, err
+	}
+	self, _ := readProcStat(os.Getpid())
+	cr.st = &State{
+		ID: o.ID, Bundle: o.Bundle, Rootfs: configs.RootfsPath(o.Spec, o.Bundle),
+		Created: time.Now().UTC(), Status: Creating, Owner: os.Geteuid(),
+		CreatorPid: os.Getpid(), CreatorStartTime: self.StartTime,
+		Systemd: o.Systemd, Rootless: o.Rootless,
+	}
+	cr.st.setSpec(o.Spec)
+	cr.c = &Container{root: o.Root, state: cr.st}
+	cr.cg = &newCgroup{checked: checked, st: cr.st, dir: cr.dir}
+	cr.place = initPlacement(cr.cg, o.Systemd)
+	return cr, nil
+}
+
+// validateCreate checks what Create is given. The ID is the CLI's to
+// check (and ValidateID's): it names the state directory, which
+// openStateDir makes under the root, so it is checked once more there.
+func validateCreate(o *CreateOpts) error {
+	if err := configs.ValidateID(o.ID); err != nil {
+		return err
+	}
+	if err := configs.Validate(o.Spec, o.Bundle); err != nil {
+		return err
+	}
+	caps.Warn(o.Spec.Process.Capabilities)
+	if sc := o.Spec.Linux.Seccomp; sc != nil {
+		if err := seccomp.Validate(sc); err != nil {
+			return fmt.Errorf("seccomp: %w", err)
+		}
+		seccomp.SetDefaultFlags(sc)
+	}
+	if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
+		return errors.New("process.terminal is true but no console socket was given")
+	}
+	if !o.Spec.Process.Terminal && o.ConsoleSocket != nil {
+		return errors.New("a console socket was given but process.terminal is false")
+	}
+	return nil
+}
+
+// startInit makes exec.fifo and what the placement needs first, starts
+// init, and plans its set-up.
+func (cr *creation) startInit() error {
+	if !cr.o.StartNow {
+		if err := cr.makeFifo(); err != nil {
+			return err
+		}
+	}
+	var err error
+	if cr.cloneFD, err = cr.place.beforeClone(); err != nil {
+		return err
+	}
+	extra, err := preservedFiles(cr.o.PreserveFds)
+	if err != nil {
+		return err
+	}
+	o := cr.o
+	// The child inherits the initial affinity from birth (affinity_linux.go).
+	restoreCPUs, err := setInitialCPUAffinity(o.Spec.Process)
+	if err != nil {
+		return err
+	}
+	cr.proc, err = startProcess(&launch{
+		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+		ExtraFiles: extra, Fifo: cr.fifo, Console: o.ConsoleSocket, CgroupFD: cr.cloneFD,
+		Seal: cr.seal.Take(), NetNSAhead: cr.netns != nil,
+	})
+	restoreCPUs()
+	if err != nil {
+		return err
+	}
+	cr.r = &runtimeEnd{syncConn: cr.proc.conn, who: "init", mountSource: cr.serveMountSource}
+	pst, err := readProcStat(cr.proc.pid)
+	if err != nil {
+		return fmt.Errorf("init process %d: %w", cr.proc.pid, err)
+	}
+	cr.st.InitPid, cr.st.InitStartTime = cr.proc.pid, pst.StartTime
+	// The binary init runs until execve (see State.InitExe).
+	if cr.st.InitExe, err = exeID(cr.proc.pid); err != nil {
+		return fmt.Errorf("init process %d: %w", cr.proc.pid, err)
+	}
+	if err := cr.place.afterClone(cr.proc.pid); err != nil {
+		return err
+	}
+	if err := applyIntelRdt(o.Spec, o.ID, cr.proc.pid); err != nil { // intelrdt_linux.go
+		return err
+	}
+	if err := sendPidfd(o.PidfdSocket, cr.proc.pid); err != nil { // pidfd_linux.go
+		return err
+	}
+	cr.cfg = cr.initConfig()
+	return nil
+}
+
+// makeFifo makes exec.fifo before init exists: init opens it as soon as
+// it has reported ready, which may be before this process has gone on.
+// init gets an O_PATH handle of the fifo alone, which it reopens to
+// write: a handle of the state directory (or anything else of the
+// host's) in a process of the container would lead out of it.
+func (cr *creation) makeFifo() error {
+	path := cr.dir.file(fifoFile)
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return fmt.Errorf("create exec fifo: %w", err)
+	}
+	if err := chownFifoToRoot(path, cr.o.Spec); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	cr.fifo = f
+	return nil
+}
+
+// initConfig builds the config message for a new container's init, with
+// the plan of its set-up.
+func (cr *creation) initConfig() *initConfig {
+	o, spec := cr.o, cr.o.Spec
+	hookState := cr.c.specState(Creating)
+	hookState.Pid = cr.proc.pid
+	cfg := &initConfig{
+		ID: o.ID, Bundle: o.Bundle, Rootfs: cr.st.Rootfs, Spec: spec, // Process: the spec's
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
+		CgroupPaths: cr.st.CgroupPaths, CgroupPath: cr.cg.path(),
+		ClearONLCR: o.RelayConsole,
+		UserNS:     configs.HasNamespace(spec, specs.UserNamespace),
+		JoinNetNS:  cr.netns != nil,
+		State:      &hookState,
+	}
+	cfg.Process = withEnv(spec.Process, o.ExtraEnv) // socket.go
+	if ns, ok := configs.FindNamespace(spec, specs.CgroupNamespace); ok && ns.Path == "" {
+		cfg.CgroupNS = true
+	}
+	cfg.Steps = plan(planInput{
+		Cgroup:          cr.place.step(),
+		RuntimeHooks:    len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0,
+		ContainerHooks:  len(hooks.List(spec.Hooks, hooks.CreateContainer)) > 0,
+		SeccompListener: spec.Linux.Seccomp != nil && spec.Linux.Seccomp.ListenerPath != "",
+		StartNow:        o.StartNow,
+	})
+	return cfg
+}
+
+// step is the runtime's side of one step of init's set-up (sync.go).
+func (cr *creation) step(s step) error {
+	switch s {
+	case stepConfig, stepCgroupJoin, stepCgroupReady:
+	default:
+		// The runtime's part is done; init is at work.
+		cr.sigs.start()
+	}
+	switch s {
+	case stepConfig:
+		return cr.sendConfig()
+	case stepCgroupJoin, stepCgroupReady:
+		return cr.place.join(cr.r, cr.proc.pid)
+	case stepHooks:
+		return cr.r.hooks(cr.runtimeHooks)
+	case stepSeccompFd:
+		return cr.r.seccompFd(func(fd int) error {
+			return passSeccompFd(fd, cr.proc.pid, cr.o.Spec.Linux.Seccomp, *cr.cfg.State)
+		})
+	case stepReady:
+		if err := cr.r.awaitReady(); err != nil {
+			return err
+		}
+		cr.st.Status = Created
+		cr.st.CreatorPid, cr.st.CreatorStartTime = 0, 0
+		return nil
+	case stepStart:
+		// Go first; the state and pid file are written while init
+		// finishes and execve's.
+		cr.sigs.wait()
+		if err := cr.r.sendStart(); err != nil {
+			return err
+		}
+		cr.st.Status = Running
+		return cr.record()
+	case stepStartFifo:
+		// `berth start` takes it from here.
+		return cr.record()
+	case stepExecve:
+		if !cr.o.StartNow {
+			return nil // start reads the outcome from exec.fifo
+		}
+		if err := cr.r.awaitExecve(); err != nil {
+			return fmt.Errorf("start container: %w", err)
+		}
+	}
+	return nil // init's own work
+}
+
+// sendConfig is the config step, with the network namespace made ahead.
+// linux.netDevices are moved into the container's network namespace
+// before: init's hooks and process find them there (netdevices.go).
+func (cr *creation) sendConfig() error {
+	var fds []int
+	aheadFd := -1
+	if cr.netns != nil {
+		fd, err := cr.netns.wait()
+		cr.netns = nil
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		fds, aheadFd = []int{fd}, fd
+	}
+	if err := moveNetDevices(cr.o.Spec, cr.o.Rootless, aheadFd, cr.proc.pid); err != nil {
+		return err
+	}
+	return cr.r.sendConfig(cr.cfg, fds...)
+}
+
+// runtimeHooks runs the prestart and createRuntime hooks (hooks step).
+func (cr *creation) runtimeHooks() error {
+	for _, kind := range []string{hooks.Prestart, hooks.CreateRuntime} {
+		if err := hooks.Run(kind, hooks.List(cr.o.Spec.Hooks, kind), cr.cfg.State); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serveMountSource answers init's mount-source requests (rootfs step).
+func (cr *creation) serveMountSource(m syncMsg) error {
+	return serveMountSource(cr.proc.conn, cr.o.Spec, cr.o.Bundle, m)
+}
+
+// record saves the state and writes the pid file.
+func (cr *creation) record() error {
+	if err := cr.dir.save(cr.st); err != nil {
+		return err
+	}
+	if cr.o.PidFile != "" {
+		if err := utils.WriteFileAtomic(cr.o.PidFile, []byte(fmt.Sprint(cr.proc.pid)), 0o644); err != nil {
+			return fmt.Errorf("write pid file: %w", err)
+		}
+	}
+	return nil
+}
+
+// finish releases what the creation holds; after a failure (err) it
+// first undoes everything it made.
+func (cr *creation) finish(err error) {
+	if cr.cloneFD >= 0 {
+		unix.Close(cr.cloneFD)
+	}
+	if cr.fifo != nil {
+		cr.fifo.Close()
+	}
+	if err != nil {
+		if cr.proc != nil {
+			cr.proc.kill()
+		}
+		removeIntelRdt(cr.o.Spec.Linux.IntelRdt, cr.o.ID) // what applyIntelRdt made
+		cr.cg.destroy()
+		os.RemoveAll(cr.dir.path)
+	} else {
+		cr.proc.conn.Close()
+		if cr.proc.cmd != nil {
+			// init stays our child until we exit; it is reparented then.
+			cr.proc.cmd.Process.Release()
+		}
+		cr.c.written = cr.dir.written
+	}
+	cr.dir.unlock()
+	cr.closeNetNS()
+}
+
+// closeNetNS closes a network namespace made ahead and never sent.
+func (cr *creation) closeNetNS() {
+	if cr.netns != nil {
+		if fd, err := cr.netns.wait(); err == nil {
+			unix.Close(fd)
+		}
+		cr.netns = nil
+	}
+}
+
+func fileFds(files []*os.File) []int {
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
+	}
+	return fds
+}

@@ -1,0 +1,325 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
+)
+
+// cgroupPlacement puts one container process in its cgroup. There is one
+// implementation per strategy; create picks one with initPlacement, exec
+// with execPlacement, and both drive it through the same calls, in this
+// order:
+//
+//	beforeClone  what must exist before the process: the cgroup, when the
+//	             process is cloned into it (its cgroup2 fd, or -1)
+//	afterClone   the process exists; its config is not sent yet
+//	step         the protocol step through which the process gets into
+//	             its cgroup (sync.go), or "" when it needs none
+//	join         the runtime's side of that step
+//	afterExecve  what is left once the process has execve'd
+//
+// Nothing of the process runs the container's program outside its
+// cgroup, and the limits are written before the process joins.
+type cgroupPlacement interface {
+	beforeClone() (cloneFD int, err error)
+	afterClone(pid int) error
+	step() step
+	join(r *runtimeEnd, pid int) error
+	afterExecve(pid int) error
+}
+
+// newCgroup makes a new container's cgroup (create), recording its paths
+// in the container's state.
+type newCgroup struct {
+	checked *bcgroups.Checked
+	st      *State
+	dir     *stateDir
+	// mgr is set once the cgroup is ours to remove on failure.
+	mgr cgroups.Manager
+}
+
+// manager makes the manager and saves the state (still "creating", with
+// the cgroup's paths and init's pid once known) before the cgroup exists:
+// a create killed from then on leaves a state from which delete finds and
+// removes what it made.
+func (g *newCgroup) manager() error {
+	m, err := g.checked.Manager()
+	if err != nil {
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	if err := bcgroups.CheckUnused(m); err != nil { // before mgr is set: a refused cgroup is not ours to remove
+		return err
+	}
+	g.mgr = m
+	g.st.CgroupPaths = maps.Clone(m.GetPaths())
+	return g.dir.save(g.st)
+}
+
+// create makes the cgroup's directories, and with limits writes them too.
+func (g *newCgroup) create(limits bool) error {
+	if err := g.mgr.Apply(-1); err != nil {
+		return fmt.Errorf("create cgroup: %w", err)
+	}
+	g.st.CgroupPaths = maps.Clone(g.mgr.GetPaths())
+	if limits {
+		return setCgroup(g.mgr)
+	}
+	return nil
+}
+
+// early makes the manager, the cgroup and its limits, before the clone.
+func (g *newCgroup) early() error {
+	if err := g.manager(); err != nil {
+		return err
+	}
+	return g.create(true)
+}
+
+// path is the cgroup's path as the manager names it (rootfs's cgroup
+// mount on cgroup2).
+func (g *newCgroup) path() string {
+	if g.mgr == nil {
+		return ""
+	}
+	if cg, _ := g.mgr.GetCgroups(); cg != nil {
+		return cg.Path
+	}
+	return ""
+}
+
+// destroy removes the cgroup of a create that failed, if it made one.
+func (g *newCgroup) destroy() {
+	if g.mgr == nil {
+		return
+	}
+	if err := g.mgr.Destroy(); err != nil {
+		logrus.Warnf("remove cgroup of %s: %v", g.st.ID, err)
+	}
+}
+
+// initPlacement picks a new container's strategy: systemd places init
+// itself, from the runtime; otherwise init is cloned into its cgroup2
+// directory and joins the v1 hierarchies itself.
+func initPlacement(g *newCgroup, systemd bool) cgroupPlacement {
+	switch mode := bcgroups.Mode(); {
+	case systemd:
+		return &runtimeMoves{g: g}
+	case mode == bcgroups.ModeV2:
+		return &cloneInto{g: g}
+	default:
+		return &selfJoin{g: g, hybrid: mode == bcgroups.ModeHybrid}
+	}
+}
+
+// cloneInto (cgroup v2): the cgroup and its limits are made before the
+// clone, and clone3 starts init in it (CLONE_INTO_CGROUP): it needs no
+// step. Without a directory to open it falls back to runtimeMoves.
+type cloneInto struct {
+	g        *newCgroup
+	fallback *runtimeMoves
+}
+
+func (p *cloneInto) beforeClone() (int, error) {
+	if err := p.g.early(); err != nil {
+		return -1, err
+	}
+	fd, err := bcgroups.OpenUnified(p.g.mgr)
+	if err != nil {
+		return -1, fmt.Errorf("open cgroup: %w", err)
+	}
+	if fd < 0 {
+		p.fallback = &runtimeMoves{g: p.g}
+	}
+	return fd, nil
+}
+
+func (p *cloneInto) afterClone(int) error { return nil }
+
+func (p *cloneInto) step() step {
+	if p.fallback != nil {
+		return p.fallback.step()
+	}
+	return ""
+}
+
+func (p *cloneInto) join(r *runtimeEnd, pid int) error {
+	if p.fallback != nil {
+		return p.fallback.join(r, pid)
+	}
+	return nil
+}
+
+func (p *cloneInto) afterExecve(int) error { return nil }
+
+// selfJoin (cgroup v1, hybrid): init joins each v1 hierarchy itself by
+// writing "0" to its "tasks" file, opened by the runtime and sent in the
+// cgroup-join step (see joinCgroups for why). On a v1 host the cgroup is
+// made while init's runtime starts up, its limits written while init
+// decodes its config; on a hybrid host it is made before the clone, and
+// init is cloned into its cgroup2 directory as well.
+type selfJoin struct {
+	g      *newCgroup
+	hybrid bool
+}
+
+func (p *selfJoin) beforeClone() (int, error) {
+	if !p.hybrid {
+		return -1, nil
+	}
+	if err := p.g.early(); err != nil {
+		return -1, err
+	}
+	fd, err := bcgroups.OpenUnified(p.g.mgr)
+	if err != nil {
+		return -1, fmt.Errorf("open cgroup: %w", err)
+	}
+	return fd, nil
+}
+
+func (p *selfJoin) afterClone(int) error {
+	if p.hybrid {
+		return nil
+	}
+	if err := p.g.manager(); err != nil {
+		return err
+	}
+	// Directories now, limits after the config is on its way (join).
+	return p.g.create(false)
+}
+
+func (p *selfJoin) step() step { return stepCgroupJoin }
+
+func (p *selfJoin) join(r *runtimeEnd, _ int) error {
+	if !p.hybrid {
+		if err := setCgroup(p.g.mgr); err != nil {
+			return err
+		}
+	}
+	return sendTasks(r, bcgroups.DistinctDirs(p.g.st.CgroupPaths, false))
+}
+
+func (p *selfJoin) afterExecve(int) error { return nil }
+
+// runtimeMoves (the systemd manager): the manager is made before the
+// clone; the runtime moves init into its cgroup after sending the config,
+// while init builds its rootfs, and tells it in the cgroup-ready step.
+// systemd makes the scope with init in it (it refuses a scope without
+// processes), so the paths are read and the limits written only then.
+// (As cloneInto's fallback the cgroup exists already, with its limits.)
+type runtimeMoves struct{ g *newCgroup }
+
+func (p *runtimeMoves) beforeClone() (int, error) { return -1, p.g.manager() }
+func (p *runtimeMoves) afterClone(int) error      { return nil }
+func (p *runtimeMoves) step() step                { return stepCgroupReady }
+
+func (p *runtimeMoves) join(r *runtimeEnd, pid int) error {
+	if err := p.g.mgr.Apply(pid); err != nil {
+		err = fmt.Errorf("add init to cgroup: %w", err)
+		if errors.Is(err, unix.ESRCH) { // init died building the rootfs
+			err = r.failure(err)
+		}
+		return err
+	}
+	p.g.st.CgroupPaths = maps.Clone(p.g.mgr.GetPaths())
+	if err := setCgroup(p.g.mgr); err != nil {
+		return err
+	}
+	return r.sendCgroupReady()
+}
+
+func (p *runtimeMoves) afterExecve(int) error { return nil }
+
+// execPlacement picks an exec process's strategy for the directories
+// paths (execCgroupPaths): execJoin, or execAfter when the cgroup is
+// frozen.
+func execPlacement(paths map[string]string, frozen bool) cgroupPlacement {
+	if frozen {
+		return &execAfter{paths: paths}
+	}
+	return &execJoin{paths: paths}
+}
+
+// execJoin: the runtime writes the process's pid into its cgroup2
+// directory before the config, and the process joins the v1 hierarchies
+// itself in the cgroup-join step, as init does.
+type execJoin struct{ paths map[string]string }
+
+func (p *execJoin) beforeClone() (int, error) { return -1, nil }
+
+func (p *execJoin) afterClone(pid int) error {
+	if dir, ok := p.paths[""]; ok {
+		return enterCgroups(map[string]string{"": dir}, pid)
+	}
+	return nil
+}
+
+func (p *execJoin) step() step { return stepCgroupJoin }
+
+func (p *execJoin) join(r *runtimeEnd, _ int) error {
+	return sendTasks(r, bcgroups.DistinctDirs(p.paths, false))
+}
+
+func (p *execJoin) afterExecve(int) error { return nil }
+
+// execAfter (exec into a frozen cgroup, --ignore-paused): a process in
+// the frozen cgroup would freeze before its execve, and the runtime would
+// wait for it until the container is resumed; it joins right after its
+// execve instead, and is frozen from then on.
+type execAfter struct{ paths map[string]string }
+
+func (p *execAfter) beforeClone() (int, error) { return -1, nil }
+func (p *execAfter) afterClone(int) error      { return nil }
+func (p *execAfter) step() step                { return "" }
+
+func (p *execAfter) join(*runtimeEnd, int) error { return nil }
+
+func (p *execAfter) afterExecve(pid int) error {
+	if len(p.paths) > 0 {
+		return enterCgroups(p.paths, pid)
+	}
+	return nil
+}
+
+// sendTasks opens the "tasks" files of the cgroup v1 directories (none
+// on a v2 host) and sends them in the cgroup-join step. They are opened
+// here: the process may already be in namespaces where the host's cgroup
+// tree is out of sight and reach, and the kernel checks a v1 migration
+// against the opener.
+func sendTasks(r *runtimeEnd, dirs []string) error {
+	tasks, err := openCgroupTasks(dirs)
+	if err != nil {
+		return r.failure(err)
+	}
+	defer closeFiles(tasks)
+	return r.sendCgroupJoin(tasks)
+}
+
+// setCgroup writes the container's limits to its cgroup.
+func setCgroup(mgr cgroups.Manager) error {
+	if err := bcgroups.SetResources(mgr); err != nil {
+		return fmt.Errorf("set cgroup resources: %w", err)
+	}
+	return nil
+}
+
+// enterCgroups writes pid into every cgroup directory of paths.
+func enterCgroups(paths map[string]string, pid int) error {
+	done := map[string]bool{}
+	for ctl, dir := range paths {
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		if err := cgroups.WriteCgroupProc(dir, pid); err != nil {
+			return fmt.Errorf("add process %d to %s cgroup %s: %w", pid, ctl, dir, err)
+		}
+	}
+	return nil
+}
