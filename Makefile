@@ -15,7 +15,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -tags 'osusergo netgo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
 
-.PHONY: all deps build install test unittest integration conformance demo bench rootfs clean
+.PHONY: all deps build install test unittest integration conformance demo bench rootfs criu clean
 
 all: build
 
@@ -29,6 +29,11 @@ install: build
 rootfs:
 	tests/rootfs/build.sh
 
+# CRIU 4.2 for the checkpoint suite, built once into .cache/criu from the
+# project's shared/criu (see tests/criu/build.sh for where it looks).
+criu:
+	tests/criu/build.sh
+
 # Debian packages and crictl the build and the suites need (idempotent).
 deps:
 	tests/install-deps.sh
@@ -36,7 +41,7 @@ deps:
 unittest:
 	$(GO) test -count=1 ./...
 
-integration: build rootfs
+integration: build rootfs criu
 	bats --print-output-on-failure tests/integration
 
 # The OCI runtime-tools validation programs against ./berth, compared with

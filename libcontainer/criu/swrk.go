@@ -279,28 +279,29 @@ func Check(path string) error {
 	}
 	out, err := exec.Command(bin, "check").CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s check: %s", bin, lastErrorLine(string(out), err.Error()))
+		return fmt.Errorf("%s check: %s", bin, checkErrors(string(out), err.Error()))
 	}
 	return nil
 }
 
-// lastErrorLine picks the last "Error" line of criu's output (else its
-// last line, else def), without criu's log prefix.
-func lastErrorLine(out, def string) string {
-	var last, lastErr string
+// checkErrors picks the "Error" lines of criu's output (else its last
+// line, else def), without criu's log prefixes, on one line.
+func checkErrors(out, def string) string {
+	var last string
+	var errs []string
 	for _, l := range strings.Split(out, "\n") {
 		l = strings.TrimSpace(l)
-		if l == "" {
+		if l == "" || ignorable(l) {
 			continue
 		}
 		last = l
 		if strings.Contains(l, "Error") {
-			lastErr = l
+			errs = append(errs, trimLogPrefix(l))
 		}
 	}
 	switch {
-	case lastErr != "":
-		return trimLogPrefix(lastErr)
+	case len(errs) > 0:
+		return strings.Join(errs, "; ")
 	case last != "":
 		return trimLogPrefix(last)
 	}
