@@ -295,3 +295,67 @@ wait_gone() {
 		[ ! -d "$d" ]
 	done
 }
+
+# recvtty SOCK OUT: a console-socket receiver relaying one terminal to OUT.
+recvtty() {
+	"$TESTBIN/recvtty" -mode single -no-stdin "$1" >"$2" 2>&1 3>&- &
+	for _ in $(seq 100); do [ -S "$1" ] && break; sleep 0.05; done
+}
+
+@test "checkpoint of a terminal container: restore sends a new pty master to --console-socket" {
+	update_config '.process.terminal = true'
+	recvtty "$TEST_TMP/tty1.sock" "$TEST_TMP/tty1.out"
+	run bcriu run -d --console-socket "$TEST_TMP/tty1.sock" --bundle "$BUNDLE" ck-tty
+	[ "$status" -eq 0 ]
+	wait_lines "$TEST_TMP/tty1.out" 3
+	run bcriu checkpoint --image-path "$IMG" ck-tty
+	[ "$status" -eq 0 ]
+	recvtty "$TEST_TMP/tty2.sock" "$TEST_TMP/tty2.out"
+	run bcriu restore -d --console-socket "$TEST_TMP/tty2.sock" --bundle "$BUNDLE" --image-path "$IMG" ck-tty
+	[ "$status" -eq 0 ]
+	wait_lines "$TEST_TMP/tty2.out" 2
+	first=$(head -n 1 "$TEST_TMP/tty2.out" | tr -d '\r')
+	grep -qx "$((first - 1))"$'\r' "$TEST_TMP/tty1.out"
+	# without a console socket a terminal container cannot be restored
+	run bcriu restore -d --bundle "$BUNDLE" --image-path "$IMG" ck-tty2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no console socket"* ]]
+}
+
+@test "checkpoint: namespaces joined by path are external (network) or joined again (uts) at restore" {
+	unshare --net --uts --pid --fork --mount-proc sleep 1000 3>&- &
+	holder=$!
+	for _ in $(seq 100); do
+		child=$(pgrep -P "$holder" sleep) && [ -n "$child" ] && break
+		sleep 0.05
+	done
+	[ -n "$child" ]
+	update_config --arg n "/proc/$child/ns/net" --arg u "/proc/$child/ns/uts" '.linux.namespaces |= map(
+		if .type == "network" then .path = $n elif .type == "uts" then .path = $u else . end)
+		| del(.hostname)'
+	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-joined
+	wait_lines "$TEST_TMP/log1" 2
+	run bcriu checkpoint --image-path "$IMG" ck-joined
+	[ "$status" -eq 0 ]
+	piped "$TEST_TMP/log2" restore -d --bundle "$BUNDLE" --image-path "$IMG" ck-joined
+	pid=$(init_pid ck-joined)
+	[ "$(readlink "/proc/$pid/ns/net")" = "$(readlink "/proc/$child/ns/net")" ]
+	[ "$(readlink "/proc/$pid/ns/uts")" = "$(readlink "/proc/$child/ns/uts")" ]
+	wait_lines "$TEST_TMP/log2" 1
+	kill "$holder"
+}
+
+@test "restore runs the prestart and createRuntime hooks with the restored init's pid" {
+	update_config --arg f "$TEST_TMP/hooks" '.hooks = {
+		"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo prestart $(jq .pid) >> \($f)"]}],
+		"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo createRuntime $(jq .pid) >> \($f)"]}]}'
+	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-hooks || { cat "$TEST_TMP/log1"; false; }
+	run bcriu checkpoint --image-path "$IMG" ck-hooks
+	[ "$status" -eq 0 ]
+	: >"$TEST_TMP/hooks"
+	piped "$TEST_TMP/log2" restore -d --bundle "$BUNDLE" --image-path "$IMG" ck-hooks
+	pid=$(init_pid ck-hooks)
+	cat "$TEST_TMP/hooks"
+	[ "$(cat "$TEST_TMP/hooks")" = "prestart $pid
+createRuntime $pid" ]
+}
