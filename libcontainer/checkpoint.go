@@ -123,9 +123,11 @@ func (c *Container) dump(o *CheckpointOpts) error {
 			return err
 		}
 		req.ExtMnt = mnts
-		if err := writeDescriptors(o.ImagePath, c.state.InitPid); err != nil {
+		ext, err := writeDescriptors(o.ImagePath, c.state.InitPid)
+		if err != nil {
 			return err
 		}
+		req.External = append(req.External, ext...)
 	}
 	t := rpc.CriuReqType_DUMP
 	if o.PreDump {
@@ -339,22 +341,72 @@ func (c *Container) cgroupPath() (string, error) {
 	return cg.Path, nil
 }
 
-// writeDescriptors records what init's stdio are, for restore.
-func writeDescriptors(imageDir string, pid int) error {
+// writeDescriptors records what init's stdio are, for restore, and
+// returns the ones CRIU must treat as external files: a file outside the
+// container's mounts (the host's /dev/null, which Podman's conmon gives
+// as stdin; a log file) cannot be dumped, so it is named by
+// "file[MNT_ID:INODE]" (CRIU's external file form, in hex), and restore
+// hands its own descriptor over in its place, as it does for pipes.
+func writeDescriptors(imageDir string, pid int) ([]string, error) {
 	fds := make([]string, 3)
+	var external []string
 	for i := range fds {
 		link, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(i))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("read stdio of init %d: %w", pid, err)
+			return nil, fmt.Errorf("read stdio of init %d: %w", pid, err)
 		}
 		fds[i] = link
+		if !strings.HasPrefix(link, "/") {
+			continue // pipe:[N], socket:[N], anon_inode:...
+		}
+		id, ok, err := outsideFile(pid, i)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			fds[i] = id
+			external = append(external, id)
+		}
 	}
 	data, err := json.Marshal(fds)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(imageDir, descriptorsFile), data, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", descriptorsFile, err)
+		return nil, fmt.Errorf("write %s: %w", descriptorsFile, err)
 	}
-	return nil
+	return external, nil
+}
+
+// outsideFile reports whether fd of pid is a file on a mount that is not
+// in pid's mount namespace, and its CRIU external id.
+func outsideFile(pid, fd int) (string, bool, error) {
+	proc := "/proc/" + strconv.Itoa(pid)
+	info, err := os.ReadFile(proc + "/fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		return "", false, fmt.Errorf("read fdinfo of init %d: %w", pid, err)
+	}
+	mnt := -1
+	for _, l := range strings.Split(string(info), "\n") {
+		if v, ok := strings.CutPrefix(l, "mnt_id:"); ok {
+			mnt, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if mnt < 0 {
+		return "", false, nil
+	}
+	mounts, err := os.ReadFile(proc + "/mountinfo")
+	if err != nil {
+		return "", false, fmt.Errorf("read mountinfo of init %d: %w", pid, err)
+	}
+	for _, l := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == strconv.Itoa(mnt) {
+			return "", false, nil
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(proc+"/fd/"+strconv.Itoa(fd), &st); err != nil {
+		return "", false, fmt.Errorf("stat stdio %d of init %d: %w", fd, pid, err)
+	}
+	return fmt.Sprintf("file[%x:%x]", mnt, st.Ino), true, nil
 }

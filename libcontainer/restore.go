@@ -212,7 +212,7 @@ func (r *restorer) run(images *os.File) error {
 		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: proto.String("/dev/null"), Val: proto.String("/dev/null")})
 	}
 	for i, d := range r.stdio {
-		if strings.HasPrefix(d, "pipe:") {
+		if strings.HasPrefix(d, "pipe:") || strings.HasPrefix(d, "file[") {
 			req.InheritFd = append(req.InheritFd, &rpc.InheritFd{Key: proto.String(d), Fd: proto.Int32(int32(i))})
 		}
 	}
@@ -345,7 +345,8 @@ func restoreNamespaces(req *rpc.CriuOpts, spec *specs.Spec) ([]*os.File, error) 
 	return extra, nil
 }
 
-// readDescriptors reads what init's stdio were at checkpoint; a
+// readDescriptors reads what init's stdio were at checkpoint (pipes, and
+// files outside the container, see writeDescriptors); a
 // checkpoint without the file (made by another tool) has no pipes to
 // hand over.
 func readDescriptors(imageDir string) ([]string, error) {

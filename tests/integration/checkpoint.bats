@@ -359,3 +359,22 @@ recvtty() {
 	[ "$(cat "$TEST_TMP/hooks")" = "prestart $pid
 createRuntime $pid" ]
 }
+
+@test "checkpoint: stdio on host files (the host's /dev/null, a log file) is handed over at restore" {
+	# Stdin the host's /dev/null and stdout a file of the host: CRIU
+	# cannot dump those as the container's own files.
+	"$BERTH" --root "$STATE_ROOT" run -d --bundle "$BUNDLE" ck-files </dev/null >>"$TEST_TMP/out" 2>&1
+	wait_lines "$TEST_TMP/out" 3
+	run bcriu checkpoint --image-path "$IMG" ck-files
+	[ "$status" -eq 0 ]
+	grep -q '"file\[' "$IMG/descriptors.json"
+	last=$(tail -n 1 "$TEST_TMP/out")
+	# CRIU checks that a file is the one dumped (its size): the log
+	# file goes on, appended to.
+	"$BERTH" --root "$STATE_ROOT" --criu "$CRIU" restore -d --bundle "$BUNDLE" --image-path "$IMG" ck-files </dev/null >>"$TEST_TMP/out" 2>&1 || { cat "$TEST_TMP/out"; false; }
+	wait_lines "$TEST_TMP/out" $((last + 2))
+	grep -qx "$last" "$TEST_TMP/out"
+	grep -qx $((last + 1)) "$TEST_TMP/out"
+	[ "$(grep -cx 1 "$TEST_TMP/out")" -eq 1 ]
+	[ "$(readlink "/proc/$(init_pid ck-files)/fd/0")" = /dev/null ]
+}
