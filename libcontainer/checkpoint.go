@@ -71,6 +71,9 @@ func (c *Container) dump(o *CheckpointOpts) error {
 	if err != nil {
 		return err
 	}
+	if err := checkStatusFd(o.StatusFd); err != nil {
+		return err
+	}
 	if err := checkCriuFeatures(o.CriuPath, &o.Opts); err != nil {
 		return err
 	}
@@ -136,9 +139,41 @@ func (c *Container) dump(o *CheckpointOpts) error {
 	if logrus.IsLevelEnabled(logrus.DebugLevel) {
 		logrus.Debugf("checkpoint %s: criu %s request %v", c.state.ID, t, req)
 	}
-	sw := &criu.Swrk{Path: o.CriuPath}
+	sw := &criu.Swrk{Path: o.CriuPath, Notify: o.dumpNotify}
 	if _, err := sw.Run(&rpc.CriuReq{Type: &t, Opts: req}); err != nil {
 		return explainCriu(o.CriuPath, criu.WithLog(err, logDir, logFile))
+	}
+	return nil
+}
+
+// dumpNotify answers CRIU's notifications during a dump: with
+// --lazy-pages, "status-ready" says the page server is listening, which
+// --status-fd tells the caller with one \0 byte (runc's protocol).
+func (o *CheckpointOpts) dumpNotify(n *rpc.CriuNotify, fds []int) error {
+	closeFds(fds)
+	if n.GetScript() != "status-ready" || o.StatusFd < 0 {
+		return nil
+	}
+	_, err := unix.Write(o.StatusFd, []byte{0})
+	unix.Close(o.StatusFd)
+	o.StatusFd = -1
+	if err != nil {
+		return fmt.Errorf("write to --status-fd: %w", err)
+	}
+	return nil
+}
+
+// checkStatusFd refuses a --status-fd that is not open for writing.
+func checkStatusFd(fd int) error {
+	if fd < 0 {
+		return nil
+	}
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return fmt.Errorf("--status-fd %d: %w", fd, err)
+	}
+	if flags&unix.O_ACCMODE == unix.O_RDONLY {
+		return fmt.Errorf("--status-fd %d: not open for writing", fd)
 	}
 	return nil
 }
