@@ -167,7 +167,7 @@ func (r *restorer) run(images *os.File) error {
 	}
 	// CRIU's root must be a mount point whose parent is not overmounted:
 	// a bind of the rootfs in the state directory, for the restore only.
-	root := r.dir.file("criu-root")
+	root := r.dir.file(criuRoot)
 	if err := os.Mkdir(root, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", root, err)
 	}
@@ -231,6 +231,23 @@ func (r *restorer) run(images *os.File) error {
 		return errors.New("criu restored no process")
 	}
 	return r.recordInit()
+}
+
+// criuRoot is the state directory's mount point for CRIU's root during
+// a restore.
+const criuRoot = "criu-root"
+
+// releaseCriuRoot unmounts and removes the rootfs bind a restore made in
+// the state directory, when a restore killed midway left it there.
+func releaseCriuRoot(d *stateDir) {
+	p := d.file(criuRoot)
+	if _, err := os.Lstat(p); err != nil {
+		return
+	}
+	if err := unix.Unmount(p, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW); err != nil && !errors.Is(err, unix.EINVAL) {
+		logrus.Warnf("unmount %s: %v", p, err)
+	}
+	os.Remove(p)
 }
 
 // joinCgroup moves criu into the container's cgroup, with its limits, so

@@ -313,6 +313,7 @@ func (d *stateDir) remove() error {
 		}
 	}
 	if err := unix.Rmdir(d.path); err != nil && !errors.Is(err, unix.ENOENT) {
+		releaseCriuRoot(d)
 		return os.RemoveAll(d.path)
 	}
 	return nil
