@@ -156,7 +156,9 @@ func (r *restorer) undo() {
 			logrus.Warnf("remove cgroup of %s: %v", r.o.ID, err)
 		}
 	}
-	os.RemoveAll(r.dir.path)
+	if err := r.dir.remove(); err != nil {
+		logrus.Warnf("remove state of %s: %v", r.o.ID, err)
+	}
 }
 
 // run prepares the rootfs and the request and runs CRIU's restore.
@@ -238,16 +240,21 @@ func (r *restorer) run(images *os.File) error {
 const criuRoot = "criu-root"
 
 // releaseCriuRoot unmounts and removes the rootfs bind a restore made in
-// the state directory, when a restore killed midway left it there.
-func releaseCriuRoot(d *stateDir) {
+// the state directory, when a restore killed midway left it there. The
+// state directory must not be removed recursively before: that would
+// remove the rootfs's files through the bind.
+func releaseCriuRoot(d *stateDir) error {
 	p := d.file(criuRoot)
 	if _, err := os.Lstat(p); err != nil {
-		return
+		return nil
 	}
 	if err := unix.Unmount(p, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW); err != nil && !errors.Is(err, unix.EINVAL) {
-		logrus.Warnf("unmount %s: %v", p, err)
+		return fmt.Errorf("unmount %s: %w", p, err)
 	}
-	os.Remove(p)
+	if err := unix.Rmdir(p); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove %s: %w", p, err)
+	}
+	return nil
 }
 
 // joinCgroup moves criu into the container's cgroup, with its limits, so

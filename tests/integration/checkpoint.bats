@@ -441,6 +441,8 @@ createRuntime $pid" ]
 	run bcriu delete --force ck-killed
 	[ "$status" -eq 0 ]
 	[ ! -e "$STATE_ROOT/ck-killed" ]
+	# unmounted first, not emptied through the bind
+	[ -x "$BUNDLE/rootfs/bin/sh" ]
 	! grep -q "$STATE_ROOT/ck-killed" /proc/self/mounts
 	for d in /sys/fs/cgroup/*/berth/ck-killed; do
 		[ ! -d "$d" ]
