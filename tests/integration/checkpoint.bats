@@ -379,31 +379,6 @@ createRuntime $pid" ]
 	[ "$(readlink "/proc/$(init_pid ck-files)/fd/0")" = /dev/null ]
 }
 
-@test "checkpoint --lazy-pages with --page-server and --status-fd; restore --lazy-pages fetches the memory as it is touched" {
-	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-lazy
-	wait_lines "$TEST_TMP/log1" 3
-	port=$((27000 + RANDOM % 1000))
-	# The dump stays, serving the memory pages, until they are fetched;
-	# it says it is ready with one \0 byte on --status-fd.
-	"$BERTH" --root "$STATE_ROOT" --criu "$CRIU" checkpoint --lazy-pages --page-server "127.0.0.1:$port" \
-		--status-fd 5 --image-path "$IMG" --work-path "$TEST_TMP/work" ck-lazy \
-		5>"$TEST_TMP/status" >"$TEST_TMP/ck.out" 2>&1 3>&- &
-	ck=$!
-	for _ in $(seq 200); do [ -s "$TEST_TMP/status" ] && break; sleep 0.05; done
-	[ "$(od -An -tx1 "$TEST_TMP/status" | tr -d ' ')" = 00 ]
-	"$CRIU" lazy-pages --page-server --address 127.0.0.1 --port "$port" -D "$IMG" -W "$TEST_TMP/work" 3>&- &
-	lazy=$!
-	piped "$TEST_TMP/log2" restore -d --lazy-pages --bundle "$BUNDLE" --image-path "$IMG" --work-path "$TEST_TMP/work" ck-lazy-2
-	wait "$ck" || { cat "$TEST_TMP/ck.out"; false; }
-	wait "$lazy" || true
-	wait_lines "$TEST_TMP/log2" 2
-	wait_reader "$TEST_TMP/log1"
-	[ "$(head -n 1 "$TEST_TMP/log2")" -eq $(($(tail -n 1 "$TEST_TMP/log1") + 1)) ]
-	# the original is gone, as after any checkpoint without --leave-running
-	run bcriu state ck-lazy
-	[ "$status" -ne 0 ]
-}
-
 @test "checkpoint and restore take every runc option (CRIU's defaults for this container)" {
 	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-opts
 	wait_lines "$TEST_TMP/log1" 2
