@@ -1,7 +1,9 @@
 package libcontainer
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -72,4 +74,25 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+func TestCheckStatusFd(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if err := checkStatusFd(-1); err != nil {
+		t.Errorf("none: %v", err)
+	}
+	if err := checkStatusFd(int(w.Fd())); err != nil {
+		t.Errorf("write end: %v", err)
+	}
+	if err := checkStatusFd(int(r.Fd())); err == nil || !strings.Contains(err.Error(), "not open for writing") {
+		t.Errorf("read end: %v", err)
+	}
+	if err := checkStatusFd(1 << 20); err == nil {
+		t.Error("closed fd: no error")
+	}
 }
