@@ -29,8 +29,10 @@ install: build
 rootfs:
 	tests/rootfs/build.sh
 
-# CRIU 4.2 for the checkpoint suite, built once into .cache/criu from the
-# project's shared/criu (see tests/criu/build.sh for where it looks).
+# CRIU 4.2 for the checkpoint suite (and the client suites' checkpoint
+# tests), built once into .cache/criu from the project's shared/criu (see
+# tests/criu/build.sh for where it looks); the suites build it themselves
+# when it is missing.
 criu:
 	tests/criu/build.sh
 
@@ -41,7 +43,7 @@ deps:
 unittest:
 	$(GO) test -count=1 ./...
 
-integration: build rootfs criu
+integration: build rootfs
 	bats --print-output-on-failure tests/integration
 
 # The OCI runtime-tools validation programs against ./berth, compared with

@@ -15,8 +15,11 @@ setup_file() {
 	"$REPO/tests/clients/mkimage.sh" "$ROOTFS_SRC" "$IMAGE" "$CTD_DIR/busybox.tar"
 	# The shim runs berth checkpoint/restore without --criu: berth finds
 	# criu in PATH, CRIU 4.2 here (tests/criu/build.sh).
+	# Without a CRIU only the checkpoint test fails (criu_ready).
 	mkdir -p "$CTD_DIR/criu-bin"
-	ln -sf "$("$REPO/tests/criu/build.sh")" "$CTD_DIR/criu-bin/criu"
+	if criu=$("$REPO/tests/criu/build.sh" 2>"$CTD_DIR/criu-build.err"); then
+		ln -sf "$criu" "$CTD_DIR/criu-bin/criu"
+	fi
 	export PATH=$CTD_DIR/criu-bin:$PATH
 	# fd 3 is bats' own: a daemon holding it would make bats wait forever.
 	CTD_PID=$("$REPO/tests/clients/containerd.sh" "$CTD_DIR" 3>&-)
@@ -208,6 +211,7 @@ wait_task() {
 
 @test "containerd: ctr containers checkpoint --task and restore --live bring the task back where it was" {
 	berth_opts
+	[ -x "$CTD_DIR/criu-bin/criu" ] || { cat "$CTD_DIR/criu-build.err"; false; }
 	run ctrc run -d "${BERTH_OPTS[@]}" "$IMAGE" containerd-ck sh -c 'r=$RANDOM$RANDOM; i=0; while true; do i=$((i+1)); echo $r $i > /tmp/count; sleep 0.1; done'
 	[ "$status" -eq 0 ]
 	wait_task containerd-ck RUNNING

@@ -35,8 +35,11 @@ setup_file() {
 	CONF
 	# podman checks for criu itself, and runs berth checkpoint/restore
 	# without --criu: CRIU 4.2 (tests/criu/build.sh) is criu in PATH.
+	# Without a CRIU only the checkpoint test fails (criu_ready).
 	mkdir -p "$PM_DIR/criu-bin"
-	ln -sf "$("$REPO/tests/criu/build.sh")" "$PM_DIR/criu-bin/criu"
+	if criu=$("$REPO/tests/criu/build.sh" 2>"$PM_DIR/criu-build.err"); then
+		ln -sf "$criu" "$PM_DIR/criu-bin/criu"
+	fi
 	export PATH=$PM_DIR/criu-bin:$PATH
 	"$REPO/tests/clients/mkimage.sh" "$ROOTFS_SRC" "$IMAGE" "$PM_DIR/busybox.tar"
 	CONTAINERS_CONF=$PM_DIR/containers.conf podman --root "$PM_DIR/root" --runroot "$PM_DIR/runroot" \
@@ -138,6 +141,7 @@ pm() {
 }
 
 @test "podman: container checkpoint and restore bring the container back where it was" {
+	[ -x "$PM_DIR/criu-bin/criu" ] || { cat "$PM_DIR/criu-build.err"; false; }
 	run pm run -d --name podman-ck "$IMAGE" sh -c 'r=$RANDOM$RANDOM; i=0; while true; do i=$((i+1)); echo $r $i > /tmp/count; echo $i; sleep 0.1; done'
 	[ "$status" -eq 0 ]
 	for _ in $(seq 100); do
