@@ -15,7 +15,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -tags 'osusergo netgo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
 
-.PHONY: all deps build install test unittest integration conformance test-cgroup2 test-systemd demo bench rootfs clean
+.PHONY: all deps build install test unittest integration conformance test-cgroup2 test-systemd demo bench rootfs criu clean
 
 all: build
 
@@ -28,6 +28,13 @@ install: build
 
 rootfs:
 	tests/rootfs/build.sh
+
+# CRIU 4.2 for the checkpoint suite (and the client suites' checkpoint
+# tests), built once into .cache/criu from the project's shared/criu (see
+# tests/criu/build.sh for where it looks); the suites build it themselves
+# when it is missing.
+criu:
+	tests/criu/build.sh
 
 # Debian packages and crictl the build and the suites need (idempotent).
 deps:

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/criu"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
 	"github.com/berth-runtime/berth/libcontainer/procattr"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
@@ -45,7 +46,9 @@ func featuresCommand() *cli.Command {
 			}
 			enc := json.NewEncoder(os.Stdout)
 			enc.SetIndent("", "    ")
-			if err := enc.Encode(buildFeatures()); err != nil {
+			f := buildFeatures()
+			f.Annotations[annotationCheckpoint] = checkpointEnabled(cmd.Root().String("criu"))
+			if err := enc.Encode(f); err != nil {
 				return fmt.Errorf("features: write JSON: %w", err)
 			}
 			return nil
@@ -85,6 +88,15 @@ func buildFeatures() *features.Features {
 		},
 		Annotations: featureAnnotations(),
 	}
+}
+
+// checkpointEnabled says whether checkpoint and restore can work here:
+// a criu (--criu) whose `criu check` passes on this kernel.
+func checkpointEnabled(criuPath string) string {
+	if criu.Check(criuPath) != nil {
+		return "false"
+	}
+	return "true"
 }
 
 func namespaceNames() []string {

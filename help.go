@@ -59,6 +59,15 @@ The container stays "created", its process waiting, until "berth start".`
 		return idCreate, `The run command creates and starts a container instance ` + fromBundle + `
 
 Unless detached, berth waits for the process and exits with its status.`
+	case "checkpoint":
+		return idExisting, `The checkpoint command saves the state of the container instance with CRIU
+(--criu), into --image-path. Unless --leave-running or --pre-dump is given the
+container's processes end and the container is deleted.`
+	case "restore":
+		return idCreate, `The restore command restores the saved state of a container instance (from
+"berth checkpoint" or "runc checkpoint") as a new container with this ID,
+from the bundle's config.json. Unless detached, berth waits for the process
+and exits with its status.`
 	case "state":
 		return idExisting, `The state command prints the OCI state of the container instance as JSON.`
 	case "kill":

@@ -46,8 +46,8 @@ func defaultRoot() string {
 func newApp(only string) *cli.Command {
 	// runc's order, which its help lists; check is berth's own.
 	cmds := []*cli.Command{
-		createCommand(), deleteCommand(), eventsCommand(), execCommand(), killCommand(), listCommand(),
-		pauseCommand(), psCommand(), resumeCommand(), runCommand(), specCommand(), startCommand(), stateCommand(),
+		checkpointCommand(), createCommand(), deleteCommand(), eventsCommand(), execCommand(), killCommand(), listCommand(),
+		pauseCommand(), psCommand(), restoreCommand(), resumeCommand(), runCommand(), specCommand(), startCommand(), stateCommand(),
 		updateCommand(), featuresCommand(), checkCommand(),
 	}
 	if only != "" {
@@ -75,7 +75,7 @@ func newApp(only string) *cli.Command {
 			&cli.StringFlag{Name: "log", Usage: "append log messages to this file instead of stderr"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: 'text' or 'json'"},
 			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "root directory for storage of container state (best on a tmpfs)"},
-			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to criu (accepted for compatibility; berth does not checkpoint)"},
+			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to the criu binary used for checkpoint and restore"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup manager; cgroupsPath is then \"slice:prefix:name\", e.g. \"system.slice:berth:434234\""},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false' or 'auto')"},
 		},

@@ -175,7 +175,10 @@ func startProcess(l *launch) (*started, error) {
 		cmd.Env = append(cmd.Env, envConsoleFd+"="+fdOf(l.Console))
 	}
 	// Until init reports ready it must not outlive a runtime that died.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL}
+	// A container's init leads its own session, as runc's does (nsexec's
+	// setsid): CRIU refuses to checkpoint a tree whose session leader is
+	// outside it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL, Setsid: l.InitPid == 0}
 
 	// Descriptors berth inherited without close-on-exec (a caller's
 	// leak) must not reach the container process: only stdio, the

@@ -345,6 +345,10 @@ func (d *stateDir) remove() error {
 		}
 	}
 	if err := unix.Rmdir(d.path); err != nil && !errors.Is(err, unix.ENOENT) {
+		// Never remove through a mount: RemoveAll would empty the rootfs.
+		if err := releaseCriuRoot(d); err != nil {
+			return err
+		}
 		return os.RemoveAll(d.path)
 	}
 	return nil

@@ -318,6 +318,13 @@ static void nsenter(const char *fd_text)
 			}
 			_exit(0);
 		}
+		/*
+		 * The process leads a session of its own, as runc's do: CRIU
+		 * refuses to checkpoint a tree whose session leader is outside
+		 * it (the parent above, gone). A session leader already (never
+		 * after fork) would fail harmlessly.
+		 */
+		(void)setsid();
 	} else if (send_pid('P', getpid()) < 0) {
 		die(errno, "send pid");
 	}

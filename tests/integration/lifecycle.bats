@@ -320,12 +320,11 @@ flag_names() { sed -n "/^$2:\$/,/^[A-Z]/p" <<<"$1" | grep -o '^   --[a-z-]*' | s
 	[ "$output" = "$root" ]
 	runc_root=$(runc -h)
 	diff <(flag_names "$runc_root" "GLOBAL OPTIONS") <(flag_names "$root" "GLOBAL OPTIONS")
-	# runc's commands but checkpoint and restore (berth has no CRIU), and
-	# berth's own check
+	# runc's commands and berth's own check
 	cmds() { sed -n '/^COMMANDS:$/,/^$/p' <<<"$1" | awk 'NR > 1 && NF {sub(",", "", $1); print $1}'; }
-	want=$(cmds "$runc_root" | grep -vx 'checkpoint\|restore'; echo check)
+	want=$(cmds "$runc_root"; echo check)
 	diff <(sort <<<"$want") <(cmds "$root" | sort)
-	for c in $(cmds "$runc_root" | grep -vx 'checkpoint\|restore\|help'); do
+	for c in $(cmds "$runc_root" | grep -vx 'help'); do
 		run "$BERTH" "$c" -h
 		[ "$status" -eq 0 ]
 		help=$output

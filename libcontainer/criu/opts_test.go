@@ -1,0 +1,165 @@
+package criu
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/checkpoint-restore/go-criu/v7/rpc"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestCgroupMode(t *testing.T) {
+	for in, want := range map[string]rpc.CriuCgMode{
+		"": rpc.CriuCgMode_DEFAULT, "soft": rpc.CriuCgMode_SOFT, "full": rpc.CriuCgMode_FULL,
+		"strict": rpc.CriuCgMode_STRICT, "ignore": rpc.CriuCgMode_IGNORE,
+	} {
+		got, err := CgroupMode(in)
+		if err != nil || got != want {
+			t.Errorf("CgroupMode(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := CgroupMode("props"); err == nil {
+		t.Error("CgroupMode(props): no error")
+	}
+}
+
+func TestEmptyNsMask(t *testing.T) {
+	// The network namespace is always left empty, as runc leaves it.
+	for _, in := range [][]string{nil, {"network"}, {"network", "network"}} {
+		got, err := EmptyNsMask(in)
+		if err != nil || got != unix.CLONE_NEWNET {
+			t.Errorf("EmptyNsMask(%q) = %#x, %v", in, got, err)
+		}
+	}
+	for _, in := range [][]string{{"pid"}, {"network", "ipc"}, {""}} {
+		if _, err := EmptyNsMask(in); err == nil {
+			t.Errorf("EmptyNsMask(%q): no error", in)
+		}
+	}
+}
+
+func TestPageServer(t *testing.T) {
+	ps, err := PageServer("10.0.0.1:2000")
+	if err != nil || ps.GetAddress() != "10.0.0.1" || ps.GetPort() != 2000 {
+		t.Fatalf("PageServer = %v, %v", ps, err)
+	}
+	ps, err = PageServer("[::1]:27")
+	if err != nil || ps.GetAddress() != "::1" || ps.GetPort() != 27 {
+		t.Fatalf("PageServer v6 = %v, %v", ps, err)
+	}
+	if ps, err := PageServer(""); ps != nil || err != nil {
+		t.Errorf("PageServer(\"\") = %v, %v", ps, err)
+	}
+	for _, bad := range []string{"host", ":1", "h:", "h:0", "h:x", "h:70000"} {
+		if _, err := PageServer(bad); err == nil {
+			t.Errorf("PageServer(%q): no error", bad)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := []Opts{
+		{StatusFd: -1},
+		{StatusFd: -1, PreDump: true},
+		{StatusFd: 3, LazyPages: true},
+		{StatusFd: -1, LeaveRunning: true, ManageCgroupsMode: "full", EmptyNs: []string{"network"}},
+	}
+	for _, o := range ok {
+		if err := o.Validate(false); err != nil {
+			t.Errorf("Validate(%+v): %v", o, err)
+		}
+	}
+	bad := map[string]Opts{
+		"always leaves":      {StatusFd: -1, PreDump: true, LeaveRunning: true},
+		"cannot be combined": {StatusFd: -1, PreDump: true, LazyPages: true},
+		"--status-fd":        {StatusFd: 4},
+		"--page-server":      {StatusFd: -1, PageServer: "nope"},
+		"manage-cgroups":     {StatusFd: -1, ManageCgroupsMode: "x"},
+		"--empty-ns":         {StatusFd: -1, EmptyNs: []string{"uts"}},
+	}
+	for want, o := range bad {
+		err := o.Validate(false)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate(%+v) = %v, want %q", o, err, want)
+		}
+	}
+	// restore does not look at checkpoint's options
+	if err := (&Opts{StatusFd: 4, PageServer: "nope"}).Validate(true); err != nil {
+		t.Errorf("Validate(restore): %v", err)
+	}
+}
+
+func TestToRPC(t *testing.T) {
+	o := &Opts{
+		TCPEstablished: true, ExtUnixSk: true, ShellJob: true, FileLocks: true,
+		LazyPages: true, AutoDedup: true, ManageCgroupsMode: "strict", StatusFd: -1,
+	}
+	r, err := o.ToRPC()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.GetTcpEstablished() || !r.GetExtUnixSk() || !r.GetShellJob() || !r.GetFileLocks() ||
+		!r.GetLazyPages() || !r.GetAutoDedup() || !r.GetOrphanPtsMaster() || !r.GetNotifyScripts() ||
+		!r.GetManageCgroups() || r.GetManageCgroupsMode() != rpc.CriuCgMode_STRICT ||
+		r.GetEmptyNs() != unix.CLONE_NEWNET || r.GetLogLevel() != 4 {
+		t.Errorf("ToRPC = %v", r)
+	}
+	if r.LeaveRunning != nil || r.RstSibling != nil || r.TrackMem != nil {
+		t.Errorf("ToRPC set dump or restore options: %v", r)
+	}
+
+	d := &Opts{LeaveRunning: true, PageServer: "h:1", ParentPath: "../pre", StatusFd: -1}
+	r, _ = d.ToRPC()
+	if err := d.DumpRPC(r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.GetLeaveRunning() || r.GetPs().GetAddress() != "h" || r.GetParentImg() != "../pre" || !r.GetTrackMem() {
+		t.Errorf("DumpRPC = %v", r)
+	}
+
+	rs := &Opts{LsmProfile: "apparmor:x", LsmMountContext: "ctx"}
+	r, _ = rs.ToRPC()
+	rs.RestoreRPC(r)
+	if !r.GetRstSibling() || !r.GetEvasiveDevices() || r.GetLsmProfile() != "apparmor:x" || r.GetLsmMountContext() != "ctx" {
+		t.Errorf("RestoreRPC = %v", r)
+	}
+	r, _ = (&Opts{}).ToRPC()
+	(&Opts{}).RestoreRPC(r)
+	if r.LsmProfile != nil || r.LsmMountContext != nil {
+		t.Errorf("RestoreRPC set empty LSM options: %v", r)
+	}
+}
+
+func TestNeededFeatures(t *testing.T) {
+	if f := (&Opts{}).NeededFeatures(); f != nil {
+		t.Errorf("no options need %v", f)
+	}
+	f := (&Opts{PreDump: true, LazyPages: true}).NeededFeatures()
+	if !f.GetMemTrack() || !f.GetLazyPages() {
+		t.Errorf("NeededFeatures = %v", f)
+	}
+	if f := (&Opts{ParentPath: "p"}).NeededFeatures(); !f.GetMemTrack() {
+		t.Errorf("--parent-path needs memory tracking: %v", f)
+	}
+	miss := Missing(f, &rpc.CriuFeatures{MemTrack: proto.Bool(false), LazyPages: proto.Bool(true)})
+	if len(miss) != 1 || !strings.Contains(miss[0], "soft-dirty") {
+		t.Errorf("Missing = %q", miss)
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	m := "(00.043486) Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted\n" +
+		"(00.05) Error (criu/cr-dump.c:1): A session leader of 5(1) is outside of its pid namespace\nDumping FAILED."
+	if got, want := cleanErrmsg(m), "A session leader of 5(1) is outside of its pid namespace; Dumping FAILED."; got != want {
+		t.Errorf("cleanErrmsg = %q, want %q", got, want)
+	}
+	out := "Error (criu/kerndat.c:1615): kerndat_vdso_fill_symtable failed when initializing kerndat.\n" +
+		"Error (criu/crtools.c:260): Could not initialize kernel features detection.\n"
+	if got := checkErrors(out, "x"); got != "kerndat_vdso_fill_symtable failed when initializing kerndat.; Could not initialize kernel features detection." {
+		t.Errorf("checkErrors = %q", got)
+	}
+	if got := checkErrors("", "exit status 1"); got != "exit status 1" {
+		t.Errorf("checkErrors(empty) = %q", got)
+	}
+}
