@@ -101,11 +101,15 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, start *
 	if preserve < 0 {
 		return nil, nil, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
 	}
+	rootless, err := rootlessCgroups(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
 	opts := &libcontainer.CreateOpts{
 		Root: root, ID: id, Bundle: bundle, Spec: spec, PidFile: pidFile,
 		NoPivot: cmd.Bool("no-pivot"), NoNewKeyring: cmd.Bool("no-new-keyring"),
 		PreserveFds: preserve, Systemd: cmd.Root().Bool("systemd-cgroup"),
-		Rootless: cmd.Root().String("rootless") == "true",
+		Rootless: rootless,
 		Stdin:    os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	}
 	if start != nil {

@@ -303,7 +303,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 	// newCgroup makes the cgroup, and with limits also writes them (see
 	// setCgroup).
 	newCgroup := func(limits bool) error {
-		if err := mgr.Apply(-1); err != nil {
+		if err := applyCgroup(mgr, -1, o.Spec); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}
 		st.CgroupPaths = maps.Clone(mgr.GetPaths())
@@ -436,7 +436,7 @@ func Create(o *CreateOpts) (c *Container, retErr error) {
 		}
 	}
 	if parentJoins {
-		if err := mgr.Apply(proc.pid); err != nil {
+		if err := applyCgroup(mgr, proc.pid, o.Spec); err != nil {
 			err = fmt.Errorf("add init to cgroup: %w", err)
 			if errors.Is(err, unix.ESRCH) { // init died building the rootfs
 				err = childFailure(proc.conn, err)

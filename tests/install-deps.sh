@@ -18,7 +18,9 @@ pkgs=(gcc make git jq libseccomp-dev busybox-static)
 if [ -z "$build_only" ]; then
 	pkgs+=(bats util-linux bsdutils iproute2 procps strace python3 time
 		# the real clients the integration suites drive
-		containerd runc docker.io podman conmon containernetworking-plugins iptables)
+		containerd runc docker.io podman conmon containernetworking-plugins iptables
+		# rootless.bats: newuidmap/newgidmap for several id ranges
+		uidmap)
 fi
 pkgs+=("$@")
 missing=()
