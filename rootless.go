@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/berth-runtime/berth/libcontainer"
 )
 
 // parseRootless reads the global --rootless value: "true" or "false" (or
@@ -38,30 +39,10 @@ func rootlessCgroups(cmd *cli.Command) (bool, error) {
 	if os.Geteuid() != 0 {
 		return true, nil
 	}
-	if !runningInUserNS() {
+	if !libcontainer.RunningInUserNS() {
 		return false, nil
 	}
 	return !cmd.Root().Bool("systemd-cgroup"), nil
-}
-
-// runningInUserNS reports whether this process is in a user namespace
-// other than the initial one, whose uid_map is the single full-range
-// identity line "0 0 4294967295".
-func runningInUserNS() bool {
-	data, err := os.ReadFile("/proc/self/uid_map")
-	if err != nil {
-		return false
-	}
-	return !isInitialUIDMap(string(data))
-}
-
-func isInitialUIDMap(m string) bool {
-	lines := strings.Split(strings.TrimSpace(m), "\n")
-	if len(lines) != 1 {
-		return false
-	}
-	f := strings.Fields(lines[0])
-	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
 }
 
 // defaultRoot is where state goes without --root: $XDG_RUNTIME_DIR/berth
@@ -79,7 +60,7 @@ func honourXDGRuntimeDir() bool {
 	if os.Geteuid() != 0 {
 		return true
 	}
-	if !runningInUserNS() {
+	if !libcontainer.RunningInUserNS() {
 		return false
 	}
 	u, ok := os.LookupEnv("USER")

@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"os"
+	"strings"
 
 	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -52,4 +53,33 @@ func dropMissingCgroups(paths map[string]string) {
 			delete(paths, key)
 		}
 	}
+}
+
+// RunningInUserNS reports whether this process is in a user namespace
+// other than the initial one, whose uid_map is the single full-range
+// identity line "0 0 4294967295" (a rootless Podman runs berth as root of
+// such a namespace).
+func RunningInUserNS() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	return !isInitialUIDMap(string(data))
+}
+
+func isInitialUIDMap(m string) bool {
+	lines := strings.Split(strings.TrimSpace(m), "\n")
+	if len(lines) != 1 {
+		return false
+	}
+	f := strings.Fields(lines[0])
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+}
+
+// rootfsInUserNS says whether the rootfs is built inside a user namespace,
+// new (the config's) or inherited (the runtime already ran in one, as
+// under rootless Podman): either way device nodes cannot be made with
+// mknod, only bound from the host.
+func rootfsInUserNS(configured bool) bool {
+	return configured || RunningInUserNS()
 }
