@@ -335,3 +335,75 @@ no_state() {
 	[[ "$output" == *"need newuidmap (Debian package uidmap), which is not in \$PATH"* ]]
 	no_state rl-idmap-3
 }
+
+# rl_podman_setup: a private podman store of the test user (vfs, cgroupfs,
+# no network) holding the offline busybox image; rl_pm runs podman on it
+# with berth as the runtime, stdio through files.
+rl_podman_setup() {
+	command -v podman >/dev/null || { echo "podman is not installed (apt-get install podman)" >&2; return 1; }
+	PM_DIR=$TEST_TMP/podman
+	mkdir -p "$PM_DIR"
+	cat >"$PM_DIR/containers.conf" <<-CONF
+		[containers]
+		netns = "none"
+		[engine]
+		cgroup_manager = "cgroupfs"
+		events_logger = "file"
+		events_logfile_path = "$PM_DIR/events.log"
+		runtime_supports_json = ["crun", "runc", "berth"]
+		static_dir = "$PM_DIR/libpod"
+		volume_path = "$PM_DIR/volumes"
+		tmp_dir = "$PM_DIR/tmp"
+	CONF
+	"$REPO/tests/clients/mkimage.sh" "$ROOTFS_SRC" docker.io/library/busybox:berth "$PM_DIR/busybox.tar" >/dev/null
+	chown -R "$RL_USER:" "$PM_DIR"
+	rl_pm load -i "$PM_DIR/busybox.tar" >/dev/null
+}
+
+rl_pm() {
+	local rc=0
+	(cd "$PM_DIR" && rl_exec env HOME="$PM_DIR" CONTAINERS_CONF="$PM_DIR/containers.conf" podman --root "$PM_DIR/root" \
+		--runroot "$PM_DIR/runroot" --storage-driver vfs --runtime "$BERTH" "$@") \
+		>"$TEST_TMP/pm.out" 2>"$TEST_TMP/pm.err" </dev/null 3>&- || rc=$?
+	cat "$TEST_TMP/pm.out"
+	cat "$TEST_TMP/pm.err" >&2
+	return $rc
+}
+
+# rl_podman_teardown: podman's containers gone, and the pause process
+# rootless podman leaves to hold its user namespace ended (by its pid).
+rl_podman_teardown() {
+	rl_pm rm -af -t 0 >/dev/null 2>&1 || true
+	local pidfile
+	for pidfile in "$PM_DIR/tmp/pause.pid" "$RL_XDG/libpod/tmp/pause.pid"; do
+		if [ -f "$pidfile" ]; then
+			kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+		fi
+	done
+	rm -rf "$RL_XDG/libpod" "$RL_XDG/containers"
+}
+
+@test "rl-podman-1: rootless podman run --rm and exec with berth as its runtime" {
+	rl_podman_setup
+	run rl_pm run --rm docker.io/library/busybox:berth sh -c 'echo hello-rootless; id -u; exit 4'
+	status_run=$status
+	out_run=$output
+	rl_pm run -d --name rl-pm-1 docker.io/library/busybox:berth sleep 1000 >/dev/null
+	run rl_pm exec rl-pm-1 sh -c 'echo exec-ok; id -u'
+	status_exec=$status
+	out_exec=$output
+	[ "$(rl_pm inspect -f '{{.OCIRuntime}}' rl-pm-1)" = "$BERTH" ]
+	rl_podman_teardown
+	[ "$status_run" -eq 4 ]
+	[[ "$out_run" == *hello-rootless* ]]
+	[ "$status_exec" -eq 0 ]
+	[[ "$out_exec" == *exec-ok*0* ]]
+}
+
+@test "rl-podman-2: a berth failure under rootless podman shows berth's own message" {
+	rl_podman_setup
+	run rl_pm run --rm --oom-score-adj -900 docker.io/library/busybox:berth true
+	rl_podman_teardown
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"set oom_score_adj to -900"*"permission denied (lowering it needs CAP_SYS_RESOURCE)"* ]]
+}
