@@ -146,11 +146,15 @@ func createOpts(cmd *cli.Command, id string) (*libcontainer.CreateOpts, error) {
 	// the container first, the --preserve-fds ones after them.
 	listen := listenFds()
 	preserve += listen
+	rootless, err := rootlessCgroups(cmd)
+	if err != nil {
+		return nil, err
+	}
 	opts := &libcontainer.CreateOpts{
 		Root: root, ID: id, Bundle: bundle, Spec: spec, PidFile: pidFile,
 		NoPivot: cmd.Bool("no-pivot"), NoNewKeyring: cmd.Bool("no-new-keyring"),
 		PreserveFds: preserve, Systemd: cmd.Root().Bool("systemd-cgroup"),
-		Rootless: cmd.Root().String("rootless") == "true",
+		Rootless: rootless,
 		Stdin:    os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	}
 	if listen > 0 {

@@ -30,15 +30,6 @@ var (
 	gitCommit = ""
 )
 
-func defaultRoot() string {
-	if os.Geteuid() != 0 {
-		if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
-			return xdg + "/berth"
-		}
-	}
-	return "/run/berth"
-}
-
 // newApp builds the command line. With only set (see commandName) it
 // holds that one subcommand: urfave/cli sets up help and checks the flags
 // of every command it is given on each run, which for all of berth's
@@ -77,7 +68,7 @@ func newApp(only string) *cli.Command {
 			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "root directory for storage of container state (best on a tmpfs)"},
 			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to the criu binary used for checkpoint and restore"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup manager; cgroupsPath is then \"slice:prefix:name\", e.g. \"system.slice:berth:434234\""},
-			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false' or 'auto')"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false' or 'auto': true when not root, or root only in a user namespace)"},
 		},
 		Before:   setupLogging,
 		Commands: cmds,

@@ -415,7 +415,7 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 		CgroupPaths: cfg.CgroupPaths,
 		CgroupPath:  cfg.CgroupPath,
 		CgroupNS:    configs.HasNamespace(cfg.Spec, specs.CgroupNamespace),
-		UserNS:      cfg.UserNS,
+		UserNS:      rootfsInUserNS(cfg.UserNS),
 		MountNS:     configs.HasNamespace(cfg.Spec, specs.MountNamespace),
 	}
 }

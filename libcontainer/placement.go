@@ -64,7 +64,7 @@ func (g *newCgroup) manager() error {
 
 // create makes the cgroup's directories, and with limits writes them too.
 func (g *newCgroup) create(limits bool) error {
-	if err := g.mgr.Apply(-1); err != nil {
+	if err := applyCgroup(g.mgr, -1, g.st.spec); err != nil { // rootless.go
 		return fmt.Errorf("create cgroup: %w", err)
 	}
 	g.st.CgroupPaths = maps.Clone(g.mgr.GetPaths())
@@ -220,7 +220,7 @@ func (p *runtimeMoves) afterClone(int) error      { return nil }
 func (p *runtimeMoves) step() step                { return stepCgroupReady }
 
 func (p *runtimeMoves) join(r *runtimeEnd, pid int) error {
-	if err := p.g.mgr.Apply(pid); err != nil {
+	if err := applyCgroup(p.g.mgr, pid, p.g.st.spec); err != nil { // rootless.go
 		err = fmt.Errorf("add init to cgroup: %w", err)
 		if errors.Is(err, unix.ESRCH) { // init died building the rootfs
 			err = r.failure(err)

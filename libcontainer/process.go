@@ -316,9 +316,11 @@ func namespaceRequest(l *launch) (*nsenter.Request, bool, error) {
 			req.Unshare |= flag
 		}
 	}
-	if req.Unshare&unix.CLONE_NEWUSER != 0 && !rootMapped(l.Spec.Linux) {
+	if req.Unshare&unix.CLONE_NEWUSER != 0 && (!rootMapped(l.Spec.Linux) || rootlessMaps()) {
 		// Without a root to become, init keeps its capabilities only
 		// by not calling execve after the unshare: nsenter does that.
+		// It also writes the maps of an unprivileged caller (see
+		// rootlessMaps).
 		needNsenter = true
 	}
 	if needNsenter {

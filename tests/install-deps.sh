@@ -21,7 +21,9 @@ if [ -z "$build_only" ]; then
 		containerd runc docker.io podman conmon containernetworking-plugins iptables
 		# the kernel make test-cgroup2 and test-systemd boot (pure cgroup v2),
 		# and what makes the systemd rootfs
-		user-mode-linux debootstrap)
+		user-mode-linux debootstrap
+		# rootless.bats: newuidmap/newgidmap for several id ranges
+		uidmap)
 fi
 pkgs+=("$@")
 missing=()

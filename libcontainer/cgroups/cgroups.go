@@ -260,6 +260,13 @@ func libConfig(cfg Config) (*cgroups.Cgroup, error) {
 		if err := checkID(cfg.ID); err != nil {
 			return nil, fmt.Errorf("default cgroup path: %w", err)
 		}
+		if cfg.Rootless {
+			// The same place, given as parent and name: the library
+			// lets a rootless manager skip what it may not write only
+			// when no path was asked for (Path empty), as runc does.
+			cg.Parent, cg.Name = DefaultParent, cfg.ID
+			return cg, nil
+		}
 		cg.Path = DefaultParent + "/" + cfg.ID
 		return cg, nil
 	}

@@ -283,9 +283,19 @@ static void nsenter(const char *fd_text)
 	 */
 	if (req.unshare & CLONE_NEWUSER) {
 		char ack = 'M';
+		/*
+		 * An unprivileged parent (rootless) can open our uid_map and
+		 * gid_map, and newuidmap accepts us as its caller's process,
+		 * only while /proc/self is ours rather than root's: dumpable,
+		 * for just the map writing. Only processes of the same user,
+		 * which could trace the runtime itself, gain by it.
+		 */
+		int rootless = geteuid() != 0;
 
 		if (unshare(CLONE_NEWUSER) < 0)
 			die(errno, "unshare user namespace");
+		if (rootless && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			die(errno, "prctl(PR_SET_DUMPABLE)");
 		if (send(sock, &ack, 1, MSG_NOSIGNAL) != 1)
 			die(errno, "send map request");
 		n = recv(sock, &ack, 1, 0);
@@ -293,6 +303,8 @@ static void nsenter(const char *fd_text)
 			die(errno, "read map ack");
 		if (n != 1 || ack != 'A')
 			die(0, "no ack for the id maps");
+		if (rootless && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			die(errno, "prctl(PR_SET_DUMPABLE)");
 	}
 	rest = req.unshare & ~(uint32_t)CLONE_NEWUSER;
 	if (rest != 0 && unshare((int)rest) < 0)

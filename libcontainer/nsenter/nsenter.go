@@ -239,28 +239,6 @@ func writeProcFile(path, data string) error {
 	return nil
 }
 
-// write sets up the user namespace of pid; setgroups must be denied before
-// gid_map is written for the deny to be allowed at all.
-func (m *idMaps) write(pid int) error {
-	dir := "/proc/" + strconv.Itoa(pid) + "/"
-	if m.setgroupsDeny {
-		if err := writeProcFile(dir+"setgroups", "deny"); err != nil {
-			return err
-		}
-	}
-	if len(m.uid) > 0 {
-		if err := writeProcFile(dir+"uid_map", formatIDMap(m.uid)); err != nil {
-			return err
-		}
-	}
-	if len(m.gid) > 0 {
-		if err := writeProcFile(dir+"gid_map", formatIDMap(m.gid)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Start starts cmd (an *exec.Cmd for berth's own binary, not yet started)
 // so that its constructor executes req, and returns the pid (in the
 // caller's pid namespace) of the process that continues into Go.

@@ -1,0 +1,85 @@
+package libcontainer
+
+import (
+	"errors"
+	"os"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
+)
+
+// applyCgroup makes the container's cgroup and, with pid > 0, moves pid
+// into it. A rootless manager (--rootless, or auto for a caller that is
+// not root) skips the hierarchies the caller may not write when no
+// cgroupsPath was asked for: the library drops them from its paths and
+// reports cgroups.ErrRootless, which is no failure here, as under runc.
+// Limits asked for in those hierarchies fail later, in Set, with the
+// library's "cannot set ... limit" error; an explicit cgroupsPath the
+// caller may not write fails here.
+func applyCgroup(mgr cgroups.Manager, pid int, spec *specs.Spec) error {
+	err := mgr.Apply(pid)
+	if err == nil || !errors.Is(err, cgroups.ErrRootless) {
+		return err
+	}
+	dropMissingCgroups(mgr.GetPaths())
+	if !configs.HasNamespace(spec, specs.PIDNamespace) {
+		// Without a cgroup or a pid namespace of its own nothing can
+		// find every process of the container to kill it.
+		logrus.Warn("rootless container without a cgroup of its own and without a pid namespace: its processes cannot all be found again (kill --all, delete --force)")
+	}
+	return nil
+}
+
+// rootlessMaps says the runtime is not root, so the maps of a new user
+// namespace must be written the way the kernel lets an unprivileged
+// user (or newuidmap/newgidmap on its behalf) write them, which the
+// nsenter map step does (nsenter's idMaps.writeRootless). The plain
+// clone path cannot: Go's os/exec writes the maps itself, without
+// denying setgroups and without the helpers.
+func rootlessMaps() bool { return os.Geteuid() != 0 }
+
+// dropMissingCgroups removes from the manager's paths (the library's own
+// map, which its Apply prunes the same way) the directories that were not
+// made: the library keeps the named hierarchies (name=systemd, misc, the
+// hybrid cgroup2 tree) whose joins it tries best-effort, and a rootless
+// caller could not make them. Nothing may later open or join them.
+func dropMissingCgroups(paths map[string]string) {
+	for key, dir := range paths {
+		if _, err := os.Stat(dir); err != nil {
+			delete(paths, key)
+		}
+	}
+}
+
+// RunningInUserNS reports whether this process is in a user namespace
+// other than the initial one, whose uid_map is the single full-range
+// identity line "0 0 4294967295" (a rootless Podman runs berth as root of
+// such a namespace).
+func RunningInUserNS() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	return !isInitialUIDMap(string(data))
+}
+
+func isInitialUIDMap(m string) bool {
+	lines := strings.Split(strings.TrimSpace(m), "\n")
+	if len(lines) != 1 {
+		return false
+	}
+	f := strings.Fields(lines[0])
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+}
+
+// rootfsInUserNS says whether the rootfs is built inside a user namespace,
+// new (the config's) or inherited (the runtime already ran in one, as
+// under rootless Podman): either way device nodes cannot be made with
+// mknod, only bound from the host.
+func rootfsInUserNS(configured bool) bool {
+	return configured || RunningInUserNS()
+}
