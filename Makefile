@@ -15,7 +15,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -tags 'osusergo netgo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
 
-.PHONY: all deps build install test unittest integration conformance test-cgroup2 test-systemd demo bench rootfs criu clean
+.PHONY: all deps build install test unittest integration conformance test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
 
 all: build
 
@@ -62,8 +62,18 @@ test-cgroup2: build rootfs
 test-systemd: build rootfs
 	tests/uml/run-systemd.sh
 
+# Both user-mode-linux suites, one after the other (test's parallel half).
+test-uml: build rootfs
+	tests/uml/run.sh
+	tests/uml/run-systemd.sh
+
+# The host suites and the user-mode-linux ones run side by side: a UML
+# kernel is one process with cgroups of its own, so the two share only
+# CPU time, and CI's wall time is the longer of the two, not their sum.
 test: deps
-	$(MAKE) unittest integration conformance test-cgroup2 test-systemd
+	$(MAKE) build rootfs
+	$(MAKE) unittest conformance
+	$(MAKE) -j2 --output-sync=target integration test-uml
 
 # Builds a busybox bundle in .cache/demo and runs a container in it.
 demo:

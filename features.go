@@ -87,6 +87,9 @@ func buildFeatures() *features.Features {
 			NetDevices:      &features.NetDevices{Enabled: &yes},                              // libcontainer/netdev
 		},
 		Annotations: featureAnnotations(),
+		// The config annotations berth acts on: org.systemd.property.*
+		// become properties of the container's systemd unit (as runc).
+		PotentiallyUnsafeConfigAnnotations: []string{"org.systemd.property."},
 	}
 }
 

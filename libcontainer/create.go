@@ -210,8 +210,10 @@ func (cr *creation) startInit() error {
 		return fmt.Errorf("init process %d: %w", cr.proc.pid, err)
 	}
 	cr.st.InitPid, cr.st.InitStartTime = cr.proc.pid, pst.StartTime
-	// The binary init runs until execve (see State.InitExe).
-	if cr.st.InitExe, err = exeID(cr.proc.pid); err != nil {
+	// The binary init runs until execve (see State.InitExe). A rootless
+	// runtime may not look at its non-dumpable init's exe: without it,
+	// the status rests on exec.fifo alone, as before.
+	if cr.st.InitExe, err = exeID(cr.proc.pid); err != nil && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
 		return fmt.Errorf("init process %d: %w", cr.proc.pid, err)
 	}
 	if err := cr.place.afterClone(cr.proc.pid); err != nil {

@@ -83,8 +83,15 @@ func idmapTree(tree int, spec *specs.Spec, m specs.Mount, mf configs.MountFlags)
 		return errors.New("idmapped mounts need berth to run as root (not rootless)")
 	}
 	uids, gids := configs.MountIDMappings(spec, m)
-	userns, err := idmap.Userns(uids, gids)
-	if err != nil {
+	var userns *os.File
+	var err error
+	if ns, ok := configs.FindNamespace(spec, specs.UserNamespace); ok && ns.Path != "" && len(uids) == 0 && len(gids) == 0 {
+		// The joined user namespace itself (validateIDMapMount).
+		userns, err = os.Open(ns.Path)
+		if err != nil {
+			return fmt.Errorf("open user namespace %s: %w", ns.Path, err)
+		}
+	} else if userns, err = idmap.Userns(uids, gids); err != nil {
 		return err
 	}
 	defer userns.Close()

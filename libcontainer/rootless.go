@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // applyCgroup makes the container's cgroup and, with pid > 0, moves pid
@@ -60,7 +61,10 @@ func dropMissingCgroups(paths map[string]string) {
 // identity line "0 0 4294967295" (a rootless Podman runs berth as root of
 // such a namespace).
 func RunningInUserNS() bool {
-	data, err := os.ReadFile("/proc/self/uid_map")
+	// A bare read, no *os.File: init calls this, and an os.File would
+	// start the Go runtime's poller (an epoll and an eventfd that the
+	// created init would then hold).
+	data, err := utils.ReadSmallFile("/proc/self/uid_map", 64<<10)
 	if err != nil {
 		return false
 	}

@@ -476,6 +476,13 @@ func validateIDMapMount(spec *specs.Spec, i int, m specs.Mount) error {
 		return fmt.Errorf("%s: an idmapped mount needs both uidMappings and gidMappings", where)
 	}
 	uids, gids := MountIDMappings(spec, m)
+	if len(uids) == 0 && len(gids) == 0 {
+		// idmap of a container that joins a user namespace by path: the
+		// mount takes that namespace itself, as under runc.
+		if ns, ok := FindNamespace(spec, specs.UserNamespace); ok && ns.Path != "" {
+			return nil
+		}
+	}
 	if len(uids) == 0 || len(gids) == 0 {
 		return fmt.Errorf("%s: idmap without uidMappings/gidMappings takes the container's user namespace mappings, and the config has none", where)
 	}

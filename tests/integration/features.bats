@@ -164,7 +164,7 @@ feat() { jq -c "$@" <<<"$FEATURES"; }
 
 @test "features: output is valid JSON with no unknown fields" {
 	# Only the fields of runtime-spec's features structure.
-	[ "$(feat 'keys')" = '["annotations","hooks","linux","mountOptions","ociVersionMax","ociVersionMin"]' ]
+	[ "$(feat 'keys')" = '["annotations","hooks","linux","mountOptions","ociVersionMax","ociVersionMin","potentiallyUnsafeConfigAnnotations"]' ]
 	run "$BERTH" features extra
 	[ "$status" -ne 0 ]
 }

@@ -355,10 +355,10 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 
 # runc main's features document (its features.go and specconv's lists),
 # key by key. What berth lists differently, and why:
-# - potentiallyUnsafeConfigAnnotations: absent; runc lists the annotations
-#   it acts on (bundle, org.systemd.property., org.criu.config) and berth
-#   acts on none of them;
-# - annotations: berth's own keys; checkpoint is not implemented.
+# - potentiallyUnsafeConfigAnnotations: runc lists the annotations it acts
+#   on (bundle, org.systemd.property., org.criu.config); berth acts on
+#   org.systemd.property. only (the systemd driver's unit properties);
+# - annotations: berth's own keys.
 @test "fl-features-runc: features has runc main's keys and lists, but for what berth does not do" {
 	run "$BERTH" features
 	[ "$status" -eq 0 ]
@@ -374,6 +374,7 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 	[ "$(jq -c '[.linux.cgroup[]] | unique' <<<"$f")" = '[true]' ]
 	[ "$(jq -c '[.linux.apparmor.enabled, .linux.selinux.enabled, .linux.intelRdt.enabled]' <<<"$f")" = '[true,true,true]' ]
 	[ "$(jq -c '[.linux.mountExtensions.idmap.enabled, .linux.netDevices.enabled]' <<<"$f")" = '[true,true]' ]
+	[ "$(jq -c '.potentiallyUnsafeConfigAnnotations' <<<"$f")" = '["org.systemd.property."]' ]
 	[ "$(jq -c '.hooks' <<<"$f")" = '["prestart","createRuntime","createContainer","startContainer","poststart","poststop"]' ]
 	[ "$(jq -c '.linux.namespaces | sort' <<<"$f")" = '["cgroup","ipc","mount","network","pid","time","user","uts"]' ]
 	# specconv's mount options of runc main: flags, propagation,

@@ -124,3 +124,20 @@ userns_config() {
 	[[ "$output" == *"the config has none"* ]]
 	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
 }
+
+@test "idmap-joined: idmap without mappings in a container that joins a user namespace by path takes that namespace" {
+	userns_config
+	set_args sleep 1000
+	berth create --bundle "$BUNDLE" idj-a
+	pid=$(init_pid idj-a)
+	update_config --arg p "/proc/$pid/ns/user" --arg s "$TEST_TMP/src" '
+		.linux.namespaces |= map(if .type == "user" then .path = $p else . end)
+		| del(.linux.uidMappings, .linux.gidMappings)
+		| .mounts += [{"destination": "/mnt", "type": "bind", "source": $s, "options": ["bind", "idmap"]}]'
+	set_args sh -c 'stat -c "%n %u:%g" /mnt/root-file /mnt/user-file'
+	run berth run --bundle "$BUNDLE" idj-b
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/mnt/root-file 0:0"* ]]
+	[[ "$output" == *"/mnt/user-file 1000:1000"* ]]
+}
