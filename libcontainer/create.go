@@ -8,6 +8,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/caps"
@@ -269,6 +270,7 @@ func (cr *creation) initConfig() *initConfig {
 	if ns, ok := configs.FindNamespace(spec, specs.CgroupNamespace); ok && ns.Path == "" {
 		cfg.CgroupNS = true
 	}
+	cfg.Debug = logrus.IsLevelEnabled(logrus.DebugLevel)
 	cfg.Steps = plan(planInput{
 		Cgroup:          cr.place.step(),
 		RuntimeHooks:    len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0,

@@ -270,6 +270,7 @@ func (c *Container) execConfig(o *ExecOpts, cgroup step) *initConfig {
 		State:       &state,
 		ClearONLCR:  o.RelayConsole,
 		Steps:       plan(planInput{Exec: true, Cgroup: cgroup, SeccompListener: sc != nil && sc.ListenerPath != ""}),
+		Debug:       logrus.IsLevelEnabled(logrus.DebugLevel),
 	}
 }
 

@@ -108,8 +108,17 @@ func initContainer(conn *syncConn) error {
 	return errors.New("the set-up plan ends without execve")
 }
 
+// role names the process in its debug lines.
+func (p *processSide) role() string {
+	if p.cfg != nil && p.cfg.Exec {
+		return "exec process"
+	}
+	return "init"
+}
+
 // step is the process's side of one step (sync.go).
 func (p *processSide) step(s step) error {
+	p.end.logf("%s: step %s", p.role(), s)
 	switch s {
 	case stepConfig:
 		return nil // received first: it holds the plan
@@ -150,6 +159,7 @@ func (p *processSide) config() error {
 		return err
 	}
 	p.cfg = cfg
+	p.end.debug = cfg.Debug
 	if cfg.Spec == nil || cfg.Spec.Linux == nil {
 		closeFds(fds)
 		return errors.New("config message without spec")
@@ -316,6 +326,7 @@ func (p *processSide) ready() error {
 // host's but its stdio, the preserved fds and the fifo's handle, until
 // `berth start` opens exec.fifo; errors go there from then on.
 func (p *processSide) awaitStartFifo() error {
+	p.end.debug = false // the runtime is gone
 	p.end.Close()
 	fifo, err := waitForStart()
 	if err != nil {

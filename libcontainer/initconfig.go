@@ -51,4 +51,7 @@ type initConfig struct {
 	// Steps is the plan of the set-up (sync.go), computed by the runtime:
 	// the process walks it, one call per step.
 	Steps []step `json:"steps"`
+	// Debug: the runtime logs at debug level (--debug); the process sends
+	// it log frames of what it does.
+	Debug bool `json:"debug,omitempty"`
 }

@@ -92,7 +92,9 @@ func TestProtocol(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- runtimeWalk(r, steps) }()
-			if err := processWalk(&processEnd{syncConn: child}, steps, len(steps)); err != nil {
+			// With --debug the process sends log frames between the
+			// steps' own (here for half the plans).
+			if err := processWalk(&processEnd{syncConn: child, debug: in.StartNow}, steps, len(steps)); err != nil {
 				t.Fatalf("process side: %v", err)
 			}
 			child.Close() // execve of the close-on-exec socket
@@ -185,6 +187,7 @@ func runtimeWalk(r *runtimeEnd, steps []step) error {
 // (its local work left out), for the first n steps.
 func processWalk(p *processEnd, steps []step, n int) error {
 	for _, s := range steps[:n] {
+		p.logf("step %s", s) // sent only with debug; the runtime reads past them
 		switch s {
 		case stepConfig:
 			cfg, fds, err := p.recvConfig()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/utils"
@@ -56,15 +57,21 @@ import (
 //
 // Any frame the process sends may be an "error" frame instead: set-up
 // failed, and why; the runtime kills the process and undoes the rest.
+// With --debug (initConfig.Debug) the process also sends "log" frames,
+// each a line of what it does (the step it enters), at any point before
+// ready (or execve, for an exec process); the runtime's reads log them at
+// debug level and read on: they belong to no step.
 // Where the process gets into its cgroup (which of cgroup-join,
 // cgroup-ready or neither is planned) is the placement's choice
 // (placement.go). What a process applies to itself before execve without
 // the runtime (a new process attribute) belongs in processSide's
-// prepareProcess, or in finalizeAndExec, not in a step.
+// prepareProcess or applyAttrs, or in finalizeAndExec, not in a step.
 //
 // Adding a step (the runtime writing a rootless process's uid/gid maps,
 // opening idmapped mount sources, moving netDevices into the network
-// namespace): a step constant and a row above, its place in plan (with a
+// namespace) -- none of those three needed one: the maps are nsenter's
+// own step, idmapped sources come through mount-source, and the devices
+// move in the config step -- a step constant and a row above, its place in plan (with a
 // case in TestPlan), one method on runtimeEnd and one on processEnd if it
 // has frames of its own, and one case in each side's step switch calling
 // them. Nothing else orders the steps.
@@ -183,6 +190,7 @@ const (
 	msgReady         = "ready"           // process → runtime: set up, waiting for start
 	msgStart         = "start"           // runtime → process: run the process now (run)
 	msgError         = "error"           // process → runtime: set-up failed
+	msgLog           = "log"             // process → runtime: a debug line (--debug)
 )
 
 type syncMsg struct {
@@ -303,6 +311,17 @@ func encodeFrame(body []byte) ([]byte, error) {
 // between frames (for a child that is how a successful execve looks: the
 // socket is close-on-exec).
 func (c *syncConn) recv() (syncMsg, error) {
+	for {
+		m, err := c.recvFrame()
+		if err != nil || m.Type != msgLog {
+			return m, err
+		}
+		logrus.Debugf("container process: %s", m.Error)
+	}
+}
+
+// recvFrame reads one frame.
+func (c *syncConn) recvFrame() (syncMsg, error) {
 	var hdr [4]byte
 	if err := c.readFull(hdr[:]); err != nil {
 		return syncMsg{}, err
@@ -328,7 +347,7 @@ func decodeSyncMsg(body []byte) (syncMsg, error) {
 	}
 	switch m.Type {
 	case msgConfig, msgCgroupJoin, msgCgroupReady, msgMountSource, msgMountSourceFd,
-		msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgReady, msgStart, msgError:
+		msgHooks, msgHooksDone, msgSeccompFd, msgSeccompDone, msgReady, msgStart, msgError, msgLog:
 	default:
 		return m, fmt.Errorf("decode sync message: unknown type %q", m.Type)
 	}
@@ -578,6 +597,17 @@ type processEnd struct {
 	// runtime sends it as soon as it has moved the process, which it
 	// does while the process builds its rootfs).
 	cgroupReady bool
+	// debug: send log frames (initConfig.Debug).
+	debug bool
+}
+
+// logf sends a debug line (a log frame; the text rides in its Error
+// field) when the runtime asked for them. A failure to send is left to
+// the next frame of a step to report.
+func (p *processEnd) logf(format string, args ...any) {
+	if p.debug {
+		_ = p.sendMsg(syncMsg{Type: msgLog, Error: fmt.Sprintf(format, args...)}, nil)
+	}
 }
 
 // recvConfig: config step. The fds that came with it are returned.

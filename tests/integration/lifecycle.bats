@@ -353,6 +353,9 @@ flag_names() { sed -n "/^$2:\$/,/^[A-Z]/p" <<<"$1" | grep -o '^   --[a-z-]*' | s
 	grep -q 'level=debug msg="berth .*run -d --bundle' "$TEST_TMP/run.err"
 	grep -q 'level=debug msg="container cli-dbg: config.json of bundle '"$BUNDLE"' loaded' "$TEST_TMP/run.err"
 	grep -q "level=debug msg=\"container cli-dbg created: status running, init pid $(init_pid cli-dbg)\"" "$TEST_TMP/run.err"
+	# init's side too, step by step (log frames on the sync socket)
+	grep -q 'level=debug msg="container process: init: step rootfs"' "$TEST_TMP/run.err"
+	grep -q 'level=debug msg="container process: init: step ready"' "$TEST_TMP/run.err"
 	# as runc's: each line says where it comes from
 	[ -z "$(grep 'level=debug' "$TEST_TMP/run.err" | grep -v ' func=.* file="[a-z_]*\.go:[0-9]*"')" ]
 	# into --log, as JSON, with exec's own steps and the process's status
@@ -367,6 +370,7 @@ flag_names() { sed -n "/^$2:\$/,/^[A-Z]/p" <<<"$1" | grep -o '^   --[a-z-]*' | s
 	jq -r .msg "$TEST_TMP/log.json" >"$TEST_TMP/msgs"
 	grep -q '^exec cli-dbg: process \["sh" "-c" "exit 3"\] as 0:0' "$TEST_TMP/msgs"
 	grep -q '^exec cli-dbg: process [0-9]* started' "$TEST_TMP/msgs"
+	grep -q '^container process: exec process: step enter$' "$TEST_TMP/msgs"
 	grep -q '^exec cli-dbg: process [0-9]* set up and executed "sh"' "$TEST_TMP/msgs"
 	grep -q '^exec cli-dbg: process [0-9]* exited with status 3$' "$TEST_TMP/msgs"
 	# kill and delete say what they act on
