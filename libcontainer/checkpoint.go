@@ -97,15 +97,12 @@ func (c *Container) dump(o *CheckpointOpts) error {
 	req.LogFile = proto.String(logFile)
 	req.Root = proto.String(c.state.Rootfs)
 	req.Pid = proto.Int32(int32(c.state.InitPid))
-	logDir := o.ImagePath
-	if o.WorkPath != "" {
-		work, err := openCriuDir(o.WorkPath)
-		if err != nil {
-			return err
-		}
+	logDir, work, err := setWorkDir(req, &o.Opts)
+	if err != nil {
+		return err
+	}
+	if work != nil {
 		defer work.Close()
-		req.WorkDirFd = proto.Int32(int32(work.Fd()))
-		logDir = o.WorkPath
 	}
 	criuConfigFile(req, spec.Annotations)
 	ext, err := externalNamespaces(spec)
@@ -207,6 +204,21 @@ func checkCriuFeatures(path string, o *criu.Opts) error {
 		return fmt.Errorf("criu cannot do this here: %s", strings.Join(missing, "; "))
 	}
 	return nil
+}
+
+// setWorkDir points CRIU at the work directory (--work-path), made and
+// opened; the returned handle is the caller's to close after the RPC. It
+// returns where CRIU writes its log: the work directory, else the image
+// directory.
+func setWorkDir(req *rpc.CriuOpts, o *criu.Opts) (logDir string, work *os.File, err error) {
+	if o.WorkPath == "" {
+		return o.ImagePath, nil, nil
+	}
+	if work, err = openCriuDir(o.WorkPath); err != nil {
+		return "", nil, err
+	}
+	req.WorkDirFd = proto.Int32(int32(work.Fd()))
+	return o.WorkPath, work, nil
 }
 
 // openCriuDir makes (mode 0700) and opens an image or work directory; a

@@ -187,15 +187,12 @@ func (r *restorer) run(images *os.File) error {
 	req.ImagesDirFd = proto.Int32(int32(images.Fd()))
 	req.LogFile = proto.String(restoreLog)
 	req.Root = proto.String(root)
-	logDir := o.ImagePath
-	if o.WorkPath != "" {
-		work, err := openCriuDir(o.WorkPath)
-		if err != nil {
-			return err
-		}
+	logDir, work, err := setWorkDir(req, &o.Opts)
+	if err != nil {
+		return err
+	}
+	if work != nil {
 		defer work.Close()
-		req.WorkDirFd = proto.Int32(int32(work.Fd()))
-		logDir = o.WorkPath
 	}
 	criuConfigFile(req, o.Spec.Annotations)
 	extra, err := restoreNamespaces(req, o.Spec)

@@ -17,19 +17,12 @@ import (
 // *.pressure files (on a hybrid host the container's unified cgroup has
 // them too), and the interfaces of the container's network namespace.
 
-// PSIData is one line of a pressure file.
-type PSIData struct {
-	Avg10  float64 `json:"avg10"`
-	Avg60  float64 `json:"avg60"`
-	Avg300 float64 `json:"avg300"`
-	Total  uint64  `json:"total"`
-}
-
-// PSIStats is a pressure file: "some" and "full" stall times.
-type PSIStats struct {
-	Some PSIData `json:"some,omitzero"`
-	Full PSIData `json:"full,omitzero"`
-}
+// PSIData and PSIStats are the cgroup library's: the same fields and
+// JSON names as runc's events.
+type (
+	PSIData  = cgroups.PSIData
+	PSIStats = cgroups.PSIStats
+)
 
 // NetworkInterface is one interface's counters, as runc's events give them.
 type NetworkInterface struct {
@@ -55,7 +48,7 @@ func addPressure(s *Stats, cs *cgroups.Stats, unifiedDir string) {
 
 func psiOr(have *cgroups.PSIStats, dir, file string) *PSIStats {
 	if have != nil {
-		return &PSIStats{Some: PSIData(have.Some), Full: PSIData(have.Full)}
+		return have
 	}
 	if dir == "" {
 		return nil

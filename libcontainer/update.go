@@ -9,24 +9,36 @@ import (
 	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 )
 
+// lockForUpdate takes the container's lock for an update and returns its
+// config; a container that is not live is refused (and unlocked).
+func (c *Container) lockForUpdate() (*stateDir, *specs.Spec, error) {
+	dir, err := c.lockState()
+	if err != nil {
+		return nil, nil, err
+	}
+	if st := c.Status(); st == Stopped || st == Creating {
+		dir.unlock()
+		return nil, nil, fmt.Errorf("cannot update a stopped container: %w", ErrNotRunning)
+	}
+	spec, err := c.state.FullSpec()
+	if err != nil {
+		dir.unlock()
+		return nil, nil, err
+	}
+	return dir, spec, nil
+}
+
 // Update applies resource changes to a live container and persists them in
 // its state, so a later update or stats starts from them. Only the fields
 // set in r change (as runc's update does); device rules are not updatable.
 // The whole merged set of resources is written: the managers apply device
 // rules from what they are given, and an empty set would deny every device.
 func (c *Container) Update(r *specs.LinuxResources) error {
-	dir, err := c.lockState()
+	dir, spec, err := c.lockForUpdate()
 	if err != nil {
 		return err
 	}
 	defer dir.unlock()
-	if st := c.Status(); st == Stopped || st == Creating {
-		return fmt.Errorf("cannot update a stopped container: %w", ErrNotRunning)
-	}
-	spec, err := c.state.FullSpec()
-	if err != nil {
-		return err
-	}
 	linux := spec.Linux
 	merged := mergeResources(linux.Resources, unlimitedSwapWithMemory(r))
 	// The device rules are left alone (SkipDevices below): not

@@ -1,8 +1,6 @@
 package libcontainer
 
 import (
-	"fmt"
-
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-runtime/berth/libcontainer/intelrdt"
@@ -21,18 +19,11 @@ func (c *Container) UpdateIntelRdt(l3, mb string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := c.lockState()
+	dir, spec, err := c.lockForUpdate()
 	if err != nil {
 		return err
 	}
 	defer dir.unlock()
-	if st := c.Status(); st == Stopped || st == Creating {
-		return fmt.Errorf("cannot update a stopped container: %w", ErrNotRunning)
-	}
-	spec, err := c.state.FullSpec()
-	if err != nil {
-		return err
-	}
 	r := spec.Linux.IntelRdt
 	if r == nil {
 		r = &specs.LinuxIntelRdt{}

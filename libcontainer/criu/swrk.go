@@ -17,6 +17,8 @@ import (
 	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // Swrk is one `criu swrk` session.
@@ -117,17 +119,17 @@ func (s *Swrk) converse(pid int, conn *os.File, req *rpc.CriuReq) (*rpc.CriuResp
 			return nil, err
 		}
 		if !resp.GetSuccess() {
-			closeFds(fds)
+			utils.CloseFds(fds)
 			return resp, failure(req.GetType(), resp)
 		}
 		if resp.GetType() != rpc.CriuReqType_NOTIFY {
-			closeFds(fds)
+			utils.CloseFds(fds)
 			return resp, nil
 		}
 		if s.Notify != nil {
 			err = s.Notify(resp.GetNotify(), fds)
 		} else {
-			closeFds(fds)
+			utils.CloseFds(fds)
 		}
 		if err != nil {
 			return resp, fmt.Errorf("criu notification %q: %w", resp.GetNotify().GetScript(), err)
@@ -195,69 +197,25 @@ func recv(conn *os.File) (*rpc.CriuResp, []int, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read from criu: %w", err)
 	}
-	fds, err := parseRights(oob[:oobn])
+	fds, err := utils.ParseRights(oob[:oobn])
 	if err != nil {
-		return nil, nil, err
+		utils.CloseFds(fds)
+		return nil, nil, fmt.Errorf("criu control message: %w", err)
 	}
 	if n == 0 {
-		closeFds(fds)
+		utils.CloseFds(fds)
 		return nil, nil, errors.New("criu exited without an answer")
 	}
 	if n == len(buf) {
-		closeFds(fds)
+		utils.CloseFds(fds)
 		return nil, nil, errors.New("criu sent a message larger than expected")
 	}
 	resp := &rpc.CriuResp{}
 	if err := proto.Unmarshal(buf[:n], resp); err != nil {
-		closeFds(fds)
+		utils.CloseFds(fds)
 		return nil, nil, fmt.Errorf("decode criu response: %w", err)
 	}
 	return resp, fds, nil
-}
-
-func parseRights(oob []byte) ([]int, error) {
-	if len(oob) == 0 {
-		return nil, nil
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, fmt.Errorf("criu control message: %w", err)
-	}
-	var fds []int
-	for i := range msgs {
-		got, err := unix.ParseUnixRights(&msgs[i])
-		if err != nil {
-			closeFds(fds)
-			return nil, fmt.Errorf("criu control message: %w", err)
-		}
-		fds = append(fds, got...)
-	}
-	return fds, nil
-}
-
-func closeFds(fds []int) {
-	for _, fd := range fds {
-		unix.Close(fd)
-	}
-}
-
-// Version asks criu for its version: major*10000 + minor*100 + sublevel,
-// a git build counting as the next minor release (as runc counts it).
-func Version(path string) (int, error) {
-	t := rpc.CriuReqType_VERSION
-	resp, err := (&Swrk{Path: path}).Run(&rpc.CriuReq{Type: &t})
-	if err != nil {
-		return 0, err
-	}
-	v := resp.GetVersion()
-	if v == nil {
-		return 0, errors.New("criu sent no version")
-	}
-	n := int(v.GetMajorNumber())*10000 + int(v.GetMinorNumber())*100 + int(v.GetSublevel())
-	if v.GetGitid() != "" {
-		n = n - n%100 + 100
-	}
-	return n, nil
 }
 
 // Features asks criu which of the features in want it has (FEATURE_CHECK).
