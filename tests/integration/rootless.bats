@@ -25,6 +25,12 @@ setup_file() {
 	mkdir -p "/run/user/$uid"
 	chown "$RL_USER:" "/run/user/$uid"
 	chmod 700 "/run/user/$uid"
+	# The user runs a copy of berth it can reach: the checkout may be
+	# under a directory only root may enter (a mktemp -d clone).
+	RL_BIN=$(mktemp -d /tmp/berth-rl-bin.XXXXXX)
+	chmod 755 "$RL_BIN"
+	cp "$BERTH" "$RL_BIN/berth"
+	export RL_BIN BERTH=$RL_BIN/berth
 }
 
 teardown_file() {
@@ -33,6 +39,7 @@ teardown_file() {
 	rm -rf "/run/user/$uid"
 	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
 	userdel "$RL_USER" 2>/dev/null || true
+	[ -n "${RL_BIN:-}" ] && rm -rf "$RL_BIN"
 }
 
 setup() {
