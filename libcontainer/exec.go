@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/caps"
+	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
@@ -151,6 +152,11 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	if err != nil {
 		return nil, err
 	}
+	debug := logrus.IsLevelEnabled(logrus.DebugLevel)
+	direct, err := directProgram(spec, o, debug) // directexec.go
+	if err != nil {
+		return nil, err
+	}
 	restoreCPUs, err := setInitialCPUAffinity(o.Process) // affinity_linux.go
 	if err != nil {
 		return nil, err
@@ -159,12 +165,13 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.Take(),
+		Direct: direct,
 	})
 	restoreCPUs()
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
-	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+	if debug {
 		logrus.Debugf("exec %s: process %d started (berth's child: %t), joining the namespaces of init %d; cgroups %v", c.state.ID, proc.pid, proc.cmd != nil, c.state.InitPid, cgPaths)
 	}
 	if err := joinIntelRdt(spec, c.state.ID, proc.pid); err != nil { // intelrdt_linux.go
@@ -177,9 +184,13 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	}
 	// Signals are registered while the process's runtime starts.
 	notifyLater(o.Signals).wait()
-	x := &execution{c: c, o: o, proc: proc, place: execPlacement(cgPaths, status == Paused),
-		r: &runtimeEnd{syncConn: proc.conn, who: "exec process"}}
-	if err := x.run(); err != nil {
+	x := &execution{c: c, o: o, proc: proc, place: execPlacement(cgPaths, status == Paused)}
+	run := x.runDirect
+	if proc.direct == nil {
+		x.r = &runtimeEnd{syncConn: proc.conn, who: "exec process"}
+		run = x.run
+	}
+	if err := run(); err != nil {
 		proc.kill()
 		return nil, err
 	}
@@ -187,7 +198,7 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		// Reaped by the caller's wait loop (foreground) or reparented.
 		proc.cmd.Process.Release()
 	}
-	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+	if debug {
 		logrus.Debugf("exec %s: process %d set up and executed %q", c.state.ID, proc.pid, o.Process.Args[0])
 	}
 	return &ExecProcess{Pid: proc.pid, Direct: proc.cmd != nil}, nil
@@ -228,6 +239,36 @@ func (x *execution) run() error {
 		if err := x.step(s); err != nil {
 			return err
 		}
+	}
+	return x.place.afterExecve(x.proc.pid)
+}
+
+// runDirect is run for a direct exec (directexec.go): the same placement,
+// the cgroup-join step's files in the go-ahead, then the outcome.
+func (x *execution) runDirect() error {
+	d := x.proc.direct
+	defer d.Close()
+	if err := x.place.afterClone(x.proc.pid); err != nil {
+		return err
+	}
+	var tasks []*os.File
+	if j, ok := x.place.(*execJoin); ok {
+		var err error
+		if tasks, err = openCgroupTasks(bcgroups.DistinctDirs(j.paths, false)); err != nil {
+			return err
+		}
+	}
+	fds := make([]int, 0, len(tasks))
+	for _, f := range tasks {
+		fds = append(fds, int(f.Fd()))
+	}
+	err := d.Go(fds)
+	closeFiles(tasks)
+	if err != nil {
+		return err
+	}
+	if err := d.Wait(); err != nil {
+		return err
 	}
 	return x.place.afterExecve(x.proc.pid)
 }

@@ -702,17 +702,34 @@ type execTarget struct {
 // $PATH`, `exec: "/x": permission denied`).
 func prepareExec(p *specs.Process) (*execTarget, error) {
 	ex := &execTarget{args: p.Args, env: p.Env}
-	name := p.Args[0]
-	if strings.Contains(name, "/") {
+	cands, slash := programCandidates(p)
+	if slash {
 		// LookPath consults no PATH for a name with a slash: it checks
 		// that the file is there and executable.
-		if _, err := exec.LookPath(name); err != nil {
+		if _, err := exec.LookPath(cands[0]); err != nil {
 			return nil, err
 		}
-		ex.path = name
+		ex.path = cands[0]
 		return ex, nil
 	}
-	// Not init's PATH: the process's.
+	for _, cand := range cands {
+		if _, err := exec.LookPath(cand); err == nil {
+			ex.path = cand
+			return ex, nil
+		}
+	}
+	return nil, &exec.Error{Name: p.Args[0], Err: exec.ErrNotFound}
+}
+
+// programCandidates lists the paths args[0] may resolve to, in order:
+// itself when it has a slash (slash), else its join with each directory
+// of the process's PATH (not init's), each with a slash so that it is
+// not looked up again.
+func programCandidates(p *specs.Process) (cands []string, slash bool) {
+	name := p.Args[0]
+	if strings.Contains(name, "/") {
+		return []string{name}, true
+	}
 	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	for _, e := range p.Env {
 		if v, ok := strings.CutPrefix(e, "PATH="); ok {
@@ -725,14 +742,11 @@ func prepareExec(p *specs.Process) (*execTarget, error) {
 		}
 		cand := filepath.Join(dir, name)
 		if !strings.Contains(cand, "/") {
-			cand = "./" + cand // a name with a slash: not looked up again
+			cand = "./" + cand
 		}
-		if _, err := exec.LookPath(cand); err == nil {
-			ex.path = cand
-			return ex, nil
-		}
+		cands = append(cands, cand)
 	}
-	return nil, &exec.Error{Name: name, Err: exec.ErrNotFound}
+	return cands, false
 }
 
 // finalizeAndExec drops privileges in the order the kernel requires and
@@ -909,12 +923,22 @@ func passwdHome(uid int) string {
 // os/exec), and HOME set from home() when it is missing or empty. home
 // is only called when needed: it reads the container's /etc/passwd.
 func processEnv(env []string, home func() string) []string {
+	out, needHome := dedupeEnv(env)
+	if needHome {
+		out = append(out, "HOME="+home())
+	}
+	return out
+}
+
+// dedupeEnv is env without duplicate names (the last value wins) and
+// without an empty HOME; needHome: HOME is missing or was empty.
+func dedupeEnv(env []string) (out []string, needHome bool) {
 	last := make(map[string]int, len(env))
 	for i, e := range env {
 		name, _, _ := strings.Cut(e, "=")
 		last[name] = i
 	}
-	out := make([]string, 0, len(env)+1)
+	out = make([]string, 0, len(env)+1)
 	for i, e := range env {
 		name, _, _ := strings.Cut(e, "=")
 		if last[name] != i || e == "HOME=" {
@@ -922,10 +946,8 @@ func processEnv(env []string, home func() string) []string {
 		}
 		out = append(out, e)
 	}
-	if _, ok := last["HOME"]; !ok || env[last["HOME"]] == "HOME=" {
-		out = append(out, "HOME="+home())
-	}
-	return out
+	_, ok := last["HOME"]
+	return out, !ok || env[last["HOME"]] == "HOME="
 }
 
 func setgroupsDenied() bool {

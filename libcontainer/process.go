@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,6 +41,10 @@ type launch struct {
 	// NetNSAhead: the runtime makes the new network namespace itself
 	// (netnsAhead), so the clone leaves it out.
 	NetNSAhead bool
+	// Direct (exec only) is the program of a direct exec (directexec.go):
+	// the process runs it instead of starting Go, and no sync socket is
+	// made. Too large for one request, the Go exec process is started.
+	Direct *nsenter.ExecProgram
 }
 
 // sealing is a seal of berth's own binary for a container process
@@ -115,6 +120,8 @@ type started struct {
 	// cmd is set when pid is berth's direct child (no nsenter fork).
 	cmd  *exec.Cmd
 	conn *syncConn
+	// direct is set for a direct exec, which has no conn.
+	direct *nsenter.Direct
 }
 
 // kill ends a process that failed set-up and reaps it if it is ours.
@@ -128,6 +135,9 @@ func (s *started) kill() {
 	if s.conn != nil {
 		s.conn.Close()
 	}
+	if s.direct != nil {
+		s.direct.Close()
+	}
 }
 
 // startProcess re-executes berth as `berth init` so that it comes up in
@@ -137,56 +147,26 @@ func (s *started) kill() {
 // exec go through the nsenter constructor, which must setns before the Go
 // runtime starts threads.
 func startProcess(l *launch) (*started, error) {
+	if l.Direct != nil {
+		s, err := startDirect(l)
+		if err == nil || !errors.Is(err, nsenter.ErrProgramTooLarge) {
+			return s, err
+		}
+		l.Direct = nil
+	}
 	parentSock, childSock, err := socketpair()
 	if err != nil {
 		return nil, err
 	}
 	defer childSock.Close()
-
-	cmd := &exec.Cmd{
-		Args:   []string{"berth", "init"},
-		Stdin:  l.Stdin,
-		Stdout: l.Stdout,
-		Stderr: l.Stderr,
-	}
-	cmd.ExtraFiles = append(cmd.ExtraFiles, l.ExtraFiles...)
-	fdOf := func(f *os.File) string {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-		return strconv.Itoa(2 + len(cmd.ExtraFiles))
-	}
-	sealed, err := initExecutable(cmd, fdOf, l.Seal)
+	cmd, sealed, err := initCmd(l, func(cmd *exec.Cmd, fdOf func(*os.File) string) {
+		cmd.Env = append(cmd.Env, envSyncFd+"="+fdOf(childSock))
+	})
 	if err != nil {
 		parentSock.Close()
 		return nil, err
 	}
-	// The child holds its own reference once started.
 	defer sealed.Close()
-	// One P from the start (read before init's scheduler starts): its Go
-	// runtime then starts no extra thread for goroutines that wake while
-	// another runs (a created init has 4 threads instead of 5, and a
-	// thread's stack and page faults less). runtime.GOMAXPROCS(1) in code
-	// comes after the threads exist and costs more faults than it saves,
-	// so the runtime side keeps the default.
-	cmd.Env = append(cmd.Env, "GOMAXPROCS=1", envSyncFd+"="+fdOf(childSock))
-	if l.Fifo != nil {
-		cmd.Env = append(cmd.Env, envFifoFd+"="+fdOf(l.Fifo))
-	}
-	if l.Console != nil {
-		cmd.Env = append(cmd.Env, envConsoleFd+"="+fdOf(l.Console))
-	}
-	// Until init reports ready it must not outlive a runtime that died.
-	// A container's init leads its own session, as runc's does (nsexec's
-	// setsid): CRIU refuses to checkpoint a tree whose session leader is
-	// outside it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL, Setsid: l.InitPid == 0}
-
-	// Descriptors berth inherited without close-on-exec (a caller's
-	// leak) must not reach the container process: only stdio, the
-	// preserved ones and berth's own handles below are passed.
-	if err := utils.CloseExecFrom(3 + len(l.ExtraFiles)); err != nil {
-		parentSock.Close()
-		return nil, err
-	}
 	req, useNsenter, err := namespaceRequest(l)
 	if err != nil {
 		parentSock.Close()
@@ -214,10 +194,6 @@ func startProcess(l *launch) (*started, error) {
 		// its root before execve, or it loses every capability there.
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
-	if l.CgroupFD >= 0 {
-		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = l.CgroupFD
-	}
 	if err := cmd.Start(); err != nil {
 		parentSock.Close()
 		return nil, fmt.Errorf("start init process: %w", err)
@@ -225,6 +201,82 @@ func startProcess(l *launch) (*started, error) {
 	s.pid = cmd.Process.Pid
 	s.cmd = cmd
 	return s, nil
+}
+
+// startDirect starts a direct exec (l.Direct): the sealed binary through
+// nsenter, which joins the namespaces and runs the program.
+func startDirect(l *launch) (*started, error) {
+	cmd, sealed, err := initCmd(l, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer sealed.Close()
+	req, _, err := namespaceRequest(l)
+	if err != nil {
+		return nil, err
+	}
+	d, err := nsenter.StartDirect(cmd, req, l.Direct)
+	if err != nil {
+		return nil, err
+	}
+	s := &started{pid: d.Pid, direct: d}
+	if !d.Forked {
+		s.cmd = cmd
+	}
+	return s, nil
+}
+
+// initCmd builds the command of `berth init` for l, from the sealed
+// binary, with its descriptors (own adds the caller's before the rest).
+func initCmd(l *launch, own func(*exec.Cmd, func(*os.File) string)) (*exec.Cmd, *exeseal.Exe, error) {
+	cmd := &exec.Cmd{
+		Args:   []string{"berth", "init"},
+		Stdin:  l.Stdin,
+		Stdout: l.Stdout,
+		Stderr: l.Stderr,
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, l.ExtraFiles...)
+	fdOf := func(f *os.File) string {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		return strconv.Itoa(2 + len(cmd.ExtraFiles))
+	}
+	sealed, err := initExecutable(cmd, fdOf, l.Seal)
+	if err != nil {
+		return nil, nil, err
+	}
+	// One P from the start (read before init's scheduler starts): its Go
+	// runtime then starts no extra thread for goroutines that wake while
+	// another runs (a created init has 4 threads instead of 5, and a
+	// thread's stack and page faults less). runtime.GOMAXPROCS(1) in code
+	// comes after the threads exist and costs more faults than it saves,
+	// so the runtime side keeps the default.
+	cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	if own != nil {
+		own(cmd, fdOf)
+	}
+	if l.Fifo != nil {
+		cmd.Env = append(cmd.Env, envFifoFd+"="+fdOf(l.Fifo))
+	}
+	if l.Console != nil {
+		cmd.Env = append(cmd.Env, envConsoleFd+"="+fdOf(l.Console))
+	}
+	// Until init reports ready it must not outlive a runtime that died.
+	// A container's init leads its own session, as runc's does (nsexec's
+	// setsid): CRIU refuses to checkpoint a tree whose session leader is
+	// outside it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL, Setsid: l.InitPid == 0}
+	if l.CgroupFD >= 0 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = l.CgroupFD
+	}
+	// Descriptors berth inherited without close-on-exec (a caller's
+	// leak) must not reach the container process: only stdio, the
+	// preserved ones and berth's own handles below are passed.
+	if err := utils.CloseExecFrom(3 + len(l.ExtraFiles)); err != nil {
+		sealed.Close()
+		return nil, nil, err
+	}
+	return cmd, sealed, nil
 }
 
 // preservedFiles returns descriptors 3 to 3+n-1 for --preserve-fds. Only

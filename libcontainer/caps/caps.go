@@ -130,3 +130,21 @@ func (c *Caps) ApplyFinal() error {
 	}
 	return nil
 }
+
+// Masks returns the sets as bit masks, for a process that applies them
+// without this package (a direct exec), and the kernel's last capability.
+func (c *Caps) Masks() (bounding, effective, permitted, inheritable, ambient uint64, last uint32, err error) {
+	l, err := capability.LastCap()
+	if err != nil {
+		return 0, 0, 0, 0, 0, 0, fmt.Errorf("capabilities: %w", err)
+	}
+	mask := func(which capability.CapType) uint64 {
+		var m uint64
+		for _, v := range c.sets[which] {
+			m |= 1 << uint(v)
+		}
+		return m
+	}
+	return mask(capability.BOUNDING), mask(capability.EFFECTIVE), mask(capability.PERMITTED),
+		mask(capability.INHERITABLE), mask(capability.AMBIENT), uint32(l), nil
+}

@@ -48,6 +48,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "direct.h"
+
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
@@ -83,6 +85,8 @@ struct request {
 	uint32_t unshare;
 	size_t timens_len;
 	char timens[TIMENS_MAX];
+	/* The request holds an exec process's program (direct.h). */
+	int direct;
 };
 
 /* Only touched on the slow path; .bss costs nothing until then. */
@@ -90,9 +94,10 @@ static unsigned char req_buf[REQ_MAX];
 static struct request req;
 static int sock = -1;
 
+#define die nsenter_die
+
 /* Report an error to the parent (or stderr before the socket is known), exit. */
-__attribute__((noreturn, format(printf, 2, 3)))
-static void die(int err, const char *fmt, ...)
+void nsenter_die(int err, const char *fmt, ...)
 {
 	char msg[PATH_MAX + 256];
 	size_t len;
@@ -206,11 +211,15 @@ static void parse_request(size_t n)
 			req.timens_len = len;
 			break;
 		default:
-			die(0, "request: unknown attribute type %u", type);
+			if (!direct_exec_attr(type, payload, len))
+				die(0, "request: unknown attribute type %u", type);
 		}
 	}
 	if (req.timens_len != 0 && !(req.unshare & CLONE_NEWTIME))
 		die(0, "request: time offsets without a new time namespace");
+	req.direct = direct_exec_requested();
+	if (req.direct && req.unshare != 0)
+		die(0, "request: a direct exec only joins namespaces");
 }
 
 static int send_pid(char kind, pid_t pid)
@@ -340,6 +349,8 @@ static void nsenter(const char *fd_text)
 	} else if (send_pid('P', getpid()) < 0) {
 		die(errno, "send pid");
 	}
+	if (req.direct)
+		direct_exec_run(sock);
 
 	close(sock);
 	unsetenv(NSENTER_ENV);

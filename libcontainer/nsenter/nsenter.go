@@ -170,6 +170,12 @@ func timeOffsetsText(offsets map[string]specs.LinuxTimeOffset) (string, error) {
 
 // encodeRequest builds the request message (format in the package comment).
 func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string) ([]byte, error) {
+	return encodeRequestWith(joins, unshare, timeOffsets, nil)
+}
+
+// encodeRequestWith builds the request message with an exec program
+// (direct.go), when prog is set.
+func encodeRequestWith(joins []joinAttr, unshare uint32, timeOffsets string, prog *ExecProgram) ([]byte, error) {
 	var buf bytes.Buffer
 	ne := binary.NativeEndian
 	buf.Write(ne.AppendUint32(nil, requestMagic))
@@ -205,8 +211,16 @@ func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string) ([]byte
 			return nil, err
 		}
 	}
+	if prog != nil {
+		if err := prog.encode(attr); err != nil {
+			return nil, ErrProgramTooLarge
+		}
+	}
 	msg := buf.Bytes()
 	if len(msg) > maxRequestSize {
+		if prog != nil {
+			return nil, ErrProgramTooLarge
+		}
 		return nil, fmt.Errorf("request too large (%d bytes)", len(msg))
 	}
 	ne.PutUint32(msg[4:], uint32(len(msg)))
@@ -304,18 +318,29 @@ func isFileOrNil(v any) bool {
 // start runs the protocol with an already encoded request; tests use it to
 // send requests Start would never build.
 func start(cmd *exec.Cmd, msg []byte, maps *idMaps) (pid int, forked bool, err error) {
+	pid, forked, _, err = startKeep(cmd, msg, maps, false)
+	return pid, forked, err
+}
+
+// startKeep is start; with keep, it returns the parent's end of the
+// socket open, for a direct exec's go-ahead and outcome.
+func startKeep(cmd *exec.Cmd, msg []byte, maps *idMaps, keep bool) (pid int, forked bool, sock *os.File, err error) {
 	if !haveConstructor {
-		return 0, false, errors.New("nsenter: built without cgo, the constructor is missing")
+		return 0, false, nil, errors.New("nsenter: built without cgo, the constructor is missing")
 	}
 	if cmd.Process != nil {
-		return 0, false, errors.New("nsenter: command already started")
+		return 0, false, nil, errors.New("nsenter: command already started")
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 0, false, fmt.Errorf("nsenter: socketpair: %w", err)
+		return 0, false, nil, fmt.Errorf("nsenter: socketpair: %w", err)
 	}
 	parentEnd := os.NewFile(uintptr(fds[0]), "nsenter parent socket")
-	defer parentEnd.Close()
+	defer func() {
+		if !keep || err != nil {
+			parentEnd.Close()
+		}
+	}()
 	childEnd := os.NewFile(uintptr(fds[1]), "nsenter child socket")
 
 	childFD := 3 + len(cmd.ExtraFiles)
@@ -330,7 +355,7 @@ func start(cmd *exec.Cmd, msg []byte, maps *idMaps) (pid int, forked bool, err e
 	// Only the child may hold its end, so that its exit reads as EOF here.
 	childEnd.Close()
 	if err != nil {
-		return 0, false, fmt.Errorf("nsenter: start %s: %w", cmd.Path, err)
+		return 0, false, nil, fmt.Errorf("nsenter: start %s: %w", cmd.Path, err)
 	}
 
 	pid, forked, err = serve(parentEnd, cmd.Process.Pid, msg, maps)
@@ -343,15 +368,18 @@ func start(cmd *exec.Cmd, msg []byte, maps *idMaps) (pid int, forked bool, err e
 		if werr := cmd.Wait(); werr != nil {
 			err = fmt.Errorf("%w (%v)", err, werr)
 		}
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	if forked {
 		if err := cmd.Wait(); err != nil {
 			_ = unix.Kill(pid, unix.SIGKILL)
-			return 0, false, fmt.Errorf("nsenter: wait for intermediate process %d: %w", cmd.Process.Pid, err)
+			return 0, false, nil, fmt.Errorf("nsenter: wait for intermediate process %d: %w", cmd.Process.Pid, err)
 		}
 	}
-	return pid, forked, nil
+	if keep {
+		return pid, forked, parentEnd, nil
+	}
+	return pid, forked, nil, nil
 }
 
 // withEnv returns env with key set to value, dropping earlier settings of key.

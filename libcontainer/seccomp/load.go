@@ -331,3 +331,13 @@ func install(prog *program) (int, error) {
 	}
 	return -1, nil
 }
+
+// BPF returns the compiled program and its seccomp(2) flags, for a
+// process that installs it without this package (a direct exec).
+// listener reports a notify filter, whose fd only Install hands back.
+func (f *Filter) BPF() (insns []unix.SockFilter, flags uintptr, listener bool) {
+	if f == nil {
+		return nil, 0, false
+	}
+	return f.prog.insns, f.prog.flags, f.prog.flags&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0
+}

@@ -350,3 +350,65 @@ start_container() {
 	for d in $paths; do rmdir "$d/sub"; done
 	rmdir "$(cgroup_path pids cli-xcg)/other"
 }
+
+# The probe of what an exec process got, for ex-direct-*: everything the
+# set-up applies, one line each.
+DIRECT_PROBE='id; grep -E "^(Cap|NoNewPrivs|Seccomp|Cpus_allowed_list|SigBlk|SigIgn)" /proc/self/status;
+	umask; pwd; env | sort; ulimit -a; ls /proc/self/fd; cat /proc/self/cgroup; cat /proc/self/oom_score_adj;
+	readlink /proc/self/ns/mnt /proc/self/ns/pid /proc/self/ns/net; cat /proc/self/attr/current 2>/dev/null; true'
+
+@test "ex-direct-same: a direct exec gets exactly what the Go exec process gets" {
+	# --debug keeps the Go exec process (it logs its steps); without it
+	# this config is a direct exec (ex-direct-taken checks that).
+	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}, {"type": "RLIMIT_NPROC", "soft": 99, "hard": 100}]
+		| .process.noNewPrivileges = false
+		| .process.env += ["DUP=1", "DUP=2", "HOME="]
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+	start_container ex-dsame
+	echo pfd >"$TEST_TMP/fd3"
+	for flags in "" "--user 1000:1001 -g 7 -g 8 --cwd /tmp --env X=1 --cap CAP_SYS_ADMIN --no-new-privs" "--user 65534:65534 --cwd /root"; do
+		taskset -c 0 "$BERTH" --root "$STATE_ROOT" exec --preserve-fds 1 $flags ex-dsame sh -c "cat /proc/self/fd/3; $DIRECT_PROBE" 3<"$TEST_TMP/fd3" >"$TEST_TMP/direct" 2>&1 </dev/null
+		taskset -c 0 "$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/debug.log" --debug exec --preserve-fds 1 $flags ex-dsame sh -c "cat /proc/self/fd/3; $DIRECT_PROBE" 3<"$TEST_TMP/fd3" >"$TEST_TMP/go" 2>&1 </dev/null
+		cat "$TEST_TMP/direct"
+		diff "$TEST_TMP/direct" "$TEST_TMP/go"
+		grep -q '^pfd$' "$TEST_TMP/direct"
+	done
+	# the filter is in force in both
+	run berth exec ex-dsame mkdir /tmp/d
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ermission"* || "$output" == *"not permitted"* ]]
+}
+
+@test "ex-direct-errors: a direct exec fails as the Go exec process does" {
+	echo '#!/bin/nothing' >"$BUNDLE/rootfs/badinterp"
+	printf '\0\1\2\3' >"$BUNDLE/rootfs/garbage"
+	chmod 755 "$BUNDLE/rootfs/badinterp" "$BUNDLE/rootfs/garbage"
+	echo 'x' >"$BUNDLE/rootfs/noexec"
+	start_container ex-derr
+	for args in "nothere" "/nothere" "/etc" "/noexec" "/garbage" "/badinterp" "--cwd /nothere true" "--cwd /etc/passwd true"; do
+		run "$BERTH" --root "$STATE_ROOT" exec ex-derr $args
+		direct_status=$status
+		direct_msg=$(echo "$output" | grep 'level=error' | sed -e 's/^.*msg=//' -e 's/ func=.*$//')
+		run "$BERTH" --root "$STATE_ROOT" --debug exec ex-derr $args
+		go_msg=$(echo "$output" | grep 'level=error' | sed -e 's/^.*msg=//' -e 's/ func=.*$//')
+		echo "$args: direct [$direct_status] $direct_msg / go [$status] $go_msg"
+		[ "$direct_status" -eq 255 ]
+		[ "$status" -eq 255 ]
+		[ -n "$direct_msg" ]
+		[ "$direct_msg" = "$go_msg" ]
+	done
+}
+
+@test "ex-direct-taken: a plain exec starts no Go runtime in the container process; a terminal or --debug does" {
+	start_container ex-dtaken
+	# Go installs a handler for every signal at start-up: ~65 rt_sigaction
+	# calls per Go process. Count the calls of the whole exec, both ways.
+	count() {
+		strace -f -qq -e trace=rt_sigaction -o "$TEST_TMP/st" "$BERTH" --root "$STATE_ROOT" "$@" >/dev/null 2>&1 </dev/null
+		grep -c rt_sigaction "$TEST_TMP/st"
+	}
+	direct=$(count exec ex-dtaken true)
+	gopath=$(count --log "$TEST_TMP/d.log" --debug exec ex-dtaken true)
+	echo "direct $direct, go $gopath"
+	[ "$gopath" -ge $((direct + 40)) ]
+}

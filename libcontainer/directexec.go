@@ -1,0 +1,105 @@
+package libcontainer
+
+import (
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-runtime/berth/libcontainer/caps"
+	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/lsm"
+	"github.com/berth-runtime/berth/libcontainer/nsenter"
+	"github.com/berth-runtime/berth/libcontainer/seccomp"
+)
+
+// A direct exec is an exec process whose set-up the nsenter constructor
+// runs in C from a program the runtime compiles (nsenter/direct.go,
+// direct_exec.c): no Go runtime starts in it, which is most of the work
+// of an exec. It takes the same steps as the Go exec process (sync.go:
+// config, cgroup-join, enter, execve), with the config as the program in
+// nsenter's request, cgroup-join as the go-ahead that carries the cgroup
+// v1 files, and the outcome as EOF or an error report on nsenter's
+// socket. What the program cannot express goes to the Go exec process
+// (directBlocker says why), whose set-up is the reference: both apply
+// the same things in the same order and fail with the same words.
+
+// directBlocker returns why the exec process o cannot be a direct exec,
+// or "" if it can.
+func directBlocker(spec *specs.Spec, p *specs.Process, debug bool) string {
+	switch {
+	case debug:
+		return "--debug (the Go process logs its steps)"
+	case p.Terminal:
+		return "a terminal"
+	case configs.HasNamespace(spec, specs.UserNamespace):
+		return "a user namespace"
+	case !configs.HasNamespace(spec, specs.MountNamespace):
+		return "no mount namespace"
+	case spec.Linux.Seccomp != nil && spec.Linux.Seccomp.ListenerPath != "":
+		return "a seccomp listener"
+	case lsm.RequestOf(spec, p) != lsm.Request{}:
+		return "an LSM label"
+	case p.OOMScoreAdj != nil:
+		return "oomScoreAdj"
+	case p.IOPriority != nil || p.Scheduler != nil || spec.Linux.MemoryPolicy != nil || spec.Linux.Personality != nil:
+		return "a process attribute"
+	case p.ExecCPUAffinity != nil:
+		return "execCPUAffinity"
+	case p.User.UID == 1<<32-1 || p.User.GID == 1<<32-1:
+		return "an invalid user"
+	case len(p.Args) == 0:
+		return "no arguments"
+	}
+	return ""
+}
+
+// directProgram compiles the exec process o into a direct exec's program;
+// nil when it cannot be one (the caller starts the Go exec process). An
+// error is one the Go exec process would have reported the same way.
+func directProgram(spec *specs.Spec, o *ExecOpts, debug bool) (*nsenter.ExecProgram, error) {
+	p := o.Process
+	if directBlocker(spec, p, debug) != "" {
+		return nil, nil
+	}
+	cands, slash := programCandidates(p)
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	env, needHome := dedupeEnv(p.Env)
+	prog := &nsenter.ExecProgram{
+		Args: p.Args, Name: p.Args[0], Env: env, NeedHome: needHome,
+		Candidates: cands, Slash: slash, Cwd: p.Cwd,
+		UID: p.User.UID, GID: p.User.GID, Groups: p.User.AdditionalGids,
+		Umask: 0o022, CloseFrom: uint32(3 + o.PreserveFds), NNP: p.NoNewPrivileges,
+	}
+	if p.User.Umask != nil {
+		prog.Umask = *p.User.Umask
+	}
+	for _, r := range p.Rlimits {
+		res, err := configs.RlimitResource(r.Type)
+		if err != nil {
+			return nil, nil // the Go process reports it
+		}
+		prog.Rlimits = append(prog.Rlimits, nsenter.Rlimit{Type: r.Type, Resource: uint32(res), Soft: r.Soft, Hard: r.Hard})
+	}
+	// The runtime logged what Parse leaves out (caps.Warn).
+	if c, _ := caps.Parse(p.Capabilities); c != nil {
+		var m nsenter.CapMasks
+		var err error
+		m.Bounding, m.Effective, m.Permitted, m.Inheritable, m.Ambient, prog.LastCap, err = c.Masks()
+		if err != nil {
+			return nil, nil
+		}
+		prog.Caps = &m
+	}
+	sc, err := seccomp.Compile(spec.Linux.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("load seccomp filter: %w", err)
+	}
+	insns, flags, listener := sc.BPF()
+	if listener {
+		return nil, nil
+	}
+	prog.Seccomp, prog.SeccompFlags = insns, uint32(flags)
+	return prog, nil
+}

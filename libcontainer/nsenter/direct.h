@@ -1,0 +1,80 @@
+/*
+ * Direct exec: an exec process that the constructor sets up and execve's
+ * itself, so that no Go runtime starts in it (direct_exec.c).  Shared by
+ * nsenter.c, which parses the request, and direct_exec.c, which runs it.
+ */
+#ifndef BERTH_NSENTER_DIRECT_H
+#define BERTH_NSENTER_DIRECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Request attribute types of the program (nsenter.go: attrExec*). */
+enum {
+	ATTR_EXEC_FIXED = 16,	/* struct below, once; it makes the request an exec */
+	ATTR_EXEC_ARG = 17,	/* one argv string, repeated in order */
+	ATTR_EXEC_ENV = 18,	/* one environment string, repeated */
+	ATTR_EXEC_CAND = 19,	/* one candidate program path, repeated */
+	ATTR_EXEC_CWD = 20,	/* the working directory, once */
+	ATTR_EXEC_GROUPS = 21,	/* u32 array: supplementary gids, once */
+	ATTR_EXEC_RLIMIT = 22,	/* u32 resource, u32 0, u64 soft, u64 hard; repeated */
+	ATTR_EXEC_SECCOMP = 23,	/* struct sock_filter array, once */
+};
+
+/* ATTR_EXEC_FIXED flags. */
+enum {
+	EXEC_F_CAPS = 1 << 0,	   /* apply the capability masks */
+	EXEC_F_NNP = 1 << 1,	   /* set no_new_privs */
+	EXEC_F_HOME = 1 << 2,	   /* append HOME from the container's /etc/passwd */
+	EXEC_F_SLASH = 1 << 3,	   /* args[0] has a slash: no PATH search */
+	EXEC_F_SECCOMP = 1 << 4,   /* load ATTR_EXEC_SECCOMP */
+	EXEC_F_ALL = (1 << 5) - 1,
+};
+
+/*
+ * ATTR_EXEC_FIXED payload: u32 flags, uid, gid, umask, close_from,
+ * last_cap, seccomp_flags, then u64 bounding, effective, permitted,
+ * inheritable, ambient.
+ */
+#define EXEC_FIXED_SIZE (7 * 4 + 5 * 8)
+
+/* Error kinds of an 'X' report (nsenter.go: directErr*). */
+enum {
+	XK_PROTOCOL = 1,	/* index: what (0 go message, 1 too many fds) */
+	XK_JOIN_CGROUP,
+	XK_RLIMIT,		/* index: the rlimit */
+	XK_LOOKUP_NOTFOUND,
+	XK_LOOKUP_STAT,
+	XK_LOOKUP_ERR,
+	XK_LOOKUP_PERM,
+	XK_CHDIR,
+	XK_CWD_OUTSIDE,
+	XK_GETCWD,
+	XK_CLOSE_EXEC,
+	XK_SECCOMP,
+	XK_BOUNDING,
+	XK_KEEPCAPS_SET,
+	XK_KEEPCAPS_CLEAR,
+	XK_SETGROUPS,
+	XK_SETGID,
+	XK_SETUID,
+	XK_CAPSET,
+	XK_AMBIENT,
+	XK_NNP,
+	XK_EXEC,		/* index: the candidate executed */
+	XK_PDEATHSIG,
+	XK_CAPGET,
+};
+
+/* Returns 1 if type is a program attribute (then parsed), 0 if not. */
+int direct_exec_attr(uint16_t type, const unsigned char *p, size_t len);
+/* Whether the request holds a program, after parsing: checks it whole. */
+int direct_exec_requested(void);
+/* Sets the program up and execve's it; reports failure on sock and exits. */
+__attribute__((noreturn)) void direct_exec_run(int sock);
+
+/* nsenter.c's: report a malformed request and exit. */
+__attribute__((noreturn, format(printf, 2, 3)))
+void nsenter_die(int err, const char *fmt, ...);
+
+#endif

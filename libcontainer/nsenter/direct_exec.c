@@ -1,0 +1,628 @@
+//go:build linux && cgo
+
+/*
+ * Direct exec: the exec process's set-up (what the Go exec process does in
+ * processSide's enter and execve steps) for the configs the runtime can
+ * compile to a flat program (libcontainer/directexec.go decides which).
+ * The process is past nsenter's joins and fork here, in every namespace of
+ * the container; it runs the program below and execve's, and the Go
+ * runtime never starts in it.  The runtime did everything that needs no
+ * view of the container: capabilities as masks, the seccomp filter as BPF,
+ * the PATH search as a list of candidate paths, the environment without
+ * duplicates, the umask.
+ *
+ * Protocol, after the 'P' or 'C' pid report of nsenter.c (nsenter.go has
+ * the whole table):
+ *
+ *   runtime -> process  'G' [+ fds]   go on: the runtime placed the process
+ *                                     (cgroup v2, RDT, pidfd); the fds are
+ *                                     the cgroup v1 "tasks" files to join
+ *   process -> runtime  EOF           execve succeeded (the socket is
+ *                                     close-on-exec)
+ *                       'X' + u32 kind + i32 errno + u32 index
+ *                                     failed (kinds in direct.h); the
+ *                                     runtime words it as the Go exec
+ *                                     process would; the process exits 1
+ *
+ * The order of the steps is finalizeAndExec's (init_linux.go), so that a
+ * profile, a user or a cwd behaves the same on both paths.
+ */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "direct.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+#define REQ_MAX (64 * 1024)
+/* Every string costs an attribute header of 4 bytes at least. */
+#define MAX_STRINGS (REQ_MAX / 4)
+#define MAX_GROUPS (REQ_MAX / 4)
+#define MAX_RLIMITS 64
+#define MAX_FDS 32
+/* What is read of the container's /etc/passwd (userdb.go's maxUserDB). */
+#define PASSWD_MAX (4 << 20)
+/* The longest passwd line Go's bufio.Scanner takes (userdb's parser). */
+#define PASSWD_LINE_MAX (64 * 1024)
+
+struct rlim {
+	uint32_t resource;
+	uint64_t soft, hard;
+};
+
+/* The program; .bss, so it costs nothing in processes that never exec. */
+static struct {
+	int fixed;
+	uint32_t flags, uid, gid, umask, close_from, last_cap, seccomp_flags;
+	uint64_t bounding, effective, permitted, inheritable, ambient;
+	char *argv[MAX_STRINGS + 1];
+	size_t argc;
+	char *envp[MAX_STRINGS + 2];	/* + HOME, + NULL */
+	size_t envc;
+	char *cand[MAX_STRINGS];
+	size_t ncand;
+	char *cwd;
+	gid_t groups[MAX_GROUPS];
+	size_t ngroups;
+	int have_groups;
+	struct rlim rlim[MAX_RLIMITS];
+	size_t nrlim;
+	struct sock_filter filter[BPF_MAXINSNS];
+	size_t nfilter;
+} prog;
+
+/* Strings of the program, NUL-terminated: each takes its length + 1. */
+static char arena[2 * REQ_MAX];
+static size_t arena_used;
+static char home_env[PATH_MAX + 8];
+static int report_sock = -1;
+
+static uint32_t u32_at(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t u64_at(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static char *arena_string(const unsigned char *p, size_t len)
+{
+	char *s;
+
+	if (memchr(p, '\0', len) != NULL)
+		nsenter_die(0, "request: exec string contains NUL");
+	if (len + 1 > sizeof(arena) - arena_used)
+		nsenter_die(0, "request: exec strings too long");
+	s = arena + arena_used;
+	memcpy(s, p, len);
+	s[len] = '\0';
+	arena_used += len + 1;
+	return s;
+}
+
+int direct_exec_attr(uint16_t type, const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	switch (type) {
+	case ATTR_EXEC_FIXED:
+		if (prog.fixed || len != EXEC_FIXED_SIZE)
+			nsenter_die(0, "request: bad or repeated exec attribute");
+		prog.fixed = 1;
+		prog.flags = u32_at(p);
+		prog.uid = u32_at(p + 4);
+		prog.gid = u32_at(p + 8);
+		prog.umask = u32_at(p + 12);
+		prog.close_from = u32_at(p + 16);
+		prog.last_cap = u32_at(p + 20);
+		prog.seccomp_flags = u32_at(p + 24);
+		prog.bounding = u64_at(p + 28);
+		prog.effective = u64_at(p + 36);
+		prog.permitted = u64_at(p + 44);
+		prog.inheritable = u64_at(p + 52);
+		prog.ambient = u64_at(p + 60);
+		if (prog.flags & ~(uint32_t)EXEC_F_ALL)
+			nsenter_die(0, "request: bad exec flags %#x", prog.flags);
+		if (prog.last_cap > 63 || prog.close_from < 3 || prog.umask > 0777)
+			nsenter_die(0, "request: bad exec attribute values");
+		return 1;
+	case ATTR_EXEC_ARG:
+		if (prog.argc >= MAX_STRINGS)
+			nsenter_die(0, "request: too many exec arguments");
+		prog.argv[prog.argc++] = arena_string(p, len);
+		return 1;
+	case ATTR_EXEC_ENV:
+		if (prog.envc >= MAX_STRINGS)
+			nsenter_die(0, "request: too many exec environment strings");
+		prog.envp[prog.envc++] = arena_string(p, len);
+		return 1;
+	case ATTR_EXEC_CAND:
+		if (prog.ncand >= MAX_STRINGS || len == 0)
+			nsenter_die(0, "request: bad exec candidate");
+		prog.cand[prog.ncand++] = arena_string(p, len);
+		return 1;
+	case ATTR_EXEC_CWD:
+		if (prog.cwd != NULL || len == 0)
+			nsenter_die(0, "request: bad or repeated exec cwd");
+		prog.cwd = arena_string(p, len);
+		return 1;
+	case ATTR_EXEC_GROUPS:
+		if (prog.have_groups || len % 4 != 0)
+			nsenter_die(0, "request: bad or repeated exec groups");
+		prog.have_groups = 1;
+		for (i = 0; i < len / 4; i++)
+			prog.groups[prog.ngroups++] = (gid_t)u32_at(p + 4 * i);
+		return 1;
+	case ATTR_EXEC_RLIMIT:
+		if (len != 24 || prog.nrlim >= MAX_RLIMITS)
+			nsenter_die(0, "request: bad exec rlimit");
+		prog.rlim[prog.nrlim].resource = u32_at(p);
+		prog.rlim[prog.nrlim].soft = u64_at(p + 8);
+		prog.rlim[prog.nrlim].hard = u64_at(p + 16);
+		prog.nrlim++;
+		return 1;
+	case ATTR_EXEC_SECCOMP:
+		if (prog.nfilter != 0 || len == 0 || len % sizeof(struct sock_filter) != 0 ||
+		    len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+			nsenter_die(0, "request: bad or repeated exec seccomp filter");
+		memcpy(prog.filter, p, len);
+		prog.nfilter = len / sizeof(struct sock_filter);
+		return 1;
+	}
+	return 0;
+}
+
+int direct_exec_requested(void)
+{
+	int any = prog.argc || prog.envc || prog.ncand || prog.cwd || prog.have_groups ||
+		  prog.nrlim || prog.nfilter;
+
+	if (!prog.fixed) {
+		if (any)
+			nsenter_die(0, "request: exec attributes without the exec header");
+		return 0;
+	}
+	if (prog.argc == 0 || prog.ncand == 0 || prog.cwd == NULL || !prog.have_groups)
+		nsenter_die(0, "request: incomplete exec program");
+	if ((prog.flags & EXEC_F_SLASH) && prog.ncand != 1)
+		nsenter_die(0, "request: a program path with a slash has one candidate");
+	if (!(prog.flags & EXEC_F_SECCOMP) != !prog.nfilter)
+		nsenter_die(0, "request: exec seccomp flag and filter disagree");
+	return 1;
+}
+
+/* Reports a failure to the runtime and exits. */
+__attribute__((noreturn))
+static void fail(uint32_t kind, int err, uint32_t index)
+{
+	unsigned char msg[13];
+	int32_t e = err;
+
+	msg[0] = 'X';
+	memcpy(msg + 1, &kind, 4);
+	memcpy(msg + 5, &e, 4);
+	memcpy(msg + 9, &index, 4);
+	(void)send(report_sock, msg, sizeof(msg), MSG_NOSIGNAL);
+	_exit(1);
+}
+
+/* The runtime's go-ahead, with the cgroup v1 "tasks" files to join. */
+static void await_go(void)
+{
+	char kind = 0;
+	char cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))];
+	struct iovec iov = { .iov_base = &kind, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c;
+	int fds[MAX_FDS];
+	size_t nfds = 0, i;
+	ssize_t n;
+	int err = 0;
+
+	do
+		n = recvmsg(report_sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		_exit(1); /* the runtime is gone: nobody to report to */
+	if (n < 0)
+		fail(XK_PROTOCOL, errno, 0);
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (nfds + k > MAX_FDS)
+			fail(XK_PROTOCOL, 0, 1);
+		memcpy(fds + nfds, CMSG_DATA(c), k * sizeof(int));
+		nfds += k;
+	}
+	if (n != 1 || kind != 'G' || (mh.msg_flags & MSG_CTRUNC))
+		fail(XK_PROTOCOL, 0, 0);
+	/*
+	 * They lead into the host's cgroup tree: written and closed at once
+	 * (CVE-2024-21626), as the Go process's joinCgroups does.
+	 */
+	for (i = 0; i < nfds; i++) {
+		if (err == 0 && write(fds[i], "0", 1) != 1)
+			err = errno ? errno : EIO;
+		close(fds[i]);
+	}
+	if (err != 0)
+		fail(XK_JOIN_CGROUP, err, 0);
+}
+
+/* os/exec's findExecutable: 0, or the error kind with *err. */
+static uint32_t find_executable(const char *file, int *err)
+{
+	struct stat st;
+
+	if (stat(file, &st) < 0) {
+		*err = errno;
+		return XK_LOOKUP_STAT;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		*err = EISDIR;
+		return XK_LOOKUP_ERR;
+	}
+	if (faccessat(AT_FDCWD, file, X_OK, AT_EACCESS) == 0)
+		return 0;
+	*err = errno;
+	if (*err != ENOSYS && *err != EPERM)
+		return XK_LOOKUP_ERR;
+	if (st.st_mode & 0111)
+		return 0;
+	*err = 0;
+	return XK_LOOKUP_PERM;
+}
+
+/* The candidate to execute (prepareExec): its index. */
+static uint32_t resolve(void)
+{
+	uint32_t kind;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < prog.ncand; i++) {
+		kind = find_executable(prog.cand[i], &err);
+		if (kind == 0)
+			return (uint32_t)i;
+		if (prog.flags & EXEC_F_SLASH)
+			fail(kind, err, 0);
+	}
+	fail(XK_LOOKUP_NOTFOUND, 0, 0);
+}
+
+/* strconv.Atoi as the passwd parser uses it: 0 for anything else. */
+static long long passwd_int(const char *s, size_t len)
+{
+	long long v = 0;
+	int neg = 0;
+	size_t i = 0;
+
+	if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+		neg = s[0] == '-';
+		i = 1;
+	}
+	if (i == len)
+		return 0;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		if (v > (LLONG_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return neg ? -v : v;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/*
+ * The home of uid in the container's /etc/passwd, as lookupHome (userdb.go)
+ * finds it: a regular file of at most PASSWD_MAX bytes, opened without
+ * blocking, the first line whose third field is uid; NULL when there is
+ * none or the file is unusable.
+ */
+static const char *passwd_home(uint32_t uid, char *buf, size_t bufsize)
+{
+	const char *found = NULL;
+	struct stat st;
+	char *data, *line, *end;
+	ssize_t n;
+	size_t size = 0;
+	int fd;
+
+	fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PASSWD_MAX) {
+		close(fd);
+		return NULL;
+	}
+	data = malloc((size_t)st.st_size + 1);
+	if (data == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while (size < (size_t)st.st_size) {
+		n = read(fd, data + size, (size_t)st.st_size - size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		size += (size_t)n;
+	}
+	close(fd);
+	data[size] = '\0';
+	for (line = data; line < data + size; line = end + 1) {
+		char *field[7] = { 0 };
+		size_t flen[7] = { 0 };
+		char *p, *q;
+		int f = 0;
+
+		end = memchr(line, '\n', (size_t)(data + size - line));
+		if (end == NULL)
+			end = data + size;
+		if ((size_t)(end - line) > PASSWD_LINE_MAX) {
+			/* The parser fails as a whole: no user at all. */
+			found = NULL;
+			break;
+		}
+		if (found != NULL)
+			continue; /* the first match wins; the rest is only checked */
+		p = line;
+		q = end;
+		while (p < q && is_space(*p))
+			p++;
+		while (q > p && is_space(q[-1]))
+			q--;
+		if (p == q)
+			continue;
+		field[0] = p;
+		for (; p < q && f < 7; p++) {
+			if (*p == ':') {
+				flen[f] = (size_t)(p - field[f]);
+				if (++f < 7)
+					field[f] = p + 1;
+			}
+		}
+		if (f < 7)
+			flen[f] = (size_t)(q - field[f]);
+		if (field[2] == NULL || passwd_int(field[2], flen[2]) != (long long)uid)
+			continue;
+		if (field[5] == NULL || flen[5] >= bufsize) {
+			found = "";
+			continue;
+		}
+		memcpy(buf, field[5], flen[5]);
+		buf[flen[5]] = '\0';
+		found = buf;
+	}
+	free(data);
+	return found;
+}
+
+/* verifyCwd: the cwd just entered must be inside the container's root. */
+static void verify_cwd(void)
+{
+	char wd[PATH_MAX];
+	long r = syscall(SYS_getcwd, wd, sizeof(wd));
+
+	if (r < 0 && errno == ENOENT)
+		fail(XK_CWD_OUTSIDE, 0, 0);
+	if (r < 0)
+		fail(XK_GETCWD, errno, 0);
+	if (wd[0] != '/')
+		fail(XK_CWD_OUTSIDE, 0, 0);
+}
+
+/* enterCwdEarly: 1 when the process's own user must retry. */
+static int enter_cwd_early(void)
+{
+	if (chdir(prog.cwd) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			return 1;
+		fail(XK_CHDIR, errno, 0);
+	}
+	verify_cwd();
+	return 0;
+}
+
+static void close_exec_from(unsigned int from)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	if (errno != ENOSYS && errno != EINVAL && errno != EPERM)
+		fail(XK_CLOSE_EXEC, errno, 0);
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		fail(XK_CLOSE_EXEC, errno, 1);
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (*end != '\0' || end == e->d_name || fd < (long)from || fd == dirfd(d))
+			continue;
+		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(d);
+}
+
+static void load_seccomp(void)
+{
+	struct sock_fprog fp = {
+		.len = (unsigned short)prog.nfilter,
+		.filter = prog.filter,
+	};
+
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, prog.seccomp_flags, &fp) != 0)
+		fail(XK_SECCOMP, errno, 0);
+}
+
+static void apply_bounding(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	uint32_t c;
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		fail(XK_CAPGET, errno, 0);
+	/* Without CAP_SETPCAP the set cannot shrink (the library's rule). */
+	if (!(data[0].effective & (1u << CAP_SETPCAP)))
+		return;
+	for (c = 0; c <= prog.last_cap; c++) {
+		if (prog.bounding & (1ULL << c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			fail(XK_BOUNDING, errno, c);
+	}
+}
+
+static void apply_final_caps(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	uint32_t c;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(prog.effective >> (32 * i));
+		data[i].permitted = (uint32_t)(prog.permitted >> (32 * i));
+		data[i].inheritable = (uint32_t)(prog.inheritable >> (32 * i));
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		fail(XK_CAPSET, errno, 0);
+	if (prog.ambient == 0)
+		return;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		fail(XK_AMBIENT, errno, 0);
+	for (c = 0; c <= prog.last_cap; c++) {
+		if (!(prog.ambient & (1ULL << c)))
+			continue;
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && errno != EINVAL)
+			fail(XK_AMBIENT, errno, c);
+	}
+}
+
+static void set_user(void)
+{
+	/* The raw calls: this process has one thread, no libc bookkeeping. */
+	if (syscall(SYS_setgroups, prog.ngroups, prog.groups) < 0)
+		fail(XK_SETGROUPS, errno, 0);
+	if (syscall(SYS_setresgid, prog.gid, prog.gid, prog.gid) < 0)
+		fail(XK_SETGID, errno, 0);
+	if (syscall(SYS_setresuid, prog.uid, prog.uid, prog.uid) < 0)
+		fail(XK_SETUID, errno, 0);
+}
+
+void direct_exec_run(int sock)
+{
+	uint32_t target, i;
+	int retry_cwd, early;
+
+	report_sock = sock;
+	/* Its EOF tells the runtime that execve succeeded. */
+	if (fcntl(sock, F_SETFD, FD_CLOEXEC) < 0)
+		fail(XK_PROTOCOL, errno, 2);
+	await_go();
+	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+		fail(XK_PDEATHSIG, errno, 0);
+	/* prepareProcess: the program, then the rlimits. */
+	target = resolve();
+	for (i = 0; i < prog.nrlim; i++) {
+		struct rlimit64 lim = { prog.rlim[i].soft, prog.rlim[i].hard };
+
+		if (prlimit64(0, (int)prog.rlim[i].resource, &lim, NULL) < 0)
+			fail(XK_RLIMIT, errno, i);
+	}
+	/*
+	 * finalizeAndExec. The affinity berth was started with (or set for
+	 * the clone) is not the process's: every CPU, which the kernel
+	 * narrows to the cgroup's cpuset (setFinalCPUAffinity).
+	 */
+	{
+		cpu_set_t all;
+
+		memset(&all, 0xff, sizeof(all));
+		(void)sched_setaffinity(0, sizeof(all), &all);
+	}
+	if (prog.flags & EXEC_F_HOME) {
+		const char *home = passwd_home(prog.uid, home_env + 5, sizeof(home_env) - 5);
+
+		memcpy(home_env, "HOME=", 5);
+		if (home == NULL || home[0] == '\0')
+			strcpy(home_env + 5, "/");
+		prog.envp[prog.envc++] = home_env;
+	}
+	prog.envp[prog.envc] = NULL;
+	prog.argv[prog.argc] = NULL;
+	retry_cwd = enter_cwd_early();
+	close_exec_from(prog.close_from);
+	early = (prog.flags & EXEC_F_SECCOMP) && !(prog.flags & EXEC_F_NNP);
+	if (early)
+		load_seccomp();
+	if (prog.flags & EXEC_F_CAPS)
+		apply_bounding();
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		fail(XK_KEEPCAPS_SET, errno, 0);
+	set_user();
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		fail(XK_KEEPCAPS_CLEAR, errno, 0);
+	if (retry_cwd) {
+		if (chdir(prog.cwd) < 0)
+			fail(XK_CHDIR, errno, 0);
+		verify_cwd();
+	}
+	if (prog.flags & EXEC_F_CAPS)
+		apply_final_caps();
+	if ((prog.flags & EXEC_F_NNP) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(XK_NNP, errno, 0);
+	umask((mode_t)prog.umask);
+	if ((prog.flags & EXEC_F_SECCOMP) && !early)
+		load_seccomp();
+	execve(prog.cand[target], prog.argv, prog.envp);
+	fail(XK_EXEC, errno, target);
+}
