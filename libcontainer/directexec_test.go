@@ -24,10 +24,12 @@ func TestDirectBlocker(t *testing.T) {
 		debug bool
 		want  bool // blocked
 	}{
-		"plain":        {func(*specs.Spec, *specs.Process) {}, false, false},
-		"debug":        {func(*specs.Spec, *specs.Process) {}, true, true},
-		"terminal":     {func(_ *specs.Spec, p *specs.Process) { p.Terminal = true }, false, true},
-		"userns":       {func(s *specs.Spec, _ *specs.Process) { s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace}) }, false, true},
+		"plain":    {func(*specs.Spec, *specs.Process) {}, false, false},
+		"debug":    {func(*specs.Spec, *specs.Process) {}, true, true},
+		"terminal": {func(_ *specs.Spec, p *specs.Process) { p.Terminal = true }, false, true},
+		"userns": {func(s *specs.Spec, _ *specs.Process) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		}, false, true},
 		"no mount ns":  {func(s *specs.Spec, _ *specs.Process) { s.Linux.Namespaces = s.Linux.Namespaces[:1] }, false, true},
 		"listener":     {func(s *specs.Spec, _ *specs.Process) { s.Linux.Seccomp = &specs.LinuxSeccomp{ListenerPath: "/x"} }, false, true},
 		"apparmor":     {func(_ *specs.Spec, p *specs.Process) { p.ApparmorProfile = "x" }, false, true},
