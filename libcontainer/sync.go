@@ -67,6 +67,17 @@ import (
 // the runtime (a new process attribute) belongs in processSide's
 // prepareProcess or applyAttrs, or in finalizeAndExec, not in a step.
 //
+// A direct exec (directexec.go) is an exec process whose set-up the nsenter
+// constructor runs in C, from a program the runtime compiles; it walks the
+// same exec steps over nsenter's socket, not this one: config is the
+// program in nsenter's request, cgroup-join is the go-ahead ('G') that
+// carries the "tasks" files, enter and execve are the program's own work,
+// and the outcome is EOF or an error report ('X'), worded by the runtime as
+// the Go process's error frame would be (nsenter/direct.go has the table).
+// Configs the program cannot express (a terminal, a user namespace, an
+// LSM label, a seccomp listener, process attributes, --debug) keep the Go
+// exec process.
+//
 // Adding a step (the runtime writing a rootless process's uid/gid maps,
 // opening idmapped mount sources, moving netDevices into the network
 // namespace) -- none of those three needed one: the maps are nsenter's

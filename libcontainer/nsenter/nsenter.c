@@ -20,6 +20,8 @@
  *     UNSHARE (2): u32 CLONE_NEW* flags; at most once
  *     TIMENS  (3): text for /proc/self/timens_offsets (1..255 bytes);
  *                  at most once, only with CLONE_NEWTIME in UNSHARE
+ *     EXEC_* (16..23): a direct exec's program (direct.h,
+ *                  direct_exec.c); only with joins, never with UNSHARE
  *     Any other type, a short or overrunning attribute is an error.
  *   child -> parent, one message each, first byte is the kind:
  *     'M'          unshared a user namespace: write my uid_map/gid_map
@@ -30,6 +32,8 @@
  *     'E' + text   failed (text without NUL); the sender exits 1
  *   parent -> child:
  *     'A'          ack of 'M', the maps are written
+ *   With a program, the process that continues does not go into Go: it
+ *   waits for 'G' [+ fds] and reports EOF or 'X' (direct_exec.c).
  */
 
 #define _GNU_SOURCE

@@ -22,6 +22,7 @@
 //	  UNSHARE (2): u32 CLONE_NEW* flags; at most once
 //	  TIMENS  (3): text for /proc/self/timens_offsets (1..255 bytes); at
 //	               most once, only with CLONE_NEWTIME in UNSHARE
+//	  EXEC_* (16..23): a direct exec's program (direct.go); joins only
 //	  Any other type, a short or overrunning attribute is an error.
 //	child -> parent, one message each, first byte is the kind:
 //	  'M'          unshared a user namespace: write my uid_map/gid_map (and
