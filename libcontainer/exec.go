@@ -151,6 +151,14 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	if err != nil {
 		return nil, err
 	}
+	place := execPlacement(cgPaths, status == Paused)
+	cloneFD, err := place.beforeClone()
+	if err != nil {
+		return nil, err
+	}
+	if cloneFD >= 0 {
+		defer unix.Close(cloneFD)
+	}
 	restoreCPUs, err := setInitialCPUAffinity(o.Process) // affinity_linux.go
 	if err != nil {
 		return nil, err
@@ -158,10 +166,13 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	proc, err := startProcess(&launch{
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.Take(),
+		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: cloneFD, Seal: seal.Take(),
 	})
 	restoreCPUs()
 	if err != nil {
+		if cloneFD >= 0 {
+			err = cloneIntoError(cgPaths[""], err) // placement.go
+		}
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
 	if logrus.IsLevelEnabled(logrus.DebugLevel) {
@@ -177,7 +188,7 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	}
 	// Signals are registered while the process's runtime starts.
 	notifyLater(o.Signals).wait()
-	x := &execution{c: c, o: o, proc: proc, place: execPlacement(cgPaths, status == Paused),
+	x := &execution{c: c, o: o, proc: proc, place: place,
 		r: &runtimeEnd{syncConn: proc.conn, who: "exec process"}}
 	if err := x.run(); err != nil {
 		proc.kill()

@@ -246,27 +246,57 @@ func execPlacement(paths map[string]string, frozen bool) cgroupPlacement {
 	return &execJoin{paths: paths}
 }
 
-// execJoin: the runtime writes the process's pid into its cgroup2
-// directory before the config, and the process joins the v1 hierarchies
-// itself in the cgroup-join step, as init does.
+// execJoin: the process is cloned into its cgroup2 directory (the
+// container's, or its exec --cgroup sub-cgroup) by CLONE_INTO_CGROUP, and
+// nsenter's fork inherits it: nothing of the process runs outside, and a
+// cgroup at its pids.max refuses it at the clone (cloneIntoError) instead
+// of taking it in past the limit. It joins the v1 hierarchies (a v1 or
+// hybrid host) itself in the cgroup-join step, as init does; on a pure v2
+// host there is nothing left to join and the step is left out.
 type execJoin struct{ paths map[string]string }
 
-func (p *execJoin) beforeClone() (int, error) { return -1, nil }
-
-func (p *execJoin) afterClone(pid int) error {
-	if dir, ok := p.paths[""]; ok {
-		return enterCgroups(map[string]string{"": dir}, pid)
+func (p *execJoin) beforeClone() (int, error) {
+	dir, ok := p.paths[""]
+	if !ok {
+		return -1, nil
 	}
-	return nil
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open cgroup %s: %w", dir, err)
+	}
+	return fd, nil
 }
 
-func (p *execJoin) step() step { return stepCgroupJoin }
+func (p *execJoin) afterClone(int) error { return nil }
+
+func (p *execJoin) step() step {
+	if len(bcgroups.DistinctDirs(p.paths, false)) == 0 {
+		return ""
+	}
+	return stepCgroupJoin
+}
 
 func (p *execJoin) join(r *runtimeEnd, _ int) error {
 	return sendTasks(r, bcgroups.DistinctDirs(p.paths, false))
 }
 
 func (p *execJoin) afterExecve(int) error { return nil }
+
+// cloneIntoError words a failed clone of a process into the cgroup2
+// directory dir ("" when it was not cloned into one). The kernel refuses
+// the clone with EAGAIN when dir, or a cgroup above it, is at its
+// pids.max, and with EBUSY when dir hands controllers to sub-cgroups
+// (cgroup.subtree_control) and so may hold no process itself.
+func cloneIntoError(dir string, err error) error {
+	switch {
+	case dir == "":
+	case errors.Is(err, unix.EAGAIN):
+		return fmt.Errorf("cgroup %s has no room for another process: pids.max reached there or in a parent cgroup", dir)
+	case errors.Is(err, unix.EBUSY):
+		return fmt.Errorf("cgroup %s cannot hold processes: it enables controllers for its sub-cgroups (cgroup.subtree_control)", dir)
+	}
+	return err
+}
 
 // execAfter (exec into a frozen cgroup, --ignore-paused): a process in
 // the frozen cgroup would freeze before its execve, and the runtime would

@@ -132,10 +132,10 @@ func (s *started) kill() {
 
 // startProcess re-executes berth as `berth init` so that it comes up in
 // the container's namespaces. New namespaces only: one clone with
-// Cloneflags (and uid/gid maps), straight into the cgroup when a cgroup2
-// fd is given. Any namespace joined by path, a time namespace, and every
-// exec go through the nsenter constructor, which must setns before the Go
-// runtime starts threads.
+// Cloneflags (and uid/gid maps). Any namespace joined by path, a time
+// namespace, and every exec go through the nsenter constructor, which
+// must setns before the Go runtime starts threads. Either way the clone
+// starts the process straight in the cgroup when a cgroup2 fd is given.
 func startProcess(l *launch) (*started, error) {
 	parentSock, childSock, err := socketpair()
 	if err != nil {
@@ -192,6 +192,12 @@ func startProcess(l *launch) (*started, error) {
 		parentSock.Close()
 		return nil, err
 	}
+	// Into the cgroup on either path: nsenter's clone of this process is
+	// cmd's, and its fork inherits the cgroup.
+	if l.CgroupFD >= 0 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = l.CgroupFD
+	}
 	s := &started{conn: newSyncConn(parentSock)}
 	if useNsenter {
 		pid, forked, err := nsenter.Start(cmd, req)
@@ -213,10 +219,6 @@ func startProcess(l *launch) (*started, error) {
 		// Host root is not mapped in the new namespace: init must become
 		// its root before execve, or it loses every capability there.
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
-	}
-	if l.CgroupFD >= 0 {
-		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = l.CgroupFD
 	}
 	if err := cmd.Start(); err != nil {
 		parentSock.Close()
