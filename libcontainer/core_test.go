@@ -257,6 +257,19 @@ func TestExecPlacementCloneFD(t *testing.T) {
 	}
 }
 
+// Only a container cgroup that can hold no process sends an exec to
+// init's cgroup; every other refusal stands, and nothing is started.
+func TestStartExecInInitCgroupRefuses(t *testing.T) {
+	wrap := func(e error) error { return fmt.Errorf("nsenter: start x: %w", e) }
+	for _, e := range []error{unix.EAGAIN, unix.ENOMEM, unix.EACCES} {
+		// An empty launch: starting it would fail differently.
+		proc, err := startExecInInitCgroup(&launch{InitPid: os.Getpid()}, "/sys/fs/cgroup/c", wrap(e))
+		if proc != nil || err == nil || err.Error() != cloneIntoError("/sys/fs/cgroup/c", wrap(e)).Error() {
+			t.Errorf("%v: %v, %v", e, proc, err)
+		}
+	}
+}
+
 // A clone refused by the cgroup it goes into names the cgroup and why.
 func TestCloneIntoError(t *testing.T) {
 	wrap := func(e error) error {

@@ -163,16 +163,21 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	proc, err := startProcess(&launch{
+	l := &launch{
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: cloneFD, Seal: seal.Take(),
-	})
+	}
+	proc, err := startProcess(l)
+	switch {
+	case err == nil || cloneFD < 0:
+	case len(o.SubCgroups) == 0:
+		proc, err = startExecInInitCgroup(l, cgPaths[""], err) // placement.go
+	default:
+		err = cloneIntoError(cgPaths[""], err)
+	}
 	restoreCPUs()
 	if err != nil {
-		if cloneFD >= 0 {
-			err = cloneIntoError(cgPaths[""], err) // placement.go
-		}
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
 	if logrus.IsLevelEnabled(logrus.DebugLevel) {

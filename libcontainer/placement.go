@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/sirupsen/logrus"
@@ -281,6 +282,56 @@ func (p *execJoin) join(r *runtimeEnd, _ int) error {
 }
 
 func (p *execJoin) afterExecve(int) error { return nil }
+
+// startExecInInitCgroup starts l again, after a clone into the
+// container's own cgroup2 directory dir failed with err, in the cgroup2
+// directory init is in now, where that is elsewhere and dir can hold no
+// process: it hands controllers to sub-cgroups (EBUSY) or is a domain
+// invalid (EOPNOTSUPP), as when a container makes its own sub-cgroups
+// and moves its init into one (Docker-in-Docker's entrypoint does). runc
+// lands such an exec in init's cgroup the same way. Not for a sub-cgroup
+// the caller named (exec --cgroup): that one is refused, and so is every
+// other failure.
+func startExecInInitCgroup(l *launch, dir string, err error) (*started, error) {
+	busy := errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EOPNOTSUPP)
+	if !busy || !cgroups.IsCgroup2UnifiedMode() {
+		return nil, cloneIntoError(dir, err)
+	}
+	initDir, ierr := cgroup2DirOf(l.InitPid)
+	if ierr != nil || initDir == dir {
+		return nil, cloneIntoError(dir, err)
+	}
+	fd, ierr := unix.Open(initDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if ierr != nil {
+		return nil, cloneIntoError(dir, err)
+	}
+	defer unix.Close(fd)
+	logrus.Debugf("exec: cgroup %s can hold no process (%v): starting the process in init's cgroup %s", dir, err, initDir)
+	retry := *l
+	retry.CgroupFD = fd
+	retry.Seal = startSealing() // the first start took the seal
+	proc, err := startProcess(&retry)
+	if err != nil {
+		return nil, cloneIntoError(initDir, err)
+	}
+	return proc, nil
+}
+
+// cgroup2DirOf returns the cgroup2 directory process pid is in (cgroup v2).
+func cgroup2DirOf(pid int) (string, error) {
+	cg, err := cgroups.ParseCgroupFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", err
+	}
+	rel, ok := cg[""]
+	if !ok {
+		return "", fmt.Errorf("process %d: no cgroup2 line in its /proc/%d/cgroup", pid, pid)
+	}
+	return filepath.Join(cgroup2Root, rel), nil
+}
+
+// cgroup2Root is where the cgroup v2 hierarchy is mounted.
+const cgroup2Root = "/sys/fs/cgroup"
 
 // cloneIntoError words a failed clone of a process into the cgroup2
 // directory dir ("" when it was not cloned into one). The kernel refuses

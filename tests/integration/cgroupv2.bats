@@ -329,6 +329,30 @@ pids_refused() { awk '$1 == "max" {print $2}' "$(cg "$1")/pids.events"; }
 	done
 }
 
+@test "cg2-exec-nested: a container whose cgroup hands controllers to its sub-cgroups gets exec in init's cgroup; a named one is refused clearly" {
+	start_ct cg2-xnest
+	dir=$(cg cg2-xnest)
+	pid=$(init_pid cg2-xnest)
+	# what Docker-in-Docker's entrypoint does: init into a sub-cgroup,
+	# controllers handed down, so the container's own cgroup can hold no
+	# process (EBUSY)
+	mkdir "$dir/init" "$dir/mid" "$dir/mid/leaf"
+	echo "$pid" >"$dir/init/cgroup.procs"
+	echo "+memory +pids" >"$dir/cgroup.subtree_control"
+	echo "+memory +pids" >"$dir/mid/cgroup.subtree_control"
+	[ "$(berth exec cg2-xnest cat /proc/self/cgroup)" = '0::/init' ]
+	berth exec -d --pid-file "$TEST_TMP/x.pid" cg2-xnest sleep 100
+	grep -qx "$(cat "$TEST_TMP/x.pid")" "$dir/init/cgroup.procs"
+	[ "$(berth exec --cgroup init cg2-xnest cat /proc/self/cgroup)" = '0::/init' ]
+	[ "$(berth exec --cgroup mid/leaf cg2-xnest cat /proc/self/cgroup)" = '0::/mid/leaf' ]
+	run berth exec --cgroup mid cg2-xnest true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"cgroup $dir/mid cannot hold processes: it enables controllers for its sub-cgroups (cgroup.subtree_control)"* ]]
+	[ -z "$(cat "$dir/mid/cgroup.procs")" ]
+}
+
 @test "cg2-exec-nspath: a container that joins a namespace by path starts in its cgroup; its exec and exec --cgroup too" {
 	start_ct cg2-npa
 	pid=$(init_pid cg2-npa)
