@@ -263,6 +263,11 @@ func (p *execJoin) beforeClone() (int, error) {
 	}
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
+		if errors.Is(err, unix.ENOENT) && !cgroups.IsCgroup2UnifiedMode() {
+			// Hybrid: create makes the cgroup2 directory best-effort
+			// (bcgroups.OpenUnified), and so exec joins it.
+			return -1, nil
+		}
 		return -1, fmt.Errorf("open cgroup %s: %w", dir, err)
 	}
 	return fd, nil
