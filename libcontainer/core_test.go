@@ -1,12 +1,14 @@
 package libcontainer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -199,11 +201,102 @@ func TestPlacementSteps(t *testing.T) {
 		{&cloneInto{fallback: &runtimeMoves{}}, stepCgroupReady},
 		{&selfJoin{}, stepCgroupJoin},
 		{&runtimeMoves{}, stepCgroupReady},
-		{execPlacement(nil, false), stepCgroupJoin},
+		{execPlacement(nil, false), ""},
+		{execPlacement(map[string]string{"": "/u"}, false), ""},
+		{execPlacement(map[string]string{"": "/u", "pids": "/p"}, false), stepCgroupJoin},
+		{execPlacement(map[string]string{"pids": "/p"}, false), stepCgroupJoin},
 		{execPlacement(nil, true), ""},
+		{execPlacement(map[string]string{"": "/u", "pids": "/p"}, true), ""},
 	} {
 		if got := tc.p.step(); got != tc.want {
 			t.Errorf("%T: step %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+// An exec process is cloned into its cgroup2 directory (v2, and the
+// cgroup2 tree of a hybrid host); not on a v1-only host, and not into a
+// frozen cgroup, where it would freeze before its execve.
+func TestExecPlacementCloneFD(t *testing.T) {
+	dir := t.TempDir()
+	var want unix.Stat_t
+	if err := unix.Stat(dir, &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		paths  map[string]string
+		frozen bool
+		clone  bool
+	}{
+		{map[string]string{"": dir}, false, true},
+		{map[string]string{"": dir, "pids": "/p"}, false, true},
+		{map[string]string{"pids": "/p"}, false, false},
+		{nil, false, false},
+		{map[string]string{"": dir}, true, false},
+	} {
+		fd, err := execPlacement(tc.paths, tc.frozen).beforeClone()
+		if err != nil {
+			t.Fatalf("%v frozen=%t: %v", tc.paths, tc.frozen, err)
+		}
+		if !tc.clone {
+			if fd != -1 {
+				unix.Close(fd)
+				t.Errorf("%v frozen=%t: clone fd %d, want none", tc.paths, tc.frozen, fd)
+			}
+			continue
+		}
+		var got unix.Stat_t
+		err = unix.Fstat(fd, &got)
+		unix.Close(fd)
+		if err != nil || got.Ino != want.Ino || got.Dev != want.Dev {
+			t.Errorf("%v: clone fd is not %s (%v)", tc.paths, dir, err)
+		}
+	}
+	// A missing cgroup2 directory: an error naming it on cgroup v2; on a
+	// hybrid host, where create makes it best-effort, none.
+	fd, err := execPlacement(map[string]string{"": dir + "/gone"}, false).beforeClone()
+	if cgroups.IsCgroup2UnifiedMode() {
+		if err == nil || !strings.Contains(err.Error(), dir+"/gone") {
+			t.Errorf("missing cgroup: %v, want an error naming it", err)
+		}
+	} else if fd != -1 || err != nil {
+		t.Errorf("missing cgroup2 directory on a hybrid host: fd %d, %v; want none", fd, err)
+	}
+}
+
+// Only a container cgroup that can hold no process sends an exec to
+// init's cgroup; every other refusal stands, and nothing is started.
+func TestStartExecInInitCgroupRefuses(t *testing.T) {
+	wrap := func(e error) error { return fmt.Errorf("nsenter: start x: %w", e) }
+	for _, e := range []error{unix.EAGAIN, unix.ENOMEM, unix.EACCES} {
+		// An empty launch: starting it would fail differently.
+		proc, err := startExecInInitCgroup(&launch{InitPid: os.Getpid()}, "/sys/fs/cgroup/c", wrap(e))
+		if proc != nil || err == nil || err.Error() != cloneIntoError("/sys/fs/cgroup/c", wrap(e)).Error() {
+			t.Errorf("%v: %v, %v", e, proc, err)
+		}
+	}
+}
+
+// A clone refused by the cgroup it goes into names the cgroup and why.
+func TestCloneIntoError(t *testing.T) {
+	wrap := func(e error) error {
+		return fmt.Errorf("nsenter: start x: %w", &os.PathError{Op: "fork/exec", Path: "x", Err: e})
+	}
+	for _, tc := range []struct {
+		dir  string
+		err  error
+		want []string
+	}{
+		{"/sys/fs/cgroup/a", wrap(unix.EAGAIN), []string{"/sys/fs/cgroup/a", "pids.max"}},
+		{"/sys/fs/cgroup/a", wrap(unix.EBUSY), []string{"/sys/fs/cgroup/a", "cgroup.subtree_control"}},
+		{"/sys/fs/cgroup/a", wrap(unix.ENOMEM), []string{"cannot allocate memory"}},
+		{"", wrap(unix.EAGAIN), []string{"resource temporarily unavailable"}},
+	} {
+		got := cloneIntoError(tc.dir, tc.err).Error()
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) || strings.Contains(got, "\n") {
+				t.Errorf("%q %v: %q, want one line with %q", tc.dir, tc.err, got, w)
+			}
 		}
 	}
 }

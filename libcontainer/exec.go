@@ -157,16 +157,32 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	if err != nil {
 		return nil, err
 	}
+	place := execPlacement(cgPaths, status == Paused)
+	cloneFD, err := place.beforeClone()
+	if err != nil {
+		return nil, err
+	}
+	if cloneFD >= 0 {
+		defer unix.Close(cloneFD)
+	}
 	restoreCPUs, err := setInitialCPUAffinity(o.Process) // affinity_linux.go
 	if err != nil {
 		return nil, err
 	}
-	proc, err := startProcess(&launch{
+	l := &launch{
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.Take(),
+		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: cloneFD, Seal: seal.Take(),
 		Direct: direct,
-	})
+	}
+	proc, err := startProcess(l)
+	switch {
+	case err == nil || cloneFD < 0:
+	case len(o.SubCgroups) == 0:
+		proc, err = startExecInInitCgroup(l, cgPaths[""], err) // placement.go
+	default:
+		err = cloneIntoError(cgPaths[""], err)
+	}
 	restoreCPUs()
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
@@ -184,7 +200,7 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	}
 	// Signals are registered while the process's runtime starts.
 	notifyLater(o.Signals).wait()
-	x := &execution{c: c, o: o, proc: proc, place: execPlacement(cgPaths, status == Paused)}
+	x := &execution{c: c, o: o, proc: proc, place: place}
 	run := x.runDirect
 	if proc.direct == nil {
 		x.r = &runtimeEnd{syncConn: proc.conn, who: "exec process"}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/sirupsen/logrus"
@@ -246,27 +247,112 @@ func execPlacement(paths map[string]string, frozen bool) cgroupPlacement {
 	return &execJoin{paths: paths}
 }
 
-// execJoin: the runtime writes the process's pid into its cgroup2
-// directory before the config, and the process joins the v1 hierarchies
-// itself in the cgroup-join step, as init does.
+// execJoin: the process is cloned into its cgroup2 directory (the
+// container's, or its exec --cgroup sub-cgroup) by CLONE_INTO_CGROUP, and
+// nsenter's fork inherits it: nothing of the process runs outside, and a
+// cgroup at its pids.max refuses it at the clone (cloneIntoError) instead
+// of taking it in past the limit. It joins the v1 hierarchies (a v1 or
+// hybrid host) itself in the cgroup-join step, as init does; on a pure v2
+// host there is nothing left to join and the step is left out.
 type execJoin struct{ paths map[string]string }
 
-func (p *execJoin) beforeClone() (int, error) { return -1, nil }
-
-func (p *execJoin) afterClone(pid int) error {
-	if dir, ok := p.paths[""]; ok {
-		return enterCgroups(map[string]string{"": dir}, pid)
+func (p *execJoin) beforeClone() (int, error) {
+	dir, ok := p.paths[""]
+	if !ok {
+		return -1, nil
 	}
-	return nil
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) && !cgroups.IsCgroup2UnifiedMode() {
+			// Hybrid: create makes the cgroup2 directory best-effort
+			// (bcgroups.OpenUnified), and so exec joins it.
+			return -1, nil
+		}
+		return -1, fmt.Errorf("open cgroup %s: %w", dir, err)
+	}
+	return fd, nil
 }
 
-func (p *execJoin) step() step { return stepCgroupJoin }
+func (p *execJoin) afterClone(int) error { return nil }
+
+func (p *execJoin) step() step {
+	if len(bcgroups.DistinctDirs(p.paths, false)) == 0 {
+		return ""
+	}
+	return stepCgroupJoin
+}
 
 func (p *execJoin) join(r *runtimeEnd, _ int) error {
 	return sendTasks(r, bcgroups.DistinctDirs(p.paths, false))
 }
 
 func (p *execJoin) afterExecve(int) error { return nil }
+
+// startExecInInitCgroup starts l again, after a clone into the
+// container's own cgroup2 directory dir failed with err, in the cgroup2
+// directory init is in now, where that is elsewhere and dir can hold no
+// process: it hands controllers to sub-cgroups (EBUSY) or is a domain
+// invalid (EOPNOTSUPP), as when a container makes its own sub-cgroups
+// and moves its init into one (Docker-in-Docker's entrypoint does). runc
+// lands such an exec in init's cgroup the same way. Not for a sub-cgroup
+// the caller named (exec --cgroup): that one is refused, and so is every
+// other failure.
+func startExecInInitCgroup(l *launch, dir string, err error) (*started, error) {
+	busy := errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EOPNOTSUPP)
+	if !busy || !cgroups.IsCgroup2UnifiedMode() {
+		return nil, cloneIntoError(dir, err)
+	}
+	initDir, ierr := cgroup2DirOf(l.InitPid)
+	if ierr != nil || initDir == dir {
+		return nil, cloneIntoError(dir, err)
+	}
+	fd, ierr := unix.Open(initDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if ierr != nil {
+		return nil, cloneIntoError(dir, err)
+	}
+	defer unix.Close(fd)
+	logrus.Debugf("exec: cgroup %s can hold no process (%v): starting the process in init's cgroup %s", dir, err, initDir)
+	retry := *l
+	retry.CgroupFD = fd
+	retry.Seal = startSealing() // the first start took the seal
+	proc, err := startProcess(&retry)
+	if err != nil {
+		return nil, cloneIntoError(initDir, err)
+	}
+	return proc, nil
+}
+
+// cgroup2DirOf returns the cgroup2 directory process pid is in (cgroup v2).
+func cgroup2DirOf(pid int) (string, error) {
+	cg, err := cgroups.ParseCgroupFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", err
+	}
+	rel, ok := cg[""]
+	if !ok {
+		return "", fmt.Errorf("process %d: no cgroup2 line in its /proc/%d/cgroup", pid, pid)
+	}
+	return filepath.Join(cgroup2Root, rel), nil
+}
+
+// cgroup2Root is where the cgroup v2 hierarchy is mounted.
+const cgroup2Root = "/sys/fs/cgroup"
+
+// cloneIntoError words a failed clone of a process into the cgroup2
+// directory dir ("" when it was not cloned into one). The kernel refuses
+// the clone with EAGAIN when dir, or a cgroup above it, is at its
+// pids.max, and with EBUSY when dir hands controllers to sub-cgroups
+// (cgroup.subtree_control) and so may hold no process itself.
+func cloneIntoError(dir string, err error) error {
+	switch {
+	case dir == "":
+	case errors.Is(err, unix.EAGAIN):
+		return fmt.Errorf("cgroup %s has no room for another process: pids.max reached there or in a parent cgroup", dir)
+	case errors.Is(err, unix.EBUSY):
+		return fmt.Errorf("cgroup %s cannot hold processes: it enables controllers for its sub-cgroups (cgroup.subtree_control)", dir)
+	}
+	return err
+}
 
 // execAfter (exec into a frozen cgroup, --ignore-paused): a process in
 // the frozen cgroup would freeze before its execve, and the runtime would

@@ -142,10 +142,10 @@ func (s *started) kill() {
 
 // startProcess re-executes berth as `berth init` so that it comes up in
 // the container's namespaces. New namespaces only: one clone with
-// Cloneflags (and uid/gid maps), straight into the cgroup when a cgroup2
-// fd is given. Any namespace joined by path, a time namespace, and every
-// exec go through the nsenter constructor, which must setns before the Go
-// runtime starts threads.
+// Cloneflags (and uid/gid maps). Any namespace joined by path, a time
+// namespace, and every exec go through the nsenter constructor, which
+// must setns before the Go runtime starts threads. Either way the clone
+// starts the process straight in the cgroup when a cgroup2 fd is given.
 func startProcess(l *launch) (*started, error) {
 	if l.Direct != nil {
 		s, err := startDirect(l)
@@ -265,6 +265,8 @@ func initCmd(l *launch, own func(*exec.Cmd, func(*os.File) string)) (*exec.Cmd, 
 	// setsid): CRIU refuses to checkpoint a tree whose session leader is
 	// outside it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL, Setsid: l.InitPid == 0}
+	// Into the cgroup on either path: nsenter's clone of this process is
+	// cmd's, and its fork inherits the cgroup.
 	if l.CgroupFD >= 0 {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = l.CgroupFD

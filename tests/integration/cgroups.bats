@@ -368,6 +368,34 @@ no_cgroup_left() {
 	grep -q 'clone3(.*CLONE_INTO_CGROUP' "$TEST_TMP/strace"
 }
 
+@test "cg-hybrid-born: on a hybrid host exec is cloned into the unified cgroup; a container joining a namespace by path starts there too" {
+	requires_cgroup_v1
+	[ -d /sys/fs/cgroup/unified ] || skip "no cgroup2 tree on this v1 host"
+	update_config '.linux.namespaces |= map(select(.type != "cgroup"))'
+	berth create --bundle "$BUNDLE" cg-hba
+	berth start cg-hba
+	pid=$(init_pid cg-hba)
+	# exec: born in the container's cgroup2 directory, then joins the v1
+	# hierarchies itself
+	strace -f -qq -e trace=clone,clone3 -o "$TEST_TMP/strace" \
+		"$BERTH" --root "$STATE_ROOT" exec cg-hba cat /proc/self/cgroup >"$TEST_TMP/out" </dev/null
+	cat "$TEST_TMP/out"
+	grep 'clone3(.*CLONE_INTO_CGROUP' "$TEST_TMP/strace"
+	grep -qx '0::/berth/cg-hba' "$TEST_TMP/out"
+	for c in memory pids devices freezer; do
+		grep -Eq "^[0-9]+:([a-z,]+,)?$c(,[a-z,]+)?:/berth/cg-hba$" "$TEST_TMP/out"
+	done
+	# a namespace joined by path (nsenter's clone) keeps the clone into
+	# the cgroup2 directory
+	update_config '.linux.namespaces |= map(if .type == "ipc" then .path = "'"/proc/$pid/ns/ipc"'" else . end)'
+	berth create --bundle "$BUNDLE" cg-hbb
+	bpid=$(init_pid cg-hbb)
+	[ "$(readlink "/proc/$bpid/ns/ipc")" = "$(readlink "/proc/$pid/ns/ipc")" ]
+	grep -qx '0::/berth/cg-hbb' "/proc/$bpid/cgroup"
+	grep -qx "$bpid" "$(cg_dir '' cg-hbb)/cgroup.procs"
+	grep -Eq '^[0-9]+:pids:/berth/cg-hbb$' "/proc/$bpid/cgroup"
+}
+
 # cg_busy_cleanup DIR...: ends the test's own processes in the given
 # cgroups, thaws them and removes them.
 cg_busy_cleanup() {

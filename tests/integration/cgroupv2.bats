@@ -274,6 +274,99 @@ blockdev() {
 	[[ "$output" == *nope* ]]
 }
 
+# pids_refused ID: how many forks the container's cgroup has refused
+# (the "max" count of pids.events).
+pids_refused() { awk '$1 == "max" {print $2}' "$(cg "$1")/pids.events"; }
+
+@test "cg2-exec-full: exec into a container at its pids.max fails at the clone with one line naming the cgroup, and leaves nothing" {
+	update_config '.linux.resources.pids = {"limit": 100}'
+	start_ct cg2-xfull
+	dir=$(cg cg2-xfull)
+	mkdir "$dir/sub"
+	procs=$(cat "$dir/cgroup.procs")
+	cat "$dir/pids.current" >"$dir/pids.max"
+	refused=$(pids_refused cg2-xfull)
+	run berth exec --pid-file "$TEST_TMP/x.pid" cg2-xfull sh -c 'echo ran'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"cgroup $dir has no room for another process: pids.max reached"* ]]
+	# the one fork the cgroup refused is the clone of the exec process
+	# itself: it was to be born there, and nothing of it ran elsewhere
+	[ "$(pids_refused cg2-xfull)" -eq $((refused + 1)) ]
+	[ "$(cat "$dir/cgroup.procs")" = "$procs" ]
+	[ ! -e "$TEST_TMP/x.pid" ]
+	[ -z "$(pgrep -fx 'berth init')" ]
+	# a sub-cgroup counts against the container's limit: refused, named
+	run berth exec --cgroup sub cg2-xfull true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"cgroup $dir/sub has no room for another process: pids.max reached there or in a parent cgroup"* ]]
+	[ -z "$(cat "$dir/sub/cgroup.procs")" ]
+	[ "$(pids_refused cg2-xfull)" -eq $((refused + 2)) ]
+	# with room again, the same exec runs
+	echo 100 >"$dir/pids.max"
+	[ "$(berth exec cg2-xfull sh -c 'echo ran')" = ran ]
+	[ "$(berth exec --cgroup sub cg2-xfull cat /proc/self/cgroup)" = '0::/sub' ]
+}
+
+@test "cg2-exec-born: exec is cloned into its cgroup (CLONE_INTO_CGROUP), never moved there, also with --cgroup" {
+	start_ct cg2-xborn
+	dir=$(cg cg2-xborn)
+	mkdir "$dir/sub"
+	for sub in "" sub; do
+		args=()
+		[ -n "$sub" ] && args=(--cgroup "$sub")
+		strace -f -qq -e trace=clone,clone3,openat -o "$TEST_TMP/strace" \
+			"$BERTH" --root "$STATE_ROOT" exec "${args[@]}" cg2-xborn cat /proc/self/cgroup >"$TEST_TMP/out" </dev/null
+		cat "$TEST_TMP/out"
+		[ "$(cat "$TEST_TMP/out")" = "0::/$sub" ]
+		# the runtime's clone of the process names the cgroup; nothing
+		# writes a pid into a cgroup.procs afterwards
+		grep 'clone3(.*CLONE_INTO_CGROUP' "$TEST_TMP/strace"
+		[ -z "$(grep cgroup.procs "$TEST_TMP/strace")" ]
+	done
+}
+
+@test "cg2-exec-nested: a container whose cgroup hands controllers to its sub-cgroups gets exec in init's cgroup; a named one is refused clearly" {
+	start_ct cg2-xnest
+	dir=$(cg cg2-xnest)
+	pid=$(init_pid cg2-xnest)
+	# what Docker-in-Docker's entrypoint does: init into a sub-cgroup,
+	# controllers handed down, so the container's own cgroup can hold no
+	# process (EBUSY)
+	mkdir "$dir/init" "$dir/mid" "$dir/mid/leaf"
+	echo "$pid" >"$dir/init/cgroup.procs"
+	echo "+memory +pids" >"$dir/cgroup.subtree_control"
+	echo "+memory +pids" >"$dir/mid/cgroup.subtree_control"
+	[ "$(berth exec cg2-xnest cat /proc/self/cgroup)" = '0::/init' ]
+	berth exec -d --pid-file "$TEST_TMP/x.pid" cg2-xnest sleep 100
+	grep -qx "$(cat "$TEST_TMP/x.pid")" "$dir/init/cgroup.procs"
+	[ "$(berth exec --cgroup init cg2-xnest cat /proc/self/cgroup)" = '0::/init' ]
+	[ "$(berth exec --cgroup mid/leaf cg2-xnest cat /proc/self/cgroup)" = '0::/mid/leaf' ]
+	run berth exec --cgroup mid cg2-xnest true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"cgroup $dir/mid cannot hold processes: it enables controllers for its sub-cgroups (cgroup.subtree_control)"* ]]
+	[ -z "$(cat "$dir/mid/cgroup.procs")" ]
+}
+
+@test "cg2-exec-nspath: a container that joins a namespace by path starts in its cgroup; its exec and exec --cgroup too" {
+	start_ct cg2-npa
+	pid=$(init_pid cg2-npa)
+	update_config '.linux.namespaces |= map(if .type == "ipc" then .path = "'"/proc/$pid/ns/ipc"'" else . end)'
+	start_ct cg2-npb
+	dir=$(cg cg2-npb)
+	bpid=$(init_pid cg2-npb)
+	[ "$(readlink "/proc/$bpid/ns/ipc")" = "$(readlink "/proc/$pid/ns/ipc")" ]
+	grep -qx "$bpid" "$dir/cgroup.procs"
+	[ "$(berth exec cg2-npb cat /proc/self/cgroup)" = '0::/' ]
+	mkdir "$dir/sub"
+	[ "$(berth exec --cgroup sub cg2-npb cat /proc/self/cgroup)" = '0::/sub' ]
+}
+
 @test "cg2-ns: with a cgroup namespace the container sees its cgroup as / and mounts it on /sys/fs/cgroup" {
 	set_args sh -c 'cat /proc/self/cgroup; cat /sys/fs/cgroup/cgroup.procs | wc -l; ls /sys/fs/cgroup/ | grep -c "^memory.max$"'
 	run berth run --bundle "$BUNDLE" cg2-ns
