@@ -54,8 +54,10 @@ var (
 
 // ExecDefaults fills what an exec process leaves unset from the
 // container's own process, as runc does: capabilities, rlimits, the
-// AppArmor profile and the SELinux label. The container's seccomp filter
-// always applies (it lives in linux.seccomp, not in the process).
+// AppArmor profile, the SELinux label and oomScoreAdj (runc writes the
+// container's to every exec process; one the exec process names itself
+// is kept). The container's seccomp filter always applies (it lives in
+// linux.seccomp, not in the process).
 func (c *Container) ExecDefaults(p *specs.Process) error {
 	spec, err := c.state.FullSpec()
 	if err != nil {
@@ -76,6 +78,9 @@ func (c *Container) ExecDefaults(p *specs.Process) error {
 	}
 	if p.SelinuxLabel == "" {
 		p.SelinuxLabel = base.SelinuxLabel
+	}
+	if p.OOMScoreAdj == nil {
+		p.OOMScoreAdj = base.OOMScoreAdj
 	}
 	return nil
 }
@@ -159,6 +164,7 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: -1, Seal: seal.Take(),
+		OOMScoreAdj: o.Process.OOMScoreAdj,
 	})
 	restoreCPUs()
 	if err != nil {

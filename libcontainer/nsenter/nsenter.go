@@ -22,6 +22,8 @@
 //	  UNSHARE (2): u32 CLONE_NEW* flags; at most once
 //	  TIMENS  (3): text for /proc/self/timens_offsets (1..255 bytes); at
 //	               most once, only with CLONE_NEWTIME in UNSHARE
+//	  OOM     (4): text for /proc/self/oom_score_adj (1..15 bytes), written
+//	               before the process stops being dumpable; at most once
 //	  Any other type, a short or overrunning attribute is an error.
 //	child -> parent, one message each, first byte is the kind:
 //	  'M'          unshared a user namespace: write my uid_map/gid_map (and
@@ -35,6 +37,8 @@
 //
 // The process that continues into Go is not dumpable (it may hold host fds
 // while it joins namespaces); execve of the container process resets that.
+// It stops being dumpable once it has read the request and written its
+// oom_score_adj, before it opens or joins anything.
 package nsenter
 
 import (
@@ -69,6 +73,7 @@ const (
 	attrJoin        = 1
 	attrUnshare     = 2
 	attrTimeOffsets = 3
+	attrOOMScoreAdj = 4
 
 	msgMapRequest = 'M'
 	msgMapAck     = 'A'
@@ -96,6 +101,9 @@ type Request struct {
 	GIDMappings   []specs.LinuxIDMapping
 	SetgroupsDeny bool
 	TimeOffsets   map[string]specs.LinuxTimeOffset // keys "monotonic", "boottime"
+	// OOMScoreAdj is written to the process's oom_score_adj first thing,
+	// while it may still do so (see nsenter.c's write_oom_score_adj).
+	OOMScoreAdj *int
 }
 
 // NamespaceFlag returns the CLONE_NEW* flag for a namespace type name:
@@ -169,7 +177,7 @@ func timeOffsetsText(offsets map[string]specs.LinuxTimeOffset) (string, error) {
 }
 
 // encodeRequest builds the request message (format in the package comment).
-func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string) ([]byte, error) {
+func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string, oomScoreAdj *int) ([]byte, error) {
 	var buf bytes.Buffer
 	ne := binary.NativeEndian
 	buf.Write(ne.AppendUint32(nil, requestMagic))
@@ -202,6 +210,11 @@ func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string) ([]byte
 			return nil, fmt.Errorf("time offsets too long (%d bytes)", len(timeOffsets))
 		}
 		if err := attr(attrTimeOffsets, []byte(timeOffsets)); err != nil {
+			return nil, err
+		}
+	}
+	if oomScoreAdj != nil {
+		if err := attr(attrOOMScoreAdj, strconv.AppendInt(nil, int64(*oomScoreAdj), 10)); err != nil {
 			return nil, err
 		}
 	}
@@ -273,7 +286,7 @@ func Start(cmd *exec.Cmd, req *Request) (pid int, forked bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("nsenter: %w", err)
 	}
-	msg, err := encodeRequest(joins, uint32(req.Unshare), timeOffsets)
+	msg, err := encodeRequest(joins, uint32(req.Unshare), timeOffsets, req.OOMScoreAdj)
 	if err != nil {
 		return 0, false, fmt.Errorf("nsenter: %w", err)
 	}
@@ -416,8 +429,8 @@ func serve(sock *os.File, childPid int, msg []byte, maps *idMaps) (pid int, fork
 // from, so a copy of this binary joins it just long enough to be looked
 // at: it runs `--version` and exits, and its maps stay readable until
 // it is reaped (a zombie keeps its credentials). It is not dumpable
-// from its first instruction (the constructor), so the namespace's
-// root cannot reach it.
+// from before it joins the namespace (the constructor), so the
+// namespace's root cannot reach it.
 func UserNSMaps(path string) (uids, gids []specs.LinuxIDMapping, err error) {
 	cmd := exec.Command("/proc/self/exe", "--version")
 	pid, forked, err := Start(cmd, &Request{Join: []Join{{Type: "user", Path: path}}})

@@ -295,6 +295,24 @@ no_state() {
 	no_state rl-lim-4
 }
 
+@test "rl-oom-1: a raised oomScoreAdj reaches init and exec processes; lowering it is still refused" {
+	# The caller's own value (runuser keeps root's): 500 is above it.
+	[ "$(rl_exec cat /proc/self/oom_score_adj)" -lt 500 ]
+	rl_config '.process.oomScoreAdj = 500'
+	rl_berth run -d --bundle "$BUNDLE" rl-oom-1
+	run rl_berth exec rl-oom-1 cat /proc/1/oom_score_adj /proc/self/oom_score_adj
+	[ "$status" -eq 0 ]
+	# init has it, and so has an exec process, as runc's.
+	[ "${lines[0]}" = 500 ]
+	[ "${lines[1]}" = 500 ]
+	# Lowering below the caller's needs CAP_SYS_RESOURCE in the host.
+	rl_config '.process.oomScoreAdj = -1'
+	run rl_berth run --bundle "$BUNDLE" rl-oom-2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"set oom_score_adj to -1"*"lowering it needs CAP_SYS_RESOURCE"* ]]
+	no_state rl-oom-2
+}
+
 @test "rl-idmap-1: several ranges go through newuidmap/newgidmap (caller as root, subordinate ids above)" {
 	# A file of subordinate id 999 (host id start+999) is 1000 inside.
 	touch "$BUNDLE/rootfs/etc/rl-idmap-1"
