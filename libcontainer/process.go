@@ -196,6 +196,12 @@ func startProcess(l *launch) (*started, error) {
 		parentSock.Close()
 		return nil, err
 	}
+	// Born in its cgroup (cloneInto), through nsenter too: its fork, if
+	// any, inherits the cgroup.
+	if l.CgroupFD >= 0 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = l.CgroupFD
+	}
 	s := &started{conn: newSyncConn(parentSock)}
 	if useNsenter {
 		pid, forked, err := nsenter.Start(cmd, req)
@@ -217,10 +223,6 @@ func startProcess(l *launch) (*started, error) {
 		// Host root is not mapped in the new namespace: init must become
 		// its root before execve, or it loses every capability there.
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
-	}
-	if l.CgroupFD >= 0 {
-		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = l.CgroupFD
 	}
 	if err := cmd.Start(); err != nil {
 		parentSock.Close()

@@ -20,7 +20,7 @@ repo=$(cd "$here/../.." && pwd)
 
 # The suites that touch cgroups, freezing, OOM, exec placement, update,
 # events and the lifecycle.
-UML_SUITES=${UML_SUITES:-"cgroupv2 cgroups pause update events exec lifecycle"}
+UML_SUITES=${UML_SUITES:-"cgroupv2 cgroups pause update events exec lifecycle rootless-cgroupv2"}
 # Whole-boot deadline, seconds (UML system calls are slow: ~0.5 s a run).
 UML_TIMEOUT=${UML_TIMEOUT:-1500}
 UML_MEM=${UML_MEM:-1G}
