@@ -201,6 +201,31 @@ no_state() {
 	[ ! -e "$RL_XDG/berth/rl-root-1" ]
 }
 
+@test "rl-root-4: the default state root is made 0700 with the sticky bit by any command, as runc's" {
+	# XDG: files in $XDG_RUNTIME_DIR without the sticky bit may be pruned.
+	# (setup's `berth spec` made it already.)
+	rm -rf "$RL_XDG/berth"
+	run rl_berth_at "" list -q
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %a:%u "$RL_XDG/berth")" = "1700:$RL_UID" ]
+	# One made before without it gets it.
+	chmod 0700 "$RL_XDG/berth"
+	rl_berth_at "" run -d --bundle "$BUNDLE" rl-root-4
+	[ "$(stat -c %a "$RL_XDG/berth")" = 1700 ]
+	# A --root given is left as it is.
+	run rl_berth list -q
+	[ "$(stat -c %a "$STATE_ROOT")" = 700 ]
+}
+
+@test "rl-list-1: list names the owner from /etc/passwd, as runc's" {
+	rl_berth run -d --bundle "$BUNDLE" rl-list-1
+	run rl_berth list
+	[ "$status" -eq 0 ]
+	[[ "${lines[1]}" == rl-list-1*" $RL_USER" ]]
+	run rl_berth list --format json
+	[ "$(echo "$output" | jq -r '.[0].owner')" = "$RL_USER" ]
+}
+
 @test "rl-root-2: a state root owned by another user is refused, nothing written there" {
 	other=$TEST_TMP/rootowned
 	mkdir -m 0711 "$other"
