@@ -50,6 +50,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -350,10 +351,11 @@ func start(cmd *exec.Cmd, msg []byte, maps *idMaps) (pid int, forked bool, err e
 	if err != nil {
 		// A child that reported its error exits by itself; let it, so
 		// that its exit status is the real one.
-		if !utils.IsChildError(err) {
+		reported := utils.IsChildError(err)
+		if !reported {
 			_ = cmd.Process.Kill()
 		}
-		if werr := cmd.Wait(); werr != nil {
+		if werr := cmd.Wait(); werr != nil && !expectedEnd(cmd.ProcessState, reported) {
 			err = fmt.Errorf("%w (%v)", err, werr)
 		}
 		return 0, false, err
@@ -365,6 +367,23 @@ func start(cmd *exec.Cmd, msg []byte, maps *idMaps) (pid int, forked bool, err e
 		}
 	}
 	return pid, forked, nil
+}
+
+// expectedEnd says whether a child that failed ended as it should have,
+// so that its exit status adds nothing to the error: exit status 1 after
+// reporting its error ('E'), killed by SIGKILL when Start killed it.
+func expectedEnd(ps *os.ProcessState, reported bool) bool {
+	if ps == nil {
+		return false
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok {
+		return false
+	}
+	if reported {
+		return ws.Exited() && ws.ExitStatus() == 1
+	}
+	return ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
 // withEnv returns env with key set to value, dropping earlier settings of key.

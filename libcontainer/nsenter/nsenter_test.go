@@ -822,6 +822,11 @@ func TestGarbageRequests(t *testing.T) {
 			if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(c.want)) {
 				t.Errorf("error %q, want it to contain %q", err, c.want)
 			}
+			// The child reported it and exited 1, as it should: its
+			// exit status adds nothing.
+			if strings.Contains(err.Error(), "exit status") {
+				t.Errorf("error %q carries the expected exit status", err)
+			}
 			if cmd.ProcessState == nil {
 				t.Error("failed child was not reaped")
 			}
