@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/moby/sys/user"
 	"github.com/urfave/cli/v3"
 
 	"github.com/berth-runtime/berth/libcontainer"
@@ -50,12 +51,13 @@ func listCommand() *cli.Command {
 				return err
 			}
 			entries := make([]listEntry, 0, len(cs))
+			owners := ownerNames{}
 			for _, c := range cs {
 				st := c.OCIState()
 				entries = append(entries, listEntry{
 					OCIVersion: st.Version, ID: st.ID, Pid: st.Pid, Status: string(st.Status),
 					Bundle: st.Bundle, Rootfs: st.Rootfs, Created: st.Created, Annotations: st.Annotations,
-					Owner: ownerName(c.State().Owner),
+					Owner: owners.name(c.State().Owner),
 				})
 			}
 			if cmd.Bool("quiet") {
@@ -96,9 +98,19 @@ func checkListRoot(cmd *cli.Command, root string) error {
 	return f.Close()
 }
 
-func ownerName(uid int) string {
-	if uid == 0 {
-		return "root"
+// ownerNames names the owners of the listed containers as runc's list
+// does: the user name in the host's /etc/passwd, "#uid" for a uid it
+// lacks. One lookup per owner.
+type ownerNames map[int]string
+
+func (n ownerNames) name(uid int) string {
+	if name, ok := n[uid]; ok {
+		return name
 	}
-	return fmt.Sprintf("#%d", uid)
+	name := fmt.Sprintf("#%d", uid)
+	if u, err := user.LookupUid(uid); err == nil && u.Name != "" {
+		name = u.Name
+	}
+	n[uid] = name
+	return name
 }

@@ -70,7 +70,7 @@ func newApp(only string) *cli.Command {
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup manager; cgroupsPath is then \"slice:prefix:name\", e.g. \"system.slice:berth:434234\""},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false' or 'auto': true when not root, or root only in a user namespace)"},
 		},
-		Before:   setupLogging,
+		Before:   before,
 		Commands: cmds,
 		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
 			// A subcommand's flag error comes before Before has run:
@@ -185,6 +185,16 @@ func fatal(err error) {
 		fmt.Fprintln(os.Stderr, msg)
 	}
 	os.Exit(code)
+}
+
+// before runs ahead of every command: logging, then the default state
+// root under $XDG_RUNTIME_DIR (rootless.go).
+func before(ctx context.Context, cmd *cli.Command) (context.Context, error) {
+	ctx, err := setupLogging(ctx, cmd)
+	if err != nil {
+		return ctx, err
+	}
+	return ctx, prepareXDGRoot(cmd)
 }
 
 func setupLogging(ctx context.Context, cmd *cli.Command) (context.Context, error) {

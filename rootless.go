@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 
 	"github.com/urfave/cli/v3"
 
@@ -65,4 +66,32 @@ func honourXDGRuntimeDir() bool {
 	}
 	u, ok := os.LookupEnv("USER")
 	return !ok || u != "root"
+}
+
+// prepareXDGRoot makes the default state root under $XDG_RUNTIME_DIR
+// (no --root given) before any command, mode 0700 with the sticky bit,
+// as runc does: the XDG base directory spec lets a session's manager
+// prune what is left in $XDG_RUNTIME_DIR without it. A root of another
+// user's is left alone for the state root's own check to refuse.
+func prepareXDGRoot(cmd *cli.Command) error {
+	xdg := os.Getenv("XDG_RUNTIME_DIR")
+	if cmd.Root().IsSet("root") || xdg == "" || !honourXDGRuntimeDir() {
+		return nil
+	}
+	root := xdg + "/berth"
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return fmt.Errorf("make state root %s ($XDG_RUNTIME_DIR must be the caller's, writable): %w", root, err)
+	}
+	st, err := os.Lstat(root)
+	if err != nil {
+		return fmt.Errorf("state root %s: %w", root, err)
+	}
+	const want = 0o700 | os.ModeSticky | os.ModeDir
+	if st.Mode()&(os.ModePerm|os.ModeSticky|os.ModeDir) == want || int(st.Sys().(*syscall.Stat_t).Uid) != os.Geteuid() {
+		return nil
+	}
+	if err := os.Chmod(root, 0o700|os.ModeSticky); err != nil {
+		return fmt.Errorf("set mode of state root %s: %w", root, err)
+	}
+	return nil
 }

@@ -199,7 +199,7 @@ func (cr *creation) startInit() error {
 	cr.proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, Fifo: cr.fifo, Console: o.ConsoleSocket, CgroupFD: cr.cloneFD,
-		Seal: cr.seal.Take(), NetNSAhead: cr.netns != nil,
+		Seal: cr.seal.Take(), NetNSAhead: cr.netns != nil, OOMScoreAdj: o.Spec.Process.OOMScoreAdj,
 	})
 	restoreCPUs()
 	if err != nil {

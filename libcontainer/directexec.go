@@ -39,8 +39,6 @@ func directBlocker(spec *specs.Spec, p *specs.Process, debug bool) string {
 		return "a seccomp listener"
 	case lsm.RequestOf(spec, p) != lsm.Request{}:
 		return "an LSM label"
-	case p.OOMScoreAdj != nil:
-		return "oomScoreAdj"
 	case p.IOPriority != nil || p.Scheduler != nil || spec.Linux.MemoryPolicy != nil || spec.Linux.Personality != nil:
 		return "a process attribute"
 	case p.ExecCPUAffinity != nil:

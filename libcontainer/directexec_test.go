@@ -30,16 +30,16 @@ func TestDirectBlocker(t *testing.T) {
 		"userns": {func(s *specs.Spec, _ *specs.Process) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 		}, false, true},
-		"no mount ns":  {func(s *specs.Spec, _ *specs.Process) { s.Linux.Namespaces = s.Linux.Namespaces[:1] }, false, true},
-		"listener":     {func(s *specs.Spec, _ *specs.Process) { s.Linux.Seccomp = &specs.LinuxSeccomp{ListenerPath: "/x"} }, false, true},
-		"apparmor":     {func(_ *specs.Spec, p *specs.Process) { p.ApparmorProfile = "x" }, false, true},
-		"mount label":  {func(s *specs.Spec, _ *specs.Process) { s.Linux.MountLabel = "x" }, false, true},
-		"oom":          {func(_ *specs.Spec, p *specs.Process) { p.OOMScoreAdj = &adj }, false, true},
-		"ioprio":       {func(_ *specs.Spec, p *specs.Process) { p.IOPriority = &specs.LinuxIOPriority{} }, false, true},
-		"scheduler":    {func(_ *specs.Spec, p *specs.Process) { p.Scheduler = &specs.Scheduler{} }, false, true},
-		"personality":  {func(s *specs.Spec, _ *specs.Process) { s.Linux.Personality = &specs.LinuxPersonality{} }, false, true},
-		"affinity":     {func(_ *specs.Spec, p *specs.Process) { p.ExecCPUAffinity = &specs.CPUAffinity{} }, false, true},
-		"invalid user": {func(_ *specs.Spec, p *specs.Process) { p.User.UID = umax }, false, true},
+		"no mount ns":   {func(s *specs.Spec, _ *specs.Process) { s.Linux.Namespaces = s.Linux.Namespaces[:1] }, false, true},
+		"listener":      {func(s *specs.Spec, _ *specs.Process) { s.Linux.Seccomp = &specs.LinuxSeccomp{ListenerPath: "/x"} }, false, true},
+		"apparmor":      {func(_ *specs.Spec, p *specs.Process) { p.ApparmorProfile = "x" }, false, true},
+		"mount label":   {func(s *specs.Spec, _ *specs.Process) { s.Linux.MountLabel = "x" }, false, true},
+		"oom (nsenter)": {func(_ *specs.Spec, p *specs.Process) { p.OOMScoreAdj = &adj }, false, false},
+		"ioprio":        {func(_ *specs.Spec, p *specs.Process) { p.IOPriority = &specs.LinuxIOPriority{} }, false, true},
+		"scheduler":     {func(_ *specs.Spec, p *specs.Process) { p.Scheduler = &specs.Scheduler{} }, false, true},
+		"personality":   {func(s *specs.Spec, _ *specs.Process) { s.Linux.Personality = &specs.LinuxPersonality{} }, false, true},
+		"affinity":      {func(_ *specs.Spec, p *specs.Process) { p.ExecCPUAffinity = &specs.CPUAffinity{} }, false, true},
+		"invalid user":  {func(_ *specs.Spec, p *specs.Process) { p.User.UID = umax }, false, true},
 	} {
 		s := directSpec()
 		p := &specs.Process{Args: []string{"sh"}, Cwd: "/"}

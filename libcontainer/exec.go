@@ -55,8 +55,10 @@ var (
 
 // ExecDefaults fills what an exec process leaves unset from the
 // container's own process, as runc does: capabilities, rlimits, the
-// AppArmor profile and the SELinux label. The container's seccomp filter
-// always applies (it lives in linux.seccomp, not in the process).
+// AppArmor profile, the SELinux label and oomScoreAdj (runc writes the
+// container's to every exec process; one the exec process names itself
+// is kept). The container's seccomp filter always applies (it lives in
+// linux.seccomp, not in the process).
 func (c *Container) ExecDefaults(p *specs.Process) error {
 	spec, err := c.state.FullSpec()
 	if err != nil {
@@ -77,6 +79,9 @@ func (c *Container) ExecDefaults(p *specs.Process) error {
 	}
 	if p.SelinuxLabel == "" {
 		p.SelinuxLabel = base.SelinuxLabel
+	}
+	if p.OOMScoreAdj == nil {
+		p.OOMScoreAdj = base.OOMScoreAdj
 	}
 	return nil
 }
@@ -173,7 +178,7 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: cloneFD, Seal: seal.Take(),
-		Direct: direct,
+		OOMScoreAdj: o.Process.OOMScoreAdj, Direct: direct,
 	}
 	proc, err := startProcess(l)
 	switch {

@@ -265,8 +265,9 @@ func (p *processSide) enter() error {
 	return p.prepareProcess()
 }
 
-// prepareProcess resolves the program and applies the rlimits and the
-// oom score, while the process still has init's privileges.
+// prepareProcess resolves the program and applies the rlimits, while the
+// process still has init's privileges. Its oom score was set as it
+// started (setOOMScoreAdj, process.go).
 func (p *processSide) prepareProcess() error {
 	proc := p.cfg.Process
 	ex, err := prepareExec(proc)
@@ -279,11 +280,6 @@ func (p *processSide) prepareProcess() error {
 	}
 	if err := setRlimits(proc.Rlimits); err != nil {
 		return err
-	}
-	if proc.OOMScoreAdj != nil {
-		if err := writeOOMScoreAdj(*proc.OOMScoreAdj); err != nil {
-			return err
-		}
 	}
 	// The runtime logged what Parse leaves out (caps.Warn).
 	p.caps, _ = caps.Parse(proc.Capabilities)
@@ -654,22 +650,6 @@ func writeProcFile(open func(string) (*os.File, error), rel, value string) error
 		return err
 	}
 	return utils.WriteProcFile(f, value)
-}
-
-func writeOOMScoreAdj(v int) error {
-	proc, err := procfs.OpenProcRoot()
-	if err != nil {
-		return fmt.Errorf("open procfs: %w", err)
-	}
-	defer proc.Close()
-	err = writeProcFile(proc.OpenSelf, "oom_score_adj", strconv.Itoa(v))
-	if err != nil {
-		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("set oom_score_adj to %d: %w (lowering it needs CAP_SYS_RESOURCE)", v, err)
-		}
-		return fmt.Errorf("set oom_score_adj to %d: %w", v, err)
-	}
-	return nil
 }
 
 func setRlimits(rl []specs.POSIXRlimit) error {

@@ -65,10 +65,11 @@ func (g *newCgroup) manager() error {
 
 // create makes the cgroup's directories, and with limits writes them too.
 func (g *newCgroup) create(limits bool) error {
-	if err := applyCgroup(g.mgr, -1, g.st.spec); err != nil { // rootless.go
+	paths, err := applyCgroup(g.mgr, -1, g.st.spec) // rootless.go
+	if err != nil {
 		return fmt.Errorf("create cgroup: %w", err)
 	}
-	g.st.CgroupPaths = maps.Clone(g.mgr.GetPaths())
+	g.st.CgroupPaths = paths
 	if limits {
 		return setCgroup(g.mgr)
 	}
@@ -130,6 +131,11 @@ type cloneInto struct {
 func (p *cloneInto) beforeClone() (int, error) {
 	if err := p.g.early(); err != nil {
 		return -1, err
+	}
+	if _, ok := p.g.st.CgroupPaths[""]; !ok {
+		// A rootless caller's cgroup that could not be made: there is
+		// nothing to clone into nor to join.
+		return -1, nil
 	}
 	fd, err := bcgroups.OpenUnified(p.g.mgr)
 	if err != nil {
@@ -221,14 +227,15 @@ func (p *runtimeMoves) afterClone(int) error      { return nil }
 func (p *runtimeMoves) step() step                { return stepCgroupReady }
 
 func (p *runtimeMoves) join(r *runtimeEnd, pid int) error {
-	if err := applyCgroup(p.g.mgr, pid, p.g.st.spec); err != nil { // rootless.go
+	paths, err := applyCgroup(p.g.mgr, pid, p.g.st.spec) // rootless.go
+	if err != nil {
 		err = fmt.Errorf("add init to cgroup: %w", err)
 		if errors.Is(err, unix.ESRCH) { // init died building the rootfs
 			err = r.failure(err)
 		}
 		return err
 	}
-	p.g.st.CgroupPaths = maps.Clone(p.g.mgr.GetPaths())
+	p.g.st.CgroupPaths = paths
 	if err := setCgroup(p.g.mgr); err != nil {
 		return err
 	}

@@ -41,6 +41,9 @@ type launch struct {
 	// NetNSAhead: the runtime makes the new network namespace itself
 	// (netnsAhead), so the clone leaves it out.
 	NetNSAhead bool
+	// OOMScoreAdj is the process's oomScoreAdj, set as it starts
+	// (setOOMScoreAdj).
+	OOMScoreAdj *int
 	// Direct (exec only) is the program of a direct exec (directexec.go):
 	// the process runs it instead of starting Go, and no sync socket is
 	// made. Too large for one request, the Go exec process is started.
@@ -200,6 +203,10 @@ func startProcess(l *launch) (*started, error) {
 	}
 	s.pid = cmd.Process.Pid
 	s.cmd = cmd
+	if err := setOOMScoreAdj(s.pid, l.OOMScoreAdj); err != nil {
+		s.kill()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -281,6 +288,37 @@ func initCmd(l *launch, own func(*exec.Cmd, func(*os.File) string)) (*exec.Cmd, 
 	return cmd, sealed, nil
 }
 
+// setOOMScoreAdj writes the oomScoreAdj of a process started by clone,
+// before it is sent its config: as runc, the value is set from outside
+// the container's namespaces, where the kernel sees the caller's
+// CAP_SYS_RESOURCE (lowering it needs that; inside a user namespace init
+// would not have it). A process started through nsenter writes its own,
+// first thing (nsenter.Request.OOMScoreAdj): a rootless caller may not
+// write a non-dumpable process's file, and nsenter's is not dumpable
+// once it has read its request. Only root (or a caller with the
+// capabilities) starts a process by clone.
+func setOOMScoreAdj(pid int, v *int) error {
+	if v == nil {
+		return nil
+	}
+	path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("set oom_score_adj to %d: %w", *v, err)
+	}
+	if err := utils.WriteProcFile(f, strconv.Itoa(*v)); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the caller knows no pid: the errno says it all
+		}
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("set oom_score_adj to %d: %w (lowering it needs CAP_SYS_RESOURCE)", *v, err)
+		}
+		return fmt.Errorf("set oom_score_adj to %d: %w", *v, err)
+	}
+	return nil
+}
+
 // preservedFiles returns descriptors 3 to 3+n-1 for --preserve-fds. Only
 // what the caller passed may go to the container: a descriptor that is
 // not open, or that is close-on-exec (every one berth opens itself is, so
@@ -338,7 +376,7 @@ func closeFiles(files []*os.File) {
 // namespace is always unshared later by init itself, once it is inside
 // its cgroup, so that the namespace is rooted there.
 func namespaceRequest(l *launch) (*nsenter.Request, bool, error) {
-	req := &nsenter.Request{}
+	req := &nsenter.Request{OOMScoreAdj: l.OOMScoreAdj}
 	if l.InitPid > 0 {
 		// exec: join every namespace the container's init has, that
 		// differs from ours.

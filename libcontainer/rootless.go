@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"strings"
 
@@ -14,25 +15,33 @@ import (
 )
 
 // applyCgroup makes the container's cgroup and, with pid > 0, moves pid
-// into it. A rootless manager (--rootless, or auto for a caller that is
-// not root) skips the hierarchies the caller may not write when no
-// cgroupsPath was asked for: the library drops them from its paths and
-// reports cgroups.ErrRootless, which is no failure here, as under runc.
-// Limits asked for in those hierarchies fail later, in Set, with the
-// library's "cannot set ... limit" error; an explicit cgroupsPath the
-// caller may not write fails here.
-func applyCgroup(mgr cgroups.Manager, pid int, spec *specs.Spec) error {
+// into it, and returns the cgroup's paths (a copy, for the state). A
+// rootless manager (--rootless, or auto for a caller that is not root)
+// skips the hierarchies the caller may not write when no cgroupsPath was
+// asked for: the library reports cgroups.ErrRootless, which is no
+// failure here, as under runc, and the paths it did not make are left
+// out. Limits asked for in those hierarchies fail with the library's
+// error ("cannot set ... limit" on v1, "rootless needs no limits" on
+// v2); an explicit cgroupsPath the caller may not write fails here.
+func applyCgroup(mgr cgroups.Manager, pid int, spec *specs.Spec) (map[string]string, error) {
 	err := mgr.Apply(pid)
-	if err == nil || !errors.Is(err, cgroups.ErrRootless) {
-		return err
+	if err == nil {
+		return maps.Clone(mgr.GetPaths()), nil
 	}
+	if !errors.Is(err, cgroups.ErrRootless) {
+		return nil, err
+	}
+	// The v1 managers hand out their own map, which their later calls
+	// use: pruned in place; the v2 one a new map each time.
 	dropMissingCgroups(mgr.GetPaths())
+	paths := maps.Clone(mgr.GetPaths())
+	dropMissingCgroups(paths)
 	if !configs.HasNamespace(spec, specs.PIDNamespace) {
 		// Without a cgroup or a pid namespace of its own nothing can
 		// find every process of the container to kill it.
 		logrus.Warn("rootless container without a cgroup of its own and without a pid namespace: its processes cannot all be found again (kill --all, delete --force)")
 	}
-	return nil
+	return paths, nil
 }
 
 // rootlessMaps says the runtime is not root, so the maps of a new user

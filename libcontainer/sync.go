@@ -27,6 +27,10 @@ import (
 //
 //	step          direction            frames                        payload, and what happens
 //	------------  -------------------  ----------------------------  ----------------------------------------------
+//	(start)       before any step                                    process.oomScoreAdj is set as the process
+//	                                                                 starts: nsenter writes its own while it is still
+//	                                                                 dumpable, or the runtime a cloned one's by pid
+//	                                                                 (setOOMScoreAdj): runc's order; see there why
 //	config        runtime → process    config                        initConfig, with the network namespace's fd
 //	                                                                 (JoinNetNS); the process joins it, checks the
 //	                                                                 LSM, becomes root of its user namespace
@@ -43,9 +47,9 @@ import (
 //	                                                                 the runtime, with init's pid in the state
 //	pivot         local (init)                                       createContainer hooks, pivot_root
 //	finish        local (init)                                       terminal, hostname, sysctls, read-only paths,
-//	                                                                 the program resolved, rlimits, oom_score_adj
+//	                                                                 the program resolved, rlimits
 //	enter         local (exec)                                       into the container's root, terminal, the
-//	                                                                 program resolved, rlimits, oom_score_adj
+//	                                                                 program resolved, rlimits
 //	seccomp-fd    process ⇄ runtime    seccomp-fd → seccomp-done     the notify fd, which the runtime hands to the
 //	                                                                 listener (none: the filter has no notify rule)
 //	ready         process → runtime    ready                         none: set up; the runtime saves "created"

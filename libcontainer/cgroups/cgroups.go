@@ -62,7 +62,8 @@ type Config struct {
 // New validates cfg, converts it and returns a manager. Nothing is created
 // on the host: the caller calls Apply(-1) or Apply(pid).
 //
-// cgroupfs: an empty CgroupsPath means DefaultParent/<id>; an absolute path
+// cgroupfs: an empty CgroupsPath means DefaultParent/<id> (rootless: <id>
+// relative to the caller's own cgroup, as runc's); an absolute path
 // is taken from the hierarchy root; a relative path is resolved by the
 // library under berth's own cgroup (per controller on v1, under the parent
 // of berth's cgroup on v2), exactly as runc does.
@@ -261,10 +262,13 @@ func libConfig(cfg Config) (*cgroups.Cgroup, error) {
 			return nil, fmt.Errorf("default cgroup path: %w", err)
 		}
 		if cfg.Rootless {
-			// The same place, given as parent and name: the library
-			// lets a rootless manager skip what it may not write only
-			// when no path was asked for (Path empty), as runc does.
-			cg.Parent, cg.Name = DefaultParent, cfg.ID
+			// As runc's: the name alone, a path relative to the
+			// caller's own cgroup (on v2 its parent's, which has no
+			// processes of its own and so may give controllers to
+			// children), where a delegated subtree makes it the
+			// caller's own. Path stays empty: the library lets a
+			// rootless manager skip what it may not write only then.
+			cg.Name = cfg.ID
 			return cg, nil
 		}
 		cg.Path = DefaultParent + "/" + cfg.ID

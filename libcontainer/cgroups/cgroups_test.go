@@ -345,15 +345,16 @@ func TestCheckV2Knobs(t *testing.T) {
 	}
 }
 
-// A rootless config without cgroupsPath names the same place by parent
-// and name: the library skips what a rootless caller may not write only
-// when no path was asked for.
+// A rootless config without cgroupsPath names the container alone, as
+// runc's: the library places it relative to the caller's own cgroup, and
+// skips what a rootless caller may not write only when no path was asked
+// for.
 func TestLibConfigRootlessDefault(t *testing.T) {
 	cg, err := libConfig(Config{ID: "rl", Rootless: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cg.Path != "" || cg.Parent != DefaultParent || cg.Name != "rl" || !cg.Rootless {
+	if cg.Path != "" || cg.Parent != "" || cg.Name != "rl" || !cg.Rootless {
 		t.Fatalf("got path %q parent %q name %q rootless %v", cg.Path, cg.Parent, cg.Name, cg.Rootless)
 	}
 	cg, err = libConfig(Config{ID: "rl", Rootless: true, CgroupsPath: "/x"})

@@ -245,7 +245,7 @@ func StartDirect(cmd *exec.Cmd, req *Request, prog *ExecProgram) (*Direct, error
 	if err != nil {
 		return nil, fmt.Errorf("nsenter: %w", err)
 	}
-	msg, err := encodeRequestWith(joins, 0, "", prog)
+	msg, err := encodeRequestWith(joins, 0, "", req.OOMScoreAdj, prog)
 	if err != nil {
 		return nil, err
 	}

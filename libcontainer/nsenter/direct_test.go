@@ -231,7 +231,7 @@ func TestDirectCRefusesMalformedRequests(t *testing.T) {
 		t.Skip("needs root")
 	}
 	fixedOnly := func(p *ExecProgram) []byte {
-		msg, err := encodeRequestWith(nil, 0, "", p)
+		msg, err := encodeRequestWith(nil, 0, "", nil, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +254,7 @@ func TestDirectCRefusesMalformedRequests(t *testing.T) {
 
 func mustEncode(t *testing.T, _ int, unshare uint32, p *ExecProgram) []byte {
 	t.Helper()
-	msg, err := encodeRequestWith(nil, unshare, "", p)
+	msg, err := encodeRequestWith(nil, unshare, "", nil, p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,8 @@
  *     UNSHARE (2): u32 CLONE_NEW* flags; at most once
  *     TIMENS  (3): text for /proc/self/timens_offsets (1..255 bytes);
  *                  at most once, only with CLONE_NEWTIME in UNSHARE
+ *     OOM     (4): text for /proc/self/oom_score_adj (1..15 bytes);
+ *                  at most once
  *     EXEC_* (16..23): a direct exec's program (direct.h,
  *                  direct_exec.c); only with joins, never with UNSHARE
  *     Any other type, a short or overrunning attribute is an error.
@@ -65,8 +67,9 @@
 #define REQ_MAGIC 0x424e5331u
 #define REQ_MAX (64 * 1024)
 #define TIMENS_MAX 256
+#define OOM_MAX 16
 
-enum { ATTR_JOIN = 1, ATTR_UNSHARE = 2, ATTR_TIMENS = 3 };
+enum { ATTR_JOIN = 1, ATTR_UNSHARE = 2, ATTR_TIMENS = 3, ATTR_OOM = 4 };
 
 /*
  * Join order.  All files are opened before the first setns, so a joined
@@ -89,6 +92,8 @@ struct request {
 	uint32_t unshare;
 	size_t timens_len;
 	char timens[TIMENS_MAX];
+	size_t oom_len;
+	char oom[OOM_MAX];
 	/* The request holds an exec process's program (direct.h). */
 	int direct;
 };
@@ -214,6 +219,12 @@ static void parse_request(size_t n)
 			memcpy(req.timens, payload, len);
 			req.timens_len = len;
 			break;
+		case ATTR_OOM:
+			if (len == 0 || len >= OOM_MAX || req.oom_len != 0)
+				die(0, "request: bad or repeated oom_score_adj attribute");
+			memcpy(req.oom, payload, len);
+			req.oom_len = len;
+			break;
 		default:
 			if (!direct_exec_attr(type, payload, len))
 				die(0, "request: unknown attribute type %u", type);
@@ -236,6 +247,37 @@ static int send_pid(char kind, pid_t pid)
 	return send(sock, msg, sizeof(msg), MSG_NOSIGNAL) == (ssize_t)sizeof(msg) ? 0 : -1;
 }
 
+/*
+ * process.oomScoreAdj, written while this process is still dumpable and
+ * in the caller's namespaces, as runc's nsexec does: once not dumpable,
+ * /proc/self belongs to host root, out of an unprivileged caller's reach
+ * (rootless), and inside a user namespace the kernel no longer sees the
+ * caller's CAP_SYS_RESOURCE, which lowering the value needs. Every later
+ * process of the container (init's children, the program) inherits it.
+ */
+static void write_oom_score_adj(void)
+{
+	int fd, err;
+	ssize_t n;
+
+	if (req.oom_len == 0)
+		return;
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open /proc/self/oom_score_adj");
+	n = write(fd, req.oom, req.oom_len);
+	err = errno;
+	close(fd);
+	if (n == (ssize_t)req.oom_len)
+		return;
+	if (n >= 0)
+		die(0, "set oom_score_adj to %.*s: short write", (int)req.oom_len, req.oom);
+	if (err == EACCES || err == EPERM)
+		die(0, "set oom_score_adj to %.*s: permission denied (lowering it needs CAP_SYS_RESOURCE)",
+		    (int)req.oom_len, req.oom);
+	die(err, "set oom_score_adj to %.*s", (int)req.oom_len, req.oom);
+}
+
 static void nsenter(const char *fd_text)
 {
 	int join_fd[NS_COUNT];
@@ -252,16 +294,21 @@ static void nsenter(const char *fd_text)
 		die(0, "bad %s value \"%.32s\"", NSENTER_ENV, fd_text);
 	sock = (int)fd;
 
-	/* Until exec, this process may hold host fds: keep others out of it. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		die(errno, "prctl(PR_SET_DUMPABLE)");
-
 	n = recv(sock, req_buf, sizeof(req_buf), MSG_TRUNC);
 	if (n < 0)
 		die(errno, "read request");
 	if ((size_t)n > sizeof(req_buf))
 		die(0, "request: too large (%zd bytes)", n);
 	parse_request((size_t)n);
+	write_oom_score_adj();
+
+	/*
+	 * Until exec, this process may hold host fds: keep others out of it.
+	 * Dumpable up to here, as it came from execve: it has opened nothing
+	 * and joined nothing yet.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die(errno, "prctl(PR_SET_DUMPABLE)");
 
 	/*
 	 * Opened now, while /proc is still the caller's: a joined mount

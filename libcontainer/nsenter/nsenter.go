@@ -22,6 +22,8 @@
 //	  UNSHARE (2): u32 CLONE_NEW* flags; at most once
 //	  TIMENS  (3): text for /proc/self/timens_offsets (1..255 bytes); at
 //	               most once, only with CLONE_NEWTIME in UNSHARE
+//	  OOM     (4): text for /proc/self/oom_score_adj (1..15 bytes), written
+//	               before the process stops being dumpable; at most once
 //	  EXEC_* (16..23): a direct exec's program (direct.go); joins only
 //	  Any other type, a short or overrunning attribute is an error.
 //	child -> parent, one message each, first byte is the kind:
@@ -36,6 +38,8 @@
 //
 // The process that continues into Go is not dumpable (it may hold host fds
 // while it joins namespaces); execve of the container process resets that.
+// It stops being dumpable once it has read the request and written its
+// oom_score_adj, before it opens or joins anything.
 package nsenter
 
 import (
@@ -47,6 +51,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -70,6 +75,7 @@ const (
 	attrJoin        = 1
 	attrUnshare     = 2
 	attrTimeOffsets = 3
+	attrOOMScoreAdj = 4
 
 	msgMapRequest = 'M'
 	msgMapAck     = 'A'
@@ -97,6 +103,9 @@ type Request struct {
 	GIDMappings   []specs.LinuxIDMapping
 	SetgroupsDeny bool
 	TimeOffsets   map[string]specs.LinuxTimeOffset // keys "monotonic", "boottime"
+	// OOMScoreAdj is written to the process's oom_score_adj first thing,
+	// while it may still do so (see nsenter.c's write_oom_score_adj).
+	OOMScoreAdj *int
 }
 
 // NamespaceFlag returns the CLONE_NEW* flag for a namespace type name:
@@ -170,13 +179,13 @@ func timeOffsetsText(offsets map[string]specs.LinuxTimeOffset) (string, error) {
 }
 
 // encodeRequest builds the request message (format in the package comment).
-func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string) ([]byte, error) {
-	return encodeRequestWith(joins, unshare, timeOffsets, nil)
+func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string, oomScoreAdj *int) ([]byte, error) {
+	return encodeRequestWith(joins, unshare, timeOffsets, oomScoreAdj, nil)
 }
 
 // encodeRequestWith builds the request message with an exec program
 // (direct.go), when prog is set.
-func encodeRequestWith(joins []joinAttr, unshare uint32, timeOffsets string, prog *ExecProgram) ([]byte, error) {
+func encodeRequestWith(joins []joinAttr, unshare uint32, timeOffsets string, oomScoreAdj *int, prog *ExecProgram) ([]byte, error) {
 	var buf bytes.Buffer
 	ne := binary.NativeEndian
 	buf.Write(ne.AppendUint32(nil, requestMagic))
@@ -209,6 +218,11 @@ func encodeRequestWith(joins []joinAttr, unshare uint32, timeOffsets string, pro
 			return nil, fmt.Errorf("time offsets too long (%d bytes)", len(timeOffsets))
 		}
 		if err := attr(attrTimeOffsets, []byte(timeOffsets)); err != nil {
+			return nil, err
+		}
+	}
+	if oomScoreAdj != nil {
+		if err := attr(attrOOMScoreAdj, strconv.AppendInt(nil, int64(*oomScoreAdj), 10)); err != nil {
 			return nil, err
 		}
 	}
@@ -288,7 +302,7 @@ func Start(cmd *exec.Cmd, req *Request) (pid int, forked bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("nsenter: %w", err)
 	}
-	msg, err := encodeRequest(joins, uint32(req.Unshare), timeOffsets)
+	msg, err := encodeRequest(joins, uint32(req.Unshare), timeOffsets, req.OOMScoreAdj)
 	if err != nil {
 		return 0, false, fmt.Errorf("nsenter: %w", err)
 	}
@@ -363,10 +377,11 @@ func startKeep(cmd *exec.Cmd, msg []byte, maps *idMaps, keep bool) (pid int, for
 	if err != nil {
 		// A child that reported its error exits by itself; let it, so
 		// that its exit status is the real one.
-		if !utils.IsChildError(err) {
+		reported := utils.IsChildError(err)
+		if !reported {
 			_ = cmd.Process.Kill()
 		}
-		if werr := cmd.Wait(); werr != nil {
+		if werr := cmd.Wait(); werr != nil && !expectedEnd(cmd.ProcessState, reported) {
 			err = fmt.Errorf("%w (%v)", err, werr)
 		}
 		return 0, false, nil, err
@@ -381,6 +396,23 @@ func startKeep(cmd *exec.Cmd, msg []byte, maps *idMaps, keep bool) (pid int, for
 		return pid, forked, parentEnd, nil
 	}
 	return pid, forked, nil, nil
+}
+
+// expectedEnd says whether a child that failed ended as it should have,
+// so that its exit status adds nothing to the error: exit status 1 after
+// reporting its error ('E'), killed by SIGKILL when Start killed it.
+func expectedEnd(ps *os.ProcessState, reported bool) bool {
+	if ps == nil {
+		return false
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok {
+		return false
+	}
+	if reported {
+		return ws.Exited() && ws.ExitStatus() == 1
+	}
+	return ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
 // withEnv returns env with key set to value, dropping earlier settings of key.
@@ -445,8 +477,8 @@ func serve(sock *os.File, childPid int, msg []byte, maps *idMaps) (pid int, fork
 // from, so a copy of this binary joins it just long enough to be looked
 // at: it runs `--version` and exits, and its maps stay readable until
 // it is reaped (a zombie keeps its credentials). It is not dumpable
-// from its first instruction (the constructor), so the namespace's
-// root cannot reach it.
+// from before it joins the namespace (the constructor), so the
+// namespace's root cannot reach it.
 func UserNSMaps(path string) (uids, gids []specs.LinuxIDMapping, err error) {
 	cmd := exec.Command("/proc/self/exe", "--version")
 	pid, forked, err := Start(cmd, &Request{Join: []Join{{Type: "user", Path: path}}})

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,6 +92,10 @@ func TestHelperProcess(t *testing.T) {
 			fmt.Printf("capeff=%s\n", strings.TrimSpace(v))
 		}
 	}
+	oom, _ := os.ReadFile("/proc/self/oom_score_adj")
+	fmt.Printf("oom=%s\n", strings.TrimSpace(string(oom)))
+	dumpable, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	fmt.Printf("dumpable=%d\n", dumpable)
 	fmt.Printf("env=%s\n", os.Getenv(EnvFD))
 	fmt.Printf("fd3=%s\n", fd3)
 	fmt.Println("end=1")
@@ -410,6 +415,84 @@ func TestNewUser(t *testing.T) {
 	}
 }
 
+// TestOOMScoreAdj: the value is written before the user namespace is
+// made: once in it, and not dumpable, the process could not even open
+// the file (it belongs to host root, and the process is uid 100000 on the
+// host). The process is not dumpable after.
+func TestOOMScoreAdj(t *testing.T) {
+	requireRoot(t)
+	mapping := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	adj := 321
+	h, err := startHelper(t, "report", &Request{
+		Unshare:     unix.CLONE_NEWUSER | unix.CLONE_NEWNET,
+		UIDMappings: mapping,
+		GIDMappings: mapping,
+		OOMScoreAdj: &adj,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := h.report(t)
+	checkCommon(t, h, rep)
+	if rep["oom"] != "321" {
+		t.Errorf("oom_score_adj = %q, want 321", rep["oom"])
+	}
+	if rep["dumpable"] != "0" {
+		t.Errorf("dumpable = %q, want 0", rep["dumpable"])
+	}
+}
+
+// TestOOMScoreAdjUnprivileged: a caller that is not root (rootless) can
+// raise its process's oom_score_adj only while the process is dumpable:
+// after that /proc/self belongs to host root.
+func TestOOMScoreAdjUnprivileged(t *testing.T) {
+	requireRoot(t)
+	const nobody = 65534
+	// A copy of the test binary that nobody may run.
+	dir, err := os.MkdirTemp("", "nsenter-oom-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/nsenter.test", exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dir+"/nsenter.test", "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), helperEnv+"=report")
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &unix.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	stdoutR, stdoutW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdoutR.Close()
+	cmd.Stdout = stdoutW
+	adj := 654
+	mapping := []specs.LinuxIDMapping{{ContainerID: 0, HostID: nobody, Size: 1}}
+	pid, _, err := Start(cmd, &Request{
+		Unshare: unix.CLONE_NEWUSER, UIDMappings: mapping, GIDMappings: mapping,
+		SetgroupsDeny: true, OOMScoreAdj: &adj,
+	})
+	stdoutW.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &helper{cmd: cmd, pid: pid, stdout: bufio.NewReader(stdoutR)}
+	defer h.reap(t)
+	defer unix.Kill(pid, unix.SIGKILL)
+	rep := h.report(t)
+	if rep["oom"] != "654" || rep["dumpable"] != "0" {
+		t.Errorf("oom_score_adj = %q, dumpable = %q; want 654 and 0", rep["oom"], rep["dumpable"])
+	}
+}
+
 // TestJoinUserAndNet joins a user namespace together with namespaces it
 // owns, listed in an order that is not the join order.
 func TestJoinUserAndNet(t *testing.T) {
@@ -615,7 +698,7 @@ func TestValidation(t *testing.T) {
 }
 
 // decodeRequest is the test's independent reading of the wire format.
-func decodeRequest(t *testing.T, msg []byte) (joins []joinAttr, unshare uint32, timens string) {
+func decodeRequest(t *testing.T, msg []byte) (joins []joinAttr, unshare uint32, timens, oom string) {
 	t.Helper()
 	ne := binary.NativeEndian
 	if len(msg) < headerSize || ne.Uint32(msg) != requestMagic || int(ne.Uint32(msg[4:])) != len(msg) {
@@ -632,11 +715,13 @@ func decodeRequest(t *testing.T, msg []byte) (joins []joinAttr, unshare uint32, 
 			unshare = ne.Uint32(payload)
 		case attrTimeOffsets:
 			timens = string(payload)
+		case attrOOMScoreAdj:
+			oom = string(payload)
 		default:
 			t.Fatalf("unknown attribute %d", typ)
 		}
 	}
-	return joins, unshare, timens
+	return joins, unshare, timens, oom
 }
 
 func TestEncodeRequest(t *testing.T) {
@@ -650,24 +735,31 @@ func TestEncodeRequest(t *testing.T) {
 	if text != "monotonic 42 0\nboottime -5 7\n" {
 		t.Errorf("time offsets text %q", text)
 	}
-	msg, err := encodeRequest(in, unix.CLONE_NEWPID|unix.CLONE_NEWTIME, text)
+	adj := -999
+	msg, err := encodeRequest(in, unix.CLONE_NEWPID|unix.CLONE_NEWTIME, text, &adj)
 	if err != nil {
 		t.Fatal(err)
 	}
-	joins, unshare, timens := decodeRequest(t, msg)
-	if fmt.Sprint(joins) != fmt.Sprint(in) || unshare != unix.CLONE_NEWPID|unix.CLONE_NEWTIME || timens != text {
-		t.Errorf("decoded %v %#x %q", joins, unshare, timens)
+	joins, unshare, timens, oom := decodeRequest(t, msg)
+	if fmt.Sprint(joins) != fmt.Sprint(in) || unshare != unix.CLONE_NEWPID|unix.CLONE_NEWTIME || timens != text || oom != "-999" {
+		t.Errorf("decoded %v %#x %q %q", joins, unshare, timens, oom)
+	}
+	if msg, err = encodeRequest(nil, 0, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, oom := decodeRequest(t, msg); oom != "" {
+		t.Errorf("no oomScoreAdj encoded as %q", oom)
 	}
 
 	long := strings.Repeat("x", maxTimeOffsets+1)
-	if _, err := encodeRequest(nil, 0, long); err == nil {
+	if _, err := encodeRequest(nil, 0, long, nil); err == nil {
 		t.Error("encoded oversized time offsets")
 	}
 	var many []joinAttr
 	for range 20 {
 		many = append(many, joinAttr{unix.CLONE_NEWNET, "/" + strings.Repeat("p", maxPathLen-1)})
 	}
-	if _, err := encodeRequest(many, 0, ""); err == nil {
+	if _, err := encodeRequest(many, 0, "", nil); err == nil {
 		t.Error("encoded a request over 64 KiB")
 	}
 }
@@ -715,6 +807,10 @@ func TestGarbageRequests(t *testing.T) {
 		{"too large", "too large", append(header(maxRequestSize+1), make([]byte, maxRequestSize+1-headerSize)...)},
 		{"truncated 2nd attribute", "truncated attribute", fixLen(append(withAttr(attrUnshare, 4, make([]byte, 4)), 3))},
 		{"open fails", "open /nonexistent/ns: no such file", withAttr(attrJoin, 19, join(unix.CLONE_NEWNET, "/nonexistent/ns"))},
+		{"empty oom", "oom_score_adj attribute", withAttr(attrOOMScoreAdj, 0, nil)},
+		{"long oom", "oom_score_adj attribute", withAttr(attrOOMScoreAdj, 16, []byte(strings.Repeat("1", 16)))},
+		{"repeated oom", "oom_score_adj attribute", fixLen(append(withAttr(attrOOMScoreAdj, 1, []byte("1")), withAttr(attrOOMScoreAdj, 1, []byte("1"))[headerSize:]...))},
+		{"bad oom", "set oom_score_adj to 5000: invalid argument", withAttr(attrOOMScoreAdj, 4, []byte("5000"))},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -725,6 +821,11 @@ func TestGarbageRequests(t *testing.T) {
 			}
 			if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(c.want)) {
 				t.Errorf("error %q, want it to contain %q", err, c.want)
+			}
+			// The child reported it and exited 1, as it should: its
+			// exit status adds nothing.
+			if strings.Contains(err.Error(), "exit status") {
+				t.Errorf("error %q carries the expected exit status", err)
 			}
 			if cmd.ProcessState == nil {
 				t.Error("failed child was not reaped")

@@ -288,12 +288,7 @@ func mountCgroup(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags)
 	attrs := msToAttr(mf.Flags)
 	unified, isV2 := cfg.CgroupPaths[""]
 	if isV2 && len(cfg.CgroupPaths) == 1 {
-		if cfg.CgroupNS {
-			err = mountAt("cgroup2", "cgroup2", mf.Flags&^(unix.MS_BIND|unix.MS_REC), "", dst)
-		} else {
-			err = bindHostDir(unified, dst, attrs)
-		}
-		if err != nil {
+		if err := mountCgroup2(cfg, unified, dst, mf, attrs); err != nil {
 			dst.Close()
 			return -1, err
 		}
@@ -330,6 +325,22 @@ func mountCgroup(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags)
 		return -1, err
 	}
 	return top, nil
+}
+
+// mountCgroup2 mounts the container's cgroup2 view on dst: a fresh
+// cgroup2 mount in its cgroup namespace, or else its own directory bound.
+// The mount fails with EBUSY when dst already is the root of the host's
+// cgroup2 mount (a rootless /sys is a bind of the host's), and with
+// EPERM in a user namespace whose cgroup namespace is not its own: the
+// bind is then the view a cgroup namespace gives, as runc falls back to.
+func mountCgroup2(cfg *Config, unified string, dst handle, mf configs.MountFlags, attrs uint64) error {
+	if cfg.CgroupNS {
+		err := mountAt("cgroup2", "cgroup2", mf.Flags&^(unix.MS_BIND|unix.MS_REC), "", dst)
+		if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EPERM) {
+			return err
+		}
+	}
+	return bindHostDir(unified, dst, attrs)
 }
 
 func bindHostDir(path string, dst handle, attrs uint64) error {

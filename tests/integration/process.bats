@@ -262,6 +262,18 @@ status_field() {
 	[ "$output" = 500 ]
 }
 
+@test "proc-oom-exec: an exec process gets the container's oomScoreAdj, as runc's; one of its own is kept" {
+	update_config '.process.oomScoreAdj = 500'
+	berth run -d --bundle "$BUNDLE" proc-oom-exec
+	run berth exec proc-oom-exec cat /proc/self/oom_score_adj
+	[ "$status" -eq 0 ]
+	[ "$output" = 500 ]
+	jq '.process | .args = ["cat", "/proc/self/oom_score_adj"] | .oomScoreAdj = 600' "$BUNDLE/config.json" >"$TEST_TMP/process.json"
+	run berth exec --process "$TEST_TMP/process.json" proc-oom-exec
+	[ "$status" -eq 0 ]
+	[ "$output" = 600 ]
+}
+
 @test "proc: a negative oomScoreAdj fails with an error naming CAP_SYS_RESOURCE" {
 	update_config '.process.oomScoreAdj = -500'
 	set_args true

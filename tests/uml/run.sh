@@ -19,12 +19,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 # The suites that touch cgroups, freezing, OOM, exec placement, update,
-# events and the lifecycle. Not checkpoint: CRIU cannot run in this 6.1
-# UML kernel, whose ptrace has no PTRACE_GETREGSET (EIO for NT_PRSTATUS,
-# NT_PRFPREG and NT_X86_XSTATE alike), which CRIU reads every task's
-# registers with; its feature probe already fails there ("Can't obtain
-# FPU registers ... Input/output error").
-UML_SUITES=${UML_SUITES:-"cgroupv2 cgroups pause update events exec lifecycle"}
+# events, the lifecycle and rootless on a delegated subtree. Not
+# checkpoint: CRIU cannot run in this 6.1 UML kernel, whose ptrace has no
+# PTRACE_GETREGSET (EIO for NT_PRSTATUS, NT_PRFPREG and NT_X86_XSTATE
+# alike), which CRIU reads every task's registers with; its feature probe
+# already fails there ("Can't obtain FPU registers ... Input/output error").
+UML_SUITES=${UML_SUITES:-"cgroupv2 cgroups pause update events exec lifecycle rootless-cgroupv2"}
 # Whole-boot deadline, seconds (UML system calls are slow: ~0.5 s a run).
 UML_TIMEOUT=${UML_TIMEOUT:-1500}
 UML_MEM=${UML_MEM:-1G}
