@@ -361,6 +361,7 @@ DIRECT_PROBE='id; grep -E "^(Cap|NoNewPrivs|Seccomp|Cpus_allowed_list|SigBlk|Sig
 	# --debug keeps the Go exec process (it logs its steps); without it
 	# this config is a direct exec (ex-direct-taken checks that).
 	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}, {"type": "RLIMIT_NPROC", "soft": 99, "hard": 100}]
+		| .process.oomScoreAdj = 321
 		| .process.noNewPrivileges = false
 		| .process.env += ["DUP=1", "DUP=2", "HOME="]
 		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
@@ -400,6 +401,8 @@ DIRECT_PROBE='id; grep -E "^(Cap|NoNewPrivs|Seccomp|Cpus_allowed_list|SigBlk|Sig
 }
 
 @test "ex-direct-taken: a plain exec starts no Go runtime in the container process; a terminal or --debug does" {
+	# oomScoreAdj (exec inherits the container's) is nsenter's on both paths
+	update_config '.process.oomScoreAdj = 222'
 	start_container ex-dtaken
 	# Go installs a handler for every signal at start-up: ~65 rt_sigaction
 	# calls per Go process. Count the calls of the whole exec, both ways.
@@ -411,4 +414,6 @@ DIRECT_PROBE='id; grep -E "^(Cap|NoNewPrivs|Seccomp|Cpus_allowed_list|SigBlk|Sig
 	gopath=$(count --log "$TEST_TMP/d.log" --debug exec ex-dtaken true)
 	echo "direct $direct, go $gopath"
 	[ "$gopath" -ge $((direct + 40)) ]
+	run berth exec ex-dtaken cat /proc/self/oom_score_adj
+	[ "$output" = 222 ]
 }
