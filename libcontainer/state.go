@@ -286,11 +286,16 @@ func checkRoot(root string, create bool) error {
 // trusted refuses a state file or directory not owned by the caller, or
 // writable by group or others.
 func trusted(what string, st *syscall.Stat_t) error {
-	if int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s is owned by uid %d, not by the caller (uid %d): refusing to trust it", what, st.Uid, os.Geteuid())
+	return trustedOwner(what, st.Uid, st.Mode)
+}
+
+// trustedOwner is trusted for an owner and mode from any stat.
+func trustedOwner(what string, uid, mode uint32) error {
+	if int(uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by the caller (uid %d): refusing to trust it", what, uid, os.Geteuid())
 	}
-	if st.Mode&0o022 != 0 {
-		return fmt.Errorf("%s is writable by group or others (mode %#o): refusing to trust it", what, st.Mode&0o7777)
+	if mode&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others (mode %#o): refusing to trust it", what, mode&0o7777)
 	}
 	return nil
 }
@@ -355,33 +360,37 @@ func (d *stateDir) remove() error {
 }
 
 // load reads state.json, which must be the caller's own and not writable
-// by others (checkRoot). A directory without one is a partial state.
+// by others (checkRoot). A directory without one is a partial state. The
+// file is read through a bare descriptor: an *os.File would set up Go's
+// poller (epoll, eventfd, a registration refused for a regular file) in
+// state, kill and delete, whose only file this is.
 func (d *stateDir) load(id string) (*State, error) {
-	f, err := os.OpenFile(d.file(stateFile), os.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	path := d.file(stateFile)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, unix.ENOENT) {
 			if _, err := os.Lstat(d.path); err == nil {
 				return &State{ID: id, Status: Creating, partial: true}, nil
 			}
 			return nil, errNotExist(id)
 		}
-		return nil, fmt.Errorf("read state of %s: %w", id, err)
+		return nil, fmt.Errorf("read state of %s: %w", id, &os.PathError{Op: "open", Path: path, Err: err})
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", id, &os.PathError{Op: "stat", Path: path, Err: err})
 	}
-	if !st.Mode().IsRegular() {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("state of %s is not a regular file", id)
 	}
-	if err := trusted("state of "+id, st.Sys().(*syscall.Stat_t)); err != nil {
+	if err := trustedOwner("state of "+id, st.Uid, st.Mode); err != nil {
 		return nil, err
 	}
-	if st.Size() > maxStateSize {
-		return nil, fmt.Errorf("state of %s is %d bytes, more than %d", id, st.Size(), maxStateSize)
+	if st.Size > maxStateSize {
+		return nil, fmt.Errorf("state of %s is %d bytes, more than %d", id, st.Size, maxStateSize)
 	}
-	data, err := readSized(f, st.Size())
+	data, err := readSized(fd, path, st.Size)
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}
