@@ -156,7 +156,9 @@ func (s *State) Summary() (*SpecSummary, error) {
 // state under it (Container.lockState).
 type stateDir struct {
 	path string
-	lock *os.File
+	// lockFd is the open lock file while how is not 0. A bare fd, not an
+	// *os.File: that would set up Go's poller in kill, state and delete.
+	lockFd int
 	// how is the lock held: LOCK_EX or LOCK_SH; 0 when not held.
 	how int
 	// written is the state.json this stateDir saved last.
@@ -177,7 +179,7 @@ func statID(st *unix.Stat_t) fileID {
 // errNoLock is the error of a change to a state whose exclusive lock is
 // not held: a bug in berth, never a user's error.
 func (d *stateDir) holdsExclusive(op string) error {
-	if d.lock == nil || d.how != unix.LOCK_EX {
+	if d.how != unix.LOCK_EX {
 		return fmt.Errorf("%s %s: the container's lock is not held exclusively", op, d.path)
 	}
 	return nil
@@ -206,51 +208,52 @@ func lockStateDir(root, id string, create bool, how int) (*stateDir, error) {
 		}
 	}
 	for {
-		lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		lockPath := filepath.Join(dir, lockFile)
+		lock, err := unix.Open(lockPath, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
+			if errors.Is(err, unix.ENOENT) {
 				return nil, errNotExist(id)
 			}
-			return nil, fmt.Errorf("open lock %s: %w", dir, err)
+			return nil, fmt.Errorf("open lock %s: %w", dir, &os.PathError{Op: "open", Path: lockPath, Err: err})
 		}
 		if err := flock(lock, how); err != nil {
-			lock.Close()
+			unix.Close(lock)
 			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
 		// A delete may have removed the directory (and a create made it
 		// anew) while we waited: the lock held must be the one at the
 		// path, or it guards nothing.
-		same, err := sameFile(lock, filepath.Join(dir, lockFile))
+		same, err := sameFile(lock, lockPath)
 		if err != nil {
-			lock.Close()
+			unix.Close(lock)
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, errNotExist(id)
 			}
 			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
 		if same {
-			return &stateDir{path: dir, lock: lock, how: how}, nil
+			return &stateDir{path: dir, lockFd: lock, how: how}, nil
 		}
-		lock.Close()
+		unix.Close(lock)
 		if create {
 			return nil, fmt.Errorf("container with id %s already exists", id)
 		}
 	}
 }
 
-func flock(f *os.File, how int) error {
+func flock(fd int, how int) error {
 	for {
-		err := unix.Flock(int(f.Fd()), how)
+		err := unix.Flock(fd, how)
 		if err != unix.EINTR {
 			return err
 		}
 	}
 }
 
-// sameFile reports whether the open f is the file now at path.
-func sameFile(f *os.File, path string) (bool, error) {
+// sameFile reports whether the open fd is the file now at path.
+func sameFile(fd int, path string) (bool, error) {
 	var a, b unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &a); err != nil {
+	if err := unix.Fstat(fd, &a); err != nil {
 		return false, err
 	}
 	if err := unix.Lstat(path, &b); err != nil {
@@ -301,9 +304,9 @@ func trustedOwner(what string, uid, mode uint32) error {
 }
 
 func (d *stateDir) unlock() {
-	if d.lock != nil {
-		d.lock.Close()
-		d.lock, d.how = nil, 0
+	if d.how != 0 {
+		unix.Close(d.lockFd)
+		d.lockFd, d.how = -1, 0
 	}
 }
 
@@ -404,12 +407,12 @@ const maxStateSize = 64 << 20
 // lockHeld reports whether some process holds the directory's lock: a
 // partial state whose lock is free was left by a create that died.
 func (d *stateDir) lockHeld() bool {
-	f, err := os.OpenFile(d.file(lockFile), os.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	fd, err := unix.Open(d.file(lockFile), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) != nil
 }
 
 func decodeState(data []byte, id string) (*State, error) {

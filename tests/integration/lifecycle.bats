@@ -43,7 +43,7 @@ teardown() { teardown_bundle; }
 	[ "$(jq -r .created <<<"$output")" != null ]
 }
 
-@test "trim-state-nopoll: state reads state.json through a bare fd (no Go poller set up), and still refuses a state.json that is not a regular file" {
+@test "trim-state-nopoll: state and kill read the lock and state.json through bare fds (no Go poller set up); a state.json that is not a regular file is still refused" {
 	berth create --bundle "$BUNDLE" trim-st1
 	strace -f -qq -o "$TEST_TMP/strace" -e trace=epoll_create1,epoll_ctl,openat \
 		"$BERTH" --root "$STATE_ROOT" state trim-st1 >"$TEST_TMP/state.json"
@@ -53,7 +53,15 @@ teardown() { teardown_bundle; }
 		cat "$TEST_TMP/strace"
 		false
 	fi
-	berth delete --force trim-st1
+	strace -f -qq -o "$TEST_TMP/strace" -e trace=epoll_create1,epoll_ctl,openat \
+		"$BERTH" --root "$STATE_ROOT" kill trim-st1 KILL
+	grep -q 'trim-st1/lock' "$TEST_TMP/strace"
+	if grep -E 'epoll_create1|epoll_ctl' "$TEST_TMP/strace"; then
+		cat "$TEST_TMP/strace"
+		false
+	fi
+	wait_status trim-st1 stopped
+	berth delete trim-st1
 
 	# A fifo planted as state.json is not read (nor waited on).
 	mkdir -m 0711 "$STATE_ROOT/trim-st2"
