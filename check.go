@@ -121,11 +121,15 @@ func runChecks() []checkItem {
 	return items
 }
 
-// requiredNamespaces are the kinds every usual container config asks for
+// requiredNamespace: the kinds every usual container config asks for
 // (Docker, containerd and CRI defaults); the others are optional.
-var requiredNamespaces = map[specs.LinuxNamespaceType]bool{
-	specs.MountNamespace: true, specs.PIDNamespace: true, specs.NetworkNamespace: true,
-	specs.IPCNamespace: true, specs.UTSNamespace: true,
+// A function, not a map: a package-level map is built at every start.
+func requiredNamespace(t specs.LinuxNamespaceType) bool {
+	switch t {
+	case specs.MountNamespace, specs.PIDNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace:
+		return true
+	}
+	return false
 }
 
 // namespaceChecks creates each kind of namespace for real, in a child
@@ -139,7 +143,7 @@ func namespaceChecks() []checkItem {
 	var items []checkItem
 	for _, t := range configs.AllNamespaceTypes() {
 		name := "namespace " + string(t)
-		items = append(items, item(name, requiredNamespaces[t], "can be created", probeNamespace(self, t)))
+		items = append(items, item(name, requiredNamespace(t), "can be created", probeNamespace(self, t)))
 	}
 	return items
 }

@@ -35,20 +35,7 @@ var (
 // of every command it is given on each run, which for all of berth's
 // every call of a container's lifecycle would pay (README, Speed).
 func newApp(only string) *cli.Command {
-	// runc's order, which its help lists; check is berth's own.
-	cmds := []*cli.Command{
-		checkpointCommand(), createCommand(), deleteCommand(), eventsCommand(), execCommand(), killCommand(), listCommand(),
-		pauseCommand(), psCommand(), restoreCommand(), resumeCommand(), runCommand(), specCommand(), startCommand(), stateCommand(),
-		updateCommand(), featuresCommand(), checkCommand(),
-	}
-	if only != "" {
-		for _, c := range cmds {
-			if c.Name == only {
-				cmds = []*cli.Command{c}
-				break
-			}
-		}
-	}
+	cmds := buildCommands(only)
 	for _, c := range cmds {
 		if args, desc := commandHelp(c.Name); args != "" || desc != "" {
 			c.ArgsUsage, c.Description = args, desc
@@ -82,6 +69,35 @@ func newApp(only string) *cli.Command {
 		},
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 	}
+}
+
+// commandTable lists the subcommands in runc's order, which its help
+// lists; check is berth's own. The name is the one the constructor gives.
+var commandTable = []struct {
+	name  string
+	build func() *cli.Command
+}{
+	{"checkpoint", checkpointCommand}, {"create", createCommand}, {"delete", deleteCommand},
+	{"events", eventsCommand}, {"exec", execCommand}, {"kill", killCommand}, {"list", listCommand},
+	{"pause", pauseCommand}, {"ps", psCommand}, {"restore", restoreCommand}, {"resume", resumeCommand},
+	{"run", runCommand}, {"spec", specCommand}, {"start", startCommand}, {"state", stateCommand},
+	{"update", updateCommand}, {"features", featuresCommand}, {"check", checkCommand},
+}
+
+// buildCommands makes the subcommand only, when it is one of
+// commandTable's, and every subcommand otherwise: the others' flags and
+// texts are never made on a container's hot path.
+func buildCommands(only string) []*cli.Command {
+	for _, c := range commandTable {
+		if only != "" && c.name == only {
+			return []*cli.Command{c.build()}
+		}
+	}
+	cmds := make([]*cli.Command, len(commandTable))
+	for i, c := range commandTable {
+		cmds[i] = c.build()
+	}
+	return cmds
 }
 
 // init pins `berth init` to the process's main thread: a lock taken in

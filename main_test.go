@@ -63,6 +63,30 @@ func TestNewAppOnlyOne(t *testing.T) {
 	}
 }
 
+// commandTable's names are the commands' own, and each is listed once.
+func TestCommandTableNames(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range commandTable {
+		if got := c.build().Name; got != c.name {
+			t.Errorf("commandTable entry %q builds command %q", c.name, got)
+		}
+		if seen[c.name] {
+			t.Errorf("commandTable lists %q twice", c.name)
+		}
+		seen[c.name] = true
+	}
+}
+
+// With one command named, the others are not built: the hot commands
+// (state, kill, delete, create, start) make their own flags only.
+func TestNewAppBuildsOnlyOne(t *testing.T) {
+	all := testing.AllocsPerRun(5, func() { newApp("") })
+	one := testing.AllocsPerRun(5, func() { newApp("state") })
+	if one*4 > all {
+		t.Errorf("newApp(state) allocates %.0f times, newApp() %.0f: the other commands are built too", one, all)
+	}
+}
+
 // A repeated flag's value is never split at commas (runc's flags take
 // "-e A=1,2" and "--cgroup cpu,memory:sub" whole): every command, in the
 // full app and in the one-command fast path.

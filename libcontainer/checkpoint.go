@@ -9,14 +9,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/criu"
+	"github.com/berth-runtime/berth/libcontainer/criu/rpc"
 	"github.com/berth-runtime/berth/libcontainer/rootfs"
 )
 
@@ -93,10 +92,10 @@ func (c *Container) dump(o *CheckpointOpts) error {
 	if o.PreDump {
 		logFile = preDumpLog
 	}
-	req.ImagesDirFd = proto.Int32(int32(images.Fd()))
-	req.LogFile = proto.String(logFile)
-	req.Root = proto.String(c.state.Rootfs)
-	req.Pid = proto.Int32(int32(c.state.InitPid))
+	req.ImagesDirFd = int32(images.Fd())
+	req.LogFile = new(logFile)
+	req.Root = new(c.state.Rootfs)
+	req.Pid = new(int32(c.state.InitPid))
 	logDir, work, err := setWorkDir(req, &o.Opts)
 	if err != nil {
 		return err
@@ -113,9 +112,9 @@ func (c *Container) dump(o *CheckpointOpts) error {
 	// CRIU freezes the container through its cgroup's freezer (not by
 	// ptrace alone): a v1 freezer, or the cgroup2 directory.
 	if p := c.state.CgroupPaths["freezer"]; p != "" {
-		req.FreezeCgroup = proto.String(p)
+		req.FreezeCgroup = new(p)
 	} else if p := c.state.CgroupPaths[""]; p != "" {
-		req.FreezeCgroup = proto.String(p)
+		req.FreezeCgroup = new(p)
 	}
 	if !o.PreDump {
 		mnts, err := c.dumpMounts(spec)
@@ -129,15 +128,15 @@ func (c *Container) dump(o *CheckpointOpts) error {
 		}
 		req.External = append(req.External, ext...)
 	}
-	t := rpc.CriuReqType_DUMP
+	t := rpc.ReqDump
 	if o.PreDump {
-		t = rpc.CriuReqType_PRE_DUMP
+		t = rpc.ReqPreDump
 	}
 	if logrus.IsLevelEnabled(logrus.DebugLevel) {
 		logrus.Debugf("checkpoint %s: criu %s request %v", c.state.ID, t, req)
 	}
 	sw := &criu.Swrk{Path: o.CriuPath, Notify: o.dumpNotify}
-	if _, err := sw.Run(&rpc.CriuReq{Type: &t, Opts: req}); err != nil {
+	if _, err := sw.Run(&rpc.Req{Type: t, Opts: req}); err != nil {
 		return explainCriu(o.CriuPath, criu.WithLog(err, logDir, logFile))
 	}
 	return nil
@@ -146,7 +145,7 @@ func (c *Container) dump(o *CheckpointOpts) error {
 // dumpNotify answers CRIU's notifications during a dump: with
 // --lazy-pages, "status-ready" says the page server is listening, which
 // --status-fd tells the caller with one \0 byte (runc's protocol).
-func (o *CheckpointOpts) dumpNotify(n *rpc.CriuNotify, fds []int) error {
+func (o *CheckpointOpts) dumpNotify(n *rpc.Notify, fds []int) error {
 	closeFds(fds)
 	if n.GetScript() != "status-ready" || o.StatusFd < 0 {
 		return nil
@@ -210,14 +209,14 @@ func checkCriuFeatures(path string, o *criu.Opts) error {
 // opened; the returned handle is the caller's to close after the RPC. It
 // returns where CRIU writes its log: the work directory, else the image
 // directory.
-func setWorkDir(req *rpc.CriuOpts, o *criu.Opts) (logDir string, work *os.File, err error) {
+func setWorkDir(req *rpc.Opts, o *criu.Opts) (logDir string, work *os.File, err error) {
 	if o.WorkPath == "" {
 		return o.ImagePath, nil, nil
 	}
 	if work, err = openCriuDir(o.WorkPath); err != nil {
 		return "", nil, err
 	}
-	req.WorkDirFd = proto.Int32(int32(work.Fd()))
+	req.WorkDirFd = new(int32(work.Fd()))
 	return o.WorkPath, work, nil
 }
 
@@ -240,14 +239,14 @@ func openCriuDir(path string) (*os.File, error) {
 // criuConfigFile points CRIU at a configuration file, as runc does: the
 // org.criu.config annotation's (none when it is empty), else
 // /etc/criu/runc.conf, the file CRIU's packagers ship for runtimes.
-func criuConfigFile(req *rpc.CriuOpts, annotations map[string]string) {
+func criuConfigFile(req *rpc.Opts, annotations map[string]string) {
 	if f, ok := annotations["org.criu.config"]; ok {
 		if f != "" {
-			req.ConfigFile = proto.String(f)
+			req.ConfigFile = new(f)
 		}
 		return
 	}
-	req.ConfigFile = proto.String("/etc/criu/runc.conf")
+	req.ConfigFile = new("/etc/criu/runc.conf")
 }
 
 // externalKey is the key under which a joined namespace of type t is
@@ -357,7 +356,7 @@ func (c *Container) dumpMounts(spec *specs.Spec) ([]*rpc.ExtMountMap, error) {
 	}
 	var out []*rpc.ExtMountMap
 	for _, m := range externalMounts(spec, c.state.CgroupPaths, cgPath) {
-		out = append(out, &rpc.ExtMountMap{Key: proto.String(m.Key), Val: proto.String(m.Key)})
+		out = append(out, &rpc.ExtMountMap{Key: m.Key, Val: m.Key})
 	}
 	if spec.Linux != nil {
 		for _, p := range spec.Linux.MaskedPaths {
@@ -365,7 +364,7 @@ func (c *Container) dumpMounts(spec *specs.Spec) ([]*rpc.ExtMountMap, error) {
 			if err != nil || fi.IsDir() {
 				continue // not there (not masked), or masked by a tmpfs of its own
 			}
-			out = append(out, &rpc.ExtMountMap{Key: proto.String(mountDest(p)), Val: proto.String("/dev/null")})
+			out = append(out, &rpc.ExtMountMap{Key: mountDest(p), Val: "/dev/null"})
 		}
 	}
 	return out, nil

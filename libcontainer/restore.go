@@ -11,16 +11,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/criu"
+	"github.com/berth-runtime/berth/libcontainer/criu/rpc"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
 	"github.com/berth-runtime/berth/libcontainer/rootfs"
 	"github.com/berth-runtime/berth/libcontainer/utils"
@@ -184,9 +183,9 @@ func (r *restorer) run(images *os.File) error {
 		return err
 	}
 	o.RestoreRPC(req)
-	req.ImagesDirFd = proto.Int32(int32(images.Fd()))
-	req.LogFile = proto.String(restoreLog)
-	req.Root = proto.String(root)
+	req.ImagesDirFd = int32(images.Fd())
+	req.LogFile = new(restoreLog)
+	req.Root = new(root)
 	logDir, work, err := setWorkDir(req, &o.Opts)
 	if err != nil {
 		return err
@@ -205,25 +204,25 @@ func (r *restorer) run(images *os.File) error {
 		cgPath = cg.Path
 	}
 	for _, m := range externalMounts(o.Spec, st.CgroupPaths, cgPath) {
-		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: proto.String(m.Key), Val: proto.String(m.Source)})
+		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: m.Key, Val: m.Source})
 	}
 	if o.Spec.Linux != nil && len(o.Spec.Linux.MaskedPaths) > 0 {
-		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: proto.String("/dev/null"), Val: proto.String("/dev/null")})
+		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: "/dev/null", Val: "/dev/null"})
 	}
 	for i, d := range r.stdio {
 		if strings.HasPrefix(d, "pipe:") || strings.HasPrefix(d, "file[") {
-			req.InheritFd = append(req.InheritFd, &rpc.InheritFd{Key: proto.String(d), Fd: proto.Int32(int32(i))})
+			req.InheritFd = append(req.InheritFd, &rpc.InheritFd{Key: d, Fd: int32(i)})
 		}
 	}
 	sw := &criu.Swrk{
 		Path: o.CriuPath, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, Started: r.joinCgroup, Notify: r.notify,
 	}
-	t := rpc.CriuReqType_RESTORE
+	t := rpc.ReqRestore
 	if logrus.IsLevelEnabled(logrus.DebugLevel) {
 		logrus.Debugf("restore %s: criu request %v", o.ID, req)
 	}
-	if _, err := sw.Run(&rpc.CriuReq{Type: &t, Opts: req}); err != nil {
+	if _, err := sw.Run(&rpc.Req{Type: t, Opts: req}); err != nil {
 		return explainCriu(o.CriuPath, criu.WithLog(err, logDir, restoreLog))
 	}
 	if r.pid == 0 {
@@ -257,7 +256,7 @@ func releaseCriuRoot(d *stateDir) error {
 // joinCgroup moves criu into the container's cgroup, with its limits, so
 // that what it restores is born there, and tells CRIU where that cgroup
 // is (cgroup roots) in place of the one in the images.
-func (r *restorer) joinCgroup(pid int, req *rpc.CriuReq) error {
+func (r *restorer) joinCgroup(pid int, req *rpc.Req) error {
 	if err := r.mgr.Apply(pid); err != nil {
 		return fmt.Errorf("create cgroup: %w", err)
 	}
@@ -270,13 +269,13 @@ func (r *restorer) joinCgroup(pid int, req *rpc.CriuReq) error {
 		return fmt.Errorf("read cgroup of criu: %w", err)
 	}
 	for ctrl, p := range paths {
-		req.Opts.CgRoot = append(req.Opts.CgRoot, &rpc.CgroupRoot{Ctrl: proto.String(ctrl), Path: proto.String(p)})
+		req.Opts.CgRoot = append(req.Opts.CgRoot, &rpc.CgroupRoot{Ctrl: ctrl, Path: p})
 	}
 	return nil
 }
 
 // notify answers CRIU's notifications during a restore.
-func (r *restorer) notify(n *rpc.CriuNotify, fds []int) error {
+func (r *restorer) notify(n *rpc.Notify, fds []int) error {
 	defer closeFds(fds)
 	switch n.GetScript() {
 	case "setup-namespaces":
@@ -336,7 +335,7 @@ func ownTimeNS(pid int) bool {
 // path: the network and pid ones were external to the checkpoint and are
 // handed over as descriptors (inherit-fd, after stdio and the RPC
 // socket); the others CRIU joins itself. It returns the files to pass.
-func restoreNamespaces(req *rpc.CriuOpts, spec *specs.Spec) ([]*os.File, error) {
+func restoreNamespaces(req *rpc.Opts, spec *specs.Spec) ([]*os.File, error) {
 	var extra []*os.File
 	for _, ns := range spec.Linux.Namespaces {
 		if ns.Path == "" {
@@ -350,8 +349,8 @@ func restoreNamespaces(req *rpc.CriuOpts, spec *specs.Spec) ([]*os.File, error) 
 				return nil, fmt.Errorf("%s namespace to restore into: %w", ns.Type, err)
 			}
 			req.InheritFd = append(req.InheritFd, &rpc.InheritFd{
-				Key: proto.String(externalKey(ns.Type)),
-				Fd:  proto.Int32(int32(criu.FirstExtraFd + len(extra))),
+				Key: externalKey(ns.Type),
+				Fd:  int32(criu.FirstExtraFd + len(extra)),
 			})
 			extra = append(extra, f)
 		case specs.CgroupNamespace:
@@ -359,7 +358,7 @@ func restoreNamespaces(req *rpc.CriuOpts, spec *specs.Spec) ([]*os.File, error) 
 			return nil, errors.New("restore cannot join a cgroup namespace by path: CRIU has no way to")
 		default:
 			req.JoinNs = append(req.JoinNs, &rpc.JoinNamespace{
-				Ns: proto.String(configs.NamespaceProcName(ns.Type)), NsFile: proto.String(ns.Path),
+				Ns: configs.NamespaceProcName(ns.Type), NsFile: ns.Path,
 			})
 		}
 	}

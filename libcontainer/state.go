@@ -156,7 +156,9 @@ func (s *State) Summary() (*SpecSummary, error) {
 // state under it (Container.lockState).
 type stateDir struct {
 	path string
-	lock *os.File
+	// lockFd is the open lock file while how is not 0. A bare fd, not an
+	// *os.File: that would set up Go's poller in kill, state and delete.
+	lockFd int
 	// how is the lock held: LOCK_EX or LOCK_SH; 0 when not held.
 	how int
 	// written is the state.json this stateDir saved last.
@@ -177,7 +179,7 @@ func statID(st *unix.Stat_t) fileID {
 // errNoLock is the error of a change to a state whose exclusive lock is
 // not held: a bug in berth, never a user's error.
 func (d *stateDir) holdsExclusive(op string) error {
-	if d.lock == nil || d.how != unix.LOCK_EX {
+	if d.how != unix.LOCK_EX {
 		return fmt.Errorf("%s %s: the container's lock is not held exclusively", op, d.path)
 	}
 	return nil
@@ -206,51 +208,52 @@ func lockStateDir(root, id string, create bool, how int) (*stateDir, error) {
 		}
 	}
 	for {
-		lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		lockPath := filepath.Join(dir, lockFile)
+		lock, err := unix.Open(lockPath, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
+			if errors.Is(err, unix.ENOENT) {
 				return nil, errNotExist(id)
 			}
-			return nil, fmt.Errorf("open lock %s: %w", dir, err)
+			return nil, fmt.Errorf("open lock %s: %w", dir, &os.PathError{Op: "open", Path: lockPath, Err: err})
 		}
 		if err := flock(lock, how); err != nil {
-			lock.Close()
+			unix.Close(lock)
 			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
 		// A delete may have removed the directory (and a create made it
 		// anew) while we waited: the lock held must be the one at the
 		// path, or it guards nothing.
-		same, err := sameFile(lock, filepath.Join(dir, lockFile))
+		same, err := sameFile(lock, lockPath)
 		if err != nil {
-			lock.Close()
+			unix.Close(lock)
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, errNotExist(id)
 			}
 			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
 		if same {
-			return &stateDir{path: dir, lock: lock, how: how}, nil
+			return &stateDir{path: dir, lockFd: lock, how: how}, nil
 		}
-		lock.Close()
+		unix.Close(lock)
 		if create {
 			return nil, fmt.Errorf("container with id %s already exists", id)
 		}
 	}
 }
 
-func flock(f *os.File, how int) error {
+func flock(fd int, how int) error {
 	for {
-		err := unix.Flock(int(f.Fd()), how)
+		err := unix.Flock(fd, how)
 		if err != unix.EINTR {
 			return err
 		}
 	}
 }
 
-// sameFile reports whether the open f is the file now at path.
-func sameFile(f *os.File, path string) (bool, error) {
+// sameFile reports whether the open fd is the file now at path.
+func sameFile(fd int, path string) (bool, error) {
 	var a, b unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &a); err != nil {
+	if err := unix.Fstat(fd, &a); err != nil {
 		return false, err
 	}
 	if err := unix.Lstat(path, &b); err != nil {
@@ -286,19 +289,24 @@ func checkRoot(root string, create bool) error {
 // trusted refuses a state file or directory not owned by the caller, or
 // writable by group or others.
 func trusted(what string, st *syscall.Stat_t) error {
-	if int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s is owned by uid %d, not by the caller (uid %d): refusing to trust it", what, st.Uid, os.Geteuid())
+	return trustedOwner(what, st.Uid, st.Mode)
+}
+
+// trustedOwner is trusted for an owner and mode from any stat.
+func trustedOwner(what string, uid, mode uint32) error {
+	if int(uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by the caller (uid %d): refusing to trust it", what, uid, os.Geteuid())
 	}
-	if st.Mode&0o022 != 0 {
-		return fmt.Errorf("%s is writable by group or others (mode %#o): refusing to trust it", what, st.Mode&0o7777)
+	if mode&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others (mode %#o): refusing to trust it", what, mode&0o7777)
 	}
 	return nil
 }
 
 func (d *stateDir) unlock() {
-	if d.lock != nil {
-		d.lock.Close()
-		d.lock, d.how = nil, 0
+	if d.how != 0 {
+		unix.Close(d.lockFd)
+		d.lockFd, d.how = -1, 0
 	}
 }
 
@@ -355,33 +363,37 @@ func (d *stateDir) remove() error {
 }
 
 // load reads state.json, which must be the caller's own and not writable
-// by others (checkRoot). A directory without one is a partial state.
+// by others (checkRoot). A directory without one is a partial state. The
+// file is read through a bare descriptor: an *os.File would set up Go's
+// poller (epoll, eventfd, a registration refused for a regular file) in
+// state, kill and delete, whose only file this is.
 func (d *stateDir) load(id string) (*State, error) {
-	f, err := os.OpenFile(d.file(stateFile), os.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	path := d.file(stateFile)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, unix.ENOENT) {
 			if _, err := os.Lstat(d.path); err == nil {
 				return &State{ID: id, Status: Creating, partial: true}, nil
 			}
 			return nil, errNotExist(id)
 		}
-		return nil, fmt.Errorf("read state of %s: %w", id, err)
+		return nil, fmt.Errorf("read state of %s: %w", id, &os.PathError{Op: "open", Path: path, Err: err})
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", id, &os.PathError{Op: "stat", Path: path, Err: err})
 	}
-	if !st.Mode().IsRegular() {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("state of %s is not a regular file", id)
 	}
-	if err := trusted("state of "+id, st.Sys().(*syscall.Stat_t)); err != nil {
+	if err := trustedOwner("state of "+id, st.Uid, st.Mode); err != nil {
 		return nil, err
 	}
-	if st.Size() > maxStateSize {
-		return nil, fmt.Errorf("state of %s is %d bytes, more than %d", id, st.Size(), maxStateSize)
+	if st.Size > maxStateSize {
+		return nil, fmt.Errorf("state of %s is %d bytes, more than %d", id, st.Size, maxStateSize)
 	}
-	data, err := readSized(f, st.Size())
+	data, err := readSized(fd, path, st.Size)
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}
@@ -395,12 +407,12 @@ const maxStateSize = 64 << 20
 // lockHeld reports whether some process holds the directory's lock: a
 // partial state whose lock is free was left by a create that died.
 func (d *stateDir) lockHeld() bool {
-	f, err := os.OpenFile(d.file(lockFile), os.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	fd, err := unix.Open(d.file(lockFile), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) != nil
 }
 
 func decodeState(data []byte, id string) (*State, error) {

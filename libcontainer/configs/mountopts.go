@@ -30,35 +30,35 @@ type flagOpt struct {
 	flag  uintptr
 }
 
-var mountFlagOpts = map[string]flagOpt{
-	"async": {true, unix.MS_SYNCHRONOUS}, "sync": {false, unix.MS_SYNCHRONOUS},
-	"atime": {true, unix.MS_NOATIME}, "noatime": {false, unix.MS_NOATIME},
-	"bind": {false, unix.MS_BIND}, "rbind": {false, unix.MS_BIND | unix.MS_REC},
-	"defaults": {false, 0},
-	"dev":      {true, unix.MS_NODEV}, "nodev": {false, unix.MS_NODEV},
-	"diratime": {true, unix.MS_NODIRATIME}, "nodiratime": {false, unix.MS_NODIRATIME},
-	"dirsync": {false, unix.MS_DIRSYNC},
-	"exec":    {true, unix.MS_NOEXEC}, "noexec": {false, unix.MS_NOEXEC},
-	"iversion": {false, unix.MS_I_VERSION}, "noiversion": {true, unix.MS_I_VERSION},
-	"lazytime": {false, unix.MS_LAZYTIME}, "nolazytime": {true, unix.MS_LAZYTIME},
-	"mand": {false, unix.MS_MANDLOCK}, "nomand": {true, unix.MS_MANDLOCK},
-	"relatime": {false, unix.MS_RELATIME}, "norelatime": {true, unix.MS_RELATIME},
-	"strictatime": {false, unix.MS_STRICTATIME}, "nostrictatime": {true, unix.MS_STRICTATIME},
-	"ro": {false, unix.MS_RDONLY}, "rw": {true, unix.MS_RDONLY},
-	"suid": {true, unix.MS_NOSUID}, "nosuid": {false, unix.MS_NOSUID},
-	"symfollow": {true, unix.MS_NOSYMFOLLOW}, "nosymfollow": {false, unix.MS_NOSYMFOLLOW},
-	"silent": {false, unix.MS_SILENT}, "loud": {true, unix.MS_SILENT},
-	"remount": {false, unix.MS_REMOUNT},
+var mountFlagOpts = table[string, flagOpt]{
+	{"async", flagOpt{true, unix.MS_SYNCHRONOUS}}, {"sync", flagOpt{false, unix.MS_SYNCHRONOUS}},
+	{"atime", flagOpt{true, unix.MS_NOATIME}}, {"noatime", flagOpt{false, unix.MS_NOATIME}},
+	{"bind", flagOpt{false, unix.MS_BIND}}, {"rbind", flagOpt{false, unix.MS_BIND | unix.MS_REC}},
+	{"defaults", flagOpt{false, 0}},
+	{"dev", flagOpt{true, unix.MS_NODEV}}, {"nodev", flagOpt{false, unix.MS_NODEV}},
+	{"diratime", flagOpt{true, unix.MS_NODIRATIME}}, {"nodiratime", flagOpt{false, unix.MS_NODIRATIME}},
+	{"dirsync", flagOpt{false, unix.MS_DIRSYNC}},
+	{"exec", flagOpt{true, unix.MS_NOEXEC}}, {"noexec", flagOpt{false, unix.MS_NOEXEC}},
+	{"iversion", flagOpt{false, unix.MS_I_VERSION}}, {"noiversion", flagOpt{true, unix.MS_I_VERSION}},
+	{"lazytime", flagOpt{false, unix.MS_LAZYTIME}}, {"nolazytime", flagOpt{true, unix.MS_LAZYTIME}},
+	{"mand", flagOpt{false, unix.MS_MANDLOCK}}, {"nomand", flagOpt{true, unix.MS_MANDLOCK}},
+	{"relatime", flagOpt{false, unix.MS_RELATIME}}, {"norelatime", flagOpt{true, unix.MS_RELATIME}},
+	{"strictatime", flagOpt{false, unix.MS_STRICTATIME}}, {"nostrictatime", flagOpt{true, unix.MS_STRICTATIME}},
+	{"ro", flagOpt{false, unix.MS_RDONLY}}, {"rw", flagOpt{true, unix.MS_RDONLY}},
+	{"suid", flagOpt{true, unix.MS_NOSUID}}, {"nosuid", flagOpt{false, unix.MS_NOSUID}},
+	{"symfollow", flagOpt{true, unix.MS_NOSYMFOLLOW}}, {"nosymfollow", flagOpt{false, unix.MS_NOSYMFOLLOW}},
+	{"silent", flagOpt{false, unix.MS_SILENT}}, {"loud", flagOpt{true, unix.MS_SILENT}},
+	{"remount", flagOpt{false, unix.MS_REMOUNT}},
 }
 
 // atimeFlags are the mutually exclusive atime modes.
 const atimeFlags = unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
 
-var propagationOpts = map[string]uintptr{
-	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
-	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
-	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
-	"unbindable": unix.MS_UNBINDABLE, "runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+var propagationOpts = table[string, uintptr]{
+	{"private", unix.MS_PRIVATE}, {"rprivate", unix.MS_PRIVATE | unix.MS_REC},
+	{"shared", unix.MS_SHARED}, {"rshared", unix.MS_SHARED | unix.MS_REC},
+	{"slave", unix.MS_SLAVE}, {"rslave", unix.MS_SLAVE | unix.MS_REC},
+	{"unbindable", unix.MS_UNBINDABLE}, {"runbindable", unix.MS_UNBINDABLE | unix.MS_REC},
 }
 
 type attrOpt struct {
@@ -66,13 +66,13 @@ type attrOpt struct {
 	attr  uint64
 }
 
-var recAttrOpts = map[string]attrOpt{
-	"rro": {false, unix.MOUNT_ATTR_RDONLY}, "rrw": {true, unix.MOUNT_ATTR_RDONLY},
-	"rnosuid": {false, unix.MOUNT_ATTR_NOSUID}, "rsuid": {true, unix.MOUNT_ATTR_NOSUID},
-	"rnodev": {false, unix.MOUNT_ATTR_NODEV}, "rdev": {true, unix.MOUNT_ATTR_NODEV},
-	"rnoexec": {false, unix.MOUNT_ATTR_NOEXEC}, "rexec": {true, unix.MOUNT_ATTR_NOEXEC},
-	"rnodiratime": {false, unix.MOUNT_ATTR_NODIRATIME}, "rdiratime": {true, unix.MOUNT_ATTR_NODIRATIME},
-	"rnosymfollow": {false, unix.MOUNT_ATTR_NOSYMFOLLOW}, "rsymfollow": {true, unix.MOUNT_ATTR_NOSYMFOLLOW},
+var recAttrOpts = table[string, attrOpt]{
+	{"rro", attrOpt{false, unix.MOUNT_ATTR_RDONLY}}, {"rrw", attrOpt{true, unix.MOUNT_ATTR_RDONLY}},
+	{"rnosuid", attrOpt{false, unix.MOUNT_ATTR_NOSUID}}, {"rsuid", attrOpt{true, unix.MOUNT_ATTR_NOSUID}},
+	{"rnodev", attrOpt{false, unix.MOUNT_ATTR_NODEV}}, {"rdev", attrOpt{true, unix.MOUNT_ATTR_NODEV}},
+	{"rnoexec", attrOpt{false, unix.MOUNT_ATTR_NOEXEC}}, {"rexec", attrOpt{true, unix.MOUNT_ATTR_NOEXEC}},
+	{"rnodiratime", attrOpt{false, unix.MOUNT_ATTR_NODIRATIME}}, {"rdiratime", attrOpt{true, unix.MOUNT_ATTR_NODIRATIME}},
+	{"rnosymfollow", attrOpt{false, unix.MOUNT_ATTR_NOSYMFOLLOW}}, {"rsymfollow", attrOpt{true, unix.MOUNT_ATTR_NOSYMFOLLOW}},
 }
 
 // recAtimeOpts are the recursive atime options, each the atime mode it
@@ -81,10 +81,10 @@ var recAttrOpts = map[string]attrOpt{
 // another: noatime and strictatime cleared leave the kernel's default,
 // relatime; relatime cleared leaves strictatime, the one mode that still
 // updates atime on every access.
-var recAtimeOpts = map[string]uint64{
-	"rnoatime": unix.MOUNT_ATTR_NOATIME, "ratime": unix.MOUNT_ATTR_RELATIME,
-	"rrelatime": unix.MOUNT_ATTR_RELATIME, "rnorelatime": unix.MOUNT_ATTR_STRICTATIME,
-	"rstrictatime": unix.MOUNT_ATTR_STRICTATIME, "rnostrictatime": unix.MOUNT_ATTR_RELATIME,
+var recAtimeOpts = table[string, uint64]{
+	{"rnoatime", unix.MOUNT_ATTR_NOATIME}, {"ratime", unix.MOUNT_ATTR_RELATIME},
+	{"rrelatime", unix.MOUNT_ATTR_RELATIME}, {"rnorelatime", unix.MOUNT_ATTR_STRICTATIME},
+	{"rstrictatime", unix.MOUNT_ATTR_STRICTATIME}, {"rnostrictatime", unix.MOUNT_ATTR_RELATIME},
 }
 
 // ParseMountOptions splits an OCI mount options list into flags,
@@ -92,7 +92,7 @@ var recAtimeOpts = map[string]uint64{
 func ParseMountOptions(opts []string) (MountFlags, error) {
 	var mf MountFlags
 	for _, o := range opts {
-		if f, ok := mountFlagOpts[o]; ok {
+		if f, ok := mountFlagOpts.lookup(o); ok {
 			if f.clear {
 				mf.Flags &^= f.flag
 				mf.ClearFlags |= f.flag
@@ -106,18 +106,18 @@ func ParseMountOptions(opts []string) (MountFlags, error) {
 			}
 			continue
 		}
-		if p, ok := propagationOpts[o]; ok {
+		if p, ok := propagationOpts.lookup(o); ok {
 			mf.Propagation = append(mf.Propagation, p)
 			continue
 		}
-		if mode, ok := recAtimeOpts[o]; ok {
+		if mode, ok := recAtimeOpts.lookup(o); ok {
 			// The last one given wins; clearing the whole field is how
 			// mount_setattr is told to change it (relatime is 0).
 			mf.RecAttrSet = mf.RecAttrSet&^unix.MOUNT_ATTR__ATIME | mode
 			mf.RecAttrClr |= unix.MOUNT_ATTR__ATIME
 			continue
 		}
-		if a, ok := recAttrOpts[o]; ok {
+		if a, ok := recAttrOpts.lookup(o); ok {
 			// The last of a pair wins (rro,rrw is rw), as for the
 			// per-mount flags; the kernel would let set win.
 			if a.clear {

@@ -11,18 +11,10 @@ func KnownMountOptions() []string {
 	// them as linux.mountExtensions.idmap.
 	names := make([]string, 0, len(mountFlagOpts)+len(propagationOpts)+len(recAttrOpts)+len(recAtimeOpts)+1)
 	names = append(names, "tmpcopyup")
-	for n := range mountFlagOpts {
-		names = append(names, n)
-	}
-	for n := range propagationOpts {
-		names = append(names, n)
-	}
-	for n := range recAttrOpts {
-		names = append(names, n)
-	}
-	for n := range recAtimeOpts {
-		names = append(names, n)
-	}
+	names = append(names, mountFlagOpts.names()...)
+	names = append(names, propagationOpts.names()...)
+	names = append(names, recAttrOpts.names()...)
+	names = append(names, recAtimeOpts.names()...)
 	sort.Strings(names)
 	return names
 }

@@ -3,6 +3,8 @@ package configs
 import (
 	"slices"
 	"testing"
+
+	"github.com/berth-runtime/berth/libcontainer/inittest"
 )
 
 // Every name `berth features` lists must be understood by the parser, not
@@ -29,6 +31,22 @@ func TestKnownMountOptionsAreParsed(t *testing.T) {
 	for _, ext := range []string{"idmap", "ridmap"} {
 		if slices.Contains(names, ext) {
 			t.Errorf("%s is listed", ext)
+		}
+	}
+}
+
+// The option tables are static data: nothing is built for them when a
+// berth process starts.
+func TestMountOptionTablesAreStatic(t *testing.T) {
+	inittest.NoAllocs(t, "github.com/berth-runtime/berth/libcontainer/configs")
+}
+
+// A name in two tables would take the first table's meaning only.
+func TestMountOptionNamesUnique(t *testing.T) {
+	names := KnownMountOptions()
+	for i := 1; i < len(names); i++ {
+		if names[i] == names[i-1] {
+			t.Errorf("mount option %q is listed twice", names[i])
 		}
 	}
 }

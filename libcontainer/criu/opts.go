@@ -6,9 +6,9 @@ import (
 	"net"
 	"strconv"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/berth-runtime/berth/libcontainer/criu/rpc"
 )
 
 // Opts are the options of `berth checkpoint` and `berth restore` (runc's),
@@ -40,18 +40,18 @@ type Opts struct {
 }
 
 // CgroupMode maps --manage-cgroups-mode.
-func CgroupMode(mode string) (rpc.CriuCgMode, error) {
+func CgroupMode(mode string) (rpc.CgMode, error) {
 	switch mode {
 	case "":
-		return rpc.CriuCgMode_DEFAULT, nil
+		return rpc.CgDefault, nil
 	case "soft":
-		return rpc.CriuCgMode_SOFT, nil
+		return rpc.CgSoft, nil
 	case "full":
-		return rpc.CriuCgMode_FULL, nil
+		return rpc.CgFull, nil
 	case "strict":
-		return rpc.CriuCgMode_STRICT, nil
+		return rpc.CgStrict, nil
 	case "ignore":
-		return rpc.CriuCgMode_IGNORE, nil
+		return rpc.CgIgnore, nil
 	}
 	return 0, fmt.Errorf("invalid --manage-cgroups-mode %q: want soft, full, strict or ignore", mode)
 }
@@ -73,7 +73,7 @@ func EmptyNsMask(names []string) (uint32, error) {
 }
 
 // PageServer parses --page-server ADDRESS:PORT.
-func PageServer(s string) (*rpc.CriuPageServerInfo, error) {
+func PageServer(s string) (*rpc.PageServerInfo, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -85,7 +85,7 @@ func PageServer(s string) (*rpc.CriuPageServerInfo, error) {
 	if err != nil || p == 0 {
 		return nil, fmt.Errorf("--page-server %q: invalid port", s)
 	}
-	return &rpc.CriuPageServerInfo{Address: proto.String(host), Port: proto.Int32(int32(p))}, nil
+	return &rpc.PageServerInfo{Address: host, Port: int32(p)}, nil
 }
 
 // Validate refuses combinations CRIU cannot do, before anything is
@@ -118,7 +118,7 @@ func (o *Opts) Validate(restore bool) error {
 
 // ToRPC maps the options common to dump and restore onto CRIU's (images
 // and work directories, root, pid and the rest are the caller's).
-func (o *Opts) ToRPC() (*rpc.CriuOpts, error) {
+func (o *Opts) ToRPC() (*rpc.Opts, error) {
 	mode, err := CgroupMode(o.ManageCgroupsMode)
 	if err != nil {
 		return nil, err
@@ -127,64 +127,64 @@ func (o *Opts) ToRPC() (*rpc.CriuOpts, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &rpc.CriuOpts{
-		LogLevel:          proto.Int32(4),
-		ManageCgroups:     proto.Bool(true),
+	r := &rpc.Opts{
+		LogLevel:          new(int32(4)),
+		ManageCgroups:     new(true),
 		ManageCgroupsMode: &mode,
-		NotifyScripts:     proto.Bool(true),
-		ShellJob:          proto.Bool(o.ShellJob),
-		TcpEstablished:    proto.Bool(o.TCPEstablished),
-		ExtUnixSk:         proto.Bool(o.ExtUnixSk),
-		FileLocks:         proto.Bool(o.FileLocks),
-		EmptyNs:           proto.Uint32(mask),
-		OrphanPtsMaster:   proto.Bool(true),
-		AutoDedup:         proto.Bool(o.AutoDedup),
-		LazyPages:         proto.Bool(o.LazyPages),
+		NotifyScripts:     new(true),
+		ShellJob:          new(o.ShellJob),
+		TCPEstablished:    new(o.TCPEstablished),
+		ExtUnixSk:         new(o.ExtUnixSk),
+		FileLocks:         new(o.FileLocks),
+		EmptyNs:           new(mask),
+		OrphanPtsMaster:   new(true),
+		AutoDedup:         new(o.AutoDedup),
+		LazyPages:         new(o.LazyPages),
 	}
 	return r, nil
 }
 
 // DumpRPC adds checkpoint's own options to r.
-func (o *Opts) DumpRPC(r *rpc.CriuOpts) error {
-	r.LeaveRunning = proto.Bool(o.LeaveRunning)
+func (o *Opts) DumpRPC(r *rpc.Opts) error {
+	r.LeaveRunning = new(o.LeaveRunning)
 	ps, err := PageServer(o.PageServer)
 	if err != nil {
 		return err
 	}
 	r.Ps = ps
 	if o.ParentPath != "" {
-		r.ParentImg = proto.String(o.ParentPath)
-		r.TrackMem = proto.Bool(true)
+		r.ParentImg = new(o.ParentPath)
+		r.TrackMem = new(true)
 	}
 	if o.PreDump {
-		r.TrackMem = proto.Bool(true)
+		r.TrackMem = new(true)
 	}
 	return nil
 }
 
 // RestoreRPC adds restore's own options to r.
-func (o *Opts) RestoreRPC(r *rpc.CriuOpts) {
-	r.EvasiveDevices = proto.Bool(true)
-	r.RstSibling = proto.Bool(true)
+func (o *Opts) RestoreRPC(r *rpc.Opts) {
+	r.EvasiveDevices = new(true)
+	r.RstSibling = new(true)
 	if o.LsmProfile != "" {
-		r.LsmProfile = proto.String(o.LsmProfile)
+		r.LsmProfile = new(o.LsmProfile)
 	}
 	if o.LsmMountContext != "" {
-		r.LsmMountContext = proto.String(o.LsmMountContext)
+		r.LsmMountContext = new(o.LsmMountContext)
 	}
 }
 
 // NeededFeatures are the CRIU features the options need (FEATURE_CHECK):
 // memory tracking (soft-dirty) for a pre-dump or a dump on a parent,
 // userfaultfd for lazy pages. nil when none.
-func (o *Opts) NeededFeatures() *rpc.CriuFeatures {
-	var f rpc.CriuFeatures
+func (o *Opts) NeededFeatures() *rpc.Features {
+	var f rpc.Features
 	need := false
 	if o.PreDump || o.ParentPath != "" {
-		f.MemTrack, need = proto.Bool(true), true
+		f.MemTrack, need = new(true), true
 	}
 	if o.LazyPages {
-		f.LazyPages, need = proto.Bool(true), true
+		f.LazyPages, need = new(true), true
 	}
 	if !need {
 		return nil
@@ -194,7 +194,7 @@ func (o *Opts) NeededFeatures() *rpc.CriuFeatures {
 
 // Missing names the wanted features criu lacks, with why they may be
 // missing here.
-func Missing(want, have *rpc.CriuFeatures) []string {
+func Missing(want, have *rpc.Features) []string {
 	var out []string
 	if want.GetMemTrack() && !have.GetMemTrack() {
 		out = append(out, "memory tracking (the kernel has no soft-dirty page tracking: no --pre-dump, no --parent-path)")

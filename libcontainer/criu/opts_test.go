@@ -4,15 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
+	"github.com/berth-runtime/berth/libcontainer/criu/rpc"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 )
 
 func TestCgroupMode(t *testing.T) {
-	for in, want := range map[string]rpc.CriuCgMode{
-		"": rpc.CriuCgMode_DEFAULT, "soft": rpc.CriuCgMode_SOFT, "full": rpc.CriuCgMode_FULL,
-		"strict": rpc.CriuCgMode_STRICT, "ignore": rpc.CriuCgMode_IGNORE,
+	for in, want := range map[string]rpc.CgMode{
+		"": rpc.CgDefault, "soft": rpc.CgSoft, "full": rpc.CgFull,
+		"strict": rpc.CgStrict, "ignore": rpc.CgIgnore,
 	} {
 		got, err := CgroupMode(in)
 		if err != nil || got != want {
@@ -41,11 +40,11 @@ func TestEmptyNsMask(t *testing.T) {
 
 func TestPageServer(t *testing.T) {
 	ps, err := PageServer("10.0.0.1:2000")
-	if err != nil || ps.GetAddress() != "10.0.0.1" || ps.GetPort() != 2000 {
+	if err != nil || ps == nil || ps.Address != "10.0.0.1" || ps.Port != 2000 {
 		t.Fatalf("PageServer = %v, %v", ps, err)
 	}
 	ps, err = PageServer("[::1]:27")
-	if err != nil || ps.GetAddress() != "::1" || ps.GetPort() != 27 {
+	if err != nil || ps == nil || ps.Address != "::1" || ps.Port != 27 {
 		t.Fatalf("PageServer v6 = %v, %v", ps, err)
 	}
 	if ps, err := PageServer(""); ps != nil || err != nil {
@@ -99,10 +98,10 @@ func TestToRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.GetTcpEstablished() || !r.GetExtUnixSk() || !r.GetShellJob() || !r.GetFileLocks() ||
-		!r.GetLazyPages() || !r.GetAutoDedup() || !r.GetOrphanPtsMaster() || !r.GetNotifyScripts() ||
-		!r.GetManageCgroups() || r.GetManageCgroupsMode() != rpc.CriuCgMode_STRICT ||
-		r.GetEmptyNs() != unix.CLONE_NEWNET || r.GetLogLevel() != 4 {
+	if !on(r.TCPEstablished) || !on(r.ExtUnixSk) || !on(r.ShellJob) || !on(r.FileLocks) ||
+		!on(r.LazyPages) || !on(r.AutoDedup) || !on(r.OrphanPtsMaster) || !on(r.NotifyScripts) ||
+		!on(r.ManageCgroups) || r.ManageCgroupsMode == nil || *r.ManageCgroupsMode != rpc.CgStrict ||
+		r.EmptyNs == nil || *r.EmptyNs != unix.CLONE_NEWNET || r.LogLevel == nil || *r.LogLevel != 4 {
 		t.Errorf("ToRPC = %v", r)
 	}
 	if r.LeaveRunning != nil || r.RstSibling != nil || r.TrackMem != nil {
@@ -114,14 +113,15 @@ func TestToRPC(t *testing.T) {
 	if err := d.DumpRPC(r); err != nil {
 		t.Fatal(err)
 	}
-	if !r.GetLeaveRunning() || r.GetPs().GetAddress() != "h" || r.GetParentImg() != "../pre" || !r.GetTrackMem() {
+	if !on(r.LeaveRunning) || r.Ps == nil || r.Ps.Address != "h" || r.ParentImg == nil || *r.ParentImg != "../pre" || !on(r.TrackMem) {
 		t.Errorf("DumpRPC = %v", r)
 	}
 
 	rs := &Opts{LsmProfile: "apparmor:x", LsmMountContext: "ctx"}
 	r, _ = rs.ToRPC()
 	rs.RestoreRPC(r)
-	if !r.GetRstSibling() || !r.GetEvasiveDevices() || r.GetLsmProfile() != "apparmor:x" || r.GetLsmMountContext() != "ctx" {
+	if !on(r.RstSibling) || !on(r.EvasiveDevices) || r.LsmProfile == nil || *r.LsmProfile != "apparmor:x" ||
+		r.LsmMountContext == nil || *r.LsmMountContext != "ctx" {
 		t.Errorf("RestoreRPC = %v", r)
 	}
 	r, _ = (&Opts{}).ToRPC()
@@ -130,6 +130,9 @@ func TestToRPC(t *testing.T) {
 		t.Errorf("RestoreRPC set empty LSM options: %v", r)
 	}
 }
+
+// on reports an optional bool sent as true.
+func on(p *bool) bool { return p != nil && *p }
 
 func TestNeededFeatures(t *testing.T) {
 	if f := (&Opts{}).NeededFeatures(); f != nil {
@@ -142,7 +145,7 @@ func TestNeededFeatures(t *testing.T) {
 	if f := (&Opts{ParentPath: "p"}).NeededFeatures(); !f.GetMemTrack() {
 		t.Errorf("--parent-path needs memory tracking: %v", f)
 	}
-	miss := Missing(f, &rpc.CriuFeatures{MemTrack: proto.Bool(false), LazyPages: proto.Bool(true)})
+	miss := Missing(f, &rpc.Features{MemTrack: new(false), LazyPages: new(true)})
 	if len(miss) != 1 || !strings.Contains(miss[0], "soft-dirty") {
 		t.Errorf("Missing = %q", miss)
 	}

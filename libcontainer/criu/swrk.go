@@ -1,5 +1,5 @@
 // Package criu talks to CRIU through its RPC protocol: `criu swrk FD`
-// serves protobuf requests (the go-criu bindings' rpc types) on one end of
+// serves protobuf requests (package rpc's types) on one end of
 // a SOCK_SEQPACKET socketpair, with notifications the caller answers on
 // the way. What a request holds is the caller's business; this package
 // runs the conversation and reads CRIU's logs for a useful error.
@@ -14,10 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/berth-runtime/berth/libcontainer/criu/rpc"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
@@ -33,10 +32,10 @@ type Swrk struct {
 	// Started, when set, is called with criu's pid before the request
 	// is sent (restore moves criu into the container's cgroup then, and
 	// adds cgroup roots to the request).
-	Started func(pid int, req *rpc.CriuReq) error
+	Started func(pid int, req *rpc.Req) error
 	// Notify, when set, handles a notification; fds are the descriptors
 	// that came with it (orphan-pts-master), which it owns.
-	Notify func(n *rpc.CriuNotify, fds []int) error
+	Notify func(n *rpc.Notify, fds []int) error
 }
 
 // FirstExtraFd is the descriptor number of Swrk.ExtraFiles[0] in criu:
@@ -63,7 +62,7 @@ func LookPath(path string) (string, error) {
 
 // Run starts criu swrk, sends req and serves notifications until the
 // final response, which it returns. A failed response is an error.
-func (s *Swrk) Run(req *rpc.CriuReq) (*rpc.CriuResp, error) {
+func (s *Swrk) Run(req *rpc.Req) (*rpc.Resp, error) {
 	bin, err := LookPath(s.Path)
 	if err != nil {
 		return nil, err
@@ -96,15 +95,15 @@ func (s *Swrk) Run(req *rpc.CriuReq) (*rpc.CriuResp, error) {
 	}
 	// After a pre-dump criu stays for the next request and is ended by
 	// the closed socket; any other request must end in a clean exit.
-	if !st.Success() && req.GetType() != rpc.CriuReqType_PRE_DUMP {
-		return resp, fmt.Errorf("criu %s: %s", strings.ToLower(req.GetType().String()), st)
+	if !st.Success() && req.Type != rpc.ReqPreDump {
+		return resp, fmt.Errorf("criu %s: %s", strings.ToLower(req.Type.String()), st)
 	}
 	return resp, nil
 }
 
 // converse sends the request and answers notifications until the
 // response to the request arrives.
-func (s *Swrk) converse(pid int, conn *os.File, req *rpc.CriuReq) (*rpc.CriuResp, error) {
+func (s *Swrk) converse(pid int, conn *os.File, req *rpc.Req) (*rpc.Resp, error) {
 	if s.Started != nil {
 		if err := s.Started(pid, req); err != nil {
 			return nil, err
@@ -118,35 +117,34 @@ func (s *Swrk) converse(pid int, conn *os.File, req *rpc.CriuReq) (*rpc.CriuResp
 		if err != nil {
 			return nil, err
 		}
-		if !resp.GetSuccess() {
+		if !resp.Success {
 			utils.CloseFds(fds)
-			return resp, failure(req.GetType(), resp)
+			return resp, failure(req.Type, resp)
 		}
-		if resp.GetType() != rpc.CriuReqType_NOTIFY {
+		if resp.Type != rpc.ReqNotify {
 			utils.CloseFds(fds)
 			return resp, nil
 		}
 		if s.Notify != nil {
-			err = s.Notify(resp.GetNotify(), fds)
+			err = s.Notify(resp.Notify, fds)
 		} else {
 			utils.CloseFds(fds)
 		}
 		if err != nil {
-			return resp, fmt.Errorf("criu notification %q: %w", resp.GetNotify().GetScript(), err)
+			return resp, fmt.Errorf("criu notification %q: %w", resp.Notify.GetScript(), err)
 		}
-		t := rpc.CriuReqType_NOTIFY
-		if err := send(conn, &rpc.CriuReq{Type: &t, NotifySuccess: proto.Bool(true)}); err != nil {
+		if err := send(conn, &rpc.Req{Type: rpc.ReqNotify, NotifySuccess: new(true)}); err != nil {
 			return nil, err
 		}
 	}
 }
 
-func failure(t rpc.CriuReqType, resp *rpc.CriuResp) error {
+func failure(t rpc.ReqType, resp *rpc.Resp) error {
 	msg := fmt.Sprintf("criu %s failed", strings.ToLower(t.String()))
-	if m := cleanErrmsg(resp.GetCrErrmsg()); m != "" {
+	if m := cleanErrmsg(resp.CrErrmsg); m != "" {
 		msg += ": " + m
 	}
-	if e := resp.GetCrErrno(); e != 0 {
+	if e := resp.CrErrno; e != 0 {
 		msg += fmt.Sprintf(" (%v)", unix.Errno(e))
 	}
 	return errors.New(msg)
@@ -166,19 +164,15 @@ func cleanErrmsg(m string) string {
 	return strings.Join(out, "; ")
 }
 
-func send(conn *os.File, req *rpc.CriuReq) error {
-	data, err := proto.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("encode criu request: %w", err)
-	}
-	if _, err := conn.Write(data); err != nil {
+func send(conn *os.File, req *rpc.Req) error {
+	if _, err := conn.Write(req.Marshal()); err != nil {
 		return fmt.Errorf("send criu request: %w", err)
 	}
 	return nil
 }
 
 // recv reads one message and the descriptors passed with it.
-func recv(conn *os.File) (*rpc.CriuResp, []int, error) {
+func recv(conn *os.File) (*rpc.Resp, []int, error) {
 	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(4*8))
 	var n, oobn int
@@ -210,8 +204,8 @@ func recv(conn *os.File) (*rpc.CriuResp, []int, error) {
 		utils.CloseFds(fds)
 		return nil, nil, errors.New("criu sent a message larger than expected")
 	}
-	resp := &rpc.CriuResp{}
-	if err := proto.Unmarshal(buf[:n], resp); err != nil {
+	resp, err := rpc.UnmarshalResp(buf[:n])
+	if err != nil {
 		utils.CloseFds(fds)
 		return nil, nil, fmt.Errorf("decode criu response: %w", err)
 	}
@@ -219,13 +213,12 @@ func recv(conn *os.File) (*rpc.CriuResp, []int, error) {
 }
 
 // Features asks criu which of the features in want it has (FEATURE_CHECK).
-func Features(path string, want *rpc.CriuFeatures) (*rpc.CriuFeatures, error) {
-	t := rpc.CriuReqType_FEATURE_CHECK
-	resp, err := (&Swrk{Path: path}).Run(&rpc.CriuReq{Type: &t, Features: want})
+func Features(path string, want *rpc.Features) (*rpc.Features, error) {
+	resp, err := (&Swrk{Path: path}).Run(&rpc.Req{Type: rpc.ReqFeatureCheck, Features: want})
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetFeatures(), nil
+	return resp.Features, nil
 }
 
 // Check runs `criu check`: whether this criu can work on this kernel. The

@@ -29,25 +29,25 @@ const (
 	schedDeadline = 6
 )
 
-var schedPolicies = map[specs.LinuxSchedulerPolicy]uint32{
-	specs.SchedOther:    schedOther,
-	specs.SchedFIFO:     schedFIFO,
-	specs.SchedRR:       schedRR,
-	specs.SchedBatch:    schedBatch,
-	specs.SchedISO:      schedISO,
-	specs.SchedIdle:     schedIdle,
-	specs.SchedDeadline: schedDeadline,
+var schedPolicies = table[specs.LinuxSchedulerPolicy, uint32]{
+	{specs.SchedOther, schedOther},
+	{specs.SchedFIFO, schedFIFO},
+	{specs.SchedRR, schedRR},
+	{specs.SchedBatch, schedBatch},
+	{specs.SchedISO, schedISO},
+	{specs.SchedIdle, schedIdle},
+	{specs.SchedDeadline, schedDeadline},
 }
 
 // SCHED_FLAG_* of sched_setattr(2) (include/uapi/linux/sched.h).
-var schedFlags = map[specs.LinuxSchedulerFlag]uint64{
-	specs.SchedFlagResetOnFork:  0x01,
-	specs.SchedFlagReclaim:      0x02,
-	specs.SchedFlagDLOverrun:    0x04,
-	specs.SchedFlagKeepPolicy:   0x08,
-	specs.SchedFlagKeepParams:   0x10,
-	specs.SchedFlagUtilClampMin: 0x20,
-	specs.SchedFlagUtilClampMax: 0x40,
+var schedFlags = table[specs.LinuxSchedulerFlag, uint64]{
+	{specs.SchedFlagResetOnFork, 0x01},
+	{specs.SchedFlagReclaim, 0x02},
+	{specs.SchedFlagDLOverrun, 0x04},
+	{specs.SchedFlagKeepPolicy, 0x08},
+	{specs.SchedFlagKeepParams, 0x10},
+	{specs.SchedFlagUtilClampMin, 0x20},
+	{specs.SchedFlagUtilClampMax, 0x40},
 }
 
 // SchedAttr checks process.scheduler as runc does and returns the
@@ -56,7 +56,7 @@ func SchedAttr(s *specs.Scheduler) (*unix.SchedAttr, error) {
 	if s.Policy == "" {
 		return nil, errors.New("process.scheduler.policy is required")
 	}
-	policy, ok := schedPolicies[s.Policy]
+	policy, ok := schedPolicies.lookup(s.Policy)
 	if !ok {
 		return nil, fmt.Errorf("process.scheduler.policy %q is not a scheduling policy", s.Policy)
 	}
@@ -83,7 +83,7 @@ func SchedAttr(s *specs.Scheduler) (*unix.SchedAttr, error) {
 		Period:   s.Period,
 	}
 	for _, f := range s.Flags {
-		v, ok := schedFlags[f]
+		v, ok := schedFlags.lookup(f)
 		if !ok {
 			return nil, fmt.Errorf("process.scheduler.flags: %q is not a scheduler flag", f)
 		}
@@ -98,16 +98,16 @@ const (
 	ioprioWhoProcess = 1
 )
 
-var ioprioClasses = map[specs.IOPriorityClass]int{
-	specs.IOPRIO_CLASS_RT:   1,
-	specs.IOPRIO_CLASS_BE:   2,
-	specs.IOPRIO_CLASS_IDLE: 3,
+var ioprioClasses = table[specs.IOPriorityClass, int]{
+	{specs.IOPRIO_CLASS_RT, 1},
+	{specs.IOPRIO_CLASS_BE, 2},
+	{specs.IOPRIO_CLASS_IDLE, 3},
 }
 
 // IOPrio checks process.ioPriority and returns the ioprio_set value:
 // the class in the high bits, the level (0, highest, to 7) below.
 func IOPrio(p *specs.LinuxIOPriority) (int, error) {
-	class, ok := ioprioClasses[p.Class]
+	class, ok := ioprioClasses.lookup(p.Class)
 	if !ok {
 		return 0, fmt.Errorf("process.ioPriority.class %q is not an I/O priority class", p.Class)
 	}
@@ -157,20 +157,20 @@ const (
 	mpolFStaticNodes   = 1 << 15
 )
 
-var mpolModes = map[specs.MemoryPolicyModeType]int{
-	specs.MpolDefault:            mpolDefault,
-	specs.MpolPreferred:          mpolPreferred,
-	specs.MpolBind:               mpolBind,
-	specs.MpolInterleave:         mpolInterleave,
-	specs.MpolLocal:              mpolLocal,
-	specs.MpolPreferredMany:      mpolPreferredMany,
-	specs.MpolWeightedInterleave: mpolWeightedInterleave,
+var mpolModes = table[specs.MemoryPolicyModeType, int]{
+	{specs.MpolDefault, mpolDefault},
+	{specs.MpolPreferred, mpolPreferred},
+	{specs.MpolBind, mpolBind},
+	{specs.MpolInterleave, mpolInterleave},
+	{specs.MpolLocal, mpolLocal},
+	{specs.MpolPreferredMany, mpolPreferredMany},
+	{specs.MpolWeightedInterleave, mpolWeightedInterleave},
 }
 
-var mpolFlags = map[specs.MemoryPolicyFlagType]int{
-	specs.MpolFNumaBalancing: mpolFNumaBalancing,
-	specs.MpolFRelativeNodes: mpolFRelativeNodes,
-	specs.MpolFStaticNodes:   mpolFStaticNodes,
+var mpolFlags = table[specs.MemoryPolicyFlagType, int]{
+	{specs.MpolFNumaBalancing, mpolFNumaBalancing},
+	{specs.MpolFRelativeNodes, mpolFRelativeNodes},
+	{specs.MpolFStaticNodes, mpolFStaticNodes},
 }
 
 // MaxNodes bounds the node numbers a memory policy may name (the
@@ -191,7 +191,7 @@ type MemPolicy struct {
 // kernel can judge (a mode or flag it lacks, nodes outside the cpuset) it
 // refuses at set_mempolicy, named by ApplyMemoryPolicy.
 func MemoryPolicy(m *specs.LinuxMemoryPolicy) (*MemPolicy, error) {
-	mode, ok := mpolModes[m.Mode]
+	mode, ok := mpolModes.lookup(m.Mode)
 	if !ok {
 		return nil, fmt.Errorf("linux.memoryPolicy.mode %q is not a memory policy mode", m.Mode)
 	}
@@ -211,7 +211,7 @@ func MemoryPolicy(m *specs.LinuxMemoryPolicy) (*MemPolicy, error) {
 	}
 	seen := 0
 	for _, f := range m.Flags {
-		v, ok := mpolFlags[f]
+		v, ok := mpolFlags.lookup(f)
 		if !ok {
 			return nil, fmt.Errorf("linux.memoryPolicy.flags: %q is not a memory policy flag", f)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-runtime/berth/libcontainer/inittest"
 )
 
 func TestSchedAttr(t *testing.T) {
@@ -146,5 +148,23 @@ func TestCPUSet(t *testing.T) {
 	}
 	if err := CPUAffinity(&specs.CPUAffinity{Initial: "z"}); err == nil || !strings.Contains(err.Error(), "initial") {
 		t.Errorf("bad initial: %v", err)
+	}
+}
+
+// The tables are static data: nothing is built for them when a berth
+// process starts.
+func TestTablesAreStatic(t *testing.T) {
+	inittest.NoAllocs(t, "github.com/berth-runtime/berth/libcontainer/procattr")
+}
+
+func TestTablesNamesUnique(t *testing.T) {
+	for name, dup := range map[string]string{
+		"schedPolicies": string(schedPolicies.duplicate()), "schedFlags": string(schedFlags.duplicate()),
+		"ioprioClasses": string(ioprioClasses.duplicate()), "mpolModes": string(mpolModes.duplicate()),
+		"mpolFlags": string(mpolFlags.duplicate()),
+	} {
+		if dup != "" {
+			t.Errorf("%s lists %q twice", name, dup)
+		}
 	}
 }

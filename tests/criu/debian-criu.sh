@@ -12,6 +12,7 @@ if [ ! -x "$out/usr/sbin/criu" ]; then
 	# apt-get download writes to the current directory; as root it
 	# warns that _apt cannot reach it, which is harmless.
 	(cd "$tmp" && apt-get download -q criu) >&2 2>/dev/null || (apt-get update -qq && cd "$tmp" && apt-get download -q criu) >&2
+	mkdir -p "$repo/.cache" # dpkg -x makes the last directory only
 	dpkg -x "$tmp"/criu_*.deb "$out"
 fi
 echo "$out/usr/sbin/criu"

@@ -43,6 +43,35 @@ teardown() { teardown_bundle; }
 	[ "$(jq -r .created <<<"$output")" != null ]
 }
 
+@test "trim-state-nopoll: state and kill read the lock and state.json through bare fds (no Go poller set up); a state.json that is not a regular file is still refused" {
+	berth create --bundle "$BUNDLE" trim-st1
+	strace -f -qq -o "$TEST_TMP/strace" -e trace=epoll_create1,epoll_ctl,openat \
+		"$BERTH" --root "$STATE_ROOT" state trim-st1 >"$TEST_TMP/state.json"
+	[ "$(jq -r .status "$TEST_TMP/state.json")" = created ]
+	grep -q 'trim-st1/state.json' "$TEST_TMP/strace"
+	if grep -E 'epoll_create1|epoll_ctl' "$TEST_TMP/strace"; then
+		cat "$TEST_TMP/strace"
+		false
+	fi
+	strace -f -qq -o "$TEST_TMP/strace" -e trace=epoll_create1,epoll_ctl,openat \
+		"$BERTH" --root "$STATE_ROOT" kill trim-st1 KILL
+	grep -q 'trim-st1/lock' "$TEST_TMP/strace"
+	if grep -E 'epoll_create1|epoll_ctl' "$TEST_TMP/strace"; then
+		cat "$TEST_TMP/strace"
+		false
+	fi
+	wait_status trim-st1 stopped
+	berth delete trim-st1
+
+	# A fifo planted as state.json is not read (nor waited on).
+	mkdir -m 0711 "$STATE_ROOT/trim-st2"
+	mkfifo -m 0600 "$STATE_ROOT/trim-st2/state.json"
+	run timeout 10 "$BERTH" --root "$STATE_ROOT" state trim-st2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"state of trim-st2 is not a regular file"* ]]
+	rm -rf "${STATE_ROOT:?}/trim-st2"
+}
+
 @test "the container's process exiting makes it stopped" {
 	set_args sh -c 'exit 0'
 	berth create --bundle "$BUNDLE" ex1
