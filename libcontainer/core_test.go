@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -332,5 +333,33 @@ func TestCreateInitConfig(t *testing.T) {
 	want = []step{stepConfig, stepCgroupJoin, stepRootfs, stepPivot, stepFinish, stepReady, stepStart, stepExecve}
 	if got := cr.initConfig().Steps; !reflect.DeepEqual(got, want) {
 		t.Errorf("run, v1: steps %v, want %v", got, want)
+	}
+}
+
+// An exec into a paused container joins its cgroup after execve; a program
+// that already ran and exited (`exec -d --ignore-paused ... true`) is not
+// an error (ESRCH from the cgroup), any other failure is.
+func TestExecAfterProcessGone(t *testing.T) {
+	const root = "/sys/fs/cgroup/pids"
+	var st unix.Statfs_t
+	if os.Geteuid() != 0 || unix.Statfs(root, &st) != nil || st.Type != unix.CGROUP_SUPER_MAGIC {
+		t.Skip("needs root and a cgroup v1 pids hierarchy")
+	}
+	dir := filepath.Join(root, "berth", fmt.Sprintf("test-execafter-%d", os.Getpid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(dir)
+	cmd := exec.Command("/bin/true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	p := &execAfter{paths: map[string]string{"pids": dir}}
+	if err := p.afterExecve(cmd.Process.Pid); err != nil {
+		t.Errorf("a process gone before its placement: %v", err)
+	}
+	p = &execAfter{paths: map[string]string{"pids": filepath.Join(dir, "missing")}}
+	if err := p.afterExecve(os.Getpid()); err == nil {
+		t.Error("a missing cgroup: no error")
 	}
 }

@@ -374,10 +374,16 @@ func (p *execAfter) step() step                { return "" }
 func (p *execAfter) join(*runtimeEnd, int) error { return nil }
 
 func (p *execAfter) afterExecve(pid int) error {
-	if len(p.paths) > 0 {
-		return enterCgroups(p.paths, pid)
+	if len(p.paths) == 0 {
+		return nil
 	}
-	return nil
+	err := enterCgroups(p.paths, pid)
+	if errors.Is(err, unix.ESRCH) {
+		// It ran its program and is gone already (`exec -d ... true`):
+		// nothing is left to place.
+		return nil
+	}
+	return err
 }
 
 // sendTasks opens the "tasks" files of the cgroup v1 directories (none
