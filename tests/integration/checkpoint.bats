@@ -20,7 +20,15 @@ setup() {
 	set_args sh -c 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done'
 }
 
-teardown() { teardown_bundle; }
+teardown() {
+	teardown_bundle
+	# Namespace holders: `unshare --fork` ignores SIGTERM while it waits,
+	# and its child is pid 1 of its own namespace: both get SIGKILL.
+	local pid
+	for pid in "${HOLDER_PIDS[@]}"; do
+		kill -9 "$pid" 2>/dev/null || true
+	done
+}
 
 # bcriu runs berth with the test's root and the built criu, stdio in files.
 bcriu() { berth --criu "$CRIU" "$@"; }
@@ -323,13 +331,15 @@ recvtty() {
 }
 
 @test "checkpoint: namespaces joined by path are external (network) or joined again (uts) at restore" {
-	unshare --net --uts --pid --fork --mount-proc sleep 1000 3>&- &
+	unshare --net --uts --pid --fork --mount-proc sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
 	holder=$!
+	HOLDER_PIDS+=("$holder")
 	for _ in $(seq 100); do
 		child=$(pgrep -P "$holder" sleep) && [ -n "$child" ] && break
 		sleep 0.05
 	done
 	[ -n "$child" ]
+	HOLDER_PIDS+=("$child")
 	update_config --arg n "/proc/$child/ns/net" --arg u "/proc/$child/ns/uts" '.linux.namespaces |= map(
 		if .type == "network" then .path = $n elif .type == "uts" then .path = $u else . end)
 		| del(.hostname)'
@@ -342,7 +352,6 @@ recvtty() {
 	[ "$(readlink "/proc/$pid/ns/net")" = "$(readlink "/proc/$child/ns/net")" ]
 	[ "$(readlink "/proc/$pid/ns/uts")" = "$(readlink "/proc/$child/ns/uts")" ]
 	wait_lines "$TEST_TMP/log2" 1
-	kill "$holder"
 }
 
 @test "restore runs the prestart and createRuntime hooks with the restored init's pid" {
