@@ -40,7 +40,7 @@ func createCommand() *cli.Command {
 				return err
 			}
 			id := cmd.Args().First()
-			c, closeConsole, err := createContainer(cmd, id, nil, false, nil)
+			c, closeConsole, err := createContainer(cmd, id, nil, false, nil, nil)
 			if closeConsole != nil {
 				closeConsole()
 			}
@@ -67,7 +67,10 @@ func createError(command, id string, err error) error {
 // process given no --console-socket (a foreground run relays it). run
 // starts the process as soon as it is set up; sigs (a foreground run)
 // gets the signals to forward to it.
-func createContainer(cmd *cli.Command, id string, localConsole *os.File, run bool, sigs chan os.Signal) (*libcontainer.Container, func(), error) {
+//
+// beforeStart (run) is called once a relayed terminal's master is there,
+// before the process starts.
+func createContainer(cmd *cli.Command, id string, localConsole *os.File, run bool, sigs chan os.Signal, beforeStart func() error) (*libcontainer.Container, func(), error) {
 	var closeConsole func()
 	c, err := libcontainer.Create(func() (*libcontainer.CreateOpts, error) {
 		opts, err := createOpts(cmd, id)
@@ -90,6 +93,7 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, run boo
 			toClose = append(toClose, sock)
 		} else if localConsole != nil && opts.Spec.Process != nil && opts.Spec.Process.Terminal {
 			opts.ConsoleSocket, opts.RelayConsole = localConsole, true
+			opts.BeforeStart = beforeStart
 		}
 		if opts.PidfdSocket, err = dialPidfdSocket(cmd.String("pidfd-socket")); err != nil {
 			return nil, err

@@ -54,7 +54,9 @@ func runCommand() *cli.Command {
 			defer term.close()
 			// run starts the process as soon as it is set up (no exec.fifo
 			// round trip); its signals are forwarded from before it runs.
-			c, closeConsole, err := createContainer(cmd, id, term.child, true, sigs)
+			// The relay starts (and sizes the pty) before the process
+			// runs: its first `stty size` sees the user's terminal.
+			c, closeConsole, err := createContainer(cmd, id, term.child, true, sigs, term.relay)
 			term.started()
 			if closeConsole != nil {
 				closeConsole()
@@ -62,7 +64,7 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return createError("run", id, err)
 			}
-			if spec, _ := c.Spec(); spec != nil && spec.Process != nil && spec.Process.Terminal {
+			if spec, _ := c.Spec(); spec != nil && spec.Process != nil && spec.Process.Terminal && term.master == nil {
 				if err := term.relay(); err != nil {
 					c.Destroy(true)
 					return fmt.Errorf("run %s: %w", id, err)

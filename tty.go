@@ -68,7 +68,7 @@ func (t *terminalSink) started() {
 // stdin and stdout (raw mode, window size, SIGWINCH). Without a local end
 // there is nothing to do.
 func (t *terminalSink) relay() error {
-	if t.local == nil {
+	if t.local == nil || t.master != nil {
 		return nil
 	}
 	master, err := utils.RecvFile(t.local)

@@ -46,6 +46,10 @@ type CreateOpts struct {
 	// (ForwardedSignals): registered while init sets up, before the
 	// process runs its program.
 	Signals chan<- os.Signal
+	// BeforeStart (StartNow) runs once init is ready, before it is told
+	// to start: a foreground run sizes the terminal it relays then (the
+	// pty master came before "ready"), so the program never sees 0x0.
+	BeforeStart func() error
 	// PidfdSocket, a connected unix socket, receives a pidfd of init.
 	PidfdSocket *os.File
 	// ExtraEnv is added to init's environment (replacing the same
@@ -311,6 +315,11 @@ func (cr *creation) step(s step) error {
 		// Go first; the state and pid file are written while init
 		// finishes and execve's.
 		cr.sigs.wait()
+		if cr.o.BeforeStart != nil {
+			if err := cr.o.BeforeStart(); err != nil {
+				return err
+			}
+		}
 		if err := cr.r.sendStart(); err != nil {
 			return err
 		}

@@ -85,6 +85,20 @@ wait_recvtty() {
 	[[ "$output" == *"33 97\r\n"* ]]
 }
 
+@test "tty-run-size: the relayed terminal is sized before the process starts (no 0x0 for its first read)" {
+	# The relay used to start after the start message: a program reading
+	# its size at once could find 0x0 (busybox stty then fails). Each run
+	# must see the size every time.
+	update_config '.process.terminal = true'
+	set_args stty size
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		run python3 "$BATS_TEST_DIRNAME/ptyrun.py" "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" tty-size-$i
+		echo "$i: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"33 97\r\n"* ]]
+	done
+}
+
 @test "tty-exec-fg: foreground exec -t relays the exec's terminal and input" {
 	berth create --bundle "$BUNDLE" tty-f
 	berth start tty-f
