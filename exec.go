@@ -154,6 +154,11 @@ func execOpts(cmd *cli.Command, id string, detach bool, sigs chan os.Signal, ter
 	if err := term.open(opts, p.Terminal, consolePath); err != nil {
 		return nil, nil, err
 	}
+	if opts.RelayConsole && p.ConsoleSize == nil {
+		// The process sizes its pty before execve: a program reading its
+		// size at once must not find 0x0 before the relay resizes it.
+		p.ConsoleSize = userTerminalSize()
+	}
 	// Closed when berth exits: Exec sends the pidfd before it returns.
 	if opts.PidfdSocket, err = dialPidfdSocket(cmd.String("pidfd-socket")); err != nil {
 		return nil, nil, err

@@ -5,6 +5,9 @@ import (
 	"os"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
 	"github.com/berth-runtime/berth/libcontainer"
 	"github.com/berth-runtime/berth/libcontainer/console"
 	"github.com/berth-runtime/berth/libcontainer/utils"
@@ -41,6 +44,18 @@ func (t *terminalSink) open(opts *libcontainer.ExecOpts, tty bool, consolePath s
 		opts.RelayConsole = true
 	}
 	opts.ConsoleSocket = t.child
+	return nil
+}
+
+// userTerminalSize is the size of berth's own terminal (stdin, else
+// stdout), or nil when neither is a terminal.
+func userTerminalSize() *specs.Box {
+	for _, f := range []*os.File{os.Stdin, os.Stdout} {
+		ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+		if err == nil && ws.Row > 0 && ws.Col > 0 {
+			return &specs.Box{Height: uint(ws.Row), Width: uint(ws.Col)}
+		}
+	}
 	return nil
 }
 

@@ -99,6 +99,17 @@ wait_recvtty() {
 	done
 }
 
+@test "tty-exec-size: a foreground exec -t is sized before its program runs (no 0x0 for its first read)" {
+	berth create --bundle "$BUNDLE" tty-es
+	berth start tty-es
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		run python3 "$BATS_TEST_DIRNAME/ptyrun.py" "$BERTH" --root "$STATE_ROOT" exec -t tty-es stty size
+		echo "$i: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"33 97\r\n"* ]]
+	done
+}
+
 @test "tty-exec-fg: foreground exec -t relays the exec's terminal and input" {
 	berth create --bundle "$BUNDLE" tty-f
 	berth start tty-f
