@@ -6,6 +6,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/nametable"
 )
 
 // MountFlags is a parsed mount options list.
@@ -30,35 +32,35 @@ type flagOpt struct {
 	flag  uintptr
 }
 
-var mountFlagOpts = table[string, flagOpt]{
-	{"async", flagOpt{true, unix.MS_SYNCHRONOUS}}, {"sync", flagOpt{false, unix.MS_SYNCHRONOUS}},
-	{"atime", flagOpt{true, unix.MS_NOATIME}}, {"noatime", flagOpt{false, unix.MS_NOATIME}},
-	{"bind", flagOpt{false, unix.MS_BIND}}, {"rbind", flagOpt{false, unix.MS_BIND | unix.MS_REC}},
-	{"defaults", flagOpt{false, 0}},
-	{"dev", flagOpt{true, unix.MS_NODEV}}, {"nodev", flagOpt{false, unix.MS_NODEV}},
-	{"diratime", flagOpt{true, unix.MS_NODIRATIME}}, {"nodiratime", flagOpt{false, unix.MS_NODIRATIME}},
-	{"dirsync", flagOpt{false, unix.MS_DIRSYNC}},
-	{"exec", flagOpt{true, unix.MS_NOEXEC}}, {"noexec", flagOpt{false, unix.MS_NOEXEC}},
-	{"iversion", flagOpt{false, unix.MS_I_VERSION}}, {"noiversion", flagOpt{true, unix.MS_I_VERSION}},
-	{"lazytime", flagOpt{false, unix.MS_LAZYTIME}}, {"nolazytime", flagOpt{true, unix.MS_LAZYTIME}},
-	{"mand", flagOpt{false, unix.MS_MANDLOCK}}, {"nomand", flagOpt{true, unix.MS_MANDLOCK}},
-	{"relatime", flagOpt{false, unix.MS_RELATIME}}, {"norelatime", flagOpt{true, unix.MS_RELATIME}},
-	{"strictatime", flagOpt{false, unix.MS_STRICTATIME}}, {"nostrictatime", flagOpt{true, unix.MS_STRICTATIME}},
-	{"ro", flagOpt{false, unix.MS_RDONLY}}, {"rw", flagOpt{true, unix.MS_RDONLY}},
-	{"suid", flagOpt{true, unix.MS_NOSUID}}, {"nosuid", flagOpt{false, unix.MS_NOSUID}},
-	{"symfollow", flagOpt{true, unix.MS_NOSYMFOLLOW}}, {"nosymfollow", flagOpt{false, unix.MS_NOSYMFOLLOW}},
-	{"silent", flagOpt{false, unix.MS_SILENT}}, {"loud", flagOpt{true, unix.MS_SILENT}},
-	{"remount", flagOpt{false, unix.MS_REMOUNT}},
+var mountFlagOpts = nametable.Table[string, flagOpt]{
+	{Name: "async", Val: flagOpt{true, unix.MS_SYNCHRONOUS}}, {Name: "sync", Val: flagOpt{false, unix.MS_SYNCHRONOUS}},
+	{Name: "atime", Val: flagOpt{true, unix.MS_NOATIME}}, {Name: "noatime", Val: flagOpt{false, unix.MS_NOATIME}},
+	{Name: "bind", Val: flagOpt{false, unix.MS_BIND}}, {Name: "rbind", Val: flagOpt{false, unix.MS_BIND | unix.MS_REC}},
+	{Name: "defaults", Val: flagOpt{false, 0}},
+	{Name: "dev", Val: flagOpt{true, unix.MS_NODEV}}, {Name: "nodev", Val: flagOpt{false, unix.MS_NODEV}},
+	{Name: "diratime", Val: flagOpt{true, unix.MS_NODIRATIME}}, {Name: "nodiratime", Val: flagOpt{false, unix.MS_NODIRATIME}},
+	{Name: "dirsync", Val: flagOpt{false, unix.MS_DIRSYNC}},
+	{Name: "exec", Val: flagOpt{true, unix.MS_NOEXEC}}, {Name: "noexec", Val: flagOpt{false, unix.MS_NOEXEC}},
+	{Name: "iversion", Val: flagOpt{false, unix.MS_I_VERSION}}, {Name: "noiversion", Val: flagOpt{true, unix.MS_I_VERSION}},
+	{Name: "lazytime", Val: flagOpt{false, unix.MS_LAZYTIME}}, {Name: "nolazytime", Val: flagOpt{true, unix.MS_LAZYTIME}},
+	{Name: "mand", Val: flagOpt{false, unix.MS_MANDLOCK}}, {Name: "nomand", Val: flagOpt{true, unix.MS_MANDLOCK}},
+	{Name: "relatime", Val: flagOpt{false, unix.MS_RELATIME}}, {Name: "norelatime", Val: flagOpt{true, unix.MS_RELATIME}},
+	{Name: "strictatime", Val: flagOpt{false, unix.MS_STRICTATIME}}, {Name: "nostrictatime", Val: flagOpt{true, unix.MS_STRICTATIME}},
+	{Name: "ro", Val: flagOpt{false, unix.MS_RDONLY}}, {Name: "rw", Val: flagOpt{true, unix.MS_RDONLY}},
+	{Name: "suid", Val: flagOpt{true, unix.MS_NOSUID}}, {Name: "nosuid", Val: flagOpt{false, unix.MS_NOSUID}},
+	{Name: "symfollow", Val: flagOpt{true, unix.MS_NOSYMFOLLOW}}, {Name: "nosymfollow", Val: flagOpt{false, unix.MS_NOSYMFOLLOW}},
+	{Name: "silent", Val: flagOpt{false, unix.MS_SILENT}}, {Name: "loud", Val: flagOpt{true, unix.MS_SILENT}},
+	{Name: "remount", Val: flagOpt{false, unix.MS_REMOUNT}},
 }
 
 // atimeFlags are the mutually exclusive atime modes.
 const atimeFlags = unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
 
-var propagationOpts = table[string, uintptr]{
-	{"private", unix.MS_PRIVATE}, {"rprivate", unix.MS_PRIVATE | unix.MS_REC},
-	{"shared", unix.MS_SHARED}, {"rshared", unix.MS_SHARED | unix.MS_REC},
-	{"slave", unix.MS_SLAVE}, {"rslave", unix.MS_SLAVE | unix.MS_REC},
-	{"unbindable", unix.MS_UNBINDABLE}, {"runbindable", unix.MS_UNBINDABLE | unix.MS_REC},
+var propagationOpts = nametable.Table[string, uintptr]{
+	{Name: "private", Val: unix.MS_PRIVATE}, {Name: "rprivate", Val: unix.MS_PRIVATE | unix.MS_REC},
+	{Name: "shared", Val: unix.MS_SHARED}, {Name: "rshared", Val: unix.MS_SHARED | unix.MS_REC},
+	{Name: "slave", Val: unix.MS_SLAVE}, {Name: "rslave", Val: unix.MS_SLAVE | unix.MS_REC},
+	{Name: "unbindable", Val: unix.MS_UNBINDABLE}, {Name: "runbindable", Val: unix.MS_UNBINDABLE | unix.MS_REC},
 }
 
 type attrOpt struct {
@@ -66,13 +68,13 @@ type attrOpt struct {
 	attr  uint64
 }
 
-var recAttrOpts = table[string, attrOpt]{
-	{"rro", attrOpt{false, unix.MOUNT_ATTR_RDONLY}}, {"rrw", attrOpt{true, unix.MOUNT_ATTR_RDONLY}},
-	{"rnosuid", attrOpt{false, unix.MOUNT_ATTR_NOSUID}}, {"rsuid", attrOpt{true, unix.MOUNT_ATTR_NOSUID}},
-	{"rnodev", attrOpt{false, unix.MOUNT_ATTR_NODEV}}, {"rdev", attrOpt{true, unix.MOUNT_ATTR_NODEV}},
-	{"rnoexec", attrOpt{false, unix.MOUNT_ATTR_NOEXEC}}, {"rexec", attrOpt{true, unix.MOUNT_ATTR_NOEXEC}},
-	{"rnodiratime", attrOpt{false, unix.MOUNT_ATTR_NODIRATIME}}, {"rdiratime", attrOpt{true, unix.MOUNT_ATTR_NODIRATIME}},
-	{"rnosymfollow", attrOpt{false, unix.MOUNT_ATTR_NOSYMFOLLOW}}, {"rsymfollow", attrOpt{true, unix.MOUNT_ATTR_NOSYMFOLLOW}},
+var recAttrOpts = nametable.Table[string, attrOpt]{
+	{Name: "rro", Val: attrOpt{false, unix.MOUNT_ATTR_RDONLY}}, {Name: "rrw", Val: attrOpt{true, unix.MOUNT_ATTR_RDONLY}},
+	{Name: "rnosuid", Val: attrOpt{false, unix.MOUNT_ATTR_NOSUID}}, {Name: "rsuid", Val: attrOpt{true, unix.MOUNT_ATTR_NOSUID}},
+	{Name: "rnodev", Val: attrOpt{false, unix.MOUNT_ATTR_NODEV}}, {Name: "rdev", Val: attrOpt{true, unix.MOUNT_ATTR_NODEV}},
+	{Name: "rnoexec", Val: attrOpt{false, unix.MOUNT_ATTR_NOEXEC}}, {Name: "rexec", Val: attrOpt{true, unix.MOUNT_ATTR_NOEXEC}},
+	{Name: "rnodiratime", Val: attrOpt{false, unix.MOUNT_ATTR_NODIRATIME}}, {Name: "rdiratime", Val: attrOpt{true, unix.MOUNT_ATTR_NODIRATIME}},
+	{Name: "rnosymfollow", Val: attrOpt{false, unix.MOUNT_ATTR_NOSYMFOLLOW}}, {Name: "rsymfollow", Val: attrOpt{true, unix.MOUNT_ATTR_NOSYMFOLLOW}},
 }
 
 // recAtimeOpts are the recursive atime options, each the atime mode it
@@ -81,10 +83,10 @@ var recAttrOpts = table[string, attrOpt]{
 // another: noatime and strictatime cleared leave the kernel's default,
 // relatime; relatime cleared leaves strictatime, the one mode that still
 // updates atime on every access.
-var recAtimeOpts = table[string, uint64]{
-	{"rnoatime", unix.MOUNT_ATTR_NOATIME}, {"ratime", unix.MOUNT_ATTR_RELATIME},
-	{"rrelatime", unix.MOUNT_ATTR_RELATIME}, {"rnorelatime", unix.MOUNT_ATTR_STRICTATIME},
-	{"rstrictatime", unix.MOUNT_ATTR_STRICTATIME}, {"rnostrictatime", unix.MOUNT_ATTR_RELATIME},
+var recAtimeOpts = nametable.Table[string, uint64]{
+	{Name: "rnoatime", Val: unix.MOUNT_ATTR_NOATIME}, {Name: "ratime", Val: unix.MOUNT_ATTR_RELATIME},
+	{Name: "rrelatime", Val: unix.MOUNT_ATTR_RELATIME}, {Name: "rnorelatime", Val: unix.MOUNT_ATTR_STRICTATIME},
+	{Name: "rstrictatime", Val: unix.MOUNT_ATTR_STRICTATIME}, {Name: "rnostrictatime", Val: unix.MOUNT_ATTR_RELATIME},
 }
 
 // ParseMountOptions splits an OCI mount options list into flags,
@@ -92,7 +94,7 @@ var recAtimeOpts = table[string, uint64]{
 func ParseMountOptions(opts []string) (MountFlags, error) {
 	var mf MountFlags
 	for _, o := range opts {
-		if f, ok := mountFlagOpts.lookup(o); ok {
+		if f, ok := mountFlagOpts.Lookup(o); ok {
 			if f.clear {
 				mf.Flags &^= f.flag
 				mf.ClearFlags |= f.flag
@@ -106,18 +108,18 @@ func ParseMountOptions(opts []string) (MountFlags, error) {
 			}
 			continue
 		}
-		if p, ok := propagationOpts.lookup(o); ok {
+		if p, ok := propagationOpts.Lookup(o); ok {
 			mf.Propagation = append(mf.Propagation, p)
 			continue
 		}
-		if mode, ok := recAtimeOpts.lookup(o); ok {
+		if mode, ok := recAtimeOpts.Lookup(o); ok {
 			// The last one given wins; clearing the whole field is how
 			// mount_setattr is told to change it (relatime is 0).
 			mf.RecAttrSet = mf.RecAttrSet&^unix.MOUNT_ATTR__ATIME | mode
 			mf.RecAttrClr |= unix.MOUNT_ATTR__ATIME
 			continue
 		}
-		if a, ok := recAttrOpts.lookup(o); ok {
+		if a, ok := recAttrOpts.Lookup(o); ok {
 			// The last of a pair wins (rro,rrw is rw), as for the
 			// per-mount flags; the kernel would let set win.
 			if a.clear {

@@ -11,10 +11,10 @@ func KnownMountOptions() []string {
 	// them as linux.mountExtensions.idmap.
 	names := make([]string, 0, len(mountFlagOpts)+len(propagationOpts)+len(recAttrOpts)+len(recAtimeOpts)+1)
 	names = append(names, "tmpcopyup")
-	names = append(names, mountFlagOpts.names()...)
-	names = append(names, propagationOpts.names()...)
-	names = append(names, recAttrOpts.names()...)
-	names = append(names, recAtimeOpts.names()...)
+	names = append(names, mountFlagOpts.Names()...)
+	names = append(names, propagationOpts.Names()...)
+	names = append(names, recAttrOpts.Names()...)
+	names = append(names, recAtimeOpts.Names()...)
 	sort.Strings(names)
 	return names
 }

@@ -15,6 +15,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/nametable"
 )
 
 // Scheduling policies of sched_setattr(2). SCHED_ISO was never merged
@@ -29,25 +31,25 @@ const (
 	schedDeadline = 6
 )
 
-var schedPolicies = table[specs.LinuxSchedulerPolicy, uint32]{
-	{specs.SchedOther, schedOther},
-	{specs.SchedFIFO, schedFIFO},
-	{specs.SchedRR, schedRR},
-	{specs.SchedBatch, schedBatch},
-	{specs.SchedISO, schedISO},
-	{specs.SchedIdle, schedIdle},
-	{specs.SchedDeadline, schedDeadline},
+var schedPolicies = nametable.Table[specs.LinuxSchedulerPolicy, uint32]{
+	{Name: specs.SchedOther, Val: schedOther},
+	{Name: specs.SchedFIFO, Val: schedFIFO},
+	{Name: specs.SchedRR, Val: schedRR},
+	{Name: specs.SchedBatch, Val: schedBatch},
+	{Name: specs.SchedISO, Val: schedISO},
+	{Name: specs.SchedIdle, Val: schedIdle},
+	{Name: specs.SchedDeadline, Val: schedDeadline},
 }
 
 // SCHED_FLAG_* of sched_setattr(2) (include/uapi/linux/sched.h).
-var schedFlags = table[specs.LinuxSchedulerFlag, uint64]{
-	{specs.SchedFlagResetOnFork, 0x01},
-	{specs.SchedFlagReclaim, 0x02},
-	{specs.SchedFlagDLOverrun, 0x04},
-	{specs.SchedFlagKeepPolicy, 0x08},
-	{specs.SchedFlagKeepParams, 0x10},
-	{specs.SchedFlagUtilClampMin, 0x20},
-	{specs.SchedFlagUtilClampMax, 0x40},
+var schedFlags = nametable.Table[specs.LinuxSchedulerFlag, uint64]{
+	{Name: specs.SchedFlagResetOnFork, Val: 0x01},
+	{Name: specs.SchedFlagReclaim, Val: 0x02},
+	{Name: specs.SchedFlagDLOverrun, Val: 0x04},
+	{Name: specs.SchedFlagKeepPolicy, Val: 0x08},
+	{Name: specs.SchedFlagKeepParams, Val: 0x10},
+	{Name: specs.SchedFlagUtilClampMin, Val: 0x20},
+	{Name: specs.SchedFlagUtilClampMax, Val: 0x40},
 }
 
 // SchedAttr checks process.scheduler as runc does and returns the
@@ -56,7 +58,7 @@ func SchedAttr(s *specs.Scheduler) (*unix.SchedAttr, error) {
 	if s.Policy == "" {
 		return nil, errors.New("process.scheduler.policy is required")
 	}
-	policy, ok := schedPolicies.lookup(s.Policy)
+	policy, ok := schedPolicies.Lookup(s.Policy)
 	if !ok {
 		return nil, fmt.Errorf("process.scheduler.policy %q is not a scheduling policy", s.Policy)
 	}
@@ -83,7 +85,7 @@ func SchedAttr(s *specs.Scheduler) (*unix.SchedAttr, error) {
 		Period:   s.Period,
 	}
 	for _, f := range s.Flags {
-		v, ok := schedFlags.lookup(f)
+		v, ok := schedFlags.Lookup(f)
 		if !ok {
 			return nil, fmt.Errorf("process.scheduler.flags: %q is not a scheduler flag", f)
 		}
@@ -98,16 +100,16 @@ const (
 	ioprioWhoProcess = 1
 )
 
-var ioprioClasses = table[specs.IOPriorityClass, int]{
-	{specs.IOPRIO_CLASS_RT, 1},
-	{specs.IOPRIO_CLASS_BE, 2},
-	{specs.IOPRIO_CLASS_IDLE, 3},
+var ioprioClasses = nametable.Table[specs.IOPriorityClass, int]{
+	{Name: specs.IOPRIO_CLASS_RT, Val: 1},
+	{Name: specs.IOPRIO_CLASS_BE, Val: 2},
+	{Name: specs.IOPRIO_CLASS_IDLE, Val: 3},
 }
 
 // IOPrio checks process.ioPriority and returns the ioprio_set value:
 // the class in the high bits, the level (0, highest, to 7) below.
 func IOPrio(p *specs.LinuxIOPriority) (int, error) {
-	class, ok := ioprioClasses.lookup(p.Class)
+	class, ok := ioprioClasses.Lookup(p.Class)
 	if !ok {
 		return 0, fmt.Errorf("process.ioPriority.class %q is not an I/O priority class", p.Class)
 	}
@@ -157,20 +159,20 @@ const (
 	mpolFStaticNodes   = 1 << 15
 )
 
-var mpolModes = table[specs.MemoryPolicyModeType, int]{
-	{specs.MpolDefault, mpolDefault},
-	{specs.MpolPreferred, mpolPreferred},
-	{specs.MpolBind, mpolBind},
-	{specs.MpolInterleave, mpolInterleave},
-	{specs.MpolLocal, mpolLocal},
-	{specs.MpolPreferredMany, mpolPreferredMany},
-	{specs.MpolWeightedInterleave, mpolWeightedInterleave},
+var mpolModes = nametable.Table[specs.MemoryPolicyModeType, int]{
+	{Name: specs.MpolDefault, Val: mpolDefault},
+	{Name: specs.MpolPreferred, Val: mpolPreferred},
+	{Name: specs.MpolBind, Val: mpolBind},
+	{Name: specs.MpolInterleave, Val: mpolInterleave},
+	{Name: specs.MpolLocal, Val: mpolLocal},
+	{Name: specs.MpolPreferredMany, Val: mpolPreferredMany},
+	{Name: specs.MpolWeightedInterleave, Val: mpolWeightedInterleave},
 }
 
-var mpolFlags = table[specs.MemoryPolicyFlagType, int]{
-	{specs.MpolFNumaBalancing, mpolFNumaBalancing},
-	{specs.MpolFRelativeNodes, mpolFRelativeNodes},
-	{specs.MpolFStaticNodes, mpolFStaticNodes},
+var mpolFlags = nametable.Table[specs.MemoryPolicyFlagType, int]{
+	{Name: specs.MpolFNumaBalancing, Val: mpolFNumaBalancing},
+	{Name: specs.MpolFRelativeNodes, Val: mpolFRelativeNodes},
+	{Name: specs.MpolFStaticNodes, Val: mpolFStaticNodes},
 }
 
 // MaxNodes bounds the node numbers a memory policy may name (the
@@ -191,7 +193,7 @@ type MemPolicy struct {
 // kernel can judge (a mode or flag it lacks, nodes outside the cpuset) it
 // refuses at set_mempolicy, named by ApplyMemoryPolicy.
 func MemoryPolicy(m *specs.LinuxMemoryPolicy) (*MemPolicy, error) {
-	mode, ok := mpolModes.lookup(m.Mode)
+	mode, ok := mpolModes.Lookup(m.Mode)
 	if !ok {
 		return nil, fmt.Errorf("linux.memoryPolicy.mode %q is not a memory policy mode", m.Mode)
 	}
@@ -211,7 +213,7 @@ func MemoryPolicy(m *specs.LinuxMemoryPolicy) (*MemPolicy, error) {
 	}
 	seen := 0
 	for _, f := range m.Flags {
-		v, ok := mpolFlags.lookup(f)
+		v, ok := mpolFlags.Lookup(f)
 		if !ok {
 			return nil, fmt.Errorf("linux.memoryPolicy.flags: %q is not a memory policy flag", f)
 		}

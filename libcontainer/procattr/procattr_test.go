@@ -159,9 +159,9 @@ func TestTablesAreStatic(t *testing.T) {
 
 func TestTablesNamesUnique(t *testing.T) {
 	for name, dup := range map[string]string{
-		"schedPolicies": string(schedPolicies.duplicate()), "schedFlags": string(schedFlags.duplicate()),
-		"ioprioClasses": string(ioprioClasses.duplicate()), "mpolModes": string(mpolModes.duplicate()),
-		"mpolFlags": string(mpolFlags.duplicate()),
+		"schedPolicies": string(schedPolicies.Duplicate()), "schedFlags": string(schedFlags.Duplicate()),
+		"ioprioClasses": string(ioprioClasses.Duplicate()), "mpolModes": string(mpolModes.Duplicate()),
+		"mpolFlags": string(mpolFlags.Duplicate()),
 	} {
 		if dup != "" {
 			t.Errorf("%s lists %q twice", name, dup)
