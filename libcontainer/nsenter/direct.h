@@ -1,13 +1,40 @@
 /*
  * Direct exec: an exec process that the constructor sets up and execve's
  * itself, so that no Go runtime starts in it (direct_exec.c).  Shared by
- * nsenter.c, which parses the request, and direct_exec.c, which runs it.
+ * nsenter.c, which parses the request, and direct_exec.c, which runs it,
+ * with the request's integer readers.
  */
 #ifndef BERTH_NSENTER_DIRECT_H
 #define BERTH_NSENTER_DIRECT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* Request integers: host byte order, at any alignment. */
+static inline uint16_t get_u16(const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t get_u32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t get_u64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
 
 /* Request attribute types of the program (nsenter.go: attrExec*). */
 enum {

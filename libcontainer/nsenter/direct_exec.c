@@ -102,22 +102,6 @@ static size_t arena_used;
 static char home_env[PATH_MAX + 8];
 static int report_sock = -1;
 
-static uint32_t u32_at(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t u64_at(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static char *arena_string(const unsigned char *p, size_t len)
 {
 	char *s;
@@ -142,18 +126,18 @@ int direct_exec_attr(uint16_t type, const unsigned char *p, size_t len)
 		if (prog.fixed || len != EXEC_FIXED_SIZE)
 			nsenter_die(0, "request: bad or repeated exec attribute");
 		prog.fixed = 1;
-		prog.flags = u32_at(p);
-		prog.uid = u32_at(p + 4);
-		prog.gid = u32_at(p + 8);
-		prog.umask = u32_at(p + 12);
-		prog.close_from = u32_at(p + 16);
-		prog.last_cap = u32_at(p + 20);
-		prog.seccomp_flags = u32_at(p + 24);
-		prog.bounding = u64_at(p + 28);
-		prog.effective = u64_at(p + 36);
-		prog.permitted = u64_at(p + 44);
-		prog.inheritable = u64_at(p + 52);
-		prog.ambient = u64_at(p + 60);
+		prog.flags = get_u32(p);
+		prog.uid = get_u32(p + 4);
+		prog.gid = get_u32(p + 8);
+		prog.umask = get_u32(p + 12);
+		prog.close_from = get_u32(p + 16);
+		prog.last_cap = get_u32(p + 20);
+		prog.seccomp_flags = get_u32(p + 24);
+		prog.bounding = get_u64(p + 28);
+		prog.effective = get_u64(p + 36);
+		prog.permitted = get_u64(p + 44);
+		prog.inheritable = get_u64(p + 52);
+		prog.ambient = get_u64(p + 60);
 		if (prog.flags & ~(uint32_t)EXEC_F_ALL)
 			nsenter_die(0, "request: bad exec flags %#x", prog.flags);
 		if (prog.last_cap > 63 || prog.close_from < 3 || prog.umask > 0777)
@@ -184,14 +168,14 @@ int direct_exec_attr(uint16_t type, const unsigned char *p, size_t len)
 			nsenter_die(0, "request: bad or repeated exec groups");
 		prog.have_groups = 1;
 		for (i = 0; i < len / 4; i++)
-			prog.groups[prog.ngroups++] = (gid_t)u32_at(p + 4 * i);
+			prog.groups[prog.ngroups++] = (gid_t)get_u32(p + 4 * i);
 		return 1;
 	case ATTR_EXEC_RLIMIT:
 		if (len != 24 || prog.nrlim >= MAX_RLIMITS)
 			nsenter_die(0, "request: bad exec rlimit");
-		prog.rlim[prog.nrlim].resource = u32_at(p);
-		prog.rlim[prog.nrlim].soft = u64_at(p + 8);
-		prog.rlim[prog.nrlim].hard = u64_at(p + 16);
+		prog.rlim[prog.nrlim].resource = get_u32(p);
+		prog.rlim[prog.nrlim].soft = get_u64(p + 8);
+		prog.rlim[prog.nrlim].hard = get_u64(p + 16);
 		prog.nrlim++;
 		return 1;
 	case ATTR_EXEC_SECCOMP:

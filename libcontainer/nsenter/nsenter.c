@@ -125,22 +125,6 @@ void nsenter_die(int err, const char *fmt, ...)
 	_exit(1);
 }
 
-static uint32_t get_u32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint16_t get_u16(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static int ns_index(uint32_t type)
 {
 	size_t i;
