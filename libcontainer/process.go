@@ -151,9 +151,18 @@ func (s *started) kill() {
 // starts the process straight in the cgroup when a cgroup2 fd is given.
 func startProcess(l *launch) (*started, error) {
 	if l.Direct != nil {
-		s, err := startDirect(l)
-		if err == nil || !errors.Is(err, nsenter.ErrProgramTooLarge) {
-			return s, err
+		// Checked before anything (the seal) is taken: a program too
+		// large for one request falls back to the Go exec process.
+		req, _, err := namespaceRequest(l)
+		if err != nil {
+			return nil, err
+		}
+		dr, err := nsenter.PrepareDirect(req, l.Direct)
+		if err == nil {
+			return startDirect(l, dr)
+		}
+		if !errors.Is(err, nsenter.ErrProgramTooLarge) {
+			return nil, err
 		}
 		l.Direct = nil
 	}
@@ -210,19 +219,15 @@ func startProcess(l *launch) (*started, error) {
 	return s, nil
 }
 
-// startDirect starts a direct exec (l.Direct): the sealed binary through
-// nsenter, which joins the namespaces and runs the program.
-func startDirect(l *launch) (*started, error) {
+// startDirect starts a direct exec (req, from l.Direct): the sealed binary
+// through nsenter, which joins the namespaces and runs the program.
+func startDirect(l *launch, req *nsenter.DirectRequest) (*started, error) {
 	cmd, sealed, err := initCmd(l, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer sealed.Close()
-	req, _, err := namespaceRequest(l)
-	if err != nil {
-		return nil, err
-	}
-	d, err := nsenter.StartDirect(cmd, req, l.Direct)
+	d, err := nsenter.StartDirect(cmd, req)
 	if err != nil {
 		return nil, err
 	}

@@ -231,10 +231,18 @@ type Direct struct {
 	prog   *ExecProgram
 }
 
-// StartDirect starts cmd as Start does, with prog run by the constructor in
-// place of the Go exec process. req may only join namespaces. The caller
-// places the process, then calls Go and Wait, and Close in every case.
-func StartDirect(cmd *exec.Cmd, req *Request, prog *ExecProgram) (*Direct, error) {
+// DirectRequest is a direct exec's request, encoded: PrepareDirect has
+// checked that it fits before anything is started.
+type DirectRequest struct {
+	msg  []byte
+	prog *ExecProgram
+}
+
+// PrepareDirect checks and encodes req with prog run by the constructor in
+// place of the Go exec process. req may only join namespaces. A program
+// that does not fit in one request is ErrProgramTooLarge: the caller
+// starts the Go exec process instead, with nothing consumed.
+func PrepareDirect(req *Request, prog *ExecProgram) (*DirectRequest, error) {
 	if req.Unshare != 0 || len(req.UIDMappings) > 0 || len(req.GIDMappings) > 0 || len(req.TimeOffsets) > 0 {
 		return nil, errors.New("nsenter: a direct exec only joins namespaces")
 	}
@@ -249,14 +257,21 @@ func StartDirect(cmd *exec.Cmd, req *Request, prog *ExecProgram) (*Direct, error
 	if err != nil {
 		return nil, err
 	}
+	return &DirectRequest{msg: msg, prog: prog}, nil
+}
+
+// StartDirect starts cmd as Start does, with PrepareDirect's program in
+// place of the Go exec process. The caller places the process, then
+// calls Go and Wait, and Close in every case.
+func StartDirect(cmd *exec.Cmd, req *DirectRequest) (*Direct, error) {
 	if !(isFileOrNil(cmd.Stdin) && isFileOrNil(cmd.Stdout) && isFileOrNil(cmd.Stderr)) {
 		return nil, errors.New("nsenter: a direct exec needs *os.File (or nil) stdio")
 	}
-	pid, forked, sock, err := startKeep(cmd, msg, nil, true)
+	pid, forked, sock, err := startKeep(cmd, req.msg, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	return &Direct{Pid: pid, Forked: forked, sock: sock, prog: prog}, nil
+	return &Direct{Pid: pid, Forked: forked, sock: sock, prog: req.prog}, nil
 }
 
 // Go lets the process go on; tasks are the cgroup v1 "tasks" files it

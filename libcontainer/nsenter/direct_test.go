@@ -29,7 +29,12 @@ func runDirect(t *testing.T, prog *ExecProgram, tasks []int) (string, error) {
 	defer r.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Stdout, cmd.Stderr = w, w
-	d, err := StartDirect(cmd, &Request{}, prog)
+	req, err := PrepareDirect(&Request{}, prog)
+	if err != nil {
+		w.Close()
+		t.Fatalf("PrepareDirect: %v", err)
+	}
+	d, err := StartDirect(cmd, req)
 	w.Close()
 	if err != nil {
 		t.Fatalf("StartDirect: %v", err)
@@ -211,16 +216,16 @@ func TestDirectRefusesBadPrograms(t *testing.T) {
 		"slash, two": {Args: []string{"/x"}, Candidates: []string{"/x", "/y"}, Slash: true, Cwd: "/", CloseFrom: 3},
 		"close from": {Args: []string{"true"}, Candidates: []string{"/bin/true"}, Cwd: "/", CloseFrom: 2},
 	} {
-		if _, err := StartDirect(exec.Command("/bin/true"), &Request{}, prog); err == nil {
+		if _, err := PrepareDirect(&Request{}, prog); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 	huge := shProgram("true")
 	huge.Env = append(huge.Env, "BIG="+strings.Repeat("x", 70000))
-	if _, err := StartDirect(exec.Command("/bin/true"), &Request{}, huge); err != ErrProgramTooLarge {
+	if _, err := PrepareDirect(&Request{}, huge); err != ErrProgramTooLarge {
 		t.Errorf("a program over one request: %v, want ErrProgramTooLarge", err)
 	}
-	if _, err := StartDirect(exec.Command("/bin/true"), &Request{Unshare: unix.CLONE_NEWNS}, shProgram("true")); err == nil {
+	if _, err := PrepareDirect(&Request{Unshare: unix.CLONE_NEWNS}, shProgram("true")); err == nil {
 		t.Error("a direct exec that unshares: accepted")
 	}
 }

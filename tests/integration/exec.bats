@@ -400,6 +400,16 @@ DIRECT_PROBE='id; grep -E "^(Cap|NoNewPrivs|Seccomp|Cpus_allowed_list|SigBlk|Sig
 	done
 }
 
+@test "ex-direct-large: a program too large for one nsenter request runs through the Go exec process" {
+	start_container ex-dlarge
+	big=$(head -c 70000 /dev/zero | tr '\0' x)
+	# The fallback once waited for a seal the direct start had taken: a hang.
+	run timeout 30 "$BERTH" --root "$STATE_ROOT" exec --env "BIG=$big" ex-dlarge sh -c 'echo ${#BIG}'
+	echo "$output" | cut -c1-200
+	[ "$status" -eq 0 ]
+	[ "$output" = 70000 ]
+}
+
 @test "ex-direct-taken: a plain exec starts no Go runtime in the container process; a terminal or --debug does" {
 	# oomScoreAdj (exec inherits the container's) is nsenter's on both paths
 	update_config '.process.oomScoreAdj = 222'
