@@ -137,6 +137,22 @@ teardown() { teardown_bundle; }
 	[ "$status" -eq 0 ]
 }
 
+@test "kill-zero: signal 0 probes init: success while it runs, \"container not running\" after (runc's kill.bats)" {
+	berth create --bundle "$BUNDLE" kz1
+	berth start kz1
+	run berth kill kz1 0
+	[ "$status" -eq 0 ]
+	[ "$(container_status kz1)" = running ]
+	berth kill kz1 KILL
+	wait_status kz1 stopped
+	run berth kill kz1 0
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container not running"* ]]
+	run berth kill kz1 -1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid signal number -1"* ]]
+}
+
 @test "kill accepts names, SIG names and numbers" {
 	set_args sh -c 'trap "exit 3" USR1; trap "exit 4" HUP; while :; do sleep 0.1; done'
 	for sig in USR1 SIGUSR1 10; do
