@@ -253,6 +253,9 @@ func execProcessSpec(cmd *cli.Command, c *libcontainer.Container) (*specs.Proces
 		p = copyProcess(spec.Process)
 		p.Args = cmd.Args().Slice()[1:]
 		p.CommandLine = ""
+		// The container's terminal is init's: an exec process gets one
+		// only with --tty (or from a --process file), as in runc.
+		p.Terminal = false
 	}
 	if err := applyExecFlags(cmd, p); err != nil {
 		return nil, err

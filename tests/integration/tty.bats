@@ -55,6 +55,19 @@ wait_recvtty() {
 	[[ "$output" == *process-tty-ok* ]]
 }
 
+@test "tty-exec-notty: an exec into a terminal container has no terminal without -t (runc's exec.bats)" {
+	update_config '.process.terminal = true'
+	start_recvtty
+	berth create --console-socket "$TEST_TMP/tty.sock" --bundle "$BUNDLE" tty-nt
+	berth start tty-nt
+	# detached, without a console socket: no terminal is asked for
+	run berth exec -d tty-nt true </dev/null
+	[ "$status" -eq 0 ]
+	run berth exec tty-nt sh -c 'test -t 0 || test -t 1 || echo no-tty'
+	[ "$status" -eq 0 ]
+	[ "$output" = no-tty ]
+}
+
 @test "tty-rules: runc's detach/terminal/console-socket combinations" {
 	berth create --bundle "$BUNDLE" tty-r
 	berth start tty-r
