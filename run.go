@@ -62,6 +62,12 @@ func runCommand() *cli.Command {
 				closeConsole()
 			}
 			if err != nil {
+				if libcontainer.ShownByProcess(err) {
+					// init wrote it to the process's stderr and exited
+					// 255; the container is gone (Create undid it)
+					logrus.Debugf("run %s: %v", id, err)
+					return &exitError{code: 255}
+				}
 				return createError("run", id, err)
 			}
 			if spec, _ := c.Spec(); spec != nil && spec.Process != nil && spec.Process.Terminal && term.master == nil {

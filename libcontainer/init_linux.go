@@ -807,8 +807,9 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *exec
 	if !cfg.Exec {
 		// runc's init writes this one to the process's stderr, where a
 		// client's container log shows it ("exec /run.sh: no such file or
-		// directory"); berth also reports it to run or start.
+		// directory"); start reports it too, run does not repeat it.
 		fmt.Fprintln(os.Stderr, err)
+		return &shownError{err}
 	}
 	return err
 }

@@ -442,6 +442,12 @@ func errNotExist(id string) error { return fmt.Errorf("%s: %w", id, ErrNotExist)
 // live init. Clients match on "container not running".
 var ErrNotRunning = errors.New("container not running")
 
+// ShownByProcess reports whether err is the container process's own
+// failure that it has already written to its stderr (a failed execve
+// after start): run exits with init's status (255) without repeating it,
+// as runc's does.
+func ShownByProcess(err error) bool { return utils.ShownByChild(err) }
+
 // procStat holds the fields of /proc/PID/stat berth needs.
 type procStat struct {
 	State     byte

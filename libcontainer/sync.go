@@ -209,8 +209,11 @@ const (
 )
 
 type syncMsg struct {
-	Type    string          `json:"type"`
-	Error   string          `json:"error,omitempty"`
+	Type  string `json:"type"`
+	Error string `json:"error,omitempty"`
+	// Shown (with an error): the process also wrote it to its stderr
+	// (shownError).
+	Shown   bool            `json:"shown,omitempty"`
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
@@ -260,8 +263,17 @@ func (c *syncConn) send(typ string, payload any, fds ...int) error {
 }
 
 func (c *syncConn) sendError(err error) error {
-	return c.sendMsg(syncMsg{Type: msgError, Error: err.Error()}, nil)
+	var se *shownError
+	return c.sendMsg(syncMsg{Type: msgError, Error: err.Error(), Shown: errors.As(err, &se)}, nil)
 }
+
+// shownError is a set-up failure the process has already written to its
+// own stderr: an init's failed execve, which the container's user (or a
+// client's container log) sees there, as with runc's init.
+type shownError struct{ err error }
+
+func (e *shownError) Error() string { return e.err.Error() }
+func (e *shownError) Unwrap() error { return e.err }
 
 func (c *syncConn) sendMsg(m syncMsg, fds []int) error {
 	body, err := json.Marshal(m)
@@ -597,7 +609,7 @@ func (r *runtimeEnd) awaitExecve() error {
 	case err != nil:
 		return fmt.Errorf("read from %s: %w", r.who, err)
 	case m.Type == msgError:
-		return childError(m.Error)
+		return &utils.ChildError{Msg: m.Error, Shown: m.Shown}
 	default:
 		return fmt.Errorf("unexpected %q message from %s", m.Type, r.who)
 	}

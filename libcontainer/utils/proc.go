@@ -15,9 +15,20 @@ type ChildError struct {
 	// Prefix names the reporter in the message ("nsenter: ").
 	Prefix string
 	Msg    string
+	// Shown: the child also wrote the message to its own stderr, where
+	// the container's user sees it (an init's failed execve, as runc's
+	// init does), so the runtime need not print it a second time.
+	Shown bool
 }
 
 func (e *ChildError) Error() string { return e.Prefix + e.Msg }
+
+// ShownByChild reports whether err came from a child process that also
+// wrote it to its own stderr (ChildError.Shown).
+func ShownByChild(err error) bool {
+	var ce *ChildError
+	return errors.As(err, &ce) && ce.Shown
+}
 
 // IsChildError reports whether err came from a child process itself.
 func IsChildError(err error) bool {
