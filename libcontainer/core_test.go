@@ -164,10 +164,13 @@ func TestExecCgroupPaths(t *testing.T) {
 	}{
 		{"none: the container's own", nil, base, ""},
 		{"one controller", map[string]string{"memory": "sub"}, map[string]string{"memory": mem + "/sub", "pids": pids, "cpu": cpu}, ""},
-		{"every controller, missing in one", map[string]string{"": "sub"}, nil, "does not exist"},
-		{"climbing out stays inside", map[string]string{"cpu": "../../other"}, map[string]string{"memory": mem, "pids": pids, "cpu": cpu + "/other"}, ""},
-		{"the container's own cgroup", map[string]string{"memory": "/"}, nil, "not a sub-cgroup"},
-		{"a controller the container lacks", map[string]string{"rdma": "sub"}, nil, "no \"rdma\" cgroup"},
+		{"every controller, missing in one", map[string]string{"": "sub"}, nil, "adding pid to " + cpu + "/sub: no such file or directory"},
+		{"climbing out to the parent", map[string]string{"cpu": ".."}, nil, "bad sub cgroup path: .."},
+		{"climbing out to a sibling", map[string]string{"cpu": "../../cpu/c-sibling"}, nil, "bad sub cgroup path"},
+		{"climbing out and back in", map[string]string{"cpu": "../c/other"}, map[string]string{"memory": mem, "pids": pids, "cpu": cpu + "/other"}, ""},
+		{"an absolute path is below the container's cgroup", map[string]string{"cpu": "/other"}, map[string]string{"memory": mem, "pids": pids, "cpu": cpu + "/other"}, ""},
+		{"the container's own cgroup", map[string]string{"memory": "/"}, base, ""},
+		{"a controller the container lacks", map[string]string{"rdma": "sub"}, nil, "unknown controller \"rdma\""},
 	} {
 		got, err := execCgroupPaths(base, tc.sub)
 		if tc.err != "" {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
@@ -358,17 +359,21 @@ func execCgroupPaths(base map[string]string, sub map[string]string) (map[string]
 			if ctl == "" {
 				continue // "all" on a v1-only host: expanded above
 			}
-			return nil, fmt.Errorf("sub-cgroup %s:%s: the container has no %q cgroup", ctl, rel, ctl)
+			return nil, fmt.Errorf("sub-cgroup %s:%s: unknown controller %q: the container has no such cgroup", ctl, rel, ctl)
 		}
-		// Cleaned as an absolute path, ".." cannot climb out of dir.
-		clean := filepath.Clean("/" + rel)
-		if clean == "/" {
-			return nil, fmt.Errorf("sub-cgroup %q: names the container's own cgroup, not a sub-cgroup", rel)
+		// The container's own cgroup or one below it; ".." that climbs
+		// out (to the parent, or a sibling sharing the name's prefix) is
+		// refused in runc's words.
+		p := filepath.Join(dir, rel)
+		if p != dir && !strings.HasPrefix(p, dir+"/") {
+			return nil, fmt.Errorf("sub-cgroup %s:%s: bad sub cgroup path: %s", ctl, rel, rel)
 		}
-		if st, err := os.Stat(dir + clean); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("sub-cgroup %q: %s does not exist", rel, dir+clean)
+		if st, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("sub-cgroup %q: adding pid to %s: %w", rel, p, errors.Unwrap(err))
+		} else if !st.IsDir() {
+			return nil, fmt.Errorf("sub-cgroup %q: adding pid to %s: %w", rel, p, unix.ENOTDIR)
 		}
-		paths[ctl] = dir + clean
+		paths[ctl] = p
 	}
 	return paths, nil
 }

@@ -182,7 +182,23 @@ start_container() {
 	grep -qx "$xpid" "$(cgroup_path pids ex-sub)/cgroup.procs"
 	run berth exec --cgroup memory:nope ex-sub true
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"does not exist"* ]]
+	[[ "$output" == *" adding pid "*"no such file or directory"* ]]
+	# runc's words and rules (its exec.bats): no climbing out, to the
+	# parent or to a sibling sharing the name's prefix; "/" is the
+	# container's own cgroup; an unknown controller is named
+	mkdir "$mem-sibling"
+	for bad in .. "../$(basename "$mem")-sibling" "memory:../$(basename "$mem")-sibling"; do
+		run berth exec --cgroup "$bad" ex-sub true
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"bad sub cgroup path"* ]]
+	done
+	rmdir "$mem-sibling"
+	berth exec -d --pid-file "$TEST_TMP/own.pid" --cgroup / ex-sub sleep 100
+	grep -qx "$(cat "$TEST_TMP/own.pid")" "$mem/cgroup.procs"
+	kill -9 "$(cat "$TEST_TMP/own.pid")"
+	run berth exec --cgroup whaaat:/ ex-sub true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown controller "* ]]
 	kill -9 "$xpid"
 	# The kernel may still hold the emptied cgroup for a moment (EBUSY).
 	for _ in $(seq 100); do rmdir "$mem/sub" 2>/dev/null && break; sleep 0.05; done
@@ -329,7 +345,7 @@ start_container() {
 	# a path alone: that sub-cgroup in every hierarchy, which must exist
 	run berth exec --cgroup sub cli-xcg true
 	[ "$status" -eq 255 ]
-	[[ "$output" == *"does not exist"* ]]
+	[[ "$output" == *"no such file or directory"* ]]
 	paths=$(init_cgroup_dirs cli-xcg)
 	for d in $paths; do mkdir -p "$d/sub"; done
 	# a new v1 cpuset cgroup has no CPUs or memory nodes until given some
