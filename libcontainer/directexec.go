@@ -1,7 +1,10 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os/exec"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/berth-runtime/berth/libcontainer/lsm"
 	"github.com/berth-runtime/berth/libcontainer/nsenter"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // A direct exec is an exec process whose set-up the nsenter constructor
@@ -21,7 +25,9 @@ import (
 // v1 files, and the outcome as EOF or an error report on nsenter's
 // socket. What the program cannot express goes to the Go exec process
 // (directBlocker says why), whose set-up is the reference: both apply
-// the same things in the same order and fail with the same words.
+// the same things in the same order and fail with the same words, those
+// of execerr.go (and of caps, seccomp, utils and os/exec for what they
+// do), which directFailureError picks for each kind of report.
 
 // directBlocker returns why the exec process o cannot be a direct exec,
 // or "" if it can.
@@ -92,7 +98,7 @@ func directProgram(spec *specs.Spec, o *ExecOpts, debug bool) (*nsenter.ExecProg
 	}
 	sc, err := seccomp.Compile(spec.Linux.Seccomp)
 	if err != nil {
-		return nil, fmt.Errorf("load seccomp filter: %w", err)
+		return nil, errLoadSeccomp(err)
 	}
 	insns, flags, listener := sc.BPF()
 	if listener {
@@ -100,4 +106,97 @@ func directProgram(spec *specs.Spec, o *ExecOpts, debug bool) (*nsenter.ExecProg
 	}
 	prog.Seccomp, prog.SeccompFlags = insns, uint32(flags)
 	return prog, nil
+}
+
+// waitDirect waits for the direct exec d to execve its program, and words
+// a failure it reports as the Go exec process's set-up would.
+func waitDirect(d *nsenter.Direct) error {
+	err := d.Wait()
+	var f *nsenter.DirectFailure
+	if errors.As(err, &f) {
+		return directFailureError(d.Program(), f)
+	}
+	return err
+}
+
+// directFailureError words the report f of a direct exec of p with the Go
+// exec process's own errors (execerr.go) for the same step and values;
+// the index picks the rlimit or the candidate. A report this does not
+// know (a kind unknown here, an index out of range) is returned raw.
+func directFailureError(p *nsenter.ExecProgram, f *nsenter.DirectFailure) error {
+	errno := f.Errno
+	switch f.Kind {
+	case nsenter.DirectProtocol:
+		if errno == 0 {
+			return fmt.Errorf("direct exec: protocol error %d", f.Index)
+		}
+		return fmt.Errorf("direct exec: protocol error %d: %w", f.Index, errno)
+	case nsenter.DirectJoinCgroup:
+		return errJoinCgroup(errno)
+	case nsenter.DirectPdeathsig:
+		return errPdeathsig(errno)
+	case nsenter.DirectRlimit:
+		if int(f.Index) < len(p.Rlimits) {
+			r := p.Rlimits[f.Index]
+			return errRlimit(r.Type, r.Soft, r.Hard, errno)
+		}
+	case nsenter.DirectLookupNotFound:
+		return errNotFound(p.Name)
+	case nsenter.DirectLookupStat, nsenter.DirectLookupErr, nsenter.DirectLookupPerm:
+		return directLookupError(p, f)
+	case nsenter.DirectChdir:
+		return errChdir(p.Cwd, errno)
+	case nsenter.DirectCwdOutside:
+		return errCwdOutside(p.Cwd)
+	case nsenter.DirectGetcwd:
+		return errGetcwd(p.Cwd, errno)
+	case nsenter.DirectCloseExec:
+		if f.Index == 0 {
+			return utils.CloseRangeError(int(p.CloseFrom), errno)
+		}
+		return utils.CloseExecDirError(int(p.CloseFrom), &fs.PathError{Op: "open", Path: "/proc/self/fd", Err: errno})
+	case nsenter.DirectSeccomp:
+		return errLoadSeccomp(seccomp.LoadError(uintptr(p.SeccompFlags), errno))
+	case nsenter.DirectCapget:
+		return caps.ReadError(errno)
+	case nsenter.DirectBounding:
+		return caps.BoundingError(errno)
+	case nsenter.DirectKeepcapsSet:
+		return errKeepcapsSet(errno)
+	case nsenter.DirectSetgroups:
+		return errSetgroups(intGroups(p.Groups), errno)
+	case nsenter.DirectSetgid:
+		return errSetgid(int(p.GID), errno)
+	case nsenter.DirectSetuid:
+		return errSetuid(int(p.UID), errno)
+	case nsenter.DirectKeepcapsClear:
+		return errKeepcapsClear(errno)
+	case nsenter.DirectCapset:
+		return caps.ApplyError(errno)
+	case nsenter.DirectAmbient:
+		return caps.AmbientError(errno)
+	case nsenter.DirectNNP:
+		return errNoNewPrivs(errno)
+	case nsenter.DirectExec:
+		if int(f.Index) < len(p.Candidates) {
+			return errExecve(p.Candidates[f.Index], errno)
+		}
+	}
+	return f
+}
+
+// directLookupError is the error exec.LookPath returns for a program path
+// with a slash (prepareExec), from what the C lookup (os/exec's
+// findExecutable) found: stat failed, a call failed or the file is a
+// directory, or no execute bit.
+func directLookupError(p *nsenter.ExecProgram, f *nsenter.DirectFailure) error {
+	file := p.Candidates[0] // a path with a slash is the one candidate
+	var err error = f.Errno
+	switch f.Kind {
+	case nsenter.DirectLookupStat:
+		err = &fs.PathError{Op: "stat", Path: file, Err: f.Errno}
+	case nsenter.DirectLookupPerm:
+		err = fs.ErrPermission
+	}
+	return &exec.Error{Name: file, Err: err}
 }

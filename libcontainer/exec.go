@@ -289,7 +289,7 @@ func (x *execution) runDirect() error {
 	if err != nil {
 		return err
 	}
-	if err := d.Wait(); err != nil {
+	if err := waitDirect(d); err != nil { // directexec.go
 		return err
 	}
 	return x.place.afterExecve(x.proc.pid)

@@ -276,7 +276,7 @@ func (p *processSide) prepareProcess() error {
 	}
 	p.ex = ex
 	if p.seccomp, err = seccomp.Compile(p.cfg.Spec.Linux.Seccomp); err != nil {
-		return fmt.Errorf("load seccomp filter: %w", err)
+		return errLoadSeccomp(err)
 	}
 	if err := setRlimits(proc.Rlimits); err != nil {
 		return err
@@ -295,7 +295,7 @@ func (p *processSide) seccompFd() error {
 	}
 	fd, err := p.seccomp.Install()
 	if err != nil {
-		return fmt.Errorf("load seccomp filter: %w", err)
+		return errLoadSeccomp(err)
 	}
 	p.seccomp = nil
 	err = p.end.seccompFd(fd)
@@ -368,7 +368,7 @@ func (p *processSide) applyAttrs() error {
 
 func clearParentDeathSignal() error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear parent death signal: %w", err)
+		return errPdeathsig(err)
 	}
 	return nil
 }
@@ -463,7 +463,7 @@ func joinCgroups(fds []int) error {
 	for _, fd := range fds {
 		if err == nil {
 			if _, werr := unix.Write(fd, []byte("0")); werr != nil {
-				err = fmt.Errorf("join cgroup: %w", werr)
+				err = errJoinCgroup(werr)
 			}
 		}
 		unix.Close(fd)
@@ -660,10 +660,7 @@ func setRlimits(rl []specs.POSIXRlimit) error {
 		}
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
-			if errors.Is(err, unix.EPERM) {
-				return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w (raising a hard limit needs CAP_SYS_RESOURCE)", r.Type, r.Soft, r.Hard, err)
-			}
-			return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w", r.Type, r.Soft, r.Hard, err)
+			return errRlimit(r.Type, r.Soft, r.Hard, err)
 		}
 	}
 	return nil
@@ -698,7 +695,7 @@ func prepareExec(p *specs.Process) (*execTarget, error) {
 			return ex, nil
 		}
 	}
-	return nil, &exec.Error{Name: p.Args[0], Err: exec.ErrNotFound}
+	return nil, errNotFound(p.Args[0])
 }
 
 // programCandidates lists the paths args[0] may resolve to, in order:
@@ -761,20 +758,20 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *exec
 	early := sc != nil && !p.NoNewPrivileges
 	if early {
 		if _, err := sc.Install(); err != nil {
-			return fmt.Errorf("load seccomp filter: %w", err)
+			return errLoadSeccomp(err)
 		}
 	}
 	if err := c.ApplyBounding(); err != nil {
 		return err
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("set keepcaps: %w", err)
+		return errKeepcapsSet(err)
 	}
 	if err := setUser(p); err != nil {
 		return err
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear keepcaps: %w", err)
+		return errKeepcapsClear(err)
 	}
 	if retryCwd {
 		if err := enterCwd(p.Cwd); err != nil {
@@ -786,7 +783,7 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *exec
 	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("set no_new_privs: %w", err)
+			return errNoNewPrivs(err)
 		}
 	}
 	if p.User.Umask != nil {
@@ -796,14 +793,14 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *exec
 	}
 	if sc != nil && !early {
 		if _, err := sc.Install(); err != nil {
-			return fmt.Errorf("load seccomp filter: %w", err)
+			return errLoadSeccomp(err)
 		}
 	}
 	if err := runStartContainerHooks(cfg, ex.env); err != nil {
 		return err
 	}
 	err = unix.Exec(ex.path, ex.args, ex.env)
-	err = &os.PathError{Op: "exec", Path: ex.path, Err: err}
+	err = errExecve(ex.path, err)
 	if !cfg.Exec {
 		// runc's init writes this one to the process's stderr, where a
 		// client's container log shows it ("exec /run.sh: no such file or
@@ -826,7 +823,7 @@ func enterCwdEarly(cwd string) (retry bool, err error) {
 		return true, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("chdir to cwd %q: %w", cwd, err)
+		return false, errChdir(cwd, err)
 	}
 	return false, verifyCwd(cwd)
 }
@@ -835,7 +832,7 @@ func enterCwdEarly(cwd string) (retry bool, err error) {
 // container's root.
 func enterCwd(cwd string) error {
 	if err := unix.Chdir(cwd); err != nil {
-		return fmt.Errorf("chdir to cwd %q: %w", cwd, err)
+		return errChdir(cwd, err)
 	}
 	return verifyCwd(cwd)
 }
@@ -848,13 +845,13 @@ func verifyCwd(cwd string) error {
 	if errors.Is(err, unix.ENOENT) {
 		// getcwd fails with ENOENT for a directory not reachable from
 		// the process's root: it is outside the container.
-		return fmt.Errorf("cwd %q is outside the container root", cwd)
+		return errCwdOutside(cwd)
 	}
 	if err != nil {
-		return fmt.Errorf("getcwd after chdir %q: %w", cwd, err)
+		return errGetcwd(cwd, err)
 	}
 	if !strings.HasPrefix(wd, "/") {
-		return fmt.Errorf("cwd %q is outside the container root", cwd)
+		return errCwdOutside(cwd)
 	}
 	return nil
 }
@@ -867,12 +864,9 @@ func setUser(p *specs.Process) error {
 		return fmt.Errorf("invalid user %d:%d", p.User.UID, p.User.GID)
 	}
 	if !setgroupsDenied() {
-		groups := make([]int, 0, len(p.User.AdditionalGids))
-		for _, g := range p.User.AdditionalGids {
-			groups = append(groups, int(g))
-		}
+		groups := intGroups(p.User.AdditionalGids)
 		if err := unix.Setgroups(groups); err != nil {
-			return fmt.Errorf("setgroups %v: %w", groups, err)
+			return errSetgroups(groups, err)
 		}
 	} else if len(p.User.AdditionalGids) > 0 {
 		return errors.New("additionalGids cannot be set: setgroups is denied in this user namespace")
@@ -882,10 +876,10 @@ func setUser(p *specs.Process) error {
 	// nothing here, since this (locked) thread execve's next and execve
 	// ends the others. setgroups(2) above is per thread already.
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
-		return fmt.Errorf("setgid %d: %w", gid, e)
+		return errSetgid(gid, e)
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
-		return fmt.Errorf("setuid %d: %w", uid, e)
+		return errSetuid(uid, e)
 	}
 	return nil
 }

@@ -76,8 +76,11 @@ import (
 // same exec steps over nsenter's socket, not this one: config is the
 // program in nsenter's request, cgroup-join is the go-ahead ('G') that
 // carries the "tasks" files, enter and execve are the program's own work,
-// and the outcome is EOF or an error report ('X'), worded by the runtime as
-// the Go process's error frame would be (nsenter/direct.go has the table).
+// and the outcome is EOF or an error report ('X': kind, errno, index;
+// nsenter/direct.go has the table), which nsenter returns raw
+// (nsenter.DirectFailure) and the runtime words with the very functions
+// the Go process fails with (execerr.go; directexec.go maps each kind),
+// so its error reads as the Go process's error frame would.
 // Configs the program cannot express (a terminal, a user namespace, an
 // LSM label, a seccomp listener, process attributes, --debug) keep the Go
 // exec process.

@@ -91,12 +91,12 @@ func (c *Caps) ApplyBounding() error {
 	// only the bounding bits (Load would parse /proc/self/status).
 	p, err := capability.NewPid2(0)
 	if err != nil {
-		return fmt.Errorf("capabilities: %w", err)
+		return ReadError(err)
 	}
 	p.Clear(capability.BOUNDING)
 	p.Set(capability.BOUNDING, c.sets[capability.BOUNDING]...)
 	if err := p.Apply(capability.BOUNDING); err != nil {
-		return fmt.Errorf("capabilities: apply bounding set: %w", err)
+		return BoundingError(err)
 	}
 	return nil
 }
@@ -112,31 +112,41 @@ func (c *Caps) ApplyFinal() error {
 	// No Load: every set applied here is cleared and written whole.
 	p, err := capability.NewPid2(0)
 	if err != nil {
-		return fmt.Errorf("capabilities: %w", err)
+		return ReadError(err)
 	}
 	p.Clear(capability.CAPS | capability.AMBIENT)
 	for _, which := range []capability.CapType{capability.EFFECTIVE, capability.PERMITTED, capability.INHERITABLE, capability.AMBIENT} {
 		p.Set(which, c.sets[which]...)
 	}
 	if err := p.Apply(capability.CAPS); err != nil {
-		return fmt.Errorf("capabilities: apply: %w", err)
+		return ApplyError(err)
 	}
 	// Parse kept only ambient capabilities that are permitted and
 	// inheritable, which the kernel accepts.
 	if len(c.sets[capability.AMBIENT]) > 0 {
 		if err := p.Apply(capability.AMBIENT); err != nil {
-			return fmt.Errorf("capabilities: apply ambient set: %w", err)
+			return AmbientError(err)
 		}
 	}
 	return nil
 }
+
+// The errors of ApplyBounding and ApplyFinal: reading the process's
+// capabilities (or the kernel's last one), dropping the bounding set,
+// setting the effective, permitted and inheritable sets, raising the
+// ambient set. A direct exec, which applies Masks in C, fails with them
+// too (libcontainer/execerr.go).
+func ReadError(err error) error     { return fmt.Errorf("capabilities: %w", err) }
+func BoundingError(err error) error { return fmt.Errorf("capabilities: apply bounding set: %w", err) }
+func ApplyError(err error) error    { return fmt.Errorf("capabilities: apply: %w", err) }
+func AmbientError(err error) error  { return fmt.Errorf("capabilities: apply ambient set: %w", err) }
 
 // Masks returns the sets as bit masks, for a process that applies them
 // without this package (a direct exec), and the kernel's last capability.
 func (c *Caps) Masks() (bounding, effective, permitted, inheritable, ambient uint64, last uint32, err error) {
 	l, err := capability.LastCap()
 	if err != nil {
-		return 0, 0, 0, 0, 0, 0, fmt.Errorf("capabilities: %w", err)
+		return 0, 0, 0, 0, 0, 0, ReadError(err)
 	}
 	mask := func(which capability.CapType) uint64 {
 		var m uint64

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"unsafe"
@@ -24,8 +23,17 @@ import (
 //	                                 files to join (written "0" and closed)
 //	process -> runtime  EOF          execve succeeded
 //	                    'X' + u32 kind + i32 errno + u32 index
-//	                                 failed; Direct.Wait words it as the Go
-//	                                 exec process would (DirectError)
+//	                                 failed; Direct.Wait returns it raw, as a
+//	                                 *DirectFailure (kinds: DirectKind)
+//
+// This package does not word a failure: the runtime does
+// (libcontainer/execerr.go), with the functions the Go exec process's own
+// set-up fails with, so that both paths fail with the same words. The
+// index says which of the program's lists failed: its Rlimits (rlimit),
+// its Candidates (exec), what went wrong (protocol: 0 the go-ahead, 1
+// too many fds, 2 the socket's close-on-exec), which close-exec step (0
+// close_range, 1 opening /proc/self/fd), the capability dropped or
+// raised (bounding, ambient); it is 0 otherwise.
 //
 // Request attributes of the program (direct.h):
 //
@@ -59,33 +67,64 @@ const (
 	msgDirectError = 'X'
 )
 
-// Error kinds of an 'X' report (direct.h: XK_*).
+// DirectKind is the step an 'X' report says failed (direct.h: XK_*, in
+// the same order).
+type DirectKind uint32
+
 const (
-	directErrProtocol = iota + 1
-	directErrJoinCgroup
-	directErrRlimit
-	directErrLookupNotFound
-	directErrLookupStat
-	directErrLookupErr
-	directErrLookupPerm
-	directErrChdir
-	directErrCwdOutside
-	directErrGetcwd
-	directErrCloseExec
-	directErrSeccomp
-	directErrBounding
-	directErrKeepcapsSet
-	directErrKeepcapsClear
-	directErrSetgroups
-	directErrSetgid
-	directErrSetuid
-	directErrCapset
-	directErrAmbient
-	directErrNNP
-	directErrExec
-	directErrPdeathsig
-	directErrCapget
+	DirectProtocol DirectKind = iota + 1
+	DirectJoinCgroup
+	DirectRlimit
+	DirectLookupNotFound
+	DirectLookupStat
+	DirectLookupErr
+	DirectLookupPerm
+	DirectChdir
+	DirectCwdOutside
+	DirectGetcwd
+	DirectCloseExec
+	DirectSeccomp
+	DirectBounding
+	DirectKeepcapsSet
+	DirectKeepcapsClear
+	DirectSetgroups
+	DirectSetgid
+	DirectSetuid
+	DirectCapset
+	DirectAmbient
+	DirectNNP
+	DirectExec
+	DirectPdeathsig
+	DirectCapget
+	// DirectKinds follows the last kind (a new kind goes above it): the
+	// runtime's tests word every kind below it.
+	DirectKinds
 )
+
+// DirectFailure is a direct exec's 'X' report, as the process sent it.
+type DirectFailure struct {
+	Kind DirectKind
+	// Errno is the failed call's errno; 0 when the failure is no call's.
+	Errno unix.Errno
+	Index uint32
+}
+
+// Error is the report's raw form, for a kind the runtime does not word.
+func (f *DirectFailure) Error() string {
+	s := fmt.Sprintf("direct exec: unknown failure %d (index %d)", f.Kind, f.Index)
+	if f.Errno != 0 {
+		s += ": " + f.Errno.Error()
+	}
+	return s
+}
+
+// Unwrap is the errno, if any.
+func (f *DirectFailure) Unwrap() error {
+	if f.Errno == 0 {
+		return nil
+	}
+	return f.Errno
+}
 
 // ExecProgram is what a direct exec process applies to itself, in the
 // order of the Go exec process's finalizeAndExec.
@@ -287,8 +326,8 @@ func (d *Direct) Go(tasks []int) error {
 	return nil
 }
 
-// Wait returns nil once the process has execve'd its program, or its
-// error worded as the Go exec process words it.
+// Wait returns nil once the process has execve'd its program, or the
+// *DirectFailure it reported (or an error reading the report).
 func (d *Direct) Wait() error {
 	buf := make([]byte, 64)
 	n, err := d.sock.Read(buf)
@@ -302,90 +341,12 @@ func (d *Direct) Wait() error {
 		return fmt.Errorf("direct exec: bad report from process %d (%d bytes)", d.Pid, n)
 	}
 	ne := binary.NativeEndian
-	return d.prog.errorOf(ne.Uint32(buf[1:]), unix.Errno(ne.Uint32(buf[5:])), ne.Uint32(buf[9:]))
+	return &DirectFailure{Kind: DirectKind(ne.Uint32(buf[1:])), Errno: unix.Errno(ne.Uint32(buf[5:])), Index: ne.Uint32(buf[9:])}
 }
+
+// Program is the program the process runs, which a *DirectFailure's
+// index refers to.
+func (d *Direct) Program() *ExecProgram { return d.prog }
 
 // Close releases the socket.
 func (d *Direct) Close() error { return d.sock.Close() }
-
-// errorOf words a failure as the Go exec process's set-up does
-// (init_linux.go), so that both paths fail alike.
-func (p *ExecProgram) errorOf(kind uint32, errno unix.Errno, index uint32) error {
-	errOr := func(format string, args ...any) error {
-		if errno == 0 {
-			return fmt.Errorf(format, args...)
-		}
-		return fmt.Errorf(format+": %w", append(args, errno)...)
-	}
-	switch kind {
-	case directErrJoinCgroup:
-		return errOr("join cgroup")
-	case directErrRlimit:
-		if int(index) >= len(p.Rlimits) {
-			break
-		}
-		r := p.Rlimits[index]
-		if errno == unix.EPERM {
-			return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w (raising a hard limit needs CAP_SYS_RESOURCE)", r.Type, r.Soft, r.Hard, errno)
-		}
-		return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w", r.Type, r.Soft, r.Hard, errno)
-	case directErrLookupNotFound:
-		return &exec.Error{Name: p.Name, Err: exec.ErrNotFound}
-	case directErrLookupStat:
-		return &exec.Error{Name: p.Name, Err: &fs.PathError{Op: "stat", Path: p.Name, Err: errno}}
-	case directErrLookupErr:
-		return &exec.Error{Name: p.Name, Err: errno}
-	case directErrLookupPerm:
-		return &exec.Error{Name: p.Name, Err: fs.ErrPermission}
-	case directErrChdir:
-		return fmt.Errorf("chdir to cwd %q: %w", p.Cwd, errno)
-	case directErrCwdOutside:
-		return fmt.Errorf("cwd %q is outside the container root", p.Cwd)
-	case directErrGetcwd:
-		return fmt.Errorf("getcwd after chdir %q: %w", p.Cwd, errno)
-	case directErrCloseExec:
-		if index == 0 {
-			return fmt.Errorf("close-exec from %d: close_range: %w", p.CloseFrom, errno)
-		}
-		return fmt.Errorf("close-exec from %d: open /proc/self/fd: %w", p.CloseFrom, errno)
-	case directErrSeccomp:
-		if errno == unix.EACCES {
-			return errors.New("load seccomp filter: seccomp: load filter: permission denied (needs no_new_privs or CAP_SYS_ADMIN)")
-		}
-		return fmt.Errorf("load seccomp filter: seccomp: load filter (flags %#x): %w", p.SeccompFlags, errno)
-	case directErrBounding:
-		return fmt.Errorf("capabilities: apply bounding set: %w", errno)
-	case directErrCapget:
-		return fmt.Errorf("capabilities: %w", errno)
-	case directErrKeepcapsSet:
-		return fmt.Errorf("set keepcaps: %w", errno)
-	case directErrKeepcapsClear:
-		return fmt.Errorf("clear keepcaps: %w", errno)
-	case directErrSetgroups:
-		groups := make([]int, 0, len(p.Groups))
-		for _, g := range p.Groups {
-			groups = append(groups, int(g))
-		}
-		return fmt.Errorf("setgroups %v: %w", groups, errno)
-	case directErrSetgid:
-		return fmt.Errorf("setgid %d: %w", p.GID, errno)
-	case directErrSetuid:
-		return fmt.Errorf("setuid %d: %w", p.UID, errno)
-	case directErrCapset:
-		return fmt.Errorf("capabilities: apply: %w", errno)
-	case directErrAmbient:
-		return fmt.Errorf("capabilities: apply ambient set: %w", errno)
-	case directErrNNP:
-		return fmt.Errorf("set no_new_privs: %w", errno)
-	case directErrExec:
-		if int(index) >= len(p.Candidates) {
-			break
-		}
-		return &os.PathError{Op: "exec", Path: p.Candidates[index], Err: errno}
-	case directErrPdeathsig:
-		return fmt.Errorf("clear parent death signal: %w", errno)
-	case directErrProtocol:
-		return errOr("direct exec: protocol error %d", index)
-	}
-	return errOr("direct exec: unknown failure %d (index %d)", kind, index)
-}

@@ -65,7 +65,7 @@ enum {
  */
 #define EXEC_FIXED_SIZE (7 * 4 + 5 * 8)
 
-/* Error kinds of an 'X' report (nsenter.go: directErr*). */
+/* Error kinds of an 'X' report (direct.go: DirectKind, in the same order). */
 enum {
 	XK_PROTOCOL = 1,	/* index: what (0 go message, 1 too many fds) */
 	XK_JOIN_CGROUP,

@@ -3,10 +3,13 @@
 package nsenter
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -149,8 +152,10 @@ func TestDirectSeccomp(t *testing.T) {
 	}
 }
 
-// The failures read as the Go exec process's: for the lookups, exactly as
-// os/exec words them for the same files.
+// A failure comes back raw: the step, the failed call's errno and which
+// rlimit or candidate; the runtime words it (libcontainer/execerr.go,
+// whose tests check the words against the Go exec process's). The lookup
+// reports what os/exec's findExecutable would have found.
 func TestDirectErrors(t *testing.T) {
 	dir := t.TempDir()
 	noexec := filepath.Join(dir, "noexec")
@@ -162,50 +167,93 @@ func TestDirectErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing")
-	lookPathErr := func(name string) string {
-		_, err := exec.LookPath(name)
-		if err == nil {
-			t.Fatalf("LookPath(%q) succeeded", name)
-		}
-		return err.Error()
-	}
 	for _, tc := range []struct {
 		name string
 		edit func(*ExecProgram)
-		want string
+		want DirectFailure
 	}{
 		{"not found", func(p *ExecProgram) {
 			p.Name, p.Args[0], p.Candidates = "nothere", "nothere", []string{missing}
-		}, `exec: "nothere": executable file not found in $PATH`},
+		}, DirectFailure{DirectLookupNotFound, 0, 0}},
 		{"missing path", func(p *ExecProgram) {
 			p.Name, p.Candidates, p.Slash = missing, []string{missing}, true
-		}, lookPathErr(missing)},
+		}, DirectFailure{DirectLookupStat, unix.ENOENT, 0}},
 		{"directory", func(p *ExecProgram) {
 			p.Name, p.Candidates, p.Slash = dir, []string{dir}, true
-		}, lookPathErr(dir)},
+		}, DirectFailure{DirectLookupErr, unix.EISDIR, 0}},
 		{"not executable", func(p *ExecProgram) {
 			p.Name, p.Candidates, p.Slash = noexec, []string{noexec}, true
-		}, lookPathErr(noexec)},
+		}, DirectFailure{DirectLookupErr, unix.EACCES, 0}},
 		{"exec format", func(p *ExecProgram) {
-			p.Name, p.Candidates, p.Slash = garbage, []string{garbage}, true
-		}, "exec " + garbage + ": exec format error"},
+			p.Name, p.Candidates = "garbage", []string{missing, garbage}
+		}, DirectFailure{DirectExec, unix.ENOEXEC, 1}},
 		{"cwd", func(p *ExecProgram) { p.Cwd = missing },
-			`chdir to cwd "` + missing + `": no such file or directory`},
+			DirectFailure{DirectChdir, unix.ENOENT, 0}},
 		{"rlimit", func(p *ExecProgram) {
-			p.Rlimits = []Rlimit{{Type: "RLIMIT_NOFILE", Resource: unix.RLIMIT_NOFILE, Soft: 10, Hard: 5}}
-		}, "set rlimit RLIMIT_NOFILE (soft 10, hard 5): invalid argument"},
+			p.Rlimits = []Rlimit{
+				{Type: "RLIMIT_NOFILE", Resource: unix.RLIMIT_NOFILE, Soft: 100, Hard: 100},
+				{Type: "RLIMIT_NOFILE", Resource: unix.RLIMIT_NOFILE, Soft: 10, Hard: 5},
+			}
+		}, DirectFailure{DirectRlimit, unix.EINVAL, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prog := shProgram("echo ran")
 			tc.edit(prog)
 			out, err := runDirect(t, prog, nil)
-			if err == nil || err.Error() != tc.want {
-				t.Errorf("error %v, want %q (output %q)", err, tc.want, out)
+			var f *DirectFailure
+			if !errors.As(err, &f) || *f != tc.want {
+				t.Errorf("error %#v, want %#v (output %q)", err, &tc.want, out)
 			}
 			if strings.Contains(out, "ran") {
 				t.Errorf("the program ran: %q", out)
 			}
 		})
+	}
+}
+
+// Only a kind the runtime does not know is read as DirectFailure's own
+// words; the errno stays reachable either way.
+func TestDirectFailureRaw(t *testing.T) {
+	f := &DirectFailure{Kind: DirectKinds, Errno: unix.EPERM, Index: 3}
+	want := fmt.Sprintf("direct exec: unknown failure %d (index 3): operation not permitted", DirectKinds)
+	if f.Error() != want || !errors.Is(f, unix.EPERM) {
+		t.Errorf("%q (is EPERM: %t), want %q", f.Error(), errors.Is(f, unix.EPERM), want)
+	}
+	if f := (&DirectFailure{Kind: DirectKinds}); f.Error() != fmt.Sprintf("direct exec: unknown failure %d (index 0)", DirectKinds) || f.Unwrap() != nil {
+		t.Errorf("without errno: %q, %v", f.Error(), f.Unwrap())
+	}
+}
+
+// The kinds are the C side's XK_* (direct.h), in its order.
+func TestDirectKindsMatchC(t *testing.T) {
+	h, err := os.ReadFile("direct.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*XK_([A-Z_]+)\b`).FindAllStringSubmatch(string(h), -1) {
+		names = append(names, strings.ToLower(strings.ReplaceAll(m[1], "_", "")))
+	}
+	goKinds := []struct {
+		name string
+		kind DirectKind
+	}{
+		{"protocol", DirectProtocol}, {"joincgroup", DirectJoinCgroup}, {"rlimit", DirectRlimit},
+		{"lookupnotfound", DirectLookupNotFound}, {"lookupstat", DirectLookupStat},
+		{"lookuperr", DirectLookupErr}, {"lookupperm", DirectLookupPerm}, {"chdir", DirectChdir},
+		{"cwdoutside", DirectCwdOutside}, {"getcwd", DirectGetcwd}, {"closeexec", DirectCloseExec},
+		{"seccomp", DirectSeccomp}, {"bounding", DirectBounding}, {"keepcapsset", DirectKeepcapsSet},
+		{"keepcapsclear", DirectKeepcapsClear}, {"setgroups", DirectSetgroups}, {"setgid", DirectSetgid},
+		{"setuid", DirectSetuid}, {"capset", DirectCapset}, {"ambient", DirectAmbient}, {"nnp", DirectNNP},
+		{"exec", DirectExec}, {"pdeathsig", DirectPdeathsig}, {"capget", DirectCapget},
+	}
+	if len(names) != len(goKinds) || len(goKinds) != int(DirectKinds)-1 {
+		t.Fatalf("direct.h has %d kinds %v, the Go side %d (DirectKinds %d)", len(names), names, len(goKinds), DirectKinds)
+	}
+	for i, k := range goKinds {
+		if names[i] != k.name || int(k.kind) != i+1 {
+			t.Errorf("kind %d: C XK_%s, Go %s = %d", i+1, names[i], k.name, k.kind)
+		}
 	}
 }
 

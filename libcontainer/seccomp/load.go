@@ -310,16 +310,23 @@ func kernelHasAction(action uint32) bool {
 	return errno == 0
 }
 
+// LoadError is the error of seccomp(2) loading a filter with flags. A
+// direct exec, which loads BPF in C, fails with it too
+// (libcontainer/execerr.go).
+func LoadError(flags uintptr, errno unix.Errno) error {
+	if errno == unix.EACCES {
+		return errors.New("seccomp: load filter: permission denied (needs no_new_privs or CAP_SYS_ADMIN)")
+	}
+	return fmt.Errorf("seccomp: load filter (flags %#x): %w", flags, errno)
+}
+
 // install loads prog with seccomp(2) on the calling thread.
 func install(prog *program) (int, error) {
 	fprog := unix.SockFprog{Len: uint16(len(prog.insns)), Filter: &prog.insns[0]}
 	ret, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, prog.flags, uintptr(unsafe.Pointer(&fprog)))
 	runtime.KeepAlive(prog)
 	if errno != 0 {
-		if errno == unix.EACCES {
-			return -1, errors.New("seccomp: load filter: permission denied (needs no_new_privs or CAP_SYS_ADMIN)")
-		}
-		return -1, fmt.Errorf("seccomp: load filter (flags %#x): %w", prog.flags, errno)
+		return -1, LoadError(prog.flags, errno)
 	}
 	if prog.flags&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
 		// The kernel opens the listener with O_CLOEXEC.

@@ -94,9 +94,22 @@ func CloseExecFrom(minFd int) error {
 	// EPERM: a seccomp profile written before close_range existed refuses
 	// it; the walk below uses only calls every profile allows.
 	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
-		return fmt.Errorf("close-exec from %d: close_range: %w", minFd, err)
+		return CloseRangeError(minFd, err)
 	}
 	return closeExecFromProc(minFd)
+}
+
+// CloseRangeError is CloseExecFrom's error when close_range fails, and
+// CloseExecDirError its error when the fallback cannot read
+// /proc/self/fd. A direct exec, which does the same in C, fails with
+// them too (libcontainer/execerr.go).
+func CloseRangeError(minFd int, err error) error {
+	return fmt.Errorf("close-exec from %d: close_range: %w", minFd, err)
+}
+
+// CloseExecDirError: see CloseRangeError. err is os.ReadDir's.
+func CloseExecDirError(minFd int, err error) error {
+	return fmt.Errorf("close-exec from %d: %w", minFd, err)
 }
 
 // closeExecFromProc is the close_range fallback: it walks /proc/self/fd.
@@ -104,7 +117,7 @@ func closeExecFromProc(minFd int) error {
 	const fdDir = "/proc/self/fd"
 	entries, err := os.ReadDir(fdDir)
 	if err != nil {
-		return fmt.Errorf("close-exec from %d: %w", minFd, err)
+		return CloseExecDirError(minFd, err)
 	}
 	for _, entry := range entries {
 		fd, err := strconv.Atoi(entry.Name())
