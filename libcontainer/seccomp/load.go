@@ -148,12 +148,35 @@ func compile(cfg *specs.LinuxSeccomp) (*program, error) {
 			notify = notify || sc.Action == specs.ActNotify
 		}
 	}
+	var stub []unix.SockFilter
+	if needsEnosysStub(cfg) {
+		native, err := libseccomp.GetNativeArch()
+		if err != nil {
+			return nil, fmt.Errorf("seccomp: native architecture: %w", err)
+		}
+		limits, err := syscallLimits(cfg, native)
+		if err != nil {
+			return nil, err
+		}
+		if stub, err = enosysStub(limits); err != nil {
+			return nil, err
+		}
+		if len(stub) > 0 {
+			used[unix.SECCOMP_RET_ERRNO] = true
+		}
+	}
 	for a := range used {
 		prog.actions = append(prog.actions, a)
 	}
 
 	if prog.insns, err = exportBPF(filter); err != nil {
 		return nil, err
+	}
+	if len(stub) > 0 {
+		if len(stub)+len(prog.insns) > bpfMaxInsns {
+			return nil, fmt.Errorf("seccomp: filter has %d instructions with the -ENOSYS stub, the kernel allows %d", len(stub)+len(prog.insns), bpfMaxInsns)
+		}
+		prog.insns = append(stub, prog.insns...)
 	}
 
 	if log, err := filter.GetLogBit(); err != nil {

@@ -100,6 +100,46 @@ seccomp_rule() {
 	[[ "$output" == *"rc=1"* ]]
 }
 
+@test "scmp-enosys: a syscall newer than every one the profile names gets ENOSYS, a known unlisted one the default action (runc's -ENOSYS stub)" {
+	cat >"$TEST_TMP/probe.c" <<'EOF'
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+static int probe(long nr) { return syscall(nr, 0, 0, 0) < 0 ? errno : 0; }
+int main(void) {
+	printf("new=%d known=%d\n", probe(1000), probe(SYS_unshare));
+	return 0;
+}
+EOF
+	gcc -static -O2 -o "$BUNDLE/rootfs/probe" "$TEST_TMP/probe.c"
+	allowed='["read","write","writev","open","openat","close","fstat","newfstatat","lseek","mmap","munmap",
+		"mprotect","brk","rt_sigaction","rt_sigprocmask","rt_sigreturn","ioctl","arch_prctl","set_tid_address",
+		"set_robust_list","rseq","prlimit64","getrandom","futex","exit","exit_group","execve","uname",
+		"readlink","readlinkat","getpid","gettid","close_range","fcntl"]'
+	update_config --argjson allowed "$allowed" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ERRNO",
+		"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+		"syscalls": [{"names": $allowed, "action": "SCMP_ACT_ALLOW"}]}'
+	set_args /probe
+	run berth run --bundle "$BUNDLE" scmp-enosys
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# ENOSYS is 38, EPERM 1
+	[ "$output" = "new=38 known=1" ]
+	# a default that lets syscalls through, or already says ENOSYS: no stub
+	update_config '.linux.seccomp.defaultErrnoRet = 38'
+	run berth run --bundle "$BUNDLE" scmp-enosys-2
+	[ "$output" = "new=38 known=38" ]
+	# exec gets the same filter (the direct exec runs the same program)
+	update_config 'del(.linux.seccomp.defaultErrnoRet)'
+	set_args sleep 1000
+	update_config '.linux.seccomp.syscalls[0].names += ["nanosleep","clock_nanosleep","restart_syscall"]'
+	berth run -d --bundle "$BUNDLE" scmp-enosys-x
+	run berth exec scmp-enosys-x /probe
+	echo "$output"
+	[ "$output" = "new=38 known=1" ]
+}
+
 @test "scmp-args: an argument condition narrows the rule" {
 	# Deny chmod only when the mode is exactly 0700 (chmod's arg 1,
 	# fchmodat's arg 2; busybox passes the mode through unchanged).
