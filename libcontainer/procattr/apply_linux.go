@@ -26,7 +26,7 @@ func Apply(p *specs.Process, l *specs.Linux) error {
 		}
 	}
 	if p.Scheduler != nil {
-		if err := applyScheduler(p.Scheduler); err != nil {
+		if err := applyScheduler(p.Scheduler, cpusetCpus(l)); err != nil {
 			return err
 		}
 	}
@@ -36,15 +36,28 @@ func Apply(p *specs.Process, l *specs.Linux) error {
 	return nil
 }
 
-func applyScheduler(s *specs.Scheduler) error {
+// applyScheduler sets the policy. cpus is the container's cpuset
+// (linux.resources.cpu.cpus): SCHED_DEADLINE needs the thread's affinity
+// to cover every CPU, so the kernel's EPERM there is worded as runc's.
+func applyScheduler(s *specs.Scheduler, cpus string) error {
 	attr, err := SchedAttr(s)
 	if err != nil {
 		return err
 	}
 	if err := unix.SchedSetAttr(0, attr, 0); err != nil {
+		if err == unix.EPERM && cpus != "" {
+			return fmt.Errorf("set process.scheduler (sched_setattr %s): process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus %q): %w", s.Policy, cpus, err)
+		}
 		return fmt.Errorf("set process.scheduler (sched_setattr %s): %w", s.Policy, err)
 	}
 	return nil
+}
+
+func cpusetCpus(l *specs.Linux) string {
+	if l == nil || l.Resources == nil || l.Resources.CPU == nil {
+		return ""
+	}
+	return l.Resources.CPU.Cpus
 }
 
 func applyIOPriority(p *specs.LinuxIOPriority) error {
