@@ -37,7 +37,7 @@ func checkUnusedPaths(paths map[string]string) error {
 			return err
 		}
 		if frozen {
-			return fmt.Errorf("container's cgroup %s is frozen: thaw it or choose another cgroupsPath", dir)
+			return fmt.Errorf("container's cgroup unexpectedly frozen: %s is frozen: thaw it or choose another cgroupsPath", dir)
 		}
 	}
 	for _, dir := range DistinctDirs(paths, true) {
@@ -46,7 +46,7 @@ func checkUnusedPaths(paths map[string]string) error {
 			return err
 		}
 		if n > 0 {
-			return fmt.Errorf("container's cgroup %s is not empty: %d process(es) found", dir, n)
+			return fmt.Errorf("container's cgroup is not empty: %s: %d process(es) found", dir, n)
 		}
 	}
 	return nil

@@ -46,8 +46,8 @@ func TestCheckUnusedPaths(t *testing.T) {
 		{paths["freezer"], "freezer.state", "FROZEN\n", "is frozen"},
 		{paths["freezer"], "freezer.state", "FREEZING\n", "is frozen"},
 		{paths[""], "cgroup.freeze", "1\n", "is frozen"},
-		{paths["pids"], "cgroup.procs", "12\n34\n", "is not empty: 2 process(es) found"},
-		{paths["cpu"] + "/sub", "cgroup.procs", "56\n", "is not empty: 1 process(es) found"},
+		{paths["pids"], "cgroup.procs", "12\n34\n", "container's cgroup is not empty: " + paths["pids"] + ": 2 process(es) found"},
+		{paths["cpu"] + "/sub", "cgroup.procs", "56\n", ": 1 process(es) found"},
 	} {
 		fakeCgroup(t, tc.dir, map[string]string{tc.file: tc.data})
 		err := checkUnusedPaths(paths)

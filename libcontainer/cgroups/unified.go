@@ -32,7 +32,7 @@ func setHybridUnified(root, dir string, v1 map[string]string, unified map[string
 			return fmt.Errorf("linux.resources.unified: %q names no controller", key)
 		case ctrl == "cgroup":
 		case v1[ctrl] != "":
-			return fmt.Errorf("linux.resources.unified: %q: the %s controller is on cgroup v1 on this host", key, ctrl)
+			return fmt.Errorf("invalid configuration: linux.resources.unified: %q: the %s controller is on cgroup v1 on this host", key, ctrl)
 		case !slices.Contains(offered, ctrl):
 			return fmt.Errorf("linux.resources.unified: %q: no %s controller in the cgroup2 tree %s", key, ctrl, root)
 		default:

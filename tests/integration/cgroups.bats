@@ -425,7 +425,7 @@ cg_busy_cleanup() {
 	output=$(cat "$TEST_TMP/out")
 	echo "$output"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"container's cgroup /sys/fs/cgroup/freezer/$parent is frozen"* ]]
+	[[ "$output" == *"container's cgroup unexpectedly frozen: /sys/fs/cgroup/freezer/$parent is frozen"* ]]
 	[ "$(wc -l <<<"$output")" -eq 1 ]
 	[ ! -e "$STATE_ROOT/cg-frozen" ]
 	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
@@ -450,7 +450,7 @@ cg_busy_cleanup() {
 	kill -9 "$busy" 2>/dev/null || true
 	wait "$busy" 2>/dev/null || true
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"container's cgroup /sys/fs/cgroup/pids/$parent is not empty: 1 process(es) found"* ]]
+	[[ "$output" == *"container's cgroup is not empty: /sys/fs/cgroup/pids/$parent: 1 process(es) found"* ]]
 	[ ! -e "$STATE_ROOT/cg-busy" ]
 	[ "$alive" -eq 1 ]
 	[ -d /sys/fs/cgroup/pids/$parent ]
