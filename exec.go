@@ -332,6 +332,13 @@ func applyExecFlags(cmd *cli.Command, p *specs.Process) error {
 			pc.Bounding = append(pc.Bounding, name)
 			pc.Effective = append(pc.Effective, name)
 			pc.Permitted = append(pc.Permitted, name)
+			// Ambient only when the config has an inheritable set: --cap
+			// adds nothing to it, and an ambient capability needs one
+			// there (runc's rule; one that is missing is warned about
+			// and skipped, as for the config's own).
+			if pc.Inheritable != nil {
+				pc.Ambient = append(pc.Ambient, name)
+			}
 		}
 	}
 	if cmd.Bool("no-new-privs") {

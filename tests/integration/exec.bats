@@ -115,6 +115,21 @@ start_container() {
 	[ "$output" = "CapEff:	0000000000001020" ]
 }
 
+@test "ex-caps-ambient: with an inheritable set in the config, exec --cap also raises the capability's ambient bit (runc's capabilities.bats)" {
+	update_config '.process.capabilities = {"bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_SYSLOG"], "effective": ["CAP_CHOWN", "CAP_KILL"],
+		"permitted": ["CAP_CHOWN", "CAP_KILL"], "inheritable": ["CAP_CHOWN", "CAP_SYSLOG"], "ambient": ["CAP_CHOWN"]}
+		| .process.noNewPrivileges = false'
+	start_container ex-capa
+	run berth exec ex-capa grep Cap /proc/self/status
+	[[ "$output" == *"CapAmb:	0000000000000001"* ]]
+	run berth exec --cap CAP_SYSLOG ex-capa grep Cap /proc/self/status
+	echo "$output"
+	[[ "$output" == *"CapInh:	0000000400000001"* ]]
+	[[ "$output" == *"CapPrm:	0000000400000021"* ]]
+	[[ "$output" == *"CapEff:	0000000400000021"* ]]
+	[[ "$output" == *"CapAmb:	0000000400000001"* ]]
+}
+
 @test "ex-hardening: exec inherits rlimits, no_new_privs and the seccomp filter" {
 	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 321}]
 		| .process.noNewPrivileges = true
