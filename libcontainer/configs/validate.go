@@ -12,6 +12,7 @@ import (
 
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/intelrdt"
@@ -99,6 +100,7 @@ func Validate(spec *specs.Spec, bundle string) error {
 	if err := validateNamespaces(spec); err != nil {
 		return err
 	}
+	normalizeMountDestinations(spec, rootfs)
 	if err := validateMounts(spec); err != nil {
 		return err
 	}
@@ -305,6 +307,29 @@ func validateUTSForName(spec *specs.Spec, field string) error {
 		return fmt.Errorf("unable to set %s: the UTS namespace joined by path %s is the runtime's own", field, ns.Path)
 	}
 	return nil
+}
+
+// normalizeMountDestinations rewrites two legacy forms of a mount's
+// destination into the absolute in-container path everything after
+// works with: a relative one, which the spec says is relative to "/"
+// (deprecated, so it is warned about), and one spelled as the host path
+// of the rootfs followed by the in-container path, which runc has always
+// taken that way (the rootfs prefix is stripped).
+func normalizeMountDestinations(spec *specs.Spec, rootfs string) {
+	for i := range spec.Mounts {
+		m := &spec.Mounts[i]
+		if m.Destination == "" {
+			continue
+		}
+		if rel, ok := strings.CutPrefix(filepath.Clean(m.Destination), rootfs); ok && rootfs != "/" && (rel == "" || rel[0] == '/') {
+			m.Destination = "/" + strings.TrimPrefix(rel, "/")
+			continue
+		}
+		if !filepath.IsAbs(m.Destination) {
+			logrus.Warnf("mounts[%d]: destination %q is relative; using it as relative to / (relative destinations are deprecated)", i, m.Destination)
+			m.Destination = "/" + m.Destination
+		}
+	}
 }
 
 func validateMounts(spec *specs.Spec) error {

@@ -119,9 +119,6 @@ func TestValidateErrors(t *testing.T) {
 		{"mount without destination", func(s *specs.Spec, _ string) {
 			s.Mounts = []specs.Mount{{Type: "tmpfs"}}
 		}, "mounts[0]: destination is required"},
-		{"relative mount destination", func(s *specs.Spec, _ string) {
-			s.Mounts = []specs.Mount{{Type: "tmpfs", Destination: "tmp"}}
-		}, "must be an absolute path"},
 		{"idmap without any mappings", func(s *specs.Spec, _ string) {
 			s.Mounts = []specs.Mount{{Type: "bind", Source: "/", Destination: "/x", Options: []string{"idmap"}}}
 		}, `mounts[0] (/x): idmap without uidMappings/gidMappings takes the container's user namespace mappings, and the config has none`},
@@ -371,5 +368,26 @@ func TestValidateChecksProcAttrs(t *testing.T) {
 	p := &specs.Process{Args: []string{"sh"}, Cwd: "/", Scheduler: &specs.Scheduler{Policy: "SCHED_NOW"}}
 	if err := ValidateProcess(p); err == nil || !strings.Contains(err.Error(), "process.scheduler.policy") {
 		t.Fatalf("ValidateProcess: %v; want process.scheduler.policy refused", err)
+	}
+}
+
+func TestValidateNormalizesMountDestinations(t *testing.T) {
+	bundle := newBundle(t)
+	s := validSpec()
+	rootfs := RootfsPath(s, bundle)
+	s.Mounts = []specs.Mount{
+		{Type: "tmpfs", Source: "tmpfs", Destination: "tmp/rel"},
+		{Type: "tmpfs", Source: "tmpfs", Destination: rootfs + "/mnt/x"},
+		{Type: "tmpfs", Source: "tmpfs", Destination: rootfs + "-sibling/y"},
+		{Type: "tmpfs", Source: "tmpfs", Destination: "/abs"},
+	}
+	if err := Validate(s, bundle); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/tmp/rel", "/mnt/x", rootfs + "-sibling/y", "/abs"}
+	for i, m := range s.Mounts {
+		if m.Destination != want[i] {
+			t.Errorf("mounts[%d]: destination %q, want %q", i, m.Destination, want[i])
+		}
 	}
 }

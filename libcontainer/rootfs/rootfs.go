@@ -8,9 +8,11 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -109,7 +111,47 @@ func mountSource(m specs.Mount) string {
 
 // resolveDest resolves dest inside root, creating it (a directory, or an
 // empty file when file is true) when missing.
+//
+// A destination through a dangling symlink (an image's /etc/hosts that
+// points at a file not there yet) is made where the link points, inside
+// the root, as runc does: the symlinks are read lexically (securejoin)
+// only to name that candidate path, which is then resolved and created
+// in-root by fd like any other.
 func resolveDest(root handle, dest string, file bool) (handle, error) {
+	h, err := resolveDestPath(root, dest, file)
+	if err == nil {
+		return h, nil
+	}
+	alt, ok := danglingTarget(root, dest)
+	if !ok {
+		return -1, err
+	}
+	if h, aerr := resolveDestPath(root, alt, file); aerr == nil {
+		return h, nil
+	}
+	return -1, err
+}
+
+// danglingTarget is dest with its symlinks followed inside root, dangling
+// ones included; ok is false when that names nothing new.
+func danglingTarget(root handle, dest string) (string, bool) {
+	rootPath, err := os.Readlink(procFdPath(root))
+	if err != nil {
+		return "", false
+	}
+	joined, err := securejoin.SecureJoin(rootPath, dest)
+	if err != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(rootPath, joined)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", false
+	}
+	alt := "/" + rel
+	return alt, alt != filepath.Clean("/"+dest)
+}
+
+func resolveDestPath(root handle, dest string, file bool) (handle, error) {
 	if !file {
 		h, err := mkdirAllInRoot(root, dest, 0o755)
 		if err != nil {

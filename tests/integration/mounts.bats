@@ -338,6 +338,44 @@ root_syscalls() {
 	[ -d "$BUNDLE/rootfs/etc/hosted" ]
 }
 
+@test "mnt-dangling: a bind destination through a dangling symlink is made where the link points, inside the rootfs (runc's mounts.bats)" {
+	src="$TEST_TMP/src-file"
+	echo hosts-content >"$src"
+	# a dangling component: /etc/hosts -> /jump/baz/hosts, /jump -> /tmp/foo/bar
+	rm -f "$BUNDLE/rootfs/etc/hosts"
+	ln -s /tmp/foo/bar "$BUNDLE/rootfs/jump"
+	ln -s /jump/baz/hosts "$BUNDLE/rootfs/etc/hosts"
+	add_mount "{\"destination\": \"/etc/hosts\", \"source\": \"$src\", \"options\": [\"bind\"]}"
+	run_ct mnt-dangle-1 'cat /tmp/foo/bar/baz/hosts; cat /etc/hosts; grep -c " /tmp/foo/bar/baz/hosts " /proc/self/mounts'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = hosts-content ]
+	[ "${lines[1]}" = hosts-content ]
+	[ "${lines[2]}" = 1 ]
+	# a trailing dangling symlink, to a file and to a directory
+	rm -rf "$BUNDLE/rootfs/etc/hosts" "$BUNDLE/rootfs/jump" "$BUNDLE/rootfs/tmp/foo"
+	ln -s /tmp/hosts "$BUNDLE/rootfs/etc/hosts"
+	run_ct mnt-dangle-2 'cat /tmp/hosts'
+	[ "$status" -eq 0 ]
+	[ "$output" = hosts-content ]
+	update_config '.mounts[-1].source = "'"$TEST_TMP"'"'
+	rm -f "$BUNDLE/rootfs/tmp/hosts"
+	run_ct mnt-dangle-3 'cat /tmp/hosts/src-file'
+	[ "$status" -eq 0 ]
+	[ "$output" = hosts-content ]
+	# nothing was made outside the rootfs
+	[ ! -e /tmp/foo/bar/baz ]
+}
+
+@test "mnt-legacy-dest: a relative destination is relative to /, one spelled with the rootfs's host path is taken inside it (runc's mounts.bats)" {
+	add_mount '{"destination": "tmp/rel", "type": "tmpfs", "source": "tmpfs"}'
+	add_mount "{\"destination\": \"$BUNDLE/rootfs/tmp/abs\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}"
+	run_ct mnt-legacy 'grep -E " /tmp/(rel|abs) " /proc/self/mounts | cut -d" " -f2'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = /tmp/rel ]
+	[ "${lines[1]}" = /tmp/abs ]
+	[[ "$output" != *"$BUNDLE"* ]]
+}
+
 # tmpcopyup (podman run --read-only mounts /run, /tmp, /var/tmp so): the
 # image's files at the mount point are copied into the new tmpfs with
 # their modes, owners, times, symlinks, nodes and xattrs; the image itself
