@@ -10,6 +10,7 @@ package procattr
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -195,34 +196,42 @@ type MemPolicy struct {
 func MemoryPolicy(m *specs.LinuxMemoryPolicy) (*MemPolicy, error) {
 	mode, ok := mpolModes.Lookup(m.Mode)
 	if !ok {
-		return nil, fmt.Errorf("linux.memoryPolicy.mode %q is not a memory policy mode", m.Mode)
+		return nil, fmt.Errorf("invalid memory policy mode: linux.memoryPolicy.mode %q is not a memory policy mode", m.Mode)
 	}
 	nodes, err := parseList(m.Nodes, MaxNodes)
 	if err != nil {
-		return nil, fmt.Errorf("linux.memoryPolicy.nodes: %w", err)
+		return nil, fmt.Errorf("invalid memory policy node: linux.memoryPolicy.nodes: %w", err)
 	}
 	switch mode {
 	case mpolDefault, mpolLocal:
 		if nodes != nil {
-			return nil, fmt.Errorf("linux.memoryPolicy: %s takes no nodes", m.Mode)
+			return nil, fmt.Errorf("invalid memory policy: linux.memoryPolicy: %s takes no nodes (mode requires 0 nodes but got %d)", m.Mode, countBits(nodes))
 		}
 	case mpolBind, mpolInterleave, mpolPreferredMany, mpolWeightedInterleave:
 		if nodes == nil {
-			return nil, fmt.Errorf("linux.memoryPolicy: %s needs nodes", m.Mode)
+			return nil, fmt.Errorf("invalid memory policy: linux.memoryPolicy: %s needs nodes", m.Mode)
 		}
 	}
 	seen := 0
 	for _, f := range m.Flags {
 		v, ok := mpolFlags.Lookup(f)
 		if !ok {
-			return nil, fmt.Errorf("linux.memoryPolicy.flags: %q is not a memory policy flag", f)
+			return nil, fmt.Errorf("invalid memory policy flag: linux.memoryPolicy.flags: %q is not a memory policy flag", f)
 		}
 		seen |= v
 	}
 	if seen&mpolFStaticNodes != 0 && seen&mpolFRelativeNodes != 0 {
-		return nil, errors.New("linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other")
+		return nil, errors.New("invalid memory policy flag: linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other")
 	}
 	return &MemPolicy{Mode: mode | seen, Nodes: nodes}, nil
+}
+
+func countBits(mask []uint64) int {
+	n := 0
+	for _, w := range mask {
+		n += bits.OnesCount64(w)
+	}
+	return n
 }
 
 // CPUSet parses a CPU list ("0-3,7") of process.execCPUAffinity.

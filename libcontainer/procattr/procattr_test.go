@@ -112,11 +112,14 @@ func TestMemoryPolicy(t *testing.T) {
 		{specs.LinuxMemoryPolicy{Mode: "MPOL_FIRST_TOUCH"}, "not a memory policy mode"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolLocal, Nodes: "0"}, "takes no nodes"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "1"}, "takes no nodes"},
+		{specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0-7"}, "invalid memory policy: linux.memoryPolicy: MPOL_DEFAULT takes no nodes (mode requires 0 nodes but got 8)"},
+		{specs.LinuxMemoryPolicy{Nodes: "0-7"}, "invalid memory policy mode"},
+		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0-9876543210"}, "invalid memory policy node"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolInterleave}, "needs nodes"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "3-1"}, "backwards"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "a"}, "not a number"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "1024"}, "not below 1024"},
-		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}, "not a memory policy flag"},
+		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}, "invalid memory policy flag: linux.memoryPolicy.flags: \"MPOL_F_X\" is not a memory policy flag"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes, specs.MpolFRelativeNodes}}, "exclude each other"},
 	} {
 		if _, err := MemoryPolicy(&bad.m); err == nil || !strings.Contains(err.Error(), bad.want) {

@@ -154,6 +154,23 @@ nice_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $17}'; }
 	run berth create --bundle "$BUNDLE" fl-mpol-bad
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"MPOL_LOCAL takes no nodes"* ]]
+	# runc's words (its memorypolicy.bats), each on the first line
+	for bad in '{}' '{"mode": "INTERLEAVE", "nodes": "0"}' '{"nodes": "0-7"}'; do
+		update_config --argjson p "$bad" '.linux.memoryPolicy = $p'
+		run berth create --bundle "$BUNDLE" fl-mpol-bad
+		[ "$status" -eq 1 ]
+		[[ "${lines[0]}" == *"invalid memory policy mode"* ]] || { echo "$output"; false; }
+	done
+	update_config '.linux.memoryPolicy = {"mode": "MPOL_PREFERRED", "nodes": "0", "flags": ["MPOL_F_RELATIVE_NODES", "badflag"]}'
+	run berth create --bundle "$BUNDLE" fl-mpol-bad
+	[[ "${lines[0]}" == *"invalid memory policy flag"* ]]
+	update_config '.linux.memoryPolicy = {"mode": "MPOL_DEFAULT", "nodes": "0-7"}'
+	run berth create --bundle "$BUNDLE" fl-mpol-bad
+	[[ "${lines[0]}" == *"mode requires 0 nodes but got 8"* ]]
+	update_config '.linux.memoryPolicy = {"mode": "MPOL_BIND", "nodes": "0-9876543210", "flags": []}'
+	run berth create --bundle "$BUNDLE" fl-mpol-bad
+	[[ "${lines[0]}" == *"invalid memory policy node"* ]]
+	[ ! -e "$STATE_ROOT/fl-mpol-bad" ]
 }
 
 @test "fl-affinity: execCPUAffinity initial holds until start, final is the process's; exec's final too" {
