@@ -300,7 +300,7 @@ func validateSyscall(sc specs.LinuxSyscall, listenerPath string) error {
 		}
 		for _, name := range sc.Names {
 			if notifyForbidden(name) {
-				return fmt.Errorf("SCMP_ACT_NOTIFY cannot be used on %q: the runtime calls it after loading the filter and would block on its own notification", name)
+				return fmt.Errorf("SCMP_ACT_NOTIFY cannot be used for the %s syscall: the runtime calls it after loading the filter and would block on its own notification", name)
 			}
 		}
 	}

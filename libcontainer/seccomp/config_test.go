@@ -92,7 +92,7 @@ func TestValidateErrors(t *testing.T) {
 			want string
 		}{"notify " + name, &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/x",
 			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", name}, Action: specs.ActNotify}}},
-			`SCMP_ACT_NOTIFY cannot be used on "` + name + `"`})
+			`SCMP_ACT_NOTIFY cannot be used for the ` + name + ` syscall`})
 	}
 	var many []specs.LinuxSeccompArg
 	for i := 0; i < 3; i++ {

@@ -33,7 +33,7 @@ func SendToListener(listenerPath string, notifyFd int, state *specs.ContainerPro
 
 	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: listenerPath, Net: "unix"})
 	if err != nil {
-		return fmt.Errorf("send seccomp fd: connect %s: %w", listenerPath, err)
+		return fmt.Errorf("send seccomp fd: failed to connect with seccomp agent at %s: %w", listenerPath, err)
 	}
 	defer conn.Close()
 	n, oobn, err := conn.WriteMsgUnix(payload, unix.UnixRights(notifyFd), nil)
