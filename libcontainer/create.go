@@ -168,6 +168,11 @@ func validateCreate(o *CreateOpts) error {
 			return fmt.Errorf("seccomp: %w", err)
 		}
 		seccomp.SetDefaultFlags(sc)
+		if logrus.IsLevelEnabled(logrus.DebugLevel) {
+			if f, err := seccomp.FilterFlags(sc); err == nil {
+				logrus.Debugf("seccomp filter flags: %d", f)
+			}
+		}
 	}
 	if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
 		return errors.New("process.terminal is true but no console socket was given")

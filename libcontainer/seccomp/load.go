@@ -179,33 +179,67 @@ func compile(cfg *specs.LinuxSeccomp) (*program, error) {
 		prog.insns = append(stub, prog.insns...)
 	}
 
+	// The log and spec_allow attributes were set above only when asked
+	// for, and libseccomp refuses them where the kernel lacks them; read
+	// back, they are the flags as asked.
 	if log, err := filter.GetLogBit(); err != nil {
 		return nil, fmt.Errorf("seccomp: read log attribute: %w", err)
-	} else if log {
-		prog.flags |= unix.SECCOMP_FILTER_FLAG_LOG
+	} else if log != flags.log {
+		return nil, fmt.Errorf("seccomp: log attribute reads %t, set %t", log, flags.log)
 	}
 	if ssb, err := filter.GetSSB(); err != nil {
 		return nil, fmt.Errorf("seccomp: read spec_allow attribute: %w", err)
-	} else if ssb {
-		prog.flags |= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
+	} else if ssb != flags.specAllow {
+		return nil, fmt.Errorf("seccomp: spec_allow attribute reads %t, set %t", ssb, flags.specAllow)
+	}
+	if flags.waitKillableRecv && !notify {
+		logrus.Debugf("seccomp: %s ignored: no rule uses %s", specs.LinuxSeccompFlagWaitKillableRecv, specs.ActNotify)
+	}
+	prog.flags = filterFlags(flags, notify)
+	return prog, nil
+}
+
+// filterFlags is the seccomp(2) flags of a filter with these "flags" and,
+// when notify, a rule that notifies a listener.
+func filterFlags(flags loadFlags, notify bool) uintptr {
+	var f uintptr
+	if flags.log {
+		f |= unix.SECCOMP_FILTER_FLAG_LOG
+	}
+	if flags.specAllow {
+		f |= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
 	}
 	if flags.tsync {
-		prog.flags |= unix.SECCOMP_FILTER_FLAG_TSYNC
+		f |= unix.SECCOMP_FILTER_FLAG_TSYNC
 	}
 	if notify {
-		prog.flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
+		f |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
 		if flags.tsync {
 			// The kernel refuses TSYNC with a listener unless a failed
 			// sync is reported as ESRCH instead of a thread id.
-			prog.flags |= unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+			f |= unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 		}
 		if flags.waitKillableRecv {
-			prog.flags |= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+			f |= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 		}
-	} else if flags.waitKillableRecv {
-		logrus.Debugf("seccomp: %s ignored: no rule uses %s", specs.LinuxSeccompFlagWaitKillableRecv, specs.ActNotify)
 	}
-	return prog, nil
+	return f
+}
+
+// FilterFlags is the seccomp(2) flags value cfg's filter is loaded with
+// (as --debug reports it, in runc's words): its "flags", and the listener
+// flags when a rule notifies (a notify rule naming only syscalls libseccomp
+// does not know adds none when compiled; this reports them anyway).
+func FilterFlags(cfg *specs.LinuxSeccomp) (uintptr, error) {
+	flags, err := parseFlags(cfg.Flags)
+	if err != nil {
+		return 0, err
+	}
+	notify := false
+	for _, sc := range cfg.Syscalls {
+		notify = notify || sc.Action == specs.ActNotify
+	}
+	return filterFlags(flags, notify), nil
 }
 
 // addRules adds the rules of one syscalls[] entry; it reports whether any

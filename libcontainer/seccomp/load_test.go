@@ -644,3 +644,30 @@ func TestLoadRefusesInvalid(t *testing.T) {
 		t.Fatalf("Load(nil) = %d, %v", fd, err)
 	}
 }
+
+func TestFilterFlags(t *testing.T) {
+	for _, tc := range []struct {
+		flags  []specs.LinuxSeccompFlag
+		notify bool
+		want   uintptr
+	}{
+		{nil, false, 0},
+		{[]specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow}, false, unix.SECCOMP_FILTER_FLAG_LOG | unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+		{[]specs.LinuxSeccompFlag{tsyncFlag}, true, unix.SECCOMP_FILTER_FLAG_TSYNC | unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH},
+		{[]specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}, true, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
+		{[]specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}, false, 0},
+	} {
+		cfg := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Flags: tc.flags, ListenerPath: "/x"}
+		if tc.notify {
+			cfg.Syscalls = []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}
+		}
+		got, err := FilterFlags(cfg)
+		if err != nil || got != tc.want {
+			t.Errorf("%v notify %t: %d, %v; want %d", tc.flags, tc.notify, got, err, tc.want)
+		}
+		// and the compiled filter is loaded with the same
+		if f, err := Compile(cfg); err != nil || f.prog.flags != tc.want {
+			t.Errorf("%v notify %t: compiled flags %v, %v; want %d", tc.flags, tc.notify, f, err, tc.want)
+		}
+	}
+}

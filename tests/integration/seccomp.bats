@@ -176,6 +176,13 @@ EOF
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Seccomp:	2"* ]]
 	[[ "$output" == *"rc=1"* ]]
+	# --debug reports the seccomp(2) flags value, in runc's words:
+	# LOG 2 + SPEC_ALLOW 4 + TSYNC 1; no flags field: runc's SPEC_ALLOW
+	run berth --debug run --bundle "$BUNDLE" scmp-flags-d
+	[[ "$output" == *'msg="seccomp filter flags: 7"'* ]]
+	update_config 'del(.linux.seccomp.flags)'
+	run berth --debug run --bundle "$BUNDLE" scmp-flags-d2
+	[[ "$output" == *'msg="seccomp filter flags: 4"'* ]]
 
 	update_config '.linux.seccomp.flags = ["SECCOMP_FILTER_FLAG_BOGUS"]'
 	run berth run --bundle "$BUNDLE" scmp-flags2
