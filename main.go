@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -45,7 +46,7 @@ func newApp(only string) *cli.Command {
 		c.DisableSliceFlagSeparator = true
 	}
 	return &cli.Command{
-		Name:    "berth",
+		Name:    programName(os.Args),
 		Usage:   "Open Container Initiative runtime",
 		Version: version,
 		Flags: []cli.Flag{
@@ -121,7 +122,7 @@ func main() {
 		os.Exit(1)
 	}
 	cli.VersionPrinter = func(cmd *cli.Command) {
-		fmt.Printf("berth version %s\n", cmd.Root().Version)
+		fmt.Printf("%s version %s\n", cmd.Root().Name, cmd.Root().Version)
 		if gitCommit != "" {
 			fmt.Printf("commit: %s\n", gitCommit)
 		} else {
@@ -146,6 +147,18 @@ func main() {
 // commandName returns the subcommand args names, found by skipping the
 // global flags, or "" when that is not certain (help, --version, an
 // unknown flag): then the whole command line is built.
+// programName is the name berth was run as, which its help and version
+// show, as runc's command help does: installed as "runc" (a drop-in),
+// `runc -h` says "runc".
+func programName(args []string) string {
+	if len(args) > 0 {
+		if name := filepath.Base(args[0]); name != "" && name != "." && name != "/" {
+			return name
+		}
+	}
+	return "berth"
+}
+
 func commandName(args []string) string {
 	for i := 1; i < len(args); i++ {
 		a := args[i]

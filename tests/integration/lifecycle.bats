@@ -351,6 +351,22 @@ sections() { grep -E '^[A-Z][A-Z ]*:$' <<<"$1" | tr '\n' ' '; }
 # flag_names prints the flags listed under the section $2 of help $1.
 flag_names() { sed -n "/^$2:\$/,/^[A-Z]/p" <<<"$1" | grep -o '^   --[a-z-]*' | sort -u; }
 
+@test "cli-name: installed under another name (a drop-in \"runc\"), help and version say that name, as runc's help.bats and version.bats expect" {
+	ln -s "$BERTH" "$TEST_TMP/runc"
+	run "$TEST_TMP/runc" -h
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "NAME:" ]
+	[[ "${lines[1]}" =~ runc\ -\ Open\ Container\ Initiative\ runtime ]]
+	run "$TEST_TMP/runc" state -h
+	[[ "${lines[1]}" == "   runc state - "* ]]
+	run "$TEST_TMP/runc" -v
+	[[ "${lines[0]}" =~ ^runc\ version\ [0-9]+\.[0-9]+\.[0-9]+ ]]
+	[[ "${lines[1]}" == commit:* ]]
+	[[ "${lines[2]}" =~ ^spec:\ [0-9]+\.[0-9]+\.[0-9]+ ]]
+	run "$BERTH" -v
+	[[ "${lines[0]}" == "berth version "* ]]
+}
+
 @test "cli-help: berth -h, --help, help and COMMAND -h print runc's layout, commands, usage lines and flags" {
 	command -v runc >/dev/null || skip "runc is not installed to compare with"
 	run "$BERTH" -h
