@@ -309,9 +309,9 @@ no_cgroup_left() {
 	berth start rt-del-idle
 	berth kill rt-del-idle KILL
 	wait_status rt-del-idle stopped
-	strace -f -qq -o "$TEST_TMP/strace" -e trace=openat,rmdir \
+	strace -f -qq -o "$TEST_TMP/strace" -e trace=openat,rmdir,unlinkat \
 		"$BERTH" --root "$STATE_ROOT" delete rt-del-idle
-	grep -q 'rmdir(.*rt-del-idle' "$TEST_TMP/strace"
+	grep -q '/sys/fs/cgroup/.*rt-del-idle.*AT_REMOVEDIR' "$TEST_TMP/strace"
 	if grep -E 'cgroup\.procs|freezer\.state|cgroup\.freeze' "$TEST_TMP/strace"; then
 		cat "$TEST_TMP/strace"
 		false
