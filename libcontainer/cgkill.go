@@ -94,9 +94,9 @@ func (c *Container) killCgroup() error {
 // of a busy cgroup only retries, for about a second per hierarchy.
 func destroyCgroup(mgr cgroups.Manager) error {
 	if rmdirIdle(mgr) {
-		// Nothing was in it: what is left for the manager is done at
-		// once (a directory already gone counts as removed).
-		return mgr.Destroy()
+		// Nothing was in it, and nothing is left: the cgroupfs
+		// managers' Destroy is these rmdirs (systemd's never gets here).
+		return nil
 	}
 	var err error
 	for range 3 {
