@@ -93,6 +93,11 @@ func (c *Container) killCgroup() error {
 // shared pid namespace, or frozen in a sub-cgroup): the library's removal
 // of a busy cgroup only retries, for about a second per hierarchy.
 func destroyCgroup(mgr cgroups.Manager) error {
+	if rmdirIdle(mgr) {
+		// Nothing was in it, and nothing is left: the cgroupfs
+		// managers' Destroy is these rmdirs (systemd's never gets here).
+		return nil
+	}
 	var err error
 	for range 3 {
 		// The library's Destroy deletes the entries it removed from
@@ -107,4 +112,42 @@ func destroyCgroup(mgr cgroups.Manager) error {
 		}
 	}
 	return err
+}
+
+// rmdirIdle tries to remove the cgroup's directories with one rmdir
+// each, and reports whether they are all gone. The kernel removes a
+// cgroup only when it holds no process and no sub-cgroup, so then there
+// was nothing to kill, and the walk over every hierarchy that finds the
+// processes to kill is not needed; a directory that stays (a process or
+// a sub-cgroup in it, or any other error) leaves the whole removal to
+// the kill-then-remove path, as before. A hierarchy's root, which a
+// tampered state could name, is a mount point: rmdir refuses it (EBUSY),
+// and that path refuses it in turn. Not with systemd, which removes its
+// unit's directory itself when it stops the unit.
+func rmdirIdle(mgr cgroups.Manager) bool {
+	if cg, err := mgr.GetCgroups(); err != nil || cg == nil || cg.Systemd {
+		return false
+	}
+	idle := true
+	for _, dir := range bcgroups.DistinctDirs(mgr.GetPaths(), true) {
+		if err := rmdirOnce(dir); err != nil {
+			idle = false
+		}
+	}
+	return idle
+}
+
+// rmdirOnce removes one empty cgroup directory; one already gone counts
+// as removed.
+func rmdirOnce(dir string) error {
+	for {
+		err := unix.Rmdir(dir)
+		switch err {
+		case nil, unix.ENOENT:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return err
+	}
 }

@@ -26,9 +26,9 @@ import (
 type Container struct {
 	root  string
 	state *State
-	// written is the state.json this process saved (Create): while it
-	// is still the one at the path, nobody changed the state since, and
-	// lockState need not read it back.
+	// written is the state.json this process saved (Create) or read the
+	// state from (Load): while it is still the one at the path, nobody
+	// changed the state since, and lockState need not read it back.
 	written fileID
 }
 
@@ -62,7 +62,7 @@ func loadIn(root, id string) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Container{root: root, state: s}, nil
+	return &Container{root: root, state: s, written: s.file}, nil
 }
 
 // List returns every container under root, skipping entries that are
@@ -185,8 +185,9 @@ func (c *Container) specState(st Status) specs.State {
 // changed it since. The container must still be the one loaded: a delete
 // and a create of the same ID in the meantime make it another, which the
 // command was not asked to act on; it gets ErrNotExist. A state this
-// process saved itself is current while its file is still the one at the
-// path (one lstat instead of a read). Every method that acts on a
+// process saved or read itself is current while its file is still the
+// one at the path (one lstat instead of a read and a decode; the config
+// already decoded from it is kept): every save replaces the file. Every method that acts on a
 // container goes through here, and only the stateDir it returns, its
 // exclusive lock held, saves or removes the state (stateDir.save).
 func (c *Container) lockState() (*stateDir, error) {

@@ -430,11 +430,3 @@ func (cr *creation) closeNetNS() {
 		cr.netns = nil
 	}
 }
-
-func fileFds(files []*os.File) []int {
-	fds := make([]int, len(files))
-	for i, f := range files {
-		fds[i] = int(f.Fd())
-	}
-	return fds
-}

@@ -273,19 +273,15 @@ func (x *execution) runDirect() error {
 	if err := x.place.afterClone(x.proc.pid); err != nil {
 		return err
 	}
-	var tasks []*os.File
+	var tasks []int
 	if j, ok := x.place.(*execJoin); ok {
 		var err error
 		if tasks, err = openCgroupTasks(bcgroups.DistinctDirs(j.paths, false)); err != nil {
 			return err
 		}
 	}
-	fds := make([]int, 0, len(tasks))
-	for _, f := range tasks {
-		fds = append(fds, int(f.Fd()))
-	}
-	err := d.Go(fds)
-	closeFiles(tasks)
+	err := d.Go(tasks)
+	closeFds(tasks)
 	if err != nil {
 		return err
 	}

@@ -396,7 +396,7 @@ func sendTasks(r *runtimeEnd, dirs []string) error {
 	if err != nil {
 		return r.failure(err)
 	}
-	defer closeFiles(tasks)
+	defer closeFds(tasks)
 	return r.sendCgroupJoin(tasks)
 }
 

@@ -357,17 +357,21 @@ func sysMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 // runtime: the process may already be in the container's mount and user
 // namespaces, where the host's cgroup tree is out of sight and out of
 // reach; the kernel checks a cgroup v1 migration against the opener.
-func openCgroupTasks(dirs []string) ([]*os.File, error) {
-	files := make([]*os.File, 0, len(dirs))
+// They are bare fds, only passed on: an *os.File would register each
+// with Go's poller and make it non-blocking, and blocking again to hand
+// it over.
+func openCgroupTasks(dirs []string) ([]int, error) {
+	fds := make([]int, 0, len(dirs))
 	for _, dir := range dirs {
-		f, err := os.OpenFile(dir+"/tasks", os.O_WRONLY|unix.O_CLOEXEC, 0)
+		path := dir + "/tasks"
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			closeFiles(files)
-			return nil, fmt.Errorf("open cgroup %s: %w", dir, err)
+			closeFds(fds)
+			return nil, fmt.Errorf("open cgroup %s: %w", dir, &os.PathError{Op: "open", Path: path, Err: err})
 		}
-		files = append(files, f)
+		fds = append(fds, fd)
 	}
-	return files, nil
+	return fds, nil
 }
 
 func closeFiles(files []*os.File) {

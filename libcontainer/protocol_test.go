@@ -2,7 +2,6 @@ package libcontainer
 
 import (
 	"fmt"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -152,12 +151,12 @@ func runtimeWalk(r *runtimeEnd, steps []step) error {
 			err = r.sendConfig(&initConfig{ID: "proto", Steps: steps}, fd)
 			unix.Close(fd)
 		case stepCgroupJoin:
-			var f *os.File
-			if f, err = os.Open("/dev/null"); err != nil {
+			var fd int
+			if fd, err = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
 				return err
 			}
-			err = r.sendCgroupJoin([]*os.File{f, f})
-			f.Close()
+			err = r.sendCgroupJoin([]int{fd, fd})
+			unix.Close(fd)
 		case stepCgroupReady:
 			err = r.sendCgroupReady()
 		case stepHooks:

@@ -75,6 +75,8 @@ type State struct {
 	spec        *specs.Spec
 	specChanged bool
 	summary     *SpecSummary
+	// file is the state.json this state was read from (load).
+	file fileID
 	// partial: the directory exists but holds no state.json yet: a
 	// create between making the directory and its first save, or one
 	// killed in that window (see Container.Status).
@@ -397,7 +399,12 @@ func (d *stateDir) load(id string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}
-	return decodeState(data, id)
+	s, err := decodeState(data, id)
+	if err != nil {
+		return nil, err
+	}
+	s.file = statID(&st)
+	return s, nil
 }
 
 // maxStateSize bounds state.json: it holds the config, which the

@@ -63,6 +63,10 @@ func TestStateSaveLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got.file != d.written {
+		t.Errorf("load names the file it read as %+v, the save wrote %+v", got.file, d.written)
+	}
+	got.file = fileID{}
 	if !reflect.DeepEqual(*got, persisted(want)) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
 	}
@@ -625,5 +629,59 @@ func TestLockStateRereadsAnotherSave(t *testing.T) {
 	defer d.unlock()
 	if c.state == s || c.state.Status != Paused {
 		t.Errorf("after another save: state %p status %s, want the new one re-read", c.state, c.state.Status)
+	}
+}
+
+// A state read without the lock is kept under the lock, with its decoded
+// config, while its file is still the one at the path; a save by another
+// command in the meantime makes lockState read the state again.
+func TestLockStateKeepsAnUnchangedState(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "k1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.save(sampleState("k1")); err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	c, err := Load(root, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, err := c.lockState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := c.Spec()
+	if err != nil || after != before {
+		t.Errorf("lockState read an unchanged state again (config %p, was %p; %v)", after, before, err)
+	}
+	ld.unlock()
+
+	other, err := Load(root, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	od, err := other.lockState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.state.InitPid = 77
+	if err := od.save(other.state); err != nil {
+		t.Fatal(err)
+	}
+	od.unlock()
+	ld, err = c.lockState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ld.unlock()
+	if c.state.InitPid != 77 {
+		t.Errorf("lockState kept a state another command replaced: init pid %d, want 77", c.state.InitPid)
 	}
 }

@@ -542,8 +542,8 @@ func (r *runtimeEnd) sendConfig(cfg *initConfig, fds ...int) error {
 }
 
 // sendCgroupJoin: cgroup-join step, the "tasks" files to join.
-func (r *runtimeEnd) sendCgroupJoin(tasks []*os.File) error {
-	if err := r.send(msgCgroupJoin, nil, fileFds(tasks)...); err != nil {
+func (r *runtimeEnd) sendCgroupJoin(tasks []int) error {
+	if err := r.send(msgCgroupJoin, nil, tasks...); err != nil {
 		return r.failure(fmt.Errorf("send cgroup to container process: %w", err))
 	}
 	return nil

@@ -110,7 +110,8 @@ func Check(cfg Config) (*Checked, error) {
 
 // Manager makes the manager of a checked config; call it once.
 func (c *Checked) Manager() (cgroups.Manager, error) {
-	m, err := manager.New(c.cg)
+	known, _ := knownV1Paths(c.cg) // nil: the library computes them
+	m, err := manager.NewWithPaths(c.cg, known)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager for %q: %w", c.id, err)
 	}

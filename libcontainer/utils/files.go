@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,49 +25,91 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 // renames it over path, so that a reader sees a whole old or a whole new
 // file. With sync the data is on disk before the rename. It returns the
 // new file's stat, taken after the rename: a later save replaces the
-// file, so the same identity at path means nothing was saved since.
+// file, so the same identity at path means nothing was saved since. The
+// temporary file is a bare fd: an *os.File would be made non-blocking,
+// offered to Go's poller (refused for a regular file) and made blocking
+// again for its stat.
 func ReplaceFile(path string, data []byte, perm os.FileMode, sync bool) (st unix.Stat_t, retErr error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	// os.CreateTemp opens with O_CLOEXEC like every os.OpenFile.
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-")
+	fd, tmpName, err := createTemp(filepath.Join(dir, "."+base+".tmp-"))
 	if err != nil {
 		return st, fmt.Errorf("write %s: %w", path, err)
 	}
-	tmpName := tmp.Name()
 	defer func() {
-		if cerr := tmp.Close(); retErr == nil && cerr != nil {
+		if cerr := unix.Close(fd); retErr == nil && cerr != nil {
 			retErr = fmt.Errorf("write %s: close %s: %w", path, tmpName, cerr)
 		}
 		if retErr != nil {
-			_ = os.Remove(tmpName)
+			_ = unix.Unlink(tmpName)
 		}
 	}()
-	// CreateTemp uses 0600; another mode is applied explicitly so the
+	// The file is made 0600; another mode is applied explicitly so the
 	// umask does not narrow it.
 	if perm != 0o600 {
-		if err := tmp.Chmod(perm); err != nil {
-			return st, fmt.Errorf("write %s: %w", path, err)
+		if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
+			return st, fmt.Errorf("write %s: %w", path, &os.PathError{Op: "chmod", Path: tmpName, Err: err})
 		}
 	}
-	if _, err := tmp.Write(data); err != nil {
-		return st, fmt.Errorf("write %s: %w", path, err)
+	if err := writeAll(fd, data); err != nil {
+		return st, fmt.Errorf("write %s: %w", path, &os.PathError{Op: "write", Path: tmpName, Err: err})
 	}
 	if sync {
-		if err := tmp.Sync(); err != nil {
+		if err := ignoringEINTR(func() error { return unix.Fsync(fd) }); err != nil {
 			return st, fmt.Errorf("write %s: fsync %s: %w", path, tmpName, err)
 		}
 	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return st, fmt.Errorf("write %s: %w", path, err)
+	if err := unix.Rename(tmpName, path); err != nil {
+		return st, fmt.Errorf("write %s: %w", path, &os.LinkError{Op: "rename", Old: tmpName, New: path, Err: err})
 	}
 	// After the rename, which may change the file's ctime.
-	if err := unix.Fstat(int(tmp.Fd()), &st); err != nil {
+	if err := unix.Fstat(fd, &st); err != nil {
 		return st, fmt.Errorf("write %s: stat: %w", path, err)
 	}
 	return st, nil
+}
+
+// createTemp makes a new file prefix+<number>, 0600, close-on-exec, as
+// os.CreateTemp does, and returns its fd and name.
+func createTemp(prefix string) (int, string, error) {
+	seed := uint64(time.Now().UnixNano()) ^ uint64(os.Getpid())<<32
+	for try := uint64(0); ; try++ {
+		name := prefix + strconv.FormatUint(uint64(uint32(seed+try*2654435761)), 10)
+		fd, err := unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		switch {
+		case err == nil:
+			return fd, name, nil
+		case err == unix.EINTR:
+		case err == unix.EEXIST && try < 10000:
+		default:
+			return -1, "", &os.PathError{Op: "open", Path: name, Err: err}
+		}
+	}
+}
+
+// writeAll writes data to fd, going on after a short write.
+func writeAll(fd int, data []byte) error {
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+func ignoringEINTR(fn func() error) error {
+	for {
+		if err := fn(); err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // NewSockPair returns a connected pair of unix stream sockets, both

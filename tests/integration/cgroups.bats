@@ -304,6 +304,24 @@ no_cgroup_left() {
 	[ ! -e "$STATE_ROOT/cg-del" ]
 }
 
+@test "rt-del-idle: delete of a stopped container removes its idle cgroup by rmdir alone, without a walk for processes to kill" {
+	berth create --bundle "$BUNDLE" rt-del-idle
+	berth start rt-del-idle
+	berth kill rt-del-idle KILL
+	wait_status rt-del-idle stopped
+	strace -f -qq -o "$TEST_TMP/strace" -e trace=openat,rmdir,unlinkat \
+		"$BERTH" --root "$STATE_ROOT" delete rt-del-idle
+	grep -q '/sys/fs/cgroup/.*rt-del-idle.*AT_REMOVEDIR' "$TEST_TMP/strace"
+	if grep -E 'cgroup\.procs|freezer\.state|cgroup\.freeze' "$TEST_TMP/strace"; then
+		cat "$TEST_TMP/strace"
+		false
+	fi
+	no_cgroup_left rt-del-idle
+	[ ! -e "$STATE_ROOT/rt-del-idle" ]
+	# A busy cgroup (processes left after init) still has them killed
+	# first: cg-hostpid-delete, cg-subcg-delete.
+}
+
 @test "cg-systemd: --systemd-cgroup fails clearly without systemd and leaves nothing" {
 	[ ! -d /run/systemd/system ] || skip "systemd is running here"
 	run berth --systemd-cgroup create --bundle "$BUNDLE" cg-sd
