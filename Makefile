@@ -15,7 +15,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOBUILD := CGO_ENABLED=1 $(GO) build -trimpath -tags 'osusergo netgo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
 
-.PHONY: all deps build install test unittest integration conformance test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
+.PHONY: all deps build install test unittest integration conformance runc-suite test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
 
 all: build
 
@@ -50,6 +50,13 @@ integration: build rootfs
 # tests/conformance/expected-failures.txt (see tests/conformance/run.sh).
 conformance: build
 	tests/conformance/run.sh
+
+# runc's own integration tests (its release's tests/integration, through the
+# Go module proxy) against ./berth, compared with
+# tests/runc-suite/expected-failures.txt (see tests/runc-suite/run.sh).
+# About 5 minutes; not part of `make test`, whose time it would double.
+runc-suite: build rootfs
+	tests/runc-suite/run.sh
 
 # The cgroup suites on a pure cgroup v2 hierarchy, inside a user-mode-linux
 # kernel booted for them (tests/uml/run.sh; UML_SUITES, UML_FILTER).

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# make runc-suite: runc's own integration tests (tests/integration/*.bats of
+# the runc release in RUNC_SUITE_VERSION, fetched through the Go module
+# proxy) run against berth, with a checked-in list of expected failures.
+#
+#   tests/runc-suite/run.sh [-r RUNTIME] [-x EXPECTED] [-k] [FILE.bats...]
+#
+# The suite's images come from the offline busybox rootfs (tests/rootfs),
+# as a tarball without /proc and /sys like the upstream image; its Debian
+# image is the same busybox, so tests that need Debian's tools are listed
+# as expected failures. Its helper programs (recvtty, seccompagent, ...)
+# are built from the same release, seccompagent with its "seccomp" tag.
+# The whole run is in a mount namespace of its own (the suite runs
+# containers in the host's mount namespace in host-mntns.bats), under
+# the lock every bats run of this project takes. The suite's helpers make
+# a directory per controller named in /proc/cgroups under /sys/fs/cgroup
+# (its tmpfs), also for controllers this host does not mount; the empty
+# ones left are removed at the end.
+#
+# Expected-failures lines: "FILE<TAB>TEST NAME<TAB>REASON"; '#' starts a
+# comment line. A "not ok" not listed fails the run; a listed test that
+# passed is reported (remove it). -k reports but exits 0.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+export PATH=/usr/local/go/bin:$PATH
+
+version=${RUNC_SUITE_VERSION:-v1.5.3}
+work=${RUNC_SUITE_DIR:-/var/tmp/berth-runc-suite-$version}
+runtime=$repo/berth
+expected=$here/expected-failures.txt
+keep_going=0
+while getopts r:x:k opt; do
+	case $opt in
+	r) runtime=$OPTARG ;;
+	x) expected=$OPTARG ;;
+	k) keep_going=1 ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+runtime=$(readlink -f "$runtime")
+
+for tool in bats jq gawk gcc unshare flock; do
+	command -v "$tool" >/dev/null || { echo "runc-suite: $tool is needed (apt-get install $tool)" >&2; exit 1; }
+done
+
+# The suite, as the module proxy serves the release.
+if [ ! -d "$work/tests/integration" ]; then
+	src=$(cd "$here" && GOFLAGS=-mod=mod go mod download -json "github.com/opencontainers/runc@$version" | jq -r .Dir)
+	[ -d "$src/tests/integration" ] || { echo "runc-suite: no tests/integration in $src" >&2; exit 1; }
+	rm -rf "$work.tmp"
+	cp -r "$src" "$work.tmp"
+	chmod -R u+w "$work.tmp"
+	find "$work.tmp/tests" -name '*.sh' -exec chmod +x {} +
+	(cd "$work.tmp" && GOFLAGS=-mod=mod go build -o tests/cmd/_bin/ ./tests/cmd/... &&
+		GOFLAGS=-mod=mod go build -tags seccomp -o tests/cmd/_bin/seccompagent ./tests/cmd/seccompagent)
+	mv "$work.tmp" "$work"
+fi
+testdata=$work/tests/integration/testdata
+if [ ! -s "$testdata/busybox-amd64.tar.xz" ]; then
+	[ -d "$repo/tests/rootfs/busybox/bin" ] || "$repo/tests/rootfs/build.sh"
+	tar -C "$repo/tests/rootfs/busybox" --exclude=./proc --exclude=./sys -cJf "$testdata/busybox-amd64.tar.xz" .
+	# Debian's image has /proc and /sys; the busybox one has neither.
+	tar -C "$repo/tests/rootfs/busybox" -cJf "$testdata/debian-amd64.tar.xz" .
+fi
+
+cd "$work/tests/integration"
+if [ $# -eq 0 ]; then
+	set -- *.bats
+fi
+log=$work/tap.log
+echo "runc-suite: runc $version's tests against $runtime: $*" >&2
+set +e
+RUNC=$runtime setsid -w flock /tmp/berth-bats.lock unshare -m --propagation slave \
+	bats -T "$@" >"$log" 2>&1 </dev/null
+set -e
+for d in /sys/fs/cgroup/*; do
+	if [ -d "$d" ] && ! mountpoint -q "$d" && [ -z "$(ls -A "$d")" ]; then
+		rmdir "$d"
+	fi
+done
+
+# "not ok N name in Tms" lines, with the file each test is in.
+failed=$(mktemp)
+trap 'rm -f "$failed"' EXIT
+for f in "$@"; do
+	grep -o '@test "[^"]*"' "$f" | sed -e 's/^@test "//' -e 's/"$//' | while IFS= read -r t; do
+		printf '%s\t%s\n' "$f" "$t"
+	done
+done >"$failed.names"
+awk '/^not ok / { sub(/^not ok [0-9]+ /, ""); sub(/ in [0-9]+ms$/, ""); print }' "$log" | while IFS= read -r t; do
+	f=$(awk -F'\t' -v t="$t" '$2 == t { print $1; exit }' "$failed.names")
+	printf '%s\t%s\n' "${f:-?}" "$t"
+done | sort -u >"$failed"
+rm -f "$failed.names"
+
+passed=$(grep -c '^ok ' "$log" || true)
+skipped=$(grep -c '^ok .* # skip' "$log" || true)
+new=$(grep -v '^#' "$expected" | cut -f1,2 | sort -u | comm -13 - "$failed" || true)
+fixed=$(grep -v '^#' "$expected" | cut -f1,2 | sort -u | comm -23 - "$failed" |
+	while IFS=$'\t' read -r f t; do
+		[ -n "$f" ] || continue
+		case " $* " in *" $f "*) printf '%s\t%s\n' "$f" "$t" ;; esac
+	done || true)
+echo "runc-suite: $passed ok ($skipped skipped), $(wc -l <"$failed") not ok; TAP in $log"
+if [ -n "$fixed" ]; then
+	echo "runc-suite: listed as expected failures but passed (remove them):"
+	echo "$fixed" | sed 's/^/  /'
+fi
+if [ -n "$new" ]; then
+	echo "runc-suite: NEW failures:"
+	echo "$new" | sed 's/^/  /'
+	[ "$keep_going" = 1 ] || exit 1
+fi
