@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -289,13 +290,19 @@ type extMount struct {
 // externalMounts lists the container's mounts that come from the host:
 // bind mounts, the bound cgroup directories, the host's device nodes
 // bound in a user namespace. cgroupPaths and cgPath are the container's
-// cgroup (as rootfs.mountCgroup binds it).
-func externalMounts(spec *specs.Spec, cgroupPaths map[string]string, cgPath string) []extMount {
+// cgroup (as rootfs.mountCgroup binds it). A bind's key is where it is
+// mounted: its destination with the symlinks of the rootfs (its host
+// path, "" for none) followed inside it.
+func externalMounts(spec *specs.Spec, rootfsPath string, cgroupPaths map[string]string, cgPath string) ([]extMount, error) {
 	var out []extMount
 	for _, m := range spec.Mounts {
 		switch {
 		case configs.IsBind(m):
-			out = append(out, extMount{Key: mountDest(m.Destination), Source: m.Source})
+			key, err := criuMountKey(rootfsPath, m.Destination)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, extMount{Key: key, Source: m.Source})
 		case m.Type == "cgroup" || m.Type == "cgroup2":
 			out = append(out, cgroupBinds(m, spec, cgroupPaths, cgPath)...)
 		}
@@ -305,7 +312,28 @@ func externalMounts(spec *specs.Spec, cgroupPaths map[string]string, cgPath stri
 			out = append(out, extMount{Key: mountDest(d), Source: d})
 		}
 	}
-	return out
+	return out, nil
+}
+
+// criuMountKey is a bind's mount point as CRIU names it: dest resolved
+// inside rootfsPath, as the rootfs code did when it mounted it (a
+// destination through a symlink is mounted where the link points), as
+// runc names it. CRIU's --ext-mount-map cannot take the root itself or
+// a key holding its "]:" separator (a symlink inside the container can
+// point anywhere): those are refused.
+func criuMountKey(rootfsPath, dest string) (string, error) {
+	key := mountDest(dest)
+	if rootfsPath != "" {
+		if joined, err := securejoin.SecureJoin(rootfsPath, key); err == nil {
+			if rel, err := filepath.Rel(rootfsPath, joined); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+				key = filepath.Clean("/" + rel)
+			}
+		}
+	}
+	if key == "/" || strings.Contains(key, "]:") {
+		return "", fmt.Errorf("invalid external mount destination %q (mounts[] %s): CRIU cannot name it", key, dest)
+	}
+	return key, nil
 }
 
 func devBound(spec *specs.Spec) bool {
@@ -354,8 +382,12 @@ func (c *Container) dumpMounts(spec *specs.Spec) ([]*rpc.ExtMountMap, error) {
 	if err != nil {
 		return nil, err
 	}
+	ext, err := externalMounts(spec, c.state.Rootfs, c.state.CgroupPaths, cgPath)
+	if err != nil {
+		return nil, err
+	}
 	var out []*rpc.ExtMountMap
-	for _, m := range externalMounts(spec, c.state.CgroupPaths, cgPath) {
+	for _, m := range ext {
 		out = append(out, &rpc.ExtMountMap{Key: m.Key, Val: m.Key})
 	}
 	if spec.Linux != nil {

@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -35,7 +36,7 @@ func TestExternalMounts(t *testing.T) {
 		"cpu": "/sys/fs/cgroup/cpu,cpuacct/berth/x", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct/berth/x",
 		"memory": "/sys/fs/cgroup/memory/berth/x", "": "/sys/fs/cgroup/unified/berth/x",
 	}
-	got := externalMounts(spec, paths, "/berth/x")
+	got, _ := externalMounts(spec, "", paths, "/berth/x")
 	want := []extMount{
 		{"/data", "/host/data"}, {"/etc/hosts", "/host/hosts"},
 		{"/sys/fs/cgroup/cpu,cpuacct", paths["cpu"]}, {"/sys/fs/cgroup/memory", paths["memory"]},
@@ -49,18 +50,18 @@ func TestExternalMounts(t *testing.T) {
 	}
 	// cgroup2 host with a cgroup namespace: a cgroup2 mount of its own
 	v2 := map[string]string{"": "/sys/fs/cgroup/berth/x"}
-	if got := externalMounts(spec, v2, "/berth/x"); len(got) != 2 {
+	if got, _ := externalMounts(spec, "", v2, "/berth/x"); len(got) != 2 {
 		t.Errorf("v2 with cgroupns: %v", got)
 	}
 	// without one, the host's directory is bound
 	spec.Linux.Namespaces = nil
-	got = externalMounts(spec, v2, "/berth/x")
+	got, _ = externalMounts(spec, "", v2, "/berth/x")
 	if len(got) != 3 || got[2] != (extMount{"/sys/fs/cgroup", "/sys/fs/cgroup/berth/x"}) {
 		t.Errorf("v2 without cgroupns: %v", got)
 	}
 	// in a user namespace the device nodes are binds of the host's
 	spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.UserNamespace}}
-	got = externalMounts(spec, nil, "")
+	got, _ = externalMounts(spec, "", nil, "")
 	if !slices.Contains(got, extMount{"/dev/null", "/dev/null"}) {
 		t.Errorf("userns devices: %v", got)
 	}
@@ -94,5 +95,29 @@ func TestCheckStatusFd(t *testing.T) {
 	}
 	if err := checkStatusFd(1 << 20); err == nil {
 		t.Error("closed fd: no error")
+	}
+}
+
+func TestCriuMountKey(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"real/conf", "b/data", "a"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"conf": "/real/conf", "a/data": "/b/data", "a/bad": "/b/data]:/name", "a/root": "/", "a/out": "../../../../etc"} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for dest, want := range map[string]string{"/conf": "/real/conf", "/a/data": "/b/data", "data/": "/data", "/a/out": "/etc", "/plain": "/plain"} {
+		if got, err := criuMountKey(root, dest); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", dest, got, err, want)
+		}
+	}
+	for _, dest := range []string{"/a/bad", "/a/root", "/"} {
+		if got, err := criuMountKey(root, dest); err == nil || !strings.Contains(err.Error(), "invalid external mount destination") {
+			t.Errorf("%s: %q, %v; want an invalid external mount destination", dest, got, err)
+		}
 	}
 }

@@ -203,7 +203,11 @@ func (r *restorer) run(images *os.File) error {
 	if cg, _ := r.mgr.GetCgroups(); cg != nil {
 		cgPath = cg.Path
 	}
-	for _, m := range externalMounts(o.Spec, st.CgroupPaths, cgPath) {
+	ext, err := externalMounts(o.Spec, configs.RootfsPath(o.Spec, o.Bundle), st.CgroupPaths, cgPath)
+	if err != nil {
+		return err
+	}
+	for _, m := range ext {
 		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: m.Key, Val: m.Source})
 	}
 	if o.Spec.Linux != nil && len(o.Spec.Linux.MaskedPaths) > 0 {

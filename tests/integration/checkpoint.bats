@@ -166,6 +166,40 @@ wait_gone() {
 	[[ "$output" == *"lo:"* ]]
 }
 
+@test "checkpoint: a bind whose destination is a symlink is named where it is mounted; one CRIU cannot name is refused and the container goes on (runc's checkpoint.bats)" {
+	mkdir -p "$BUNDLE/rootfs/real/conf" "$TEST_TMP/src"
+	echo conf-data >"$TEST_TMP/src/f"
+	ln -s /real/conf "$BUNDLE/rootfs/conf"
+	update_config --arg s "$TEST_TMP/src" '.mounts += [{"source": $s, "destination": "/conf", "options": ["bind"]}]'
+	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-symdest
+	wait_lines "$TEST_TMP/log1" 2
+	run bcriu checkpoint --image-path "$IMG" ck-symdest
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_reader "$TEST_TMP/log1"
+	piped "$TEST_TMP/log2" restore -d --bundle "$BUNDLE" --image-path "$IMG" ck-symdest
+	wait_lines "$TEST_TMP/log2" 2
+	run bcriu exec ck-symdest cat /real/conf/f
+	[ "$output" = conf-data ]
+	bcriu kill ck-symdest KILL
+	wait_status ck-symdest stopped
+	bcriu delete ck-symdest
+
+	# a mount point's parent renamed under it, and a symlink in its place
+	# that CRIU cannot take as a key: refused, the container runs on
+	update_config --arg s "$TEST_TMP/src" '.mounts[-1] = {"source": $s, "destination": "/a/data", "options": ["bind"]}'
+	berth run -d --bundle "$BUNDLE" ck-badkey </dev/null >/dev/null 2>&1
+	mv "$BUNDLE/rootfs/a" "$BUNDLE/rootfs/b"
+	mkdir "$BUNDLE/rootfs/a"
+	for target in "/b/data]:/name" "/"; do
+		ln -sfn "$target" "$BUNDLE/rootfs/a/data"
+		run bcriu checkpoint --image-path "$IMG-2" ck-badkey
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"invalid external mount destination"* ]]
+		[ "$(container_status ck-badkey)" = running ]
+	done
+}
+
 @test "checkpoint: cgroup limits from the config are in place after restore" {
 	update_config '.linux.resources = {"memory": {"limit": 67108864}, "pids": {"limit": 99}}'
 	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-limits
