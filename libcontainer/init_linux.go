@@ -930,7 +930,9 @@ func dedupeEnv(env []string) (out []string, needHome bool) {
 	return out, !ok || env[last["HOME"]] == "HOME="
 }
 
+// setgroupsDenied reads /proc/self/setgroups through a bare fd (an
+// *os.File would set up Go's poller for it).
 func setgroupsDenied() bool {
-	data, err := os.ReadFile("/proc/self/setgroups")
+	data, err := utils.ReadSmallFile("/proc/self/setgroups", 64)
 	return err == nil && strings.TrimSpace(string(data)) == "deny"
 }
