@@ -245,7 +245,13 @@ func (p *processSide) finish() error {
 	if err := setupHostnameSysctl(p.cfg.Spec); err != nil {
 		return err
 	}
-	if err := rootfs.Finish(rootfsConfig(p.cfg)); err != nil {
+	// The rootfs step's config: built once (rootfsConfig reads
+	// /proc/self/uid_map), nothing in it has changed since.
+	rc := p.rcfg
+	if rc == nil {
+		rc = rootfsConfig(p.cfg)
+	}
+	if err := rootfs.Finish(rc); err != nil {
 		return err
 	}
 	return p.prepareProcess()
