@@ -245,7 +245,13 @@ func (p *processSide) finish() error {
 	if err := setupHostnameSysctl(p.cfg.Spec); err != nil {
 		return err
 	}
-	if err := rootfs.Finish(rootfsConfig(p.cfg)); err != nil {
+	// The rootfs step's config: built once (rootfsConfig reads
+	// /proc/self/uid_map), nothing in it has changed since.
+	rc := p.rcfg
+	if rc == nil {
+		rc = rootfsConfig(p.cfg)
+	}
+	if err := rootfs.Finish(rc); err != nil {
 		return err
 	}
 	return p.prepareProcess()
@@ -925,7 +931,9 @@ func dedupeEnv(env []string) (out []string, needHome bool) {
 	return out, !ok || env[last["HOME"]] == "HOME="
 }
 
+// setgroupsDenied reads /proc/self/setgroups through a bare fd (an
+// *os.File would set up Go's poller for it).
 func setgroupsDenied() bool {
-	data, err := os.ReadFile("/proc/self/setgroups")
+	data, err := utils.ReadSmallFile("/proc/self/setgroups", 64)
 	return err == nil && strings.TrimSpace(string(data)) == "deny"
 }

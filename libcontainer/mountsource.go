@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/idmap"
+	"github.com/berth-runtime/berth/libcontainer/wire"
 )
 
 // A bind source that the container's user namespace cannot reach (a
@@ -32,7 +32,7 @@ type mountSourceRequest struct {
 // serveMountSource is the runtime's side of one request.
 func serveMountSource(conn *syncConn, spec *specs.Spec, bundle string, m syncMsg) error {
 	var req mountSourceRequest
-	if err := json.Unmarshal(m.Payload, &req); err != nil {
+	if err := wire.Unmarshal(m.Payload, &req); err != nil {
 		return fmt.Errorf("decode mount source request: %w", err)
 	}
 	fd, err := openMountSource(spec, bundle, req.Index)

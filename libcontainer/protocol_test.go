@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/wire"
 )
 
 func TestPlan(t *testing.T) {
@@ -249,7 +251,8 @@ func processWalk(p *processEnd, steps []step, n int) error {
 // serveTestMountSource answers index 3 with a descriptor and anything
 // else with the refusal serveMountSource sends.
 func serveTestMountSource(conn *syncConn, m syncMsg) error {
-	if !strings.Contains(string(m.Payload), `"index":3`) {
+	var req mountSourceRequest
+	if err := wire.Unmarshal(m.Payload, &req); err != nil || req.Index != 3 {
 		return conn.sendMsg(syncMsg{Type: msgMountSourceFd, Error: "mount source request for mounts[-1]: not a bind mount"}, nil)
 	}
 	fd, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)

@@ -2,7 +2,6 @@ package libcontainer
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/utils"
+	"github.com/berth-runtime/berth/libcontainer/wire"
 )
 
 // The runtime ↔ container process protocol. A container process (the init
@@ -182,8 +182,11 @@ func has(steps []step, st step) bool {
 
 // The sync protocol runs over a SOCK_STREAM socketpair between the runtime
 // (parent) and a container process it is setting up (init or exec). Each
-// frame is a 4-byte big-endian length followed by that many bytes of JSON
-// encoding a syncMsg. A frame may carry file descriptors (SCM_RIGHTS) on its
+// frame is a 4-byte big-endian length followed by that many bytes encoding
+// a syncMsg (encodeSyncMsg: its type and error as length-prefixed strings,
+// then the payload, a value in package wire's encoding). Not JSON: a
+// container process would pay encoding/json's first-use set-up (its code,
+// caches and per-type tables) for a handful of frames. A frame may carry file descriptors (SCM_RIGHTS) on its
 // first byte. Frames above maxSyncFrame are refused: the peer is a process
 // we started, but it runs inside an untrusted rootfs and must not be able
 // to make the runtime allocate without bound.
@@ -212,12 +215,41 @@ const (
 )
 
 type syncMsg struct {
-	Type  string `json:"type"`
-	Error string `json:"error,omitempty"`
+	Type  string
+	Error string
 	// Shown (with an error): the process also wrote it to its stderr
-	// (shownError).
-	Shown   bool            `json:"shown,omitempty"`
-	Payload json.RawMessage `json:"payload,omitempty"`
+	// (shownError). On the wire, one byte after the error, in error
+	// frames only (they have no payload).
+	Shown bool
+	// Payload is the step's value in package wire's encoding.
+	Payload []byte
+}
+
+// encodeSyncMsg is a frame's body: the type and the error, each as a
+// uvarint length and its bytes, then the payload.
+func encodeSyncMsg(m syncMsg) []byte {
+	b := make([]byte, 0, 2*binary.MaxVarintLen64+len(m.Type)+len(m.Error)+len(m.Payload))
+	b = binary.AppendUvarint(b, uint64(len(m.Type)))
+	b = append(b, m.Type...)
+	b = binary.AppendUvarint(b, uint64(len(m.Error)))
+	b = append(b, m.Error...)
+	if m.Type == msgError {
+		shown := byte(0)
+		if m.Shown {
+			shown = 1
+		}
+		return append(b, shown)
+	}
+	return append(b, m.Payload...)
+}
+
+// cutString reads one length-prefixed string of a frame's body.
+func cutString(b []byte) (string, []byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return "", nil, errors.New("bad string")
+	}
+	return string(b[k : k+int(n)]), b[k+int(n):], nil
 }
 
 // syncConn is one end of the sync socket.
@@ -256,7 +288,7 @@ func closeFds(fds []int) { utils.CloseFds(fds) }
 func (c *syncConn) send(typ string, payload any, fds ...int) error {
 	m := syncMsg{Type: typ}
 	if payload != nil {
-		raw, err := json.Marshal(payload)
+		raw, err := wire.Marshal(payload)
 		if err != nil {
 			return fmt.Errorf("encode %s message: %w", typ, err)
 		}
@@ -279,11 +311,7 @@ func (e *shownError) Error() string { return e.err.Error() }
 func (e *shownError) Unwrap() error { return e.err }
 
 func (c *syncConn) sendMsg(m syncMsg, fds []int) error {
-	body, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("encode %s message: %w", m.Type, err)
-	}
-	frame, err := encodeFrame(body)
+	frame, err := encodeFrame(encodeSyncMsg(m))
 	if err != nil {
 		return err
 	}
@@ -372,8 +400,21 @@ func (c *syncConn) recvFrame() (syncMsg, error) {
 
 func decodeSyncMsg(body []byte) (syncMsg, error) {
 	var m syncMsg
-	if err := json.Unmarshal(body, &m); err != nil {
-		return m, fmt.Errorf("decode sync message: %w", err)
+	var err error
+	if m.Type, body, err = cutString(body); err == nil {
+		m.Error, body, err = cutString(body)
+	}
+	if err != nil {
+		return syncMsg{}, fmt.Errorf("decode sync message: %w", err)
+	}
+	if m.Type == msgError {
+		if len(body) != 1 || body[0] > 1 {
+			return syncMsg{}, errors.New("decode sync message: bad error frame")
+		}
+		m.Shown, body = body[0] == 1, nil
+	}
+	if len(body) > 0 {
+		m.Payload = body
 	}
 	switch m.Type {
 	case msgConfig, msgCgroupJoin, msgCgroupReady, msgMountSource, msgMountSourceFd,
@@ -648,7 +689,7 @@ func (p *processEnd) recvConfig() (*initConfig, []int, error) {
 	}
 	fds := p.takeFds()
 	var cfg initConfig
-	if err := json.Unmarshal(m.Payload, &cfg); err != nil {
+	if err := wire.Unmarshal(m.Payload, &cfg); err != nil {
 		closeFds(fds)
 		return nil, nil, fmt.Errorf("decode config: %w", err)
 	}

@@ -2,14 +2,18 @@ package libcontainer
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/wire"
+	"github.com/berth-runtime/berth/libcontainer/wire/wiretest"
 )
 
 func syncPair(t *testing.T) (parent, child *syncConn) {
@@ -56,7 +60,7 @@ func TestSyncRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got payload
-	if err := json.Unmarshal(m.Payload, &got); err != nil {
+	if err := wire.Unmarshal(m.Payload, &got); err != nil {
 		t.Fatal(err)
 	}
 	if got.Name != want.Name || got.Paths["memory"] != "/a/b" || len(got.Paths["big"]) != 1<<20 {
@@ -115,10 +119,13 @@ func TestSyncOversizeFrame(t *testing.T) {
 
 func TestSyncUnknownTypeAndGarbage(t *testing.T) {
 	for name, body := range map[string]string{
-		"unknown type": `{"type":"launch-missiles"}`,
-		"no type":      `{}`,
-		"not json":     `hello`,
-		"empty body":   ``,
+		"unknown type":        string(encodeSyncMsg(syncMsg{Type: "launch-missiles"})),
+		"no type":             string(encodeSyncMsg(syncMsg{})),
+		"JSON, the old codec": `{"type":"ready"}`,
+		"type past the end":   "\x09ready",
+		"error past the end":  "\x05ready\x40oops",
+		"huge length":         "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01ready",
+		"empty body":          ``,
 	} {
 		parent, child := syncPair(t)
 		writeRaw(t, child, append(header(uint32(len(body))), body...))
@@ -130,7 +137,7 @@ func TestSyncUnknownTypeAndGarbage(t *testing.T) {
 
 func TestSyncTruncated(t *testing.T) {
 	cases := map[string][]byte{
-		"truncated body":   append(header(100), `{"type":"ready"`...),
+		"truncated body":   append(header(100), encodeSyncMsg(syncMsg{Type: msgReady})...),
 		"truncated header": {0, 0},
 	}
 	for name, raw := range cases {
@@ -286,3 +293,37 @@ func TestAwaitExecve(t *testing.T) {
 
 // rt is the runtime's end of a test socket.
 func rt(c *syncConn) *runtimeEnd { return &runtimeEnd{syncConn: c, who: "init"} }
+
+// TestInitConfigOnWire: the config reaches the container process exactly
+// as a JSON round trip delivered it before (wire.Marshal's rules), with
+// every field of initConfig and the spec set, and with them all empty.
+func TestInitConfigOnWire(t *testing.T) {
+	for _, full := range []bool{true, false} {
+		for _, str := range []string{"/a b", "bad \xff utf-8"} {
+			var cfg initConfig
+			wiretest.Fill(reflect.ValueOf(&cfg).Elem(), full, str)
+			wiretest.SameAsJSON(t, &cfg)
+			req := mountSourceRequest{Index: 3}
+			wiretest.SameAsJSON(t, &req)
+		}
+	}
+	wiretest.SameAsJSON(t, &initConfig{})
+}
+
+// An error frame carries whether the process already showed the error
+// on its stderr (run does not repeat an init's failed execve).
+func TestErrorFrameShown(t *testing.T) {
+	for _, shown := range []bool{false, true} {
+		m, err := decodeSyncMsg(encodeSyncMsg(syncMsg{Type: msgError, Error: "exec /x: no such file or directory", Shown: shown}))
+		if err != nil || m.Type != msgError || m.Error != "exec /x: no such file or directory" || m.Shown != shown || m.Payload != nil {
+			t.Errorf("shown %t: %+v, %v", shown, m, err)
+		}
+	}
+	if _, err := decodeSyncMsg(encodeSyncMsg(syncMsg{Type: msgError, Error: "x"})[:7]); err == nil {
+		t.Error("an error frame without its shown byte decoded")
+	}
+	var se *shownError
+	if !errors.As(fmt.Errorf("wrapped: %w", &shownError{errors.New("e")}), &se) {
+		t.Error("shownError not found through wrapping")
+	}
+}

@@ -18,33 +18,57 @@ const maxUserDB = 4 << 20
 // is the image's file: a FIFO or device there must not block init (start
 // and exec wait for it while they hold the container's lock), so it is
 // opened non-blocking and only a regular file is read, at most maxUserDB
-// bytes of it. A missing file is (nil, nil).
+// bytes of it. A missing file is (nil, nil). It is read through a bare fd:
+// an *os.File of a non-blocking fd would set up Go's poller in init
+// (epoll_create1, eventfd2, epoll_ctl) for this one read.
 func openUserDB(path string) (io.ReadCloser, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	if !st.Mode().IsRegular() {
-		f.Close()
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	if st.Size() > maxUserDB {
-		f.Close()
+	if st.Size > maxUserDB {
+		unix.Close(fd)
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxUserDB)
 	}
+	r := &fdReader{fd: fd}
 	return struct {
 		io.Reader
 		io.Closer
-	}{io.LimitReader(f, maxUserDB), f}, nil
+	}{io.LimitReader(r, maxUserDB), r}, nil
 }
+
+// fdReader reads a bare fd.
+type fdReader struct{ fd int }
+
+func (r *fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(r.fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 && len(p) > 0 {
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (r *fdReader) Close() error { return unix.Close(r.fd) }
 
 // lookupHome returns the home directory of uid in the container's
 // /etc/passwd, or "" when it has none (or no usable /etc/passwd).

@@ -134,16 +134,27 @@ func mkdirLastInRoot(root handle, unsafePath string, mode os.FileMode) (handle, 
 		return -1, false
 	}
 	defer unix.Close(pfd)
-	if err := unix.Mkdirat(pfd, base, uint32(mode.Perm())); err != nil && !errors.Is(err, unix.EEXIST) {
-		return -1, false
+	h, err := mkdirBeneath(handle(pfd), base, mode)
+	return h, err == nil
+}
+
+// mkdirBeneath creates the directory name (one plain component) in the
+// directory parent, if missing, and opens it beneath parent refusing
+// symlinks, magic links and mount crossings.
+func mkdirBeneath(parent handle, name string, mode os.FileMode) (handle, error) {
+	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+		return -1, fmt.Errorf("%q is not one path component", name)
 	}
-	how = unix.OpenHow{
+	if err := unix.Mkdirat(int(parent), name, uint32(mode.Perm())); err != nil && !errors.Is(err, unix.EEXIST) {
+		return -1, fmt.Errorf("mkdir %s: %w", name, err)
+	}
+	how := unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
 	}
-	fd, err := unix.Openat2(pfd, base, &how)
+	fd, err := unix.Openat2(int(parent), name, &how)
 	if err != nil {
-		return -1, false
+		return -1, fmt.Errorf("open %s: %w", name, err)
 	}
-	return handle(fd), true
+	return handle(fd), nil
 }

@@ -141,3 +141,35 @@ func TestHandleFileRoundTrip(t *testing.T) {
 		t.Errorf("root after asFile is %s, want %s", got, dir)
 	}
 }
+
+func TestMkdirBeneath(t *testing.T) {
+	dir := t.TempDir()
+	pfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := handle(pfd)
+	defer parent.Close()
+	for i := 0; i < 2; i++ { // made, then found
+		h, err := mkdirBeneath(parent, "cpu,cpuacct", 0o755)
+		if err != nil {
+			t.Fatalf("try %d: %v", i, err)
+		}
+		h.Close()
+	}
+	if st, err := os.Stat(filepath.Join(dir, "cpu,cpuacct")); err != nil || !st.IsDir() {
+		t.Fatalf("not a directory: %v", err)
+	}
+	if err := os.Symlink("/", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"link", "..", ".", "", "a/b"} {
+		if h, err := mkdirBeneath(parent, name, 0o755); err == nil {
+			h.Close()
+			t.Errorf("%q: accepted", name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); err == nil {
+		t.Error("a/b made a")
+	}
+}

@@ -341,27 +341,36 @@ func mountCgroup(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags)
 		return -1, err
 	}
 	dst.Close()
+	// The fresh tmpfs, opened once: each hierarchy's mount point is made
+	// in it (mkdirBeneath), not resolved again from the root. Anything
+	// else (a name two hierarchies share, whose directory is already a
+	// mount point) takes the general path, as before.
+	top, err := openInRoot(root, m.Destination)
+	if err != nil {
+		return -1, err
+	}
 	for key, path := range cfg.CgroupPaths {
 		mountpoint := strings.TrimSuffix(path, cfg.CgroupPath)
 		name := filepath.Base(mountpoint)
 		if key == "" {
 			name = "unified"
 		}
-		sub, err := resolveDest(root, filepath.Join(m.Destination, name), false)
+		sub, err := mkdirBeneath(top, name, 0o755)
 		if err != nil {
+			sub, err = resolveDest(root, filepath.Join(m.Destination, name), false)
+		}
+		if err != nil {
+			top.Close()
 			return -1, err
 		}
 		err = bindHostDir(path, sub, attrs)
 		sub.Close()
 		if err != nil {
+			top.Close()
 			return -1, fmt.Errorf("bind cgroup %s: %w", path, err)
 		}
 	}
 	// Leave the tmpfs itself read-only, as the container must not add to it.
-	top, err := openInRoot(root, m.Destination)
-	if err != nil {
-		return -1, err
-	}
 	if err := setattr(int(top), false, unix.MOUNT_ATTR_RDONLY, 0, 0); err != nil {
 		top.Close()
 		return -1, err

@@ -72,6 +72,24 @@ teardown() { teardown_bundle; }
 	rm -rf "${STATE_ROOT:?}/trim-st2"
 }
 
+@test "ic-init-nopoll: berth init reads /etc/passwd and /proc/self/setgroups through bare fds (no Go poller in init); HOME still comes from /etc/passwd" {
+	update_config '.process.env = ["PATH=/bin:/usr/bin"]'
+	set_args sh -c 'echo home=$HOME'
+	strace -f -qq -o "$TEST_TMP/strace" -e trace=execve,epoll_create1,epoll_ctl,openat \
+		"$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" ic-np1 >"$TEST_TMP/out" </dev/null
+	[ "$(cat "$TEST_TMP/out")" = "home=/root" ]
+	# init's pid: the process that execve'd "berth init".
+	pid=$(awk '/execve\(.*\["berth", "init"\]/ {print $1; exit}' "$TEST_TMP/strace")
+	[ -n "$pid" ]
+	awk -v p="$pid" '$1 == p' "$TEST_TMP/strace" >"$TEST_TMP/init.strace"
+	grep -q '"/etc/passwd"' "$TEST_TMP/init.strace"
+	grep -q '"/proc/self/setgroups"' "$TEST_TMP/init.strace"
+	if grep -E 'epoll_create1|epoll_ctl' "$TEST_TMP/init.strace"; then
+		cat "$TEST_TMP/init.strace"
+		false
+	fi
+}
+
 @test "the container's process exiting makes it stopped" {
 	set_args sh -c 'exit 0'
 	berth create --bundle "$BUNDLE" ex1
