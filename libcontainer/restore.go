@@ -163,7 +163,7 @@ func (r *restorer) undo() {
 // run prepares the rootfs and the request and runs CRIU's restore.
 func (r *restorer) run(images *os.File) error {
 	o, st := r.o, r.c.state
-	if err := rootfs.MakeMountpoints(st.Rootfs, o.Spec.Mounts); err != nil {
+	if err := rootfs.MakeMountpoints(st.Rootfs, o.Bundle, o.Spec.Mounts); err != nil {
 		return err
 	}
 	// CRIU's root must be a mount point whose parent is not overmounted:
@@ -208,7 +208,13 @@ func (r *restorer) run(images *os.File) error {
 		return err
 	}
 	for _, m := range ext {
-		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: m.Key, Val: m.Source})
+		// A bind's source may be relative to the bundle, as at create;
+		// CRIU runs elsewhere.
+		src := m.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(o.Bundle, src)
+		}
+		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: m.Key, Val: src})
 	}
 	if o.Spec.Linux != nil && len(o.Spec.Linux.MaskedPaths) > 0 {
 		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: "/dev/null", Val: "/dev/null"})

@@ -38,37 +38,64 @@ func DevicePaths(spec *specs.Spec) []string {
 // in a rootfs it restores into: the rootfs may be a fresh copy of the
 // image, without what create made in it. Mount points under a tmpfs of
 // the container are left alone (CRIU restores the tmpfs with its
-// content); a bind of a file gets an empty file.
-func MakeMountpoints(rootfsPath string, mounts []specs.Mount) error {
-	root, err := openHost(rootfsPath, unix.O_DIRECTORY)
-	if err != nil {
-		return fmt.Errorf("open rootfs: %w", err)
-	}
-	defer root.Close()
+// content); a bind of a file gets an empty file. A mount point under an
+// earlier bind of a directory is made in that bind's source (resolved
+// inside it), where create made it through the mounted bind. Relative
+// bind sources are relative to bundle.
+func MakeMountpoints(rootfsPath, bundle string, mounts []specs.Mount) error {
 	var tmpfs []string
 	for _, m := range mounts {
 		if m.Type == "tmpfs" {
 			tmpfs = append(tmpfs, filepath.Clean("/"+m.Destination))
 		}
 	}
+	type dirBind struct{ dest, src string }
+	var binds []dirBind
 	for _, m := range mounts {
 		dest := filepath.Clean("/" + m.Destination)
 		if underAny(dest, tmpfs) {
 			continue
 		}
+		bind := m.Source != "" && (m.Type == "bind" || hasBindOption(m.Options))
+		src := m.Source
+		if bind && !filepath.IsAbs(src) {
+			src = filepath.Join(bundle, src)
+		}
 		file := false
-		if m.Source != "" && (m.Type == "bind" || hasBindOption(m.Options)) {
-			if fi, err := os.Stat(m.Source); err == nil && !fi.IsDir() {
+		if bind {
+			if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
 				file = true
 			}
 		}
-		h, err := resolveDest(root, dest, file)
-		if err != nil {
+		// the innermost earlier directory bind holding dest
+		base, rel, depth := rootfsPath, dest, 0
+		for _, b := range binds {
+			if strings.HasPrefix(dest, b.dest+"/") && len(b.dest) > depth {
+				base, rel, depth = b.src, dest[len(b.dest):], len(b.dest)
+			}
+		}
+		if err := makeMountpoint(base, rel, file); err != nil {
 			return fmt.Errorf("mount point %s: %w", dest, err)
 		}
-		h.Close()
+		if bind && !file {
+			binds = append(binds, dirBind{dest, src})
+		}
 	}
 	return nil
+}
+
+// makeMountpoint makes rel (a directory, or an empty file) in-root of base.
+func makeMountpoint(base, rel string, file bool) error {
+	root, err := openHost(base, unix.O_DIRECTORY)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", base, err)
+	}
+	defer root.Close()
+	h, err := resolveDest(root, rel, file)
+	if err != nil {
+		return err
+	}
+	return h.Close()
 }
 
 func hasBindOption(opts []string) bool {

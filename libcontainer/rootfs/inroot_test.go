@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -171,5 +172,38 @@ func TestMkdirBeneath(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "a")); err == nil {
 		t.Error("a/b made a")
+	}
+}
+
+func TestMakeMountpointsNestedInBind(t *testing.T) {
+	bundle := t.TempDir()
+	for _, d := range []string{"rootfs", "b1", "b2"} {
+		if err := os.Mkdir(filepath.Join(bundle, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mounts := []specs.Mount{
+		{Type: "bind", Source: "b1", Destination: "/test", Options: []string{"bind"}},
+		{Type: "bind", Source: "b2", Destination: "/test/for/nested", Options: []string{"bind"}},
+		{Type: "bind", Source: "file", Destination: "/test/for/f", Options: []string{"bind"}},
+		{Type: "tmpfs", Source: "tmpfs", Destination: "/run"},
+		{Type: "bind", Source: "b2", Destination: "/run/x", Options: []string{"bind"}},
+	}
+	if err := MakeMountpoints(filepath.Join(bundle, "rootfs"), bundle, mounts); err != nil {
+		t.Fatal(err)
+	}
+	for path, dir := range map[string]bool{"rootfs/test": true, "b1/for/nested": true, "b1/for/f": false} {
+		fi, err := os.Lstat(filepath.Join(bundle, path))
+		if err != nil || fi.IsDir() != dir {
+			t.Errorf("%s: %v, %v; want a directory: %t", path, fi, err, dir)
+		}
+	}
+	for _, path := range []string{"rootfs/test/for", "rootfs/run/x"} {
+		if _, err := os.Lstat(filepath.Join(bundle, path)); err == nil {
+			t.Errorf("%s was made", path)
+		}
 	}
 }

@@ -200,6 +200,25 @@ wait_gone() {
 	done
 }
 
+@test "checkpoint: nested binds with sources relative to the bundle are restored, their mount points made again (runc's checkpoint.bats)" {
+	mkdir "$BUNDLE/b1" "$BUNDLE/b2"
+	echo nested >"$BUNDLE/b2/f"
+	update_config '.mounts += [{"type": "bind", "source": "b1", "destination": "/test", "options": ["rw", "bind"]},
+		{"type": "bind", "source": "b2", "destination": "/test/for/nested", "options": ["rw", "bind"]}]'
+	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-nested
+	wait_lines "$TEST_TMP/log1" 2
+	run bcriu checkpoint --image-path "$IMG" ck-nested
+	[ "$status" -eq 0 ]
+	wait_reader "$TEST_TMP/log1"
+	# the mount point inside the first bind's source is gone
+	rm -rf "$BUNDLE/b1/for"
+	cd "$TEST_TMP"
+	piped "$TEST_TMP/log2" restore -d --bundle "$BUNDLE" --image-path "$IMG" ck-nested || { cat "$TEST_TMP/log2"; false; }
+	wait_lines "$TEST_TMP/log2" 2
+	run bcriu exec ck-nested cat /test/for/nested/f
+	[ "$output" = nested ]
+}
+
 @test "checkpoint: cgroup limits from the config are in place after restore" {
 	update_config '.linux.resources = {"memory": {"limit": 67108864}, "pids": {"limit": 99}}'
 	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-limits
