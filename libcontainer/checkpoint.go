@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -324,10 +323,8 @@ func externalMounts(spec *specs.Spec, rootfsPath string, cgroupPaths map[string]
 func criuMountKey(rootfsPath, dest string) (string, error) {
 	key := mountDest(dest)
 	if rootfsPath != "" {
-		if joined, err := securejoin.SecureJoin(rootfsPath, key); err == nil {
-			if rel, err := filepath.Rel(rootfsPath, joined); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-				key = filepath.Clean("/" + rel)
-			}
+		if resolved, ok := rootfs.InRootPath(rootfsPath, key); ok {
+			key = resolved
 		}
 	}
 	if key == "/" || strings.Contains(key, "]:") {

@@ -139,7 +139,17 @@ func danglingTarget(root handle, dest string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	joined, err := securejoin.SecureJoin(rootPath, dest)
+	alt, ok := InRootPath(rootPath, dest)
+	return alt, ok && alt != filepath.Clean("/"+dest)
+}
+
+// InRootPath is p (a path inside the root filesystem at rootPath) with
+// the symlinks under rootPath followed inside it, dangling ones included:
+// where a mount at p lands. It reads the links lexically (securejoin), so
+// it only names a path; whatever is done there is still resolved in-root
+// by fd.
+func InRootPath(rootPath, p string) (string, bool) {
+	joined, err := securejoin.SecureJoin(rootPath, p)
 	if err != nil {
 		return "", false
 	}
@@ -147,8 +157,7 @@ func danglingTarget(root handle, dest string) (string, bool) {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		return "", false
 	}
-	alt := "/" + rel
-	return alt, alt != filepath.Clean("/"+dest)
+	return filepath.Clean("/" + rel), true
 }
 
 func resolveDestPath(root handle, dest string, file bool) (handle, error) {
