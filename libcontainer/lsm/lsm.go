@@ -22,6 +22,8 @@ import (
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // Host says which LSMs the host has enabled.
@@ -43,7 +45,9 @@ func Detect() Host {
 
 func detectAt(apparmorFile, selinuxDir string) Host {
 	var h Host
-	if data, err := os.ReadFile(apparmorFile); err == nil {
+	// A bare read: init calls this, and an *os.File would set up Go's
+	// poller there (epoll) for one sysfs file.
+	if data, err := utils.ReadSmallFile(apparmorFile, 64); err == nil {
 		h.AppArmor = strings.TrimSpace(string(data)) == "Y"
 	}
 	// selinuxfs is mounted at /sys/fs/selinux exactly when SELinux is

@@ -84,7 +84,7 @@ teardown() { teardown_bundle; }
 	# from its execve on: before it, the pid is the runtime's child (or,
 	# as strace shows a clone3 child on some kernels, lines of the
 	# runtime's own threads under that pid)
-	awk -v p="$pid" '$1 == p && /execve\(.*\["berth", "init"\]/ {on = 1} on && $1 == p' "$TEST_TMP/strace" >"$TEST_TMP/init.strace"
+	awk -v p="$pid" '$1 == p && (/execve\(.*\["berth", "init"\].* = 0$/ || /<\.\.\. execve resumed>.* = 0$/) {on = 1} on && $1 == p' "$TEST_TMP/strace" >"$TEST_TMP/init.strace"
 	grep -q '"/etc/passwd"' "$TEST_TMP/init.strace"
 	grep -q '"/proc/self/setgroups"' "$TEST_TMP/init.strace"
 	if grep -E 'epoll_create1|epoll_ctl' "$TEST_TMP/init.strace"; then
