@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -53,10 +52,7 @@ func openMountSource(spec *specs.Spec, bundle string, i int) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	src := m.Source
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(bundle, src)
-	}
+	src := configs.InBundle(bundle, m.Source)
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if mf.Flags&unix.MS_REC != 0 {
 		flags |= unix.AT_RECURSIVE

@@ -209,11 +209,9 @@ func (r *restorer) run(images *os.File) error {
 	}
 	for _, m := range ext {
 		// A bind's source may be relative to the bundle, as at create;
-		// CRIU runs elsewhere.
-		src := m.Source
-		if !filepath.IsAbs(src) {
-			src = filepath.Join(o.Bundle, src)
-		}
+		// CRIU runs elsewhere. (The cgroup and device sources are
+		// absolute already.)
+		src := configs.InBundle(o.Bundle, m.Source)
 		req.ExtMnt = append(req.ExtMnt, &rpc.ExtMountMap{Key: m.Key, Val: src})
 	}
 	if o.Spec.Linux != nil && len(o.Spec.Linux.MaskedPaths) > 0 {

@@ -60,14 +60,19 @@ func ParseSpec(data []byte) (*specs.Spec, error) {
 	return &spec, nil
 }
 
+// InBundle is a host path of the config (root.path, a bind mount's
+// source): p itself when absolute, else relative to the bundle.
+func InBundle(bundle, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(bundle, p)
+}
+
 // RootfsPath returns the absolute host path of the container's root
 // filesystem: root.path, relative to the bundle when not absolute.
 func RootfsPath(spec *specs.Spec, bundle string) string {
-	p := spec.Root.Path
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(bundle, p)
-	}
-	return filepath.Clean(p)
+	return filepath.Clean(InBundle(bundle, spec.Root.Path))
 }
 
 // Validate checks everything about spec that can be checked before

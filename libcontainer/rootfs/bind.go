@@ -3,7 +3,6 @@ package rootfs
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -101,10 +100,7 @@ func statfsAttrs(f int64) uint64 {
 }
 
 func mountBind(cfg *Config, root handle, i int, m specs.Mount, mf configs.MountFlags) (handle, error) {
-	src := m.Source
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(cfg.Bundle, src)
-	}
+	src := configs.InBundle(cfg.Bundle, m.Source)
 	if configs.IDMapped(m) {
 		if cfg.OpenSource == nil {
 			return -1, errors.New("an idmapped mount needs the runtime to open its source")

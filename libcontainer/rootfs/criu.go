@@ -8,6 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
 // DevicePaths are the paths of the device nodes a container gets: the
@@ -56,13 +58,11 @@ func MakeMountpoints(rootfsPath, bundle string, mounts []specs.Mount) error {
 		if underAny(dest, tmpfs) {
 			continue
 		}
-		bind := m.Source != "" && (m.Type == "bind" || hasBindOption(m.Options))
-		src := m.Source
-		if bind && !filepath.IsAbs(src) {
-			src = filepath.Join(bundle, src)
-		}
+		bind := m.Source != "" && configs.IsBind(m)
+		src := ""
 		file := false
 		if bind {
+			src = configs.InBundle(bundle, m.Source)
 			if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
 				file = true
 			}
@@ -96,15 +96,6 @@ func makeMountpoint(base, rel string, file bool) error {
 		return err
 	}
 	return h.Close()
-}
-
-func hasBindOption(opts []string) bool {
-	for _, o := range opts {
-		if o == "bind" || o == "rbind" {
-			return true
-		}
-	}
-	return false
 }
 
 // underAny reports whether p lies strictly below one of dirs.
