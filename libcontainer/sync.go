@@ -183,13 +183,14 @@ func has(steps []step, st step) bool {
 // The sync protocol runs over a SOCK_STREAM socketpair between the runtime
 // (parent) and a container process it is setting up (init or exec). Each
 // frame is a 4-byte big-endian length followed by that many bytes encoding
-// a syncMsg (encodeSyncMsg: its type and error as length-prefixed strings,
-// then the payload, a value in package wire's encoding). Not JSON: a
-// container process would pay encoding/json's first-use set-up (its code,
-// caches and per-type tables) for a handful of frames. A frame may carry file descriptors (SCM_RIGHTS) on its
-// first byte. Frames above maxSyncFrame are refused: the peer is a process
-// we started, but it runs inside an untrusted rootfs and must not be able
-// to make the runtime allocate without bound.
+// a syncMsg (encodeSyncMsg: its type and error as strings in package
+// wire's encoding, wire.AppendString and wire.CutString, then the payload,
+// a value in package wire's encoding). Not JSON: a container process would
+// pay encoding/json's first-use set-up (its code, caches and per-type
+// tables) for a handful of frames. A frame may carry file descriptors
+// (SCM_RIGHTS) on its first byte. Frames above maxSyncFrame are refused:
+// the peer is a process we started, but it runs inside an untrusted rootfs
+// and must not be able to make the runtime allocate without bound.
 const maxSyncFrame = 16 << 20
 
 // maxSyncFds bounds the descriptors one frame carries: the most sent is
@@ -225,14 +226,13 @@ type syncMsg struct {
 	Payload []byte
 }
 
-// encodeSyncMsg is a frame's body: the type and the error, each as a
-// uvarint length and its bytes, then the payload.
+// encodeSyncMsg is a frame's body: the type and the error, each a string
+// in package wire's encoding (wire.AppendString: a uvarint length and the
+// bytes, kept as they are), then the payload.
 func encodeSyncMsg(m syncMsg) []byte {
 	b := make([]byte, 0, 2*binary.MaxVarintLen64+len(m.Type)+len(m.Error)+len(m.Payload))
-	b = binary.AppendUvarint(b, uint64(len(m.Type)))
-	b = append(b, m.Type...)
-	b = binary.AppendUvarint(b, uint64(len(m.Error)))
-	b = append(b, m.Error...)
+	b = wire.AppendString(b, m.Type)
+	b = wire.AppendString(b, m.Error)
 	if m.Type == msgError {
 		shown := byte(0)
 		if m.Shown {
@@ -241,15 +241,6 @@ func encodeSyncMsg(m syncMsg) []byte {
 		return append(b, shown)
 	}
 	return append(b, m.Payload...)
-}
-
-// cutString reads one length-prefixed string of a frame's body.
-func cutString(b []byte) (string, []byte, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)-k) {
-		return "", nil, errors.New("bad string")
-	}
-	return string(b[k : k+int(n)]), b[k+int(n):], nil
 }
 
 // syncConn is one end of the sync socket.
@@ -401,8 +392,8 @@ func (c *syncConn) recvFrame() (syncMsg, error) {
 func decodeSyncMsg(body []byte) (syncMsg, error) {
 	var m syncMsg
 	var err error
-	if m.Type, body, err = cutString(body); err == nil {
-		m.Error, body, err = cutString(body)
+	if m.Type, body, err = wire.CutString(body); err == nil {
+		m.Error, body, err = wire.CutString(body)
 	}
 	if err != nil {
 		return syncMsg{}, fmt.Errorf("decode sync message: %w", err)

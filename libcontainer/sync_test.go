@@ -327,3 +327,26 @@ func TestErrorFrameShown(t *testing.T) {
 		t.Error("shownError not found through wrapping")
 	}
 }
+
+// The frame body's bytes: type and error as wire strings (uvarint length,
+// bytes kept as they are, even when not UTF-8), then the shown byte or the
+// payload. Pinned so that a change to the shared string codec shows here.
+func TestSyncMsgFormat(t *testing.T) {
+	for want, m := range map[string]syncMsg{
+		"\x05ready\x00":                 {Type: msgReady},
+		"\x06config\x00\x02id":          {Type: msgConfig, Payload: []byte{2, 'i', 'd'}},
+		"\x05error\x06bad \xff\xfe\x01": {Type: msgError, Error: "bad \xff\xfe", Shown: true},
+		"\x05error\x00\x00":             {Type: msgError},
+		"\x03log\x0bstep config":        {Type: msgLog, Error: "step config"},
+	} {
+		got := encodeSyncMsg(m)
+		if string(got) != want {
+			t.Errorf("%+v: encoded %q, want %q", m, got, want)
+			continue
+		}
+		back, err := decodeSyncMsg(got)
+		if err != nil || back.Type != m.Type || back.Error != m.Error || back.Shown != m.Shown || string(back.Payload) != string(m.Payload) {
+			t.Errorf("%q: decoded %+v, %v", want, back, err)
+		}
+	}
+}

@@ -8,13 +8,14 @@
 // per-type set-up, which a process that decodes one value pays in full.
 //
 // Values are encoded by kind: a bool as one byte, integers as varints, a
-// string as its length and bytes, a pointer as 0 (nil) or 1 and the value,
-// a slice or a map as 0 (nil) or its length plus one and the elements
-// (a map's keys in sorted order, for a stable encoding), an array as its
-// elements, a struct as its fields in order. An interface value (the spec
-// has one, in a field Linux ignores) is 0 when nil, else 1 and its JSON:
-// only a value that has one pays for encoding/json. Other kinds are
-// refused.
+// string as its length and bytes (AppendString, CutString: the codec the
+// sync frame's own strings use too), a pointer as 0 (nil) or 1 and the
+// value, a slice or a map as 0 (nil) or its length plus one and the
+// elements (a map's keys in sorted order, for a stable encoding), an
+// array as its elements, a struct as its fields in order. An interface
+// value (the spec has one, in a field Linux ignores) is 0 when nil, else
+// 1 and its JSON as a string: only a value that has one pays for
+// encoding/json. Other kinds are refused.
 package wire
 
 import (
@@ -83,9 +84,7 @@ func appendValue(b []byte, v reflect.Value) ([]byte, error) {
 	case reflect.Float32, reflect.Float64:
 		return binary.AppendUvarint(b, math.Float64bits(v.Float())), nil
 	case reflect.String:
-		s := validUTF8(v.String())
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		return append(b, s...), nil
+		return AppendString(b, validUTF8(v.String())), nil
 	case reflect.Pointer:
 		if v.IsNil() {
 			return append(b, 0), nil
@@ -110,10 +109,44 @@ func appendValue(b []byte, v reflect.Value) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("wire: %w", err)
 		}
-		b = binary.AppendUvarint(append(b, 1), uint64(len(j)))
-		return append(b, j...), nil
+		return AppendString(append(b, 1), string(j)), nil
 	}
 	return nil, fmt.Errorf("wire: cannot encode %s (%s)", v.Type(), v.Kind())
+}
+
+// AppendString appends s to b in the wire's encoding of a string: its
+// length as a uvarint, then its bytes as they are. It is the one string
+// codec of the protocol: Marshal's strings use it (after validUTF8, so
+// that they read as JSON's would), and so do the sync frame's type and
+// error (libcontainer/sync.go), which keep their bytes exactly.
+func AppendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// CutString reads a string that AppendString encoded at the start of b,
+// and returns it and the bytes after it. A malformed length, or one that
+// runs past the end of b, is an error (with a nil rest), never a panic,
+// and allocates nothing.
+func CutString(b []byte) (s string, rest []byte, err error) {
+	raw, rest, err := cutBytes(b)
+	if err != nil {
+		return "", nil, err
+	}
+	return string(raw), rest, nil
+}
+
+// cutBytes is CutString without the copy: raw aliases b.
+func cutBytes(b []byte) (raw, rest []byte, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return nil, nil, errors.New("wire: bad string length")
+	}
+	b = b[k:]
+	if n > uint64(len(b)) {
+		return nil, nil, errShort
+	}
+	return b[:n], b[n:], nil
 }
 
 func appendElems(b []byte, v reflect.Value) ([]byte, error) {
@@ -315,15 +348,12 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		}
 		v.SetFloat(math.Float64frombits(x))
 	case reflect.String:
-		n, err := d.uvarint()
+		s, rest, err := CutString(d.buf)
 		if err != nil {
 			return err
 		}
-		if n > uint64(len(d.buf)) {
-			return errShort
-		}
-		v.SetString(string(d.buf[:n]))
-		d.buf = d.buf[n:]
+		v.SetString(s)
+		d.buf = rest
 	case reflect.Pointer:
 		c, err := d.byte()
 		if err != nil {
@@ -426,18 +456,15 @@ func (d *decoder) interfaceValue(v reflect.Value) error {
 	default:
 		return errors.New("wire: bad interface value")
 	}
-	n, err := d.uvarint()
+	j, rest, err := cutBytes(d.buf)
 	if err != nil {
 		return err
 	}
-	if n > uint64(len(d.buf)) {
-		return errShort
-	}
 	p := reflect.New(v.Type())
-	if err := json.Unmarshal(d.buf[:n], p.Interface()); err != nil {
+	if err := json.Unmarshal(j, p.Interface()); err != nil {
 		return fmt.Errorf("wire: %w", err)
 	}
-	d.buf = d.buf[n:]
+	d.buf = rest
 	v.Set(p.Elem())
 	return nil
 }
