@@ -318,6 +318,9 @@ func (c *Container) releaseInit(dir *stateDir) error {
 		return errors.New("container init exited before start")
 	}
 	if msg := strings.TrimPrefix(string(data), "0"); msg != "" {
+		if err, ok := c.directInitFailure([]byte(msg)); ok { // directinit.go
+			return fmt.Errorf("start container: %w", err)
+		}
 		return fmt.Errorf("start container: %s", msg)
 	}
 	return nil

@@ -83,6 +83,12 @@ func Create(load func() (*CreateOpts, error)) (_ *Container, retErr error) {
 	if err := cr.startInit(); err != nil {
 		return nil, err
 	}
+	if cr.proc.direct != nil {
+		if err := cr.runDirectInit(); err != nil { // directinit.go
+			return nil, err
+		}
+		return cr.c, nil
+	}
 	for _, s := range cr.cfg.Steps {
 		if err := cr.step(s); err != nil {
 			return nil, err
@@ -201,6 +207,14 @@ func (cr *creation) startInit() error {
 	}
 	o := cr.o
 	// The child inherits the initial affinity from birth (affinity_linux.go).
+	proc := o.Spec.Process
+	if p := withEnv(proc, o.ExtraEnv); p != nil { // socket.go
+		proc = p
+	}
+	direct, err := directInitProgram(o, proc, logrus.IsLevelEnabled(logrus.DebugLevel)) // directinit.go
+	if err != nil {
+		return err
+	}
 	restoreCPUs, err := setInitialCPUAffinity(o.Spec.Process)
 	if err != nil {
 		return err
@@ -209,12 +223,15 @@ func (cr *creation) startInit() error {
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, Fifo: cr.fifo, Console: o.ConsoleSocket, CgroupFD: cr.cloneFD,
 		Seal: cr.seal.Take(), NetNSAhead: cr.netns != nil, OOMScoreAdj: o.Spec.Process.OOMScoreAdj,
+		Direct: direct,
 	})
 	restoreCPUs()
 	if err != nil {
 		return err
 	}
-	cr.r = &runtimeEnd{syncConn: cr.proc.conn, who: "init", mountSource: cr.serveMountSource}
+	if cr.proc.conn != nil {
+		cr.r = &runtimeEnd{syncConn: cr.proc.conn, who: "init", mountSource: cr.serveMountSource}
+	}
 	pst, err := readProcStat(cr.proc.pid)
 	if err != nil {
 		return fmt.Errorf("init process %d: %w", cr.proc.pid, err)
@@ -410,7 +427,12 @@ func (cr *creation) finish(err error) {
 		cr.cg.destroy()
 		os.RemoveAll(cr.dir.path)
 	} else {
-		cr.proc.conn.Close()
+		if cr.proc.conn != nil {
+			cr.proc.conn.Close()
+		}
+		if cr.proc.direct != nil {
+			cr.proc.direct.Close()
+		}
 		if cr.proc.cmd != nil {
 			// init stays our child until we exit; it is reparented then.
 			cr.proc.cmd.Process.Release()

@@ -61,10 +61,16 @@ func directBlocker(spec *specs.Spec, p *specs.Process, debug bool) string {
 // nil when it cannot be one (the caller starts the Go exec process). An
 // error is one the Go exec process would have reported the same way.
 func directProgram(spec *specs.Spec, o *ExecOpts, debug bool) (*nsenter.ExecProgram, error) {
-	p := o.Process
-	if directBlocker(spec, p, debug) != "" {
+	if directBlocker(spec, o.Process, debug) != "" {
 		return nil, nil
 	}
+	return compileProgram(spec, o.Process, o.PreserveFds)
+}
+
+// compileProgram compiles the process p of the container spec into a
+// direct exec's program (nil when it cannot be one); preserveFds is
+// --preserve-fds.
+func compileProgram(spec *specs.Spec, p *specs.Process, preserveFds int) (*nsenter.ExecProgram, error) {
 	cands, slash := programCandidates(p)
 	if len(cands) == 0 {
 		return nil, nil
@@ -74,7 +80,7 @@ func directProgram(spec *specs.Spec, o *ExecOpts, debug bool) (*nsenter.ExecProg
 		Args: p.Args, Name: p.Args[0], Env: env, NeedHome: needHome,
 		Candidates: cands, Slash: slash, Cwd: p.Cwd,
 		UID: p.User.UID, GID: p.User.GID, Groups: p.User.AdditionalGids,
-		Umask: 0o022, CloseFrom: uint32(3 + o.PreserveFds), NNP: p.NoNewPrivileges,
+		Umask: 0o022, CloseFrom: uint32(3 + preserveFds), NNP: p.NoNewPrivileges,
 	}
 	if p.User.Umask != nil {
 		prog.Umask = *p.User.Umask
@@ -159,6 +165,10 @@ func directFailureError(p *nsenter.ExecProgram, f *nsenter.DirectFailure) error 
 		return errLoadSeccomp(seccomp.LoadError(uintptr(p.SeccompFlags), errno))
 	case nsenter.DirectCapget:
 		return caps.ReadError(errno)
+	case nsenter.DirectKeyring:
+		return errKeyring(errno)
+	case nsenter.DirectStart:
+		return errStart(f.Index, errno)
 	case nsenter.DirectBounding:
 		return caps.BoundingError(errno)
 	case nsenter.DirectKeepcapsSet:

@@ -69,3 +69,18 @@ func errPdeathsig(err error) error { return fmt.Errorf("clear parent death signa
 func errExecve(path string, err error) error {
 	return &os.PathError{Op: "exec", Path: path, Err: err}
 }
+
+// errKeyring: joining the container's session keyring failed.
+func errKeyring(err error) error { return fmt.Errorf("join session keyring: %w", err) }
+
+// errStart: a created init could not take its start: the start message
+// (0), reopening exec.fifo (1) or writing it (2).
+func errStart(index uint32, err error) error {
+	switch index {
+	case 1:
+		return fmt.Errorf("open exec fifo: %w", err)
+	case 2:
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	return fmt.Errorf("read start message: %w", err)
+}

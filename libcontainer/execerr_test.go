@@ -143,6 +143,16 @@ func directErrorCases(t *testing.T) []directErrorCase {
 			goErr(errNoNewPrivs(unix.EINVAL))},
 		{"exec", nil, nsenter.DirectFailure{Kind: nsenter.DirectExec, Errno: unix.ENOEXEC, Index: 1},
 			goErr(errExecve("/b/prog", unix.ENOEXEC))},
+		// A direct init's own steps: the Go init's words (prepareRootfs,
+		// waitForStart).
+		{"keyring", nil, nsenter.DirectFailure{Kind: nsenter.DirectKeyring, Errno: unix.EDQUOT},
+			goErr(fmt.Errorf("join session keyring: %w", unix.EDQUOT))},
+		{"start: message", nil, nsenter.DirectFailure{Kind: nsenter.DirectStart, Errno: unix.ECONNRESET},
+			goErr(fmt.Errorf("read start message: %w", unix.ECONNRESET))},
+		{"start: fifo open", nil, nsenter.DirectFailure{Kind: nsenter.DirectStart, Errno: unix.ENXIO, Index: 1},
+			goErr(fmt.Errorf("open exec fifo: %w", unix.ENXIO))},
+		{"start: fifo write", nil, nsenter.DirectFailure{Kind: nsenter.DirectStart, Errno: unix.EPIPE, Index: 2},
+			goErr(fmt.Errorf("write exec fifo: %w", unix.EPIPE))},
 	}
 }
 

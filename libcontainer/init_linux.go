@@ -216,7 +216,7 @@ func (p *processSide) cgroupReady() error {
 func (p *processSide) prepareRootfs() error {
 	if !p.cfg.NoNewKeyring {
 		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + p.cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
-			return fmt.Errorf("join session keyring: %w", err)
+			return errKeyring(err)
 		}
 	}
 	p.rcfg = rootfsConfig(p.cfg)
@@ -394,11 +394,11 @@ func waitForStart() (*os.File, error) {
 	f, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
 	handle.Close()
 	if err != nil {
-		return nil, fmt.Errorf("open exec fifo: %w", err)
+		return nil, errStart(1, err)
 	}
 	if _, err := f.Write([]byte{'0'}); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("write exec fifo: %w", err)
+		return nil, errStart(2, err)
 	}
 	return f, nil
 }

@@ -32,8 +32,19 @@ type cgroupPlacement interface {
 	beforeClone() (cloneFD int, err error)
 	afterClone(pid int) error
 	step() step
-	join(r *runtimeEnd, pid int) error
+	join(r cgroupJoiner, pid int) error
 	afterExecve(pid int) error
+}
+
+// cgroupJoiner is the process's end of the cgroup step: the sync socket
+// (runtimeEnd), or a direct init (directJoiner, directinit.go).
+type cgroupJoiner interface {
+	// sendCgroupJoin: the "tasks" files the process joins (cgroup-join).
+	sendCgroupJoin(tasks []int) error
+	// sendCgroupReady: the runtime moved the process (cgroup-ready).
+	sendCgroupReady() error
+	// failure is the error of a send that failed (runtimeEnd.failure).
+	failure(err error) error
 }
 
 // newCgroup makes a new container's cgroup (create), recording its paths
@@ -156,7 +167,7 @@ func (p *cloneInto) step() step {
 	return ""
 }
 
-func (p *cloneInto) join(r *runtimeEnd, pid int) error {
+func (p *cloneInto) join(r cgroupJoiner, pid int) error {
 	if p.fallback != nil {
 		return p.fallback.join(r, pid)
 	}
@@ -203,7 +214,7 @@ func (p *selfJoin) afterClone(int) error {
 
 func (p *selfJoin) step() step { return stepCgroupJoin }
 
-func (p *selfJoin) join(r *runtimeEnd, _ int) error {
+func (p *selfJoin) join(r cgroupJoiner, _ int) error {
 	if !p.hybrid {
 		if err := setCgroup(p.g.mgr); err != nil {
 			return err
@@ -226,7 +237,7 @@ func (p *runtimeMoves) beforeClone() (int, error) { return -1, p.g.manager() }
 func (p *runtimeMoves) afterClone(int) error      { return nil }
 func (p *runtimeMoves) step() step                { return stepCgroupReady }
 
-func (p *runtimeMoves) join(r *runtimeEnd, pid int) error {
+func (p *runtimeMoves) join(r cgroupJoiner, pid int) error {
 	paths, err := applyCgroup(p.g.mgr, pid, p.g.st.spec) // rootless.go
 	if err != nil {
 		err = fmt.Errorf("add init to cgroup: %w", err)
@@ -289,7 +300,7 @@ func (p *execJoin) step() step {
 	return stepCgroupJoin
 }
 
-func (p *execJoin) join(r *runtimeEnd, _ int) error {
+func (p *execJoin) join(r cgroupJoiner, _ int) error {
 	return sendTasks(r, bcgroups.DistinctDirs(p.paths, false))
 }
 
@@ -371,7 +382,7 @@ func (p *execAfter) beforeClone() (int, error) { return -1, nil }
 func (p *execAfter) afterClone(int) error      { return nil }
 func (p *execAfter) step() step                { return "" }
 
-func (p *execAfter) join(*runtimeEnd, int) error { return nil }
+func (p *execAfter) join(cgroupJoiner, int) error { return nil }
 
 func (p *execAfter) afterExecve(pid int) error {
 	if len(p.paths) == 0 {
@@ -391,7 +402,7 @@ func (p *execAfter) afterExecve(pid int) error {
 // here: the process may already be in namespaces where the host's cgroup
 // tree is out of sight and reach, and the kernel checks a v1 migration
 // against the opener.
-func sendTasks(r *runtimeEnd, dirs []string) error {
+func sendTasks(r cgroupJoiner, dirs []string) error {
 	tasks, err := openCgroupTasks(dirs)
 	if err != nil {
 		return r.failure(err)

@@ -44,9 +44,10 @@ type launch struct {
 	// OOMScoreAdj is the process's oomScoreAdj, set as it starts
 	// (setOOMScoreAdj).
 	OOMScoreAdj *int
-	// Direct (exec only) is the program of a direct exec (directexec.go):
-	// the process runs it instead of starting Go, and no sync socket is
-	// made. Too large for one request, the Go exec process is started.
+	// Direct is the program of a direct exec (directexec.go), or of a
+	// direct init (InitPid 0, directinit.go): the process runs it instead
+	// of starting Go, and no sync socket is made. Too large for one
+	// request, the Go process is started.
 	Direct *nsenter.ExecProgram
 }
 
@@ -157,9 +158,16 @@ func startProcess(l *launch) (*started, error) {
 		if err != nil {
 			return nil, err
 		}
+		var unshare uintptr
+		if l.InitPid == 0 {
+			// A direct init: cloned into its new namespaces (there is
+			// nothing to join: directInitBlocker), nsenter only hands
+			// it the program.
+			unshare, req.Unshare = req.Unshare, 0
+		}
 		dr, err := nsenter.PrepareDirect(req, l.Direct)
 		if err == nil {
-			return startDirect(l, dr)
+			return startDirect(l, dr, unshare)
 		}
 		if !errors.Is(err, nsenter.ErrProgramTooLarge) {
 			return nil, err
@@ -221,12 +229,13 @@ func startProcess(l *launch) (*started, error) {
 
 // startDirect starts a direct exec (req, from l.Direct): the sealed binary
 // through nsenter, which joins the namespaces and runs the program.
-func startDirect(l *launch, req *nsenter.DirectRequest) (*started, error) {
+func startDirect(l *launch, req *nsenter.DirectRequest, cloneflags uintptr) (*started, error) {
 	cmd, sealed, err := initCmd(l, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer sealed.Close()
+	cmd.SysProcAttr.Cloneflags = cloneflags
 	d, err := nsenter.StartDirect(cmd, req)
 	if err != nil {
 		return nil, err

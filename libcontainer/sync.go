@@ -84,6 +84,11 @@ import (
 // Configs the program cannot express (a terminal, a user namespace, an
 // LSM label, a seccomp listener, process attributes, --debug) keep the Go
 // exec process.
+// A direct init (directinit.go) is a container's init run the same way:
+// the runtime walks init's steps itself, building the rootfs on a thread
+// in init's namespaces, and init serves the few requests that thread
+// cannot do (nsenter/directinit.go has that protocol); its table maps
+// each step above to what replaces it.
 //
 // Adding a step (the runtime writing a rootless process's uid/gid maps,
 // opening idmapped mount sources, moving netDevices into the network

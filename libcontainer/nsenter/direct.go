@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -56,12 +57,17 @@ const (
 	attrExecGroups  = 21
 	attrExecRlimit  = 22
 	attrExecSeccomp = 23
+	attrExecInit    = 24
 
 	execFlagCaps    = 1 << 0
 	execFlagNNP     = 1 << 1
 	execFlagHome    = 1 << 2
 	execFlagSlash   = 1 << 3
 	execFlagSeccomp = 1 << 4
+
+	initFlagCgroupNS = 1 << 0
+	initFlagFifo     = 1 << 1
+	initFlagKeyring  = 1 << 2
 
 	msgGo          = 'G'
 	msgDirectError = 'X'
@@ -96,6 +102,10 @@ const (
 	DirectExec
 	DirectPdeathsig
 	DirectCapget
+	DirectKeyring
+	// DirectStart: the start did not come (index 0: the 'S' message,
+	// 1: reopening exec.fifo, 2: writing it).
+	DirectStart
 	// DirectKinds follows the last kind (a new kind goes above it): the
 	// runtime's tests word every kind below it.
 	DirectKinds
@@ -156,6 +166,22 @@ type ExecProgram struct {
 	// Seccomp is the filter's BPF, loaded with SeccompFlags; none if empty.
 	Seccomp      []unix.SockFilter
 	SeccompFlags uint32
+	// Init, when set, makes the program a container's init (a direct
+	// init): see Init.
+	Init *InitOptions
+}
+
+// InitOptions are a direct init's: the process serves the runtime's
+// requests (JoinNetNS, JoinCgroups, Mount) until GoInit, reports ready
+// and waits for its start (Start, or exec.fifo).
+type InitOptions struct {
+	// CgroupNS: unshare a cgroup namespace once in the cgroups.
+	CgroupNS bool
+	// Fifo: start is `berth start` opening exec.fifo, whose O_PATH
+	// handle the process has at the fd its _BERTH_FIFO_FD names.
+	Fifo bool
+	// Keyring, when set, names a new session keyring to join.
+	Keyring string
 }
 
 // CapMasks are the capability sets as bit masks.
@@ -228,6 +254,21 @@ func (p *ExecProgram) encode(attr func(uint16, ...[]byte) error) error {
 			return err
 		}
 	}
+	if in := p.Init; in != nil {
+		var f uint32
+		if in.CgroupNS {
+			f |= initFlagCgroupNS
+		}
+		if in.Fifo {
+			f |= initFlagFifo
+		}
+		if in.Keyring != "" {
+			f |= initFlagKeyring
+		}
+		if err := attr(attrExecInit, ne.AppendUint32(nil, f), []byte(in.Keyring)); err != nil {
+			return err
+		}
+	}
 	if len(p.Seccomp) > 0 {
 		raw := unsafe.Slice((*byte)(unsafe.Pointer(&p.Seccomp[0])), len(p.Seccomp)*int(unsafe.Sizeof(p.Seccomp[0])))
 		if err := attr(attrExecSeccomp, raw); err != nil {
@@ -250,6 +291,8 @@ func (p *ExecProgram) check() error {
 		return errors.New("direct exec: bad values")
 	case len(p.Seccomp) > bpfMaxInsns:
 		return errors.New("direct exec: seccomp filter too long")
+	case p.Init != nil && strings.ContainsRune(p.Init.Keyring, 0):
+		return errors.New("direct exec: bad keyring name")
 	}
 	return nil
 }
@@ -306,7 +349,10 @@ func StartDirect(cmd *exec.Cmd, req *DirectRequest) (*Direct, error) {
 	if !(isFileOrNil(cmd.Stdin) && isFileOrNil(cmd.Stdout) && isFileOrNil(cmd.Stderr)) {
 		return nil, errors.New("nsenter: a direct exec needs *os.File (or nil) stdio")
 	}
-	pid, forked, sock, err := startKeep(cmd, req.msg, nil, true)
+	// A process cloned into a new pid namespace (a direct init) reports
+	// pid 1: it is the clone itself.
+	ownPidNS := cmd.SysProcAttr != nil && cmd.SysProcAttr.Cloneflags&unix.CLONE_NEWPID != 0
+	pid, forked, sock, err := startKeepIn(cmd, req.msg, nil, true, ownPidNS)
 	if err != nil {
 		return nil, err
 	}

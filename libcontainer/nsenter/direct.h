@@ -46,6 +46,19 @@ enum {
 	ATTR_EXEC_GROUPS = 21,	/* u32 array: supplementary gids, once */
 	ATTR_EXEC_RLIMIT = 22,	/* u32 resource, u32 0, u64 soft, u64 hard; repeated */
 	ATTR_EXEC_SECCOMP = 23,	/* struct sock_filter array, once */
+	ATTR_EXEC_INIT = 24,	/* u32 init flags, then the session keyring's name; once */
+};
+
+/*
+ * ATTR_EXEC_INIT flags: the program is a container's init (a direct
+ * init, libcontainer/directinit.go), which serves the runtime's requests
+ * while the runtime builds its rootfs, reports ready and waits for start.
+ */
+enum {
+	INIT_F_CGROUPNS = 1 << 0, /* unshare a cgroup namespace once in the cgroups */
+	INIT_F_FIFO = 1 << 1,	  /* start is exec.fifo (_BERTH_FIFO_FD), not 'S' */
+	INIT_F_KEYRING = 1 << 2,  /* join a new session keyring of the given name */
+	INIT_F_ALL = (1 << 3) - 1,
 };
 
 /* ATTR_EXEC_FIXED flags. */
@@ -91,6 +104,8 @@ enum {
 	XK_EXEC,		/* index: the candidate executed */
 	XK_PDEATHSIG,
 	XK_CAPGET,
+	XK_KEYRING,		/* direct init: the session keyring */
+	XK_START,		/* direct init: index 0 the 'S' message, 1 exec.fifo's open, 2 its write */
 };
 
 /* Returns 1 if type is a program attribute (then parsed), 0 if not. */

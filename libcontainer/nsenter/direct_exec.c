@@ -38,8 +38,10 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -101,6 +103,21 @@ static char arena[2 * REQ_MAX];
 static size_t arena_used;
 static char home_env[PATH_MAX + 8];
 static int report_sock = -1;
+
+/*
+ * A direct init (ATTR_EXEC_INIT): the same program, for a container's
+ * init whose rootfs the runtime builds itself, on a thread of its own in
+ * this process's namespaces (libcontainer/directinit.go). Until the
+ * go-ahead the process serves the runtime's requests (init_serve); after
+ * it, it reports ready and waits for start.
+ */
+static struct {
+	int on;
+	uint32_t flags;
+	char *keyring;
+} init_mode;
+/* Once start came through exec.fifo, failures are written there. */
+static int report_fifo = -1;
 
 static char *arena_string(const unsigned char *p, size_t len)
 {
@@ -185,6 +202,18 @@ int direct_exec_attr(uint16_t type, const unsigned char *p, size_t len)
 		memcpy(prog.filter, p, len);
 		prog.nfilter = len / sizeof(struct sock_filter);
 		return 1;
+	case ATTR_EXEC_INIT:
+		if (init_mode.on || len < 4)
+			nsenter_die(0, "request: bad or repeated init attribute");
+		init_mode.on = 1;
+		init_mode.flags = get_u32(p);
+		if (init_mode.flags & ~(uint32_t)INIT_F_ALL)
+			nsenter_die(0, "request: bad init flags %#x", init_mode.flags);
+		if (!(init_mode.flags & INIT_F_KEYRING) != (len == 4))
+			nsenter_die(0, "request: init keyring flag and name disagree");
+		if (len > 4)
+			init_mode.keyring = arena_string(p + 4, len - 4);
+		return 1;
 	}
 	return 0;
 }
@@ -194,6 +223,7 @@ int direct_exec_requested(void)
 	int any = prog.argc || prog.envc || prog.ncand || prog.cwd || prog.have_groups ||
 		  prog.nrlim || prog.nfilter;
 
+	any = any || init_mode.on;
 	if (!prog.fixed) {
 		if (any)
 			nsenter_die(0, "request: exec attributes without the exec header");
@@ -208,18 +238,43 @@ int direct_exec_requested(void)
 	return 1;
 }
 
-/* Reports a failure to the runtime and exits. */
+/*
+ * An init's failed execve goes to its stderr too, as the Go init's does
+ * (finalizeAndExec), in Go's words: os.PathError's "exec PATH: " and the
+ * errno's text, which is glibc's with its first letter lowered.
+ */
+static void show_exec_error(uint32_t index, int err)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "%s", strerror(err));
+	if (text[0] >= 'A' && text[0] <= 'Z' && !(text[1] >= 'A' && text[1] <= 'Z'))
+		text[0] = (char)(text[0] - 'A' + 'a');
+	dprintf(STDERR_FILENO, "exec %s: %s\n", prog.cand[index], text);
+}
+
+/*
+ * Reports a failure to the runtime and exits: on the socket, or after a
+ * start through exec.fifo on the fifo, after a NUL (which no error text
+ * of the Go init holds), for `berth start` to word.
+ */
 __attribute__((noreturn))
 static void fail(uint32_t kind, int err, uint32_t index)
 {
-	unsigned char msg[13];
+	unsigned char msg[14];
 	int32_t e = err;
 
-	msg[0] = 'X';
-	memcpy(msg + 1, &kind, 4);
-	memcpy(msg + 5, &e, 4);
-	memcpy(msg + 9, &index, 4);
-	(void)send(report_sock, msg, sizeof(msg), MSG_NOSIGNAL);
+	msg[0] = '\0';
+	msg[1] = 'X';
+	memcpy(msg + 2, &kind, 4);
+	memcpy(msg + 6, &e, 4);
+	memcpy(msg + 10, &index, 4);
+	if (init_mode.on && kind == XK_EXEC && index < prog.ncand)
+		show_exec_error(index, err);
+	if (report_fifo >= 0)
+		(void)write(report_fifo, msg, sizeof(msg));
+	else
+		(void)send(report_sock, msg + 1, sizeof(msg) - 1, MSG_NOSIGNAL);
 	_exit(1);
 }
 
@@ -270,6 +325,216 @@ static void await_go(void)
 	}
 	if (err != 0)
 		fail(XK_JOIN_CGROUP, err, 0);
+}
+
+/* A request's answer: 'O' + i32 errno (0: done) + u32 index. */
+static void answer(int err, uint32_t index)
+{
+	unsigned char msg[9];
+	int32_t e = err;
+
+	msg[0] = 'O';
+	memcpy(msg + 1, &e, 4);
+	memcpy(msg + 5, &index, 4);
+	if (send(report_sock, msg, sizeof(msg), MSG_NOSIGNAL) != (ssize_t)sizeof(msg))
+		_exit(1);
+}
+
+/* The i-th NUL-terminated string of b[0:n] from off, or NULL. */
+static const char *next_string(const char *b, size_t n, size_t *off)
+{
+	const char *s = b + *off;
+	const char *end;
+
+	if (*off >= n)
+		return NULL;
+	end = memchr(s, '\0', n - *off);
+	if (end == NULL)
+		return NULL;
+	*off += (size_t)(end - s) + 1;
+	return s;
+}
+
+/*
+ * init_serve answers the runtime until its go-ahead (direct init only):
+ *
+ *   'N' + fd       join the network namespace fd (made ahead); answer
+ *   'J' + fds      write "0" to each cgroup v1 "tasks" file (index 0),
+ *                  then with INIT_F_CGROUPNS unshare a cgroup namespace,
+ *                  rooted in those cgroups (index 1); answer
+ *   'M' + fd       u32 MS_* flags, then source, fstype and data, each
+ *                  NUL-terminated: mount(2) that filesystem on the fd's
+ *                  directory, for the filesystems that take their
+ *                  namespace from the mounting task (proc, a cgroup
+ *                  namespace's cgroup2): the runtime's thread is not in
+ *                  this pid or cgroup namespace; answer
+ *   'G'            go on (no fds)
+ *
+ * Each answer is 'O' (answer()); the fds are closed at once.
+ */
+static void init_serve(void)
+{
+	char buf[4096];
+	char cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr mh;
+	struct cmsghdr *c;
+	int fds[MAX_FDS];
+	size_t nfds, i;
+	ssize_t n;
+
+	for (;;) {
+		int err = 0;
+		uint32_t index = 0;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		do
+			n = recvmsg(report_sock, &mh, MSG_CMSG_CLOEXEC);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			_exit(1); /* the runtime is gone */
+		if (n < 0)
+			fail(XK_PROTOCOL, errno, 0);
+		nfds = 0;
+		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+			size_t k;
+
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			if (nfds + k > MAX_FDS)
+				fail(XK_PROTOCOL, 0, 1);
+			memcpy(fds + nfds, CMSG_DATA(c), k * sizeof(int));
+			nfds += k;
+		}
+		if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))
+			fail(XK_PROTOCOL, 0, 0);
+		switch (buf[0]) {
+		case 'G':
+			if (n != 1 || nfds != 0)
+				fail(XK_PROTOCOL, 0, 0);
+			return;
+		case 'N':
+			if (n != 1 || nfds != 1)
+				fail(XK_PROTOCOL, 0, 0);
+			if (setns(fds[0], CLONE_NEWNET) < 0)
+				err = errno;
+			close(fds[0]);
+			break;
+		case 'J':
+			if (n != 1)
+				fail(XK_PROTOCOL, 0, 0);
+			/* Into the host's cgroup tree: written and closed at once. */
+			for (i = 0; i < nfds; i++) {
+				if (err == 0 && write(fds[i], "0", 1) != 1)
+					err = errno ? errno : EIO;
+				close(fds[i]);
+			}
+			if (err == 0 && (init_mode.flags & INIT_F_CGROUPNS) &&
+			    unshare(CLONE_NEWCGROUP) < 0) {
+				err = errno;
+				index = 1;
+			}
+			break;
+		case 'M': {
+			size_t off = 5;
+			const char *source, *fstype, *data;
+			char target[64];
+			uint32_t flags;
+
+			if (n < 5 || nfds != 1)
+				fail(XK_PROTOCOL, 0, 0);
+			flags = get_u32((const unsigned char *)buf + 1);
+			source = next_string(buf, (size_t)n, &off);
+			fstype = next_string(buf, (size_t)n, &off);
+			data = next_string(buf, (size_t)n, &off);
+			if (data == NULL || off != (size_t)n)
+				fail(XK_PROTOCOL, 0, 0);
+			/* Before pivot_root: /proc is still the host's. */
+			snprintf(target, sizeof(target), "/proc/self/fd/%d", fds[0]);
+			if (mount(source, target, fstype, flags, data[0] ? data : NULL) < 0)
+				err = errno;
+			close(fds[0]);
+			break;
+		}
+		default:
+			fail(XK_PROTOCOL, 0, 0);
+		}
+		answer(err, index);
+	}
+}
+
+/*
+ * The start of a direct init: 'S' on the socket (`berth run`), or
+ * `berth start` opening exec.fifo, which this process reopens through
+ * its handle (_BERTH_FIFO_FD, an O_PATH handle of the fifo alone) in the
+ * container's own procfs (pid 1's /proc/self), which blocks until then;
+ * then one byte to it, as the Go init's waitForStart.
+ */
+static void await_start(void)
+{
+	char path[64];
+	const char *text;
+	char *end;
+	long handle;
+	int fifo;
+	char kind;
+	ssize_t n;
+
+	if (!(init_mode.flags & INIT_F_FIFO)) {
+		do
+			n = recv(report_sock, &kind, 1, 0);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			_exit(1); /* the runtime is gone */
+		if (n < 0)
+			fail(XK_START, errno, 0);
+		if (kind != 'S')
+			fail(XK_PROTOCOL, 0, 3);
+		return;
+	}
+	close(report_sock); /* the runtime is gone by now */
+	text = getenv("_BERTH_FIFO_FD");
+	if (text == NULL)
+		fail(XK_START, EBADF, 1);
+	errno = 0;
+	handle = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || handle < 3 || handle > INT_MAX)
+		fail(XK_START, EBADF, 1);
+	snprintf(path, sizeof(path), "/proc/self/fd/%ld", handle);
+	do
+		fifo = open(path, O_WRONLY | O_CLOEXEC);
+	while (fifo < 0 && errno == EINTR);
+	if (fifo < 0)
+		fail(XK_START, errno, 1);
+	close((int)handle);
+	report_fifo = fifo;
+	if (write(fifo, "0", 1) != 1)
+		fail(XK_START, errno, 2);
+}
+
+/*
+ * The sealed binary this process was started from (_BERTH_EXE_FD, as the
+ * Go init's Init): the kernel holds it now, and a created init must hold
+ * no handle of the host's while it waits for start.
+ */
+static void close_exe_handle(void)
+{
+	const char *text = getenv("_BERTH_EXE_FD");
+	char *end;
+	long fd;
+
+	if (text == NULL)
+		return;
+	errno = 0;
+	fd = strtol(text, &end, 10);
+	if (errno == 0 && end != text && *end == '\0' && fd > 2 && fd <= INT_MAX &&
+	    fd != report_sock)
+		close((int)fd);
 }
 
 /* os/exec's findExecutable: 0, or the error kind with *err. */
@@ -551,9 +816,19 @@ void direct_exec_run(int sock)
 	/* Its EOF tells the runtime that execve succeeded. */
 	if (fcntl(sock, F_SETFD, FD_CLOEXEC) < 0)
 		fail(XK_PROTOCOL, errno, 2);
-	await_go();
-	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
-		fail(XK_PDEATHSIG, errno, 0);
+	close_exe_handle();
+	if (init_mode.on) {
+		init_serve();
+		/* The Go init's rootfs step: a fresh session keyring. */
+		if ((init_mode.flags & INIT_F_KEYRING) &&
+		    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, init_mode.keyring) < 0 &&
+		    errno != ENOSYS)
+			fail(XK_KEYRING, errno, 0);
+	} else {
+		await_go();
+		if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+			fail(XK_PDEATHSIG, errno, 0);
+	}
 	/* prepareProcess: the program, then the rlimits. */
 	target = resolve();
 	for (i = 0; i < prog.nrlim; i++) {
@@ -561,6 +836,16 @@ void direct_exec_run(int sock)
 
 		if (prlimit64(0, (int)prog.rlim[i].resource, &lim, NULL) < 0)
 			fail(XK_RLIMIT, errno, i);
+	}
+	if (init_mode.on) {
+		/* The ready step: from here on the runtime may exit. */
+		char ready = 'R';
+
+		if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+			fail(XK_PDEATHSIG, errno, 0);
+		if (send(report_sock, &ready, 1, MSG_NOSIGNAL) != 1)
+			_exit(1);
+		await_start();
 	}
 	/*
 	 * finalizeAndExec. The affinity berth was started with (or set for

@@ -340,6 +340,12 @@ func start(cmd *exec.Cmd, msg []byte, maps *idMaps) (pid int, forked bool, err e
 // startKeep is start; with keep, it returns the parent's end of the
 // socket open, for a direct exec's go-ahead and outcome.
 func startKeep(cmd *exec.Cmd, msg []byte, maps *idMaps, keep bool) (pid int, forked bool, sock *os.File, err error) {
+	return startKeepIn(cmd, msg, maps, keep, false)
+}
+
+// startKeepIn is startKeep; ownPidNS: cmd is cloned into a new pid
+// namespace, where it reports itself as pid 1.
+func startKeepIn(cmd *exec.Cmd, msg []byte, maps *idMaps, keep, ownPidNS bool) (pid int, forked bool, sock *os.File, err error) {
 	if !haveConstructor {
 		return 0, false, nil, errors.New("nsenter: built without cgo, the constructor is missing")
 	}
@@ -373,7 +379,7 @@ func startKeep(cmd *exec.Cmd, msg []byte, maps *idMaps, keep bool) (pid int, for
 		return 0, false, nil, fmt.Errorf("nsenter: start %s: %w", cmd.Path, err)
 	}
 
-	pid, forked, err = serve(parentEnd, cmd.Process.Pid, msg, maps)
+	pid, forked, err = serve(parentEnd, cmd.Process.Pid, msg, maps, ownPidNS)
 	if err != nil {
 		// A child that reported its error exits by itself; let it, so
 		// that its exit status is the real one.
@@ -427,7 +433,7 @@ func withEnv(env []string, key, value string) []string {
 }
 
 // serve sends the request and answers the child until it reports a pid.
-func serve(sock *os.File, childPid int, msg []byte, maps *idMaps) (pid int, forked bool, err error) {
+func serve(sock *os.File, childPid int, msg []byte, maps *idMaps, ownPidNS bool) (pid int, forked bool, err error) {
 	if _, err := sock.Write(msg); err != nil {
 		return 0, false, fmt.Errorf("nsenter: send request: %w", err)
 	}
@@ -456,6 +462,9 @@ func serve(sock *os.File, childPid int, msg []byte, maps *idMaps) (pid int, fork
 			}
 			pid := int(int32(binary.NativeEndian.Uint32(reply[1:])))
 			forked := reply[0] == msgChildPid
+			if !forked && ownPidNS && pid == 1 {
+				pid = childPid
+			}
 			if pid <= 0 || (!forked && pid != childPid) {
 				if forked && pid > 0 {
 					_ = unix.Kill(pid, unix.SIGKILL)

@@ -45,6 +45,24 @@ type Config struct {
 	// Spec.Mounts[i] (a bind), for a source init cannot reach from its
 	// user namespace. Nil: no runtime to ask.
 	OpenSource func(i int) (int, error)
+	// MountInNS, when set, mounts the filesystems that take their
+	// namespace from the mounting task (proc: its pid namespace; cgroup2
+	// in a cgroup namespace) on dst, in the container's process: the
+	// caller then builds the rootfs from outside those namespaces (a
+	// direct init's thread). Nil: mounted here, with mountAt.
+	MountInNS func(source, fstype string, flags uintptr, data string, dst int) error
+}
+
+// mountOwn mounts a filesystem that takes its namespace from the
+// mounting task (Config.MountInNS).
+func (cfg *Config) mountOwn(source, fstype string, flags uintptr, data string, dst handle) error {
+	if cfg.MountInNS == nil {
+		return mountAt(source, fstype, flags, data, dst)
+	}
+	if err := cfg.MountInNS(source, fstype, flags, data, int(dst)); err != nil {
+		return fmt.Errorf("mount: %w", err)
+	}
+	return nil
 }
 
 // Prepare does everything that happens before pivot_root.
@@ -257,7 +275,11 @@ func mountFilesystem(cfg *Config, root handle, m specs.Mount, mf configs.MountFl
 	}
 	flags := mf.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
 	data := strings.Join(mf.Data, ",")
-	err = mountAt(m.Source, m.Type, flags, data, dst)
+	if m.Type == "proc" {
+		err = cfg.mountOwn(m.Source, m.Type, flags, data, dst)
+	} else {
+		err = mountAt(m.Source, m.Type, flags, data, dst)
+	}
 	if err != nil && m.Type == "sysfs" && cfg.UserNS && errors.Is(err, unix.EPERM) {
 		// Without its own network namespace a user-namespaced container
 		// may not mount sysfs: bind the host's read-only instead.
@@ -395,7 +417,7 @@ func mountCgroup(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags)
 // bind is then the view a cgroup namespace gives, as runc falls back to.
 func mountCgroup2(cfg *Config, unified string, dst handle, mf configs.MountFlags, attrs uint64) error {
 	if cfg.CgroupNS {
-		err := mountAt("cgroup2", "cgroup2", mf.Flags&^(unix.MS_BIND|unix.MS_REC), "", dst)
+		err := cfg.mountOwn("cgroup2", "cgroup2", mf.Flags&^(unix.MS_BIND|unix.MS_REC), "", dst)
 		if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EPERM) {
 			return err
 		}

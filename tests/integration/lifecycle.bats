@@ -75,7 +75,8 @@ teardown() { teardown_bundle; }
 @test "ic-init-nopoll: berth init reads /etc/passwd and /proc/self/setgroups through bare fds (no Go poller in init); HOME still comes from /etc/passwd" {
 	update_config '.process.env = ["PATH=/bin:/usr/bin"]'
 	set_args sh -c 'echo home=$HOME'
-	strace -f -qq -o "$TEST_TMP/strace" -e trace=execve,epoll_create1,epoll_ctl,openat \
+	# The Go init's (a direct init has no Go runtime: directinit.bats).
+	BERTH_GO_INIT=1 strace -f -qq -o "$TEST_TMP/strace" -e trace=execve,epoll_create1,epoll_ctl,openat \
 		"$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" ic-np1 >"$TEST_TMP/out" </dev/null
 	[ "$(cat "$TEST_TMP/out")" = "home=/root" ]
 	# init's pid: the process that execve'd "berth init".

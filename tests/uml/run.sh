@@ -24,7 +24,7 @@ repo=$(cd "$here/../.." && pwd)
 # PTRACE_GETREGSET (EIO for NT_PRSTATUS, NT_PRFPREG and NT_X86_XSTATE
 # alike), which CRIU reads every task's registers with; its feature probe
 # already fails there ("Can't obtain FPU registers ... Input/output error").
-UML_SUITES=${UML_SUITES:-"cgroupv2 cgroups pause update events exec lifecycle rootless-cgroupv2"}
+UML_SUITES=${UML_SUITES:-"cgroupv2 cgroups pause update events exec lifecycle rootless-cgroupv2 directinit"}
 # Whole-boot deadline, seconds (UML system calls are slow: ~0.5 s a run).
 UML_TIMEOUT=${UML_TIMEOUT:-1500}
 UML_MEM=${UML_MEM:-1G}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# The direct init (libcontainer/directinit.go): a container's init in which
+# no Go runtime starts, its rootfs built by a thread of the runtime. The
+# container it makes must be the Go init's, to the byte, and so must its
+# errors. BERTH_GO_INIT=1 asks for the Go init.
+
+load helpers
+
+setup() { setup_bundle; }
+teardown() { teardown_bundle; }
+
+# init_threads ID: the thread count of a created container's init.
+init_threads() {
+	awk '/^Threads:/ { print $2 }' "/proc/$(init_pid "$1")/status"
+}
+
+# What a container sees of itself, without what differs from one run to
+# the next (mount ids, peer groups, pids of the host, and the order of the
+# cgroup v1 binds, which follows a Go map's).
+PROBE='hostname; echo "cwd $(pwd) umask $(umask)"; id
+grep -E "^(Cap|NoNewPrivs|Seccomp|Uid|Gid|Groups)" /proc/self/status
+ulimit -a; cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward
+awk "{ for (i = 7; \$i != \"-\"; i++); print \$4, \$5, \$6, \$(i+1), \$(i+2), \$(i+3) }" /proc/self/mountinfo | sort
+cat /proc/self/cgroup; ls /proc/self/fd; env | sort; ls -ln /dev
+echo "$$"; mkdir /tmp/probe-dir 2>&1; cat /proc/1/cmdline | tr "\0" " "; echo'
+
+# probe_both NAME: runs the probe in a container with the Go init and with
+# the direct one; both outputs must be the same.
+probe_both() {
+	set_args sh -c "$PROBE"
+	BERTH_GO_INIT=1 run berth run --bundle "$BUNDLE" "$1-go"
+	[ "$status" -eq 0 ]
+	local go_out=$output
+	run berth run --bundle "$BUNDLE" "$1-direct"
+	[ "$status" -eq 0 ]
+	if [ "$output" != "$go_out" ]; then
+		diff <(echo "$go_out") <(echo "$output") || true
+		return 1
+	fi
+	[[ "$output" == *" /proc rw,relatime proc proc "* ]]
+}
+
+@test "di-threads: a default config's init runs no Go runtime; BERTH_GO_INIT=1 gets the Go init" {
+	berth create --bundle "$BUNDLE" di-threads
+	[ "$(init_threads di-threads)" -eq 1 ]
+	BERTH_GO_INIT=1 berth create --bundle "$BUNDLE" di-threads-go
+	[ "$(init_threads di-threads-go)" -gt 1 ]
+	# Both start and run the same.
+	berth start di-threads
+	berth start di-threads-go
+	[ "$(container_status di-threads)" = running ]
+	[ "$(container_status di-threads-go)" = running ]
+}
+
+@test "di-same: the container is the Go init's (root, hostname, sysctl, cgroup namespace, read-only root)" {
+	update_config '.hostname = "di-host" | .linux.sysctl = {"net.ipv4.ip_forward": "1"}
+		| .root.readonly = true | .process.oomScoreAdj = 100'
+	probe_both di-same
+	[[ "$output" == *di-host* ]]
+}
+
+@test "di-same-user: the container is the Go init's (user, groups, caps, no_new_privs, rlimits, seccomp, cwd, umask)" {
+	update_config '.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 63}
+		| .process.cwd = "/tmp" | .process.noNewPrivileges = true
+		| .process.env += ["A=1", "A=2"]
+		| .process.rlimits = [{"type": "RLIMIT_NOFILE", "hard": 777, "soft": 555}, {"type": "RLIMIT_NPROC", "hard": 99, "soft": 88}]
+		| .process.capabilities = {"bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"], "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]}
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+	probe_both di-user
+	[[ "$output" == *"uid=1000 gid=1000 groups=10,20"* ]]
+	[[ "$output" == *"Operation not permitted"* ]]
+}
+
+@test "di-fallback: configs the direct init cannot take keep the Go init" {
+	update_config '.hooks = {"createContainer": [{"path": "/bin/true"}]}'
+	berth create --bundle "$BUNDLE" di-fb-hook
+	[ "$(init_threads di-fb-hook)" -gt 1 ]
+	update_config 'del(.hooks)'
+	berth --debug create --bundle "$BUNDLE" di-fb-debug
+	[ "$(init_threads di-fb-debug)" -gt 1 ]
+	update_config '.mounts |= map(select(.type != "proc"))'
+	berth create --bundle "$BUNDLE" di-fb-noproc
+	[ "$(init_threads di-fb-noproc)" -gt 1 ]
+}
+
+# untimed: output without logrus' timestamps.
+untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
+
+@test "di-execve: a failed execve after start reads the same either way (start, run)" {
+	printf '\177ELF not really' >"$BUNDLE/rootfs/bad"
+	chmod 755 "$BUNDLE/rootfs/bad"
+	set_args /bad
+	for how in go direct; do
+		if [ $how = go ]; then export BERTH_GO_INIT=1; else unset BERTH_GO_INIT; fi
+		berth create --bundle "$BUNDLE" di-ex
+		run berth start di-ex
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"start container: exec /bad: exec format error"* ]]
+		eval "start_$how=\$(untimed \"\$output\")"
+		berth delete --force di-ex
+		run berth run --bundle "$BUNDLE" di-exr
+		[ "$status" -eq 255 ]
+		# Once, by init on the process's stderr.
+		[ "$(grep -c 'exec /bad: exec format error' <<<"$output")" -eq 1 ]
+		eval "run_$how=\$(untimed \"\$output\")"
+		berth delete --force di-exr || true
+	done
+	unset BERTH_GO_INIT
+	[ "$start_go" = "$start_direct" ]
+	[ "$run_go" = "$run_direct" ]
+}
+
+@test "di-errors: set-up errors read the same either way and leave nothing behind" {
+	check_error() {
+		BERTH_GO_INIT=1 run berth run --bundle "$BUNDLE" di-err
+		[ "$status" -ne 0 ]
+		local go_out
+		go_out=$(untimed "$output")
+		run berth run --bundle "$BUNDLE" di-err
+		[ "$status" -ne 0 ]
+		[ "$(untimed "$output")" = "$go_out" ]
+		[ -z "$(berth list -q)" ]
+		local d
+		for d in /sys/fs/cgroup/*/berth/di-err /sys/fs/cgroup/berth/di-err; do [ ! -e "$d" ]; done
+	}
+	cp "$BUNDLE/config.json" "$TEST_TMP/config.orig"
+	# proc's own options are the container process's mount(2) to refuse.
+	update_config '.mounts += [{"destination": "/proc2", "type": "proc", "source": "proc", "options": ["nosuchoption"]}]'
+	check_error
+	[[ "$output" == *"mount proc on /proc2: mount: invalid argument"* ]]
+	cp "$TEST_TMP/config.orig" "$BUNDLE/config.json"
+	# A mount the runtime's thread makes.
+	update_config '.mounts += [{"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["size=nonsense"]}]'
+	check_error
+	[[ "$output" == *"on /x"* ]]
+	cp "$TEST_TMP/config.orig" "$BUNDLE/config.json"
+	# A program that is not there fails create, before ready.
+	set_args /nonexistent
+	check_error
+	[[ "$output" == *"/nonexistent"* ]]
+	cp "$TEST_TMP/config.orig" "$BUNDLE/config.json"
+	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "hard": 10, "soft": 20}]'
+	check_error
+	[[ "$output" == *RLIMIT_NOFILE* ]]
+}
