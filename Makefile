@@ -43,8 +43,14 @@ deps:
 unittest:
 	$(GO) test -count=1 ./...
 
+# A default config's init is a direct init (libcontainer/directinit.go);
+# these suites run once more with the Go init, which the configs the
+# direct init cannot take keep (BERTH_GO_INIT=1 asks for it).
+GOINIT_SUITES = lifecycle mounts security process errors seccomp namespaces
+
 integration: build rootfs
 	bats --print-output-on-failure tests/integration
+	BERTH_GO_INIT=1 bats --print-output-on-failure $(GOINIT_SUITES:%=tests/integration/%.bats)
 
 # The OCI runtime-tools validation programs against ./berth, compared with
 # tests/conformance/expected-failures.txt (see tests/conformance/run.sh).

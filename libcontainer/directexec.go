@@ -151,6 +151,9 @@ func directFailureError(p *nsenter.ExecProgram, f *nsenter.DirectFailure) error 
 	case nsenter.DirectLookupStat, nsenter.DirectLookupErr, nsenter.DirectLookupPerm:
 		return directLookupError(p, f)
 	case nsenter.DirectChdir:
+		if f.Index == 1 { // a direct init into its new root
+			return errChdir("/", errno)
+		}
 		return errChdir(p.Cwd, errno)
 	case nsenter.DirectCwdOutside:
 		return errCwdOutside(p.Cwd)

@@ -87,7 +87,7 @@ enum {
 	XK_LOOKUP_STAT,
 	XK_LOOKUP_ERR,
 	XK_LOOKUP_PERM,
-	XK_CHDIR,
+	XK_CHDIR,		/* index: 0 the cwd, 1 a direct init's new root */
 	XK_CWD_OUTSIDE,
 	XK_GETCWD,
 	XK_CLOSE_EXEC,

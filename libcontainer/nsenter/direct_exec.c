@@ -819,6 +819,14 @@ void direct_exec_run(int sock)
 	close_exe_handle();
 	if (init_mode.on) {
 		init_serve();
+		/*
+		 * pivot_root moved this process's root, not its cwd, which is
+		 * still the runtime's, in the host's tree (CVE-2024-21626): into
+		 * the container's root before anything else, as the Go init's
+		 * Pivot.
+		 */
+		if (chdir("/") < 0)
+			fail(XK_CHDIR, errno, 1);
 		/* The Go init's rootfs step: a fresh session keyring. */
 		if ((init_mode.flags & INIT_F_KEYRING) &&
 		    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, init_mode.keyring) < 0 &&

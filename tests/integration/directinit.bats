@@ -43,8 +43,16 @@ probe_both() {
 @test "di-threads: a default config's init runs no Go runtime; BERTH_GO_INIT=1 gets the Go init" {
 	berth create --bundle "$BUNDLE" di-threads
 	[ "$(init_threads di-threads)" -eq 1 ]
+	# Its root and its cwd are the container's root, none of the host's
+	# (CVE-2024-21626: pivot_root moves the root, not the cwd).
+	pid=$(init_pid di-threads)
+	root_id=$(stat -L -c %d:%i "$BUNDLE/rootfs")
+	[ "$(stat -L -c %d:%i "/proc/$pid/root")" = "$root_id" ]
+	[ "$(stat -L -c %d:%i "/proc/$pid/cwd")" = "$root_id" ]
 	BERTH_GO_INIT=1 berth create --bundle "$BUNDLE" di-threads-go
 	[ "$(init_threads di-threads-go)" -gt 1 ]
+	pid=$(init_pid di-threads-go)
+	[ "$(stat -L -c %d:%i "/proc/$pid/cwd")" = "$root_id" ]
 	# Both start and run the same.
 	berth start di-threads
 	berth start di-threads-go
