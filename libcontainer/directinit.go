@@ -73,10 +73,11 @@ func directInitBlocker(o *CreateOpts, debug bool) string {
 			return "no new " + string(t) + " namespace"
 		}
 	}
-	for _, ns := range spec.Linux.Namespaces {
-		if ns.Path != "" || ns.Type == specs.TimeNamespace {
-			return "a namespace joined by path, or a time namespace"
-		}
+	// A pod's containers join its sandbox's network, IPC and UTS (and
+	// maybe cgroup) namespaces by path: nsenter joins those before the
+	// program runs, in the new mount and pid namespaces the clone made.
+	if configs.HasNamespace(spec, specs.TimeNamespace) {
+		return "a time namespace"
 	}
 	return ""
 }

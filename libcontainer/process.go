@@ -160,9 +160,9 @@ func startProcess(l *launch) (*started, error) {
 		}
 		var unshare uintptr
 		if l.InitPid == 0 {
-			// A direct init: cloned into its new namespaces (there is
-			// nothing to join: directInitBlocker), nsenter only hands
-			// it the program.
+			// A direct init: cloned into its new namespaces; nsenter
+			// joins those given by path (not a pid, mount, user or time
+			// namespace: directInitBlocker) and hands it the program.
 			unshare, req.Unshare = req.Unshare, 0
 		}
 		dr, err := nsenter.PrepareDirect(req, l.Direct)

@@ -151,3 +151,32 @@ untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
 	check_error
 	[[ "$output" == *RLIMIT_NOFILE* ]]
 }
+
+@test "di-pod: a container joining a sandbox's network, IPC and UTS namespaces by path is a direct init too" {
+	update_config '.hostname = "di-sandbox"'
+	berth run -d --bundle "$BUNDLE" di-sandbox
+	sandbox=$(init_pid di-sandbox)
+	update_config --arg p "/proc/$sandbox/ns" 'del(.hostname) | .linux.namespaces |= map(
+		if .type == "network" or .type == "ipc" or .type == "uts" then .path = ($p + "/" + (if .type == "network" then "net" else .type end)) else . end)'
+	berth create --bundle "$BUNDLE" di-member
+	[ "$(init_threads di-member)" -eq 1 ]
+	member=$(init_pid di-member)
+	for ns in net ipc uts; do
+		[ "$(readlink "/proc/$member/ns/$ns")" = "$(readlink "/proc/$sandbox/ns/$ns")" ]
+	done
+	for ns in pid mnt; do
+		[ "$(readlink "/proc/$member/ns/$ns")" != "$(readlink "/proc/$sandbox/ns/$ns")" ]
+	done
+	berth start di-member
+	run berth exec di-member hostname
+	[ "$output" = di-sandbox ]
+	# And the same container as the Go init makes of it.
+	update_config '.process.args = ["sh", "-c", "hostname; readlink /proc/self/ns/net /proc/self/ns/ipc; ls /proc/1/root >/dev/null && echo ok"]'
+	BERTH_GO_INIT=1 run berth run --bundle "$BUNDLE" di-m-go
+	[ "$status" -eq 0 ]
+	go_out=$output
+	run berth run --bundle "$BUNDLE" di-m-direct
+	[ "$status" -eq 0 ]
+	[ "$output" = "$go_out" ]
+	[[ "$output" == di-sandbox* ]]
+}
