@@ -35,6 +35,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -325,6 +326,33 @@ static void await_go(void)
 	}
 	if (err != 0)
 		fail(XK_JOIN_CGROUP, err, 0);
+}
+
+static void exit_on_signal(int sig)
+{
+	(void)sig;
+	_exit(2);
+}
+
+/*
+ * A direct init is pid 1 of its pid namespace, which the kernel spares
+ * every signal it has no handler for (SIGKILL from outside aside). The
+ * Go init's runtime catches SIGHUP, SIGINT, SIGTERM, SIGQUIT and SIGABRT
+ * and exits with status 2 on them, so `berth kill` of a created
+ * container with its default SIGTERM ends it: so does this, until execve
+ * (which resets caught signals to their default).
+ */
+static void exit_on_signals(void)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGABRT };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = exit_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
 }
 
 /* A request's answer: 'O' + i32 errno (0: done) + u32 index. */
@@ -818,6 +846,7 @@ void direct_exec_run(int sock)
 		fail(XK_PROTOCOL, errno, 2);
 	close_exe_handle();
 	if (init_mode.on) {
+		exit_on_signals();
 		init_serve();
 		/*
 		 * pivot_root moved this process's root, not its cwd, which is

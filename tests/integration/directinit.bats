@@ -180,3 +180,18 @@ untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
 	[ "$output" = "$go_out" ]
 	[[ "$output" == di-sandbox* ]]
 }
+
+@test "di-kill-created: kill's default SIGTERM ends a created init, as it ends the Go init" {
+	for how in go direct; do
+		if [ $how = go ]; then export BERTH_GO_INIT=1; else unset BERTH_GO_INIT; fi
+		berth create --bundle "$BUNDLE" "di-kc-$how"
+		berth kill "di-kc-$how"
+		wait_status "di-kc-$how" stopped
+		# SIGUSR1 is caught and ignored by both.
+		berth create --bundle "$BUNDLE" "di-ku-$how"
+		berth kill "di-ku-$how" USR1
+		sleep 0.2
+		[ "$(container_status "di-ku-$how")" = created ]
+	done
+	unset BERTH_GO_INIT
+}
