@@ -497,11 +497,34 @@ static void init_serve(void)
 }
 
 /*
+ * A procfs of this process's pid namespace that nobody else can reach: a
+ * detached mount of its own, as the Go init's pathrs-lite makes, never
+ * the container's /proc, which the config's mounts could have redirected
+ * (CVE-2025-52881).
+ */
+static int private_procfs(void)
+{
+	int fs, mnt;
+
+	fs = (int)syscall(SYS_fsopen, "proc", 1 /* FSOPEN_CLOEXEC */);
+	if (fs < 0)
+		fail(XK_START, errno, 1);
+	if (syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) < 0)
+		fail(XK_START, errno, 1);
+	mnt = (int)syscall(SYS_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */,
+			   0x2 | 0x4 | 0x8 /* MOUNT_ATTR_NOSUID | NODEV | NOEXEC */);
+	if (mnt < 0)
+		fail(XK_START, errno, 1);
+	close(fs);
+	return mnt;
+}
+
+/*
  * The start of a direct init: 'S' on the socket (`berth run`), or
  * `berth start` opening exec.fifo, which this process reopens through
- * its handle (_BERTH_FIFO_FD, an O_PATH handle of the fifo alone) in the
- * container's own procfs (pid 1's /proc/self), which blocks until then;
- * then one byte to it, as the Go init's waitForStart.
+ * its handle (_BERTH_FIFO_FD, an O_PATH handle of the fifo alone) in a
+ * private procfs (private_procfs), which blocks until then; then one
+ * byte to it, as the Go init's waitForStart.
  */
 static void await_start(void)
 {
@@ -509,7 +532,7 @@ static void await_start(void)
 	const char *text;
 	char *end;
 	long handle;
-	int fifo;
+	int fifo, proc;
 	char kind;
 	ssize_t n;
 
@@ -533,12 +556,14 @@ static void await_start(void)
 	handle = strtol(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || handle < 3 || handle > INT_MAX)
 		fail(XK_START, EBADF, 1);
-	snprintf(path, sizeof(path), "/proc/self/fd/%ld", handle);
+	proc = private_procfs();
+	snprintf(path, sizeof(path), "self/fd/%ld", handle);
 	do
-		fifo = open(path, O_WRONLY | O_CLOEXEC);
+		fifo = openat(proc, path, O_WRONLY | O_CLOEXEC);
 	while (fifo < 0 && errno == EINTR);
 	if (fifo < 0)
 		fail(XK_START, errno, 1);
+	close(proc);
 	close((int)handle);
 	report_fifo = fifo;
 	if (write(fifo, "0", 1) != 1)
