@@ -383,11 +383,10 @@ func (d *Direct) Wait() error {
 	if err != nil {
 		return fmt.Errorf("direct exec: read the outcome of process %d: %w", d.Pid, err)
 	}
-	if n != 13 || buf[0] != msgDirectError {
+	if n != reportSize || buf[0] != msgDirectError {
 		return fmt.Errorf("direct exec: bad report from process %d (%d bytes)", d.Pid, n)
 	}
-	ne := binary.NativeEndian
-	return &DirectFailure{Kind: DirectKind(ne.Uint32(buf[1:])), Errno: unix.Errno(ne.Uint32(buf[5:])), Index: ne.Uint32(buf[9:])}
+	return parseReport(buf[:n]) // directinit.go
 }
 
 // Program is the program the process runs, which a *DirectFailure's
