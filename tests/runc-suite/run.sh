@@ -78,12 +78,36 @@ if [ $# -eq 0 ]; then
 fi
 log=$work/tap.log
 echo "runc-suite: runc $version's tests against $runtime: $*" >&2
+# checkpoint.bats writes /etc/criu/default.conf (a log-file name that CRIU
+# then makes in its working directory, wherever it runs) and removes it
+# only when its test passes: put back what was there.
+criu_conf=/etc/criu/default.conf
+criu_conf_saved=$(mktemp)
+had_criu_dir=false
+[ -d /etc/criu ] && had_criu_dir=true
+had_criu_conf=false
+if [ -e "$criu_conf" ]; then
+	had_criu_conf=true
+	cp -a "$criu_conf" "$criu_conf_saved"
+fi
+restore_criu_conf() {
+	[ -e "$criu_conf_saved" ] || return 0 # done already
+	if $had_criu_conf; then
+		cp -a "$criu_conf_saved" "$criu_conf"
+	else
+		rm -f "$criu_conf"
+		$had_criu_dir || rmdir /etc/criu 2>/dev/null || true
+	fi
+	rm -f "$criu_conf_saved"
+}
+trap restore_criu_conf EXIT
 set +e
 # BATS_TEST_TIMEOUT: a test that hangs (checkpoint --lazy-pages waits for
 # CRIU's status fd) is failed, not waited for.
 RUNC=$runtime BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120} setsid -w flock /tmp/berth-bats.lock \
 	unshare -m --propagation slave bats -T "$@" >"$log" 2>&1 </dev/null
 set -e
+restore_criu_conf
 for d in /sys/fs/cgroup/*; do
 	if [ -d "$d" ] && ! mountpoint -q "$d" && [ -z "$(ls -A "$d")" ]; then
 		rmdir "$d"
@@ -102,7 +126,7 @@ done
 
 # "not ok N name in Tms" lines, with the file each test is in.
 failed=$(mktemp)
-trap 'rm -f "$failed"' EXIT
+trap 'rm -f "$failed"; restore_criu_conf' EXIT
 for f in "$@"; do
 	grep -o '@test "[^"]*"' "$f" | sed -e 's/^@test "//' -e 's/"$//' | while IFS= read -r t; do
 		printf '%s\t%s\n' "$f" "$t"
