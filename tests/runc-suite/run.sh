@@ -101,11 +101,29 @@ restore_criu_conf() {
 	rm -f "$criu_conf_saved"
 }
 trap restore_criu_conf EXIT
+# BATS_TEST_TIMEOUT for checkpoint.bats only: a test that hangs there
+# (checkpoint --lazy-pages waits for CRIU's status fd) is failed, not
+# waited for. bats keeps that timeout as a background job of the test's
+# shell, so a test that runs a bare `wait` (events.bats) would wait for it
+# and fail at the timeout: the other files run without one.
+run_bats() { # TIMEOUT FILE...
+	local timeout=$1
+	shift
+	[ $# -gt 0 ] || return 0
+	RUNC=$runtime env ${timeout:+BATS_TEST_TIMEOUT=$timeout} setsid -w flock /tmp/berth-bats.lock \
+		unshare -m --propagation slave bats -T "$@" >>"$log" 2>&1 </dev/null
+}
+timed=() untimed=()
+for f in "$@"; do
+	case $f in
+	checkpoint.bats) timed+=("$f") ;;
+	*) untimed+=("$f") ;;
+	esac
+done
+: >"$log"
 set +e
-# BATS_TEST_TIMEOUT: a test that hangs (checkpoint --lazy-pages waits for
-# CRIU's status fd) is failed, not waited for.
-RUNC=$runtime BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120} setsid -w flock /tmp/berth-bats.lock \
-	unshare -m --propagation slave bats -T "$@" >"$log" 2>&1 </dev/null
+run_bats "" "${untimed[@]}"
+run_bats "${BATS_TEST_TIMEOUT:-120}" "${timed[@]}"
 set -e
 restore_criu_conf
 for d in /sys/fs/cgroup/*; do
@@ -141,7 +159,9 @@ rm -f "$failed.names"
 passed=$(grep -c '^ok ' "$log" || true)
 skipped=$(grep -c '^ok .* # skip' "$log" || true)
 new=$(grep -v '^#' "$expected" | cut -f1,2 | sort -u | comm -13 - "$failed" || true)
-fixed=$(grep -v '^#' "$expected" | cut -f1,2 | sort -u | comm -23 - "$failed" |
+# Entries whose reason starts with "host timing:" fail or pass with the
+# machine's timing: one that passes is not reported.
+fixed=$(grep -v '^#' "$expected" | awk -F'\t' '$3 !~ /^host timing:/' | cut -f1,2 | sort -u | comm -23 - "$failed" |
 	while IFS=$'\t' read -r f t; do
 		[ -n "$f" ] || continue
 		case " $* " in *" $f "*) printf '%s\t%s\n' "$f" "$t" ;; esac
