@@ -38,12 +38,15 @@ import (
 //	                namespace's cgroup2 through Mount
 //	hooks           prestart and createRuntime hooks, in the runtime
 //	pivot, finish   rootfs.Pivot (which moves init's root too: same mount
-//	                namespace), hostname, sysctls, rootfs.Finish on the
-//	                thread; the thread ends
+//	                namespace), the terminal (makeTerminal; init takes its
+//	                peer: SetTerminal), hostname, sysctls, rootfs.Finish on
+//	                the thread; the thread ends
 //	ready           GoInit: init finds its program, sets its rlimits
 //	start           Start (run), or `berth start` opens exec.fifo
 //	execve          Wait: EOF or a report, worded as the Go init's errors
 //
+// A terminal is made by the thread after pivot_root, in the container's
+// devpts, and taken by init (SetTerminal) as its controlling terminal.
 // What the thread or the program cannot express keeps the Go init
 // (directInitBlocker says why): BERTH_GO_INIT=1 asks for it too.
 
@@ -51,7 +54,11 @@ import (
 // init, or "" if it can.
 func directInitBlocker(o *CreateOpts, debug bool) string {
 	spec := o.Spec
-	if why := directBlocker(spec, spec.Process, debug); why != "" {
+	// A terminal is the runtime thread's to make (makeTerminal) and the
+	// process's to take (SetTerminal), unlike an exec's.
+	p := *spec.Process
+	p.Terminal = false
+	if why := directBlocker(spec, &p, debug); why != "" {
 		return why
 	}
 	switch {
@@ -61,8 +68,6 @@ func directInitBlocker(o *CreateOpts, debug bool) string {
 		return "--no-pivot (chroot moves only the caller's root)"
 	case o.Rootless:
 		return "rootless"
-	case o.ConsoleSocket != nil:
-		return "a console socket"
 	case len(hooks.List(spec.Hooks, hooks.CreateContainer))+len(hooks.List(spec.Hooks, hooks.StartContainer)) > 0:
 		return "hooks that run in the container"
 	case !hasProcAt(spec.Mounts, "/proc"):
@@ -250,15 +255,32 @@ func (cr *creation) buildRootfs(d *nsenter.Direct) error {
 			return err
 		}
 	}
+	proc := cr.cfg.Process // with the caller's extra environment
+	if proc == nil {
+		proc = spec.Process
+	}
+	var peer *os.File
 	err = t.do(func() error {
 		if err := rootfs.Pivot(rc); err != nil {
 			return err
+		}
+		if proc.Terminal {
+			var err error
+			if peer, err = makeTerminal(cr.o.ConsoleSocket, proc, cr.cfg.ClearONLCR, true); err != nil {
+				return err
+			}
 		}
 		if err := setupHostnameSysctl(spec); err != nil {
 			return err
 		}
 		return rootfs.Finish(rc)
 	})
+	if peer != nil {
+		defer peer.Close()
+		if err == nil {
+			err = d.SetTerminal(int(peer.Fd()), peer.Name())
+		}
+	}
 	return directInitError(d, err)
 }
 

@@ -521,34 +521,52 @@ func setupTerminal(cfg *initConfig) error {
 	}
 	sock := os.NewFile(uintptr(consoleFd), "console-socket")
 	defer sock.Close()
-	master, peer, err := console.NewPty("/dev/ptmx")
+	peer, err := makeTerminal(sock, cfg.Process, cfg.ClearONLCR, !cfg.Exec)
 	if err != nil {
 		return err
 	}
-	defer master.Close()
 	defer peer.Close()
-	if err := ownPty(peer, cfg.Process.User); err != nil {
-		return err
+	return console.SetupPeer(peer)
+}
+
+// makeTerminal makes a pty in the caller's root (the container's own
+// devpts), gives it to the process's user, sizes it, binds its peer over
+// /dev/console (bind, an init's), and sends its master to the console
+// socket sock. The peer is the caller's to make the process's terminal
+// (console.SetupPeer), in the process: a direct init's runtime thread
+// makes it, and the process takes it (directinit.go).
+func makeTerminal(sock *os.File, p *specs.Process, clearONLCR, bind bool) (*os.File, error) {
+	master, peer, err := console.NewPty("/dev/ptmx")
+	if err != nil {
+		return nil, err
 	}
-	if cfg.ClearONLCR {
+	defer master.Close()
+	fail := func(err error) (*os.File, error) {
+		peer.Close()
+		return nil, err
+	}
+	if err := ownPty(peer, p.User); err != nil {
+		return fail(err)
+	}
+	if clearONLCR {
 		if err := console.ClearONLCR(master); err != nil {
-			return err
+			return fail(err)
 		}
 	}
-	if sz := cfg.Process.ConsoleSize; sz != nil {
+	if sz := p.ConsoleSize; sz != nil {
 		if err := console.Resize(master, uint16(sz.Width), uint16(sz.Height)); err != nil {
-			return err
+			return fail(err)
 		}
 	}
-	if !cfg.Exec {
+	if bind {
 		if err := bindConsole(peer); err != nil {
-			return err
+			return fail(err)
 		}
 	}
 	if err := utils.SendFile(sock, master); err != nil {
-		return fmt.Errorf("send pty master to console socket: %w", err)
+		return fail(fmt.Errorf("send pty master to console socket: %w", err))
 	}
-	return console.SetupPeer(peer)
+	return peer, nil
 }
 
 // ownPty gives the pty to the process's user, for run and exec alike, as

@@ -167,6 +167,11 @@ func startProcess(l *launch) (*started, error) {
 		}
 		dr, err := nsenter.PrepareDirect(req, l.Direct)
 		if err == nil {
+			if l.InitPid == 0 {
+				// A direct init's runtime sends the pty master itself
+				// (directinit.go): the process has no console socket.
+				l.Console = nil
+			}
 			return startDirect(l, dr, unshare)
 		}
 		if !errors.Is(err, nsenter.ErrProgramTooLarge) {

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -396,6 +397,9 @@ static const char *next_string(const char *b, size_t n, size_t *off)
  *                  namespace from the mounting task (proc, a cgroup
  *                  namespace's cgroup2): the runtime's thread is not in
  *                  this pid or cgroup namespace; answer
+ *   'T' + fd       make the pty peer fd the session's controlling
+ *                  terminal (index 0) and stdio (index 1 + the fd);
+ *                  answer
  *   'G'            go on (no fds)
  *
  * Each answer is 'O' (answer()); the fds are closed at once.
@@ -467,6 +471,26 @@ static void init_serve(void)
 				err = errno;
 				index = 1;
 			}
+			break;
+		case 'T':
+			if (n != 1 || nfds != 1)
+				fail(XK_PROTOCOL, 0, 0);
+			/* console.SetupPeer: the session's terminal, and stdio. */
+			if (ioctl(fds[0], TIOCSCTTY, 0) < 0)
+				err = errno;
+			for (i = 0; err == 0 && i <= 2; i++) {
+				if (fds[0] == (int)i) {
+					if (fcntl(fds[0], F_SETFD, 0) < 0) {
+						err = errno;
+						index = 1 + (uint32_t)i;
+					}
+				} else if (dup2(fds[0], (int)i) < 0) {
+					err = errno;
+					index = 1 + (uint32_t)i;
+				}
+			}
+			if (fds[0] > 2)
+				close(fds[0]);
 			break;
 		case 'M': {
 			size_t off = 5;

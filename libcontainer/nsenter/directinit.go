@@ -23,6 +23,8 @@ import (
 //	                                    (CgroupNS) unshare a cgroup namespace
 //	                    'M' + fd + u32 flags + source\0 fstype\0 data\0
 //	                                    mount(2) that filesystem on fd's directory
+//	                    'T' + fd        make the pty peer fd its controlling
+//	                                    terminal and its stdio
 //	process -> runtime  'O' + i32 errno + u32 index   the answer to each (0: done;
 //	                                    'J': index 0 the join, 1 the unshare)
 //	runtime -> process  'G'             go on: the rootfs is built
@@ -42,6 +44,7 @@ const (
 	msgJoinNet  = 'N'
 	msgJoinCg   = 'J'
 	msgMount    = 'M'
+	msgTerminal = 'T'
 	msgAnswer   = 'O'
 	msgReady    = 'R'
 	msgStart    = 'S'
@@ -103,6 +106,23 @@ func (d *Direct) Mount(source, fstype string, flags uintptr, data string, dst in
 	}
 	_, err := d.request(msg, []int{dst})
 	return err
+}
+
+// SetTerminal makes the pty peer (named name in errors) the process's
+// controlling terminal and its stdio, as console.SetupPeer does for the
+// Go init, in the same words.
+func (d *Direct) SetTerminal(peer int, name string) error {
+	idx, err := d.request([]byte{msgTerminal}, []int{peer})
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return err
+	}
+	if idx == 0 {
+		err = fmt.Errorf("TIOCSCTTY: %w", errno)
+	} else {
+		err = fmt.Errorf("dup3 onto fd %d: %w", idx-1, errno)
+	}
+	return fmt.Errorf("setup pty peer %s: %w", name, err)
 }
 
 // request sends one request and reads its answer: the answer's index,

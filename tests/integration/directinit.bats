@@ -195,3 +195,30 @@ untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
 	done
 	unset BERTH_GO_INIT
 }
+
+@test "di-tty: a terminal container is a direct init, with the Go init's terminal" {
+	update_config '.process.terminal = true | .process.consoleSize = {"height": 25, "width": 81}'
+	set_args sh -c 'tty; stty size; ls -ln /dev/console | cut -c1-10; readlink /proc/self/fd/0; readlink /proc/self/fd/2; ps -o stat,tty,comm | head -2'
+	for how in go direct; do
+		if [ $how = go ]; then export BERTH_GO_INIT=1; else unset BERTH_GO_INIT; fi
+		"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty-$how.sock" >"$TEST_TMP/tty-$how.out" 2>&1 3>&- &
+		recv=$!
+		for _ in $(seq 100); do [ -S "$TEST_TMP/tty-$how.sock" ] && break; sleep 0.05; done
+		berth create --console-socket "$TEST_TMP/tty-$how.sock" --bundle "$BUNDLE" "di-tty-$how"
+		if [ $how = go ]; then
+			[ "$(init_threads "di-tty-$how")" -gt 1 ]
+		else
+			[ "$(init_threads "di-tty-$how")" -eq 1 ]
+		fi
+		berth start "di-tty-$how"
+		deadline=$((SECONDS + 10))
+		while kill -0 "$recv" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+		kill -9 "$recv" 2>/dev/null || true
+		wait "$recv" 2>/dev/null || true
+	done
+	unset BERTH_GO_INIT
+	cat "$TEST_TMP/tty-direct.out"
+	diff "$TEST_TMP/tty-go.out" "$TEST_TMP/tty-direct.out"
+	grep -q '^/dev/pts/0' "$TEST_TMP/tty-direct.out"
+	grep -q '^25 81' "$TEST_TMP/tty-direct.out"
+}
