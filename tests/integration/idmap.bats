@@ -141,3 +141,22 @@ userns_config() {
 	[[ "$output" == *"/mnt/root-file 0:0"* ]]
 	[[ "$output" == *"/mnt/user-file 1000:1000"* ]]
 }
+
+@test "idmap-ctr-src: an idmapped bind whose source is the container's own earlier mount (runc's mount order test)" {
+	# The source is a path in the rootfs where an earlier mount of the
+	# config put a directory: the direct init's thread opens it in the
+	# container's mount namespace, where that mount is.
+	mkdir -p "$TEST_TMP/bsrc/a/x" "$BUNDLE/rootfs/mnt" "$BUNDLE/rootfs/final"
+	echo a-x >"$TEST_TMP/bsrc/a/x/file"
+	update_config --arg s "$TEST_TMP/bsrc/a" --arg r "$BUNDLE/rootfs" '.mounts += [
+		{"destination": "/mnt", "type": "bind", "source": $s, "options": ["rbind"]},
+		{"destination": "/final", "type": "bind", "source": ($r + "/mnt"), "options": ["rbind"],
+		 "uidMappings": [{"containerID": 0, "hostID": 2000, "size": 1001}],
+		 "gidMappings": [{"containerID": 0, "hostID": 3000, "size": 1001}]}]'
+	set_args sh -c 'cat /final/x/file; stat -c "%u:%g" /final/x/file'
+	run berth run --bundle "$BUNDLE" idmap-ctr-src
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == a-x ]]
+	[[ "${lines[1]}" == 2000:3000 ]]
+}
