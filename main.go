@@ -101,14 +101,20 @@ func buildCommands(only string) []*cli.Command {
 	return cmds
 }
 
-// init pins `berth init` to the process's main thread: a lock taken in
-// an init function holds through main. The namespaces init joins or
-// makes on its own (network, cgroup) are per thread, and /proc/PID/ns/*,
-// which hooks, exec and clients go by, shows the main thread's.
+// init pins the main goroutine to the process's main thread: a lock
+// taken in an init function holds through main.
+//   - `berth init`: the namespaces it joins or makes on its own (network,
+//     cgroup) are per thread, and /proc/PID/ns/*, which hooks, exec and
+//     clients go by, shows the main thread's.
+//   - Every other command: goroutines that lock a thread and move it into
+//     a container's namespaces (the network namespace made ahead, a
+//     direct init's rootfs thread, netDevices' netlink socket) end it by
+//     returning locked, which Go does for every thread but the main one:
+//     that one it parks, still in those namespaces, and /proc/self is the
+//     main thread's. With the main goroutine on it, no other goroutine
+//     ever runs there.
 func init() {
-	if len(os.Args) == 2 && os.Args[1] == "init" {
-		runtime.LockOSThread()
-	}
+	runtime.LockOSThread()
 }
 
 func main() {

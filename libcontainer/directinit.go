@@ -307,7 +307,14 @@ func startNSThread(pid int, spec *specs.Spec) (*nsThread, error) {
 
 func (t *nsThread) loop(pid int, spec *specs.Spec) {
 	runtime.LockOSThread() // for good: see nsThread
-	err := joinNamespacesOf(pid, spec)
+	var err error
+	if unix.Gettid() == unix.Getpid() {
+		// Go parks the main thread instead of ending it (main.go's init
+		// keeps the main goroutine there so that this never happens).
+		err = errors.New("direct init: the rootfs thread would be the main thread")
+	} else {
+		err = joinNamespacesOf(pid, spec)
+	}
 	t.results <- err
 	if err != nil {
 		return
