@@ -198,7 +198,7 @@ untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
 
 @test "di-tty: a terminal container is a direct init, with the Go init's terminal" {
 	update_config '.process.terminal = true | .process.consoleSize = {"height": 25, "width": 81}'
-	set_args sh -c 'tty; stty size; ls -ln /dev/console | cut -c1-10; readlink /proc/self/fd/0; readlink /proc/self/fd/2; ps -o stat,tty,comm | head -2'
+	set_args sh -c 'tty; stty size; ls -ln /dev/console | cut -c1-10; readlink /proc/self/fd/0; readlink /proc/self/fd/2; ps -o tty,comm | head -2'
 	for how in go direct; do
 		if [ $how = go ]; then export BERTH_GO_INIT=1; else unset BERTH_GO_INIT; fi
 		"$TESTBIN/recvtty" -mode single -no-stdin "$TEST_TMP/tty-$how.sock" >"$TEST_TMP/tty-$how.out" 2>&1 3>&- &
