@@ -21,7 +21,7 @@ PROBE='hostname; echo "cwd $(pwd) umask $(umask)"; id
 grep -E "^(Cap|NoNewPrivs|Seccomp|Uid|Gid|Groups)" /proc/self/status
 ulimit -a; cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward
 awk "{ for (i = 7; \$i != \"-\"; i++); print \$4, \$5, \$6, \$(i+1), \$(i+2), \$(i+3) }" /proc/self/mountinfo | sort
-cat /proc/self/cgroup; ls /proc/self/fd; env | sort; ls -ln /dev
+cat /proc/self/cgroup; ls /proc/self/fd; env | sort; stat -c "%A %u %g %t %T %n" /dev/* /dev/pts/*
 echo "$$"; mkdir /tmp/probe-dir 2>&1; cat /proc/1/cmdline | tr "\0" " "; echo'
 
 # probe_both NAME: runs the probe in a container with the Go init and with
