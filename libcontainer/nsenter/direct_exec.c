@@ -280,27 +280,28 @@ static void fail(uint32_t kind, int err, uint32_t index)
 	_exit(1);
 }
 
-/* The runtime's go-ahead, with the cgroup v1 "tasks" files to join. */
-static void await_go(void)
+/*
+ * One message from the runtime into buf (size bytes, its length
+ * returned), with the fds it carries (close-on-exec, at most MAX_FDS) in
+ * fds. EOF: the runtime is gone, and nobody is left to report to.
+ */
+static size_t recv_with_fds(void *buf, size_t size, int *fds, size_t *nfds)
 {
-	char kind = 0;
 	char cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))];
-	struct iovec iov = { .iov_base = &kind, .iov_len = 1 };
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
 	struct msghdr mh = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
 	};
 	struct cmsghdr *c;
-	int fds[MAX_FDS];
-	size_t nfds = 0, i;
 	ssize_t n;
-	int err = 0;
 
+	*nfds = 0;
 	do
 		n = recvmsg(report_sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n == 0)
-		_exit(1); /* the runtime is gone: nobody to report to */
+		_exit(1);
 	if (n < 0)
 		fail(XK_PROTOCOL, errno, 0);
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
@@ -309,12 +310,25 @@ static void await_go(void)
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (nfds + k > MAX_FDS)
+		if (*nfds + k > MAX_FDS)
 			fail(XK_PROTOCOL, 0, 1);
-		memcpy(fds + nfds, CMSG_DATA(c), k * sizeof(int));
-		nfds += k;
+		memcpy(fds + *nfds, CMSG_DATA(c), k * sizeof(int));
+		*nfds += k;
 	}
-	if (n != 1 || kind != 'G' || (mh.msg_flags & MSG_CTRUNC))
+	if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))
+		fail(XK_PROTOCOL, 0, 0);
+	return (size_t)n;
+}
+
+/* The runtime's go-ahead, with the cgroup v1 "tasks" files to join. */
+static void await_go(void)
+{
+	char kind = 0;
+	int fds[MAX_FDS];
+	size_t nfds, i;
+	int err = 0;
+
+	if (recv_with_fds(&kind, 1, fds, &nfds) != 1 || kind != 'G')
 		fail(XK_PROTOCOL, 0, 0);
 	/*
 	 * They lead into the host's cgroup tree: written and closed at once
@@ -354,6 +368,22 @@ static void exit_on_signals(void)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		(void)sigaction(sigs[i], &sa, NULL);
+}
+
+/* The descriptor (3 or above) the environment variable name gives, or -1. */
+static int env_fd(const char *name)
+{
+	const char *text = getenv(name);
+	char *end;
+	long fd;
+
+	if (text == NULL)
+		return -1;
+	errno = 0;
+	fd = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || fd < 3 || fd > INT_MAX)
+		return -1;
+	return (int)fd;
 }
 
 /* A request's answer: 'O' + i32 errno (0: done) + u32 index. */
@@ -407,44 +437,14 @@ static const char *next_string(const char *b, size_t n, size_t *off)
 static void init_serve(void)
 {
 	char buf[4096];
-	char cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))];
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct msghdr mh;
-	struct cmsghdr *c;
 	int fds[MAX_FDS];
-	size_t nfds, i;
-	ssize_t n;
+	size_t nfds, i, n;
 
 	for (;;) {
 		int err = 0;
 		uint32_t index = 0;
 
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		do
-			n = recvmsg(report_sock, &mh, MSG_CMSG_CLOEXEC);
-		while (n < 0 && errno == EINTR);
-		if (n == 0)
-			_exit(1); /* the runtime is gone */
-		if (n < 0)
-			fail(XK_PROTOCOL, errno, 0);
-		nfds = 0;
-		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-			size_t k;
-
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			if (nfds + k > MAX_FDS)
-				fail(XK_PROTOCOL, 0, 1);
-			memcpy(fds + nfds, CMSG_DATA(c), k * sizeof(int));
-			nfds += k;
-		}
-		if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))
-			fail(XK_PROTOCOL, 0, 0);
+		n = recv_with_fds(buf, sizeof(buf), fds, &nfds);
 		switch (buf[0]) {
 		case 'G':
 			if (n != 1 || nfds != 0)
@@ -501,10 +501,10 @@ static void init_serve(void)
 			if (n < 5 || nfds != 1)
 				fail(XK_PROTOCOL, 0, 0);
 			flags = get_u32((const unsigned char *)buf + 1);
-			source = next_string(buf, (size_t)n, &off);
-			fstype = next_string(buf, (size_t)n, &off);
-			data = next_string(buf, (size_t)n, &off);
-			if (data == NULL || off != (size_t)n)
+			source = next_string(buf, n, &off);
+			fstype = next_string(buf, n, &off);
+			data = next_string(buf, n, &off);
+			if (data == NULL || off != n)
 				fail(XK_PROTOCOL, 0, 0);
 			/* Before pivot_root: /proc is still the host's. */
 			snprintf(target, sizeof(target), "/proc/self/fd/%d", fds[0]);
@@ -553,10 +553,7 @@ static int private_procfs(void)
 static void await_start(void)
 {
 	char path[64];
-	const char *text;
-	char *end;
-	long handle;
-	int fifo, proc;
+	int handle, fifo, proc;
 	char kind;
 	ssize_t n;
 
@@ -573,22 +570,18 @@ static void await_start(void)
 		return;
 	}
 	close(report_sock); /* the runtime is gone by now */
-	text = getenv("_BERTH_FIFO_FD");
-	if (text == NULL)
-		fail(XK_START, EBADF, 1);
-	errno = 0;
-	handle = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || handle < 3 || handle > INT_MAX)
+	handle = env_fd("_BERTH_FIFO_FD");
+	if (handle < 0)
 		fail(XK_START, EBADF, 1);
 	proc = private_procfs();
-	snprintf(path, sizeof(path), "self/fd/%ld", handle);
+	snprintf(path, sizeof(path), "self/fd/%d", handle);
 	do
 		fifo = openat(proc, path, O_WRONLY | O_CLOEXEC);
 	while (fifo < 0 && errno == EINTR);
 	if (fifo < 0)
 		fail(XK_START, errno, 1);
 	close(proc);
-	close((int)handle);
+	close(handle);
 	report_fifo = fifo;
 	if (write(fifo, "0", 1) != 1)
 		fail(XK_START, errno, 2);
@@ -601,17 +594,10 @@ static void await_start(void)
  */
 static void close_exe_handle(void)
 {
-	const char *text = getenv("_BERTH_EXE_FD");
-	char *end;
-	long fd;
+	int fd = env_fd("_BERTH_EXE_FD");
 
-	if (text == NULL)
-		return;
-	errno = 0;
-	fd = strtol(text, &end, 10);
-	if (errno == 0 && end != text && *end == '\0' && fd > 2 && fd <= INT_MAX &&
-	    fd != report_sock)
-		close((int)fd);
+	if (fd >= 0 && fd != report_sock)
+		close(fd);
 }
 
 /* os/exec's findExecutable: 0, or the error kind with *err. */
