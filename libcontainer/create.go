@@ -207,11 +207,7 @@ func (cr *creation) startInit() error {
 	}
 	o := cr.o
 	// The child inherits the initial affinity from birth (affinity_linux.go).
-	proc := o.Spec.Process
-	if p := withEnv(proc, o.ExtraEnv); p != nil { // socket.go
-		proc = p
-	}
-	direct, err := directInitProgram(o, proc, logrus.IsLevelEnabled(logrus.DebugLevel)) // directinit.go
+	direct, err := directInitProgram(o, cr.initProcess(), logrus.IsLevelEnabled(logrus.DebugLevel)) // directinit.go
 	if err != nil {
 		return err
 	}
@@ -366,21 +362,42 @@ func (cr *creation) step(s step) error {
 // linux.netDevices are moved into the container's network namespace
 // before: init's hooks and process find them there (netdevices.go).
 func (cr *creation) sendConfig() error {
+	aheadFd, err := cr.takeNetNS()
+	if err != nil {
+		return err
+	}
 	var fds []int
-	aheadFd := -1
-	if cr.netns != nil {
-		fd, err := cr.netns.wait()
-		cr.netns = nil
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		fds, aheadFd = []int{fd}, fd
+	if aheadFd >= 0 {
+		defer unix.Close(aheadFd)
+		fds = []int{aheadFd}
 	}
 	if err := moveNetDevices(cr.o.Spec, cr.o.Rootless, aheadFd, cr.proc.pid); err != nil {
 		return err
 	}
 	return cr.r.sendConfig(cr.cfg, fds...)
+}
+
+// takeNetNS takes the network namespace made ahead (its fd, the
+// caller's to close), or -1 when there is none.
+func (cr *creation) takeNetNS() (int, error) {
+	if cr.netns == nil {
+		return -1, nil
+	}
+	fd, err := cr.netns.wait()
+	cr.netns = nil
+	if err != nil {
+		return -1, err
+	}
+	return fd, nil
+}
+
+// initProcess is init's process: the config's, with the caller's extra
+// environment (ExtraEnv).
+func (cr *creation) initProcess() *specs.Process {
+	if p := withEnv(cr.o.Spec.Process, cr.o.ExtraEnv); p != nil { // socket.go
+		return p
+	}
+	return cr.o.Spec.Process
 }
 
 // runtimeHooks runs the prestart and createRuntime hooks (hooks step).
@@ -446,10 +463,7 @@ func (cr *creation) finish(err error) {
 
 // closeNetNS closes a network namespace made ahead and never sent.
 func (cr *creation) closeNetNS() {
-	if cr.netns != nil {
-		if fd, err := cr.netns.wait(); err == nil {
-			unix.Close(fd)
-		}
-		cr.netns = nil
+	if fd, err := cr.takeNetNS(); err == nil && fd >= 0 {
+		unix.Close(fd)
 	}
 }

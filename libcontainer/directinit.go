@@ -150,18 +150,15 @@ func directInitError(d *nsenter.Direct, err error) error {
 func (cr *creation) runDirectInit() error {
 	d, pid := cr.proc.direct, cr.proc.pid
 	// config
-	aheadFd := -1
-	if cr.netns != nil {
-		fd, err := cr.netns.wait()
-		cr.netns = nil
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		if err := d.JoinNetNS(fd); err != nil {
+	aheadFd, err := cr.takeNetNS()
+	if err != nil {
+		return err
+	}
+	if aheadFd >= 0 {
+		defer unix.Close(aheadFd)
+		if err := d.JoinNetNS(aheadFd); err != nil {
 			return directInitError(d, err)
 		}
-		aheadFd = fd
 	}
 	if err := moveNetDevices(cr.o.Spec, cr.o.Rootless, aheadFd, pid); err != nil {
 		return err
@@ -255,10 +252,7 @@ func (cr *creation) buildRootfs(d *nsenter.Direct) error {
 			return err
 		}
 	}
-	proc := cr.cfg.Process // with the caller's extra environment
-	if proc == nil {
-		proc = spec.Process
-	}
+	proc := cr.initProcess()
 	var peer *os.File
 	err = t.do(func() error {
 		if err := rootfs.Pivot(rc); err != nil {

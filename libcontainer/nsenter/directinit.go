@@ -129,15 +129,8 @@ func (d *Direct) SetTerminal(peer int, name string) error {
 // and its errno (a unix.Errno) when the request failed. A report that
 // came instead is a *DirectFailure.
 func (d *Direct) request(msg []byte, fds []int) (uint32, error) {
-	var oob []byte
-	if len(fds) > 0 {
-		oob = unix.UnixRights(fds...)
-	}
-	if err := unix.Sendmsg(int(d.sock.Fd()), msg, oob, nil, 0); err != nil {
-		if rerr := d.pendingReport(); rerr != nil {
-			return 0, rerr
-		}
-		return 0, fmt.Errorf("direct init: send to process %d: %w", d.Pid, err)
+	if err := d.send("send to", msg, fds); err != nil {
+		return 0, err
 	}
 	buf, err := d.read()
 	if err != nil {
@@ -171,6 +164,22 @@ func (d *Direct) read() ([]byte, error) {
 	return buf[:n], nil
 }
 
+// send sends msg with fds; after a failure (what: "send X to"), the
+// report the process left before it died, if any.
+func (d *Direct) send(what string, msg []byte, fds []int) error {
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	if err := unix.Sendmsg(int(d.sock.Fd()), msg, oob, nil, 0); err != nil {
+		if rerr := d.pendingReport(); rerr != nil {
+			return rerr
+		}
+		return fmt.Errorf("direct init: %s process %d: %w", what, d.Pid, err)
+	}
+	return nil
+}
+
 // pendingReport is the report a process that died left in the socket
 // (after a failed send), if any.
 func (d *Direct) pendingReport() error {
@@ -185,11 +194,8 @@ func (d *Direct) pendingReport() error {
 // GoInit lets the process go on once its rootfs is built and waits for
 // it to report ready.
 func (d *Direct) GoInit() error {
-	if err := unix.Sendmsg(int(d.sock.Fd()), []byte{msgGo}, nil, nil, 0); err != nil {
-		if rerr := d.pendingReport(); rerr != nil {
-			return rerr
-		}
-		return fmt.Errorf("direct init: send go-ahead to process %d: %w", d.Pid, err)
+	if err := d.send("send go-ahead to", []byte{msgGo}, nil); err != nil {
+		return err
 	}
 	buf, err := d.read()
 	if err != nil {
@@ -211,13 +217,7 @@ func (d *Direct) GoInit() error {
 // Start starts a ready process (without InitOptions.Fifo); Wait then
 // returns its execve's outcome.
 func (d *Direct) Start() error {
-	if err := unix.Sendmsg(int(d.sock.Fd()), []byte{msgStart}, nil, nil, 0); err != nil {
-		if rerr := d.pendingReport(); rerr != nil {
-			return rerr
-		}
-		return fmt.Errorf("direct init: send start to process %d: %w", d.Pid, err)
-	}
-	return nil
+	return d.send("send start to", []byte{msgStart}, nil)
 }
 
 // parseReport reads an 'X' report.
