@@ -14,7 +14,7 @@ if [ "${1:-}" = --build-only ]; then
 	build_only=1
 	shift
 fi
-pkgs=(gcc make git jq libseccomp-dev busybox-static)
+pkgs=(gcc make git jq libseccomp-dev musl-tools busybox-static)
 if [ -z "$build_only" ]; then
 	pkgs+=(bats util-linux bsdutils iproute2 procps strace python3 time
 		# the real clients the integration suites drive

@@ -115,6 +115,13 @@ int direct_exec_requested(void);
 /* Sets the program up and execve's it; reports failure on sock and exits. */
 __attribute__((noreturn)) void direct_exec_run(int sock);
 
+/*
+ * nsenter.c's: err in Go's words (errno_text.h, whatever the C library),
+ * with its first letter upper-cased as glibc's strerror has it when upper
+ * is set; "errno N" for one Go has no words for.
+ */
+void nsenter_errno_text(int err, int upper, char *buf, size_t len);
+
 /* nsenter.c's: report a malformed request and exit. */
 __attribute__((noreturn, format(printf, 2, 3)))
 void nsenter_die(int err, const char *fmt, ...);

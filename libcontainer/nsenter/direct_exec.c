@@ -243,15 +243,13 @@ int direct_exec_requested(void)
 /*
  * An init's failed execve goes to its stderr too, as the Go init's does
  * (finalizeAndExec), in Go's words: os.PathError's "exec PATH: " and the
- * errno's text, which is glibc's with its first letter lowered.
+ * errno's text.
  */
 static void show_exec_error(uint32_t index, int err)
 {
-	char text[256];
+	char text[128];
 
-	snprintf(text, sizeof(text), "%s", strerror(err));
-	if (text[0] >= 'A' && text[0] <= 'Z' && !(text[1] >= 'A' && text[1] <= 'Z'))
-		text[0] = (char)(text[0] - 'A' + 'a');
+	nsenter_errno_text(err, 0, text, sizeof(text));
 	dprintf(STDERR_FILENO, "exec %s: %s\n", prog.cand[index], text);
 }
 

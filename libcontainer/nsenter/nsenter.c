@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "direct.h"
+#include "errno_text.h"
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -105,10 +106,21 @@ static int sock = -1;
 
 #define die nsenter_die
 
+void nsenter_errno_text(int err, int upper, char *buf, size_t len)
+{
+	if (err > 0 && (size_t)err < sizeof(errno_texts) / sizeof(errno_texts[0]) && errno_texts[err])
+		snprintf(buf, len, "%s", errno_texts[err]);
+	else
+		snprintf(buf, len, "errno %d", err);
+	if (upper && buf[0] >= 'a' && buf[0] <= 'z')
+		buf[0] = (char)(buf[0] - 'a' + 'A');
+}
+
 /* Report an error to the parent (or stderr before the socket is known), exit. */
 void nsenter_die(int err, const char *fmt, ...)
 {
 	char msg[PATH_MAX + 256];
+	char text[128];
 	size_t len;
 	va_list ap;
 
@@ -117,8 +129,10 @@ void nsenter_die(int err, const char *fmt, ...)
 	vsnprintf(msg + 1, sizeof(msg) - 1, fmt, ap);
 	va_end(ap);
 	len = 1 + strlen(msg + 1);
-	if (err != 0)
-		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(err));
+	if (err != 0) {
+		nsenter_errno_text(err, 1, text, sizeof(text));
+		snprintf(msg + len, sizeof(msg) - len, ": %s", text);
+	}
 	len += strlen(msg + len);
 	if (sock < 0 || send(sock, msg, len, MSG_NOSIGNAL) < 0)
 		dprintf(STDERR_FILENO, "nsenter: %.*s\n", (int)(len - 1), msg + 1);

@@ -148,7 +148,7 @@ $1" 3>&-
 		ip addr add 10.199.4.2/24 dev nd-v
 		b run -d --bundle "$BUNDLE" nd-events
 		# Traffic through the veth: pings from the container to the host end.
-		b exec nd-events ping -c 3 -W 1 10.199.4.1 >/dev/null || true
+		b exec nd-events ping -c 3 -W 1 10.199.4.1 >&2 || true
 		"$BERTH" --root "$STATE_ROOT" events --stats nd-events
 		b delete --force nd-events'
 	echo "$output"
