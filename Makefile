@@ -16,8 +16,8 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 # make deps installs). Every berth command, and every container process up to
 # its execve (the same binary, re-executed for nsenter's C stage), starts
 # without static glibc's start-up (its ifunc relocations, tunables, TLS and
-# stdio set-up): measured with make bench, ~0.5 ms of CPU and ~25 page faults
-# less per command, ~2 ms and ~55 faults per exec (tests/bench/WORK.md).
+# stdio set-up); what that buys is in the README's speed section and
+# tests/bench/WORK.md ("musl").
 # libseccomp is Debian's static archive, built against glibc: it links with
 # musl but for one fortified call (libcontainer/seccomp/fortify_musl.c).
 # .musl holds only that archive, so that no glibc library can be picked up

@@ -215,13 +215,12 @@ func (cr *creation) startInit() error {
 	if err != nil {
 		return err
 	}
-	l := &launch{
+	cr.proc, err = startProcess(&launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, Fifo: cr.fifo, Console: o.ConsoleSocket, CgroupFD: cr.cloneFD,
 		Seal: cr.seal.Take(), NetNSAhead: cr.netns != nil, OOMScoreAdj: o.Spec.Process.OOMScoreAdj,
 		Direct: direct,
-	}
-	cr.proc, err = startProcess(l)
+	})
 	restoreCPUs()
 	if err != nil {
 		return err

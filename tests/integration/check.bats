@@ -62,12 +62,10 @@ row() { jq -r --arg i "$1" '.items[] | select(.item == $i) | .status' <<<"$json"
 # check_in_container SYSCALL...: runs berth check --format json in a
 # container (berth bind-mounted at /berth, all capabilities so that it
 # can probe namespaces) whose seccomp filter fails SYSCALL... with ENOSYS.
-# check_in_container runs `berth check` in a container whose filter fails
-# the named calls with ENOSYS. clone fails only when it would make a
-# namespace (one rule per CLONE_NEW* flag): berth, like any threaded
-# program, needs clone for its threads (musl's pthread_create has no
-# clone3), so a filter that took all of clone would stop berth, not its
-# namespace probes.
+# clone fails only when it would make a namespace (one rule per CLONE_NEW*
+# flag): berth, like any threaded program, needs clone for its threads
+# (musl's pthread_create has no clone3), so a filter that took all of
+# clone would stop berth, not its namespace probes.
 check_in_container() {
 	local names
 	names=$(printf '%s\n' "$@" | grep -vx clone | jq -R . | jq -cs .)
