@@ -84,6 +84,7 @@ echo "machine:  $(nproc) CPUs, $(grep -m1 '^model name' /proc/cpuinfo | cut -d: 
 echo "berth:    $("$BERTH" --version | paste -sd' ' | sed 's/berth version //')"
 echo "runc:     $("$RUNC" --version | head -1 | sed 's/runc version //') ($("$RUNC" --version | grep '^go:' || true))"
 echo "crun:     $("$CRUN" --version | head -1 | sed 's/crun version //')"
+echo "paging:   $("$work/benchdrv" -page-cost)"
 echo "bundle:   busybox rootfs, berth spec, terminal false, ociVersion 1.0.2, cgroupsPath /bench-<run>/<id>; --root per runtime"
 echo
 

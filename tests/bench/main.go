@@ -32,6 +32,7 @@ type options struct {
 	repo      string
 	timeBin   string
 	cleanup   bool
+	pageCost  bool
 	hostMntNS string
 }
 
@@ -52,6 +53,7 @@ func parseOptions() options {
 	flag.StringVar(&o.repo, "repo", "", "berth checkout (for tests/clients: containerd.sh, mkimage.sh)")
 	flag.StringVar(&o.timeBin, "time", "/usr/bin/time", "GNU time, for peak RSS (%M)")
 	flag.BoolVar(&o.cleanup, "cleanup", false, "only delete whatever an earlier run left under -work, then exit")
+	flag.BoolVar(&o.pageCost, "page-cost", false, "only print what the first touch of a page costs here, then exit")
 	flag.StringVar(&o.hostMntNS, "host-mntns", "", "readlink of the caller's /proc/self/ns/mnt, to prove this is another namespace")
 	flag.Parse()
 	return o
@@ -66,6 +68,9 @@ func main() {
 }
 
 func run(opts options) error {
+	if opts.pageCost {
+		return printPageCost()
+	}
 	if opts.work == "" || opts.berth == "" || opts.runc == "" || opts.crun == "" {
 		return fmt.Errorf("-work, -berth, -runc and -crun are required")
 	}

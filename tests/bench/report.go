@@ -10,6 +10,7 @@ import (
 )
 
 const (
+	metricFloor       = "--version"
 	metricRun         = "run /bin/true"
 	metricCreate      = "create"
 	metricStart       = "start"
@@ -58,7 +59,7 @@ func (b *bench) workRows() []row {
 	ms := func(v float64) string { return fmt.Sprintf("%.2f ms", v) }
 	count := func(v float64) string { return fmt.Sprintf("%.0f", v) }
 	ops := []struct{ metric, label string }{
-		{metricRun, "run /bin/true"}, {metricCreate, "create"}, {metricStart, "start"},
+		{metricFloor, "--version (start-up)"}, {metricRun, "run /bin/true"}, {metricCreate, "create"}, {metricStart, "start"},
 		{metricState, "state"}, {metricExec, "exec /bin/true"}, {metricKill, "kill KILL"},
 		{metricDelete, "delete"},
 	}
@@ -122,7 +123,8 @@ func (b *bench) printReport(elapsed time.Duration, loadBefore, loadAfter string)
 		b.itersDone, b.opts.iters, b.batchDone, b.opts.batchReps, elapsed.Round(time.Second))
 	if b.workDone > 0 {
 		fmt.Printf("work: %d of %d counted iterations per runtime (perf counters, inherited: the command and every process and thread it starts;\n"+
-			"      create includes the init until create returns, start adds the init's work until it has exec'd the container's program)\n",
+			"      --version is the start-up every command pays first; create includes the init until create returns,\n"+
+			"      start adds the init's work until it has exec'd the container's program)\n",
 			b.workDone, b.opts.workIters)
 	} else if b.workErr != "" {
 		fmt.Printf("work: not counted: %s\n", b.workErr)

@@ -221,6 +221,15 @@ func (b *bench) countedStep(metric string, rt *runtimeUnderTest, args ...string)
 	return true
 }
 
+// measureWorkFloor counts `--version`: a process of the runtime that
+// starts, prints a line and exits. It is what every other command pays
+// before its own work (for berth and runc the Go runtime's start and
+// every linked package's initialisation; for crun the dynamic loader and
+// its libraries), so the rows below it read as this plus the operation.
+func (b *bench) measureWorkFloor(rt *runtimeUnderTest) {
+	b.countedStep(metricFloor, rt, "--version")
+}
+
 // measureWorkRun counts one whole `run /bin/true`.
 func (b *bench) measureWorkRun(rt *runtimeUnderTest) {
 	id := b.id(rt, "wrun")
@@ -318,8 +327,8 @@ func waitComm(pid int, comm string, timeout time.Duration) error {
 	}
 }
 
-// measureWork runs the counted iterations: a whole run, then the steps,
-// each runtime in turn, in rotating order.
+// measureWork runs the counted iterations: --version, a whole run, then
+// the steps, each runtime in turn, in rotating order.
 func (b *bench) measureWork(ctx context.Context) {
 	if err := b.probeCounters(); err != nil {
 		b.workErr = err.Error()
@@ -329,6 +338,9 @@ func (b *bench) measureWork(ctx context.Context) {
 	for i := 0; i < b.opts.workIters && ctx.Err() == nil; i++ {
 		if i%5 == 0 {
 			progress("counted iteration %d/%d", i+1, b.opts.workIters)
+		}
+		for _, rt := range rotate(b.runtimes, i) {
+			b.measureWorkFloor(rt)
 		}
 		for _, rt := range rotate(b.runtimes, i) {
 			b.measureWorkRun(rt)
