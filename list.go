@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -60,27 +62,40 @@ func listCommand() *cli.Command {
 					Owner: owners.name(c.State().Owner),
 				})
 			}
-			if cmd.Bool("quiet") {
-				for _, e := range entries {
-					fmt.Println(e.ID)
-				}
-				return nil
-			}
-			switch f := cmd.String("format"); f {
-			case "json":
-				return json.NewEncoder(os.Stdout).Encode(entries)
-			case "table":
-				w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
-				fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
-				for _, e := range entries {
-					fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", e.ID, e.Pid, e.Status, e.Bundle, e.Created.Format(time.RFC3339Nano), e.Owner)
-				}
-				return w.Flush()
-			default:
-				return fmt.Errorf("invalid format %q (want table or json)", f)
-			}
+			return printList(os.Stdout, entries, cmd.String("format"), cmd.Bool("quiet"))
 		},
 	}
+}
+
+// printList writes the entries as `list` prints them: their IDs (quiet),
+// a table or JSON. It all goes out through one buffer: tabwriter hands on
+// every cell and its padding with a call of its own, which straight to
+// stdout was a write(2) each, a dozen per container.
+func printList(out io.Writer, entries []listEntry, format string, quiet bool) error {
+	if !quiet && format != "table" && format != "json" {
+		return fmt.Errorf("invalid format %q (want table or json)", format)
+	}
+	w := bufio.NewWriter(out)
+	switch {
+	case quiet:
+		for _, e := range entries {
+			fmt.Fprintln(w, e.ID)
+		}
+	case format == "json":
+		if err := json.NewEncoder(w).Encode(entries); err != nil {
+			return err
+		}
+	default:
+		tw := tabwriter.NewWriter(w, 12, 1, 3, ' ', 0)
+		fmt.Fprint(tw, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
+		for _, e := range entries {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", e.ID, e.Pid, e.Status, e.Bundle, e.Created.Format(time.RFC3339Nano), e.Owner)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
 }
 
 // checkListRoot fails for a --root given on the command line that does

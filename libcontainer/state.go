@@ -424,8 +424,11 @@ func (d *stateDir) lockHeld() bool {
 
 func decodeState(data []byte, id string) (*State, error) {
 	var s State
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&s); err != nil {
+	// Unmarshal decodes from data itself; a Decoder would first copy it
+	// into a buffer of its own, grown a step at a time (in `list`, fresh
+	// pages for every container). It also refuses anything after the
+	// object, which a state written whole by rename never has.
+	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("decode state of %s: %w", id, err)
 	}
 	if s.ID != id {

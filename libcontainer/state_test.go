@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -202,11 +203,40 @@ func TestDecodeState(t *testing.T) {
 		"init start 0":     `{"id":"a1","init_pid":7,"init_start_time":0}`,
 		"creator no start": `{"id":"a1","creator_pid":7}`,
 		"negative pid":     `{"id":"a1","init_pid":-1,"init_start_time":5}`,
+		// what follows the object: a Decoder stopped before it
+		"trailing object": `{"id":"a1","status":"created"} {"id":"a1"}`,
+		"trailing brace":  `{"id":"a1","status":"created"}}`,
 	}
 	for name, data := range bad {
 		if _, err := decodeState([]byte(data), "a1"); err == nil {
 			t.Errorf("%s: decodeState(%q) accepted it", name, data)
 		}
+	}
+}
+
+// decodeState decodes from the bytes it is given. A json.Decoder copied
+// them into a buffer of its own first, a step at a time, so that every
+// state loaded (each container in `list`) cost fresh heap of more than the
+// file's size on top of the decoded state.
+func TestDecodeStateNoCopy(t *testing.T) {
+	spec := `{"ociVersion":"1.3.0","process":{"args":["sh"],"env":["` + strings.Repeat("x", 6000) + `"],"cwd":"/"},"root":{"path":"rootfs"}}`
+	data := []byte(`{"id":"a1","bundle":"/b","status":"running","init_pid":7,"init_start_time":9,"spec":` + spec + `,"owner":0}`)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const n = 20
+	for i := 0; i < n; i++ {
+		if _, err := decodeState(data, "a1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	// The state keeps a copy of the spec; anything near a second copy of
+	// the file is the Decoder's buffer.
+	per := (after.TotalAlloc - before.TotalAlloc) / n
+	t.Logf("%d bytes allocated per decode of a %d-byte state", per, len(data))
+	if limit := uint64(len(data)) * 3 / 2; per > limit {
+		t.Errorf("decoding a %d-byte state allocates %d bytes, more than %d", len(data), per, limit)
 	}
 }
 

@@ -50,14 +50,24 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 // object is an error: a truncated or concatenated file must not half-apply.
 func ParseSpec(data []byte) (*specs.Spec, error) {
 	var spec specs.Spec
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&spec); err != nil {
-		return nil, fmt.Errorf("parse config.json: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("parse config.json: trailing data after the JSON object")
+	// Unmarshal decodes from data itself (a Decoder would copy it into a
+	// buffer of its own first) and refuses trailing data.
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, specError(data, err)
 	}
 	return &spec, nil
+}
+
+// specError words why data, which Unmarshal refused with err, is not a
+// config.json. Unmarshal's text for data after a complete object is
+// "invalid character ... after top-level value"; a Decoder, which stops
+// after the object, tells that case apart.
+func specError(data []byte, err error) error {
+	var spec specs.Spec
+	if json.NewDecoder(bytes.NewReader(data)).Decode(&spec) == nil {
+		return errors.New("parse config.json: trailing data after the JSON object")
+	}
+	return fmt.Errorf("parse config.json: %w", err)
 }
 
 // InBundle is a host path of the config (root.path, a bind mount's

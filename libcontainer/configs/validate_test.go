@@ -287,8 +287,10 @@ func TestRootfsPath(t *testing.T) {
 }
 
 func TestParseSpecRejectsTrailingData(t *testing.T) {
-	if _, err := ParseSpec([]byte(`{"ociVersion":"1.3.0"} {}`)); err == nil || !strings.Contains(err.Error(), "trailing data") {
-		t.Fatalf("got %v", err)
+	for _, data := range []string{`{"ociVersion":"1.3.0"} {}`, `{"ociVersion":"1.3.0"}}`, `{"ociVersion":"1.3.0"} x`} {
+		if _, err := ParseSpec([]byte(data)); err == nil || !strings.Contains(err.Error(), "trailing data") {
+			t.Fatalf("%s: got %v", data, err)
+		}
 	}
 	if _, err := ParseSpec([]byte(`{"ociVersion":`)); err == nil {
 		t.Fatal("truncated JSON accepted")
