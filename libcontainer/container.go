@@ -53,12 +53,12 @@ func Load(root, id string) (*Container, error) {
 		}
 		return nil, err
 	}
-	return loadIn(root, id)
+	return loadIn(root, id, nil)
 }
 
-func loadIn(root, id string) (*Container, error) {
+func loadIn(root, id string, scratch *[]byte) (*Container, error) {
 	d := &stateDir{path: root + "/" + id}
-	s, err := d.load(id)
+	s, err := d.loadWith(id, scratch)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +79,9 @@ func List(root string) ([]*Container, error) {
 		return nil, fmt.Errorf("read state root %s: %w", root, err)
 	}
 	var out []*Container
+	// One buffer for every state.json read, instead of fresh heap (and
+	// fresh pages: no collection runs in a short command) for each.
+	var scratch []byte
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
@@ -86,7 +89,7 @@ func List(root string) ([]*Container, error) {
 		if configs.ValidateID(e.Name()) != nil {
 			continue
 		}
-		c, err := loadIn(root, e.Name())
+		c, err := loadIn(root, e.Name(), &scratch)
 		if err != nil {
 			continue
 		}

@@ -10,9 +10,19 @@ import (
 // readSized reads fd (path, for errors), whose fstat said size bytes, to
 // EOF in one buffer of that size: one read where io.ReadAll's growing
 // buffer takes six for a typical state.json. A file that grew meanwhile
-// is still read whole, up to maxStateSize.
-func readSized(fd int, path string, size int64) ([]byte, error) {
-	buf := make([]byte, 0, size+1)
+// is still read whole, up to maxStateSize. The buffer is scratch's when
+// that is large enough (and *scratch is set to what was used), so that a
+// caller reading many files reuses one.
+func readSized(fd int, path string, size int64, scratch *[]byte) ([]byte, error) {
+	var buf []byte
+	if scratch != nil && int64(cap(*scratch)) > size {
+		buf = (*scratch)[:0]
+	} else {
+		buf = make([]byte, 0, size+1)
+	}
+	if scratch != nil {
+		defer func() { *scratch = buf[:0] }()
+	}
 	for {
 		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		if err == unix.EINTR {

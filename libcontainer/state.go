@@ -369,7 +369,12 @@ func (d *stateDir) remove() error {
 // file is read through a bare descriptor: an *os.File would set up Go's
 // poller (epoll, eventfd, a registration refused for a regular file) in
 // state, kill and delete, whose only file this is.
-func (d *stateDir) load(id string) (*State, error) {
+func (d *stateDir) load(id string) (*State, error) { return d.loadWith(id, nil) }
+
+// loadWith is load reading the file into *scratch, when given, which it
+// may replace by a larger buffer: the state decoded keeps nothing of
+// what it was decoded from.
+func (d *stateDir) loadWith(id string, scratch *[]byte) (*State, error) {
 	path := d.file(stateFile)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
@@ -395,7 +400,7 @@ func (d *stateDir) load(id string) (*State, error) {
 	if st.Size > maxStateSize {
 		return nil, fmt.Errorf("state of %s is %d bytes, more than %d", id, st.Size, maxStateSize)
 	}
-	data, err := readSized(fd, path, st.Size)
+	data, err := readSized(fd, path, st.Size, scratch)
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}

@@ -715,3 +715,34 @@ func TestLockStateKeepsAnUnchangedState(t *testing.T) {
 		t.Errorf("lockState kept a state another command replaced: init pid %d, want 77", c.state.InitPid)
 	}
 }
+
+// List reads every state.json into one buffer; what each container keeps
+// (its config, read lazily for the annotations) must be its own, not a
+// view of that buffer, which the next container's file overwrites.
+func TestListSharedReadBuffer(t *testing.T) {
+	root := t.TempDir()
+	sizes := map[string]int{"b1": 100, "b2": 5000, "b3": 10}
+	for id, n := range sizes {
+		d, err := openStateDir(root, id, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &State{ID: id, Status: Stopped}
+		s.setSpec(&specs.Spec{Version: "1.3.0", Annotations: map[string]string{"who": id + strings.Repeat("-", n)}})
+		if err := d.save(s); err != nil {
+			t.Fatal(err)
+		}
+		d.unlock()
+	}
+	cs, err := List(root)
+	if err != nil || len(cs) != len(sizes) {
+		t.Fatalf("list: %d containers, %v", len(cs), err)
+	}
+	for _, c := range cs {
+		id := c.State().ID
+		got := c.OCIState().Annotations["who"]
+		if want := id + strings.Repeat("-", sizes[id]); got != want {
+			t.Errorf("%s: annotation %.20q... (%d bytes), want its own (%d bytes)", id, got, len(got), len(want))
+		}
+	}
+}
