@@ -56,9 +56,9 @@ func Load(root, id string) (*Container, error) {
 	return loadIn(root, id, nil)
 }
 
-func loadIn(root, id string, scratch *[]byte) (*Container, error) {
+func loadIn(root, id string, l *lister) (*Container, error) {
 	d := &stateDir{path: root + "/" + id}
-	s, err := d.loadWith(id, scratch)
+	s, err := d.loadWith(id, l)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,9 @@ func loadIn(root, id string, scratch *[]byte) (*Container, error) {
 }
 
 // List returns every container under root, skipping entries that are
-// not (or no longer) containers.
+// not (or no longer) containers. Their states carry their configs'
+// summaries (Summary), not the configs (FullSpec refuses them); acting
+// on one reads its state whole again (lockState).
 func List(root string) ([]*Container, error) {
 	if err := checkRoot(root, false); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -79,9 +81,10 @@ func List(root string) ([]*Container, error) {
 		return nil, fmt.Errorf("read state root %s: %w", root, err)
 	}
 	var out []*Container
-	// One buffer for every state.json read, instead of fresh heap (and
-	// fresh pages: no collection runs in a short command) for each.
-	var scratch []byte
+	// One read buffer for every state.json, and each config decoded only
+	// as far as its summary (decodeListed): fresh heap is fresh pages in
+	// a command too short for a collection.
+	var l lister
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
@@ -89,7 +92,7 @@ func List(root string) ([]*Container, error) {
 		if configs.ValidateID(e.Name()) != nil {
 			continue
 		}
-		c, err := loadIn(root, e.Name(), &scratch)
+		c, err := loadIn(root, e.Name(), &l)
 		if err != nil {
 			continue
 		}

@@ -81,6 +81,9 @@ type State struct {
 	// create between making the directory and its first save, or one
 	// killed in that window (see Container.Status).
 	partial bool
+	// listed: decoded by List with its config's summary only
+	// (decodeListed); FullSpec refuses it.
+	listed bool
 }
 
 // SpecSummary is what state, kill, delete, start, pause and resume need
@@ -115,6 +118,9 @@ func (s *State) setSpec(spec *specs.Spec) {
 func (s *State) FullSpec() (*specs.Spec, error) {
 	if s.spec != nil {
 		return s.spec, nil
+	}
+	if s.listed {
+		return nil, fmt.Errorf("state of %s was loaded for a listing, without its config", s.ID)
 	}
 	if len(s.RawSpec) == 0 {
 		return nil, fmt.Errorf("state of %s holds no config", s.ID)
@@ -371,10 +377,16 @@ func (d *stateDir) remove() error {
 // state, kill and delete, whose only file this is.
 func (d *stateDir) load(id string) (*State, error) { return d.loadWith(id, nil) }
 
-// loadWith is load reading the file into *scratch, when given, which it
-// may replace by a larger buffer: the state decoded keeps nothing of
-// what it was decoded from.
-func (d *stateDir) loadWith(id string, scratch *[]byte) (*State, error) {
+// lister is what List reuses from one state it loads to the next.
+type lister struct {
+	// buf is the read buffer (readSized's scratch); a state decoded
+	// from it keeps nothing of it.
+	buf []byte
+}
+
+// loadWith is load; with a lister (List), the file is read into its
+// buffer and decoded by decodeListed.
+func (d *stateDir) loadWith(id string, l *lister) (*State, error) {
 	path := d.file(stateFile)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
@@ -400,9 +412,18 @@ func (d *stateDir) loadWith(id string, scratch *[]byte) (*State, error) {
 	if st.Size > maxStateSize {
 		return nil, fmt.Errorf("state of %s is %d bytes, more than %d", id, st.Size, maxStateSize)
 	}
+	var scratch *[]byte
+	if l != nil {
+		scratch = &l.buf
+	}
 	data, err := readSized(fd, path, st.Size, scratch)
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	if l != nil {
+		// No file identity: a listed state is never the one lockState
+		// keeps, so that a command acting on it reads it whole again.
+		return decodeListed(data, id)
 	}
 	s, err := decodeState(data, id)
 	if err != nil {
@@ -436,15 +457,47 @@ func decodeState(data []byte, id string) (*State, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("decode state of %s: %w", id, err)
 	}
+	if err := checkDecoded(&s, id); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// decodeListed is decodeState for List: the config is decoded as far as
+// its summary (annotations, hooks, cgroup path; a listing shows the
+// annotations) instead of kept as a copy, a few KB of fresh heap per
+// container. FullSpec refuses such a state. One whose config does not
+// decode that way goes through decodeState, as it did before.
+func decodeListed(data []byte, id string) (*State, error) {
+	// The outer "spec" is shallower than State's RawSpec, so it is the
+	// one filled.
+	var ls struct {
+		State
+		Spec *SpecSummary `json:"spec"`
+	}
+	if err := json.Unmarshal(data, &ls); err != nil || ls.Spec == nil {
+		return decodeState(data, id)
+	}
+	s := &ls.State
+	if err := checkDecoded(s, id); err != nil {
+		return nil, err
+	}
+	s.summary, s.listed = ls.Spec, true
+	return s, nil
+}
+
+// checkDecoded refuses a decoded state that is not id's or names a
+// process it could not tell from another.
+func checkDecoded(s *State, id string) error {
 	if s.ID != id {
-		return nil, fmt.Errorf("state of %s names container %q", id, s.ID)
+		return fmt.Errorf("state of %s names container %q", id, s.ID)
 	}
 	// A pid without its start time would name whatever process has that
 	// pid now: berth would signal it.
 	if s.InitPid < 0 || s.CreatorPid < 0 || (s.InitPid > 0 && s.InitStartTime == 0) || (s.CreatorPid > 0 && s.CreatorStartTime == 0) {
-		return nil, fmt.Errorf("state of %s names a process without its start time", id)
+		return fmt.Errorf("state of %s names a process without its start time", id)
 	}
-	return &s, nil
+	return nil
 }
 
 // ErrNotExist is the error for an unknown container. Its text is what

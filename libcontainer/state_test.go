@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -744,5 +745,66 @@ func TestListSharedReadBuffer(t *testing.T) {
 		if want := id + strings.Repeat("-", sizes[id]); got != want {
 			t.Errorf("%s: annotation %.20q... (%d bytes), want its own (%d bytes)", id, got, len(got), len(want))
 		}
+	}
+}
+
+// A listed state has its config's summary, not the config: FullSpec says
+// so, and lockState reads the state whole again before any command acts
+// on it, so that no save can write it back without its config.
+func TestListedStateIsReadAgainToAct(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "q1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &State{ID: "q1", Status: Stopped}
+	s.setSpec(&specs.Spec{Version: "1.3.0", Hostname: "h", Annotations: map[string]string{"a": "b"},
+		Linux: &specs.Linux{CgroupsPath: "/x/q1"}})
+	if err := d.save(s); err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	cs, err := List(root)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("list: %v %v", cs, err)
+	}
+	c := cs[0]
+	sum, err := c.State().Summary()
+	if err != nil || sum.Annotations["a"] != "b" || sum.CgroupsPath() != "/x/q1" {
+		t.Fatalf("summary of a listed state: %+v %v", sum, err)
+	}
+	if _, err := c.State().FullSpec(); err == nil || !strings.Contains(err.Error(), "listing") {
+		t.Fatalf("FullSpec of a listed state: %v", err)
+	}
+	dir, err := c.lockState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.unlock()
+	spec, err := c.State().FullSpec()
+	if err != nil || spec.Hostname != "h" {
+		t.Fatalf("config after lockState: %+v %v", spec, err)
+	}
+}
+
+// A state whose config has no summary to decode (a tampered annotations
+// field) is still listed, without annotations, as before decodeListed.
+func TestListedStateWithBadConfig(t *testing.T) {
+	root := t.TempDir()
+	d, err := openStateDir(root, "q2", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &State{ID: "q2", Status: Stopped, RawSpec: json.RawMessage(`{"ociVersion":"1.3.0","annotations":5}`)}
+	if err := d.save(s); err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	cs, err := List(root)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("list: %d containers, %v", len(cs), err)
+	}
+	if a := cs[0].OCIState().Annotations; a != nil {
+		t.Fatalf("annotations %v from a config that has none to give", a)
 	}
 }
