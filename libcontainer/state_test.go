@@ -236,7 +236,7 @@ func TestDecodeStateNoCopy(t *testing.T) {
 	// the file is the Decoder's buffer.
 	per := (after.TotalAlloc - before.TotalAlloc) / n
 	t.Logf("%d bytes allocated per decode of a %d-byte state", per, len(data))
-	if limit := uint64(len(data)) * 3 / 2; per > limit {
+	if limit := uint64(len(data)) * 2; per > limit {
 		t.Errorf("decoding a %d-byte state allocates %d bytes, more than %d", len(data), per, limit)
 	}
 }
