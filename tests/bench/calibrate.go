@@ -19,7 +19,8 @@ import (
 func pageCost(rounds, pages int) (time.Duration, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	size := pages * unix.Getpagesize()
+	page := unix.Getpagesize()
+	size := pages * page
 	per := make([]time.Duration, 0, rounds)
 	for r := 0; r < rounds; r++ {
 		mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
@@ -27,7 +28,7 @@ func pageCost(rounds, pages int) (time.Duration, error) {
 			return 0, fmt.Errorf("mmap %d bytes: %w", size, err)
 		}
 		start := time.Now()
-		for i := 0; i < size; i += unix.Getpagesize() {
+		for i := 0; i < size; i += page {
 			mem[i] = 1
 		}
 		per = append(per, time.Since(start)/time.Duration(pages))
