@@ -8,6 +8,9 @@
 # is appended to the config). With CTD_NETNS=1 it runs in a network
 # namespace of its own, so that CNI's bridges and addresses touch nothing on
 # the host. Stop it with `kill PID` and wait for the PID.
+# containerd (and the shims it starts) get DIR/tmp as TMPDIR: containerd
+# makes a task checkpoint's image directory (ctrd-checkpoint*) there and
+# leaves it, which in /tmp outlived every run of the checkpoint test.
 set -euo pipefail
 
 dir=$1 extra=${2:-}
@@ -36,6 +39,8 @@ disabled_plugins = [$disabled]
   path = "$dir/opt"
 TOML
 [ -n "$extra" ] && cat "$extra" >>"$dir/config.toml"
+mkdir -p "$dir/tmp"
+export TMPDIR=$dir/tmp
 
 if [ "${CTD_NETNS:-}" = 1 ]; then
 	# unshare execs containerd: the PID is containerd's own.

@@ -216,6 +216,9 @@ wait_task() {
 @test "containerd: ctr containers checkpoint --task and restore --live bring the task back where it was" {
 	berth_opts
 	[ -x "$CTD_DIR/criu-bin/criu" ] || { cat "$CTD_DIR/criu-build.err"; false; }
+	# the checkpoint's image directory is made in containerd's TMPDIR
+	# (containerd.sh), not left in the host's /tmp
+	tmp_images=$(find /tmp -maxdepth 1 -name 'ctrd-checkpoint*' | wc -l)
 	run ctrc run -d "${BERTH_OPTS[@]}" "$IMAGE" containerd-ck sh -c 'r=$RANDOM$RANDOM; i=0; while true; do i=$((i+1)); echo $r $i > /tmp/count; sleep 0.1; done'
 	[ "$status" -eq 0 ]
 	wait_task containerd-ck RUNNING
@@ -252,4 +255,5 @@ wait_task() {
 	[ "${n#* }" -gt 3 ]
 	run ctrc task kill -s SIGKILL containerd-ck
 	wait_task containerd-ck STOPPED
+	[ "$(find /tmp -maxdepth 1 -name 'ctrd-checkpoint*' | wc -l)" -eq "$tmp_images" ]
 }
