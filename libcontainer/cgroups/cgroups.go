@@ -13,16 +13,18 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-runtime/berth/libcontainer/cgroups/devcg"
 	"github.com/opencontainers/cgroups"
-	// Importing devices installs cgroups.DevicesSetV1/V2; without it the
-	// managers refuse to apply device rules (ErrDevicesUnsupported), which
-	// would leave every container with full device access.
-	_ "github.com/opencontainers/cgroups/devices"
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/cgroups/systemd"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
+
+// The managers apply device rules through devcg; without it they refuse
+// any (ErrDevicesUnsupported). Three assignments, before any manager can
+// be made.
+func init() { devcg.Install() }
 
 // Defaults used when config.json has no linux.cgroupsPath.
 const (

@@ -48,6 +48,11 @@ sdberth() { berth --systemd-cgroup "$@"; }
 	[ "$(sd_show $unit MemoryMax)" = 33554432 ]
 	[ "$(sd_show $unit TasksMax)" = 20 ]
 	[ "$(sd_show $unit CPUQuotaPerSecUSec)" = 500ms ]
+	# the device rules as systemd's allow list (devcg.SystemdProperties)
+	[ "$(sd_show $unit DevicePolicy)" = strict ]
+	sd_show $unit DeviceAllow
+	sd_show $unit DeviceAllow | grep -q '/dev/char/1:3 rwm'
+	sd_show $unit DeviceAllow | grep -q 'char-136 rwm'
 	[ "$(cat $dir/memory.max)" = 33554432 ]
 	[ "$(cat $dir/pids.max)" = 20 ]
 	[ "$(cat $dir/cpu.max)" = "50000 100000" ]
