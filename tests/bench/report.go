@@ -135,7 +135,7 @@ func (b *bench) printReport(elapsed time.Duration, loadBefore, loadAfter string)
 		fmt.Printf("containerd: not measured: %s\n", b.ctrErr)
 	}
 	if len(b.scaleDone) > 0 {
-		fmt.Printf("growth: %d interleaved probes per level (create of one more, state of it, list), beside N running busybox containers per runtime\n", scaleReps)
+		fmt.Printf("growth: %d probes per level (create of one more, state of it, list), each runtime in turn beside N running busybox containers of its own only\n", scaleReps)
 	}
 	fmt.Printf("peak RSS: /usr/bin/time %%M (KiB of the runtime and the children it waited for), median of %d rounds\n", b.opts.rssReps)
 	fmt.Printf("load average before %s, after %s\n", loadBefore, loadAfter)
