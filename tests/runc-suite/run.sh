@@ -106,11 +106,16 @@ trap restore_criu_conf EXIT
 # waited for. bats keeps that timeout as a background job of the test's
 # shell, so a test that runs a bare `wait` (events.bats) would wait for it
 # and fail at the timeout: the other files run without one.
+# The suite's temporary files go to $work/tmp, not /tmp: its helpers make
+# an (empty) losetup.XXXXXX list in $BATS_TMPDIR for every test and never
+# remove it.
+tmp=$work/tmp
+mkdir -p "$tmp"
 run_bats() { # TIMEOUT FILE...
 	local timeout=$1
 	shift
 	[ $# -gt 0 ] || return 0
-	RUNC=$runtime env ${timeout:+BATS_TEST_TIMEOUT=$timeout} setsid -w flock /tmp/berth-bats.lock \
+	TMPDIR=$tmp RUNC=$runtime env ${timeout:+BATS_TEST_TIMEOUT=$timeout} setsid -w flock /tmp/berth-bats.lock \
 		unshare -m --propagation slave bats -T "$@" >>"$log" 2>&1 </dev/null
 }
 timed=() untimed=()
@@ -126,6 +131,7 @@ run_bats "" "${untimed[@]}"
 run_bats "${BATS_TEST_TIMEOUT:-120}" "${timed[@]}"
 set -e
 restore_criu_conf
+find "$tmp" -maxdepth 1 -name 'losetup.*' -empty -delete
 for d in /sys/fs/cgroup/*; do
 	if [ -d "$d" ] && ! mountpoint -q "$d" && [ -z "$(ls -A "$d")" ]; then
 		rmdir "$d"
