@@ -42,7 +42,9 @@ func TestExternalMounts(t *testing.T) {
 		{"/sys/fs/cgroup/cpu,cpuacct", paths["cpu"]}, {"/sys/fs/cgroup/memory", paths["memory"]},
 		{"/sys/fs/cgroup/unified", paths[""]},
 	}
-	sortMounts := func(m []extMount) { slices.SortFunc(m, func(a, b extMount) int { return cmpString(a.Key, b.Key) }) }
+	sortMounts := func(m []extMount) {
+		slices.SortFunc(m, func(a, b extMount) int { return strings.Compare(a.Key, b.Key) })
+	}
 	sortMounts(got)
 	sortMounts(want)
 	if !slices.Equal(got, want) {
@@ -65,16 +67,6 @@ func TestExternalMounts(t *testing.T) {
 	if !slices.Contains(got, extMount{"/dev/null", "/dev/null"}) {
 		t.Errorf("userns devices: %v", got)
 	}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func TestCheckStatusFd(t *testing.T) {

@@ -35,13 +35,9 @@ func SetV1(path string, r *cgroups.Resources) error {
 	if err != nil {
 		return err
 	}
-	list, err := cgroups.ReadFile(path, "devices.list")
+	have, err := readList(path)
 	if err != nil {
 		return err
-	}
-	have, err := parseList(list)
-	if err != nil {
-		return fmt.Errorf("%s/devices.list: %w", path, err)
 	}
 	for _, w := range transition(have, want) {
 		file := "devices.deny"
@@ -52,13 +48,9 @@ func SetV1(path string, r *cgroups.Resources) error {
 			return err
 		}
 	}
-	list, err = cgroups.ReadFile(path, "devices.list")
+	got, err := readList(path)
 	if err != nil {
 		return err
-	}
-	got, err := parseList(list)
-	if err != nil {
-		return fmt.Errorf("%s/devices.list: %w", path, err)
 	}
 	// A default-allow cgroup lists none of its deny exceptions: only the
 	// default can be checked there.
@@ -66,6 +58,19 @@ func SetV1(path string, r *cgroups.Resources) error {
 		return fmt.Errorf("%s: devices.list does not show the rules written to it", path)
 	}
 	return nil
+}
+
+// readList is the policy the v1 cgroup at path shows in devices.list.
+func readList(path string) (policy, error) {
+	list, err := cgroups.ReadFile(path, "devices.list")
+	if err != nil {
+		return policy{}, err
+	}
+	p, err := parseList(list)
+	if err != nil {
+		return policy{}, fmt.Errorf("%s/devices.list: %w", path, err)
+	}
+	return p, nil
 }
 
 // SetV2 attaches the rules' program to the cgroup2 directory dir. Where

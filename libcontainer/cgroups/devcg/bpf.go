@@ -63,6 +63,14 @@ func bpf(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
 // the error.
 func load(code []byte) (int, error) {
 	license := []byte("Apache-2.0\x00")
+	var log []byte
+	// The kernel reads code and license, and writes log, through the
+	// pointers in attr: they stay alive until the calls are done.
+	defer func() {
+		runtime.KeepAlive(code)
+		runtime.KeepAlive(license)
+		runtime.KeepAlive(log)
+	}()
 	attr := loadAttr{
 		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
 		insnCnt:  uint32(len(code) / 8),
@@ -71,22 +79,14 @@ func load(code []byte) (int, error) {
 	}
 	fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	if err == nil {
-		runtime.KeepAlive(code)
-		runtime.KeepAlive(license)
 		return fd, nil
 	}
-	log := make([]byte, 64<<10)
+	log = make([]byte, 64<<10)
 	attr.logLevel, attr.logSize = 1, uint32(len(log))
 	attr.logBuf = uint64(uintptr(unsafe.Pointer(&log[0])))
 	if fd, err2 := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err2 == nil {
-		runtime.KeepAlive(code)
-		runtime.KeepAlive(license)
-		runtime.KeepAlive(log)
 		return fd, nil
 	}
-	runtime.KeepAlive(code)
-	runtime.KeepAlive(license)
-	runtime.KeepAlive(log)
 	if n := bytes.IndexByte(log, 0); n > 0 {
 		return -1, fmt.Errorf("bpf prog load: %w: %s", err, bytes.TrimSpace(log[:n]))
 	}

@@ -298,3 +298,23 @@ func TestSystemdPathOldSystemd(t *testing.T) {
 		t.Fatalf("unknown major for systemd 239: %q, %v", p, err)
 	}
 }
+
+// permits is the policy's verdict on an access (a set of modes) to one
+// device, as v1's kernel gives it: with a default of deny, one allow
+// exception must cover every mode asked for; with a default of allow, a
+// deny exception that covers any of them refuses the access. The v2
+// program is checked against it.
+func (p *policy) permits(typ config.Type, major, minor int64, access config.Permissions) bool {
+	for d, modes := range p.except {
+		if d.typ != typ || (d.major != config.Wildcard && d.major != major) || (d.minor != config.Wildcard && d.minor != minor) {
+			continue
+		}
+		if p.allow && !modes.Intersection(access).IsEmpty() {
+			return false
+		}
+		if !p.allow && access.Difference(modes).IsEmpty() {
+			return true
+		}
+	}
+	return p.allow
+}

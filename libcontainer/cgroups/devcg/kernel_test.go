@@ -45,7 +45,7 @@ func TestSetV1Kernel(t *testing.T) {
 	if err := SetV1(dir, &cgroups.Resources{Devices: ociDefault}); err != nil {
 		t.Fatal(err)
 	}
-	list := readList(t, dir)
+	list := sortedList(t, dir)
 	if want := "b *:* m\nc *:* m\nc 136:* rwm\nc 1:3 rwm\nc 1:5 rwm"; list != want {
 		t.Fatalf("devices.list after create:\n%s\nwant:\n%s", list, want)
 	}
@@ -54,7 +54,7 @@ func TestSetV1Kernel(t *testing.T) {
 	if err := SetV1(dir, &cgroups.Resources{Devices: update}); err != nil {
 		t.Fatal(err)
 	}
-	list = readList(t, dir)
+	list = sortedList(t, dir)
 	if want := "b *:* m\nc *:* m\nc 1:3 rwm\nc 1:5 rm\nc 1:7 rwm"; list != want {
 		t.Fatalf("devices.list after update:\n%s\nwant:\n%s", list, want)
 	}
@@ -62,7 +62,7 @@ func TestSetV1Kernel(t *testing.T) {
 	if err := SetV1(dir, &cgroups.Resources{Devices: []*config.Rule{rule("a *:* rwm", true), rule("c 1:3 w", false)}}); err != nil {
 		t.Fatal(err)
 	}
-	if list = readList(t, dir); list != "a *:* rwm" {
+	if list = sortedList(t, dir); list != "a *:* rwm" {
 		t.Fatalf("devices.list of a deny list: %q", list)
 	}
 	if err := SetV1(dir, &cgroups.Resources{Devices: []*config.Rule{rule("c 1:3 rx", true)}}); err == nil {
@@ -70,9 +70,9 @@ func TestSetV1Kernel(t *testing.T) {
 	}
 }
 
-// readList is the cgroup's devices.list, its lines sorted (the kernel
+// sortedList is the cgroup's devices.list, its lines sorted (the kernel
 // lists exceptions in the order they were made).
-func readList(t *testing.T, dir string) string {
+func sortedList(t *testing.T, dir string) string {
 	t.Helper()
 	list, err := cgroups.ReadFile(dir, "devices.list")
 	if err != nil {

@@ -9,6 +9,7 @@
 package devcg
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -127,25 +128,9 @@ func (p *policy) devices() []device {
 		ds = append(ds, d)
 	}
 	slices.SortFunc(ds, func(a, b device) int {
-		if a.major != b.major {
-			return cmpInt(a.major, b.major)
-		}
-		if a.minor != b.minor {
-			return cmpInt(a.minor, b.minor)
-		}
-		return cmpInt(int64(a.typ), int64(b.typ))
+		return cmp.Or(cmp.Compare(a.major, b.major), cmp.Compare(a.minor, b.minor), cmp.Compare(a.typ, b.typ))
 	})
 	return ds
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // transition is the list of v1 writes that turns the cgroup's policy from
@@ -212,24 +197,4 @@ func parseList(list string) (policy, error) {
 		}
 	}
 	return p, nil
-}
-
-// permits is the policy's verdict on an access (a set of modes) to one
-// device, as v1's kernel gives it: with a default of deny, one allow
-// exception must cover every mode asked for; with a default of allow, a
-// deny exception that covers any of them refuses the access. The tests
-// check the v2 program against it.
-func (p *policy) permits(typ config.Type, major, minor int64, access config.Permissions) bool {
-	for d, modes := range p.except {
-		if d.typ != typ || (d.major != config.Wildcard && d.major != major) || (d.minor != config.Wildcard && d.minor != minor) {
-			continue
-		}
-		if p.allow && !modes.Intersection(access).IsEmpty() {
-			return false
-		}
-		if !p.allow && access.Difference(modes).IsEmpty() {
-			return true
-		}
-	}
-	return p.allow
 }

@@ -118,11 +118,8 @@ func program(p policy) ([]insn, error) {
 			}
 		}
 	}
-	def := int32(0)
-	if p.allow {
-		def = 1
-	}
-	return append(prog, insn{op: opMov32Imm, dst: 0, imm: def}, insn{op: opExit}), nil
+	// the default is the exceptions' opposite
+	return append(prog, insn{op: opMov32Imm, dst: 0, imm: 1 - verdict}, insn{op: opExit}), nil
 }
 
 func accessBits(modes config.Permissions) int32 {
