@@ -144,6 +144,16 @@ func TestSetV2Kernel(t *testing.T) {
 	if got, want := inCgroup(t, dir, probe), "null:r null:w full:r full:w"; got != want {
 		t.Fatalf("after update: %q, want %q", got, want)
 	}
+	// a deny list: an access asking for a denied mode is refused, also
+	// one that asks for an allowed mode with it (read-write)
+	deny := []*config.Rule{rule("a *:* rwm", true), rule("c 1:5 w", false)}
+	if err := SetV2(dir, &cgroups.Resources{Devices: deny}); err != nil {
+		t.Fatal(err)
+	}
+	rw := probe + `; (: <>/dev/zero) 2>/dev/null && printf '%s' zero:rw; true`
+	if got, want := inCgroup(t, dir, rw), "null:r null:w zero:r full:r full:w"; got != want {
+		t.Fatalf("with a deny of w on /dev/zero: %q, want %q", got, want)
+	}
 	progs, err := attached(fd)
 	if err != nil {
 		t.Fatal(err)
