@@ -28,6 +28,8 @@ teardown() {
 	for pid in "${HOLDER_PIDS[@]}"; do
 		kill -9 "$pid" 2>/dev/null || true
 	done
+	# Reap the shell's own job quietly (bash reports "Killed" otherwise).
+	wait "${HOLDER_PIDS[@]}" 2>/dev/null || true
 }
 
 # bcriu runs berth with the test's root and the built criu, stdio in files.

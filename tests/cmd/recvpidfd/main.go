@@ -15,7 +15,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/utils"
+	"github.com/berth-runtime/berth/tests/cmd/internal/sockready"
 )
 
 func main() {
@@ -40,7 +40,7 @@ func main() {
 }
 
 func run(path, ready, kill string) error {
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	ln, err := sockready.Listen(path)
 	if err != nil {
 		return err
 	}

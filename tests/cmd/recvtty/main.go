@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/utils"
+	"github.com/berth-runtime/berth/tests/cmd/internal/sockready"
 )
 
 type options struct {
@@ -109,11 +109,7 @@ func run(args []string) error {
 // receiveMaster listens on opts.socketPath, writes the pid file, accepts one
 // connection and receives the pty master from it.
 func receiveMaster(opts *options) (*os.File, error) {
-	// A socket file left by an earlier run would make bind fail.
-	if err := os.Remove(opts.socketPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale socket: %w", err)
-	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: opts.socketPath, Net: "unix"})
+	ln, err := sockready.Listen(opts.socketPath)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/tests/cmd/internal/sockready"
 )
 
 func main() {
@@ -57,16 +59,11 @@ func run(args []string) int {
 	}
 	a := &agent{mkdirErrno: *mkdirErrno, log: log.New(out, "seccompagent: ", 0)}
 
-	if err := os.Remove(*socketPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		a.log.Printf("remove stale socket %s: %v", *socketPath, err)
-		return 1
-	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: *socketPath, Net: "unix"})
+	ln, err := sockready.Listen(*socketPath)
 	if err != nil {
 		a.log.Printf("listen %s: %v", *socketPath, err)
 		return 1
 	}
-	ln.SetUnlinkOnClose(true)
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
