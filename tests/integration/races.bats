@@ -14,6 +14,22 @@ rand_sleep() {
 	sleep "$(printf '0.%03d' $((RANDOM % 20 + 1)))"
 }
 
+# wait_at_flock STRACE_PID: waits until the berth that strace runs is held
+# at its flock(2) (syscall 73 on x86_64), so it has read the state it will
+# act on. A fixed sleep let a slow start (CI's load) read the new
+# container's state instead.
+wait_at_flock() {
+	local deadline=$((SECONDS + 20)) child
+	while :; do
+		child=$(pgrep -P "$1" | head -n1)
+		if [ -n "$child" ] && [[ "$(cat "/proc/$child/syscall" 2>/dev/null)" == "73 "* ]]; then
+			return 0
+		fi
+		[ $SECONDS -lt $deadline ] || { echo "berth never reached its flock"; return 1; }
+		sleep 0.02
+	done
+}
+
 # cgroup_dirs ID: the container's cgroup directories left in any hierarchy
 # (default cgroupsPath: /berth/ID).
 cgroup_dirs() {
@@ -25,11 +41,11 @@ cgroup_dirs() {
 # removed its cgroup and state. It must find it is another container.
 @test "race-delete: a delete that waited for the lock leaves a new container of the same ID alone" {
 	berth create --bundle "$BUNDLE" race1
-	# The slow delete reads race1's state, then waits 3 s at its flock.
-	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=3000000 \
+	# The slow delete reads race1's state, then waits 5 s at its first flock.
+	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=5000000:when=1 \
 		"$BERTH" --root "$STATE_ROOT" delete race1 >"$TEST_TMP/slow.out" 2>&1 </dev/null 3>&- &
 	slow=$!
-	sleep 0.5
+	wait_at_flock "$slow"
 	berth delete --force race1
 	berth create --bundle "$BUNDLE" race1
 	berth start race1
@@ -48,10 +64,10 @@ cgroup_dirs() {
 # The same for kill and start: each re-reads the state under the lock.
 @test "race-kill: a kill that waited for the lock does not signal a new container of the same ID" {
 	berth create --bundle "$BUNDLE" race2
-	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=3000000 \
+	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=5000000:when=1 \
 		"$BERTH" --root "$STATE_ROOT" kill race2 KILL >"$TEST_TMP/slow.out" 2>&1 </dev/null 3>&- &
 	slow=$!
-	sleep 0.5
+	wait_at_flock "$slow"
 	berth delete --force race2
 	berth create --bundle "$BUNDLE" race2
 	pid=$(init_pid race2)
@@ -69,10 +85,10 @@ cgroup_dirs() {
 @test "race-exec-delete: an exec that waited for the lock runs in no container made anew" {
 	berth create --bundle "$BUNDLE" race-ed
 	berth start race-ed
-	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=3000000 \
+	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=5000000:when=1 \
 		"$BERTH" --root "$STATE_ROOT" exec -d race-ed sleep 999 >"$TEST_TMP/slow.out" 2>&1 </dev/null 3>&- &
 	slow=$!
-	sleep 0.5
+	wait_at_flock "$slow"
 	berth delete --force race-ed
 	berth create --bundle "$BUNDLE" race-ed
 	berth start race-ed
@@ -93,10 +109,10 @@ cgroup_dirs() {
 @test "race-exec-gone: an exec that waited for the lock of a deleted container fails cleanly" {
 	berth create --bundle "$BUNDLE" race-eg
 	berth start race-eg
-	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=3000000 \
+	strace -f -qq -o /dev/null -e trace=flock -e inject=flock:delay_enter=5000000:when=1 \
 		"$BERTH" --root "$STATE_ROOT" exec -d race-eg sleep 998 >"$TEST_TMP/slow.out" 2>&1 </dev/null 3>&- &
 	slow=$!
-	sleep 0.5
+	wait_at_flock "$slow"
 	berth delete --force race-eg
 	rc=0
 	wait "$slow" || rc=$?
