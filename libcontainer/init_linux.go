@@ -225,8 +225,14 @@ func (p *processSide) prepareRootfs() error {
 }
 
 // pivot: the pivot step (init): createContainer hooks, then pivot_root.
+// The hooks run in the container's rootfs as their working directory, as
+// runc's do: a hook may name paths in it relative to "." (runc's
+// hooks_so.bats bind-mounts a library onto ./lib/...).
 func (p *processSide) pivot() error {
 	if hs := hooks.List(p.cfg.Spec.Hooks, hooks.CreateContainer); len(hs) > 0 {
+		if err := unix.Chdir(p.rcfg.Rootfs); err != nil {
+			return fmt.Errorf("createContainer hooks: chdir %s: %w", p.rcfg.Rootfs, err)
+		}
 		if err := hooks.Run(hooks.CreateContainer, hs, p.cfg.State); err != nil {
 			return err
 		}

@@ -79,13 +79,13 @@ var recAttrOpts = nametable.Table[string, attrOpt]{
 
 // recAtimeOpts are the recursive atime options, each the atime mode it
 // gives the whole tree. The modes are one field of mount_setattr, not
-// bits, so "clearing" one (ratime, rnostrictatime, rnorelatime) sets
-// another: noatime and strictatime cleared leave the kernel's default,
-// relatime; relatime cleared leaves strictatime, the one mode that still
-// updates atime on every access.
+// bits: the options that "clear" one (ratime, rnorelatime, rnostrictatime)
+// clear the whole field and set nothing, which leaves the kernel's
+// default, relatime, as runc does (its mounts_recursive.bats checks
+// rnorelatime gives relatime).
 var recAtimeOpts = nametable.Table[string, uint64]{
 	{Name: "rnoatime", Val: unix.MOUNT_ATTR_NOATIME}, {Name: "ratime", Val: unix.MOUNT_ATTR_RELATIME},
-	{Name: "rrelatime", Val: unix.MOUNT_ATTR_RELATIME}, {Name: "rnorelatime", Val: unix.MOUNT_ATTR_STRICTATIME},
+	{Name: "rrelatime", Val: unix.MOUNT_ATTR_RELATIME}, {Name: "rnorelatime", Val: unix.MOUNT_ATTR_RELATIME},
 	{Name: "rstrictatime", Val: unix.MOUNT_ATTR_STRICTATIME}, {Name: "rnostrictatime", Val: unix.MOUNT_ATTR_RELATIME},
 }
 

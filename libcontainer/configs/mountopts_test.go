@@ -38,7 +38,7 @@ func TestParseMountOptions(t *testing.T) {
 		{opts: "rnoatime,rrelatime", rset: 0, rclr: unix.MOUNT_ATTR__ATIME},
 		{opts: "rnoatime,ratime", rset: 0, rclr: unix.MOUNT_ATTR__ATIME},
 		{opts: "rstrictatime,rnostrictatime,rro", rset: unix.MOUNT_ATTR_RDONLY, rclr: unix.MOUNT_ATTR__ATIME},
-		{opts: "rnorelatime", rset: unix.MOUNT_ATTR_STRICTATIME, rclr: unix.MOUNT_ATTR__ATIME},
+		{opts: "rstrictatime,rnorelatime", rset: 0, rclr: unix.MOUNT_ATTR__ATIME},
 		{opts: "rnosymfollow,rsymfollow", rclr: unix.MOUNT_ATTR_NOSYMFOLLOW},
 		{opts: "rsymfollow,rnosymfollow", rset: unix.MOUNT_ATTR_NOSYMFOLLOW},
 		{opts: "mode=755,size=1m,defaults", data: []string{"mode=755", "size=1m"}},

@@ -35,6 +35,7 @@ tr "\0" "\n" <&4 >"$d/$n.env"
 hostname >"$d/$n.host"
 readlink /proc/self/ns/mnt >"$d/$n.mntns"
 echo "$PPID" >"$d/$n.ppid"
+pwd -P >"$d/$n.cwd"
 [ "$rc" = 0 ] || echo "boom from $n" >&2
 exit "$rc"'
 
@@ -117,6 +118,10 @@ nothing_left() {
 	# and in the container's pid namespace: its parent is init, pid 1
 	[ "$(cat "$REC/startContainer.ppid")" = 1 ]
 	[ "$(cat "$REC/createContainer.ppid")" = 1 ]
+	# createContainer runs in the rootfs (runc's hooks_so.bats names
+	# ./lib/... from it); startContainer in the process's cwd.
+	[ "$(cat "$REC/createContainer.cwd")" = "$(readlink -f "$BUNDLE/rootfs")" ]
+	[ "$(cat "$REC/startContainer.cwd")" = / ]
 }
 
 @test "hk-args-env: hook args and env are passed exactly" {
