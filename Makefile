@@ -84,7 +84,8 @@ conformance: build
 # runc's own integration tests (its release's tests/integration, through the
 # Go module proxy) against ./berth, compared with
 # tests/runc-suite/expected-failures.txt (see tests/runc-suite/run.sh).
-# About 5 minutes; not part of `make test`, whose time it would double.
+# About 10 minutes (the first run also makes a Debian image with debootstrap);
+# not part of `make test`, whose time it would nearly double.
 runc-suite: build rootfs
 	tests/runc-suite/run.sh
 
