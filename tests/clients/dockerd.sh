@@ -9,6 +9,10 @@
 # answers; its log is DIR/dockerd.log. dockerd starts and stops its own
 # containerd. With DOCKERD_CONFIG set, that daemon.json is used instead of
 # --add-runtime (it must register berth itself).
+# dockerd, and the containerd it starts, get DIR/tmp as TMPDIR: when
+# containerd is slow to stop, dockerd asks it for a stack dump (SIGUSR1)
+# before killing it, and containerd writes that dump to its TMPDIR, which in
+# /tmp outlived the run.
 set -euo pipefail
 
 dir=$1 berth=$2
@@ -17,6 +21,9 @@ command -v dockerd >/dev/null || { echo "dockerd is not installed (apt-get insta
 
 runtime_args=(--add-runtime "berth=$berth")
 [ -n "${DOCKERD_CONFIG:-}" ] && runtime_args=(--config-file "$DOCKERD_CONFIG")
+
+mkdir -p "$dir/tmp"
+export TMPDIR=$dir/tmp
 
 # unshare execs dockerd: the PID is dockerd's own.
 unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh \

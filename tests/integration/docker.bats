@@ -59,6 +59,10 @@ dk() {
 	dk run -d --runtime berth --name docker-which "$IMAGE" sleep 1000
 	[ "$(dk inspect -f '{{.HostConfig.Runtime}}' docker-which)" = berth ]
 	[ -d "$DK_DIR/exec/runtime-berth/moby" ] || [ -d "$DK_DIR/exec/runtime-runc/moby" ]
+	# dockerd's containerd writes what it leaves (a stack dump when it is
+	# slow to stop) under the daemon's directory, not in /tmp.
+	ctd=$(pgrep -x -P "$DK_PID" containerd)
+	tr '\0' '\n' <"/proc/$ctd/environ" | grep -qx "TMPDIR=$DK_DIR/tmp"
 }
 
 @test "docker: the container looks the same under berth as under runc" {
