@@ -219,7 +219,9 @@ wait_task() {
 	# the checkpoint's image directory is made in containerd's TMPDIR
 	# (containerd.sh), not left in the host's /tmp
 	tmp_images=$(find /tmp -maxdepth 1 -name 'ctrd-checkpoint*' | wc -l)
-	run ctrc run -d "${BERTH_OPTS[@]}" "$IMAGE" containerd-ck sh -c 'r=$RANDOM$RANDOM; i=0; while true; do i=$((i+1)); echo $r $i > /tmp/count; sleep 0.1; done'
+	# rename, not truncate-and-write: a cat between the two would read
+	# nothing (it did once, as the token read just after the checkpoint)
+	run ctrc run -d "${BERTH_OPTS[@]}" "$IMAGE" containerd-ck sh -c 'r=$RANDOM$RANDOM; i=0; while true; do i=$((i+1)); echo $r $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.1; done'
 	[ "$status" -eq 0 ]
 	wait_task containerd-ck RUNNING
 	for _ in $(seq 100); do
@@ -231,6 +233,7 @@ wait_task() {
 	[ "$status" -eq 0 ]
 	wait_task containerd-ck RUNNING
 	before=$("$BERTH" --root "$STATE_ROOT" exec containerd-ck cat /tmp/count </dev/null)
+	[ -n "$before" ]
 	run ctrc task kill -s SIGKILL containerd-ck
 	wait_task containerd-ck STOPPED
 	run ctrc task delete containerd-ck

@@ -142,7 +142,9 @@ pm() {
 
 @test "podman: container checkpoint and restore bring the container back where it was" {
 	[ -x "$PM_DIR/criu-bin/criu" ] || { cat "$PM_DIR/criu-build.err"; false; }
-	run pm run -d --name podman-ck "$IMAGE" sh -c 'r=$RANDOM$RANDOM; i=0; while true; do i=$((i+1)); echo $r $i > /tmp/count; echo $i; sleep 0.1; done'
+	# rename, not truncate-and-write: a read (or the checkpoint) between
+	# the two would find /tmp/count empty
+	run pm run -d --name podman-ck "$IMAGE" sh -c 'r=$RANDOM$RANDOM; i=0; while true; do i=$((i+1)); echo $r $i > /tmp/count.new; mv /tmp/count.new /tmp/count; echo $i; sleep 0.1; done'
 	[ "$status" -eq 0 ]
 	for _ in $(seq 100); do
 		n=$(pm exec podman-ck cat /tmp/count 2>/dev/null) && [ "${n#* }" -ge 3 ] 2>/dev/null && break
