@@ -416,3 +416,31 @@ status_field() {
 	[ "$(echo "$output" | wc -l)" -le 4 ]
 	[[ "$output" != *4* ]]
 }
+
+# with_slack NS ARGS...: berth ARGS, started with a timer slack of NS ns.
+with_slack() {
+	local ns=$1
+	shift
+	sh -c 'echo "$0" >/proc/$$/timerslack_ns && exec "$@"' "$ns" \
+		"$BERTH" --root "$STATE_ROOT" "$@" </dev/null
+}
+
+@test "proc-slack: the container's processes keep the runtime's timer slack, not sysmon's" {
+	# berth's sysmon thread runs with a slack of its own
+	# (libcontainer/threadslack); a process forked from a thread that had it
+	# would keep it across execve.
+	set_args cat /proc/self/timerslack_ns
+	run with_slack 70001 run --bundle "$BUNDLE" proc-slack
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 70001 ]
+
+	set_args sleep 1000
+	with_slack 70002 run -d --bundle "$BUNDLE" proc-slack-d >/dev/null
+	[ "$(cat /proc/"$(init_pid proc-slack-d)"/timerslack_ns)" = 70002 ]
+	run with_slack 70003 exec proc-slack-d cat /proc/self/timerslack_ns
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 70003 ]
+	berth delete -f proc-slack-d
+}
