@@ -116,6 +116,8 @@ type creation struct {
 	r       *runtimeEnd
 	cfg     *initConfig
 	sigs    *signalsLater
+	// mountThread opens the Go init's mount sources (serveMountSource).
+	mountThread *nsThread
 }
 
 // newCreation validates the options, starts what runs in the background
@@ -409,9 +411,20 @@ func (cr *creation) runtimeHooks() error {
 	return nil
 }
 
-// serveMountSource answers init's mount-source requests (rootfs step).
+// serveMountSource answers init's mount-source requests (rootfs step),
+// from a thread in init's mount namespace started on the first one.
 func (cr *creation) serveMountSource(m syncMsg) error {
-	return serveMountSource(cr.proc.conn, cr.o.Spec, cr.o.Bundle, m)
+	in := func(f func() error) error {
+		if cr.mountThread == nil {
+			t, err := startNSThreadIn(cr.proc.pid, []specs.LinuxNamespaceType{specs.MountNamespace})
+			if err != nil {
+				return fmt.Errorf("join init's mount namespace: %w", err)
+			}
+			cr.mountThread = t
+		}
+		return cr.mountThread.do(f)
+	}
+	return serveMountSource(cr.proc.conn, cr.o.Spec, cr.o.Bundle, m, in)
 }
 
 // record saves the state and writes the pid file.
@@ -430,6 +443,9 @@ func (cr *creation) record() error {
 // finish releases what the creation holds; after a failure (err) it
 // first undoes everything it made.
 func (cr *creation) finish(err error) {
+	if cr.mountThread != nil {
+		cr.mountThread.close()
+	}
 	if cr.cloneFD >= 0 {
 		unix.Close(cr.cloneFD)
 	}

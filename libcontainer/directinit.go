@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -279,8 +280,10 @@ func (cr *creation) buildRootfs(d *nsenter.Direct) error {
 }
 
 // nsThread is a locked OS thread that has joined a process's mount, UTS,
-// IPC and network namespaces, with a root and cwd of its own (it leaves
-// CLONE_FS), and runs the functions it is given there. Its goroutine
+// IPC and network namespaces (or some of them), with a root and cwd of its
+// own (it leaves CLONE_FS), and runs the functions it is given there. The
+// direct init's rootfs is built on one; the Go init's mount sources are
+// opened on one (mountsource.go). Its goroutine
 // never unlocks it: when close ends the goroutine, the thread ends too,
 // and no other goroutine ever runs in those namespaces.
 type nsThread struct {
@@ -291,23 +294,35 @@ type nsThread struct {
 // startNSThread starts a thread in the namespaces of process pid that
 // spec makes new (of mount, UTS, IPC and network).
 func startNSThread(pid int, spec *specs.Spec) (*nsThread, error) {
+	var types []specs.LinuxNamespaceType
+	for _, t := range []specs.LinuxNamespaceType{specs.UTSNamespace, specs.IPCNamespace, specs.NetworkNamespace, specs.MountNamespace} {
+		if configs.HasNamespace(spec, t) {
+			types = append(types, t)
+		}
+	}
+	return startNSThreadIn(pid, types)
+}
+
+// startNSThreadIn starts a thread in process pid's namespaces of the
+// given types (of mount, UTS, IPC and network).
+func startNSThreadIn(pid int, types []specs.LinuxNamespaceType) (*nsThread, error) {
 	t := &nsThread{jobs: make(chan func() error), results: make(chan error)}
-	go t.loop(pid, spec)
+	go t.loop(pid, types)
 	if err := <-t.results; err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-func (t *nsThread) loop(pid int, spec *specs.Spec) {
+func (t *nsThread) loop(pid int, types []specs.LinuxNamespaceType) {
 	runtime.LockOSThread() // for good: see nsThread
 	var err error
 	if unix.Gettid() == unix.Getpid() {
 		// Go parks the main thread instead of ending it (main.go's init
 		// keeps the main goroutine there so that this never happens).
-		err = errors.New("direct init: the rootfs thread would be the main thread")
+		err = errors.New("a thread joining a container's namespaces would be the main thread")
 	} else {
-		err = joinNamespacesOf(pid, spec)
+		err = joinNamespacesOf(pid, types)
 	}
 	t.results <- err
 	if err != nil {
@@ -332,10 +347,10 @@ func (t *nsThread) close() {
 	}
 }
 
-// joinNamespacesOf moves the calling thread into the namespaces of
-// process pid that spec makes new, of mount, UTS, IPC and network. Every
+// joinNamespacesOf moves the calling thread into process pid's
+// namespaces of the given types (of mount, UTS, IPC and network). Every
 // file is opened before the first setns; the mount namespace comes last.
-func joinNamespacesOf(pid int, spec *specs.Spec) error {
+func joinNamespacesOf(pid int, types []specs.LinuxNamespaceType) error {
 	type join struct {
 		fd   int
 		flag int
@@ -348,7 +363,7 @@ func joinNamespacesOf(pid int, spec *specs.Spec) error {
 		}
 	}()
 	for _, t := range []specs.LinuxNamespaceType{specs.UTSNamespace, specs.IPCNamespace, specs.NetworkNamespace, specs.MountNamespace} {
-		if !configs.HasNamespace(spec, t) {
+		if !slices.Contains(types, t) {
 			continue
 		}
 		name := configs.NamespaceProcName(t)

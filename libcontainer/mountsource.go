@@ -23,18 +23,33 @@ import (
 // by init, on the hot path, as before. Idmapped mounts always come from
 // here: making one needs privileges over the source's mount namespace
 // that init, in the container's namespaces, does not have.
+//
+// The runtime opens each source in init's mount namespace, from a thread
+// that has joined it (nsThread), as runc does: a source inside the
+// container's rootfs (a bind of an earlier mount's destination) is then
+// the tree init has built so far, not the empty directory the host sees.
+// The thread keeps the runtime's credentials: it reaches what the host's
+// root reaches, and it may idmap the clone (the source's filesystem
+// belongs to the host's user namespace).
 
 type mountSourceRequest struct {
 	Index int `json:"index"`
 }
 
-// serveMountSource is the runtime's side of one request.
-func serveMountSource(conn *syncConn, spec *specs.Spec, bundle string, m syncMsg) error {
+// serveMountSource is the runtime's side of one request; the source is
+// opened by calling open with a function, which runs it in init's mount
+// namespace.
+func serveMountSource(conn *syncConn, spec *specs.Spec, bundle string, m syncMsg, in func(func() error) error) error {
 	var req mountSourceRequest
 	if err := wire.Unmarshal(m.Payload, &req); err != nil {
 		return fmt.Errorf("decode mount source request: %w", err)
 	}
-	fd, err := openMountSource(spec, bundle, req.Index)
+	fd := -1
+	err := in(func() error {
+		var err error
+		fd, err = openMountSource(spec, bundle, req.Index)
+		return err
+	})
 	if err != nil {
 		return conn.sendMsg(syncMsg{Type: msgMountSourceFd, Error: err.Error()}, nil)
 	}

@@ -160,3 +160,23 @@ userns_config() {
 	[[ "${lines[0]}" == a-x ]]
 	[[ "${lines[1]}" == 2000:3000 ]]
 }
+
+@test "idmap-ctr-src-userns: the same with a user namespace (the Go init): the runtime opens the source in init's mount namespace" {
+	# With a user namespace the Go init asks the runtime for an idmapped
+	# source (mountsource.go); opened in the host's mount namespace it was
+	# the rootfs's empty /mnt.
+	userns_config
+	mkdir -p "$TEST_TMP/bsrc/a/x" "$BUNDLE/rootfs/mnt" "$BUNDLE/rootfs/final"
+	echo a-x >"$TEST_TMP/bsrc/a/x/file"
+	# Only the host's root can reach the first source: the runtime opens it.
+	chmod 700 "$TEST_TMP/bsrc"
+	update_config --arg s "$TEST_TMP/bsrc/a" --arg r "$BUNDLE/rootfs" '.mounts += [
+		{"destination": "/mnt", "type": "bind", "source": $s, "options": ["rbind"]},
+		{"destination": "/final", "type": "bind", "source": ($r + "/mnt"), "options": ["rbind", "idmap"]}]'
+	set_args sh -c 'cat /final/x/file; stat -c "%u:%g" /final/x/file /mnt/x/file'
+	run berth run --bundle "$BUNDLE" idmap-ctr-src-u
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# Disk root is the container's root through the idmapped /final only.
+	[ "$output" = "$(printf 'a-x\n0:0\n65534:65534')" ]
+}
