@@ -14,15 +14,19 @@ rand_sleep() {
 	sleep "$(printf '0.%03d' $((RANDOM % 20 + 1)))"
 }
 
+# flock(2)'s number on this architecture, from the C library's headers
+# (73 on x86_64).
+FLOCK_NR=$(printf '#include <sys/syscall.h>\nSYS_flock\n' | cpp -P 2>/dev/null | tail -n1)
+
 # wait_at_flock STRACE_PID: waits until the berth that strace runs is held
-# at its flock(2) (syscall 73 on x86_64), so it has read the state it will
-# act on. A fixed sleep let a slow start (CI's load) read the new
-# container's state instead.
+# at its flock(2), so it has read the state it will act on. A fixed sleep
+# let a slow start (CI's load) read the new container's state instead.
 wait_at_flock() {
 	local deadline=$((SECONDS + 20)) child
+	[[ "$FLOCK_NR" =~ ^[0-9]+$ ]] || { echo "no flock syscall number from cpp: '$FLOCK_NR'"; return 1; }
 	while :; do
 		child=$(pgrep -P "$1" | head -n1)
-		if [ -n "$child" ] && [[ "$(cat "/proc/$child/syscall" 2>/dev/null)" == "73 "* ]]; then
+		if [ -n "$child" ] && [[ "$(cat "/proc/$child/syscall" 2>/dev/null)" == "$FLOCK_NR "* ]]; then
 			return 0
 		fi
 		[ $SECONDS -lt $deadline ] || { echo "berth never reached its flock"; return 1; }
