@@ -28,17 +28,16 @@ import (
 // that has joined it (nsThread), as runc does: a source inside the
 // container's rootfs (a bind of an earlier mount's destination) is then
 // the tree init has built so far, not the empty directory the host sees.
-// The thread keeps the runtime's credentials: it reaches what the host's
-// root reaches, and it may idmap the clone (the source's filesystem
-// belongs to the host's user namespace).
+// The thread keeps the runtime's credentials: it reaches what the runtime
+// reaches, and it may idmap the clone (the source's filesystem belongs to
+// the runtime's user namespace, not the container's).
 
 type mountSourceRequest struct {
 	Index int `json:"index"`
 }
 
-// serveMountSource is the runtime's side of one request; the source is
-// opened by calling open with a function, which runs it in init's mount
-// namespace.
+// serveMountSource is the runtime's side of one request; in runs the
+// function that opens the source in init's mount namespace.
 func serveMountSource(conn *syncConn, spec *specs.Spec, bundle string, m syncMsg, in func(func() error) error) error {
 	var req mountSourceRequest
 	if err := wire.Unmarshal(m.Payload, &req); err != nil {
