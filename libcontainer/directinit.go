@@ -245,17 +245,9 @@ func (cr *creation) buildRootfs(d *nsenter.Direct) error {
 	rc.MountInNS = d.Mount
 	spec, bundle := cr.o.Spec, cr.o.Bundle
 	rc.OpenSource = func(i int) (int, error) { return openMountSource(spec, bundle, i) }
-	if err := t.do(func() error { return rootfs.Prepare(rc) }); err != nil {
-		return directInitError(d, err)
-	}
-	if has(cr.cfg.Steps, stepHooks) {
-		if err := cr.runtimeHooks(); err != nil {
-			return err
-		}
-	}
 	proc := cr.initProcess()
 	var peer *os.File
-	err = t.do(func() error {
+	pivot := func() error {
 		if err := rootfs.Pivot(rc); err != nil {
 			return err
 		}
@@ -269,7 +261,27 @@ func (cr *creation) buildRootfs(d *nsenter.Direct) error {
 			return err
 		}
 		return rootfs.Finish(rc)
-	})
+	}
+	if has(cr.cfg.Steps, stepHooks) {
+		// The runtime's hooks run between the mounts and pivot_root, in
+		// the runtime's own namespaces.
+		if err := t.do(func() error { return rootfs.Prepare(rc) }); err != nil {
+			return directInitError(d, err)
+		}
+		if err := cr.runtimeHooks(); err != nil {
+			return err
+		}
+		err = t.do(pivot)
+	} else {
+		// One round trip to the thread: each wait of the main goroutine
+		// on it hands the P through a third thread (both are locked).
+		err = t.do(func() error {
+			if err := rootfs.Prepare(rc); err != nil {
+				return err
+			}
+			return pivot()
+		})
+	}
 	if peer != nil {
 		defer peer.Close()
 		if err == nil {
@@ -283,9 +295,9 @@ func (cr *creation) buildRootfs(d *nsenter.Direct) error {
 // IPC and network namespaces (or some of them), with a root and cwd of its
 // own (it leaves CLONE_FS), and runs the functions it is given there. The
 // direct init's rootfs is built on one; the Go init's mount sources are
-// opened on one (mountsource.go). Its goroutine
-// never unlocks it: when close ends the goroutine, the thread ends too,
-// and no other goroutine ever runs in those namespaces.
+// opened on one (mountsource.go). Its goroutine never unlocks it: when
+// close ends the goroutine, the thread ends too, and no other goroutine
+// ever runs in those namespaces.
 type nsThread struct {
 	jobs    chan func() error
 	results chan error
