@@ -416,7 +416,8 @@ func (cr *creation) runtimeHooks() error {
 func (cr *creation) serveMountSource(m syncMsg) error {
 	in := func(f func() error) error {
 		if cr.mountThread == nil {
-			t, err := startNSThreadIn(cr.proc.pid, []specs.LinuxNamespaceType{specs.MountNamespace})
+			onlyMount := func(t specs.LinuxNamespaceType) bool { return t == specs.MountNamespace }
+			t, err := startNSThreadIn(cr.proc.pid, onlyMount)
 			if err != nil {
 				return fmt.Errorf("join init's mount namespace: %w", err)
 			}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -306,27 +305,21 @@ type nsThread struct {
 // startNSThread starts a thread in the namespaces of process pid that
 // spec makes new (of mount, UTS, IPC and network).
 func startNSThread(pid int, spec *specs.Spec) (*nsThread, error) {
-	var types []specs.LinuxNamespaceType
-	for _, t := range []specs.LinuxNamespaceType{specs.UTSNamespace, specs.IPCNamespace, specs.NetworkNamespace, specs.MountNamespace} {
-		if configs.HasNamespace(spec, t) {
-			types = append(types, t)
-		}
-	}
-	return startNSThreadIn(pid, types)
+	return startNSThreadIn(pid, func(t specs.LinuxNamespaceType) bool { return configs.HasNamespace(spec, t) })
 }
 
-// startNSThreadIn starts a thread in process pid's namespaces of the
-// given types (of mount, UTS, IPC and network).
-func startNSThreadIn(pid int, types []specs.LinuxNamespaceType) (*nsThread, error) {
+// startNSThreadIn starts a thread in process pid's namespaces, of mount,
+// UTS, IPC and network, for which want says yes.
+func startNSThreadIn(pid int, want func(specs.LinuxNamespaceType) bool) (*nsThread, error) {
 	t := &nsThread{jobs: make(chan func() error), results: make(chan error)}
-	go t.loop(pid, types)
+	go t.loop(pid, want)
 	if err := <-t.results; err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-func (t *nsThread) loop(pid int, types []specs.LinuxNamespaceType) {
+func (t *nsThread) loop(pid int, want func(specs.LinuxNamespaceType) bool) {
 	runtime.LockOSThread() // for good: see nsThread
 	var err error
 	if unix.Gettid() == unix.Getpid() {
@@ -334,7 +327,7 @@ func (t *nsThread) loop(pid int, types []specs.LinuxNamespaceType) {
 		// keeps the main goroutine there so that this never happens).
 		err = errors.New("a thread joining a container's namespaces would be the main thread")
 	} else {
-		err = joinNamespacesOf(pid, types)
+		err = joinNamespacesOf(pid, want)
 	}
 	t.results <- err
 	if err != nil {
@@ -360,9 +353,10 @@ func (t *nsThread) close() {
 }
 
 // joinNamespacesOf moves the calling thread into process pid's
-// namespaces of the given types (of mount, UTS, IPC and network). Every
-// file is opened before the first setns; the mount namespace comes last.
-func joinNamespacesOf(pid int, types []specs.LinuxNamespaceType) error {
+// namespaces, of mount, UTS, IPC and network, for which want says yes.
+// Every file is opened before the first setns; the mount namespace comes
+// last.
+func joinNamespacesOf(pid int, want func(specs.LinuxNamespaceType) bool) error {
 	type join struct {
 		fd   int
 		flag int
@@ -375,7 +369,7 @@ func joinNamespacesOf(pid int, types []specs.LinuxNamespaceType) error {
 		}
 	}()
 	for _, t := range []specs.LinuxNamespaceType{specs.UTSNamespace, specs.IPCNamespace, specs.NetworkNamespace, specs.MountNamespace} {
-		if !slices.Contains(types, t) {
+		if !want(t) {
 			continue
 		}
 		name := configs.NamespaceProcName(t)

@@ -3,7 +3,6 @@ package threadslack
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -145,7 +144,7 @@ func TestSlackOnSysmonOnly(t *testing.T) {
 			defer wg.Done()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			out, err := exec.Command("cat", filepath.Join("/proc/self/timerslack_ns")).Output()
+			out, err := exec.Command("cat", "/proc/self/timerslack_ns").Output()
 			if err != nil {
 				errs <- err.Error()
 				return
