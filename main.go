@@ -17,15 +17,23 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 
 	"github.com/berth-runtime/berth/libcontainer"
+	// Most of a command's page faults were its heap's first touches.
+	"github.com/berth-runtime/berth/libcontainer/hugeheap"
 	// sysmon's 20 µs wake-ups were most of a command's context switches.
 	_ "github.com/berth-runtime/berth/libcontainer/threadslack"
 )
+
+// shortLife is how long a command keeps its heap's huge-page advice
+// (libcontainer/hugeheap): longer than a short command's whole life, and
+// short beside khugepaged's default of 10 s between its scans.
+const shortLife = time.Second
 
 // version and gitCommit are set with -ldflags -X at build time.
 var (
@@ -126,9 +134,16 @@ func main() {
 	// delays the container. (The error went to the runtime over the sync
 	// socket.)
 	if len(os.Args) == 2 && os.Args[1] == "init" {
+		// A created init may wait long for start: no more huge pages
+		// for its heap, and none filled in by khugepaged.
+		hugeheap.Release()
 		libcontainer.Init()
 		os.Exit(1)
 	}
+	// A command that outlives shortLife (run and exec in the foreground,
+	// events) is no longer short: its heap goes back to the kernel's
+	// default, so khugepaged never fills its sparse heap with huge pages.
+	time.AfterFunc(shortLife, func() { hugeheap.Release() })
 	cli.VersionPrinter = func(cmd *cli.Command) {
 		fmt.Printf("%s version %s\n", cmd.Root().Name, cmd.Root().Version)
 		if gitCommit != "" {
