@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-runtime/berth/libcontainer"
 	"github.com/berth-runtime/berth/libcontainer/criu"
+	"github.com/berth-runtime/berth/libcontainer/hugeheap"
 )
 
 // criuFlags are the CRIU options checkpoint and restore share (runc's).
@@ -54,6 +55,8 @@ func checkpointCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("checkpoint %s: %w", c.ID(), err)
 			}
+			// CRIU may take long over a big container (hugeheap.Release).
+			hugeheap.Release()
 			if err := c.Checkpoint(&libcontainer.CheckpointOpts{Opts: *o, CriuPath: cmd.Root().String("criu")}); err != nil {
 				return fmt.Errorf("checkpoint %s: %w", c.ID(), err)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/berth-runtime/berth/libcontainer"
+	"github.com/berth-runtime/berth/libcontainer/hugeheap"
 )
 
 // event is one line of `berth events`, in runc's format (what
@@ -76,6 +77,9 @@ func runEvents(cmd *cli.Command) error {
 	if err := emitStats(); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
 		return err
 	}
+	// From here on the command lives as long as the container does
+	// (hugeheap.Release).
+	hugeheap.Release()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	// A short poll notices the container stopping long before a long

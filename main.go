@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
@@ -29,11 +28,6 @@ import (
 	// sysmon's 20 µs wake-ups were most of a command's context switches.
 	_ "github.com/berth-runtime/berth/libcontainer/threadslack"
 )
-
-// shortLife is how long a command keeps its heap's huge-page advice
-// (libcontainer/hugeheap): longer than a short command's whole life, and
-// short beside khugepaged's default of 10 s between its scans.
-const shortLife = time.Second
 
 // version and gitCommit are set with -ldflags -X at build time.
 var (
@@ -134,16 +128,11 @@ func main() {
 	// delays the container. (The error went to the runtime over the sync
 	// socket.)
 	if len(os.Args) == 2 && os.Args[1] == "init" {
-		// A created init may wait long for start: no more huge pages
-		// for its heap, and none filled in by khugepaged.
+		// A created init may wait long for start (hugeheap.Release).
 		hugeheap.Release()
 		libcontainer.Init()
 		os.Exit(1)
 	}
-	// A command that outlives shortLife (run and exec in the foreground,
-	// events) is no longer short: its heap goes back to the kernel's
-	// default, so khugepaged never fills its sparse heap with huge pages.
-	time.AfterFunc(shortLife, func() { hugeheap.Release() })
 	cli.VersionPrinter = func(cmd *cli.Command) {
 		fmt.Printf("%s version %s\n", cmd.Root().Name, cmd.Root().Version)
 		if gitCommit != "" {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer"
+	"github.com/berth-runtime/berth/libcontainer/hugeheap"
 )
 
 func runCommand() *cli.Command {
@@ -126,8 +127,10 @@ func dropSubreaper(initPid int) {
 
 // waitForwarding forwards every signal we get to pid until it exits, and
 // returns its exit status (128+signal when killed). As a subreaper we
-// also reap orphans reparented to us.
+// also reap orphans reparented to us. The command lives on as long as pid
+// does, so its heap gives up huge pages first (hugeheap.Release).
 func waitForwarding(pid int, sigs chan os.Signal) int {
+	hugeheap.Release()
 	done := make(chan int, 1)
 	go func() {
 		for {

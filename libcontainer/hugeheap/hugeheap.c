@@ -27,11 +27,12 @@
  * the kernel's default.
  *
  * berth_hugeheap_release marks the recorded ranges MADV_NOHUGEPAGE and closes
- * the budget. A process
- * that lives on (`run` and `exec` in the foreground, `events`, a created Go
- * init) calls it, so that khugepaged never fills its sparse heap chunks with
- * huge pages: only the huge pages already faulted stay. The host's
- * transparent_hugepage "never" turns all of this off.
+ * the budget. A process about to live on (`run`, `exec` and `restore` in the
+ * foreground, `events`, `checkpoint`, a Go init) calls it, so that khugepaged
+ * never fills its sparse heap chunks with huge pages: only the huge pages
+ * already faulted stay. The host's transparent_hugepage "never", or Go's
+ * GODEBUG=disablethp=1 (sysMap advises against them right after), turns all
+ * of this off.
  */
 #define _GNU_SOURCE
 #include <stddef.h>
