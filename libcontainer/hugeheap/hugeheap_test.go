@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,14 +17,7 @@ type vma struct {
 	flags      []string
 }
 
-func (v vma) has(flag string) bool {
-	for _, f := range v.flags {
-		if f == flag {
-			return true
-		}
-	}
-	return false
-}
+func (v vma) has(flag string) bool { return slices.Contains(v.flags, flag) }
 
 // mappings reads this process's mappings and their VmFlags from
 // /proc/self/smaps.
