@@ -192,7 +192,7 @@ func validateCreate(o *CreateOpts) error {
 }
 
 // startInit makes exec.fifo and what the placement needs first, starts
-// init, and plans its set-up.
+// init, and (Go init) places it and plans its set-up.
 func (cr *creation) startInit() error {
 	if !cr.o.StartNow {
 		if err := cr.makeFifo(); err != nil {
@@ -241,6 +241,17 @@ func (cr *creation) startInit() error {
 	if cr.st.InitExe, err = exeID(cr.proc.pid); err != nil && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
 		return fmt.Errorf("init process %d: %w", cr.proc.pid, err)
 	}
+	if cr.proc.direct != nil {
+		return nil // runDirectInit places it while its rootfs is built
+	}
+	return cr.placeInit()
+}
+
+// placeInit is what follows init's clone before its config: the
+// placement's part (the cgroup made, the state saved), Intel RDT, the
+// pidfd for the caller, and the config itself.
+func (cr *creation) placeInit() error {
+	o := cr.o
 	if err := cr.place.afterClone(cr.proc.pid); err != nil {
 		return err
 	}
@@ -297,7 +308,7 @@ func (cr *creation) initConfig() *initConfig {
 	cfg.Debug = logrus.IsLevelEnabled(logrus.DebugLevel)
 	cfg.Steps = plan(planInput{
 		Cgroup:          cr.place.step(),
-		RuntimeHooks:    len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0,
+		RuntimeHooks:    hasRuntimeHooks(spec),
 		ContainerHooks:  len(hooks.List(spec.Hooks, hooks.CreateContainer)) > 0,
 		SeccompListener: spec.Linux.Seccomp != nil && spec.Linux.Seccomp.ListenerPath != "",
 		StartNow:        o.StartNow,
@@ -399,6 +410,12 @@ func (cr *creation) initProcess() *specs.Process {
 		return p
 	}
 	return cr.o.Spec.Process
+}
+
+// hasRuntimeHooks: spec has prestart or createRuntime hooks, which run in
+// the runtime while init waits before pivot_root (the hooks step).
+func hasRuntimeHooks(spec *specs.Spec) bool {
+	return len(hooks.List(spec.Hooks, hooks.Prestart))+len(hooks.List(spec.Hooks, hooks.CreateRuntime)) > 0
 }
 
 // runtimeHooks runs the prestart and createRuntime hooks (hooks step).

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -32,10 +33,13 @@ import (
 //	Go init's step  direct init
 //	--------------  -----------------------------------------------------
 //	config          JoinNetNS (a network namespace made ahead), netDevices
-//	cgroup-join/    the placement's join, through directJoiner: JoinCgroups
-//	cgroup-ready    (it also unshares the cgroup namespace)
-//	rootfs          rootfs.Prepare on the thread; proc and a cgroup
-//	                namespace's cgroup2 through Mount
+//	cgroup-join/    placeInit (the cgroup made, the state saved), then the
+//	cgroup-ready    placement's join, through directJoiner: JoinCgroups
+//	                (it also unshares the cgroup namespace); all of it
+//	                while the thread does the rootfs step (rootfsBuild)
+//	rootfs          rootfs.Prepare on the thread, started right after
+//	                config; proc and a cgroup namespace's cgroup2 through
+//	                Mount; a "cgroup" mount waits for the join
 //	hooks           prestart and createRuntime hooks, in the runtime
 //	pivot, finish   rootfs.Pivot (which moves init's root too: same mount
 //	                namespace), the terminal (makeTerminal; init takes its
@@ -147,6 +151,12 @@ func directInitError(d *nsenter.Direct, err error) error {
 }
 
 // runDirectInit is Create's set-up of a direct init, after startInit.
+// The rootfs is built on its thread (rootfsBuild) while this goroutine
+// places init (placeInit: the cgroup made, the state saved) and joins it
+// to its cgroup: two cores work at once where the Go init's steps wait on
+// each other. Only the cgroup mount waits for the cgroup
+// (rootfs.Config.AwaitCgroup, AwaitCgroupJoin); the runtime's hooks,
+// which must find init in its cgroup, run after both.
 func (cr *creation) runDirectInit() error {
 	d, pid := cr.proc.direct, cr.proc.pid
 	// config
@@ -163,17 +173,31 @@ func (cr *creation) runDirectInit() error {
 	if err := moveNetDevices(cr.o.Spec, cr.o.Rootless, aheadFd, pid); err != nil {
 		return err
 	}
-	// cgroup-join, cgroup-ready; the cgroup namespace
-	j := directJoiner{d}
-	if cr.place.step() == "" {
-		if err := j.join(nil); err != nil {
-			return err
+	// rootfs, beside the cgroup
+	b := cr.startRootfs(d)
+	err = cr.placeInit()
+	if err == nil {
+		if cr.place.step() != stepCgroupReady {
+			// The cgroup's directories exist now. When the runtime moves
+			// init (cgroup-ready: systemd makes the scope with init in
+			// it), they do only after the join.
+			b.cgroupMade(cr.cfg)
 		}
-	} else if err := cr.place.join(j, pid); err != nil {
+		// cgroup-join, cgroup-ready; the cgroup namespace
+		j := directJoiner{d}
+		if cr.place.step() == "" {
+			err = j.join(nil)
+		} else {
+			err = cr.place.join(j, pid)
+		}
+	}
+	b.cgroupJoined(cr.cfg, err)
+	if err != nil {
+		b.abandon()
 		return err
 	}
 	cr.sigs.start()
-	if err := cr.buildRootfs(d); err != nil {
+	if err := b.finish(); err != nil {
 		return err
 	}
 	// ready
@@ -232,80 +256,196 @@ func (c *Container) directInitFailure(data []byte) (err error, ok bool) {
 	return directFailureError(prog, f), true
 }
 
-// buildRootfs runs the Go init's rootfs, hooks, pivot and finish steps
-// on a thread in init's namespaces.
-func (cr *creation) buildRootfs(d *nsenter.Direct) error {
-	t, err := startNSThread(cr.proc.pid, cr.o.Spec)
-	if err != nil {
+// errCgroupAbandoned is what the rootfs thread's cgroup mount gets when
+// the cgroup failed: the runtime reports the cgroup's own error.
+var errCgroupAbandoned = errors.New("the container's cgroup failed")
+
+// rootfsBuild is a direct init's rootfs under construction: the Go init's
+// rootfs, pivot and finish steps, run by a goroutine of their own locked
+// to a thread that joins init's namespaces (as an nsThread's, without the
+// round trips of handing it jobs), while Create's goroutine places init.
+// With the runtime's hooks, pivot and finish wait for them.
+//
+//	Create's goroutine             the build's goroutine, on its thread
+//	-----------------------------  --------------------------------------
+//	startRootfs               -->  join init's namespaces; rootfs.Prepare
+//	placeInit                      (a "cgroup" mount: AwaitCgroup)
+//	cgroupMade(cfg)           -->  binds the cgroup's directories
+//	cgroup join                    (a cgroupns's cgroup2: AwaitCgroupJoin)
+//	cgroupJoined(cfg, err)    -->  init mounts it; or either gives up
+//	finish: (hooks) wait      <--  prepared
+//	        hooks run         -->  hooksRan
+//	        wait              <--  done: pivot, terminal, hostname, Finish
+//
+// Both goroutines may ask init for something at once (its mounts, its
+// cgroup join): nsenter.Direct keeps each request with its answer.
+type rootfsBuild struct {
+	cr *creation
+	d  *nsenter.Direct
+	rc *rootfs.Config
+	// hooks: pivot and finish wait for the runtime's hooks (prepared,
+	// hooksRan).
+	hooks    bool
+	prepared chan struct{}
+	hooksRan chan error
+	// made is closed by cgroupMade (or cgroupJoined), joined by
+	// cgroupJoined; madeErr and joinErr are set before them when the
+	// cgroup failed.
+	made, joined     chan struct{}
+	madeOnce         sync.Once
+	madeErr, joinErr error
+	// done gets the build's outcome; peer is the pty peer it made (a
+	// terminal), set before.
+	done chan error
+	peer *os.File
+}
+
+// startRootfs starts building init's rootfs, from the config alone: the
+// cgroup's paths come with cgroupMade.
+func (cr *creation) startRootfs(d *nsenter.Direct) *rootfsBuild {
+	spec, bundle := cr.o.Spec, cr.o.Bundle
+	b := &rootfsBuild{
+		cr: cr, d: d,
+		rc:       rootfsConfigOf(spec, cr.st.Rootfs, bundle, cr.o.NoPivot, configs.HasNamespace(spec, specs.UserNamespace)),
+		hooks:    hasRuntimeHooks(spec),
+		prepared: make(chan struct{}),
+		hooksRan: make(chan error),
+		made:     make(chan struct{}),
+		joined:   make(chan struct{}),
+		done:     make(chan error, 1),
+	}
+	b.rc.MountInNS = d.Mount
+	b.rc.OpenSource = func(i int) (int, error) { return openMountSource(spec, bundle, i) }
+	b.rc.AwaitCgroup = func() error {
+		<-b.made
+		return b.madeErr
+	}
+	b.rc.AwaitCgroupJoin = func() error {
+		<-b.joined
+		return b.joinErr
+	}
+	go func() {
+		runtime.LockOSThread() // for good: the thread ends with the goroutine (see nsThread)
+		b.done <- b.build()
+	}()
+	return b
+}
+
+// build runs on the build's thread.
+func (b *rootfsBuild) build() error {
+	spec := b.cr.o.Spec
+	if err := joinNamespacesOfHere(b.cr.proc.pid, func(t specs.LinuxNamespaceType) bool { return configs.HasNamespace(spec, t) }); err != nil {
 		return err
 	}
-	defer t.close()
-	rc := rootfsConfig(cr.cfg)
-	rc.MountInNS = d.Mount
-	spec, bundle := cr.o.Spec, cr.o.Bundle
-	rc.OpenSource = func(i int) (int, error) { return openMountSource(spec, bundle, i) }
-	proc := cr.initProcess()
-	var peer *os.File
-	pivot := func() error {
-		if err := rootfs.Pivot(rc); err != nil {
-			return err
-		}
-		if proc.Terminal {
-			var err error
-			if peer, err = makeTerminal(cr.o.ConsoleSocket, proc, cr.cfg.ClearONLCR, true); err != nil {
-				return err
-			}
-		}
-		if err := setupHostnameSysctl(spec); err != nil {
-			return err
-		}
-		return rootfs.Finish(rc)
+	if err := rootfs.Prepare(b.rc); err != nil {
+		return err
 	}
-	if has(cr.cfg.Steps, stepHooks) {
-		// The runtime's hooks run between the mounts and pivot_root, in
-		// the runtime's own namespaces.
-		if err := t.do(func() error { return rootfs.Prepare(rc) }); err != nil {
-			return directInitError(d, err)
-		}
-		if err := cr.runtimeHooks(); err != nil {
+	if b.hooks {
+		close(b.prepared)
+		if err := <-b.hooksRan; err != nil {
 			return err
 		}
-		err = t.do(pivot)
-	} else {
-		// One round trip to the thread: each wait of the main goroutine
-		// on it hands the P through a third thread (both are locked).
-		err = t.do(func() error {
-			if err := rootfs.Prepare(rc); err != nil {
-				return err
-			}
-			return pivot()
+	}
+	return b.pivot()
+}
+
+// cgroupMade tells the build that the cgroup's directories exist (cfg
+// is init's config, with their paths).
+func (b *rootfsBuild) cgroupMade(cfg *initConfig) {
+	b.madeOnce.Do(func() {
+		b.rc.CgroupPaths, b.rc.CgroupPath = cfg.CgroupPaths, cfg.CgroupPath
+		close(b.made)
+	})
+}
+
+// cgroupJoined tells the build that init is in its cgroup and namespace
+// (err nil), or that the cgroup failed.
+func (b *rootfsBuild) cgroupJoined(cfg *initConfig, err error) {
+	if err != nil {
+		b.joinErr = errCgroupAbandoned
+		b.madeOnce.Do(func() {
+			b.madeErr = errCgroupAbandoned
+			close(b.made)
 		})
+	} else {
+		b.cgroupMade(cfg)
 	}
-	if peer != nil {
-		defer peer.Close()
-		if err == nil {
-			err = d.SetTerminal(int(peer.Fd()), peer.Name())
+	close(b.joined)
+}
+
+// abandon waits for the build to stop after the cgroup failed: the
+// caller kills init and undoes the rest once no thread works in its
+// namespaces.
+func (b *rootfsBuild) abandon() {
+	if b.hooks {
+		select {
+		case <-b.prepared:
+			b.hooksRan <- errCgroupAbandoned
+		case err := <-b.done:
+			b.done <- err
 		}
 	}
-	return directInitError(d, err)
+	<-b.done
+}
+
+// finish waits for the rootfs and, with the runtime's hooks, runs them
+// between the mounts and pivot_root.
+func (b *rootfsBuild) finish() error {
+	var err error
+	if b.hooks {
+		select {
+		case <-b.prepared:
+			// The runtime's hooks run between the mounts and pivot_root,
+			// in the runtime's own namespaces.
+			herr := b.cr.runtimeHooks()
+			b.hooksRan <- herr
+			if herr != nil {
+				<-b.done
+				return herr
+			}
+		case err = <-b.done:
+			b.done <- err
+		}
+	}
+	err = <-b.done
+	if b.peer != nil {
+		defer b.peer.Close()
+		if err == nil {
+			err = b.d.SetTerminal(int(b.peer.Fd()), b.peer.Name())
+		}
+	}
+	return directInitError(b.d, err)
+}
+
+// pivot is the pivot and finish steps, on the build's thread.
+func (b *rootfsBuild) pivot() error {
+	cr, spec := b.cr, b.cr.o.Spec
+	if err := rootfs.Pivot(b.rc); err != nil {
+		return err
+	}
+	if proc := cr.initProcess(); proc.Terminal {
+		var err error
+		if b.peer, err = makeTerminal(cr.o.ConsoleSocket, proc, cr.o.RelayConsole, true); err != nil {
+			return err
+		}
+	}
+	if err := setupHostnameSysctl(spec); err != nil {
+		return err
+	}
+	return rootfs.Finish(b.rc)
 }
 
 // nsThread is a locked OS thread that has joined a process's mount, UTS,
 // IPC and network namespaces (or some of them), with a root and cwd of its
-// own (it leaves CLONE_FS), and runs the functions it is given there. The
-// direct init's rootfs is built on one; the Go init's mount sources are
-// opened on one (mountsource.go). Its goroutine never unlocks it: when
-// close ends the goroutine, the thread ends too, and no other goroutine
-// ever runs in those namespaces.
+// own (it leaves CLONE_FS), and runs the functions it is given there: the
+// Go init's mount sources are opened on one (mountsource.go). (A direct
+// init's rootfs is built on a thread of the same kind, rootfsBuild's, which
+// runs one goroutine's whole work instead of jobs.) Its goroutine never
+// unlocks it: when close ends the goroutine, the thread ends too, and no
+// other goroutine ever runs in those namespaces.
 type nsThread struct {
 	jobs    chan func() error
 	results chan error
-}
-
-// startNSThread starts a thread in the namespaces of process pid that
-// spec makes new (of mount, UTS, IPC and network).
-func startNSThread(pid int, spec *specs.Spec) (*nsThread, error) {
-	return startNSThreadIn(pid, func(t specs.LinuxNamespaceType) bool { return configs.HasNamespace(spec, t) })
 }
 
 // startNSThreadIn starts a thread in process pid's namespaces, of mount,
@@ -321,14 +461,7 @@ func startNSThreadIn(pid int, want func(specs.LinuxNamespaceType) bool) (*nsThre
 
 func (t *nsThread) loop(pid int, want func(specs.LinuxNamespaceType) bool) {
 	runtime.LockOSThread() // for good: see nsThread
-	var err error
-	if unix.Gettid() == unix.Getpid() {
-		// Go parks the main thread instead of ending it (main.go's init
-		// keeps the main goroutine there so that this never happens).
-		err = errors.New("a thread joining a container's namespaces would be the main thread")
-	} else {
-		err = joinNamespacesOf(pid, want)
-	}
+	err := joinNamespacesOfHere(pid, want)
 	t.results <- err
 	if err != nil {
 		return
@@ -350,6 +483,17 @@ func (t *nsThread) close() {
 		close(t.jobs)
 		t.jobs = nil
 	}
+}
+
+// joinNamespacesOfHere is joinNamespacesOf on the calling goroutine's
+// thread, locked to it for good: never the main thread, which Go parks
+// instead of ending (main.go's init keeps the main goroutine there so
+// that this never happens).
+func joinNamespacesOfHere(pid int, want func(specs.LinuxNamespaceType) bool) error {
+	if unix.Gettid() == unix.Getpid() {
+		return errors.New("a thread joining a container's namespaces would be the main thread")
+	}
+	return joinNamespacesOf(pid, want)
 }
 
 // joinNamespacesOf moves the calling thread into process pid's

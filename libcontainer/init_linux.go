@@ -426,16 +426,22 @@ func runStartContainerHooks(cfg *initConfig, env []string) error {
 }
 
 func rootfsConfig(cfg *initConfig) *rootfs.Config {
+	rc := rootfsConfigOf(cfg.Spec, cfg.Rootfs, cfg.Bundle, cfg.NoPivot, cfg.UserNS)
+	rc.CgroupPaths, rc.CgroupPath = cfg.CgroupPaths, cfg.CgroupPath
+	return rc
+}
+
+// rootfsConfigOf is the rootfs set-up's config but for the cgroup's
+// paths, which a direct init's build gets later (rootfsBuild).
+func rootfsConfigOf(spec *specs.Spec, rootfsPath, bundle string, noPivot, userNS bool) *rootfs.Config {
 	return &rootfs.Config{
-		Rootfs:      cfg.Rootfs,
-		Bundle:      cfg.Bundle,
-		Spec:        cfg.Spec,
-		NoPivot:     cfg.NoPivot,
-		CgroupPaths: cfg.CgroupPaths,
-		CgroupPath:  cfg.CgroupPath,
-		CgroupNS:    configs.HasNamespace(cfg.Spec, specs.CgroupNamespace),
-		UserNS:      rootfsInUserNS(cfg.UserNS),
-		MountNS:     configs.HasNamespace(cfg.Spec, specs.MountNamespace),
+		Rootfs:   rootfsPath,
+		Bundle:   bundle,
+		Spec:     spec,
+		NoPivot:  noPivot,
+		CgroupNS: configs.HasNamespace(spec, specs.CgroupNamespace),
+		UserNS:   rootfsInUserNS(userNS),
+		MountNS:  configs.HasNamespace(spec, specs.MountNamespace),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -311,6 +312,10 @@ type Direct struct {
 	Forked bool
 	sock   *os.File
 	prog   *ExecProgram
+	// mu keeps each request of a direct init with its answer: the
+	// runtime's rootfs thread asks for its mounts while the main
+	// goroutine may be asking for the cgroup join (directinit.go).
+	mu sync.Mutex
 }
 
 // DirectRequest is a direct exec's request, encoded: PrepareDirect has

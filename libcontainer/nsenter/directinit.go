@@ -127,8 +127,11 @@ func (d *Direct) SetTerminal(peer int, name string) error {
 
 // request sends one request and reads its answer: the answer's index,
 // and its errno (a unix.Errno) when the request failed. A report that
-// came instead is a *DirectFailure.
+// came instead is a *DirectFailure. Requests may come from two
+// goroutines at once (Direct.mu).
 func (d *Direct) request(msg []byte, fds []int) (uint32, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if err := d.send("send to", msg, fds); err != nil {
 		return 0, err
 	}

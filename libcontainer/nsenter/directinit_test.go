@@ -4,6 +4,7 @@ package nsenter
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -106,6 +107,52 @@ func TestDirectInitServesRequests(t *testing.T) {
 	}
 	if b, _ := io.ReadAll(out); string(b) != "pid=1\n1\n" {
 		t.Errorf("output %q, want pid 1 and one tmpfs on %s", b, dir)
+	}
+}
+
+// The runtime's rootfs thread asks for its mounts while the main
+// goroutine asks for the cgroup join: requests from several goroutines
+// at once each get their own answer. Every goroutine alternates a mount
+// that fails (an unknown filesystem: ENODEV) with a join that succeeds,
+// so an answer read by the wrong goroutine shows as a wrong result.
+func TestDirectInitConcurrentRequests(t *testing.T) {
+	dir := t.TempDir()
+	d, _, _ := startInit(t, shProgram("true"), &InitOptions{}, unix.CLONE_NEWNS, nil, nil)
+	dst, err := unix.Open("/proc/"+strconv.Itoa(d.Pid)+"/root"+dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dst)
+	const workers, rounds = 4, 50
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := 0; i < rounds; i++ {
+				if err := d.Mount("nosuchfs", "nosuchfs", 0, "", dst); !errors.Is(err, unix.ENODEV) {
+					errs <- fmt.Errorf("mount of an unknown filesystem: %v, want ENODEV", err)
+					return
+				}
+				pr, pw, err := os.Pipe()
+				if err != nil {
+					errs <- err
+					return
+				}
+				err = d.JoinCgroups([]int{int(pw.Fd())})
+				pw.Close()
+				b, _ := io.ReadAll(pr)
+				pr.Close()
+				if err != nil || string(b) != "0" {
+					errs <- fmt.Errorf("JoinCgroups: %v, tasks file %q", err, b)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
 

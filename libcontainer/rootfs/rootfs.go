@@ -51,6 +51,16 @@ type Config struct {
 	// caller then builds the rootfs from outside those namespaces (a
 	// direct init's thread). Nil: mounted here, with mountAt.
 	MountInNS func(source, fstype string, flags uintptr, data string, dst int) error
+	// AwaitCgroup and AwaitCgroupJoin, when set, are called by a "cgroup"
+	// mount, the one mount that needs the container's cgroup: a direct
+	// init's rootfs is built while the runtime still makes it. The first
+	// returns once the cgroup's directories exist (they are bound), with
+	// CgroupPaths and CgroupPath set; the second, before a cgroup
+	// namespace's own cgroup2 is mounted (by the process, MountInNS), once
+	// the process is in its cgroup and namespace. Either returns why that
+	// will never be, if so.
+	AwaitCgroup     func() error
+	AwaitCgroupJoin func() error
 }
 
 // mountOwn mounts a filesystem that takes its namespace from the
@@ -354,6 +364,11 @@ func checkNoSymlink(rootfs string, m specs.Mount, h handle) error {
 // container's own cgroup directories are bound: a tmpfs holding one bind
 // per v1 hierarchy (and "unified" on a hybrid host).
 func mountCgroup(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags) (handle, error) {
+	if cfg.AwaitCgroup != nil {
+		if err := cfg.AwaitCgroup(); err != nil {
+			return -1, err
+		}
+	}
 	dst, err := resolveDest(root, m.Destination, false)
 	if err != nil {
 		return -1, err
@@ -417,6 +432,11 @@ func mountCgroup(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags)
 // bind is then the view a cgroup namespace gives, as runc falls back to.
 func mountCgroup2(cfg *Config, unified string, dst handle, mf configs.MountFlags, attrs uint64) error {
 	if cfg.CgroupNS {
+		if cfg.AwaitCgroupJoin != nil {
+			if err := cfg.AwaitCgroupJoin(); err != nil {
+				return err
+			}
+		}
 		err := cfg.mountOwn("cgroup2", "cgroup2", mf.Flags&^(unix.MS_BIND|unix.MS_REC), "", dst)
 		if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EPERM) {
 			return err

@@ -222,3 +222,45 @@ untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
 	grep -q '^/dev/pts/0' "$TEST_TMP/tty-direct.out"
 	grep -q '^25 81' "$TEST_TMP/tty-direct.out"
 }
+
+@test "di-cgroup-v1: on a cgroup v1 host init's rootfs is built while its cgroup is made; binds and a refused limit read the same either way" {
+	# A pure v1 host, in a mount namespace of the test's own with the
+	# hybrid host's cgroup2 mount hidden: the cgroup is then made after
+	# init's clone, while the runtime's thread builds init's rootfs, and
+	# the cgroup mount waits for it (rootfs.Config.AwaitCgroup). On a
+	# hybrid or a v2 host the cgroup is made before the clone.
+	requires_cgroup_v1
+	set_args sh -c 'ls /sys/fs/cgroup; cat /sys/fs/cgroup/pids/cgroup.procs'
+	cp "$BUNDLE/config.json" "$TEST_TMP/config.orig"
+	cat >"$TEST_TMP/inns.sh" <<-'EOS'
+		if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified || exit 1; fi
+		b() { "$BERTH" --root "$STATE_ROOT" "$@" </dev/null 2>&1; }
+		cgroups_left() { ls -d /sys/fs/cgroup/*/berth/di-v1 2>/dev/null; }
+		b run --bundle "$BUNDLE" di-v1 >"$TEST_TMP/direct.out"
+		BERTH_GO_INIT=1 b run --bundle "$BUNDLE" di-v1 >"$TEST_TMP/go.out"
+		# A CPU this host cannot have: the kernel refuses the cpuset as
+		# the limits are written, after the clone.
+		jq '.linux.resources.cpu.cpus = "4095"' "$TEST_TMP/config.orig" >"$BUNDLE/config.json"
+		b run --bundle "$BUNDLE" di-v1 | sed 's/^time="[^"]*" //' >"$TEST_TMP/direct.err"
+		echo left: $(b list -q) $(cgroups_left) >>"$TEST_TMP/direct.err"
+		BERTH_GO_INIT=1 b run --bundle "$BUNDLE" di-v1 | sed 's/^time="[^"]*" //' >"$TEST_TMP/go.err"
+		echo left: $(b list -q) $(cgroups_left) >>"$TEST_TMP/go.err"
+	EOS
+	run env BERTH="$BERTH" STATE_ROOT="$STATE_ROOT" BUNDLE="$BUNDLE" TEST_TMP="$TEST_TMP" \
+		unshare -m --propagation private bash "$TEST_TMP/inns.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cat "$TEST_TMP/direct.out" "$TEST_TMP/direct.err"
+	diff "$TEST_TMP/go.out" "$TEST_TMP/direct.out"
+	# The container's own cgroups, bound in (not an empty tmpfs): its
+	# pids cgroup holds the cat alone (pid 1: sh runs its last command
+	# in its own place).
+	# No cgroup2 view: this host is v1 now.
+	grep -qx cpu "$TEST_TMP/direct.out"
+	grep -qx memory "$TEST_TMP/direct.out"
+	! grep -qx unified "$TEST_TMP/direct.out"
+	[ "$(grep -x '[0-9]*' "$TEST_TMP/direct.out" | tr '\n' ' ')" = "1 " ]
+	diff "$TEST_TMP/go.err" "$TEST_TMP/direct.err"
+	grep -q 'level=error msg="run di-v1: .*cpuset.cpus' "$TEST_TMP/direct.err"
+	grep -qx left: "$TEST_TMP/direct.err"
+}
