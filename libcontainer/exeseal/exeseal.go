@@ -71,12 +71,25 @@ type Exe struct {
 	// File is nil for AlreadySealed: /proc/self/exe is used directly.
 	File   *os.File
 	Method Method
+	// mount is the overlay mount's own fd (Overlayfs), dropped by Close.
+	mount *os.File
 }
 
 // Close releases the handle; call it once the child has started.
 func (e *Exe) Close() error {
 	if e == nil || e.File == nil {
 		return nil
+	}
+	if e.mount != nil {
+		// Dropping the mount's fd detaches the mount (File keeps what
+		// it needs), and the kernel then waits for an RCU grace period:
+		// ~1 ms on a virtualised host, which create's clone waited for
+		// when the seal dropped it. A goroutine of its own drops it now,
+		// nothing waiting. The child has exec'd by the time Close is
+		// called, so its copy of the fd (inherited at the clone,
+		// close-on-exec) is gone and this one is the last.
+		go e.mount.Close()
+		e.mount = nil
 	}
 	return e.File.Close()
 }
@@ -96,9 +109,9 @@ func Open() (*Exe, error) {
 	}
 	var errs []error
 	if mode != string(Memfd) {
-		f, err := sealOverlayfs(selfExe)
+		f, mount, err := sealOverlayfs(selfExe)
 		if err == nil {
-			return &Exe{File: f, Method: Overlayfs}, nil
+			return &Exe{File: f, Method: Overlayfs, mount: mount}, nil
 		}
 		errs = append(errs, fmt.Errorf("overlayfs: %w", err))
 		if mode == string(Overlayfs) {
@@ -190,50 +203,51 @@ func copyAll(dst, src *os.File, size int64) error {
 }
 
 // sealOverlayfs opens the binary through a private lower-only overlay
-// mount. The mount is never attached anywhere: it lives as long as a
-// reference to it (the returned O_PATH fd, later the child's exe) does.
-func sealOverlayfs(binPath string) (*os.File, error) {
+// mount, and returns the mount's fd too (Exe.Close drops it). The mount
+// is never attached anywhere: it lives as long as a reference to it (the
+// returned O_PATH fd, later the child's exe) does.
+func sealOverlayfs(binPath string) (*os.File, *os.File, error) {
 	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("fsopen overlay: %w", err)
+		return nil, nil, fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(ctx)
 	real, err := os.Readlink(binPath)
 	if err != nil {
-		return nil, fmt.Errorf("readlink %s: %w", binPath, err)
+		return nil, nil, fmt.Errorf("readlink %s: %w", binPath, err)
 	}
 	if strings.HasSuffix(real, " (deleted)") {
-		return nil, fmt.Errorf("binary %s was deleted", real)
+		return nil, nil, fmt.Errorf("binary %s was deleted", real)
 	}
 	binDir, binName := filepath.Split(real)
 	empty, err := emptyLowerDir()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Two lower layers and no upper: overlayfs runs read-only. The
 	// binary's directory is on top so that nothing in the empty layer
 	// could shadow the binary.
 	lower := escapeLowerDir(binDir) + ":" + escapeLowerDir(empty)
 	if err := unix.FsconfigSetString(ctx, "lowerdir", lower); err != nil {
-		return nil, fmt.Errorf("fsconfig lowerdir=%s: %w", lower, err)
+		return nil, nil, fmt.Errorf("fsconfig lowerdir=%s: %w", lower, err)
 	}
 	// xino only matters for inode numbers we never look at; turning it
 	// off avoids kernel log noise when the layers are on different
 	// filesystems. Old kernels without the option are fine too.
 	_ = unix.FsconfigSetString(ctx, "xino", "off")
 	if err := unix.FsconfigCreate(ctx); err != nil {
-		return nil, fmt.Errorf("fsconfig create overlay: %w", err)
+		return nil, nil, fmt.Errorf("fsconfig create overlay: %w", err)
 	}
 	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
 	if err != nil {
-		return nil, fmt.Errorf("fsmount overlay: %w", err)
+		return nil, nil, fmt.Errorf("fsmount overlay: %w", err)
 	}
-	defer unix.Close(mnt)
 	fd, err := unix.Openat(mnt, binName, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open %s in overlay (lowerdir=%s): %w", binName, lower, err)
+		unix.Close(mnt)
+		return nil, nil, fmt.Errorf("open %s in overlay (lowerdir=%s): %w", binName, lower, err)
 	}
-	return os.NewFile(uintptr(fd), "overlay:"+real), nil
+	return os.NewFile(uintptr(fd), "overlay:"+real), os.NewFile(uintptr(mnt), "overlay mount"), nil
 }
 
 // emptyDirPath is the bottom overlay layer. It sits in /run (root-owned,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,11 +55,13 @@ func TestOverlayfsIsReadOnly(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("overlayfs sealing needs root")
 	}
-	f, err := sealOverlayfs(selfExe)
+	f, mount, err := sealOverlayfs(selfExe)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	mount.Close()
+	// The binary stays readable through f once the mount's fd is gone.
 	sameContent(t, f)
 	w, err := os.OpenFile(procFd(f), os.O_WRONLY, 0)
 	if err == nil {
@@ -97,6 +100,40 @@ func TestOpenHonoursMode(t *testing.T) {
 	}
 }
 
+// Close drops the overlay mount's fd too, on a goroutine of its own
+// (the kernel waits for an RCU grace period as the mount is detached).
+func TestCloseDropsOverlayMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("overlayfs sealing needs root")
+	}
+	t.Setenv(EnvMode, string(Overlayfs))
+	e, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.mount == nil {
+		t.Fatal("an overlayfs seal without its mount's fd")
+	}
+	fd := int(e.mount.Fd())
+	var before unix.Stat_t
+	if err := unix.Fstat(fd, &before); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	if e.mount != nil {
+		t.Fatal("Close kept the mount's fd")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil || st.Dev != before.Dev || st.Ino != before.Ino {
+			return // closed (or its number taken by another file)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fd %d of the overlay mount still open after Close", fd)
+		}
+	}
+}
+
 func TestEscapeLowerDir(t *testing.T) {
 	if got := escapeLowerDir(`/a:b\c/`); got != `/a\:b\\c/` {
 		t.Fatalf("got %q", got)
@@ -110,10 +147,11 @@ func BenchmarkOverlayfs(b *testing.B) {
 		b.Skip("needs root")
 	}
 	for b.Loop() {
-		f, err := sealOverlayfs(selfExe)
+		f, mount, err := sealOverlayfs(selfExe)
 		if err != nil {
 			b.Fatal(err)
 		}
+		mount.Close()
 		f.Close()
 	}
 }
