@@ -377,37 +377,13 @@ func (b *rootfsBuild) cgroupJoined(cfg *initConfig, err error) {
 // caller kills init and undoes the rest once no thread works in its
 // namespaces.
 func (b *rootfsBuild) abandon() {
-	if b.hooks {
-		select {
-		case <-b.prepared:
-			b.hooksRan <- errCgroupAbandoned
-		case err := <-b.done:
-			b.done <- err
-		}
-	}
-	<-b.done
+	b.wait(func() error { return errCgroupAbandoned })
 }
 
-// finish waits for the rootfs and, with the runtime's hooks, runs them
-// between the mounts and pivot_root.
+// finish waits for the rootfs, with the runtime's hooks run between the
+// mounts and pivot_root, in the runtime's own namespaces.
 func (b *rootfsBuild) finish() error {
-	var err error
-	if b.hooks {
-		select {
-		case <-b.prepared:
-			// The runtime's hooks run between the mounts and pivot_root,
-			// in the runtime's own namespaces.
-			herr := b.cr.runtimeHooks()
-			b.hooksRan <- herr
-			if herr != nil {
-				<-b.done
-				return herr
-			}
-		case err = <-b.done:
-			b.done <- err
-		}
-	}
-	err = <-b.done
+	err := b.wait(b.cr.runtimeHooks)
 	if b.peer != nil {
 		defer b.peer.Close()
 		if err == nil {
@@ -415,6 +391,26 @@ func (b *rootfsBuild) finish() error {
 		}
 	}
 	return directInitError(b.d, err)
+}
+
+// wait waits for the build's outcome. With the runtime's hooks, once the
+// build has prepared, hooks runs and its error (which ends the build
+// there) comes back as the outcome.
+func (b *rootfsBuild) wait(hooks func() error) error {
+	if b.hooks {
+		select {
+		case <-b.prepared:
+			err := hooks()
+			b.hooksRan <- err
+			if err != nil {
+				<-b.done
+				return err
+			}
+		case err := <-b.done:
+			return err
+		}
+	}
+	return <-b.done
 }
 
 // pivot is the pivot and finish steps, on the build's thread.
