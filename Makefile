@@ -28,19 +28,29 @@ MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
 CGOENV := CC=musl-gcc CGO_CFLAGS='-O2 -g -idirafter /usr/include -idirafter /usr/include/$(MULTIARCH)' CGO_LDFLAGS='-L$(CURDIR)/.musl'
 TAGS := osusergo netgo musl
 LIBCDEP := .musl/libseccomp.a
+DINIT_CC := musl-gcc -idirafter /usr/include -idirafter /usr/include/$(MULTIARCH)
 else
 TAGS := osusergo netgo
+DINIT_CC := gcc
 endif
 GOBUILD := $(CGOENV) CGO_ENABLED=1 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 ROOTFS := tests/rootfs/busybox
+# berth-dinit, the program of a direct container process (nsenter's C with a
+# main of its own, static, no Go), which go:embed builds into berth
+# (libcontainer/dinit).
+DINIT := libcontainer/dinit/bin/berth-dinit
+DINIT_SRC := libcontainer/dinit/prog/main.c libcontainer/nsenter/nsenter.c libcontainer/nsenter/direct_exec.c
 
 .PHONY: all deps build install test unittest integration conformance runc-suite test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
 
 all: build
 
-build: $(LIBCDEP)
+build: $(LIBCDEP) $(DINIT)
 	$(GOBUILD) -o berth .
 	$(GO) build -o tests/cmd/bin/ ./tests/cmd/...
+
+$(DINIT): $(DINIT_SRC) libcontainer/nsenter/direct.h libcontainer/nsenter/errno_text.h $(LIBCDEP)
+	$(DINIT_CC) -static -O2 -Wall -Wextra -Werror -s -o $@ $(DINIT_SRC)
 
 .musl/libseccomp.a:
 	@command -v musl-gcc >/dev/null || { echo "musl-gcc not found: make deps installs musl-tools (or build with LIBC=glibc)" >&2; exit 1; }
@@ -64,7 +74,7 @@ criu:
 deps:
 	tests/install-deps.sh
 
-unittest:
+unittest: $(DINIT)
 	$(GO) test -count=1 ./...
 
 # A default config's init is a direct init (libcontainer/directinit.go);
@@ -131,4 +141,4 @@ bench: build rootfs
 	tests/bench/bench.sh
 
 clean:
-	rm -rf berth tests/cmd/bin .cache .musl
+	rm -rf berth tests/cmd/bin .cache .musl $(DINIT)

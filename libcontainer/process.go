@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/dinit"
 	"github.com/berth-runtime/berth/libcontainer/exeseal"
 	"github.com/berth-runtime/berth/libcontainer/nsenter"
 	"github.com/berth-runtime/berth/libcontainer/utils"
@@ -51,34 +53,47 @@ type launch struct {
 	Direct *nsenter.ExecProgram
 }
 
-// sealing is a seal of berth's own binary for a container process
-// (exeseal.Open: a few mount calls, or a copy), made in the background
-// while the caller does other work: Create and Exec start it first thing,
-// before they load the bundle or the container, validate and lock, and
-// take it when they start the process. It is started before other
-// background work: a goroutine runs when a thread wakes up and takes it,
-// and one busy with other work (signal registration) leaves it waiting.
+// sealing is what a container process is started from, never the host's
+// berth file (CVE-2019-5736), made in the background while the caller
+// does other work: Create and Exec start it first thing, before they load
+// the bundle or the container, validate and lock, and take it when they
+// start the process. It is started before other background work: a
+// goroutine runs when a thread wakes up and takes it, and one busy with
+// other work (signal registration) leaves it waiting.
+//
+// It is berth-dinit in a sealed memfd (package dinit) when berth carries
+// it: most processes are direct and run it. A process that needs Go gets
+// berth's own binary sealed (exeseal.Open: a few mount calls, or a copy)
+// when it starts, and so does every process of a berth without it.
 type sealing chan sealResult
 
 type sealResult struct {
-	exe *exeseal.Exe
-	err error
+	// dinit is berth-dinit's memfd; exe is then nil until a process
+	// needs berth's binary.
+	dinit *os.File
+	exe   *exeseal.Exe
+	err   error
 }
 
 // startSealing starts sealing in the background.
 func startSealing() sealing {
 	s := make(sealing, 1)
 	go func() {
+		// A failed memfd leaves the seal of berth's binary, which every
+		// process can run.
+		if f, err := dinit.Open(); err == nil && f != nil {
+			s <- sealResult{dinit: f}
+			return
+		}
 		exe, err := exeseal.Open()
-		s <- sealResult{exe, err}
+		s <- sealResult{exe: exe, err: err}
 	}()
 	return s
 }
 
 // wait returns the seal; it may be called once.
-func (s sealing) wait() (*exeseal.Exe, error) {
-	r := <-s
-	return r.exe, r.err
+func (s sealing) wait() sealResult {
+	return <-s
 }
 
 // sealOwner holds a sealing until a process is started with it (Take);
@@ -113,8 +128,12 @@ func (o *sealOwner) Release() {
 // Discard releases a seal that will not be used (its caller failed
 // before starting a process).
 func (s sealing) Discard() {
-	if exe, err := s.wait(); err == nil {
-		exe.Close()
+	r := s.wait()
+	if r.dinit != nil {
+		r.dinit.Close()
+	}
+	if r.err == nil {
+		r.exe.Close()
 	}
 }
 
@@ -253,8 +272,10 @@ func startDirect(l *launch, req *nsenter.DirectRequest, cloneflags uintptr) (*st
 }
 
 // initCmd builds the command of `berth init` for l, from the sealed
-// binary, with its descriptors (own adds the caller's before the rest).
-func initCmd(l *launch, own func(*exec.Cmd, func(*os.File) string)) (*exec.Cmd, *exeseal.Exe, error) {
+// binary (berth-dinit for a direct process), with its descriptors (own
+// adds the caller's before the rest). The caller closes the returned
+// handle on the binary once the process has exec'd.
+func initCmd(l *launch, own func(*exec.Cmd, func(*os.File) string)) (*exec.Cmd, io.Closer, error) {
 	cmd := &exec.Cmd{
 		Args:   []string{"berth", "init"},
 		Stdin:  l.Stdin,
@@ -266,7 +287,7 @@ func initCmd(l *launch, own func(*exec.Cmd, func(*os.File) string)) (*exec.Cmd, 
 		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 		return strconv.Itoa(2 + len(cmd.ExtraFiles))
 	}
-	sealed, err := initExecutable(cmd, fdOf, l.Seal)
+	sealed, err := initExecutable(cmd, fdOf, l.Seal, l.Direct != nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -503,25 +524,42 @@ func (n netNS) wait() (int, error) {
 
 func socketpair() (parent, child *os.File, err error) { return utils.NewSockPair("sync") }
 
-// initExecutable sets cmd.Path to a sealed copy of berth, never the host
-// file (CVE-2019-5736). A sealed handle is passed to the child as one of
-// its ExtraFiles (fdOf) and executed as /proc/self/fd/N: an fd kept only
-// in the parent could be overwritten by the child's own fd shuffling
-// before execve. berth init marks it close-on-exec with every other fd
-// above stdio, so the container process never holds it.
-func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal sealing) (*exeseal.Exe, error) {
-	sealed, err := seal.wait()
-	if err != nil {
-		return nil, err
+// initExecutable sets cmd.Path to a sealed executable, never the host
+// file (CVE-2019-5736): berth-dinit for a direct process when the seal
+// holds it, berth's sealed binary otherwise. The handle is passed to the
+// child as one of its ExtraFiles (fdOf) and executed as /proc/self/fd/N:
+// an fd kept only in the parent could be overwritten by the child's own
+// fd shuffling before execve. The child marks it close-on-exec with every
+// other fd above stdio, so the container process never holds it.
+func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal sealing, direct bool) (io.Closer, error) {
+	r := seal.wait()
+	if r.err != nil {
+		return nil, r.err
 	}
-	if sealed.File == nil {
+	if r.dinit != nil && direct {
+		execFd(cmd, fdOf(r.dinit))
+		return r.dinit, nil
+	}
+	if r.dinit != nil {
+		r.dinit.Close()
+		exe, err := exeseal.Open()
+		if err != nil {
+			return nil, err
+		}
+		r.exe = exe
+	}
+	if r.exe.File == nil {
 		cmd.Path = "/proc/self/exe"
-		return sealed, nil
+		return r.exe, nil
 	}
-	fd := fdOf(sealed.File)
+	execFd(cmd, fdOf(r.exe.File))
+	return r.exe, nil
+}
+
+// execFd makes cmd run the executable at the child's fd.
+func execFd(cmd *exec.Cmd, fd string) {
 	cmd.Path = "/proc/self/fd/" + fd
-	// init closes it first thing: once it runs, the kernel holds its
-	// binary, and a handle on berth in a container's process has no use.
+	// The child closes it first thing: once it runs, the kernel holds
+	// its binary, and a handle on it in a container's process has no use.
 	cmd.Env = append(cmd.Env, envExeFd+"="+fd)
-	return sealed, nil
 }

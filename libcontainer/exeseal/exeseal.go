@@ -36,6 +36,7 @@ package exeseal
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,18 +156,57 @@ func sealMemfd(binPath string) (*os.File, error) {
 	if err := unix.Fstat(int(src.Fd()), &st); err != nil {
 		return nil, fmt.Errorf("stat %s: %w", binPath, err)
 	}
-	fd, err := unix.MemfdCreate("berth-sealed", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
+	return sealedMemfd("berth-sealed", func(memfd *os.File) error {
+		if err := copyAll(memfd, src, st.Size); err != nil {
+			return fmt.Errorf("copy %s into memfd: %w", binPath, err)
+		}
+		return nil
+	})
+}
+
+// SealImage returns a sealed memfd named name holding what image reads: an
+// executable that no one can change, to run as /proc/self/fd/N.
+func SealImage(name string, image io.Reader) (*os.File, error) {
+	return sealedMemfd(name, func(memfd *os.File) error {
+		// A small buffer, reused: image may be read-only data of
+		// berth's binary, and a copy of it all would be new heap pages.
+		var buf [16 << 10]byte
+		for {
+			n, err := image.Read(buf[:])
+			if n > 0 {
+				if _, werr := memfd.Write(buf[:n]); werr != nil {
+					return fmt.Errorf("write memfd %s: %w", name, werr)
+				}
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read %s: %w", name, err)
+			}
+		}
+	})
+}
+
+// sealedMemfd makes an executable memfd, has fill write it, and seals it.
+func sealedMemfd(name string, fill func(*os.File) error) (*os.File, error) {
+	// MFD_EXEC: a host whose vm.memfd_noexec asks for it explicitly
+	// (Linux 6.3 and later); an older kernel refuses the flag.
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	}
-	memfd := os.NewFile(uintptr(fd), "memfd:berth-sealed")
-	if err := copyAll(memfd, src, st.Size); err != nil {
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create %s: %w", name, err)
+	}
+	memfd := os.NewFile(uintptr(fd), "memfd:"+name)
+	if err := fill(memfd); err != nil {
 		memfd.Close()
-		return nil, fmt.Errorf("copy %s into memfd: %w", binPath, err)
+		return nil, err
 	}
 	if _, err := unix.FcntlInt(memfd.Fd(), unix.F_ADD_SEALS, requiredSeals); err != nil {
 		memfd.Close()
-		return nil, fmt.Errorf("seal memfd: %w", err)
+		return nil, fmt.Errorf("seal memfd %s: %w", name, err)
 	}
 	return memfd, nil
 }

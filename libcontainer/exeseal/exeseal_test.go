@@ -7,7 +7,9 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -37,6 +39,33 @@ func TestMemfdIsSealed(t *testing.T) {
 	}
 	defer f.Close()
 	sameContent(t, f)
+	checkSealed(t, f)
+}
+
+// SealImage holds what it read, a reader's short reads included, and
+// takes no change.
+func TestSealImage(t *testing.T) {
+	image := bytes.Repeat([]byte("0123456789abcdef"), 5000) // 80000: more than a buffer
+	f, err := SealImage("berth-test", iotest.HalfReader(bytes.NewReader(image)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := os.ReadFile(procFd(f))
+	if err != nil || !bytes.Equal(got, image) {
+		t.Fatalf("sealed image: %d of %d bytes, equal %v, %v", len(got), len(image), bytes.Equal(got, image), err)
+	}
+	if target, err := os.Readlink(procFd(f)); err != nil || !strings.HasPrefix(target, "/memfd:berth-test") {
+		t.Errorf("memfd's name: %q, %v", target, err)
+	}
+	checkSealed(t, f)
+	if _, err := SealImage("berth-test", iotest.ErrReader(errors.New("boom"))); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("a failing reader: %v", err)
+	}
+}
+
+func checkSealed(t *testing.T, f *os.File) {
+	t.Helper()
 	if !hasSeals(f) {
 		t.Fatal("memfd copy lacks seals")
 	}

@@ -28,17 +28,29 @@ no_dev_tmpfs() {
 # binary (a private copy here, so a failing run cannot damage the shared
 # one) must be neither what /proc/PID/exe names nor writable through it.
 # Without the defence (initExecutable returning /proc/self/exe) the write
-# succeeds and the checksum changes.
+# succeeds and the checksum changes. A direct init runs berth-dinit from a
+# sealed memfd; a Go init (and every init with BERTH_DINIT=off) berth's
+# binary, sealed by each method.
 @test "sec-exe: the container's init never runs from the host binary (CVE-2019-5736)" {
 	cp "$BERTH" "$TEST_TMP/berth-host"
 	before=$(sha256sum <"$TEST_TMP/berth-host")
-	for mode in auto overlayfs memfd; do
+	for mode in dinit goinit auto overlayfs memfd; do
 		id=sec-exe-$mode
-		BERTH_EXE_SEAL=$mode BERTH=$TEST_TMP/berth-host berth create --bundle "$BUNDLE" "$id"
+		case $mode in
+		dinit) env="BERTH_DINIT=on" ;;
+		goinit) env="BERTH_GO_INIT=1" ;;
+		*) env="BERTH_DINIT=off BERTH_EXE_SEAL=$mode" ;;
+		esac
+		(export $env; BERTH=$TEST_TMP/berth-host berth create --bundle "$BUNDLE" "$id")
 		pid=$(init_pid "$id")
 		exe=$(readlink "/proc/$pid/exe")
 		echo "$mode: init exe is $exe"
 		[ "$exe" != "$TEST_TMP/berth-host" ]
+		if [ "$mode" = dinit ]; then
+			[ "$exe" = "/memfd:berth-dinit (deleted)" ]
+		else
+			[[ "$exe" != *berth-dinit* ]]
+		fi
 		# Hold a handle, as the attacker would, past the container's life.
 		exec 4<"/proc/$pid/exe"
 		"$TEST_TMP/berth-host" --root "$STATE_ROOT" delete --force "$id"
