@@ -25,6 +25,9 @@ import (
 	"github.com/berth-runtime/berth/libcontainer"
 	// Most of a command's page faults were its heap's first touches.
 	"github.com/berth-runtime/berth/libcontainer/hugeheap"
+	// The binary's code and read-only data, mapped in one call rather
+	// than fault by fault.
+	_ "github.com/berth-runtime/berth/libcontainer/prefault"
 	// sysmon's 20 µs wake-ups were most of a command's context switches.
 	_ "github.com/berth-runtime/berth/libcontainer/threadslack"
 )

@@ -83,12 +83,26 @@ func startSealing() sealing {
 		// process can run.
 		if f, err := dinit.Open(); err == nil && f != nil {
 			s <- sealResult{dinit: f}
-			return
+		} else {
+			exe, err := exeseal.Open()
+			s <- sealResult{exe: exe, err: err}
 		}
-		exe, err := exeseal.Open()
-		s <- sealResult{exe: exe, err: err}
+		warmPidfd()
 	}()
 	return s
+}
+
+// warmPidfd has Go's os package check, now, whether pidfds work. It does
+// so once per process, on its first start of a process, and the check
+// clones a child that exits at once and waits for it: done here, in the
+// background while the caller loads the bundle, and not between the
+// runtime's set-up and its clone of the container's process. FindProcess
+// is what runs the check without starting anything else; it opens a
+// pidfd, which Release closes.
+func warmPidfd() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		p.Release()
+	}
 }
 
 // wait returns the seal; it may be called once.

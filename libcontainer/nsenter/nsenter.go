@@ -372,6 +372,13 @@ func startKeepIn(cmd *exec.Cmd, msg []byte, maps *idMaps, keep, ownPidNS bool) (
 	}
 	cmd.Env = withEnv(env, EnvFD, strconv.Itoa(childFD))
 
+	// The request is queued before the child exists: it reads it as soon
+	// as its constructor runs, while cmd.Start here still waits to learn
+	// that the execve succeeded.
+	if _, err := parentEnd.Write(msg); err != nil {
+		childEnd.Close()
+		return 0, false, nil, fmt.Errorf("nsenter: send request: %w", err)
+	}
 	err = cmd.Start()
 	// Only the child may hold its end, so that its exit reads as EOF here.
 	childEnd.Close()
@@ -379,7 +386,7 @@ func startKeepIn(cmd *exec.Cmd, msg []byte, maps *idMaps, keep, ownPidNS bool) (
 		return 0, false, nil, fmt.Errorf("nsenter: start %s: %w", cmd.Path, err)
 	}
 
-	pid, forked, err = serve(parentEnd, cmd.Process.Pid, msg, maps, ownPidNS)
+	pid, forked, err = serve(parentEnd, cmd.Process.Pid, maps, ownPidNS)
 	if err != nil {
 		// A child that reported its error exits by itself; let it, so
 		// that its exit status is the real one.
@@ -432,11 +439,8 @@ func withEnv(env []string, key, value string) []string {
 	return append(out, key+"="+value)
 }
 
-// serve sends the request and answers the child until it reports a pid.
-func serve(sock *os.File, childPid int, msg []byte, maps *idMaps, ownPidNS bool) (pid int, forked bool, err error) {
-	if _, err := sock.Write(msg); err != nil {
-		return 0, false, fmt.Errorf("nsenter: send request: %w", err)
-	}
+// serve answers the child, which has the request, until it reports a pid.
+func serve(sock *os.File, childPid int, maps *idMaps, ownPidNS bool) (pid int, forked bool, err error) {
 	buf := make([]byte, maxReplySize)
 	for {
 		n, err := sock.Read(buf)
