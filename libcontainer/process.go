@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
@@ -81,7 +82,11 @@ func startSealing() sealing {
 	go func() {
 		// A failed memfd leaves the seal of berth's binary, which every
 		// process can run.
-		if f, err := dinit.Open(); err == nil && f != nil {
+		f, err := dinit.Open()
+		if err != nil {
+			logrus.Debugf("berth-dinit: %v: processes start from berth's sealed binary", err)
+		}
+		if f != nil {
 			s <- sealResult{dinit: f}
 		} else {
 			exe, err := exeseal.Open()
