@@ -90,7 +90,9 @@ func runCommand() *cli.Command {
 			if debugOn() {
 				logrus.Debugf("run %s: waiting for init pid %d, forwarding signals", id, c.State().InitPid)
 			}
+			releaseMounts := c.HoldMounts()
 			status := waitForwarding(c.State().InitPid, sigs)
+			releaseMounts()
 			if debugOn() {
 				logrus.Debugf("run %s: init exited with status %d; keep %t", id, status, cmd.Bool("keep"))
 			}

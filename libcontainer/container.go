@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -574,4 +575,21 @@ func waitGone(pid int, startTime uint64) error {
 // MarshalState encodes the `berth state` output.
 func (c *Container) MarshalState() ([]byte, error) {
 	return json.MarshalIndent(c.OCIState(), "", "  ")
+}
+
+// HoldMounts keeps the mount namespace of the container's (running) init
+// open until the returned function is called. When init is the last
+// process in it, its exit otherwise tears the namespace down: every mount
+// unmounted, and the kernel's wait for an RCU grace period, on init's exit
+// path, which a foreground run waits for. Held, the teardown happens when
+// the function closes the handle, on a goroutine of its own while the
+// caller cleans up. A namespace that cannot be opened (init already gone)
+// is not held, and the function does nothing.
+func (c *Container) HoldMounts() (release func()) {
+	path := "/proc/" + strconv.Itoa(c.state.InitPid) + "/ns/mnt"
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return func() {}
+	}
+	return func() { go unix.Close(fd) }
 }

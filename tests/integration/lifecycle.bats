@@ -239,6 +239,28 @@ teardown() { teardown_bundle; }
 	[ "${rc:-0}" -eq 137 ]
 }
 
+# While a foreground run waits, it holds its container's mount namespace
+# (HoldMounts), so that init's exit does not tear the mounts down on the
+# path the wait waits for; the runtime drops it as it cleans up. Without
+# the hold, no fd of the runtime names the namespace.
+@test "run-holdmnt: a foreground run holds its container's mount namespace while it waits, and drops it" {
+	set_args sleep 1000
+	"$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" hm1 </dev/null >/dev/null 2>&1 &
+	runpid=$!
+	wait_status hm1 running
+	mnt=$(readlink "/proc/$(init_pid hm1)/ns/mnt")
+	held=
+	for fd in /proc/$runpid/fd/*; do
+		[ "$(readlink "$fd")" = "$mnt" ] && held=$fd
+	done
+	echo "init's $mnt held by $held"
+	[ -n "$held" ]
+	berth kill hm1 KILL
+	wait $runpid || rc=$?
+	[ "${rc:-0}" -eq 137 ]
+	[ -z "$(container_status hm1)" ]
+}
+
 @test "run forwards signals to the container" {
 	set_args sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
 	"$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" fw1 >"$TEST_TMP/out" 2>&1 &
