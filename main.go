@@ -25,8 +25,8 @@ import (
 	"github.com/berth-runtime/berth/libcontainer"
 	// Most of a command's page faults were its heap's first touches.
 	"github.com/berth-runtime/berth/libcontainer/hugeheap"
-	// The binary's code and read-only data, mapped in one call rather
-	// than fault by fault.
+	// The binary's code and data, mapped in a call each rather than
+	// fault by fault.
 	_ "github.com/berth-runtime/berth/libcontainer/prefault"
 	// sysmon's 20 µs wake-ups were most of a command's context switches.
 	_ "github.com/berth-runtime/berth/libcontainer/threadslack"

@@ -51,16 +51,27 @@ var bin embed.FS
 // Available reports whether berth carries the program and may use it
 // (not BERTH_DINIT=off).
 func Available() bool {
-	if os.Getenv(EnvOff) == "off" {
-		return false
+	f, err := program()
+	if f != nil {
+		f.Close()
 	}
-	_, err := bin.Open(path)
-	return err == nil
+	return f != nil && err == nil
 }
 
 // Open returns a sealed memfd holding the program, close-on-exec; nil
 // and no error when it is not Available.
 func Open() (*os.File, error) {
+	f, err := program()
+	if f == nil || err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return exeseal.SealImage(name, f)
+}
+
+// program opens the embedded program; nil and no error when berth was
+// built without it or BERTH_DINIT=off.
+func program() (fs.File, error) {
 	if os.Getenv(EnvOff) == "off" {
 		return nil, nil
 	}
@@ -71,6 +82,5 @@ func Open() (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open embedded %s: %w", path, err)
 	}
-	defer f.Close()
-	return exeseal.SealImage(name, f)
+	return f, nil
 }

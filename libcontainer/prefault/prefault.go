@@ -1,8 +1,8 @@
 //go:build linux && cgo
 
-// Package prefault maps the running binary's code and read-only data into
-// the process in one call, from a C constructor that runs before the Go
-// runtime starts.
+// Package prefault maps the running binary's code, read-only data and
+// initialised data into the process in a call each, from a C constructor
+// that runs before the Go runtime starts.
 //
 // berth is a static binary of 8 MiB: 3.7 MiB of code and 4.2 MiB of
 // read-only data (its Go function tables among it). A command runs code
@@ -12,8 +12,10 @@
 // berth's file here costs ~3 ms, where one madvise(MADV_POPULATE_READ)
 // of the same 8 MiB, already in the page cache, costs ~0.2 ms. The
 // pages are the page cache's, shared by every berth process; what grows
-// is only what each process maps (its RSS counts them). Writable data
-// and the heap are left alone: what is never written costs nothing.
+// is only what each process maps (its RSS counts them). The initialised
+// data (past RELRO), which the Go runtime writes as it starts, is copied
+// in one call too (MADV_POPULATE_WRITE); the zeroed data (bss) and the
+// heap are left alone: what is never written costs nothing.
 //
 // Importing the package is what links the constructor in (main does).
 // BERTH_PREFAULT=off turns it off, for measurements and tests.
