@@ -14,8 +14,10 @@
 // pages are the page cache's, shared by every berth process; what grows
 // is only what each process maps (its RSS counts them). The initialised
 // data (past RELRO), which the Go runtime writes as it starts, is copied
-// in one call too (MADV_POPULATE_WRITE); the zeroed data (bss) and the
-// heap are left alone: what is never written costs nothing.
+// in one call too (MADV_POPULATE_WRITE), and so is the first MiB of the
+// zeroed data (bss), where the variables the runtime writes as it
+// starts lie (prefault.c); the rest of the bss and the heap are left
+// alone: what is never written costs nothing.
 //
 // Importing the package is what links the constructor in (main does).
 // BERTH_PREFAULT=off turns it off, for measurements and tests.
@@ -24,6 +26,7 @@ package prefault
 // #cgo CFLAGS: -Wall -Wextra -O2
 // #include <stddef.h>
 // size_t berth_prefault_populated(void);
+// size_t berth_prefault_bss_hot(void);
 import "C"
 
 // EnvOff, set to "off", leaves the binary to fault in page by page.
@@ -31,3 +34,6 @@ const EnvOff = "BERTH_PREFAULT"
 
 // populated returns how many bytes the constructor populated.
 func populated() uint64 { return uint64(C.berth_prefault_populated()) }
+
+// bssHot returns how much of the zeroed data the constructor populates.
+func bssHot() int { return int(C.berth_prefault_bss_hot()) }

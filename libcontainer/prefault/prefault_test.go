@@ -86,3 +86,57 @@ func TestResident(t *testing.T) {
 		t.Errorf("with %s=off the child said:\n%s", EnvOff, out)
 	}
 }
+
+// The first part of the zeroed data (bssHot) is resident as the process
+// starts: the anonymous mapping that follows the binary's writable one
+// holds at least that much. (Without the constructor a process has only
+// the pages its start-up wrote, a few hundred KiB at most.)
+func TestZeroedDataResident(t *testing.T) {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rwEnd, bssStart uint64
+	var size, rss int
+	inBSS := false
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			lo, hi, _ := strings.Cut(fields[0], "-")
+			start, _ := strconv.ParseUint(lo, 16, 64)
+			end, _ := strconv.ParseUint(hi, 16, 64)
+			if inBSS {
+				break
+			}
+			if len(fields) == 6 && fields[5] == exe && strings.Contains(fields[1], "w") {
+				rwEnd = end
+				continue
+			}
+			if rwEnd != 0 && start == rwEnd && len(fields) == 5 {
+				bssStart, inBSS = start, true
+			}
+			continue
+		}
+		if !inBSS || len(fields) < 2 {
+			continue
+		}
+		kb, _ := strconv.Atoi(fields[1])
+		switch fields[0] {
+		case "Size:":
+			size = kb << 10
+		case "Rss:":
+			rss = kb << 10
+		}
+	}
+	if bssStart == 0 || size == 0 {
+		t.Fatalf("no anonymous mapping after the writable mapping of %s (ends at %#x)", exe, rwEnd)
+	}
+	want := min(size, bssHot()-4096)
+	if rss < want {
+		t.Errorf("zeroed data at %#x: %d of %d KiB resident, want at least %d KiB", bssStart, rss>>10, size>>10, want>>10)
+	}
+}
