@@ -131,45 +131,56 @@ func dropSubreaper(initPid int) {
 // returns its exit status (128+signal when killed). As a subreaper we
 // also reap orphans reparented to us. The command lives on as long as pid
 // does, so its heap gives up huge pages first (hugeheap.Release).
+//
+// The calling goroutine waits itself: its thread (the main one, which
+// nothing else may use) sleeps in wait4 and goes on with the clean-up the
+// moment pid exits, with no other thread to wake first. The signals go
+// through a pidfd taken before the wait, so one that comes after pid is
+// reaped finds the pidfd's exited process and never a new one that
+// reuses the number.
 func waitForwarding(pid int, sigs chan os.Signal) int {
 	hugeheap.Release()
-	done := make(chan int, 1)
-	go func() {
-		for {
-			var ws unix.WaitStatus
-			wpid, err := unix.Wait4(-1, &ws, 0, nil)
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				done <- 255
-				return
-			}
-			if wpid != pid {
-				continue
-			}
-			switch {
-			case ws.Exited():
-				done <- ws.ExitStatus()
-			case ws.Signaled():
-				done <- 128 + int(ws.Signal())
-			default:
-				continue
-			}
-			return
+	if sigs != nil {
+		send := func(sig unix.Signal) { _ = unix.Kill(pid, sig) }
+		if pidfd, err := unix.PidfdOpen(pid, 0); err == nil {
+			send = func(sig unix.Signal) { _ = unix.PidfdSendSignal(pidfd, sig, nil, 0) }
+		} else {
+			// A kernel without pidfds: by number, as runc does.
+			logrus.Debugf("pidfd_open %d: %v; signals go by pid", pid, err)
 		}
-	}()
+		go forwardSignals(sigs, send)
+	}
 	for {
-		select {
-		case st := <-done:
-			return st
-		case s := <-sigs:
-			sig := s.(unix.Signal)
-			switch sig {
-			case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH:
-				continue
-			}
-			unix.Kill(pid, sig)
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
 		}
+		if err != nil {
+			return 255
+		}
+		if wpid != pid {
+			continue
+		}
+		switch {
+		case ws.Exited():
+			return ws.ExitStatus()
+		case ws.Signaled():
+			return 128 + int(ws.Signal())
+		}
+	}
+}
+
+// forwardSignals passes what arrives on sigs to send, for as long as
+// berth lives: once the process is reaped, a signal to its pidfd fails
+// with ESRCH and is dropped, as one was dropped before it started.
+func forwardSignals(sigs chan os.Signal, send func(unix.Signal)) {
+	for s := range sigs {
+		sig := s.(unix.Signal)
+		switch sig {
+		case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH:
+			continue
+		}
+		send(sig)
 	}
 }

@@ -514,14 +514,22 @@ type netNSResult struct {
 	err error
 }
 
-// newNetNS makes a network namespace on a thread of its own, which
-// unshares it and ends with its goroutine (the goroutine never unlocks
-// it), so no thread of berth stays in it; the namespace lives on as the
-// returned fd.
+// newNetNS makes a network namespace on a thread of its own, in the
+// background. The thread unshares it, keeps it as an fd, and joins its
+// old one again, so that Go can use the thread for other goroutines (a
+// thread is made anew for each otherwise). If it cannot go back, its
+// goroutine ends locked and the thread ends with it: no thread of berth
+// stays in the new namespace either way.
 func newNetNS() netNS {
 	ch := make(netNS, 1)
 	go func() {
 		runtime.LockOSThread()
+		old, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			ch <- netNSResult{-1, fmt.Errorf("open network namespace: %w", err)}
+			return
+		}
+		defer unix.Close(old)
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			ch <- netNSResult{-1, fmt.Errorf("create network namespace: %w", err)}
 			return
@@ -531,6 +539,9 @@ func newNetNS() netNS {
 			err = fmt.Errorf("open new network namespace: %w", err)
 		}
 		ch <- netNSResult{fd, err}
+		if unix.Setns(old, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
 	}()
 	return ch
 }
