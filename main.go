@@ -119,7 +119,8 @@ func buildCommands(only string) []*cli.Command {
 //     returning locked, which Go does for every thread but the main one:
 //     that one it parks, still in those namespaces, and /proc/self is the
 //     main thread's. With the main goroutine on it, no other goroutine
-//     ever runs there.
+//     ever runs there. The command itself runs on another goroutine
+//     (main).
 func init() {
 	runtime.LockOSThread()
 }
@@ -146,6 +147,25 @@ func main() {
 		fmt.Printf("spec: %s\n", specs.Version)
 	}
 	cli.HelpPrinter = printHelp
+	// The command runs on a goroutine of its own while the main
+	// goroutine holds the main thread (init) and waits. A locked
+	// goroutine runs on its thread only: each time it waits, its thread
+	// hands the processor to another and sleeps, and each time it can go
+	// on, whichever thread finds it hands the processor back and sleeps.
+	// A command waits many times (for the seal, the network namespace,
+	// the cgroup, the rootfs thread, its child), and each of those waits
+	// cost two context switches and a wake-up on its way; unlocked, the
+	// goroutine goes on on whichever thread is running.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runCommandLine()
+	}()
+	<-done
+}
+
+// runCommandLine parses the command line and runs the command.
+func runCommandLine() {
 	app := newApp(commandName(os.Args))
 	// A subcommand's usage error must be one line through fatal, not
 	// the library's "Incorrect Usage" text.

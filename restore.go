@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 
 	"github.com/urfave/cli/v3"
@@ -98,7 +97,7 @@ func restoreContainer(cmd *cli.Command, id string) (int, error) {
 	var sigs chan os.Signal
 	if !detach {
 		sigs = make(chan os.Signal, 128)
-		signal.Notify(sigs, libcontainer.ForwardedSignals...)
+		libcontainer.NotifyForwarded(sigs)
 	}
 	c, err := libcontainer.Restore(ro)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -75,11 +74,9 @@ func Create(load func() (*CreateOpts, error)) (_ *Container, retErr error) {
 		return nil, err
 	}
 	defer func() { cr.finish(retErr) }()
-	// init gets a parent-death signal until it is ready; it fires when
-	// the thread that started it exits, so keep this goroutine on one
-	// thread until then.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	// init gets a parent-death signal until it is ready (forkThread).
+	cr.fork = newForkThread()
+	defer cr.fork.release()
 	if err := cr.startInit(); err != nil {
 		return nil, err
 	}
@@ -118,6 +115,8 @@ type creation struct {
 	sigs    *signalsLater
 	// mountThread opens the Go init's mount sources (serveMountSource).
 	mountThread *nsThread
+	// fork is the thread init is forked from (forkThread).
+	fork *forkThread
 }
 
 // newCreation validates the options, starts what runs in the background
@@ -213,17 +212,20 @@ func (cr *creation) startInit() error {
 	if err != nil {
 		return err
 	}
-	restoreCPUs, err := setInitialCPUAffinity(o.Spec.Process)
-	if err != nil {
-		return err
-	}
-	cr.proc, err = startProcess(&launch{
+	l := &launch{
 		Spec: o.Spec, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		ExtraFiles: extra, Fifo: cr.fifo, Console: o.ConsoleSocket, CgroupFD: cr.cloneFD,
 		Seal: cr.seal.Take(), NetNSAhead: cr.netns != nil, OOMScoreAdj: o.Spec.Process.OOMScoreAdj,
 		Direct: direct,
+	}
+	cr.fork.do(func() {
+		var restoreCPUs func()
+		if restoreCPUs, err = setInitialCPUAffinity(o.Spec.Process); err != nil {
+			return
+		}
+		cr.proc, err = startProcess(l)
+		restoreCPUs()
 	})
-	restoreCPUs()
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -150,10 +149,10 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		defer null.Close()
 		stdin, stdout, stderr = orFile(stdin, null), orFile(stdout, null), orFile(stderr, null)
 	}
-	// The process gets a parent-death signal until it has execve'd; it
-	// fires when the starting thread exits.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	// The process gets a parent-death signal until it has execve'd
+	// (forkThread).
+	fork := newForkThread()
+	defer fork.release()
 	extra, err := preservedFiles(o.PreserveFds)
 	if err != nil {
 		return nil, err
@@ -171,25 +170,32 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	if cloneFD >= 0 {
 		defer unix.Close(cloneFD)
 	}
-	restoreCPUs, err := setInitialCPUAffinity(o.Process) // affinity_linux.go
-	if err != nil {
-		return nil, err
-	}
 	l := &launch{
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: cloneFD, Seal: seal.Take(),
 		OOMScoreAdj: o.Process.OOMScoreAdj, Direct: direct,
 	}
-	proc, err := startProcess(l)
-	switch {
-	case err == nil || cloneFD < 0:
-	case len(o.SubCgroups) == 0:
-		proc, err = startExecInInitCgroup(l, cgPaths[""], err) // placement.go
-	default:
-		err = cloneIntoError(cgPaths[""], err)
+	var proc *started
+	var affinityErr error
+	fork.do(func() {
+		var restoreCPUs func()
+		if restoreCPUs, affinityErr = setInitialCPUAffinity(o.Process); affinityErr != nil { // affinity_linux.go
+			return
+		}
+		proc, err = startProcess(l)
+		switch {
+		case err == nil || cloneFD < 0:
+		case len(o.SubCgroups) == 0:
+			proc, err = startExecInInitCgroup(l, cgPaths[""], err) // placement.go
+		default:
+			err = cloneIntoError(cgPaths[""], err)
+		}
+		restoreCPUs()
+	})
+	if affinityErr != nil {
+		return nil, affinityErr
 	}
-	restoreCPUs()
 	if err != nil {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}

@@ -5,13 +5,16 @@ import (
 	"os/signal"
 	"sync"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/sigrelay"
 )
 
 // ForwardedSignals are the signals a foreground run or exec passes on to
-// the container's process. Not every signal: the Go runtime's set-up of
-// a handler costs per signal, and all 64 would be a noticeable part of a
-// whole `berth run`. These are the ones a user or a supervisor sends;
+// the container's process. Not every signal: catching one costs a system
+// call or two (sigrelay), and under os/signal much more. These are the
+// ones a user or a supervisor sends;
 // SIGCHLD, SIGURG (the Go scheduler's) and SIGWINCH (the terminal relay's)
 // are berth's own.
 var ForwardedSignals = []os.Signal{
@@ -21,8 +24,8 @@ var ForwardedSignals = []os.Signal{
 }
 
 // signalsLater registers a channel for ForwardedSignals in the
-// background. The Go runtime hands each signal to its signal thread one
-// at a time, which takes long enough to matter: Create and Exec start it
+// background (sigrelay: os/signal's registration took long enough to
+// matter, and sigrelay's still costs a little): Create and Exec start it
 // once the container's process exists and their own thread would idle
 // while that process sets up (started first thing, it kept a CPU busy
 // while the seal, the network namespace and the runtime's own set-up
@@ -49,10 +52,18 @@ func (s *signalsLater) start() {
 	}
 	s.once.Do(func() {
 		go func() {
-			signal.Notify(s.ch, ForwardedSignals...)
+			NotifyForwarded(s.ch)
 			close(s.done)
 		}()
 	})
+}
+
+// NotifyForwarded catches ForwardedSignals for ch.
+func NotifyForwarded(ch chan<- os.Signal) {
+	if err := sigrelay.Notify(ch, ForwardedSignals...); err != nil {
+		logrus.Debugf("%v; os/signal catches them", err)
+		signal.Notify(ch, ForwardedSignals...)
+	}
 }
 
 // wait starts the registration if need be and waits until it is done.
