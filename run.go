@@ -132,9 +132,9 @@ func dropSubreaper(initPid int) {
 // also reap orphans reparented to us. The command lives on as long as pid
 // does, so its heap gives up huge pages first (hugeheap.Release).
 //
-// The calling goroutine waits itself: its thread (the main one, which
-// nothing else may use) sleeps in wait4 and goes on with the clean-up the
-// moment pid exits, with no other thread to wake first. The signals go
+// The calling goroutine waits itself: its thread sleeps in wait4 and goes
+// on with the clean-up the moment pid exits, with no other goroutine to
+// wake first. The signals go
 // through a pidfd taken before the wait, so one that comes after pid is
 // reaped finds the pidfd's exited process and never a new one that
 // reuses the number.
