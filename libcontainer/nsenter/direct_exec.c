@@ -73,6 +73,8 @@
 #define PASSWD_MAX (4 << 20)
 /* The longest passwd line Go's bufio.Scanner takes (userdb's parser). */
 #define PASSWD_LINE_MAX (64 * 1024)
+/* What passwd_home reads on its stack rather than on the heap. */
+#define PASSWD_SMALL (16 * 1024)
 
 struct rlim {
 	uint32_t resource;
@@ -677,6 +679,12 @@ static const char *passwd_home(uint32_t uid, char *buf, size_t bufsize)
 {
 	const char *found = NULL;
 	struct stat st;
+	/*
+	 * A usual /etc/passwd is read on the stack: the process's first
+	 * malloc (the C library setting up its heap, a few pages faulted) is
+	 * most of the cost of this lookup, and it runs just before execve.
+	 */
+	char small[PASSWD_SMALL];
 	char *data, *line, *end;
 	ssize_t n;
 	size_t size = 0;
@@ -689,7 +697,7 @@ static const char *passwd_home(uint32_t uid, char *buf, size_t bufsize)
 		close(fd);
 		return NULL;
 	}
-	data = malloc((size_t)st.st_size + 1);
+	data = (size_t)st.st_size < sizeof(small) ? small : malloc((size_t)st.st_size + 1);
 	if (data == NULL) {
 		close(fd);
 		return NULL;
@@ -748,7 +756,8 @@ static const char *passwd_home(uint32_t uid, char *buf, size_t bufsize)
 		buf[flen[5]] = '\0';
 		found = buf;
 	}
-	free(data);
+	if (data != small)
+		free(data);
 	return found;
 }
 

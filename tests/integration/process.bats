@@ -103,6 +103,14 @@ status_field() {
 	update_config '.process.user = {uid: 4242, gid: 4242}'
 	run_ct proc-home2 'echo $HOME'
 	[ "$output" = / ]
+	# a passwd larger than what is read on the stack (16 KiB), the user
+	# on its last line
+	for i in $(seq 400); do echo "filler$i:x:$((10000 + i)):100:filler user $i:/home/filler$i:/bin/sh"; done >>"$BUNDLE/rootfs/etc/passwd"
+	echo 'big:x:4343:4343:big:/home/big:/bin/sh' >>"$BUNDLE/rootfs/etc/passwd"
+	[ "$(stat -c %s "$BUNDLE/rootfs/etc/passwd")" -gt 16384 ]
+	update_config '.process.user = {uid: 4343, gid: 4343}'
+	run_ct proc-home4 'echo $HOME'
+	[ "$output" = /home/big ]
 	update_config '.process.env += ["HOME=/custom"]'
 	run_ct proc-home3 'echo $HOME'
 	[ "$output" = /custom ]
