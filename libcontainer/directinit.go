@@ -315,6 +315,12 @@ func (cr *creation) startRootfs(d *nsenter.Direct) *rootfsBuild {
 		done:     make(chan error, 1),
 	}
 	b.rc.MountInNS = d.Mount
+	if !configs.HasNamespace(spec, specs.UserNamespace) {
+		// Its proc is mounted from here (rootfs.Config.ProcPidNS).
+		if fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/pid", cr.proc.pid), unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			b.rc.ProcPidNS = os.NewFile(uintptr(fd), "pidns")
+		}
+	}
 	b.rc.OpenSource = func(i int) (int, error) { return openMountSource(spec, bundle, i) }
 	b.rc.AwaitCgroup = func() error {
 		<-b.made
@@ -326,7 +332,11 @@ func (cr *creation) startRootfs(d *nsenter.Direct) *rootfsBuild {
 	}
 	go func() {
 		runtime.LockOSThread() // for good: the thread ends with the goroutine (see nsThread)
-		b.done <- b.build()
+		err := b.build()
+		if b.rc.ProcPidNS != nil {
+			b.rc.ProcPidNS.Close()
+		}
+		b.done <- err
 	}()
 	return b
 }

@@ -51,6 +51,11 @@ type Config struct {
 	// caller then builds the rootfs from outside those namespaces (a
 	// direct init's thread). Nil: mounted here, with mountAt.
 	MountInNS func(source, fstype string, flags uintptr, data string, dst int) error
+	// ProcPidNS, when set with MountInNS, is an fd of the process's pid
+	// namespace: its proc is then mounted here (mountProcOf), without a
+	// round trip to the process, where the kernel can. Not for a process
+	// in a user namespace of its own, whose proc that namespace owns.
+	ProcPidNS *os.File
 	// AwaitCgroup and AwaitCgroupJoin, when set, are called by a "cgroup"
 	// mount, the one mount that needs the container's cgroup: a direct
 	// init's rootfs is built while the runtime still makes it. The first
@@ -68,6 +73,13 @@ type Config struct {
 func (cfg *Config) mountOwn(source, fstype string, flags uintptr, data string, dst handle) error {
 	if cfg.MountInNS == nil {
 		return mountAt(source, fstype, flags, data, dst)
+	}
+	if fstype == "proc" && cfg.ProcPidNS != nil {
+		// Whatever is refused here (a kernel without pidns=, an
+		// option) the process's own mount reports, as before.
+		if mountProcOf(int(cfg.ProcPidNS.Fd()), source, flags, data, dst) == nil {
+			return nil
+		}
 	}
 	if err := cfg.MountInNS(source, fstype, flags, data, int(dst)); err != nil {
 		return fmt.Errorf("mount: %w", err)

@@ -264,3 +264,16 @@ untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
 	grep -q 'level=error msg="run di-v1: .*cpuset.cpus' "$TEST_TMP/direct.err"
 	grep -qx left: "$TEST_TMP/direct.err"
 }
+
+@test "di-proc: a direct init's /proc is mounted by the runtime's thread (fsconfig pidns), not by a round trip to init, and shows the container's pid namespace" {
+	set_args sh -c 'echo /proc/[0-9]*; cat /proc/1/comm'
+	strace -f -qq -o "$TEST_TMP/strace" -e trace=fsconfig,mount \
+		"$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" di-proc >"$TEST_TMP/out" </dev/null
+	# the shell's own glob: the shell (pid 1) alone, which then execs cat
+	[ "$(sed -n 1p "$TEST_TMP/out")" = /proc/1 ]
+	[ "$(sed -n 2p "$TEST_TMP/out")" = cat ]
+	grep -q 'fsconfig(.*FSCONFIG_SET_FD, "pidns"' "$TEST_TMP/strace"
+	if grep -E 'mount\([^)]*"proc"' "$TEST_TMP/strace"; then
+		false
+	fi
+}
