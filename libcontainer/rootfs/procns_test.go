@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -116,4 +117,41 @@ func containsLine(mountinfo, dir, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkNoSymlink passes a mount point reached without a symlink and
+// refuses one reached through a symlink, in its last component or on the
+// way to it (CVE-2023-27561), with the path it resolved to.
+func TestCheckNoSymlink(t *testing.T) {
+	rootDir := t.TempDir()
+	for _, d := range []string{"real/x", "sys/fs"} {
+		if err := os.MkdirAll(filepath.Join(rootDir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/real", filepath.Join(rootDir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	root, err := openHost(rootDir, unix.O_DIRECTORY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for _, c := range []struct {
+		dest string
+		ok   bool
+	}{{"/real", true}, {"/sys/fs", true}, {"/real/x", true}, {"/link", false}, {"/link/x", false}} {
+		h, err := resolveDest(root, c.dest, false)
+		if err != nil {
+			t.Fatalf("%s: %v", c.dest, err)
+		}
+		err = checkNoSymlink(rootDir, root, specs.Mount{Destination: c.dest, Type: "proc"}, h)
+		h.Close()
+		if c.ok && err != nil {
+			t.Errorf("%s: %v", c.dest, err)
+		}
+		if !c.ok && (err == nil || !strings.Contains(err.Error(), "resolves to "+filepath.Join(rootDir, "real"))) {
+			t.Errorf("%s: %v, want it refused, resolving under /real", c.dest, err)
+		}
+	}
 }

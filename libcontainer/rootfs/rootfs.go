@@ -290,7 +290,7 @@ func mountFilesystem(cfg *Config, root handle, m specs.Mount, mf configs.MountFl
 	if procfs {
 		// CVE-2023-27561: a /proc or /sys that is a symlink in the image
 		// could point the mount somewhere it hides host files.
-		if err := checkNoSymlink(cfg.Rootfs, m, dst); err != nil {
+		if err := checkNoSymlink(cfg.Rootfs, root, m, dst); err != nil {
 			dst.Close()
 			return -1, err
 		}
@@ -353,8 +353,25 @@ func checkOrdinaryDir(root handle, m specs.Mount) error {
 // checkNoSymlink refuses a mount point whose in-root resolution went
 // through a symlink (on the way to its last component, which
 // checkOrdinaryDir checked): its real path must be exactly rootfs+dest.
-func checkNoSymlink(rootfs string, m specs.Mount, h handle) error {
+// The usual case is settled without /proc: dest reached from root with
+// no symlink at all (openat2's RESOLVE_NO_SYMLINKS) and the same inode
+// as h. Only otherwise is h's real path read (procfs, which the first
+// use sets up: a private procfs instance), for the check and its words.
+func checkNoSymlink(rootfs string, root handle, m specs.Mount, h handle) error {
 	dest := m.Destination
+	if rel := strings.TrimLeft(filepath.Clean(dest), "/"); rel != "" {
+		fd, err := unix.Openat2(int(root), rel, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if err == nil {
+			same := sameInode(fd, int(h))
+			unix.Close(fd)
+			if same {
+				return nil
+			}
+		}
+	}
 	f, err := asFile(h, dest)
 	if err != nil {
 		return err
@@ -369,6 +386,12 @@ func checkNoSymlink(rootfs string, m specs.Mount, h handle) error {
 		return fmt.Errorf("%w (%s resolves to %s through a symlink)", errNotOrdinaryDir(m.Type), dest, real)
 	}
 	return nil
+}
+
+// sameInode says whether the fds a and b are the same file.
+func sameInode(a, b int) bool {
+	var sa, sb unix.Stat_t
+	return unix.Fstat(a, &sa) == nil && unix.Fstat(b, &sb) == nil && sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
 // mountCgroup gives the container a view of its own cgroups. On a v2 host
