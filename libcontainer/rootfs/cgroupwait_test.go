@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -44,71 +43,60 @@ func TestCgroupMountAwaitsCgroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	errRefused := errors.New("the cgroup was refused")
-	done := make(chan error)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		done <- func() error {
-			if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
-				return fmt.Errorf("unshare: %w", err)
-			}
-			if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
-				return fmt.Errorf("make / private: %w", err)
-			}
-			root, err := openHost(rootDir, unix.O_DIRECTORY)
-			if err != nil {
-				return err
-			}
-			defer root.Close()
-			cfg := &Config{Rootfs: rootDir}
-			cfg.AwaitCgroup = func() error {
-				cfg.CgroupPaths, cfg.CgroupPath = map[string]string{"pids": own}, "/berth/x"
-				return nil
-			}
-			dst, err := mountCgroup(cfg, root, m, mf)
-			if err != nil {
-				return fmt.Errorf("mountCgroup: %w", err)
-			}
-			dst.Close()
-			if _, err := os.Stat(filepath.Join(rootDir, "sys/fs/cgroup/pids/marker")); err != nil {
-				return fmt.Errorf("the cgroup's directory is not bound: %w", err)
-			}
-			cfg = &Config{Rootfs: rootDir, AwaitCgroup: func() error { return errRefused }}
-			if _, err := mountCgroup(cfg, root, m, mf); !errors.Is(err, errRefused) {
-				return fmt.Errorf("mountCgroup with a refused cgroup: %v, want its error", err)
-			}
-			// A cgroup namespace's own cgroup2, mounted by the process
-			// (MountInNS), waits for its join as well.
-			var order []string
-			cfg = &Config{Rootfs: rootDir, CgroupNS: true}
-			cfg.AwaitCgroup = func() error {
-				order = append(order, "made")
-				cfg.CgroupPaths, cfg.CgroupPath = map[string]string{"": own}, "/berth/x"
-				return nil
-			}
-			cfg.AwaitCgroupJoin = func() error {
-				order = append(order, "joined")
-				return nil
-			}
-			cfg.MountInNS = func(source, fstype string, flags uintptr, data string, dst int) error {
-				order = append(order, "mount "+fstype)
-				return nil
-			}
-			dst, err = mountCgroup(cfg, root, m, mf)
-			if err != nil {
-				return fmt.Errorf("mountCgroup of cgroup2: %w", err)
-			}
-			dst.Close()
-			if fmt.Sprint(order) != "[made joined mount cgroup2]" {
-				return fmt.Errorf("cgroup2 in a cgroup namespace: %v, want made, joined, then the mount", order)
-			}
-			cfg.AwaitCgroupJoin = func() error { return errRefused }
-			if _, err := mountCgroup(cfg, root, m, mf); !errors.Is(err, errRefused) {
-				return fmt.Errorf("cgroup2 with a refused join: %v, want its error", err)
-			}
+	if err := inPrivateMountNS(func() error {
+		root, err := openHost(rootDir, unix.O_DIRECTORY)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		cfg := &Config{Rootfs: rootDir}
+		cfg.AwaitCgroup = func() error {
+			cfg.CgroupPaths, cfg.CgroupPath = map[string]string{"pids": own}, "/berth/x"
 			return nil
-		}()
-	}()
-	if err := <-done; err != nil {
+		}
+		dst, err := mountCgroup(cfg, root, m, mf)
+		if err != nil {
+			return fmt.Errorf("mountCgroup: %w", err)
+		}
+		dst.Close()
+		if _, err := os.Stat(filepath.Join(rootDir, "sys/fs/cgroup/pids/marker")); err != nil {
+			return fmt.Errorf("the cgroup's directory is not bound: %w", err)
+		}
+		cfg = &Config{Rootfs: rootDir, AwaitCgroup: func() error { return errRefused }}
+		if _, err := mountCgroup(cfg, root, m, mf); !errors.Is(err, errRefused) {
+			return fmt.Errorf("mountCgroup with a refused cgroup: %v, want its error", err)
+		}
+		// A cgroup namespace's own cgroup2, mounted by the process
+		// (MountInNS), waits for its join as well.
+		var order []string
+		cfg = &Config{Rootfs: rootDir, CgroupNS: true}
+		cfg.AwaitCgroup = func() error {
+			order = append(order, "made")
+			cfg.CgroupPaths, cfg.CgroupPath = map[string]string{"": own}, "/berth/x"
+			return nil
+		}
+		cfg.AwaitCgroupJoin = func() error {
+			order = append(order, "joined")
+			return nil
+		}
+		cfg.MountInNS = func(source, fstype string, flags uintptr, data string, dst int) error {
+			order = append(order, "mount "+fstype)
+			return nil
+		}
+		dst, err = mountCgroup(cfg, root, m, mf)
+		if err != nil {
+			return fmt.Errorf("mountCgroup of cgroup2: %w", err)
+		}
+		dst.Close()
+		if fmt.Sprint(order) != "[made joined mount cgroup2]" {
+			return fmt.Errorf("cgroup2 in a cgroup namespace: %v, want made, joined, then the mount", order)
+		}
+		cfg.AwaitCgroupJoin = func() error { return errRefused }
+		if _, err := mountCgroup(cfg, root, m, mf); !errors.Is(err, errRefused) {
+			return fmt.Errorf("cgroup2 with a refused join: %v, want its error", err)
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

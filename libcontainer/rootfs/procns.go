@@ -41,25 +41,12 @@ func mountProcOf(pidns int, source string, flags uintptr, data string, dst handl
 			return fmt.Errorf("proc source %q: %w", source, err)
 		}
 	}
+	var opts []string
 	if data != "" {
-		for _, o := range strings.Split(data, ",") {
-			k, v, hasValue := strings.Cut(o, "=")
-			if hasValue {
-				err = unix.FsconfigSetString(fs, k, v)
-			} else {
-				err = unix.FsconfigSetFlag(fs, k)
-			}
-			if err != nil {
-				return fmt.Errorf("proc option %q: %w", o, err)
-			}
-		}
+		opts = strings.Split(data, ",")
 	}
-	for _, f := range sbFlagNames {
-		if flags&f.ms != 0 {
-			if err := unix.FsconfigSetFlag(fs, f.name); err != nil {
-				return fmt.Errorf("proc option %q: %w", f.name, err)
-			}
-		}
+	if err := fsconfigOptions(fs, "proc", opts, flags); err != nil {
+		return err
 	}
 	if flags&unix.MS_RDONLY != 0 {
 		if err := unix.FsconfigSetFlag(fs, "ro"); err != nil {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -36,75 +35,64 @@ func TestMountProcOf(t *testing.T) {
 	}
 	defer pidns.Close()
 	dir := t.TempDir()
-	done := make(chan error)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		done <- func() error {
-			if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
-				return fmt.Errorf("unshare: %w", err)
+	if err := inPrivateMountNS(func() error {
+		dst, err := openHost(dir, unix.O_DIRECTORY)
+		if err != nil {
+			return err
+		}
+		defer dst.Close()
+		if err := mountProcOf(int(pidns.Fd()), "proc", unix.MS_NOSUID|unix.MS_NOEXEC, "no-such-option", dst); err == nil {
+			return fmt.Errorf("an unknown proc option was taken")
+		}
+		if _, err := os.Stat(filepath.Join(dir, "self")); err == nil {
+			return fmt.Errorf("a refused proc mount left a proc on %s", dir)
+		}
+		flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+		if err := mountProcOf(int(pidns.Fd()), "proc", flags, "hidepid=2", dst); err != nil {
+			return err
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		var pids []string
+		for _, e := range ents {
+			if e.Name()[0] >= '0' && e.Name()[0] <= '9' {
+				pids = append(pids, e.Name())
 			}
-			if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
-				return fmt.Errorf("make / private: %w", err)
-			}
-			dst, err := openHost(dir, unix.O_DIRECTORY)
-			if err != nil {
-				return err
-			}
-			defer dst.Close()
-			if err := mountProcOf(int(pidns.Fd()), "proc", unix.MS_NOSUID|unix.MS_NOEXEC, "no-such-option", dst); err == nil {
-				return fmt.Errorf("an unknown proc option was taken")
-			}
-			if _, err := os.Stat(filepath.Join(dir, "self")); err == nil {
-				return fmt.Errorf("a refused proc mount left a proc on %s", dir)
-			}
-			flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
-			if err := mountProcOf(int(pidns.Fd()), "proc", flags, "hidepid=2", dst); err != nil {
-				return err
-			}
-			ents, err := os.ReadDir(dir)
-			if err != nil {
-				return err
-			}
-			var pids []string
-			for _, e := range ents {
-				if e.Name()[0] >= '0' && e.Name()[0] <= '9' {
-					pids = append(pids, e.Name())
-				}
-			}
-			if !slices.Equal(pids, []string{"1"}) {
-				return fmt.Errorf("the proc shows pids %v, want only the namespace's 1", pids)
-			}
-			var st unix.Statfs_t
-			if err := unix.Statfs(dir, &st); err != nil {
-				return err
-			}
-			want := int64(unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC)
-			if st.Flags&want != want {
-				return fmt.Errorf("statfs flags %#x, want %#x among them", st.Flags, want)
-			}
-			mi, err := os.ReadFile("/proc/thread-self/mountinfo")
-			if err != nil {
-				return err
-			}
-			if !containsLine(string(mi), dir, "hidepid=invisible") {
-				return fmt.Errorf("no proc on %s with hidepid in:\n%s", dir, mi)
-			}
-			// Refused here, the mount goes to the process.
-			var asked string
-			cfg := &Config{ProcPidNS: pidns, MountInNS: func(source, fstype string, flags uintptr, data string, dst int) error {
-				asked = fstype + " " + data
-				return nil
-			}}
-			if err := cfg.mountOwn("proc", "proc", unix.MS_NOSUID, "no-such-option", dst); err != nil {
-				return err
-			}
-			if asked != "proc no-such-option" {
-				return fmt.Errorf("the refused mount was not handed to the process (asked %q)", asked)
-			}
+		}
+		if !slices.Equal(pids, []string{"1"}) {
+			return fmt.Errorf("the proc shows pids %v, want only the namespace's 1", pids)
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil {
+			return err
+		}
+		want := int64(unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC)
+		if st.Flags&want != want {
+			return fmt.Errorf("statfs flags %#x, want %#x among them", st.Flags, want)
+		}
+		mi, err := os.ReadFile("/proc/thread-self/mountinfo")
+		if err != nil {
+			return err
+		}
+		if !containsLine(string(mi), dir, "hidepid=invisible") {
+			return fmt.Errorf("no proc on %s with hidepid in:\n%s", dir, mi)
+		}
+		// Refused here, the mount goes to the process.
+		var asked string
+		cfg := &Config{ProcPidNS: pidns, MountInNS: func(source, fstype string, flags uintptr, data string, dst int) error {
+			asked = fstype + " " + data
 			return nil
-		}()
-	}()
-	if err := <-done; err != nil {
+		}}
+		if err := cfg.mountOwn("proc", "proc", unix.MS_NOSUID, "no-such-option", dst); err != nil {
+			return err
+		}
+		if asked != "proc no-such-option" {
+			return fmt.Errorf("the refused mount was not handed to the process (asked %q)", asked)
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -73,6 +73,31 @@ var sbFlagNames = []struct {
 	{unix.MS_SILENT, "silent"}, {unix.MS_I_VERSION, "iversion"},
 }
 
+// fsconfigOptions gives the filesystem context fs (of a fstype) the
+// options data, "key=value" or "flag", as mount(2)'s data would, and the
+// superblock flags among flags (sbFlagNames).
+func fsconfigOptions(fs int, fstype string, data []string, flags uintptr) error {
+	for _, o := range data {
+		var err error
+		if k, v, hasValue := strings.Cut(o, "="); hasValue {
+			err = unix.FsconfigSetString(fs, k, v)
+		} else {
+			err = unix.FsconfigSetFlag(fs, k)
+		}
+		if err != nil {
+			return fmt.Errorf("%s option %q: %w", fstype, o, err)
+		}
+	}
+	for _, f := range sbFlagNames {
+		if flags&f.ms != 0 {
+			if err := unix.FsconfigSetFlag(fs, f.name); err != nil {
+				return fmt.Errorf("%s option %q: %w", fstype, f.name, err)
+			}
+		}
+	}
+	return nil
+}
+
 // copyUpTmpfs makes a detached tmpfs (fsopen/fsmount: nothing of it is
 // visible anywhere while it is filled), copies the directory dst into
 // it, applies read-only last and attaches it onto dst.
@@ -110,23 +135,8 @@ func newDetachedTmpfs(source string, mf configs.MountFlags, data []string) (int,
 			return -1, fmt.Errorf("tmpfs source %q: %w", source, err)
 		}
 	}
-	for _, o := range data {
-		k, v, hasValue := strings.Cut(o, "=")
-		if hasValue {
-			err = unix.FsconfigSetString(fs, k, v)
-		} else {
-			err = unix.FsconfigSetFlag(fs, k)
-		}
-		if err != nil {
-			return -1, fmt.Errorf("tmpfs option %q: %w", o, err)
-		}
-	}
-	for _, f := range sbFlagNames {
-		if mf.Flags&f.ms != 0 {
-			if err := unix.FsconfigSetFlag(fs, f.name); err != nil {
-				return -1, fmt.Errorf("tmpfs option %q: %w", f.name, err)
-			}
-		}
+	if err := fsconfigOptions(fs, "tmpfs", data, mf.Flags); err != nil {
+		return -1, err
 	}
 	if err := unix.FsconfigCreate(fs); err != nil {
 		return -1, fmt.Errorf("create tmpfs: %w", err)
