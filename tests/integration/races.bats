@@ -21,12 +21,14 @@ FLOCK_NR=$(printf '#include <sys/syscall.h>\nSYS_flock\n' | cpp -P 2>/dev/null |
 # wait_at_flock STRACE_PID: waits until the berth that strace runs is held
 # at its flock(2), so it has read the state it will act on. A fixed sleep
 # let a slow start (CI's load) read the new container's state instead.
+# Any of its threads: the command runs on a goroutine, not necessarily on
+# the main thread.
 wait_at_flock() {
 	local deadline=$((SECONDS + 20)) child
 	[[ "$FLOCK_NR" =~ ^[0-9]+$ ]] || { echo "no flock syscall number from cpp: '$FLOCK_NR'"; return 1; }
 	while :; do
 		child=$(pgrep -P "$1" | head -n1)
-		if [ -n "$child" ] && [[ "$(cat "/proc/$child/syscall" 2>/dev/null)" == "$FLOCK_NR "* ]]; then
+		if [ -n "$child" ] && cat /proc/"$child"/task/*/syscall 2>/dev/null | grep -q "^$FLOCK_NR "; then
 			return 0
 		fi
 		[ $SECONDS -lt $deadline ] || { echo "berth never reached its flock"; return 1; }
