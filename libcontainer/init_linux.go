@@ -775,6 +775,10 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *exec
 	if err := setFinalCPUAffinity(p); err != nil { // affinity_linux.go
 		return err
 	}
+	// Before any filter goes in (sigdefault_linux.go).
+	if err := resetIgnoredHupInt(); err != nil {
+		return err
+	}
 	// Takes effect at execve; written while init still has its privileges.
 	if err := lsm.RequestOf(cfg.Spec, p).ApplyExec(); err != nil {
 		return err

@@ -281,3 +281,18 @@ untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
 		false
 	fi
 }
+
+@test "di-sigign: SIGHUP and SIGINT ignored by the runtime's caller have their default action in the container, with either init, as under runc and crun; SIGQUIT stays ignored" {
+	set_args sh -c 'grep ^SigIgn /proc/self/status'
+	for init in go direct; do
+		env=()
+		[ "$init" = go ] && env=(BERTH_GO_INIT=1)
+		run env "${env[@]}" sh -c 'trap "" INT HUP QUIT; exec "$0" --root "$1" run --bundle "$2" "$3"' "$BERTH" "$STATE_ROOT" "$BUNDLE" "di-ign-$init"
+		echo "$init: $output"
+		[ "$status" -eq 0 ]
+		mask=$((16#$(echo "$output" | awk '{print $2}')))
+		# SIGHUP is bit 0, SIGINT bit 1, SIGQUIT bit 2
+		[ $((mask & 3)) -eq 0 ]
+		[ $((mask & 4)) -eq 4 ]
+	done
+}
