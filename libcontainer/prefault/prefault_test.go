@@ -12,44 +12,79 @@ import (
 	"testing"
 )
 
-// exeMappings returns, for each read-only mapping of the running binary's
-// file, its size and how much of it is resident (from /proc/self/smaps).
-func exeMappings(t *testing.T) (sizes, rss []int) {
+// mapping is one entry of /proc/self/smaps: its range, permissions,
+// path ("" when anonymous), and its size and resident part in KiB.
+type mapping struct {
+	start, end uint64
+	perms, path string
+	sizeKB     int
+	rssKB      int
+}
+
+// smaps reads this process's mappings from /proc/self/smaps.
+func smaps(t *testing.T) []mapping {
 	t.Helper()
-	exe, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	in := false
+	var out []mapping
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
 			// A mapping's header: range, perms, offset, dev, inode, path.
-			in = len(fields) == 6 && fields[5] == exe && !strings.Contains(fields[1], "w")
+			lo, hi, _ := strings.Cut(fields[0], "-")
+			m := mapping{perms: fields[1]}
+			m.start, _ = strconv.ParseUint(lo, 16, 64)
+			m.end, _ = strconv.ParseUint(hi, 16, 64)
+			if len(fields) == 6 {
+				m.path = fields[5]
+			}
+			out = append(out, m)
 			continue
 		}
-		if !in || len(fields) < 2 {
+		if len(out) == 0 || len(fields) < 2 {
 			continue
 		}
 		kb, _ := strconv.Atoi(fields[1])
 		switch fields[0] {
 		case "Size:":
-			sizes = append(sizes, kb)
+			out[len(out)-1].sizeKB = kb
 		case "Rss:":
-			rss = append(rss, kb)
+			out[len(out)-1].rssKB = kb
 		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(sizes) == 0 || len(sizes) != len(rss) {
-		t.Fatalf("no read-only mapping of %s in smaps (%d sizes, %d rss)", exe, len(sizes), len(rss))
+	return out
+}
+
+// exe returns the running binary's path.
+func exe(t *testing.T) string {
+	t.Helper()
+	p, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// exeMappings returns, for each read-only mapping of the running binary's
+// file, its size and how much of it is resident.
+func exeMappings(t *testing.T) (sizes, rss []int) {
+	t.Helper()
+	path := exe(t)
+	for _, m := range smaps(t) {
+		if m.path == path && !strings.Contains(m.perms, "w") {
+			sizes = append(sizes, m.sizeKB)
+			rss = append(rss, m.rssKB)
+		}
+	}
+	if len(sizes) == 0 {
+		t.Fatalf("no read-only mapping of %s in smaps", path)
 	}
 	return sizes, rss
 }
@@ -92,51 +127,22 @@ func TestResident(t *testing.T) {
 // holds at least that much. (Without the constructor a process has only
 // the pages its start-up wrote, a few hundred KiB at most.)
 func TestZeroedDataResident(t *testing.T) {
-	exe, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile("/proc/self/smaps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rwEnd, bssStart uint64
-	var size, rss int
-	inBSS := false
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			lo, hi, _ := strings.Cut(fields[0], "-")
-			start, _ := strconv.ParseUint(lo, 16, 64)
-			end, _ := strconv.ParseUint(hi, 16, 64)
-			if inBSS {
-				break
-			}
-			if len(fields) == 6 && fields[5] == exe && strings.Contains(fields[1], "w") {
-				rwEnd = end
-				continue
-			}
-			if rwEnd != 0 && start == rwEnd && len(fields) == 5 {
-				bssStart, inBSS = start, true
-			}
-			continue
-		}
-		if !inBSS || len(fields) < 2 {
-			continue
-		}
-		kb, _ := strconv.Atoi(fields[1])
-		switch fields[0] {
-		case "Size:":
-			size = kb << 10
-		case "Rss:":
-			rss = kb << 10
+	path := exe(t)
+	maps := smaps(t)
+	var bss *mapping
+	for i, m := range maps {
+		if m.path == path && strings.Contains(m.perms, "w") && i+1 < len(maps) &&
+			maps[i+1].start == m.end && maps[i+1].path == "" {
+			bss = &maps[i+1]
+			break
 		}
 	}
-	if bssStart == 0 || size == 0 {
-		t.Fatalf("no anonymous mapping after the writable mapping of %s (ends at %#x)", exe, rwEnd)
+	if bss == nil || bss.sizeKB == 0 {
+		t.Fatalf("no anonymous mapping right after the writable mapping of %s", path)
 	}
+	size, rss := bss.sizeKB<<10, bss.rssKB<<10
 	want := min(size, bssHot()-4096)
 	if rss < want {
-		t.Errorf("zeroed data at %#x: %d of %d KiB resident, want at least %d KiB", bssStart, rss>>10, size>>10, want>>10)
+		t.Errorf("zeroed data at %#x: %d of %d KiB resident, want at least %d KiB", bss.start, rss>>10, size>>10, want>>10)
 	}
 }
