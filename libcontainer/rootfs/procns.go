@@ -8,14 +8,11 @@ import (
 )
 
 // procAttrFlags are the MS_* flags a procfs made here carries as mount
-// attributes (msToAttr); procSBFlags those it carries as superblock
-// options (sbFlagNames, and read-only). A proc mount with any other flag
-// is left to the process (mountOwn).
-const (
-	procAttrFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME |
-		unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME | unix.MS_NOSYMFOLLOW
-	procSBFlags = unix.MS_SYNCHRONOUS | unix.MS_DIRSYNC | unix.MS_LAZYTIME | unix.MS_MANDLOCK | unix.MS_SILENT | unix.MS_I_VERSION
-)
+// attributes (msToAttr); the others it takes are the superblock's
+// (sbFlagNames, and read-only). A proc mount with any other flag is left
+// to the process (mountOwn).
+const procAttrFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME |
+	unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME | unix.MS_NOSYMFOLLOW
 
 // mountProcOf mounts on dst a procfs of the pid namespace pidns (an fd),
 // from this process, which is not in it: fsconfig's "pidns" (Linux
@@ -25,8 +22,12 @@ const (
 // the mount, the per-mount flags as attributes. An error leaves dst as
 // it was.
 func mountProcOf(pidns int, source string, flags uintptr, data string, dst handle) error {
-	if flags&^(procAttrFlags|procSBFlags) != 0 {
-		return fmt.Errorf("proc: flags %#x", flags)
+	other := flags &^ procAttrFlags
+	for _, f := range sbFlagNames {
+		other &^= f.ms
+	}
+	if other != 0 {
+		return fmt.Errorf("proc: flags %#x", other)
 	}
 	fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
 	if err != nil {

@@ -23,6 +23,15 @@ func TestMountProcOf(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: pid and mount namespaces")
 	}
+	if fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC); err == nil {
+		self, _ := os.Open("/proc/self/ns/pid")
+		err = unix.FsconfigSetFd(fs, "pidns", int(self.Fd()))
+		self.Close()
+		unix.Close(fs)
+		if err == unix.EINVAL {
+			t.Skip("fsconfig has no pidns before Linux 6.17: init mounts its proc (mountOwn)")
+		}
+	}
 	child := exec.Command("sleep", "60")
 	child.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
 	if err := child.Start(); err != nil {
