@@ -134,10 +134,9 @@ func dropSubreaper(initPid int) {
 //
 // The calling goroutine waits itself: its thread sleeps in wait4 and goes
 // on with the clean-up the moment pid exits, with no other goroutine to
-// wake first. The signals go
-// through a pidfd taken before the wait, so one that comes after pid is
-// reaped finds the pidfd's exited process and never a new one that
-// reuses the number.
+// wake first. The signals go through a pidfd taken before the wait, so
+// one that comes after pid is reaped finds the pidfd's exited process and
+// never a new one that reuses the number.
 func waitForwarding(pid int, sigs chan os.Signal) int {
 	hugeheap.Release()
 	if sigs != nil {
