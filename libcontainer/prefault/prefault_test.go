@@ -15,10 +15,10 @@ import (
 // mapping is one entry of /proc/self/smaps: its range, permissions,
 // path ("" when anonymous), and its size and resident part in KiB.
 type mapping struct {
-	start, end uint64
+	start, end  uint64
 	perms, path string
-	sizeKB     int
-	rssKB      int
+	sizeKB      int
+	rssKB       int
 }
 
 // smaps reads this process's mappings from /proc/self/smaps.
