@@ -418,10 +418,10 @@ subreaper_of_orphan() {
 	update_config --arg d "$out" '.linux.namespaces |= map(select(.type != "pid"))
 		| .mounts += [{"destination": "/out", "type": "bind", "source": $d, "options": ["rbind"]}]
 		| .process.args = ["sh", "-c", "sh -c \"sleep 1000 & echo \\$! > /out/pid.tmp\"; mv /out/pid.tmp /out/pid; read x < /out/fifo"]'
-	"$BERTH" --root "$STATE_ROOT" run "$@" --bundle "$BUNDLE" fl-reap </dev/null >/dev/null 2>&1 &
+	"$BERTH" --root "$STATE_ROOT" run "$@" --bundle "$BUNDLE" fl-reap </dev/null >/dev/null 2>"$TEST_TMP/reap.err" &
 	local berth_pid=$! deadline=$((SECONDS + 10))
 	until [ -s "$out/pid" ]; do
-		[ $SECONDS -lt $deadline ] || { echo "no orphan pid" >&2; return 1; }
+		[ $SECONDS -lt $deadline ] || { echo "no orphan pid; berth run $*: $(cat "$TEST_TMP/reap.err")" >&2; return 1; }
 		sleep 0.05
 	done
 	echo "$berth_pid $(awk '$1 == "PPid:" {print $2}' "/proc/$(cat "$out/pid")/status")"
