@@ -11,6 +11,21 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * The large buffers of the request and the program (~0.7 MiB) go after
+ * all of the binary's other zeroed data, in the x86-64 ABI's large-data
+ * section, which the linker lays out after .bss and the Go runtime's
+ * .noptrbss. Linked into berth, they would otherwise sit between the Go
+ * runtime's variables, in the first part of the zeroed data that every
+ * berth command populates as it starts (libcontainer/prefault), and cost
+ * each command that memory while only an exec'ing child touches them.
+ */
+#if defined(__x86_64__)
+#define COLD_BSS __attribute__((section(".lbss")))
+#else
+#define COLD_BSS
+#endif
+
 /* Request integers: host byte order, at any alignment. */
 static inline uint16_t get_u16(const unsigned char *p)
 {

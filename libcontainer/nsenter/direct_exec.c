@@ -81,7 +81,8 @@ struct rlim {
 	uint64_t soft, hard;
 };
 
-/* The program; .bss, so it costs nothing in processes that never exec. */
+/* The program; zeroed data out of the way (COLD_BSS), so it costs nothing
+ * in processes that never exec. */
 static struct {
 	int fixed;
 	uint32_t flags, uid, gid, umask, close_from, last_cap, seccomp_flags;
@@ -100,10 +101,10 @@ static struct {
 	size_t nrlim;
 	struct sock_filter filter[BPF_MAXINSNS];
 	size_t nfilter;
-} prog;
+} prog COLD_BSS;
 
 /* Strings of the program, NUL-terminated: each takes its length + 1. */
-static char arena[2 * REQ_MAX];
+static char arena[2 * REQ_MAX] COLD_BSS;
 static size_t arena_used;
 static char home_env[PATH_MAX + 8];
 static int report_sock = -1;

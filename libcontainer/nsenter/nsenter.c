@@ -99,9 +99,10 @@ struct request {
 	int direct;
 };
 
-/* Only touched on the slow path; .bss costs nothing until then. */
-static unsigned char req_buf[REQ_MAX];
-static struct request req;
+/* Only touched on the slow path; zeroed data out of the way (COLD_BSS)
+ * costs nothing until then. */
+static unsigned char req_buf[REQ_MAX] COLD_BSS;
+static struct request req COLD_BSS;
 static int sock = -1;
 
 #define die nsenter_die

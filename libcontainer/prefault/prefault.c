@@ -25,13 +25,17 @@
 #define PREFAULT_ENV "BERTH_PREFAULT"
 /*
  * How much of the zeroed data (bss) is populated. The linker lays out
- * the small variables first and the Go runtime writes many of them as it
- * starts (its heap's central lists, its semaphore table, memstats, the C
- * library's); in berth they sit in the first ~0.9 MiB, where a command
- * faulted ~30 pages one by one. Past them lie large, rarely touched
- * tables (the Go heap's arena index alone is 32 MiB).
+ * the Go runtime's and the C library's variables first, and the runtime
+ * writes many of them as it starts (its heap's central lists, its
+ * semaphore table, memstats): in berth they fill the first ~230 KiB,
+ * where a command faulted ~30 pages one by one. Right after them lies the
+ * Go FIPS module's 32 MiB random-bit buffer, which a command never
+ * touches, and after that the init code's large buffers (COLD_BSS in
+ * libcontainer/nsenter/direct.h). Each page populated and never touched
+ * is memory the command holds for nothing: the bound leaves the
+ * variables some room to grow, no more.
  */
-#define BSS_HOT (1UL << 20)
+#define BSS_HOT (320UL << 10)
 
 /* Bytes the constructor populated, for the test. */
 static size_t populated;

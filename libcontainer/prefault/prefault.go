@@ -14,7 +14,7 @@
 // pages are the page cache's, shared by every berth process; what grows
 // is only what each process maps (its RSS counts them). The initialised
 // data (past RELRO), which the Go runtime writes as it starts, is copied
-// in one call too (MADV_POPULATE_WRITE), and so is the first MiB of the
+// in one call too (MADV_POPULATE_WRITE), and so is the first part of the
 // zeroed data (bss), where the variables the runtime writes as it
 // starts lie (prefault.c); the rest of the bss and the heap are left
 // alone: what is never written costs nothing.
