@@ -169,20 +169,23 @@ func parseFlags(flags []specs.LinuxSeccompFlag) (loadFlags, error) {
 	return out, nil
 }
 
-// notifyForbidden reports whether berth's init needs the syscall itself
-// between loading the filter and execve: it has to write to its parent, send
-// the notify fd (sendmsg), read the go-ahead, close fds and exec, and the Go
-// runtime on that thread needs futex, signals and memory management. If one
-// of those were routed to the agent, init would block on a notification
-// nobody can answer yet, since the agent only gets the fd afterwards.
+// notifyForbidden reports whether the syscall may block berth's init
+// before the listener has the notify fd. The init loads the filter, then
+// sends the fd to the runtime in a frame (sendmsg), and the runtime hands
+// it to the listener; until then a notification waits for an agent that
+// does not have the fd yet. So the frame's own syscalls are refused, and
+// so are those the Go runtime makes on any of the init's threads at any
+// moment (futex, signals, memory management, sleeping), where a thread
+// that blocks may hold what the frame's sender needs. Syscalls the init
+// makes only once the fd is handed over (reading the runtime's answer,
+// closing fds, fcntl, open, execve, exit) wait for the agent's answer like
+// the container's own: runc allows them too (its "important syscalls"
+// tests), and it refuses only write.
 func notifyForbidden(name string) bool {
 	switch name {
-	case "execve", "execveat",
-		"write", "writev", "sendmsg", "sendto", "read", "recvmsg", "recvfrom",
-		"close", "close_range", "fcntl", "dup3",
+	case "write", "writev", "sendmsg", "sendto",
 		"futex", "rt_sigreturn", "rt_sigprocmask", "sigaltstack", "tgkill",
-		"mmap", "munmap", "madvise", "sched_yield", "nanosleep",
-		"exit", "exit_group":
+		"mmap", "munmap", "madvise", "sched_yield", "nanosleep":
 		return true
 	}
 	return false
@@ -300,7 +303,7 @@ func validateSyscall(sc specs.LinuxSyscall, listenerPath string) error {
 		}
 		for _, name := range sc.Names {
 			if notifyForbidden(name) {
-				return fmt.Errorf("SCMP_ACT_NOTIFY cannot be used for the %s syscall: the runtime calls it after loading the filter and would block on its own notification", name)
+				return fmt.Errorf("SCMP_ACT_NOTIFY cannot be used for the %s syscall: the runtime's init makes it before the listener has the notify fd, and would wait for an answer that cannot come", name)
 			}
 		}
 	}

@@ -57,6 +57,18 @@ func TestValidateAcceptsEverything(t *testing.T) {
 	}
 }
 
+// SCMP_ACT_NOTIFY on the syscalls the init makes only after the listener
+// has the fd: accepted, as runc accepts them.
+func TestValidateNotifyAfterHandoff(t *testing.T) {
+	for _, name := range []string{"execve", "execveat", "openat", "open", "read", "recvmsg", "close", "close_range", "fcntl", "dup3", "exit_group"} {
+		cfg := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/x",
+			Syscalls: []specs.LinuxSyscall{{Names: []string{name}, Action: specs.ActNotify}}}
+		if err := Validate(cfg); err != nil {
+			t.Errorf("notify %s: %v", name, err)
+		}
+	}
+}
+
 func TestValidateErrors(t *testing.T) {
 	allow := func(sc ...specs.LinuxSyscall) *specs.LinuxSeccomp {
 		return &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: sc}
@@ -85,7 +97,7 @@ func TestValidateErrors(t *testing.T) {
 		{"unknown operator", allow(specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 0, Op: "SCMP_CMP_ABOUT"}}}), `args[0]: unknown operator "SCMP_CMP_ABOUT"`},
 		{"arg index 6", allow(specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 6, Op: specs.OpEqualTo}}}), "argument index 6 out of range"},
 	}
-	for _, name := range []string{"write", "sendmsg", "close", "execve", "execveat", "futex", "exit_group"} {
+	for _, name := range []string{"write", "writev", "sendmsg", "futex", "mmap", "nanosleep"} {
 		tests = append(tests, struct {
 			name string
 			cfg  *specs.LinuxSeccomp

@@ -230,6 +230,32 @@ start_agent() {
 	grep -Eq 'mkdir(at)? from pid [0-9]+: errno 13' "$TEST_TMP/agent.log"
 }
 
+@test "scmp-notify-late: SCMP_ACT_NOTIFY on syscalls the init makes once the listener has the fd (execve, open, read, close, fcntl), for run and exec" {
+	# The init waits on those until the agent answers (it continues them),
+	# as under runc. Refused before: "cannot be used for the execve syscall".
+	start_agent 0
+	local nnp
+	for nnp in false true; do
+		update_config --arg sock "$TEST_TMP/agent.sock" --argjson nnp "$nnp" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"listenerPath": $sock,
+			"syscalls": [{"names": ["execve", "openat", "open", "read", "close", "fcntl"], "action": "SCMP_ACT_NOTIFY"}]}
+			| .process.noNewPrivileges = $nnp'
+		set_args true
+		run berth run --bundle "$BUNDLE" "scmp-late-$nnp"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		grep -Eq "container=scmp-late-$nnp: execve from pid [0-9]+: continue" "$TEST_TMP/agent.log"
+	done
+	set_args sleep 100
+	berth run -d --bundle "$BUNDLE" scmp-late-exec </dev/null >/dev/null 2>&1
+	run berth exec scmp-late-exec cat /etc/passwd
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	berth delete -f scmp-late-exec
+	cat "$TEST_TMP/agent.log"
+}
+
 @test "scmp-notify-nolistener: a listenerPath nobody listens on fails create clearly" {
 	seccomp_rule SCMP_ACT_NOTIFY
 	update_config --arg sock "$TEST_TMP/none.sock" '.linux.seccomp.listenerPath = $sock'
