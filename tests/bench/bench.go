@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -256,6 +257,7 @@ func (b *bench) measure(ctx context.Context) error {
 		}
 		for _, rt := range rotate(b.runtimes, i) {
 			b.measureRSS(rt)
+			b.measureWaiting(rt)
 		}
 	}
 	for rep := 0; rep < b.opts.batchReps && ctx.Err() == nil; rep++ {
@@ -496,6 +498,91 @@ func (b *bench) measureRSS(rt *runtimeUnderTest) {
 		b.record(metricRSSCreate, rt, float64(kib))
 	}
 	b.forceDelete(rt, id)
+}
+
+// measureWaiting records the memory of a foreground `run` while its
+// container runs: the runtime process's resident set and, of that, its
+// anonymous memory (heap, stacks, written data), which is what each such
+// process adds to the machine. The rest of its resident set is the page
+// cache of its binary and libraries, shared with every other process that
+// maps them.
+func (b *bench) measureWaiting(rt *runtimeUnderTest) {
+	id := b.id(rt, "wait")
+	bundle, err := b.bundle(id, "/bin/sleep", "1000")
+	if err != nil {
+		b.fail(metricWaitRSS, rt, err)
+		return
+	}
+	argv := []string{rt.bin, "--root", rt.root, "run", "--bundle", bundle, id}
+	pid, _, done, err := b.reaper.spawn(argv, []uintptr{b.devNull.Fd(), b.devNull.Fd(), rt.errLog.Fd()})
+	if err != nil {
+		b.fail(metricWaitRSS, rt, err)
+		return
+	}
+	defer func() {
+		_ = b.invoke(rt, "kill", id, "KILL")
+		if _, err := waitSpawned(pid, done, commandTimeout); err != nil {
+			b.fail(metricWaitRSS, rt, err)
+		}
+		b.forceDelete(rt, id)
+	}()
+	if err := b.waitRunning(rt, id, 10*time.Second); err != nil {
+		b.fail(metricWaitRSS, rt, err)
+		return
+	}
+	// Past its start: the runtime only waits from here.
+	time.Sleep(300 * time.Millisecond)
+	rss, anon, err := rollup(pid)
+	if err != nil {
+		b.fail(metricWaitRSS, rt, err)
+		return
+	}
+	b.record(metricWaitRSS, rt, float64(rss))
+	b.record(metricWaitAnon, rt, float64(anon))
+}
+
+// waitRunning polls `state` until the container is running.
+func (b *bench) waitRunning(rt *runtimeUnderTest, id string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		out, err := exec.Command(rt.bin, "--root", rt.root, "state", id).Output()
+		var st struct{ Status string }
+		if err == nil && json.Unmarshal(out, &st) == nil && st.Status == "running" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s %s: not running after %s", rt.name, id, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// rollup returns a process's resident and anonymous KiB.
+func rollup(pid int) (rss, anon int64, err error) {
+	path := "/proc/" + strconv.Itoa(pid) + "/smaps_rollup"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	found := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, perr := strconv.ParseInt(f[1], 10, 64)
+		switch {
+		case perr != nil:
+		case f[0] == "Rss:":
+			rss, found = n, found+1
+		case f[0] == "Anonymous:":
+			anon, found = n, found+1
+		}
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("%s: no Rss or Anonymous line", path)
+	}
+	return rss, anon, nil
 }
 
 func (b *bench) peakRSS(rt *runtimeUnderTest, args ...string) (int64, error) {

@@ -23,6 +23,8 @@ const (
 	metricBatch       = "batch create+delete"
 	metricRSSCreate   = "peak RSS, create"
 	metricRSSRun      = "peak RSS, run"
+	metricWaitRSS     = "waiting run, RSS"
+	metricWaitAnon    = "waiting run, anonymous"
 )
 
 // row is one line of the table: how to label a metric and format a value.
@@ -50,6 +52,8 @@ func (b *bench) rows() []row {
 		{metricBatch, batch + ": total", sec},
 		{metricRSSCreate, "peak RSS of create", mib},
 		{metricRSSRun, "peak RSS of run", mib},
+		{metricWaitRSS, "a waiting run: RSS", mib},
+		{metricWaitAnon, "a waiting run: anonymous", mib},
 	}
 }
 
@@ -138,6 +142,8 @@ func (b *bench) printReport(elapsed time.Duration, loadBefore, loadAfter string)
 		fmt.Printf("growth: %d probes per level (create of one more, state of it, list), each runtime in turn beside N running busybox containers of its own only\n", scaleReps)
 	}
 	fmt.Printf("peak RSS: /usr/bin/time %%M (KiB of the runtime and the children it waited for), median of %d rounds\n", b.opts.rssReps)
+	fmt.Printf("a waiting run: the runtime process of a foreground run while its container sleeps (smaps_rollup); anonymous is its own\n" +
+		"      memory, the rest of its RSS the page cache of its binary and libraries, shared with every process that maps them\n")
 	fmt.Printf("load average before %s, after %s\n", loadBefore, loadAfter)
 	b.printNotes()
 }
