@@ -78,6 +78,7 @@ func createContainer(cmd *cli.Command, id string, localConsole *os.File, run boo
 			return nil, err
 		}
 		opts.StartNow, opts.Signals = run, sigs
+		opts.OrphansToHost = run && sigs != nil && cmd.Bool("no-subreaper")
 		var toClose []*os.File
 		closeConsole = func() {
 			for _, f := range toClose {

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
@@ -38,7 +35,8 @@ func runCommand() *cli.Command {
 			if !detach {
 				// Become the reaper of the container's init, which is not
 				// our direct child when it was forked into a pid namespace
-				// it joined.
+				// it joined (with --no-subreaper, only until init is known
+				// to be our child: CreateOpts.OrphansToHost).
 				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 					return fmt.Errorf("run %s: become subreaper: %w", id, err)
 				}
@@ -84,9 +82,6 @@ func runCommand() *cli.Command {
 			if detach {
 				return nil
 			}
-			if cmd.Bool("no-subreaper") {
-				dropSubreaper(c.State().InitPid)
-			}
 			if debugOn() {
 				logrus.Debugf("run %s: waiting for init pid %d, forwarding signals", id, c.State().InitPid)
 			}
@@ -106,24 +101,6 @@ func runCommand() *cli.Command {
 			}
 			return &exitError{code: status}
 		},
-	}
-}
-
-// dropSubreaper is run's --no-subreaper: once init exists, berth stops
-// being the reaper of the processes the container orphans (without a pid
-// namespace of its own, they then go to the host's reaper, as under runc
-// with the flag). berth stays the reaper while init is not its own child
-// (init forked into a pid namespace it joined by path): only a reaper can
-// wait for it and report its exit status.
-func dropSubreaper(initPid int) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", initPid))
-	if err != nil {
-		return
-	}
-	// The parent pid is the second field after the parenthesised name.
-	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-	if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
-		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 	}
 }
 

@@ -45,6 +45,14 @@ type CreateOpts struct {
 	// (ForwardedSignals): registered while init sets up, before the
 	// process runs its program.
 	Signals chan<- os.Signal
+	// OrphansToHost (run --no-subreaper): the caller made itself the
+	// reaper of the processes the container orphans, which it must be to
+	// wait for an init that is not its own child (forked into a pid
+	// namespace it joined). When init is its own child, it stops being
+	// their reaper before init is told to start, so that none of them
+	// comes to it: without a pid namespace of the container's own, they
+	// go to the host's reaper, as under runc with the flag.
+	OrphansToHost bool
 	// BeforeStart (StartNow) runs once init is ready, before it is told
 	// to start: a foreground run sizes the terminal it relays then (the
 	// pty master came before "ready"), so the program never sees 0x0.
@@ -348,6 +356,7 @@ func (cr *creation) step(s step) error {
 		// Go first; the state and pid file are written while init
 		// finishes and execve's.
 		cr.sigs.wait()
+		cr.orphansToHost()
 		if cr.o.BeforeStart != nil {
 			if err := cr.o.BeforeStart(); err != nil {
 				return err
@@ -494,6 +503,13 @@ func (cr *creation) finish(err error) {
 	}
 	cr.dir.unlock()
 	cr.closeNetNS()
+}
+
+// orphansToHost is OrphansToHost's step, right before the start.
+func (cr *creation) orphansToHost() {
+	if cr.o.OrphansToHost && cr.proc.cmd != nil {
+		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	}
 }
 
 // closeNetNS closes a network namespace made ahead and never sent.

@@ -211,6 +211,7 @@ func (cr *creation) runDirectInit() error {
 	}
 	// start, execve
 	cr.sigs.wait()
+	cr.orphansToHost()
 	if cr.o.BeforeStart != nil {
 		if err := cr.o.BeforeStart(); err != nil {
 			return err

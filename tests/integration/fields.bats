@@ -434,6 +434,14 @@ subreaper_of_orphan() {
 	[ "$ppid" = "$bpid" ] || { echo "orphan's parent $ppid, berth $bpid"; false; }
 	read -r bpid ppid < <(subreaper_of_orphan --no-subreaper)
 	[ -n "$ppid" ] && [ "$ppid" != "$bpid" ] || { echo "orphan's parent $ppid, berth $bpid"; false; }
+	# The program orphans its child as it starts, while berth still runs a
+	# poststart hook: berth gave up the orphans before the start, not
+	# after (it once did so only once it began to wait, and an early
+	# orphan came to it).
+	update_config '.hooks.poststart = [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 0.5"]}]'
+	read -r bpid ppid < <(subreaper_of_orphan --no-subreaper)
+	[ -n "$ppid" ] && [ "$ppid" != "$bpid" ] || { echo "with a slow poststart hook: orphan's parent $ppid, berth $bpid"; false; }
+	update_config 'del(.hooks)'
 	# --keep leaves the stopped container, which delete then removes.
 	set_args true
 	run berth run --keep --bundle "$BUNDLE" fl-keep
