@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -541,14 +540,17 @@ func (b *bench) measureWaiting(rt *runtimeUnderTest) {
 	b.record(metricWaitAnon, rt, float64(anon))
 }
 
-// waitRunning polls `state` until the container is running.
+// waitRunning polls `state` until the container is running. Through
+// script, which the reaper waits for: an os/exec wait would race with it.
 func (b *bench) waitRunning(rt *runtimeUnderTest, id string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	path := filepath.Join(b.opts.work, "state-"+id)
 	for {
-		out, err := exec.Command(rt.bin, "--root", rt.root, "state", id).Output()
 		var st struct{ Status string }
-		if err == nil && json.Unmarshal(out, &st) == nil && st.Status == "running" {
-			return nil
+		if b.script(path, rt.bin, "--root", rt.root, "state", id) == nil {
+			if out, err := os.ReadFile(path); err == nil && json.Unmarshal(out, &st) == nil && st.Status == "running" {
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s %s: not running after %s", rt.name, id, timeout)
