@@ -159,6 +159,7 @@ wait_task() {
 	berth_opts
 	ctrc run -d "${BERTH_OPTS[@]}" "$IMAGE" containerd-term sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done'
 	wait_task containerd-term RUNNING
+	wait_caught "$(ctrc task ls | awk '$1 == "containerd-term" {print $2}')" 15
 	run ctrc task kill -s SIGTERM containerd-term
 	[ "$status" -eq 0 ]
 	wait_task containerd-term STOPPED

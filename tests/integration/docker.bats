@@ -93,6 +93,7 @@ dk() {
 	[ "$status" -eq 0 ]
 	[ "$(dk inspect -f '{{.State.Status}}' docker-life)" = running ]
 	pid1=$(dk inspect -f '{{.State.Pid}}' docker-life)
+	wait_caught "$pid1" 15
 	run dk stop -t 5 docker-life
 	[ "$status" -eq 0 ]
 	[ "$(dk inspect -f '{{.State.ExitCode}}' docker-life)" = 7 ]

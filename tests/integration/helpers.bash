@@ -109,6 +109,24 @@ wait_status() {
 	return 1
 }
 
+# wait_caught PID SIGNUM...: polls until the process has a handler for
+# each signal (SigCgt of /proc/PID/status). A shell's trap is set some
+# time after start or run -d returns, and the init of a pid namespace
+# drops a signal it has no handler for: a signal sent before the trap is
+# lost, and the test would wait for an exit that never comes.
+wait_caught() {
+	local pid=$1 s need=0 mask='' deadline=$((SECONDS + 10))
+	shift
+	for s; do need=$((need | (1 << (s - 1)))); done
+	while [ $SECONDS -lt $deadline ]; do
+		mask=$(awk '$1 == "SigCgt:" {print $2}' "/proc/$pid/status" 2>/dev/null)
+		[ -n "$mask" ] && [ $((0x$mask & need)) -eq $need ] && return 0
+		sleep 0.02
+	done
+	echo "process $pid has no handler for signals $* (SigCgt ${mask:-unread})" >&2
+	return 1
+}
+
 # init_pid prints the host pid of the container's init.
 init_pid() {
 	"$BERTH" --root "$STATE_ROOT" state "$1" | jq -r .pid

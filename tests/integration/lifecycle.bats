@@ -149,6 +149,7 @@ teardown() { teardown_bundle; }
 	set_args sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
 	berth create --bundle "$BUNDLE" k1
 	berth start k1
+	wait_caught "$(init_pid k1)" 15
 	run berth kill k1
 	[ "$status" -eq 0 ]
 	wait_status k1 stopped
@@ -179,6 +180,7 @@ teardown() { teardown_bundle; }
 	set_args sh -c 'trap "exit 3" USR1; trap "exit 4" HUP; while :; do sleep 0.1; done'
 	for sig in USR1 SIGUSR1 10; do
 		berth run -d --bundle "$BUNDLE" "ks-$sig"
+		wait_caught "$(init_pid "ks-$sig")" 10 1
 		run berth kill "ks-$sig" "$sig"
 		[ "$status" -eq 0 ]
 		wait_status "ks-$sig" stopped

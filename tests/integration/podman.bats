@@ -91,6 +91,7 @@ pm() {
 	run pm exec podman-life sh -c 'echo exec says $((6 * 7)); exit 4'
 	[ "$status" -eq 4 ]
 	[ "$output" = "exec says 42" ]
+	wait_caught "$(pm inspect -f '{{.State.Pid}}' podman-life)" 15
 	run pm stop -t 5 podman-life
 	[ "$status" -eq 0 ]
 	[ "$(pm inspect -f '{{.State.ExitCode}}' podman-life)" = 7 ]
