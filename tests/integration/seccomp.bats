@@ -252,8 +252,11 @@ start_agent() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -n "$output" ]
-	berth delete -f scmp-late-exec
 	cat "$TEST_TMP/agent.log"
+	# exec's process loaded the filter too: its execve of cat was notified,
+	# beside init's of sleep
+	[ "$(grep -Ec 'container=scmp-late-exec: execve from pid [0-9]+: continue' "$TEST_TMP/agent.log")" -eq 2 ]
+	berth delete -f scmp-late-exec
 }
 
 @test "scmp-notify-nolistener: a listenerPath nobody listens on fails create clearly" {
