@@ -277,17 +277,27 @@ func (c *Container) Start() error {
 }
 
 // Poststart runs the poststart hooks of a container just started (Start
-// does; after Create with StartNow the caller does). The spec: a failed
-// poststart hook is logged as a warning and the rest, and the container,
-// go on (runc kills the container instead; the spec is followed here).
+// does; after Create with StartNow the caller does). Spec 1.3.0's rule,
+// which is runc's too: a failing poststart hook is an error that stops
+// the container (its processes are killed and init is waited for); the
+// hooks after it do not run, and the container is left stopped for its
+// delete (run deletes it at once), as after a failing startContainer hook.
+// Spec 1.1.0 made it a warning instead.
 func (c *Container) Poststart() error {
 	sum, err := c.state.Summary()
 	if err != nil {
 		return err
 	}
-	if hs := hooks.List(sum.Hooks, hooks.Poststart); len(hs) > 0 {
-		state := c.specState(Running)
-		hooks.RunWarn(hooks.Poststart, hs, &state)
+	hs := hooks.List(sum.Hooks, hooks.Poststart)
+	if len(hs) == 0 {
+		return nil
+	}
+	state := c.specState(Running)
+	if err := hooks.Run(hooks.Poststart, hs, &state); err != nil {
+		if kerr := c.killAndWait(); kerr != nil {
+			return fmt.Errorf("%w (and stopping the container: %v)", err, kerr)
+		}
+		return err
 	}
 	return nil
 }

@@ -67,9 +67,9 @@ func Run(kind string, hooks []specs.Hook, state *specs.State) error {
 }
 
 // RunWarn runs every hook of one kind, logging each failure as a warning
-// and going on with the next: the spec's rule for poststart and poststop
-// ("the runtime MUST log a warning, but the remaining hooks and lifecycle
-// continue as if the hook had succeeded").
+// and going on with the next: the spec's rule for poststop ("the runtime
+// MUST log a warning, but the remaining hooks and lifecycle continue as if
+// the hook had succeeded"), and for poststart before spec 1.3.0.
 func RunWarn(kind string, hooks []specs.Hook, state *specs.State) {
 	if len(hooks) == 0 {
 		return

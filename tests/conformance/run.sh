@@ -146,12 +146,32 @@ done
 # Parse every program's TAP into "PROGRAM<TAB>RESULT<TAB>DESCRIPTION" lines;
 # RESULT is ok, fail or skip. A program that printed no plan or fewer
 # results than planned, or exited non-zero, adds a "fail" for itself.
+# Some programs (hooks, poststart_fail, ...) report a failed check only as
+# a YAML diagnostic with an "error" key and no "not ok" line: a block that
+# follows no test line of its own (the first block after an "ok" or "not
+# ok" line is that line's, and an "error" in it is often the error the
+# test asked for) is a "fail" named "(diagnostic) " and the error's first
+# line.
 for p in "${programs[@]}"; do
 	awk -v prog="$p" -v rc="$(cat "$out/$p.rc")" '
 	function desc(s) { sub(/^(not )?ok[ \t]+[0-9]*[ \t]*(- )?/, "", s); sub(/[ \t]*#[ \t]*[Ss][Kk][Ii][Pp].*$/, "", s); return s }
-	/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; planned = 1; next }
-	/^ok([ \t]|$)/ { n++; r = ($0 ~ /#[ \t]*[Ss][Kk][Ii][Pp]/) ? "skip" : "ok"; print prog "\t" r "\t" desc($0); next }
-	/^not ok([ \t]|$)/ { n++; r = ($0 ~ /#[ \t]*[Ss][Kk][Ii][Pp]/) ? "skip" : "fail"; print prog "\t" r "\t" desc($0); next }
+	/^[ \t]+---[ \t]*$/ { yaml = 1; yerr = ""; owned = pending; pending = 0; other = 1; next }
+	yaml && /^[ \t]+\.\.\.[ \t]*$/ {
+		yaml = 0
+		if (yerr != "" && !owned) print prog "\tfail\t(diagnostic) " yerr
+		next
+	}
+	yaml {
+		if (match($0, /"error":[ \t]*"/)) {
+			e = substr($0, RSTART + RLENGTH)
+			sub(/\\n.*$/, "", e); sub(/",?[ \t]*$/, "", e)
+			yerr = (e == "") ? "(empty error)" : e
+		}
+		next
+	}
+	/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; planned = 1; pending = 0; next }
+	/^ok([ \t]|$)/ { n++; pending = 1; r = ($0 ~ /#[ \t]*[Ss][Kk][Ii][Pp]/) ? "skip" : "ok"; print prog "\t" r "\t" desc($0); next }
+	/^not ok([ \t]|$)/ { n++; pending = 1; r = ($0 ~ /#[ \t]*[Ss][Kk][Ii][Pp]/) ? "skip" : "fail"; print prog "\t" r "\t" desc($0); next }
 	NF { other = 1 }
 	END {
 		# The *_fail programs print nothing and exit 0 when the runtime

@@ -192,24 +192,34 @@ nothing_left() {
 	nothing_left hk-fs "$pid"
 }
 
-@test "hk-fail-poststart: a failing poststart hook warns, the rest run and the container keeps running (spec)" {
+@test "hk-fail-poststart: a failing poststart hook fails start and stops the container; run deletes it (spec 1.3.0)" {
 	add_hook poststart 5
 	update_config --arg d "$REC" '.hooks.poststart += [{"path": "/bin/sh", "args": ["sh", "-c", "touch \"$0/second-ran\"", $d]}]'
+	set_args sleep 1000
 	berth create --bundle "$BUNDLE" hk-fp
+	pid=$(init_pid hk-fp)
 	run berth start hk-fp
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"level=warning"*"error running poststart hook #0"*"boom from poststart"* ]]
-	[ -e "$REC/second-ran" ]
-	[ "$(container_status hk-fp)" = running ]
-	# run too: a warning, and the container's own exit status
+	[ "$status" -eq 1 ]
+	[ "$(wc -l <<<"$output")" -eq 1 ]
+	[[ "$output" == *"error running poststart hook #0"*"boom from poststart"* ]]
+	# the hook saw the program running; the hooks after it did not run
+	[ "$(jq -r .status "$REC/poststart.json")" = running ]
+	[ ! -e "$REC/second-ran" ]
+	# start returned once the program was gone: stopped, not stopping
+	[ "$(container_status hk-fp)" = stopped ]
+	berth delete hk-fp
+	nothing_left hk-fp "$pid"
+	# run: the same error and exit status, and nothing left behind
 	rm -f "$REC"/*
-	set_args sh -c 'exit 7'
 	run berth run --bundle "$BUNDLE" hk-fp2
 	echo "$output"
-	[ "$status" -eq 7 ]
-	[[ "$output" == *"level=warning"*"poststart hook #0"* ]]
-	[ -e "$REC/second-ran" ]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"error running poststart hook #0"*"boom from poststart"* ]]
+	[ ! -e "$REC/second-ran" ]
+	pid=$(jq -r .pid "$REC/poststart.json")
+	[ "$pid" -gt 0 ]
+	nothing_left hk-fp2 "$pid"
 }
 
 @test "hk-fail-poststop: a failing poststop hook only warns; delete succeeds" {
