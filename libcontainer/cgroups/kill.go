@@ -26,17 +26,20 @@ func Procs(paths map[string]string) ([]int, error) {
 			return nil, err
 		}
 		err := walkCgroups(dir, func(sub string) error {
-			data, err := os.ReadFile(filepath.Join(sub, "cgroup.procs"))
+			ids, threads, err := readMembers(sub)
 			if err != nil {
 				if gone(err) {
 					return nil
 				}
 				return err
 			}
-			for _, f := range strings.Fields(string(data)) {
-				pid, err := strconv.Atoi(f)
-				if err != nil || pid <= 0 {
-					return fmt.Errorf("%s/cgroup.procs: bad pid %q", sub, f)
+			for _, pid := range ids {
+				if threads {
+					// a thread's process; one that is gone has no
+					// process left to list or kill
+					if pid, err = tgidOf(pid); err != nil {
+						continue
+					}
 				}
 				if !seen[pid] {
 					seen[pid] = true
@@ -50,6 +53,49 @@ func Procs(paths map[string]string) ([]int, error) {
 		}
 	}
 	return pids, nil
+}
+
+// readMembers reads the pids in a cgroup's cgroup.procs. A threaded
+// cgroup of cgroup v2 (a process of the container may make one under its
+// cgroup) refuses that read with EOPNOTSUPP; its members are read from
+// cgroup.threads instead, and threads is true: they are thread ids.
+func readMembers(dir string) (ids []int, threads bool, err error) {
+	file := "cgroup.procs"
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		file, threads = "cgroup.threads", true
+		data, err = os.ReadFile(filepath.Join(dir, file))
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	for _, f := range strings.Fields(string(data)) {
+		id, err := strconv.Atoi(f)
+		if err != nil || id <= 0 {
+			return nil, false, fmt.Errorf("%s/%s: bad id %q", dir, file, f)
+		}
+		ids = append(ids, id)
+	}
+	return ids, threads, nil
+}
+
+// tgidOf returns the process (thread group) a thread id belongs to.
+func tgidOf(tid int) (int, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	return parseTgid(data)
+}
+
+// parseTgid reads the Tgid line of a /proc/PID/status.
+func parseTgid(status []byte) (int, error) {
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, errors.New("no Tgid in status")
 }
 
 // KillAll sends SIGKILL to every process of the cgroup given by paths,

@@ -30,8 +30,22 @@ func TestProcsWalksSubCgroupsOnce(t *testing.T) {
 		t.Errorf("got %v, want %v", pids, want)
 	}
 	fakeCgroup(t, paths["pids"]+"/bad", map[string]string{"cgroup.procs": "x\n"})
-	if _, err := Procs(paths); err == nil || !strings.Contains(err.Error(), `bad pid "x"`) {
+	if _, err := Procs(paths); err == nil || !strings.Contains(err.Error(), `cgroup.procs: bad id "x"`) {
 		t.Errorf("bad pid accepted: %v", err)
+	}
+}
+
+func TestParseTgid(t *testing.T) {
+	status := "Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4242\nNgid:\t0\nPid:\t4250\n"
+	if got, err := parseTgid([]byte(status)); err != nil || got != 4242 {
+		t.Errorf("parseTgid: %d, %v; want 4242", got, err)
+	}
+	if _, err := parseTgid([]byte("Name:\tx\nPid:\t1\n")); err == nil {
+		t.Error("a status without Tgid parsed")
+	}
+	// this very thread: its process is the test's
+	if got, err := tgidOf(os.Getpid()); err != nil || got != os.Getpid() {
+		t.Errorf("tgidOf(self): %d, %v", got, err)
 	}
 }
 

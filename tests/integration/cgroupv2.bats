@@ -2,7 +2,8 @@
 # berth on a pure cgroup v2 host: limits written to the cgroup2 files and
 # enforced, update of each, freezing through cgroup.freeze, OOM and stats
 # from memory.events and *.stat, the eBPF device filter, exec placement,
-# the cgroup namespace, kill --all, removal on delete, relative and nested
+# the cgroup namespace, kill --all, removal on delete (a threaded
+# sub-cgroup too), relative and nested
 # cgroupsPath, and a busy or frozen cgroup refused at create.
 #
 # CI runs this suite inside a user-mode-linux kernel booted on a pure
@@ -395,6 +396,44 @@ pids_refused() { awk '$1 == "max" {print $2}' "$(cg "$1")/pids.events"; }
 	[ ! -s "$dir/cgroup.procs" ]
 	berth delete cg2-kall
 	[ ! -e "$dir" ]
+}
+
+@test "cg2-threaded: a process in a threaded sub-cgroup is listed by ps and killed by delete --force" {
+	set_args sleep 1000
+	start_ct cg2-thr
+	dir=$(cg cg2-thr)
+	berth exec -d cg2-thr sleep 1001
+	ipid=$(init_pid cg2-thr)
+	pid=
+	for _ in $(seq 100); do
+		pid=$(grep -vx "$ipid" "$dir/cgroup.procs" | head -n1)
+		[ -n "$pid" ] && [ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" = "sleep 1001 " ] && break
+		sleep 0.1
+	done
+	[ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" = "sleep 1001 " ]
+	# what runc's delete.bats does from inside the container: a threaded
+	# sub-cgroup (its cgroup.procs refuses a read: EOPNOTSUPP) holding
+	# exec's process
+	echo +pids >"$dir/cgroup.subtree_control"
+	mkdir "$dir/thr"
+	echo threaded >"$dir/thr/cgroup.type"
+	echo "$pid" >"$dir/thr/cgroup.threads"
+	run cat "$dir/thr/cgroup.procs"
+	[ "$status" -ne 0 ]
+	run berth ps cg2-thr -o pid,args
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$pid "*"sleep 1001"* ]]
+	run berth delete --force cg2-thr
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ ! -e "$dir" ]
+	[ ! -e "$STATE_ROOT/cg2-thr" ]
+	for _ in $(seq 100); do
+		[ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || break
+		sleep 0.1
+	done
+	[ ! -d "/proc/$pid" ] || [ "$(awk '{print $3}' "/proc/$pid/stat")" = Z ]
 }
 
 @test "cg2-del: delete removes the cgroup, also after a create killed midway" {
