@@ -164,7 +164,7 @@ func TestExecCgroupPaths(t *testing.T) {
 	}{
 		{"none: the container's own", nil, base, ""},
 		{"one controller", map[string]string{"memory": "sub"}, map[string]string{"memory": mem + "/sub", "pids": pids, "cpu": cpu}, ""},
-		{"every controller, missing in one", map[string]string{"": "sub"}, nil, "adding pid to " + cpu + "/sub: no such file or directory"},
+		{"every controller, missing in one", map[string]string{"": "sub"}, nil, "adding pid to cgroup " + cpu + "/sub: no such file or directory"},
 		{"climbing out to the parent", map[string]string{"cpu": ".."}, nil, "bad sub cgroup path: .."},
 		{"climbing out to a sibling", map[string]string{"cpu": "../../cpu/c-sibling"}, nil, "bad sub cgroup path"},
 		{"climbing out and back in", map[string]string{"cpu": "../c/other"}, map[string]string{"memory": mem, "pids": pids, "cpu": cpu + "/other"}, ""},
@@ -205,12 +205,12 @@ func TestPlacementSteps(t *testing.T) {
 		{&cloneInto{fallback: &runtimeMoves{}}, stepCgroupReady},
 		{&selfJoin{}, stepCgroupJoin},
 		{&runtimeMoves{}, stepCgroupReady},
-		{execPlacement(nil, false), ""},
-		{execPlacement(map[string]string{"": "/u"}, false), ""},
-		{execPlacement(map[string]string{"": "/u", "pids": "/p"}, false), stepCgroupJoin},
-		{execPlacement(map[string]string{"pids": "/p"}, false), stepCgroupJoin},
-		{execPlacement(nil, true), ""},
-		{execPlacement(map[string]string{"": "/u", "pids": "/p"}, true), ""},
+		{execPlacement(nil, false, 0), ""},
+		{execPlacement(map[string]string{"": "/u"}, false, 0), ""},
+		{execPlacement(map[string]string{"": "/u", "pids": "/p"}, false, 0), stepCgroupJoin},
+		{execPlacement(map[string]string{"pids": "/p"}, false, 0), stepCgroupJoin},
+		{execPlacement(nil, true, 0), ""},
+		{execPlacement(map[string]string{"": "/u", "pids": "/p"}, true, 0), ""},
 	} {
 		if got := tc.p.step(); got != tc.want {
 			t.Errorf("%T: step %q, want %q", tc.p, got, tc.want)
@@ -238,7 +238,7 @@ func TestExecPlacementCloneFD(t *testing.T) {
 		{nil, false, false},
 		{map[string]string{"": dir}, true, false},
 	} {
-		fd, err := execPlacement(tc.paths, tc.frozen).beforeClone()
+		fd, err := execPlacement(tc.paths, tc.frozen, 0).beforeClone()
 		if err != nil {
 			t.Fatalf("%v frozen=%t: %v", tc.paths, tc.frozen, err)
 		}
@@ -258,7 +258,7 @@ func TestExecPlacementCloneFD(t *testing.T) {
 	}
 	// A missing cgroup2 directory: an error naming it on cgroup v2; on a
 	// hybrid host, where create makes it best-effort, none.
-	fd, err := execPlacement(map[string]string{"": dir + "/gone"}, false).beforeClone()
+	fd, err := execPlacement(map[string]string{"": dir + "/gone"}, false, 0).beforeClone()
 	if cgroups.IsCgroup2UnifiedMode() {
 		if err == nil || !strings.Contains(err.Error(), dir+"/gone") {
 			t.Errorf("missing cgroup: %v, want an error naming it", err)

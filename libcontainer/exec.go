@@ -162,7 +162,11 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	place := execPlacement(cgPaths, status == Paused)
+	initPid := 0
+	if len(o.SubCgroups) == 0 {
+		initPid = c.state.InitPid
+	}
+	place := execPlacement(cgPaths, status == Paused, initPid)
 	cloneFD, err := place.beforeClone()
 	if err != nil {
 		return nil, err
@@ -371,9 +375,9 @@ func execCgroupPaths(base map[string]string, sub map[string]string) (map[string]
 			return nil, fmt.Errorf("sub-cgroup %s:%s: bad sub cgroup path: %s", ctl, rel, rel)
 		}
 		if st, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("sub-cgroup %q: adding pid to %s: %w", rel, p, errors.Unwrap(err))
+			return nil, fmt.Errorf("sub-cgroup %q: adding pid to cgroup %s: %w", rel, p, errors.Unwrap(err))
 		} else if !st.IsDir() {
-			return nil, fmt.Errorf("sub-cgroup %q: adding pid to %s: %w", rel, p, unix.ENOTDIR)
+			return nil, fmt.Errorf("sub-cgroup %q: adding pid to cgroup %s: %w", rel, p, unix.ENOTDIR)
 		}
 		paths[ctl] = p
 	}

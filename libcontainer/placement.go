@@ -257,12 +257,13 @@ func (p *runtimeMoves) afterExecve(int) error { return nil }
 
 // execPlacement picks an exec process's strategy for the directories
 // paths (execCgroupPaths): execJoin, or execAfter when the cgroup is
-// frozen.
-func execPlacement(paths map[string]string, frozen bool) cgroupPlacement {
+// frozen. initPid is the container's init when paths are its own cgroup
+// (no exec --cgroup), 0 otherwise.
+func execPlacement(paths map[string]string, frozen bool, initPid int) cgroupPlacement {
 	if frozen {
 		return &execAfter{paths: paths}
 	}
-	return &execJoin{paths: paths}
+	return &execJoin{paths: paths, initPid: initPid}
 }
 
 // execJoin: the process is cloned into its cgroup2 directory (the
@@ -272,7 +273,16 @@ func execPlacement(paths map[string]string, frozen bool) cgroupPlacement {
 // of taking it in past the limit. It joins the v1 hierarchies (a v1 or
 // hybrid host) itself in the cgroup-join step, as init does; on a pure v2
 // host there is nothing left to join and the step is left out.
-type execJoin struct{ paths map[string]string }
+//
+// On cgroup v2, a container cgroup that is gone (init moved itself to
+// another cgroup, through a writable /sys/fs/cgroup, and the old one was
+// removed) gives way to init's own cgroup, as under runc: the process
+// goes where the container's program is. Only with no exec --cgroup
+// (initPid set): a sub-cgroup asked for must exist.
+type execJoin struct {
+	paths   map[string]string
+	initPid int
+}
 
 func (p *execJoin) beforeClone() (int, error) {
 	dir, ok := p.paths[""]
@@ -285,6 +295,14 @@ func (p *execJoin) beforeClone() (int, error) {
 			// Hybrid: create makes the cgroup2 directory best-effort
 			// (bcgroups.OpenUnified), and so exec joins it.
 			return -1, nil
+		}
+		if errors.Is(err, unix.ENOENT) && p.initPid > 0 {
+			if initDir, ierr := cgroup2DirOf(p.initPid); ierr == nil && initDir != dir {
+				if fd, ierr := unix.Open(initDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); ierr == nil {
+					logrus.Debugf("exec: the container's cgroup %s is gone: starting the process in init's cgroup %s", dir, initDir)
+					return fd, nil
+				}
+			}
 		}
 		return -1, fmt.Errorf("open cgroup %s: %w", dir, err)
 	}

@@ -100,3 +100,17 @@ func TestCgroupMountAwaitsCgroup(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestHierarchyRoot(t *testing.T) {
+	for _, tc := range []struct{ dir, path, want string }{
+		{"/sys/fs/cgroup/berth/c1", "/berth/c1", "/sys/fs/cgroup"},
+		{"/sys/fs/cgroup/unified/berth/c1", "/berth/c1", "/sys/fs/cgroup/unified"},
+		{"/sys/fs/cgroup/a/b", "", "/sys/fs/cgroup"},
+		{"/sys/fs/cgroup/a/b", "/x/y", "/sys/fs/cgroup"},
+		{"/berth/c1", "/berth/c1", "/sys/fs/cgroup"},
+	} {
+		if got := hierarchyRoot(tc.dir, tc.path); got != tc.want {
+			t.Errorf("hierarchyRoot(%q, %q) = %q, want %q", tc.dir, tc.path, got, tc.want)
+		}
+	}
+}

@@ -459,25 +459,48 @@ func mountCgroup(cfg *Config, root handle, m specs.Mount, mf configs.MountFlags)
 	return top, nil
 }
 
-// mountCgroup2 mounts the container's cgroup2 view on dst: a fresh
-// cgroup2 mount in its cgroup namespace, or else its own directory bound.
-// The mount fails with EBUSY when dst already is the root of the host's
-// cgroup2 mount (a rootless /sys is a bind of the host's), and with
-// EPERM in a user namespace whose cgroup namespace is not its own: the
-// bind is then the view a cgroup namespace gives, as runc falls back to.
+// mountCgroup2 mounts the container's cgroup2 view on dst, as runc and
+// crun do. With a cgroup namespace: a fresh cgroup2 mount in it (the
+// container's cgroup is its root). Without one: a fresh cgroup2 mount
+// here, in the runtime's cgroup namespace, so the container sees the
+// hierarchy its /proc/self/cgroup names (read-only unless the config
+// says otherwise). The mount fails with EBUSY when dst already is the
+// root of the host's cgroup2 mount (a rootless /sys is a bind of the
+// host's), and with EPERM in a user namespace that does not own the
+// cgroup namespace: the same view is then bound from the host, the
+// container's own directory with a cgroup namespace, the hierarchy's
+// root without.
 func mountCgroup2(cfg *Config, unified string, dst handle, mf configs.MountFlags, attrs uint64) error {
+	flags := mf.Flags &^ (unix.MS_BIND | unix.MS_REC)
 	if cfg.CgroupNS {
 		if cfg.AwaitCgroupJoin != nil {
 			if err := cfg.AwaitCgroupJoin(); err != nil {
 				return err
 			}
 		}
-		err := cfg.mountOwn("cgroup2", "cgroup2", mf.Flags&^(unix.MS_BIND|unix.MS_REC), "", dst)
+		err := cfg.mountOwn("cgroup2", "cgroup2", flags, "", dst)
 		if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EPERM) {
 			return err
 		}
+		return bindHostDir(unified, dst, attrs)
 	}
-	return bindHostDir(unified, dst, attrs)
+	err := mountAt("cgroup2", "cgroup2", flags, "", dst)
+	if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EPERM) {
+		return err
+	}
+	return bindHostDir(hierarchyRoot(unified, cfg.CgroupPath), dst, attrs)
+}
+
+// hierarchyRoot is the mount point of the cgroup2 hierarchy that holds
+// the cgroup directory dir, whose path in the hierarchy is path; the
+// usual mount point when path does not end dir.
+func hierarchyRoot(dir, path string) string {
+	if path != "" && path != "/" {
+		if root, ok := strings.CutSuffix(dir, path); ok && root != "" {
+			return root
+		}
+	}
+	return "/sys/fs/cgroup"
 }
 
 func bindHostDir(path string, dst handle, attrs uint64) error {

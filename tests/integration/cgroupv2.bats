@@ -375,11 +375,43 @@ pids_refused() { awk '$1 == "max" {print $2}' "$(cg "$1")/pids.events"; }
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = '0::/' ]
 	[ "${lines[2]}" = 1 ]
+	# without one, as under runc and crun: the hierarchy as the runtime
+	# sees it (where /proc/self/cgroup points), read-only
 	update_config '.linux.namespaces |= map(select(.type != "cgroup"))'
-	set_args cat /proc/self/cgroup
+	set_args sh -c 'cat /proc/self/cgroup; grep -qx 1 /sys/fs/cgroup/berth/cg2-nons/cgroup.procs && echo INIT; [ -e /sys/fs/cgroup/cgroup.subtree_control ] && echo ROOT; mkdir /sys/fs/cgroup/berth/cg2-nons/x 2>/dev/null && echo WROTE; true'
 	run berth run --bundle "$BUNDLE" cg2-nons
 	echo "$output"
-	[ "$output" = '0::/berth/cg2-nons' ]
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = '0::/berth/cg2-nons' ]
+	[ "${lines[1]}" = INIT ]
+	[ "${lines[2]}" = ROOT ]
+	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "cg2-exec-moved: exec into a container whose init moved itself to another cgroup, the old one removed, starts in init's cgroup (as runc)" {
+	new=/sys/fs/cgroup/cg2-moved-$$
+	mkdir "$new"
+	CG_CLEANUP="$new"
+	update_config '.linux.namespaces |= map(select(.type != "cgroup"))
+		| (.mounts[] | select(.destination == "/sys/fs/cgroup") | .options) |= map(select(. != "ro"))'
+	set_args sh -c "echo 1 >$new/cgroup.procs && exec sleep 1000"
+	start_ct cg2-mv
+	old=$(cg cg2-mv)
+	pid=$(init_pid cg2-mv)
+	for _ in $(seq 100); do grep -qx "$pid" "$new/cgroup.procs" && break; sleep 0.1; done
+	grep -qx "$pid" "$new/cgroup.procs"
+	rmdir "$old"
+	run berth exec cg2-mv cat /proc/self/cgroup
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "0::/cg2-moved-$$" ]
+	# a sub-cgroup asked for must still exist
+	run berth exec --cgroup sub cg2-mv true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cgroup"*"no such file or directory"* ]]
+	berth delete --force cg2-mv
+	[ ! -e "$STATE_ROOT/cg2-mv" ]
 }
 
 @test "cg2-killall: kill --all reaches every process of the cgroup, also paused" {
