@@ -136,9 +136,13 @@ func newCreation(o *CreateOpts, seal *sealOwner) (*creation, error) {
 	}
 	// The manager itself (on cgroup v1 a walk over every hierarchy) may
 	// be made after the clone, but its config is checked now.
+	var owner *int
+	if o.Systemd { // the only driver that applies it
+		owner = cgroupOwner(o.Spec) // userns.go
+	}
 	checked, err := bcgroups.Check(bcgroups.Config{
 		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
-		Systemd: o.Systemd, Rootless: o.Rootless, Annotations: o.Spec.Annotations,
+		Systemd: o.Systemd, Rootless: o.Rootless, Annotations: o.Spec.Annotations, OwnerUID: owner,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)

@@ -74,9 +74,13 @@ func Restore(o *RestoreOpts) (c *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	var owner *int
+	if o.Systemd {
+		owner = cgroupOwner(o.Spec) // userns.go
+	}
 	cgChecked, err := bcgroups.Check(bcgroups.Config{
 		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
-		Systemd: o.Systemd, Rootless: o.Rootless,
+		Systemd: o.Systemd, Rootless: o.Rootless, OwnerUID: owner,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)

@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -91,4 +92,55 @@ func chownFifoToRoot(path string, spec *specs.Spec) error {
 		return fmt.Errorf("chown exec fifo to container root %d:%d: %w", uid, gid, err)
 	}
 	return nil
+}
+
+// cgroupOwner is the host uid a container's cgroup is given to, by runc's
+// rule: with a cgroup namespace and a writable cgroup mount on
+// /sys/fs/cgroup, the user of the container's process (its host uid,
+// through the user namespace if there is one) owns its cgroup, so that it
+// can manage the subtree delegated to it. nil when the rule does not
+// apply, or the uid is not mapped (the config's other checks speak of
+// that).
+func cgroupOwner(spec *specs.Spec) *int {
+	if !configs.HasNamespace(spec, specs.CgroupNamespace) || !rwCgroupMount(spec.Mounts) {
+		return nil
+	}
+	uid := uint32(0)
+	if spec.Process != nil {
+		uid = spec.Process.User.UID
+	}
+	if uids, _, ok, err := userNSMaps(spec); err != nil {
+		return nil
+	} else if ok {
+		host, mapped := configs.HostID(uids, uid)
+		if !mapped {
+			return nil
+		}
+		uid = host
+	}
+	owner := int(uid)
+	return &owner
+}
+
+// rwCgroupMount says whether mounts put a writable cgroup filesystem on
+// /sys/fs/cgroup (the last of "ro" and "rw" in its options counts).
+func rwCgroupMount(mounts []specs.Mount) bool {
+	for _, m := range mounts {
+		if m.Source != "cgroup" || filepath.Clean(m.Destination) != "/sys/fs/cgroup" {
+			continue
+		}
+		rw := true
+		for _, o := range m.Options {
+			switch o {
+			case "ro":
+				rw = false
+			case "rw":
+				rw = true
+			}
+		}
+		if rw {
+			return true
+		}
+	}
+	return false
 }

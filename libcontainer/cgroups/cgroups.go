@@ -59,6 +59,10 @@ type Config struct {
 	// Annotations of config.json: with Systemd, the
 	// org.systemd.property.* ones become properties of the unit.
 	Annotations map[string]string
+	// OwnerUID, when set, is the host uid the cgroup directory (and
+	// the files systemd delegates) is given to; the library applies it
+	// with the systemd driver on cgroup v2, as under runc.
+	OwnerUID *int
 }
 
 // New validates cfg, converts it and returns a manager. Nothing is created
@@ -250,6 +254,7 @@ func libConfig(cfg Config) (*cgroups.Cgroup, error) {
 		Resources: res,
 		Systemd:   cfg.Systemd,
 		Rootless:  cfg.Rootless,
+		OwnerUID:  cfg.OwnerUID,
 	}
 	if cfg.Systemd {
 		if err := setSystemdPath(cg, cfg); err != nil {

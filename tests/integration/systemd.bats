@@ -3,7 +3,8 @@
 # container's transient scope (default name, and containerd's
 # "slice:prefix:name"), Delegate=yes, limits as unit properties that land
 # in the cgroup files, update, org.systemd.property.* annotations, pause,
-# resume, kill and delete leaving no unit behind.
+# resume, kill and delete leaving no unit behind, and the cgroup given to
+# the container's root with a user and cgroup namespace (as runc).
 #
 # CI runs this suite in a Debian rootfs with systemd as PID 1 of a
 # user-mode-linux kernel (make test-systemd, tests/uml/run-systemd.sh);
@@ -163,4 +164,23 @@ sdberth() { berth --systemd-cgroup "$@"; }
 	run sdberth exec sd-oom dd if=/dev/zero of=/dev/null bs=64M count=1
 	[ "$status" -eq $((128 + 9)) ]
 	grep -Eq '^oom_kill [1-9]' /sys/fs/cgroup/system.slice/berth-sd-oom.scope/memory.events
+}
+
+@test "sd-owner: with a user and a cgroup namespace and a writable cgroup mount, the scope's cgroup is the container root's (as runc); read-only, it is not" {
+	# as runc's test: the mapped root must reach the bundle and write its mount points
+	chown 100000 "$TEST_TMP" "$BUNDLE/rootfs"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"hostID": 100000, "containerID": 0, "size": 65536}]
+		| .linux.gidMappings = [{"hostID": 100000, "containerID": 0, "size": 65536}]'
+	set_args sh -c 'stat -c %U /sys/fs/cgroup; stat -c %U /sys/fs/cgroup/cgroup.procs'
+	run sdberth run --bundle "$BUNDLE" sd-ro
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'nobody\nnobody')" ]
+	update_config '(.mounts[] | select(.destination == "/sys/fs/cgroup") | .options) |= map(select(. != "ro"))'
+	run sdberth run --bundle "$BUNDLE" sd-rw
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'root\nroot')" ]
+	no_unit berth-sd-rw.scope
 }
