@@ -41,7 +41,7 @@ ROOTFS := tests/rootfs/busybox
 DINIT := libcontainer/dinit/bin/berth-dinit
 DINIT_SRC := libcontainer/dinit/prog/main.c libcontainer/nsenter/nsenter.c libcontainer/nsenter/direct_exec.c
 
-.PHONY: all deps build install test unittest integration conformance runc-suite test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
+.PHONY: all deps build install test unittest integration conformance runc-suite runc-suite-cgroup2 test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
 
 all: build
 
@@ -98,6 +98,12 @@ conformance: build
 # not part of `make test`, whose time it would nearly double.
 runc-suite: build rootfs
 	tests/runc-suite/run.sh
+
+# The files of that suite whose tests need pure cgroup v2, in the
+# user-mode-linux guest of test-cgroup2 (about 15 minutes), against
+# tests/runc-suite/expected-failures-cgroup2.txt.
+runc-suite-cgroup2: build rootfs
+	tests/runc-suite/run.sh -2
 
 # The cgroup suites on a pure cgroup v2 hierarchy, inside a user-mode-linux
 # kernel booted for them (tests/uml/run.sh; UML_SUITES, UML_FILTER).

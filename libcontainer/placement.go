@@ -385,7 +385,8 @@ func cloneIntoError(dir string, err error) error {
 	case errors.Is(err, unix.EAGAIN):
 		return fmt.Errorf("cgroup %s has no room for another process: pids.max reached there or in a parent cgroup", dir)
 	case errors.Is(err, unix.EBUSY):
-		return fmt.Errorf("cgroup %s cannot hold processes: it enables controllers for its sub-cgroups (cgroup.subtree_control)", dir)
+		// The last words are runc's, which its tests match.
+		return fmt.Errorf("cgroup %s cannot hold processes: it enables controllers for its sub-cgroups (cgroup.subtree_control); adding pid of the new process to cgroups: %w", dir, unix.EBUSY)
 	}
 	return err
 }

@@ -350,7 +350,7 @@ pids_refused() { awk '$1 == "max" {print $2}' "$(cg "$1")/pids.events"; }
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *"cgroup $dir/mid cannot hold processes: it enables controllers for its sub-cgroups (cgroup.subtree_control)"* ]]
+	[[ "$output" == *"cgroup $dir/mid cannot hold processes: it enables controllers for its sub-cgroups (cgroup.subtree_control); adding pid of the new process to cgroups: device or resource busy"* ]]
 	[ -z "$(cat "$dir/mid/cgroup.procs")" ]
 }
 

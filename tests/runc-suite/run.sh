@@ -3,7 +3,13 @@
 # the runc release in RUNC_SUITE_VERSION, fetched through the Go module
 # proxy) run against berth, with a checked-in list of expected failures.
 #
-#   tests/runc-suite/run.sh [-r RUNTIME] [-x EXPECTED] [-k] [FILE.bats...]
+#   tests/runc-suite/run.sh [-2] [-r RUNTIME] [-x EXPECTED] [-k] [FILE.bats...]
+#
+# -2 (make runc-suite-cgroup2) runs the files whose tests need pure
+# cgroup v2 (CGROUP2_FILES by default) inside the user-mode-linux guest of
+# make test-cgroup2 (tests/uml/run.sh), which boots on a pure cgroup2
+# hierarchy, against expected-failures-cgroup2.txt. No Debian image is
+# made for it: none of those files uses one.
 #
 # The suite's images come from the offline busybox rootfs (tests/rootfs),
 # as a tarball without /proc and /sys like the upstream image; its Debian
@@ -29,10 +35,14 @@ export PATH=/usr/local/go/bin:$PATH
 version=${RUNC_SUITE_VERSION:-v1.5.3}
 work=${RUNC_SUITE_DIR:-/var/tmp/berth-runc-suite-$version}
 runtime=$repo/berth
-expected=$here/expected-failures.txt
+expected=
 keep_going=0
-while getopts r:x:k opt; do
+uml=0
+# The files with tests that skip themselves on a v1 or hybrid host.
+CGROUP2_FILES=${CGROUP2_FILES:-"cgroups.bats update.bats cgroup_delegation.bats events.bats delete.bats exec.bats pause.bats pidfd-socket.bats"}
+while getopts 2r:x:k opt; do
 	case $opt in
+	2) uml=1 ;;
 	r) runtime=$OPTARG ;;
 	x) expected=$OPTARG ;;
 	k) keep_going=1 ;;
@@ -41,6 +51,13 @@ while getopts r:x:k opt; do
 done
 shift $((OPTIND - 1))
 runtime=$(readlink -f "$runtime")
+if [ "$uml" = 1 ]; then
+	: "${expected:=$here/expected-failures-cgroup2.txt}"
+	# shellcheck disable=SC2086 # a list of file names
+	[ $# -gt 0 ] || set -- $CGROUP2_FILES
+else
+	: "${expected:=$here/expected-failures.txt}"
+fi
 
 for tool in bats jq gawk gcc unshare flock; do
 	command -v "$tool" >/dev/null || { echo "runc-suite: $tool is needed (apt-get install $tool)" >&2; exit 1; }
@@ -70,7 +87,8 @@ fi
 # stand-in. Its kind is kept beside it, so a cached image is reused.
 debian_kind_file=$testdata/debian-amd64.kind
 want_kind=${RUNC_SUITE_DEBIAN:-debian}
-if [ ! -s "$testdata/debian-amd64.tar.xz" ] || [ "$(cat "$debian_kind_file" 2>/dev/null)" != "$want_kind" ]; then
+# (Not for -2: no file of CGROUP2_FILES uses it.)
+if [ "$uml" = 0 ] && { [ ! -s "$testdata/debian-amd64.tar.xz" ] || [ "$(cat "$debian_kind_file" 2>/dev/null)" != "$want_kind" ]; }; then
 	rm -f "$testdata/debian-amd64.tar.xz" "$debian_kind_file"
 	kind=busybox
 	if [ "$want_kind" = debian ] && command -v debootstrap >/dev/null; then
@@ -93,11 +111,11 @@ if [ ! -s "$testdata/debian-amd64.tar.xz" ] || [ "$(cat "$debian_kind_file" 2>/d
 	fi
 	echo "$kind" >"$debian_kind_file"
 fi
-debian_kind=$(cat "$debian_kind_file")
+debian_kind=$(cat "$debian_kind_file" 2>/dev/null || echo none)
 
 # checkpoint.bats needs a CRIU that can dump on this kernel: the one
 # tests/criu/build.sh builds (or finds), when it can.
-if criu=$("$repo/tests/criu/build.sh" 2>/dev/null); then
+if [ "$uml" = 0 ] && criu=$("$repo/tests/criu/build.sh" 2>/dev/null); then
 	export PATH=$(dirname "$criu"):$PATH
 fi
 
@@ -156,8 +174,22 @@ for f in "$@"; do
 done
 : >"$log"
 set +e
-run_bats "" "${untimed[@]}"
-run_bats "${BATS_TEST_TIMEOUT:-120}" "${timed[@]}"
+if [ "$uml" = 1 ]; then
+	# The guest's root is the host's, read-only, with tmpfs on /tmp, /run
+	# and /var/tmp; the suite's directory and the checkout are bound
+	# before those (tests/uml/guest-init.sh). bats runs as run_bats does.
+	guest_runtime=$runtime
+	[ "$runtime" != "$repo/berth" ] || guest_runtime=/mnt/repo/berth
+	# The whole release is bound (its helpers find their programs in
+	# ../cmd/_bin), and the files named from its top.
+	UML_SUITE_DIR=$work UML_MEM=${UML_MEM:-2G} UML_TIMEOUT=${UML_TIMEOUT:-2400} \
+		UML_BATS_ENV="RUNC=$guest_runtime TMPDIR=/tmp HOME=/tmp PATH=$(dirname "$(command -v go)"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+		"$repo/tests/uml/run.sh" "${@/#/tests/integration/}" >"$log" 2>"$work/uml.log" </dev/null
+	grep -q '^1\.\.' "$log" || { echo "runc-suite: the guest gave no TAP:" >&2; tail -n 30 "$work/uml.log" >&2; exit 1; }
+else
+	run_bats "" "${untimed[@]}"
+	run_bats "${BATS_TEST_TIMEOUT:-120}" "${timed[@]}"
+fi
 set -e
 restore_criu_conf
 find "$tmp" -maxdepth 1 -name 'losetup.*' -empty -delete

@@ -32,8 +32,9 @@ mkdir /mnt/results
 mount -t hostfs -o "$results" hostfs /mnt/results
 . /mnt/results/env
 # A checkout under /tmp, /run or /var/tmp stays reachable under /mnt/repo.
-mkdir /mnt/repo
+mkdir /mnt/repo /mnt/suite
 mount --bind "$REPO" /mnt/repo
+[ -z "$SUITE_DIR" ] || mount --bind "$SUITE_DIR" /mnt/suite
 for d in /tmp /run /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "$d"; done
 exec >/mnt/results/log 2>&1 </dev/null
 set +e
@@ -44,12 +45,19 @@ echo "+cpu +io +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
 ip link set lo up 2>/dev/null
 echo "guest: $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 
-cd /mnt/repo
 args=()
 [ -n "$FILTER" ] && args+=(-f "$FILTER")
 files=()
-for s in $SUITES; do files+=("tests/integration/$s.bats"); done
-bats --tap --print-output-on-failure "${args[@]}" "${files[@]}" >/mnt/results/tap.tmp
+if [ -n "$SUITE_DIR" ]; then
+	cd /mnt/suite
+	for s in $SUITES; do files+=("$s"); done
+	args+=(-T)
+else
+	cd /mnt/repo
+	for s in $SUITES; do files+=("tests/integration/$s.bats"); done
+fi
+# shellcheck disable=SC2086 # BATS_ENV is NAME=VALUE words
+env $BATS_ENV bats --tap --print-output-on-failure "${args[@]}" "${files[@]}" >/mnt/results/tap.tmp
 echo $? >/mnt/results/rc.tmp
 mv /mnt/results/tap.tmp /mnt/results/tap
 mv /mnt/results/rc.tmp /mnt/results/rc

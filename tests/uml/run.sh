@@ -36,6 +36,11 @@ UML_TIMEOUT=${UML_TIMEOUT:-1500}
 UML_MEM=${UML_MEM:-1G}
 # bats -f filter, for running a subset by hand.
 UML_FILTER=${UML_FILTER:-}
+# Another directory of .bats files (runc's own suite: tests/runc-suite/
+# run.sh -2), whose SUITE arguments are file names in it, and the words
+# "NAME=VALUE ..." bats runs with there (RUNC=..., PATH=...).
+UML_SUITE_DIR=${UML_SUITE_DIR:-}
+UML_BATS_ENV=${UML_BATS_ENV:-}
 # The guest's PID 1, and where the run's results directory is made: the
 # harness's own test (uml-harness.bats) boots a guest that never finishes
 # and checks that the run ends by the deadline and leaves nothing.
@@ -52,7 +57,11 @@ command -v bats >/dev/null || die "no bats"
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || read -r -a suites <<<"$UML_SUITES"
 for s in "${suites[@]}"; do
-	[ -f "$repo/tests/integration/$s.bats" ] || die "no suite tests/integration/$s.bats"
+	if [ -n "$UML_SUITE_DIR" ]; then
+		[ -f "$UML_SUITE_DIR/$s" ] || die "no suite $UML_SUITE_DIR/$s"
+	else
+		[ -f "$repo/tests/integration/$s.bats" ] || die "no suite tests/integration/$s.bats"
+	fi
 done
 
 results=$(mktemp -d "$UML_TMPDIR/berth-uml.XXXXXX")
@@ -70,6 +79,8 @@ cat >"$results/env" <<-ENV
 	SUITES=$(printf %q "${suites[*]}")
 	FILTER=$(printf %q "$UML_FILTER")
 	RESULTS=$(printf %q "$results")
+	SUITE_DIR=$(printf %q "$UML_SUITE_DIR")
+	BATS_ENV=$(printf %q "$UML_BATS_ENV")
 ENV
 
 # UML keeps the guest's memory in a file under TMPDIR, best on a tmpfs
