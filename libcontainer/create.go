@@ -127,6 +127,19 @@ type creation struct {
 	fork *forkThread
 }
 
+// cgroupConfig is the cgroup config of a container made from spec
+// (create, restore).
+func cgroupConfig(id string, spec *specs.Spec, systemd, rootless bool) bcgroups.Config {
+	cfg := bcgroups.Config{
+		ID: id, CgroupsPath: spec.Linux.CgroupsPath, Resources: spec.Linux.Resources,
+		Systemd: systemd, Rootless: rootless,
+	}
+	if systemd { // the only driver that applies it
+		cfg.OwnerUID = cgroupOwner(spec) // userns.go
+	}
+	return cfg
+}
+
 // newCreation validates the options, starts what runs in the background
 // (the network namespace), and takes the new container's state
 // directory, locked.
@@ -136,14 +149,9 @@ func newCreation(o *CreateOpts, seal *sealOwner) (*creation, error) {
 	}
 	// The manager itself (on cgroup v1 a walk over every hierarchy) may
 	// be made after the clone, but its config is checked now.
-	var owner *int
-	if o.Systemd { // the only driver that applies it
-		owner = cgroupOwner(o.Spec) // userns.go
-	}
-	checked, err := bcgroups.Check(bcgroups.Config{
-		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
-		Systemd: o.Systemd, Rootless: o.Rootless, Annotations: o.Spec.Annotations, OwnerUID: owner,
-	})
+	cgCfg := cgroupConfig(o.ID, o.Spec, o.Systemd, o.Rootless)
+	cgCfg.Annotations = o.Spec.Annotations
+	checked, err := bcgroups.Check(cgCfg)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}

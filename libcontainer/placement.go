@@ -297,11 +297,9 @@ func (p *execJoin) beforeClone() (int, error) {
 			return -1, nil
 		}
 		if errors.Is(err, unix.ENOENT) && p.initPid > 0 {
-			if initDir, ierr := cgroup2DirOf(p.initPid); ierr == nil && initDir != dir {
-				if fd, ierr := unix.Open(initDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); ierr == nil {
-					logrus.Debugf("exec: the container's cgroup %s is gone: starting the process in init's cgroup %s", dir, initDir)
-					return fd, nil
-				}
+			if fd, initDir, ok := openInitCgroup(p.initPid, dir); ok {
+				logrus.Debugf("exec: the container's cgroup %s is gone: starting the process in init's cgroup %s", dir, initDir)
+				return fd, nil
 			}
 		}
 		return -1, fmt.Errorf("open cgroup %s: %w", dir, err)
@@ -338,12 +336,8 @@ func startExecInInitCgroup(l *launch, dir string, err error) (*started, error) {
 	if !busy || !cgroups.IsCgroup2UnifiedMode() {
 		return nil, cloneIntoError(dir, err)
 	}
-	initDir, ierr := cgroup2DirOf(l.InitPid)
-	if ierr != nil || initDir == dir {
-		return nil, cloneIntoError(dir, err)
-	}
-	fd, ierr := unix.Open(initDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if ierr != nil {
+	fd, initDir, ok := openInitCgroup(l.InitPid, dir)
+	if !ok {
 		return nil, cloneIntoError(dir, err)
 	}
 	defer unix.Close(fd)
@@ -356,6 +350,21 @@ func startExecInInitCgroup(l *launch, dir string, err error) (*started, error) {
 		return nil, cloneIntoError(initDir, err)
 	}
 	return proc, nil
+}
+
+// openInitCgroup opens (O_PATH, for CLONE_INTO_CGROUP) the cgroup2
+// directory init is in, when it is another than dir; ok is false when it
+// is dir, or cannot be found or opened.
+func openInitCgroup(initPid int, dir string) (fd int, initDir string, ok bool) {
+	initDir, err := cgroup2DirOf(initPid)
+	if err != nil || initDir == dir {
+		return -1, "", false
+	}
+	fd, err = unix.Open(initDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", false
+	}
+	return fd, initDir, true
 }
 
 // cgroup2DirOf returns the cgroup2 directory process pid is in (cgroup v2).

@@ -74,14 +74,7 @@ func Restore(o *RestoreOpts) (c *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	var owner *int
-	if o.Systemd {
-		owner = cgroupOwner(o.Spec) // userns.go
-	}
-	cgChecked, err := bcgroups.Check(bcgroups.Config{
-		ID: o.ID, CgroupsPath: o.Spec.Linux.CgroupsPath, Resources: o.Spec.Linux.Resources,
-		Systemd: o.Systemd, Rootless: o.Rootless, OwnerUID: owner,
-	})
+	cgChecked, err := bcgroups.Check(cgroupConfig(o.ID, o.Spec, o.Systemd, o.Rootless)) // create.go
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/nsenter"
@@ -123,22 +124,13 @@ func cgroupOwner(spec *specs.Spec) *int {
 }
 
 // rwCgroupMount says whether mounts put a writable cgroup filesystem on
-// /sys/fs/cgroup (the last of "ro" and "rw" in its options counts).
+// /sys/fs/cgroup, its options read as the mount reads them.
 func rwCgroupMount(mounts []specs.Mount) bool {
 	for _, m := range mounts {
 		if m.Source != "cgroup" || filepath.Clean(m.Destination) != "/sys/fs/cgroup" {
 			continue
 		}
-		rw := true
-		for _, o := range m.Options {
-			switch o {
-			case "ro":
-				rw = false
-			case "rw":
-				rw = true
-			}
-		}
-		if rw {
+		if mf, err := configs.ParseMountOptions(m.Options); err == nil && mf.Flags&unix.MS_RDONLY == 0 {
 			return true
 		}
 	}
