@@ -128,11 +128,13 @@ type creation struct {
 }
 
 // cgroupConfig is the cgroup config of a container made from spec
-// (create, restore).
+// (create, restore). The annotations carry the systemd driver's unit
+// properties (org.systemd.property.*), which a restored container's
+// scope gets as a created one's does.
 func cgroupConfig(id string, spec *specs.Spec, systemd, rootless bool) bcgroups.Config {
 	cfg := bcgroups.Config{
 		ID: id, CgroupsPath: spec.Linux.CgroupsPath, Resources: spec.Linux.Resources,
-		Systemd: systemd, Rootless: rootless,
+		Systemd: systemd, Rootless: rootless, Annotations: spec.Annotations,
 	}
 	if systemd { // the only driver that applies it
 		cfg.OwnerUID = cgroupOwner(spec) // userns.go
@@ -149,9 +151,7 @@ func newCreation(o *CreateOpts, seal *sealOwner) (*creation, error) {
 	}
 	// The manager itself (on cgroup v1 a walk over every hierarchy) may
 	// be made after the clone, but its config is checked now.
-	cgCfg := cgroupConfig(o.ID, o.Spec, o.Systemd, o.Rootless)
-	cgCfg.Annotations = o.Spec.Annotations
-	checked, err := bcgroups.Check(cgCfg)
+	checked, err := bcgroups.Check(cgroupConfig(o.ID, o.Spec, o.Systemd, o.Rootless))
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}

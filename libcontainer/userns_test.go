@@ -64,3 +64,19 @@ func TestCgroupOwner(t *testing.T) {
 		}
 	}
 }
+
+// create and restore build their cgroup config with cgroupConfig: the
+// systemd driver's unit properties come from the annotations on both
+// paths (restore once left them out, and a restored container's scope
+// went without them). The conversion itself: cgroups' TestSystemdProps.
+func TestCgroupConfigAnnotations(t *testing.T) {
+	spec := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "system.slice:berth:t1"}, Annotations: map[string]string{
+		"org.systemd.property.TimeoutStopSec": "5",
+	}}
+	for _, systemd := range []bool{true, false} {
+		cfg := cgroupConfig("t1", spec, systemd, false)
+		if cfg.Annotations["org.systemd.property.TimeoutStopSec"] != "5" {
+			t.Fatalf("systemd %v: annotations not carried: %v", systemd, cfg.Annotations)
+		}
+	}
+}
