@@ -37,6 +37,8 @@ func checkpointCommand() *cli.Command {
 		&cli.IntFlag{Name: "status-fd", Value: -1, Usage: "criu writes \\0 to this FD once lazy-pages is ready"},
 		&cli.StringFlag{Name: "page-server", Usage: "ADDRESS:PORT of the page server"},
 		&cli.BoolFlag{Name: "pre-dump", Usage: "dump container's memory information only, leave the container running after this"},
+		&cli.BoolFlag{Name: "tcp-skip-in-flight", Usage: "skip in-flight tcp connections (those not yet accepted or still connecting)"},
+		&cli.BoolFlag{Name: "link-remap", Usage: "allow criu to link files that are open but unlinked back into the filesystem while dumping"},
 	)
 	return &cli.Command{
 		Name:      "checkpoint",
@@ -95,6 +97,7 @@ func criuOpts(cmd *cli.Command, restore bool) (*criu.Opts, error) {
 		o.LeaveRunning, o.PreDump = cmd.Bool("leave-running"), cmd.Bool("pre-dump")
 		o.PageServer, o.StatusFd = cmd.String("page-server"), int(cmd.Int("status-fd"))
 		o.ParentPath = cmd.String("parent-path")
+		o.TCPSkipInFlight, o.LinkRemap = cmd.Bool("tcp-skip-in-flight"), cmd.Bool("link-remap")
 		if err := checkParentPath(image, o.ParentPath); err != nil {
 			return nil, err
 		}

@@ -17,17 +17,20 @@ type Opts struct {
 	ImagePath  string
 	WorkPath   string
 	ParentPath string // relative to ImagePath (checkpoint)
-	// LeaveRunning, PreDump, PageServer and StatusFd are checkpoint's.
-	LeaveRunning   bool
-	PreDump        bool
-	PageServer     string // ADDRESS:PORT
-	StatusFd       int    // -1: none
-	TCPEstablished bool
-	ExtUnixSk      bool
-	ShellJob       bool
-	FileLocks      bool
-	LazyPages      bool
-	AutoDedup      bool
+	// LeaveRunning, PreDump, PageServer, StatusFd, TCPSkipInFlight and
+	// LinkRemap are checkpoint's.
+	LeaveRunning    bool
+	PreDump         bool
+	PageServer      string // ADDRESS:PORT
+	StatusFd        int    // -1: none
+	TCPSkipInFlight bool
+	LinkRemap       bool
+	TCPEstablished  bool
+	ExtUnixSk       bool
+	ShellJob        bool
+	FileLocks       bool
+	LazyPages       bool
+	AutoDedup       bool
 	// ManageCgroupsMode is soft, full, strict, ignore, or "" (criu's
 	// default).
 	ManageCgroupsMode string
@@ -147,6 +150,8 @@ func (o *Opts) ToRPC() (*rpc.Opts, error) {
 // DumpRPC adds checkpoint's own options to r.
 func (o *Opts) DumpRPC(r *rpc.Opts) error {
 	r.LeaveRunning = new(o.LeaveRunning)
+	r.TCPSkipInFlight = new(o.TCPSkipInFlight)
+	r.LinkRemap = new(o.LinkRemap)
 	ps, err := PageServer(o.PageServer)
 	if err != nil {
 		return err

@@ -108,13 +108,26 @@ func TestToRPC(t *testing.T) {
 		t.Errorf("ToRPC set dump or restore options: %v", r)
 	}
 
-	d := &Opts{LeaveRunning: true, PageServer: "h:1", ParentPath: "../pre", StatusFd: -1}
+	if r.TCPSkipInFlight != nil || r.LinkRemap != nil {
+		t.Errorf("ToRPC set checkpoint's options: %v", r)
+	}
+
+	d := &Opts{LeaveRunning: true, PageServer: "h:1", ParentPath: "../pre", StatusFd: -1, TCPSkipInFlight: true, LinkRemap: true}
 	r, _ = d.ToRPC()
 	if err := d.DumpRPC(r); err != nil {
 		t.Fatal(err)
 	}
-	if !on(r.LeaveRunning) || r.Ps == nil || r.Ps.Address != "h" || r.ParentImg == nil || *r.ParentImg != "../pre" || !on(r.TrackMem) {
+	if !on(r.LeaveRunning) || r.Ps == nil || r.Ps.Address != "h" || r.ParentImg == nil || *r.ParentImg != "../pre" || !on(r.TrackMem) ||
+		!on(r.TCPSkipInFlight) || !on(r.LinkRemap) {
 		t.Errorf("DumpRPC = %v", r)
+	}
+	// Sent as false when not asked for, as runc sends them.
+	r, _ = (&Opts{StatusFd: -1}).ToRPC()
+	if err := (&Opts{StatusFd: -1}).DumpRPC(r); err != nil {
+		t.Fatal(err)
+	}
+	if r.TCPSkipInFlight == nil || *r.TCPSkipInFlight || r.LinkRemap == nil || *r.LinkRemap {
+		t.Errorf("DumpRPC without the flags = %v", r)
 	}
 
 	rs := &Opts{LsmProfile: "apparmor:x", LsmMountContext: "ctx"}

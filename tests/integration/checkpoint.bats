@@ -446,8 +446,9 @@ createRuntime $pid" ]
 @test "checkpoint and restore take every runc option (CRIU's defaults for this container)" {
 	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-opts
 	wait_lines "$TEST_TMP/log1" 2
-	run bcriu checkpoint --leave-running --tcp-established --ext-unix-sk --shell-job --file-locks --auto-dedup \
-		--manage-cgroups-mode soft --empty-ns network --image-path "$IMG" --work-path "$TEST_TMP/work" ck-opts
+	run bcriu checkpoint --leave-running --tcp-established --tcp-skip-in-flight --link-remap --ext-unix-sk --shell-job \
+		--file-locks --auto-dedup --manage-cgroups-mode soft --empty-ns network --image-path "$IMG" \
+		--work-path "$TEST_TMP/work" ck-opts
 	[ "$status" -eq 0 ]
 	# (restore --shell-job: CRIU gives the process restore's own
 	# terminal, which this restore, on pipes, has not)
@@ -459,6 +460,35 @@ createRuntime $pid" ]
 	# CRIU's logs say it did
 	grep -q 'Dumping finished successfully' "$TEST_TMP/work/dump.log"
 	grep -q 'Restore finished successfully' "$TEST_TMP/work/restore.log"
+}
+
+@test "checkpoint --link-remap: a file open by a removed name (another link left) is dumped; without it CRIU refuses" {
+	update_config '.root.readonly = false'
+	# fd 3 is open by /lr-a, which is gone; its inode lives on as /lr-b.
+	# Each "go" file makes the shell print what fd 3 reads.
+	set_args sh -c 'echo linked > /lr-a; ln /lr-a /lr-b; exec 3</lr-a; rm /lr-a; echo ready
+		while true; do if [ -e /go ]; then rm /go; cat <&3; echo read; fi; sleep 0.05; done'
+	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-lr
+	wait_lines "$TEST_TMP/log1" 1
+	run bcriu checkpoint --leave-running --image-path "$IMG" --work-path "$TEST_TMP/work" ck-lr
+	[ "$status" -ne 0 ]
+	# berth's error carries CRIU's reason
+	[[ "$output" == *"Can't create link remap for /lr-a. Use link-remap option."* ]]
+	[ "$(container_status ck-lr)" = running ]
+
+	rm -rf "$IMG" "$TEST_TMP/work"
+	run bcriu checkpoint --link-remap --image-path "$IMG" --work-path "$TEST_TMP/work" ck-lr
+	[ "$status" -eq 0 ] || { cat "$TEST_TMP/work/dump.log" | tail -20; false; }
+	wait_reader "$TEST_TMP/log1"
+	piped "$TEST_TMP/log2" restore -d --bundle "$BUNDLE" --image-path "$IMG" --work-path "$TEST_TMP/work" ck-lr
+	[ "$(container_status ck-lr)" = running ]
+	touch "$BUNDLE/rootfs/go"
+	wait_lines "$TEST_TMP/log2" 2
+	[ "$(head -n 2 "$TEST_TMP/log2")" = "$(printf 'linked\nread')" ]
+	# The restored fd is the same inode as /lr-b, and the name CRIU linked
+	# at the dump (link_remap.N) is gone again.
+	[ "$(stat -c %h "$BUNDLE/rootfs/lr-b")" -eq 1 ]
+	[ -z "$(ls "$BUNDLE/rootfs" | grep link_remap)" ]
 }
 
 @test "restore killed midway: delete --force removes what it made (state, rootfs bind, cgroup)" {

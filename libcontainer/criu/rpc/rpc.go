@@ -20,11 +20,12 @@
 //	                       shell_job 7, file_locks 8, log_level 9, log_file 10,
 //	                       ps 11, notify_scripts 12, root 13, parent_img 14,
 //	                       track_mem 15, auto_dedup 16, work_dir_fd 17,
-//	                       ext_mnt 23 (repeated), manage_cgroups 24,
+//	                       link_remap 18, ext_mnt 23 (repeated), manage_cgroups 24,
 //	                       cg_root 25 (repeated), rst_sibling 26,
 //	                       inherit_fd 27 (repeated), manage_cgroups_mode 34 (enum),
 //	                       external 37 (repeated string), empty_ns 38 (uint32),
-//	                       join_ns 39 (repeated), freeze_cgroup 44, lazy_pages 48,
+//	                       join_ns 39 (repeated), freeze_cgroup 44,
+//	                       tcp_skip_in_flight 46, lazy_pages 48,
 //	                       orphan_pts_master 50, config_file 51, lsm_profile 53,
 //	                       lsm_mount_context 63
 //	criu_page_server_info  address 1, port 2
@@ -115,6 +116,7 @@ type Opts struct {
 	TrackMem          *bool
 	AutoDedup         *bool
 	WorkDirFd         *int32
+	LinkRemap         *bool
 	ExtMnt            []*ExtMountMap
 	ManageCgroups     *bool
 	CgRoot            []*CgroupRoot
@@ -125,6 +127,7 @@ type Opts struct {
 	EmptyNs           *uint32
 	JoinNs            []*JoinNamespace
 	FreezeCgroup      *string
+	TCPSkipInFlight   *bool
 	LazyPages         *bool
 	OrphanPtsMaster   *bool
 	ConfigFile        *string
@@ -245,6 +248,7 @@ func (o *Opts) walk(e *encoder) {
 	e.boolp(15, "track_mem", o.TrackMem)
 	e.boolp(16, "auto_dedup", o.AutoDedup)
 	e.int32p(17, "work_dir_fd", o.WorkDirFd)
+	e.boolp(18, "link_remap", o.LinkRemap)
 	messages(e, 23, "ext_mnt", o.ExtMnt)
 	e.boolp(24, "manage_cgroups", o.ManageCgroups)
 	messages(e, 25, "cg_root", o.CgRoot)
@@ -261,6 +265,7 @@ func (o *Opts) walk(e *encoder) {
 	}
 	messages(e, 39, "join_ns", o.JoinNs)
 	e.stringp(44, "freeze_cgroup", o.FreezeCgroup)
+	e.boolp(46, "tcp_skip_in_flight", o.TCPSkipInFlight)
 	e.boolp(48, "lazy_pages", o.LazyPages)
 	e.boolp(50, "orphan_pts_master", o.OrphanPtsMaster)
 	e.stringp(51, "config_file", o.ConfigFile)

@@ -22,7 +22,7 @@ func fullOpts() (*Opts, *criurpc.CriuOpts) {
 		TCPEstablished: new(true), EvasiveDevices: new(true), ShellJob: new(false), FileLocks: new(true),
 		LogLevel: new(int32(4)), LogFile: new("dump.log"), Ps: &PageServerInfo{Address: "::1", Port: 27},
 		NotifyScripts: new(true), Root: new("/run/berth/c1/rootfs"), ParentImg: new("../pre"),
-		TrackMem: new(true), AutoDedup: new(false), WorkDirFd: new(int32(-1)),
+		TrackMem: new(true), AutoDedup: new(false), WorkDirFd: new(int32(-1)), LinkRemap: new(true),
 		ExtMnt:            []*ExtMountMap{{Key: "/etc/hosts", Val: "/etc/hosts"}, {Key: "/dev/null", Val: ""}},
 		ManageCgroups:     new(true),
 		CgRoot:            []*CgroupRoot{{Ctrl: "", Path: "/berth/c1"}, {Ctrl: "cpu,cpuacct", Path: "/c1"}},
@@ -31,7 +31,7 @@ func fullOpts() (*Opts, *criurpc.CriuOpts) {
 		ManageCgroupsMode: &mode, External: []string{"net[4026531840]:extRootNetNS", "ünïcode"},
 		EmptyNs:      new(uint32(0x40000000)),
 		JoinNs:       []*JoinNamespace{{Ns: "uts", NsFile: "/proc/1/ns/uts"}},
-		FreezeCgroup: new("/sys/fs/cgroup/freezer/c1"), LazyPages: new(false),
+		FreezeCgroup: new("/sys/fs/cgroup/freezer/c1"), TCPSkipInFlight: new(false), LazyPages: new(false),
 		OrphanPtsMaster: new(true), ConfigFile: new(""), LsmProfile: new("apparmor:x"),
 		LsmMountContext: new(strings.Repeat("c", 300)),
 	}
@@ -41,7 +41,7 @@ func fullOpts() (*Opts, *criurpc.CriuOpts) {
 		ShellJob: proto.Bool(false), FileLocks: proto.Bool(true), LogLevel: proto.Int32(4),
 		LogFile: proto.String("dump.log"), Ps: &criurpc.CriuPageServerInfo{Address: proto.String("::1"), Port: proto.Int32(27)},
 		NotifyScripts: proto.Bool(true), Root: proto.String("/run/berth/c1/rootfs"), ParentImg: proto.String("../pre"),
-		TrackMem: proto.Bool(true), AutoDedup: proto.Bool(false), WorkDirFd: proto.Int32(-1),
+		TrackMem: proto.Bool(true), AutoDedup: proto.Bool(false), WorkDirFd: proto.Int32(-1), LinkRemap: proto.Bool(true),
 		ExtMnt: []*criurpc.ExtMountMap{
 			{Key: proto.String("/etc/hosts"), Val: proto.String("/etc/hosts")},
 			{Key: proto.String("/dev/null"), Val: proto.String("")},
@@ -59,7 +59,7 @@ func fullOpts() (*Opts, *criurpc.CriuOpts) {
 		ManageCgroupsMode: &refMode, External: []string{"net[4026531840]:extRootNetNS", "ünïcode"},
 		EmptyNs:      proto.Uint32(0x40000000),
 		JoinNs:       []*criurpc.JoinNamespace{{Ns: proto.String("uts"), NsFile: proto.String("/proc/1/ns/uts")}},
-		FreezeCgroup: proto.String("/sys/fs/cgroup/freezer/c1"), LazyPages: proto.Bool(false),
+		FreezeCgroup: proto.String("/sys/fs/cgroup/freezer/c1"), TcpSkipInFlight: proto.Bool(false), LazyPages: proto.Bool(false),
 		OrphanPtsMaster: proto.Bool(true), ConfigFile: proto.String(""), LsmProfile: proto.String("apparmor:x"),
 		LsmMountContext: proto.String(strings.Repeat("c", 300)),
 	}
