@@ -25,7 +25,7 @@ func execCommand() *cli.Command {
 		Name: "exec",
 		// Everything after the container id is the command (or ps's
 		// options), never berth's flags.
-		StopOnNthArg: &one,
+		StopOnNthArg: new(1),
 		Usage:        "execute a new process inside a running container",
 		ArgsUsage:    "<container-id> [command [args...]]",
 		Flags: []cli.Flag{
@@ -372,7 +372,3 @@ func parseExecUser(s string, u *specs.User) error {
 	u.Username = ""
 	return nil
 }
-
-// one is StopOnNthArg's value for commands whose arguments after the
-// container id belong to someone else.
-var one = 1

@@ -19,7 +19,7 @@ func psCommand() *cli.Command {
 		Name: "ps",
 		// Everything after the container id is the command (or ps's
 		// options), never berth's flags.
-		StopOnNthArg: &one,
+		StopOnNthArg: new(1), // the arguments after the id are ps's
 		Usage:        "list the processes running inside a container",
 		ArgsUsage:    "<container-id> [ps options]",
 		Flags: []cli.Flag{
