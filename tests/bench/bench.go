@@ -45,10 +45,13 @@ type bench struct {
 	batchDone  int    // batch repetitions completed by every runtime
 	workDone   int    // counted iterations completed by every runtime
 	tracepoint uint64 // raw_syscalls:sys_enter, 0 if system calls cannot be counted
-	workErr    string // why work was not counted
-	scaleDone  []int  // levels of existing containers measured
-	ctrDone    int    // `ctr run` rounds completed by every runtime
-	ctrErr     string // why containerd was not measured
+	// syscallPass is set while the counted iterations count system
+	// calls alone (measureWork).
+	syscallPass bool
+	workErr     string // why work was not counted
+	scaleDone   []int  // levels of existing containers measured
+	ctrDone     int    // `ctr run` rounds completed by every runtime
+	ctrErr      string // why containerd was not measured
 }
 
 func newBench(opts options) (*bench, error) {

@@ -52,10 +52,15 @@ func syscallTracepoint() uint64 {
 	return 0
 }
 
-// openCounters opens the four counters on one task. With onExec they
-// start counting at the task's next execve (the command, not the
-// trampoline in front of it); otherwise at once.
-func openCounters(tid int, tracepoint uint64, onExec bool) ([4]int, error) {
+// openCounters opens counters on one task: task-clock, minor faults and
+// context switches, or (syscallsOnly) the system-call tracepoint alone.
+// The tracepoint is never counted beside the others because it changes
+// what they measure: with it enabled every system call takes the
+// kernel's tracing path, and that cost lands in the task's CPU time
+// (WORK.md, "The syscall counter's own cost"). With onExec the counters
+// start at the task's next execve (the command, not the trampoline in
+// front of it); otherwise at once.
+func openCounters(tid int, tracepoint uint64, syscallsOnly, onExec bool) ([4]int, error) {
 	fds := [4]int{-1, -1, -1, -1}
 	events := [4][2]uint64{
 		{unix.PERF_TYPE_SOFTWARE, unix.PERF_COUNT_SW_TASK_CLOCK},
@@ -64,7 +69,7 @@ func openCounters(tid int, tracepoint uint64, onExec bool) ([4]int, error) {
 		{unix.PERF_TYPE_TRACEPOINT, tracepoint},
 	}
 	for i, ev := range events {
-		if ev[0] == unix.PERF_TYPE_TRACEPOINT && tracepoint == 0 {
+		if (ev[0] == unix.PERF_TYPE_TRACEPOINT) != syscallsOnly || (syscallsOnly && tracepoint == 0) {
 			continue
 		}
 		attr := unix.PerfEventAttr{
@@ -96,7 +101,7 @@ func closeFds(fds [4]int) {
 
 // countThreads opens counters on every thread of an existing process
 // (threads it starts later inherit them).
-func countThreads(pid int, tracepoint uint64) (*counterSet, error) {
+func countThreads(pid int, tracepoint uint64, syscallsOnly bool) (*counterSet, error) {
 	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return nil, fmt.Errorf("list threads of %d: %w", pid, err)
@@ -107,7 +112,7 @@ func countThreads(pid int, tracepoint uint64) (*counterSet, error) {
 		if err != nil {
 			continue
 		}
-		fds, err := openCounters(tid, tracepoint, false)
+		fds, err := openCounters(tid, tracepoint, syscallsOnly, false)
 		if errors.Is(err, unix.ESRCH) {
 			continue // the thread exited meanwhile
 		}
@@ -170,7 +175,7 @@ func (b *bench) invokeCounted(rt *runtimeUnderTest, args ...string) (work, outco
 	if err != nil {
 		return work{}, outcome{err: err}
 	}
-	fds, openErr := openCounters(pid, b.tracepoint, true)
+	fds, openErr := openCounters(pid, b.tracepoint, b.syscallPass, true)
 	cs := &counterSet{fds: [][4]int{fds}}
 	defer cs.close()
 	pw.Write([]byte("go\n"))
@@ -193,14 +198,16 @@ func (b *bench) invokeCounted(rt *runtimeUnderTest, args ...string) (work, outco
 	return w, out
 }
 
-// recordWork files one command's work under its metric.
+// recordWork files one command's work under its metric: what this pass
+// counted (measureWork).
 func (b *bench) recordWork(metric string, rt *runtimeUnderTest, w work) {
+	if b.syscallPass {
+		b.record(metric+workSyscalls, rt, w.syscalls)
+		return
+	}
 	b.record(metric+workCPU, rt, w.cpuMs)
 	b.record(metric+workFaults, rt, w.faults)
 	b.record(metric+workSwitches, rt, w.switches)
-	if b.tracepoint != 0 {
-		b.record(metric+workSyscalls, rt, w.syscalls)
-	}
 }
 
 const (
@@ -287,7 +294,7 @@ func (b *bench) measureWorkSteps(rt *runtimeUnderTest) {
 }
 
 func (b *bench) countedStart(rt *runtimeUnderTest, id string, initPid int) bool {
-	initCounters, err := countThreads(initPid, b.tracepoint)
+	initCounters, err := countThreads(initPid, b.tracepoint, b.syscallPass)
 	if err != nil {
 		b.fail(metricStart, rt, err)
 		return false
@@ -328,25 +335,34 @@ func waitComm(pid int, comm string, timeout time.Duration) error {
 }
 
 // measureWork runs the counted iterations: --version, a whole run, then
-// the steps, each runtime in turn, in rotating order.
+// the steps, each runtime in turn, in rotating order; each iteration
+// twice when system calls can be counted, once for CPU time, faults and
+// context switches, once for system calls (openCounters says why).
 func (b *bench) measureWork(ctx context.Context) {
 	if err := b.probeCounters(); err != nil {
 		b.workErr = err.Error()
 		progress("work not counted: %v", err)
 		return
 	}
+	passes := []bool{false}
+	if b.tracepoint != 0 {
+		passes = append(passes, true)
+	}
+	defer func() { b.syscallPass = false }()
 	for i := 0; i < b.opts.workIters && ctx.Err() == nil; i++ {
 		if i%5 == 0 {
 			progress("counted iteration %d/%d", i+1, b.opts.workIters)
 		}
-		for _, rt := range rotate(b.runtimes, i) {
-			b.measureWorkFloor(rt)
-		}
-		for _, rt := range rotate(b.runtimes, i) {
-			b.measureWorkRun(rt)
-		}
-		for _, rt := range rotate(b.runtimes, i) {
-			b.measureWorkSteps(rt)
+		for _, b.syscallPass = range passes {
+			for _, rt := range rotate(b.runtimes, i) {
+				b.measureWorkFloor(rt)
+			}
+			for _, rt := range rotate(b.runtimes, i) {
+				b.measureWorkRun(rt)
+			}
+			for _, rt := range rotate(b.runtimes, i) {
+				b.measureWorkSteps(rt)
+			}
 		}
 		b.workDone = i + 1
 	}
@@ -355,10 +371,12 @@ func (b *bench) measureWork(ctx context.Context) {
 // probeCounters checks that perf counters can be opened here (a kernel
 // without perf events, or perf_event_paranoid for non-root).
 func (b *bench) probeCounters() error {
-	fds, err := openCounters(os.Getpid(), b.tracepoint, true)
-	if err != nil {
-		return err
+	for _, syscallsOnly := range []bool{false, true} {
+		fds, err := openCounters(os.Getpid(), b.tracepoint, syscallsOnly, true)
+		if err != nil {
+			return err
+		}
+		closeFds(fds)
 	}
-	closeFds(fds)
 	return nil
 }
