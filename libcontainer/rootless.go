@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/utils"
@@ -65,11 +66,28 @@ func dropMissingCgroups(paths map[string]string) {
 	}
 }
 
+// procUserInitIno is the inode number of the initial user namespace's
+// nsfs file (PROC_USER_INIT_INO in the kernel's uapi linux/nsfs.h), fixed
+// by the kernel: the one sure sign of the initial namespace.
+const procUserInitIno = 0xEFFFFFFD
+
 // RunningInUserNS reports whether this process is in a user namespace
-// other than the initial one, whose uid_map is the single full-range
-// identity line "0 0 4294967295" (a rootless Podman runs berth as root of
-// such a namespace).
+// other than the initial one. The uid_map alone cannot tell: a namespace
+// whose map is the full identity, "0 0 4294967295" as the initial one's
+// (systemd's PrivateUsers=full), is still not the initial one, and in it
+// berth cannot make device nodes or write a devices cgroup. So the
+// namespace's inode decides, and the map only where the inode says
+// nothing: a kernel without /proc/self/ns/user, or OpenVZ, which numbers
+// namespaces its own way.
 func RunningInUserNS() bool {
+	var st unix.Stat_t
+	err := unix.Stat("/proc/self/ns/user", &st)
+	switch {
+	case err == nil && st.Ino == procUserInitIno:
+		return false
+	case err == nil && !openVZ():
+		return true
+	}
 	// A bare read, no *os.File: init calls this, and an os.File would
 	// start the Go runtime's poller (an epoll and an eventfd that the
 	// created init would then hold).
@@ -78,6 +96,12 @@ func RunningInUserNS() bool {
 		return false
 	}
 	return !isInitialUIDMap(string(data))
+}
+
+// openVZ reports an OpenVZ container (its /proc/vz without the host's
+// /proc/bc).
+func openVZ() bool {
+	return unix.Access("/proc/vz", unix.F_OK) == nil && unix.Access("/proc/bc", unix.F_OK) != nil
 }
 
 func isInitialUIDMap(m string) bool {

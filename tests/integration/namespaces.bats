@@ -453,3 +453,17 @@ check_b() {
 	[ "$status" -eq 0 ]
 	check_b b2
 }
+
+@test "ns-fullid: root of a user namespace whose map is the full identity is in a user namespace (systemd's PrivateUsers=full): host devices bound, device rules left alone, as runc 1.5.2" {
+	# That map reads as the initial namespace's; berth once took it for
+	# that, made device nodes and wrote the devices cgroup (EPERM there).
+	set_args sh -c 'echo x >/dev/null && echo null-ok; grep -c " /dev/null " /proc/self/mountinfo'
+	run "$TESTBIN/fullidns" sh -c 'cat /proc/self/uid_map; exec "$@"' sh "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" ns-fullid
+	[ "$status" -eq 0 ]
+	[ "$(echo ${lines[0]})" = "0 0 4294967295" ]
+	[ "${lines[1]}" = null-ok ]
+	# /dev/null is a bind of the host's, not a node berth made
+	[ "${lines[2]}" = 1 ]
+	run "$BERTH" --root "$STATE_ROOT" list -q
+	[ -z "$output" ]
+}
