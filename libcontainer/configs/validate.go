@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/moby/sys/capability"
@@ -408,37 +409,50 @@ func validateLinux(spec *specs.Spec) error {
 	return nil
 }
 
-// validateSysctl refuses sysctls that would change the host: only
-// namespaced ones are allowed, and only when the container has its own
-// namespace of that kind.
+// validateSysctl refuses sysctls that would change the host. Each kind
+// is allowed only in a namespace of its kind that is not the runtime's
+// own: new, or joined by a path to another one (a path to the runtime's
+// own namespace would write the host's value). The kinds are runc's:
+// IPC (System V and mqueue limits), network, kernel.domainname (UTS;
+// kernel.hostname has the hostname field, and conflicts with it), and
+// user.* (the per-user-namespace ucounts, with a user namespace).
 func validateSysctl(spec *specs.Spec, key string) error {
 	if !validSysctlKey(key) {
 		return fmt.Errorf("linux.sysctl: invalid key %q", key)
 	}
-	own := func(t specs.LinuxNamespaceType) bool {
+	notHost := func(t specs.LinuxNamespaceType) bool {
 		ns, ok := FindNamespace(spec, t)
-		return ok && ns.Path == ""
+		return ok && (ns.Path == "" || !sameNamespace(ns.Path, "/proc/self/ns/"+NamespaceProcName(t)))
 	}
 	k := strings.ReplaceAll(key, "/", ".")
-	ipc := map[string]bool{"kernel.msgmax": true, "kernel.msgmnb": true, "kernel.msgmni": true,
-		"kernel.sem": true, "kernel.shmall": true, "kernel.shmmax": true, "kernel.shmmni": true,
-		"kernel.shm_rmid_forced": true}
 	switch {
-	case ipc[k] || strings.HasPrefix(k, "fs.mqueue."):
-		if !own(specs.IPCNamespace) {
-			return fmt.Errorf("linux.sysctl: %s needs a private IPC namespace", key)
+	case slices.Contains(ipcSysctls, k) || strings.HasPrefix(k, "fs.mqueue."):
+		if !notHost(specs.IPCNamespace) {
+			return fmt.Errorf("linux.sysctl: %s needs a private IPC namespace (not the runtime's own)", key)
 		}
 	case strings.HasPrefix(k, "net."):
-		if !HasNamespace(spec, specs.NetworkNamespace) {
-			return fmt.Errorf("linux.sysctl: %s needs a network namespace", key)
+		if !notHost(specs.NetworkNamespace) {
+			return fmt.Errorf("linux.sysctl: %s needs a network namespace (not the runtime's own)", key)
 		}
-	case k == "kernel.hostname" || k == "kernel.domainname":
-		return fmt.Errorf("linux.sysctl: set %s through the hostname/domainname fields", key)
+	case k == "kernel.domainname":
+		if !notHost(specs.UTSNamespace) {
+			return fmt.Errorf("linux.sysctl: %s needs a UTS namespace (not the runtime's own)", key)
+		}
+	case k == "kernel.hostname":
+		return fmt.Errorf("linux.sysctl: set %s through the hostname field", key)
+	case strings.HasPrefix(k, "user."):
+		if !HasNamespace(spec, specs.UserNamespace) {
+			return fmt.Errorf("linux.sysctl: %s needs a user namespace (ucounts of the host's otherwise)", key)
+		}
 	default:
 		return fmt.Errorf("linux.sysctl: %s is not namespaced and would change the host", key)
 	}
 	return nil
 }
+
+// ipcSysctls are the System V IPC limits an IPC namespace has its own of.
+var ipcSysctls = []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+	"kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
 
 // validSysctlKey accepts the dotted ("net.ipv4.ip_forward") and the
 // slashed ("net/ipv4/ip_forward") forms; nothing that could name a path

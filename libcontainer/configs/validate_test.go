@@ -167,7 +167,22 @@ func TestValidateErrors(t *testing.T) {
 			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
 			s.Linux.Namespaces = append(s.Linux.Namespaces[:1], s.Linux.Namespaces[2:]...)
 		}, "needs a network namespace"},
-		{"hostname sysctl", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"kernel.hostname": "x"} }, "hostname/domainname fields"},
+		{"net sysctl in the runtime's own network namespace", func(s *specs.Spec, _ string) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+			s.Linux.Namespaces[1].Path = "/proc/self/ns/net"
+		}, "needs a network namespace (not the runtime's own)"},
+		{"domainname sysctl without uts namespace", func(s *specs.Spec, _ string) {
+			s.Linux.Sysctl = map[string]string{"kernel.domainname": "x"}
+			s.Linux.Namespaces = append(s.Linux.Namespaces[:3], s.Linux.Namespaces[4:]...)
+		}, "needs a UTS namespace"},
+		{"domainname sysctl in the runtime's own uts namespace", func(s *specs.Spec, _ string) {
+			s.Linux.Sysctl = map[string]string{"kernel.domainname": "x"}
+			s.Linux.Namespaces[3].Path = "/proc/self/ns/uts"
+		}, "needs a UTS namespace"},
+		{"user sysctl without user namespace", func(s *specs.Spec, _ string) {
+			s.Linux.Sysctl = map[string]string{"user.max_user_namespaces": "10"}
+		}, "needs a user namespace"},
+		{"hostname sysctl", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"kernel.hostname": "x"} }, "through the hostname field"},
 		{"host sysctl", func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"kernel.panic": "1"} }, "not namespaced"},
 		{"relative hook path", func(s *specs.Spec, _ string) {
 			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "hook"}}}
@@ -194,7 +209,16 @@ func TestValidateErrors(t *testing.T) {
 
 func TestValidateAcceptsNamespacedSysctls(t *testing.T) {
 	s := validSpec()
-	s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shm_rmid_forced": "1", "fs.mqueue.queues_max": "10", "net/ipv4/ping_group_range": "0 0"}
+	s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shm_rmid_forced": "1", "fs.mqueue.queues_max": "10", "net/ipv4/ping_group_range": "0 0",
+		"kernel.domainname": "example.org"}
+	if err := Validate(s, newBundle(t)); err != nil {
+		t.Fatal(err)
+	}
+	// user.* (ucounts) with a user namespace, as runc 1.5
+	s.Linux.Sysctl = map[string]string{"user.max_user_namespaces": "10"}
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	s.Linux.GIDMappings = s.Linux.UIDMappings
 	if err := Validate(s, newBundle(t)); err != nil {
 		t.Fatal(err)
 	}

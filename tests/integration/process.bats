@@ -322,6 +322,42 @@ status_field() {
 	[ "$(cat /proc/sys/kernel/shm_rmid_forced)" = "$host_shm" ]
 }
 
+@test "proc-sysctl-ns: kernel.domainname with a UTS namespace and user.* with a user namespace are set there, as runc 1.5" {
+	update_config '.linux.sysctl = {"kernel.domainname": "sysctl.example"}'
+	run_ct proc-sysctl-uts 'cat /proc/sys/kernel/domainname'
+	[ "$status" -eq 0 ]
+	[ "$output" = sysctl.example ]
+	[ "$(cat /proc/sys/kernel/domainname)" != sysctl.example ]
+
+	host_userns=$(cat /proc/sys/user/max_user_namespaces)
+	update_config '.linux.sysctl = {"user.max_user_namespaces": "7"}
+		| .linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]'
+	# the container's root (host uid 200000) must reach its rootfs
+	chmod 755 "$TEST_TMP"
+	run_ct proc-sysctl-user 'cat /proc/sys/user/max_user_namespaces'
+	[ "$status" -eq 0 ]
+	[ "$output" = 7 ]
+	[ "$(cat /proc/sys/user/max_user_namespaces)" = "$host_userns" ]
+}
+
+@test "proc-sysctl-own: a sysctl in a namespace joined by the runtime's own path is refused; the value stays" {
+	# In a network, UTS and IPC namespace of the test's own (unshare), which
+	# stand for the host's: berth's own namespaces are these.
+	set_args true
+	update_config 'del(.hostname) | .linux.namespaces |= map(if .type == "network" or .type == "uts" or .type == "ipc" then .path = "/proc/self/ns/" + ({"network": "net", "uts": "uts", "ipc": "ipc"}[.type]) else . end)'
+	for kv in net.ipv4.ip_forward=1 kernel.domainname=own.example kernel.shm_rmid_forced=1; do
+		update_config --arg k "${kv%%=*}" --arg v "${kv#*=}" '.linux.sysctl = {($k): $v}'
+		run unshare --net --uts --ipc sh -c 'before=$(cat /proc/sys/$2); "$1" --root "$3" run --bundle "$4" proc-sysctl-own; echo "rc=$?"; [ "$(cat /proc/sys/$2)" = "$before" ] && echo unchanged' \
+			sh "$BERTH" "$(echo "${kv%%=*}" | tr . /)" "$STATE_ROOT" "$BUNDLE"
+		echo "$output"
+		[[ "$output" == *"linux.sysctl: ${kv%%=*} needs a"*"namespace (not the runtime's own)"* ]]
+		[[ "$output" == *rc=1* ]]
+		[[ "$output" == *unchanged* ]]
+	done
+}
+
 @test "proc: a sysctl that is not namespaced, or without its namespace, is refused" {
 	update_config '.linux.sysctl = {"kernel.panic": "1"}'
 	run berth create --bundle "$BUNDLE" proc-sysctl-host
