@@ -366,6 +366,11 @@ func validateMounts(spec *specs.Spec) error {
 		if IsBind(m) && m.Source == "" {
 			return fmt.Errorf("mounts[%d] (%s): a bind mount needs a source", i, m.Destination)
 		}
+		if IsBind(m) && len(mf.Data) > 0 {
+			// The kernel ignores a bind's data: the options would go
+			// unapplied without a word (runc's rule and text).
+			return fmt.Errorf("mounts[%d] (%s): bind mounts cannot have any filesystem-specific options applied (%s)", i, m.Destination, strings.Join(mf.Data, ","))
+		}
 		if err := validateIDMapMount(spec, i, m); err != nil {
 			return err
 		}
