@@ -367,9 +367,12 @@ func validateMounts(spec *specs.Spec) error {
 			return fmt.Errorf("mounts[%d] (%s): a bind mount needs a source", i, m.Destination)
 		}
 		if IsBind(m) && len(mf.Data) > 0 {
-			// The kernel ignores a bind's data: the options would go
-			// unapplied without a word (runc's rule and text).
-			return fmt.Errorf("mounts[%d] (%s): bind mounts cannot have any filesystem-specific options applied (%s)", i, m.Destination, strings.Join(mf.Data, ","))
+			// The kernel ignores a bind's data, so these options cannot
+			// be applied: said, never dropped in silence. runc 1.5
+			// refuses such a mount; berth mounts it, as crun does and
+			// as runtime-tools' mounts program (binds with mode= and
+			// size=) expects.
+			logrus.Warnf("mounts[%d] (%s): filesystem-specific options %s have no effect on a bind mount; ignoring them", i, m.Destination, strings.Join(mf.Data, ","))
 		}
 		if err := validateIDMapMount(spec, i, m); err != nil {
 			return err

@@ -116,9 +116,6 @@ func TestValidateErrors(t *testing.T) {
 			s.Domainname = "d"
 			s.Linux.Namespaces = s.Linux.Namespaces[:3]
 		}, "domainname without a private UTS namespace"},
-		{"bind with filesystem options", func(s *specs.Spec, _ string) {
-			s.Mounts = []specs.Mount{{Destination: "/mnt", Type: "bind", Source: "/tmp", Options: []string{"rbind", "ro", "size=1m", "mode=755"}}}
-		}, "mounts[0] (/mnt): bind mounts cannot have any filesystem-specific options applied (size=1m,mode=755)"},
 		{"mount without destination", func(s *specs.Spec, _ string) {
 			s.Mounts = []specs.Mount{{Type: "tmpfs"}}
 		}, "mounts[0]: destination is required"},

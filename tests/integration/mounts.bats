@@ -59,6 +59,15 @@ fstype_of() {
 	[ "$(cat "$SRC/new")" = fromct ]
 }
 
+@test "mnt-binddata: filesystem options on a bind (which the kernel ignores) are named in a warning, and the bind is made" {
+	add_mount "{\"destination\": \"/mnt\", \"type\": \"bind\", \"source\": \"$SRC\", \"options\": [\"rbind\", \"size=1k\", \"ro\", \"mode=755\"]}"
+	run_ct mnt-binddata "cat /mnt/file; $(mountinfo_of /mnt)"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'level=warning msg="mounts['*'] (/mnt): filesystem-specific options size=1k,mode=755 have no effect on a bind mount; ignoring them"'* ]]
+	[ "${lines[0]}" = hostdata ]
+	[[ ",${lines[1]}," == *,ro,* ]]
+}
+
 @test "mnt: nosuid, nodev, noexec and noatime on a bind" {
 	cp "$BUNDLE/rootfs/bin/busybox" "$SRC/bb"
 	add_mount "{\"destination\": \"/mnt\", \"type\": \"bind\", \"source\": \"$SRC\", \"options\": [\"rbind\", \"nosuid\", \"nodev\", \"noexec\", \"noatime\"]}"
