@@ -78,7 +78,8 @@ const procUserInitIno = 0xEFFFFFFD
 // berth cannot make device nodes or write a devices cgroup. So the
 // namespace's inode decides, and the map only where the inode says
 // nothing: a kernel without /proc/self/ns/user, or OpenVZ, which numbers
-// namespaces its own way.
+// namespaces its own way. moby/sys/userns (the devices driver's) decides
+// the same way, but reads the map through an *os.File (see below).
 func RunningInUserNS() bool {
 	var st unix.Stat_t
 	err := unix.Stat("/proc/self/ns/user", &st)

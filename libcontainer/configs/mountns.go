@@ -23,7 +23,7 @@ var ErrNoPivotNoMountNS = errors.New("unable to use no-pivot without a private M
 func validateMountNS(spec *specs.Spec) error {
 	ns, ok := FindNamespace(spec, specs.MountNamespace)
 	if ok {
-		if ns.Path != "" && sameNamespace(ns.Path, "/proc/self/ns/mnt") {
+		if joinsRuntimeOwn(ns) {
 			// Joining it would be joining nothing: the rootfs set-up
 			// would pivot the caller's own mount namespace.
 			return fmt.Errorf("linux.namespaces: mount namespace path %s is the runtime's own mount namespace", ns.Path)
@@ -42,6 +42,13 @@ func validateMountNS(spec *specs.Spec) error {
 		return errors.New("linux.rootfsPropagation needs a private MNT namespace (linux.namespaces has no \"mount\")")
 	}
 	return nil
+}
+
+// joinsRuntimeOwn reports whether ns is joined by a path to the runtime's
+// own namespace of its type, which would make what is set in it the
+// host's.
+func joinsRuntimeOwn(ns specs.LinuxNamespace) bool {
+	return ns.Path != "" && sameNamespace(ns.Path, "/proc/self/ns/"+NamespaceProcName(ns.Type))
 }
 
 // sameNamespace reports whether the namespace files a and b are the same

@@ -430,7 +430,7 @@ func validateSysctl(spec *specs.Spec, key string) error {
 	}
 	notHost := func(t specs.LinuxNamespaceType) bool {
 		ns, ok := FindNamespace(spec, t)
-		return ok && (ns.Path == "" || !sameNamespace(ns.Path, "/proc/self/ns/"+NamespaceProcName(t)))
+		return ok && !joinsRuntimeOwn(ns)
 	}
 	k := strings.ReplaceAll(key, "/", ".")
 	switch {
