@@ -517,7 +517,7 @@ func (c *Container) Destroy(force bool) error {
 		}
 	}
 	if sum, err := c.state.Summary(); err == nil && sum.Linux != nil {
-		removeIntelRdt(sum.Linux.IntelRdt, c.state.ID) // intelrdt_linux.go
+		removeIntelRdt(c.state, sum.Linux.IntelRdt) // intelrdt_linux.go
 	}
 	if err := dir.remove(); err != nil {
 		return fmt.Errorf("remove state directory: %w", err)

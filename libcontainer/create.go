@@ -277,8 +277,15 @@ func (cr *creation) placeInit() error {
 	if err := cr.place.afterClone(cr.proc.pid); err != nil {
 		return err
 	}
-	if err := applyIntelRdt(o.Spec, o.ID, cr.proc.pid); err != nil { // intelrdt_linux.go
+	if err := applyIntelRdt(cr.st, o.Spec, cr.proc.pid); err != nil { // intelrdt_linux.go
 		return err
+	}
+	if cr.st.IntelRdt != nil {
+		// What was made is on record before anything else can fail: a
+		// create killed from here on leaves delete what to remove.
+		if err := cr.dir.save(cr.st); err != nil {
+			return err
+		}
 	}
 	if err := sendPidfd(o.PidfdSocket, cr.proc.pid); err != nil { // pidfd_linux.go
 		return err
@@ -497,7 +504,7 @@ func (cr *creation) finish(err error) {
 		if cr.proc != nil {
 			cr.proc.kill()
 		}
-		removeIntelRdt(cr.o.Spec.Linux.IntelRdt, cr.o.ID) // what applyIntelRdt made
+		removeIntelRdt(cr.st, cr.o.Spec.Linux.IntelRdt) // what applyIntelRdt made
 		cr.cg.destroy()
 		os.RemoveAll(cr.dir.path)
 	} else {

@@ -8,8 +8,9 @@ import (
 )
 
 // applyIntelRdt puts the container's init (pid) in its resctrl group,
-// made or checked first (intelrdt.Apply). Nothing without intelRdt.
-func applyIntelRdt(spec *specs.Spec, id string, pid int) error {
+// made or checked first (intelrdt.Apply), and records in st what it
+// made, for delete. Nothing without intelRdt.
+func applyIntelRdt(st *State, spec *specs.Spec, pid int) error {
 	r := spec.Linux.IntelRdt
 	if r == nil {
 		return nil
@@ -18,7 +19,14 @@ func applyIntelRdt(spec *specs.Spec, id string, pid int) error {
 	if err != nil {
 		return err
 	}
-	return intelrdt.Apply(root, id, r, pid)
+	made, err := intelrdt.Apply(root, st.ID, r, pid)
+	if err != nil {
+		return err
+	}
+	if made != (intelrdt.Made{}) {
+		st.IntelRdt = &made
+	}
+	return nil
 }
 
 // joinIntelRdt puts an exec process (pid) in the container's resctrl
@@ -36,16 +44,19 @@ func joinIntelRdt(spec *specs.Spec, id string, pid int) error {
 }
 
 // removeIntelRdt removes the resctrl groups applyIntelRdt made for the
-// container; a failure is a warning, as for the cgroup of a failed create.
-func removeIntelRdt(r *specs.LinuxIntelRdt, id string) {
-	if r == nil {
+// container (st.IntelRdt), and no other; a failure is a warning, as for
+// the cgroup of a failed create.
+func removeIntelRdt(st *State, r *specs.LinuxIntelRdt) {
+	if r == nil || st.IntelRdt == nil {
 		return
 	}
 	root, err := intelrdt.Root()
 	if err == nil {
-		err = intelrdt.Remove(root, id, r)
+		err = intelrdt.Remove(root, st.ID, r, *st.IntelRdt)
 	}
 	if err != nil {
-		logrus.Warnf("remove resctrl group of %s: %v", id, err)
+		logrus.Warnf("remove resctrl group of %s: %v", st.ID, err)
+		return
 	}
+	st.IntelRdt = nil
 }

@@ -152,6 +152,7 @@ func (r *restorer) undo() {
 			logrus.Warnf("remove cgroup of %s: %v", r.o.ID, err)
 		}
 	}
+	removeIntelRdt(r.c.state, r.o.Spec.Linux.IntelRdt) // intelrdt_linux.go
 	if err := r.dir.remove(); err != nil {
 		logrus.Warnf("remove state of %s: %v", r.o.ID, err)
 	}
@@ -258,12 +259,16 @@ func releaseCriuRoot(d *stateDir) error {
 	return nil
 }
 
-// joinCgroup moves criu into the container's cgroup, with its limits, so
-// that what it restores is born there, and tells CRIU where that cgroup
-// is (cgroup roots) in place of the one in the images.
+// joinCgroup moves criu into the container's cgroup, with its limits,
+// and into its resctrl group (intelRdt), so that what it restores is born
+// there, and tells CRIU where that cgroup is (cgroup roots) in place of
+// the one in the images.
 func (r *restorer) joinCgroup(pid int, req *rpc.Req) error {
 	if err := r.mgr.Apply(pid); err != nil {
 		return fmt.Errorf("create cgroup: %w", err)
+	}
+	if err := applyIntelRdt(r.c.state, r.o.Spec, pid); err != nil { // intelrdt_linux.go
+		return err
 	}
 	r.c.state.CgroupPaths = maps.Clone(r.mgr.GetPaths())
 	if err := setCgroup(r.mgr); err != nil {

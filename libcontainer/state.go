@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-runtime/berth/libcontainer/intelrdt"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
@@ -62,6 +63,10 @@ type State struct {
 	// Systemd records --systemd-cgroup at create time.
 	Systemd  bool `json:"systemd,omitempty"`
 	Rootless bool `json:"rootless,omitempty"`
+	// IntelRdt is what berth made in resctrl for the container: delete
+	// removes that and nothing else (a group named after the container
+	// that existed before it stays, as the spec says).
+	IntelRdt *intelrdt.Made `json:"intel_rdt,omitempty"`
 	// RawSpec is config.json as it was at create time (with later
 	// updates), kept as JSON: most commands need little of it (Summary)
 	// and decoding it whole is most of what loading a state costs (a

@@ -14,6 +14,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-runtime/berth/libcontainer/intelrdt"
 )
 
 func sampleState(id string) *State {
@@ -23,6 +25,9 @@ func sampleState(id string) *State {
 		InitPid: 42, InitStartTime: 12345, Status: Created,
 		CgroupPaths: map[string]string{"memory": "/sys/fs/cgroup/memory/berth/" + id, "": "/sys/fs/cgroup/unified/berth/" + id},
 		Owner:       0,
+		// Only what berth made in resctrl is removed at delete: it must
+		// survive a save and a load.
+		IntelRdt: &intelrdt.Made{Mon: true},
 	}
 	s.setSpec(&specs.Spec{Version: specs.Version, Annotations: map[string]string{"k": "v"}})
 	return s

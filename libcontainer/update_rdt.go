@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 
 	"github.com/berth-runtime/berth/libcontainer/intelrdt"
 )
@@ -25,12 +26,9 @@ func (c *Container) UpdateIntelRdt(l3, mb string) error {
 	}
 	defer dir.unlock()
 	r := spec.Linux.IntelRdt
-	if r == nil {
+	fresh := r == nil
+	if fresh {
 		r = &specs.LinuxIntelRdt{}
-		if err := intelrdt.Apply(root, c.state.ID, r, c.state.InitPid); err != nil {
-			return err
-		}
-		spec.Linux.IntelRdt = r
 	}
 	if l3 != "" {
 		r.L3CacheSchema = l3
@@ -38,12 +36,32 @@ func (c *Container) UpdateIntelRdt(l3, mb string) error {
 	if mb != "" {
 		r.MemBwSchema = mb
 	}
+	// Checked before a fresh group is made: a refused schema leaves
+	// nothing behind.
 	if err := intelrdt.Check(r); err != nil {
 		return err
 	}
-	if err := intelrdt.Update(root, c.state.ID, r); err != nil {
+	if fresh {
+		made, err := intelrdt.Apply(root, c.state.ID, r, c.state.InitPid)
+		if err != nil {
+			return err
+		}
+		if made != (intelrdt.Made{}) {
+			c.state.IntelRdt = &made
+		}
+		spec.Linux.IntelRdt = r
+	} else if err := intelrdt.Update(root, c.state.ID, r); err != nil {
 		return err
 	}
 	c.state.setSpec(spec)
-	return dir.save(c.state)
+	if err := dir.save(c.state); err != nil {
+		if fresh && c.state.IntelRdt != nil {
+			// Not on record: the group would outlive the container.
+			if rmErr := intelrdt.Remove(root, c.state.ID, r, *c.state.IntelRdt); rmErr != nil {
+				logrus.Warnf("remove resctrl group of %s: %v", c.state.ID, rmErr)
+			}
+		}
+		return err
+	}
+	return nil
 }

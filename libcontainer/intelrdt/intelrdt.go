@@ -121,57 +121,92 @@ func schemaLines(r *specs.LinuxIntelRdt) []string {
 	return append(lines, r.Schemata...)
 }
 
+// Made records which of a container's resctrl directories Apply created.
+// The state keeps it, and Remove takes those and no others: the spec
+// forbids removing a group the runtime did not create, such as a
+// pre-existing group named after the container.
+type Made struct {
+	// Group: the CTRL_MON group named after the container (no closID).
+	// A closID group berth created stays after the container, as the
+	// spec says: other containers may have joined it since.
+	Group bool `json:"group,omitempty"`
+	// Mon: the container's monitoring group (enableMonitoring).
+	Mon bool `json:"mon,omitempty"`
+}
+
 // Apply makes (or checks) the container's group, writes its schemata
 // and moves pid (the container's init) into it, and into its monitoring
-// group with enableMonitoring. What it made is removed again if it fails.
-func Apply(root, id string, r *specs.LinuxIntelRdt, pid int) (err error) {
+// group with enableMonitoring. It reports what it made; after a failure
+// it has removed that again and reports nothing.
+func Apply(root, id string, r *specs.LinuxIntelRdt, pid int) (Made, error) {
+	return apply(root, id, r, pid, mkdir)
+}
+
+// mkdir makes a group directory. resctrl fills a new CTRL_MON group
+// with its files and its mon_groups directory; the tests pass a mkdir
+// that does the same in a plain directory.
+func mkdir(dir string) error { return os.Mkdir(dir, 0o755) }
+
+func apply(root, id string, r *specs.LinuxIntelRdt, pid int, mkdir func(string) error) (made Made, err error) {
 	dir, own := groupDir(root, id, r)
 	lines := schemaLines(r)
-	made := false
+	madeDir := false
 	defer func() {
-		if err != nil && made {
+		if err == nil {
+			return
+		}
+		if made.Mon {
+			unix.Rmdir(monDir(dir, id))
+		}
+		if madeDir {
 			unix.Rmdir(dir)
 		}
+		made = Made{}
 	}()
 	switch _, statErr := os.Stat(dir); {
 	case statErr == nil && !own && len(lines) > 0:
 		// A pre-configured group (or the default one, "/"): it must
 		// already be what was asked for.
 		if err := compareSchemata(dir, lines); err != nil {
-			return err
+			return made, err
 		}
 		lines = nil
 	case statErr == nil:
+		// The container's ID names a group that exists already: used,
+		// not made, so not removed (spec).
 	case errors.Is(statErr, os.ErrNotExist) && (own || len(lines) > 0):
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			return fmt.Errorf("linux.intelRdt: create resctrl group: %w", err)
+		if err := mkdir(dir); err != nil {
+			return made, fmt.Errorf("linux.intelRdt: create resctrl group: %w", err)
 		}
-		made = true
+		madeDir = true
+		made.Group = own
 	case errors.Is(statErr, os.ErrNotExist):
-		return fmt.Errorf("linux.intelRdt: closID %q: no such resctrl group %s (and no schemata to create it with)", r.ClosID, dir)
+		return made, fmt.Errorf("linux.intelRdt: closID %q: no such resctrl group %s (and no schemata to create it with)", r.ClosID, dir)
 	default:
-		return fmt.Errorf("linux.intelRdt: %w", statErr)
+		return made, fmt.Errorf("linux.intelRdt: %w", statErr)
 	}
 	if len(lines) > 0 {
 		if err := writeFile(dir, "schemata", strings.Join(lines, "\n")+"\n"); err != nil {
-			return err
+			return made, err
 		}
 	}
 	if err := writeFile(dir, "tasks", strconv.Itoa(pid)); err != nil {
-		return err
+		return made, err
 	}
 	if !r.EnableMonitoring {
-		return nil
+		return made, nil
 	}
+	// The spec asks for a dedicated monitoring group: one that exists
+	// already is an error, and stays.
 	mon := monDir(dir, id)
-	if err := os.Mkdir(mon, 0o755); err != nil {
-		return fmt.Errorf("linux.intelRdt: create monitoring group: %w", err)
+	if err := mkdir(mon); err != nil {
+		return made, fmt.Errorf("linux.intelRdt: create monitoring group: %w", err)
 	}
+	made.Mon = true
 	if err := writeFile(mon, "tasks", strconv.Itoa(pid)); err != nil {
-		unix.Rmdir(mon)
-		return err
+		return made, err
 	}
-	return nil
+	return made, nil
 }
 
 // Join moves pid (an exec process) into the container's group and its
@@ -187,16 +222,15 @@ func Join(root, id string, r *specs.LinuxIntelRdt, pid int) error {
 	return nil
 }
 
-// Remove deletes what Apply made: the monitoring group, and the group
-// when it is the container's own (no closID). A pre-configured group
-// stays, as the spec says. Missing directories are not an error.
-func Remove(root, id string, r *specs.LinuxIntelRdt) error {
-	dir, own := groupDir(root, id, r)
+// Remove deletes what Apply made (made): the monitoring group, then the
+// container's own group. Missing directories are not an error.
+func Remove(root, id string, r *specs.LinuxIntelRdt, made Made) error {
+	dir, _ := groupDir(root, id, r)
 	var errs []error
-	if r.EnableMonitoring {
+	if made.Mon {
 		errs = append(errs, rmdir(monDir(dir, id)))
 	}
-	if own {
+	if made.Group {
 		errs = append(errs, rmdir(dir))
 	}
 	return errors.Join(errs...)

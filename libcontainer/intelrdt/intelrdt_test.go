@@ -24,14 +24,36 @@ func exists(path string) bool {
 	return err == nil
 }
 
+// resctrlMkdir makes a group as resctrl does: a new CTRL_MON group comes
+// with its mon_groups directory. The top-level one (the root) has it too.
+func resctrlMkdir(dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	if filepath.Base(filepath.Dir(dir)) == "mon_groups" {
+		return nil
+	}
+	return os.Mkdir(filepath.Join(dir, "mon_groups"), 0o755)
+}
+
+// rmGroupFiles empties a group made in a plain directory as far as rmdir on
+// resctrl needs: there the files go with the directory.
+func rmGroupFiles(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range []string{"tasks", "schemata"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+}
+
 func TestApplyOwnGroup(t *testing.T) {
 	root := t.TempDir()
-	// resctrl gives a new group its mon_groups; a plain directory needs
-	// it made (the group then exists already, named after the container).
-	os.MkdirAll(filepath.Join(root, "ctr/mon_groups"), 0o755)
 	r := &specs.LinuxIntelRdt{L3CacheSchema: "L3:0=7f0", MemBwSchema: "MB:0=70", Schemata: []string{"L2:0=f"}, EnableMonitoring: true}
-	if err := Apply(root, "ctr", r, 42); err != nil {
+	made, err := apply(root, "ctr", r, 42, resctrlMkdir)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if made != (Made{Group: true, Mon: true}) {
+		t.Errorf("made %+v", made)
 	}
 	// l3CacheSchema first, memBwSchema next, schemata last.
 	if got := read(t, filepath.Join(root, "ctr/schemata")); got != "L3:0=7f0\nMB:0=70\nL2:0=f\n" {
@@ -48,24 +70,64 @@ func TestApplyOwnGroup(t *testing.T) {
 	if got := read(t, filepath.Join(root, "ctr/mon_groups/ctr/tasks")); got != "43" {
 		t.Errorf("exec not joined: %q", got)
 	}
-	// Remove takes the monitoring group and the group of the container's
-	// own (rmdir: on resctrl the files go with the directory; here they
-	// are removed first).
-	for _, f := range []string{"ctr/mon_groups/ctr/tasks", "ctr/tasks", "ctr/schemata"} {
-		os.Remove(filepath.Join(root, f))
-	}
-	os.Remove(filepath.Join(root, "ctr/mon_groups"))
-	os.Mkdir(filepath.Join(root, "ctr/mon_groups"), 0o755) // the mon group goes first
-	os.Mkdir(filepath.Join(root, "ctr/mon_groups/ctr"), 0o755)
-	if err := Remove(root, "ctr", r); err == nil {
+	// Remove takes the monitoring group first, then the group.
+	rmGroupFiles(t, filepath.Join(root, "ctr/mon_groups/ctr"))
+	rmGroupFiles(t, filepath.Join(root, "ctr"))
+	if err := Remove(root, "ctr", r, made); err == nil {
 		t.Fatal("removed a group that still holds mon_groups") // plain rmdir of a non-empty dir
 	}
 	if exists(filepath.Join(root, "ctr/mon_groups/ctr")) {
 		t.Error("monitoring group left")
 	}
 	os.Remove(filepath.Join(root, "ctr/mon_groups"))
-	if err := Remove(root, "ctr", r); err != nil || exists(filepath.Join(root, "ctr")) {
+	if err := Remove(root, "ctr", r, made); err != nil || exists(filepath.Join(root, "ctr")) {
 		t.Errorf("own group left: %v", err)
+	}
+}
+
+// A group named after the container that exists before it is used, and
+// stays at Remove (spec: the runtime did not create it).
+func TestApplyOwnGroupExisting(t *testing.T) {
+	root := t.TempDir()
+	grp := filepath.Join(root, "ctr")
+	if err := os.Mkdir(grp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := &specs.LinuxIntelRdt{}
+	made, err := apply(root, "ctr", r, 5, resctrlMkdir)
+	if err != nil || made != (Made{}) {
+		t.Fatalf("made %+v, %v", made, err)
+	}
+	if got := read(t, filepath.Join(grp, "tasks")); got != "5" {
+		t.Errorf("tasks %q", got)
+	}
+	rmGroupFiles(t, grp) // so that a wrong rmdir would succeed
+	if err := Remove(root, "ctr", r, made); err != nil || !exists(grp) {
+		t.Errorf("Remove: %v; group there: %t", err, exists(grp))
+	}
+	// The monitoring group made in it goes, the group stays.
+	if err := os.Mkdir(filepath.Join(grp, "mon_groups"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.EnableMonitoring = true
+	if made, err = apply(root, "ctr", r, 6, resctrlMkdir); err != nil || made != (Made{Mon: true}) {
+		t.Fatalf("made %+v, %v", made, err)
+	}
+	rmGroupFiles(t, filepath.Join(grp, "mon_groups/ctr"))
+	if err := Remove(root, "ctr", r, made); err != nil || !exists(grp) || exists(filepath.Join(grp, "mon_groups/ctr")) {
+		t.Errorf("Remove: %v; group there: %t (want true), monitoring group there: %t (want false)", err, exists(grp), exists(filepath.Join(grp, "mon_groups/ctr")))
+	}
+	// A monitoring group that exists already is not the container's
+	// own: an error, and it stays.
+	if err := os.Mkdir(filepath.Join(grp, "mon_groups/ctr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	made, err = apply(root, "ctr", r, 7, resctrlMkdir)
+	if err == nil || !strings.Contains(err.Error(), "monitoring group") || made != (Made{}) {
+		t.Errorf("existing monitoring group: made %+v, %v", made, err)
+	}
+	if !exists(filepath.Join(grp, "mon_groups/ctr")) || !exists(grp) {
+		t.Error("a failed Apply removed what it had not made")
 	}
 }
 
@@ -76,8 +138,9 @@ func TestApplyPreconfigured(t *testing.T) {
 	// As the kernel prints it: padded, every domain.
 	os.WriteFile(filepath.Join(grp, "schemata"), []byte("    L3:0=0007f0;1=fff\n    MB:0= 70;1=100\n"), 0o644)
 	r := &specs.LinuxIntelRdt{ClosID: "gold", L3CacheSchema: "L3:0=7f0", MemBwSchema: "MB:0=70"}
-	if err := Apply(root, "ctr", r, 7); err != nil {
-		t.Fatal(err)
+	made, err := Apply(root, "ctr", r, 7)
+	if err != nil || made != (Made{}) {
+		t.Fatalf("made %+v, %v", made, err)
 	}
 	if got := read(t, filepath.Join(grp, "tasks")); got != "7" {
 		t.Errorf("tasks %q", got)
@@ -87,27 +150,29 @@ func TestApplyPreconfigured(t *testing.T) {
 		t.Errorf("schemata rewritten: %q", got)
 	}
 	r.MemBwSchema = "MB:0=50"
-	if err := Apply(root, "ctr", r, 7); err == nil || !strings.Contains(err.Error(), "not \"MB:0=50\"") {
+	if _, err := Apply(root, "ctr", r, 7); err == nil || !strings.Contains(err.Error(), "not \"MB:0=50\"") {
 		t.Errorf("mismatch: %v", err)
 	}
 	// A pre-configured group stays after Remove.
-	if err := Remove(root, "ctr", r); err != nil || !exists(grp) {
+	if err := Remove(root, "ctr", r, made); err != nil || !exists(grp) {
 		t.Errorf("Remove: %v, group there: %t", err, exists(grp))
 	}
 	// closID without schemata: the group must exist.
-	err := Apply(root, "ctr", &specs.LinuxIntelRdt{ClosID: "silver"}, 7)
+	_, err = Apply(root, "ctr", &specs.LinuxIntelRdt{ClosID: "silver"}, 7)
 	if err == nil || !strings.Contains(err.Error(), "no such resctrl group") || exists(filepath.Join(root, "silver")) {
 		t.Errorf("missing group: %v", err)
 	}
-	// closID with schemata: created when missing.
-	if err := Apply(root, "ctr", &specs.LinuxIntelRdt{ClosID: "bronze", Schemata: []string{"L3:0=1"}}, 7); err != nil {
-		t.Fatal(err)
+	// closID with schemata: created when missing, and not the
+	// container's to remove (spec: never a closID group).
+	bronze := &specs.LinuxIntelRdt{ClosID: "bronze", Schemata: []string{"L3:0=1"}}
+	if made, err := Apply(root, "ctr", bronze, 7); err != nil || made != (Made{}) {
+		t.Fatalf("made %+v, %v", made, err)
 	}
 	if got := read(t, filepath.Join(root, "bronze/schemata")); got != "L3:0=1\n" {
 		t.Errorf("bronze schemata %q", got)
 	}
 	// "/" is the default group: the root.
-	if err := Apply(root, "ctr", &specs.LinuxIntelRdt{ClosID: "/"}, 9); err != nil || read(t, filepath.Join(root, "tasks")) != "9" {
+	if _, err := Apply(root, "ctr", &specs.LinuxIntelRdt{ClosID: "/"}, 9); err != nil || read(t, filepath.Join(root, "tasks")) != "9" {
 		t.Errorf("default group: %v", err)
 	}
 }
@@ -115,9 +180,9 @@ func TestApplyPreconfigured(t *testing.T) {
 func TestApplyUndoesOnFailure(t *testing.T) {
 	root := t.TempDir()
 	// The monitoring group cannot be made: no mon_groups directory.
-	err := Apply(root, "ctr", &specs.LinuxIntelRdt{EnableMonitoring: true}, 1)
-	if err == nil || !strings.Contains(err.Error(), "monitoring group") {
-		t.Fatalf("got %v", err)
+	made, err := Apply(root, "ctr", &specs.LinuxIntelRdt{EnableMonitoring: true}, 1)
+	if err == nil || !strings.Contains(err.Error(), "monitoring group") || made != (Made{}) {
+		t.Fatalf("made %+v, %v", made, err)
 	}
 	// Files in a plain directory stay (resctrl has no such files to
 	// remove); the directory itself is left only because of them.

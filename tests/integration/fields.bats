@@ -348,6 +348,16 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 		grep -qx "$(init_pid fl-rdt)" "$root/fl-rdt/mon_groups/fl-rdt/tasks"
 		"$BERTH" --root "$STATE_ROOT" delete -f fl-rdt
 		[ ! -e "$root/fl-rdt" ]
+		# A group named after the container that was there before it is
+		# used and stays (spec: not the runtime's to remove); the
+		# monitoring group made in it goes.
+		mkdir "$root/fl-rdt-pre"
+		run berth run -d --bundle "$BUNDLE" fl-rdt-pre
+		[ "$status" -eq 0 ]
+		grep -qx "$(init_pid fl-rdt-pre)" "$root/fl-rdt-pre/tasks"
+		"$BERTH" --root "$STATE_ROOT" delete -f fl-rdt-pre
+		[ -d "$root/fl-rdt-pre" ] && [ ! -e "$root/fl-rdt-pre/mon_groups/fl-rdt-pre" ]
+		rmdir "$root/fl-rdt-pre"
 		return 0
 	fi
 	run berth create --bundle "$BUNDLE" fl-rdt
