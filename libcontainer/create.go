@@ -190,6 +190,9 @@ func validateCreate(o *CreateOpts) error {
 		return err
 	}
 	caps.Warn(o.Spec.Process.Capabilities)
+	if err := caps.Grantable(o.Spec.Process.Capabilities, configs.HasNamespace(o.Spec, specs.UserNamespace)); err != nil {
+		return err
+	}
 	if sc := o.Spec.Linux.Seccomp; sc != nil {
 		if err := seccomp.Validate(sc); err != nil {
 			return fmt.Errorf("seccomp: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
 )
@@ -157,4 +158,85 @@ func (c *Caps) Masks() (bounding, effective, permitted, inheritable, ambient uin
 	}
 	return mask(capability.BOUNDING), mask(capability.EFFECTIVE), mask(capability.PERMITTED),
 		mask(capability.INHERITABLE), mask(capability.AMBIENT), uint32(l), nil
+}
+
+// Grantable refuses, at create, sets that init could not apply at start:
+// the kernel's capset(2) rules, applied to what init holds by then. So a
+// config that cannot run fails before anything is made, as under runc,
+// whose init applies the sets before create returns, and not at start.
+// userNS: the container has a user namespace (new or joined), in which
+// init holds every capability and no inheritable one. Without one, init
+// is root exec'd by berth: it holds berth's bounding set and keeps
+// berth's inheritable set. Where that is not so (a runtime with
+// SECBIT_NOROOT), nothing is refused here.
+func Grantable(c *specs.LinuxCapabilities, userNS bool) error {
+	parsed, _ := Parse(c)
+	if parsed == nil {
+		return nil
+	}
+	last, err := capability.LastCap()
+	if err != nil {
+		return nil // Parse assumed every capability known: so does start
+	}
+	all := uint64(1)<<(uint(last)+1) - 1
+	if userNS {
+		return parsed.grantable(all, 0)
+	}
+	if bits, err := unix.PrctlRetInt(unix.PR_GET_SECUREBITS, 0, 0, 0, 0); err != nil || bits&secbitNoroot != 0 {
+		return nil
+	}
+	var bset uint64
+	for v := 0; v <= int(last); v++ {
+		if in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(v), 0, 0, 0); err == nil && in == 1 {
+			bset |= 1 << uint(v)
+		}
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return nil
+	}
+	inh := uint64(data[0].Inheritable) | uint64(data[1].Inheritable)<<32
+	return parsed.grantable(bset, inh)
+}
+
+// secbitNoroot is SECBIT_NOROOT: root gains no capabilities at execve.
+const secbitNoroot = 1
+
+// grantable applies capset(2)'s rules to the final sets, for an init
+// that starts with bounding set bset and inheritable set inh, and so
+// with permitted set bset|inh (root's execve), and that first drops its
+// bounding set to the config's: permitted cannot grow; effective must
+// be permitted; inheritable must be in the old inheritable set or the
+// (new) bounding set.
+func (c *Caps) grantable(bset, inh uint64) error {
+	mask := func(which capability.CapType) uint64 {
+		var m uint64
+		for _, v := range c.sets[which] {
+			m |= 1 << uint(v)
+		}
+		return m
+	}
+	first := func(m uint64) string {
+		for v := range 64 {
+			if m&(1<<uint(v)) != 0 {
+				return "CAP_" + strings.ToUpper(capability.Cap(v).String())
+			}
+		}
+		return ""
+	}
+	bounding, effective, permitted, inheritable := mask(capability.BOUNDING), mask(capability.EFFECTIVE), mask(capability.PERMITTED), mask(capability.INHERITABLE)
+	if extra := permitted &^ (bset | inh); extra != 0 {
+		return fmt.Errorf("process.capabilities.permitted: %s cannot be granted: berth's own bounding set lacks it, and the container has no user namespace of its own", first(extra))
+	}
+	if extra := effective &^ permitted; extra != 0 {
+		return fmt.Errorf("process.capabilities.effective: %s is not in process.capabilities.permitted (the kernel refuses an effective capability that is not permitted)", first(extra))
+	}
+	if extra := inheritable &^ (inh | bounding&bset); extra != 0 {
+		if extra&^bounding != 0 {
+			return fmt.Errorf("process.capabilities.inheritable: %s is not in process.capabilities.bounding (the kernel refuses an inheritable capability outside the bounding set)", first(extra&^bounding))
+		}
+		return fmt.Errorf("process.capabilities.inheritable: %s cannot be granted: berth's own bounding set lacks it, and the container has no user namespace of its own", first(extra))
+	}
+	return nil
 }

@@ -109,6 +109,35 @@ create_fails() {
 	create_fails err-rlimit 'unknown rlimit type .{0,2}RLIMIT_BOGUS'
 }
 
+@test "err-caps: capability sets the kernel would refuse at start fail at create, leaving nothing" {
+	# As under runc, whose init sets them before create returns. An
+	# inheritable capability outside the bounding set (here: none given).
+	update_config '.process.capabilities = {effective: ["CAP_SYS_ADMIN"], permitted: ["CAP_SYS_ADMIN"], inheritable: ["CAP_SYS_ADMIN"]}'
+	create_fails err-caps1 'process\.capabilities\.inheritable: CAP_SYS_ADMIN is not in process\.capabilities\.bounding'
+	update_config '.process.capabilities = {bounding: ["CAP_KILL"], effective: ["CAP_KILL"], permitted: []}'
+	create_fails err-caps2 'process\.capabilities\.effective: CAP_KILL is not in process\.capabilities\.permitted'
+	# A capability berth itself cannot hand on: berth started without
+	# CAP_SYSLOG in its bounding set, and no user namespace.
+	local real=$BERTH
+	printf '#!/bin/sh\nexec setpriv --bounding-set -syslog %s "$@"\n' "$real" >"$TEST_TMP/berth-nosyslog"
+	chmod +x "$TEST_TMP/berth-nosyslog"
+	BERTH=$TEST_TMP/berth-nosyslog
+	update_config '.process.capabilities = {bounding: ["CAP_SYSLOG"], effective: ["CAP_SYSLOG"], permitted: ["CAP_SYSLOG"]}'
+	create_fails err-caps3 'process\.capabilities\.permitted: CAP_SYSLOG cannot be granted'
+	# In a user namespace of the container's own, init holds every
+	# capability (of that namespace): the same sets are granted.
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]'
+	chmod 755 "$TEST_TMP" # the container's root (host uid 200000) must reach its rootfs
+	set_args sh -c "awk '/^CapPrm:/ {print \$2}' /proc/self/status"
+	run berth run --bundle "$BUNDLE" err-caps4
+	BERTH=$real
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 0000000400000000 ] # CAP_SYSLOG (34)
+}
+
 @test "err-ns: unknown namespace, duplicate namespace, user ns without mappings, hostname without UTS" {
 	cp "$BUNDLE/config.json" "$TEST_TMP/orig.json"
 	update_config '.linux.namespaces += [{"type": "bogus"}]'
