@@ -139,6 +139,33 @@ func Validate(spec *specs.Spec, bundle string) error {
 // "leave this ID unchanged", so a process given it would stay root.
 const invalidID = 1<<32 - 1
 
+// validateUserMapped checks that the process's ids are mapped in the
+// container's new user namespace: the kernel refuses an unmapped one at
+// setresuid/setgroups, which init reaches only at start; runc's create
+// fails on it.
+func validateUserMapped(u specs.User, uids, gids []specs.LinuxIDMapping) error {
+	mapped := func(id uint32, ms []specs.LinuxIDMapping) bool {
+		for _, m := range ms {
+			if uint64(id) >= uint64(m.ContainerID) && uint64(id) < uint64(m.ContainerID)+uint64(m.Size) {
+				return true
+			}
+		}
+		return false
+	}
+	if !mapped(u.UID, uids) {
+		return fmt.Errorf("process.user.uid %d is not mapped in the user namespace (linux.uidMappings)", u.UID)
+	}
+	if !mapped(u.GID, gids) {
+		return fmt.Errorf("process.user.gid %d is not mapped in the user namespace (linux.gidMappings)", u.GID)
+	}
+	for _, g := range u.AdditionalGids {
+		if !mapped(g, gids) {
+			return fmt.Errorf("process.user.additionalGids: %d is not mapped in the user namespace (linux.gidMappings)", g)
+		}
+	}
+	return nil
+}
+
 func validateUser(u *specs.User) error {
 	if u.UID == invalidID {
 		return fmt.Errorf("process.user.uid %d is not a valid user ID", u.UID)
@@ -271,6 +298,11 @@ func validateNamespaces(spec *specs.Spec) error {
 		}
 		if uint64(m.ContainerID)+uint64(m.Size) > 1<<32 || uint64(m.HostID)+uint64(m.Size) > 1<<32 {
 			return fmt.Errorf("linux.uidMappings/gidMappings: mapping %d:%d:%d overflows", m.ContainerID, m.HostID, m.Size)
+		}
+	}
+	if hasUser && userns.Path == "" && spec.Process != nil {
+		if err := validateUserMapped(spec.Process.User, spec.Linux.UIDMappings, spec.Linux.GIDMappings); err != nil {
+			return err
 		}
 	}
 	timens, hasTime := FindNamespace(spec, specs.TimeNamespace)

@@ -89,6 +89,21 @@ func TestValidateErrors(t *testing.T) {
 			s.Linux.GIDMappings[0].HostID = 1<<32 - 5
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 		}, "overflows"},
+		{"uid not mapped", func(s *specs.Spec, _ string) {
+			userMaps(s)
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+			s.Process.User.UID = 10
+		}, "process.user.uid 10 is not mapped in the user namespace (linux.uidMappings)"},
+		{"gid not mapped", func(s *specs.Spec, _ string) {
+			userMaps(s)
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+			s.Process.User.UID, s.Process.User.GID = 9, 4294967294
+		}, "process.user.gid 4294967294 is not mapped"},
+		{"additional gid not mapped", func(s *specs.Spec, _ string) {
+			userMaps(s)
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+			s.Process.User.AdditionalGids = []uint32{1, 9, 10}
+		}, "process.user.additionalGids: 10 is not mapped"},
 		{"time offsets without time namespace", func(s *specs.Spec, _ string) {
 			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 1}}
 		}, "there is no time namespace"},

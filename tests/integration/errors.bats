@@ -138,7 +138,7 @@ create_fails() {
 	[ "$output" = 0000000400000000 ] # CAP_SYSLOG (34)
 }
 
-@test "err-ns: unknown namespace, duplicate namespace, user ns without mappings, hostname without UTS" {
+@test "err-ns: unknown namespace, duplicate namespace, user ns without mappings, hostname without UTS, unmapped ids" {
 	cp "$BUNDLE/config.json" "$TEST_TMP/orig.json"
 	update_config '.linux.namespaces += [{"type": "bogus"}]'
 	create_fails err-ns1 'bogus'
@@ -151,6 +151,17 @@ create_fails() {
 	cp "$TEST_TMP/orig.json" "$BUNDLE/config.json"
 	update_config '.linux.namespaces |= map(select(.type != "uts")) | .hostname = "err-host"'
 	create_fails err-ns4 'hostname without a private UTS namespace'
+	# ids the user namespace does not map: the kernel would refuse them
+	# at start; runc's create fails on them
+	cp "$TEST_TMP/orig.json" "$BUNDLE/config.json"
+	chmod 755 "$TEST_TMP" # the container's root (host uid 200000) reaches its rootfs
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+		| .process.user.uid = 70000'
+	create_fails err-ns5 'process\.user\.uid 70000 is not mapped in the user namespace'
+	update_config '.process.user.uid = 0 | .process.user.additionalGids = [5, 65536]'
+	create_fails err-ns6 'process\.user\.additionalGids: 65536 is not mapped'
 }
 
 @test "err-mount: bad mount options, caught before or during set-up" {
