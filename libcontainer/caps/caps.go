@@ -166,77 +166,69 @@ func (c *Caps) Masks() (bounding, effective, permitted, inheritable, ambient uin
 // whose init applies the sets before create returns, and not at start.
 // userNS: the container has a user namespace (new or joined), in which
 // init holds every capability and no inheritable one. Without one, init
-// is root exec'd by berth: it holds berth's bounding set and keeps
-// berth's inheritable set. Where that is not so (a runtime with
-// SECBIT_NOROOT), nothing is refused here.
+// is exec'd by berth, and an execve leaves a process no capability
+// outside its bounding set and its inheritable set, which it keeps:
+// berth's. Only what is outside both is refused, which holds whatever
+// the execve grants (root's rule, SECBIT_NOROOT, file capabilities).
 func Grantable(c *specs.LinuxCapabilities, userNS bool) error {
 	parsed, _ := Parse(c)
 	if parsed == nil {
 		return nil
 	}
-	last, err := capability.LastCap()
-	if err != nil {
-		return nil // Parse assumed every capability known: so does start
-	}
-	all := uint64(1)<<(uint(last)+1) - 1
 	if userNS {
-		return parsed.grantable(all, 0)
-	}
-	if bits, err := unix.PrctlRetInt(unix.PR_GET_SECUREBITS, 0, 0, 0, 0); err != nil || bits&secbitNoroot != 0 {
-		return nil
-	}
-	var bset uint64
-	for v := 0; v <= int(last); v++ {
-		if in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(v), 0, 0, 0); err == nil && in == 1 {
-			bset |= 1 << uint(v)
-		}
+		return parsed.grantable(func(int) bool { return true }, 0)
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return nil
+		return nil // start will say
 	}
+	own := uint64(data[0].Permitted) | uint64(data[1].Permitted)<<32
 	inh := uint64(data[0].Inheritable) | uint64(data[1].Inheritable)<<32
-	return parsed.grantable(bset, inh)
+	// berth's own permitted set is within its bounding set and its
+	// inheritable set (its own execve): one capget answers for a
+	// config within it, and the bounding set is read only past it.
+	inBounding := func(v int) bool {
+		if own&^inh&(1<<uint(v)) != 0 {
+			return true
+		}
+		in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(v), 0, 0, 0)
+		return err != nil || in == 1 // unreadable: not refused here
+	}
+	return parsed.grantable(inBounding, inh)
 }
 
-// secbitNoroot is SECBIT_NOROOT: root gains no capabilities at execve.
-const secbitNoroot = 1
-
 // grantable applies capset(2)'s rules to the final sets, for an init
-// that starts with bounding set bset and inheritable set inh, and so
-// with permitted set bset|inh (root's execve), and that first drops its
-// bounding set to the config's: permitted cannot grow; effective must
-// be permitted; inheritable must be in the old inheritable set or the
-// (new) bounding set.
-func (c *Caps) grantable(bset, inh uint64) error {
-	mask := func(which capability.CapType) uint64 {
-		var m uint64
-		for _, v := range c.sets[which] {
-			m |= 1 << uint(v)
+// whose bounding set holds the capabilities inBounding reports, whose
+// inheritable set is inh, and whose permitted set is within both, and
+// which first drops its bounding set to the config's: permitted cannot
+// grow; effective must be permitted; inheritable must be in the old
+// inheritable set or the (new) bounding set.
+func (c *Caps) grantable(inBounding func(int) bool, inh uint64) error {
+	has := func(which capability.CapType, v int) bool {
+		return slices.Contains(c.sets[which], capability.Cap(v))
+	}
+	name := func(v int) string { return "CAP_" + strings.ToUpper(capability.Cap(v).String()) }
+	for v := range 64 {
+		if has(capability.PERMITTED, v) && inh&(1<<uint(v)) == 0 && !inBounding(v) {
+			return fmt.Errorf("process.capabilities.permitted: %s cannot be granted: berth's own bounding set lacks it, and the container has no user namespace of its own", name(v))
 		}
-		return m
 	}
-	first := func(m uint64) string {
-		for v := range 64 {
-			if m&(1<<uint(v)) != 0 {
-				return "CAP_" + strings.ToUpper(capability.Cap(v).String())
-			}
+	for v := range 64 {
+		if has(capability.EFFECTIVE, v) && !has(capability.PERMITTED, v) {
+			return fmt.Errorf("process.capabilities.effective: %s is not in process.capabilities.permitted (the kernel refuses an effective capability that is not permitted)", name(v))
 		}
-		return ""
 	}
-	bounding, effective, permitted, inheritable := mask(capability.BOUNDING), mask(capability.EFFECTIVE), mask(capability.PERMITTED), mask(capability.INHERITABLE)
-	if extra := permitted &^ (bset | inh); extra != 0 {
-		return fmt.Errorf("process.capabilities.permitted: %s cannot be granted: berth's own bounding set lacks it, and the container has no user namespace of its own", first(extra))
-	}
-	if extra := effective &^ permitted; extra != 0 {
-		return fmt.Errorf("process.capabilities.effective: %s is not in process.capabilities.permitted (the kernel refuses an effective capability that is not permitted)", first(extra))
-	}
-	if extra := inheritable &^ (inh | bounding&bset); extra != 0 {
-		if extra&^bounding != 0 {
-			return fmt.Errorf("process.capabilities.inheritable: %s is not in process.capabilities.bounding (the kernel refuses an inheritable capability outside the bounding set)", first(extra&^bounding))
+	for v := range 64 {
+		if !has(capability.INHERITABLE, v) || inh&(1<<uint(v)) != 0 {
+			continue
 		}
-		return fmt.Errorf("process.capabilities.inheritable: %s cannot be granted: berth's own bounding set lacks it, and the container has no user namespace of its own", first(extra))
+		if !has(capability.BOUNDING, v) {
+			return fmt.Errorf("process.capabilities.inheritable: %s is not in process.capabilities.bounding (the kernel refuses an inheritable capability outside the bounding set)", name(v))
+		}
+		if !inBounding(v) {
+			return fmt.Errorf("process.capabilities.inheritable: %s cannot be granted: berth's own bounding set lacks it, and the container has no user namespace of its own", name(v))
+		}
 	}
 	return nil
 }
