@@ -190,6 +190,8 @@ func directFailureError(p *nsenter.ExecProgram, f *nsenter.DirectFailure) error 
 		return caps.AmbientError(errno)
 	case nsenter.DirectNNP:
 		return errNoNewPrivs(errno)
+	case nsenter.DirectStdioOwner:
+		return errStdioOwner(int(f.Index), errno)
 	case nsenter.DirectExec:
 		if int(f.Index) < len(p.Candidates) {
 			return errExecve(p.Candidates[f.Index], errno)

@@ -61,6 +61,11 @@ func intGroups(gids []uint32) []int {
 func errSetgid(gid int, err error) error { return fmt.Errorf("setgid %d: %w", gid, err) }
 func errSetuid(uid int, err error) error { return fmt.Errorf("setuid %d: %w", uid, err) }
 
+// errStdioOwner: fd (0, 1 or 2) could not be given to the process's user.
+func errStdioOwner(fd int, err error) error {
+	return fmt.Errorf("give stdio fd %d to the process's user: %w", fd, err)
+}
+
 func errNoNewPrivs(err error) error { return fmt.Errorf("set no_new_privs: %w", err) }
 
 func errPdeathsig(err error) error { return fmt.Errorf("clear parent death signal: %w", err) }

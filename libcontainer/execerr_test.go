@@ -156,6 +156,8 @@ func directErrorCases(t *testing.T) []directErrorCase {
 			goErr(fmt.Errorf("open exec fifo: %w", unix.ENXIO))},
 		{"start: fifo write", nil, nsenter.DirectFailure{Kind: nsenter.DirectStart, Errno: unix.EPIPE, Index: 2},
 			goErr(fmt.Errorf("write exec fifo: %w", unix.EPIPE))},
+		{"stdio owner", nil, nsenter.DirectFailure{Kind: nsenter.DirectStdioOwner, Errno: unix.EIO, Index: 1},
+			goErr(errStdioOwner(1, unix.EIO))},
 	}
 }
 

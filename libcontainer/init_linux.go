@@ -584,8 +584,8 @@ func makeTerminal(sock *os.File, p *specs.Process, clearONLCR, bind bool) (*os.F
 // ownPty gives the pty to the process's user, for run and exec alike, as
 // runc does: its uid becomes the process's. Its group stays the one devpts
 // gave it when the mount chose one (gid=5, the tty group, in the default
-// config), and is the process's gid otherwise. Only the pty berth made is
-// touched, never a stdio file the caller passed. As under runc, an owner
+// config), and is the process's gid otherwise. (The caller's stdio
+// becomes the user's too, its uid only: ownStdio.) As under runc, an owner
 // the namespace cannot map (EINVAL, EPERM) leaves the pty as it is.
 func ownPty(peer *os.File, u specs.User) error {
 	var st unix.Stat_t
@@ -791,6 +791,9 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *exec
 	if err := utils.CloseExecFrom(3 + cfg.PreserveFds); err != nil {
 		return err
 	}
+	if err := ownStdio(int(p.User.UID)); err != nil {
+		return err
+	}
 	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
 	// the process may be about to lose (Docker's default: its profile,
 	// no no_new_privs, no CAP_SYS_ADMIN). Load it while init still holds
@@ -849,6 +852,29 @@ func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *exec
 		return &shownError{err}
 	}
 	return err
+}
+
+// ownStdio makes the process's stdio its user's, as under runc: a
+// process that is not root can then reopen it (/dev/stdout,
+// /proc/self/fd/1), which a pipe or file of root's with mode 0600
+// refuses. Only the owner changes; /dev/null, what the user owns already,
+// and what init may not chown (an owner not mapped in the user namespace:
+// EPERM; a read-only filesystem: EROFS) are left as they are. Done before
+// any filter goes in (direct_exec.c's own_stdio is the same step).
+func ownStdio(uid int) error {
+	for fd := 0; fd < 3; fd++ {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil {
+			continue // not open: nothing to own
+		}
+		if int(st.Uid) == uid || (st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 3)) {
+			continue
+		}
+		if err := unix.Fchown(fd, uid, -1); err != nil && !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EROFS) {
+			return errStdioOwner(fd, err)
+		}
+	}
+	return nil
 }
 
 // enterCwdEarly changes to the process's cwd with init's own

@@ -107,6 +107,9 @@ const (
 	// DirectStart: the start did not come (index 0: the 'S' message,
 	// 1: reopening exec.fifo, 2: writing it).
 	DirectStart
+	// DirectStdioOwner: the process's stdio could not be made its user's
+	// (index: the fd).
+	DirectStdioOwner
 	// DirectKinds follows the last kind (a new kind goes above it): the
 	// runtime's tests word every kind below it.
 	DirectKinds

@@ -121,6 +121,7 @@ enum {
 	XK_CAPGET,
 	XK_KEYRING,		/* direct init: the session keyring */
 	XK_START,		/* direct init: index 0 the 'S' message, 1 exec.fifo's open, 2 its write */
+	XK_STDIO_OWNER,		/* index: the fd */
 };
 
 /* Returns 1 if type is a program attribute (then parsed), 0 if not. */

@@ -49,6 +49,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -867,6 +868,29 @@ static void apply_final_caps(void)
 	}
 }
 
+/*
+ * The process's stdio becomes its user's, as under runc: a process that
+ * is not root can then reopen it (/dev/stdout, /proc/self/fd/1), which a
+ * pipe or file of root's with mode 0600 refuses. Only the owner changes;
+ * /dev/null, what the user owns already, and what init may not chown (an
+ * owner not mapped in the user namespace: EPERM; a read-only filesystem:
+ * EROFS) are left as they are. Done before any filter goes in.
+ */
+static void own_stdio(void)
+{
+	struct stat st;
+	int fd;
+
+	for (fd = 0; fd < 3; fd++) {
+		if (fstat(fd, &st) < 0)
+			continue; /* not open: nothing to own */
+		if (st.st_uid == prog.uid || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)))
+			continue;
+		if (fchown(fd, prog.uid, (gid_t)-1) < 0 && errno != EPERM && errno != EROFS)
+			fail(XK_STDIO_OWNER, errno, (uint32_t)fd);
+	}
+}
+
 static void set_user(void)
 {
 	/* The raw calls: this process has one thread, no libc bookkeeping. */
@@ -950,6 +974,7 @@ void direct_exec_run(int sock)
 	prog.argv[prog.argc] = NULL;
 	retry_cwd = enter_cwd_early();
 	close_exec_from(prog.close_from);
+	own_stdio();
 	early = (prog.flags & EXEC_F_SECCOMP) && !(prog.flags & EXEC_F_NNP);
 	if (early)
 		load_seccomp();

@@ -246,7 +246,7 @@ func TestDirectKindsMatchC(t *testing.T) {
 		{"keepcapsclear", DirectKeepcapsClear}, {"setgroups", DirectSetgroups}, {"setgid", DirectSetgid},
 		{"setuid", DirectSetuid}, {"capset", DirectCapset}, {"ambient", DirectAmbient}, {"nnp", DirectNNP},
 		{"exec", DirectExec}, {"pdeathsig", DirectPdeathsig}, {"capget", DirectCapget},
-		{"keyring", DirectKeyring}, {"start", DirectStart},
+		{"keyring", DirectKeyring}, {"start", DirectStart}, {"stdioowner", DirectStdioOwner},
 	}
 	if len(names) != len(goKinds) || len(goKinds) != int(DirectKinds)-1 {
 		t.Fatalf("direct.h has %d kinds %v, the Go side %d (DirectKinds %d)", len(names), names, len(goKinds), DirectKinds)

@@ -37,6 +37,26 @@ status_field() {
 	[ "${lines[4]}" = "Groups: 10 20 1001 " ] || [ "${lines[4]}" = "Groups: 10 20 1001" ]
 }
 
+@test "proc-stdio-owner: the process's stdio is its user's (not /dev/null): a non-root process reopens /dev/stdout, as under runc" {
+	update_config '.process.user = {uid: 1000, gid: 1000}'
+	# stdout: berth's helper gives a file of root's (mode 0644); stdin is
+	# the host's /dev/null, which must stay root's.
+	# (appended last: the file's first fd writes from offset 0)
+	run_ct proc-stdio "stat -L -c '%u %g' /proc/self/fd/1 /proc/self/fd/0; echo reopened >>/dev/stdout"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1000 0" ] # only the owner changes
+	[ "${lines[1]}" = "0 0" ]
+	[ "${lines[2]}" = reopened ]
+	[ "$(stat -c %u /dev/null)" = 0 ]
+	# an exec process's too (a direct exec here, a Go one under BERTH_GO_INIT)
+	set_args sleep 1000
+	berth run -d --bundle "$BUNDLE" proc-stdio-x
+	run berth exec --user 2000 proc-stdio-x sh -c "stat -L -c %u /proc/self/fd/1; echo again >>/proc/self/fd/1"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 2000 ]
+	[ "${lines[1]}" = again ]
+}
+
 @test "proc: root by default with no supplementary groups" {
 	run_ct proc-root "grep -E '^(Uid|Groups):' /proc/self/status | tr -s '\t ' ' '"
 	[ "$status" -eq 0 ]
