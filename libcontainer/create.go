@@ -416,7 +416,7 @@ func (cr *creation) sendConfig() error {
 		defer unix.Close(aheadFd)
 		fds = []int{aheadFd}
 	}
-	if err := moveNetDevices(cr.o.Spec, cr.o.Rootless, aheadFd, cr.proc.pid); err != nil {
+	if err := setUpNetNS(cr.o.Spec, cr.o.Rootless, aheadFd, cr.proc.pid); err != nil {
 		return err
 	}
 	return cr.r.sendConfig(cr.cfg, fds...)

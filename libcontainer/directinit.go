@@ -170,7 +170,7 @@ func (cr *creation) runDirectInit() error {
 			return directInitError(d, err)
 		}
 	}
-	if err := moveNetDevices(cr.o.Spec, cr.o.Rootless, aheadFd, pid); err != nil {
+	if err := setUpNetNS(cr.o.Spec, cr.o.Rootless, aheadFd, pid); err != nil {
 		return err
 	}
 	// rootfs, beside the cgroup

@@ -17,6 +17,7 @@ import (
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/dinit"
 	"github.com/berth-runtime/berth/libcontainer/exeseal"
+	"github.com/berth-runtime/berth/libcontainer/netdev"
 	"github.com/berth-runtime/berth/libcontainer/nsenter"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
@@ -537,6 +538,9 @@ func newNetNS() netNS {
 		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			err = fmt.Errorf("open new network namespace: %w", err)
+		} else if err = netdev.LoopbackUp(); err != nil {
+			unix.Close(fd)
+			fd = -1
 		}
 		ch <- netNSResult{fd, err}
 		if unix.Setns(old, unix.CLONE_NEWNET) == nil {

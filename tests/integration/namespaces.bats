@@ -96,6 +96,35 @@ join() {
 	[ "$output" = lo ]
 }
 
+@test "ns-lo: a network namespace made for the container has lo up, as under runc (made ahead, and by init's clone with a user namespace); a joined one is left as it is" {
+	# IFF_UP|IFF_LOOPBACK is 0x9; a new namespace's lo is 0x8 (down)
+	set_args sh -c 'cat /sys/class/net/lo/flags; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo reached'
+	update_config '.process.capabilities |= with_entries(.value += ["CAP_NET_RAW"])' # ping's raw socket
+	run berth run --bundle "$BUNDLE" ns-lo
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0x9 ]
+	[ "${lines[1]}" = reached ]
+	cp "$BUNDLE/config.json" "$TEST_TMP/orig.json"
+	update_config '.linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+	chmod 711 "$TEST_TMP"
+	set_args cat /sys/class/net/lo/flags
+	run berth run --bundle "$BUNDLE" ns-lo-user
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 0x9 ]
+	cp "$TEST_TMP/orig.json" "$BUNDLE/config.json"
+	start_holder --net
+	join network "/proc/$HOLDER/ns/net"
+	set_args cat /sys/class/net/lo/flags
+	run berth run --bundle "$BUNDLE" ns-lo-join
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 0x8 ]
+}
+
 @test "ns: the new network namespace is the one /proc/PID/ns/net names, from create on" {
 	# berth makes the namespace ahead of the clone and init joins it:
 	# what a prestart hook (CNI) and clients read at /proc/PID/ns/net
