@@ -432,8 +432,11 @@ func validateLinux(spec *specs.Spec) error {
 		if !filepath.IsAbs(d.Path) {
 			return fmt.Errorf("linux.devices: path %q must be absolute", d.Path)
 		}
-		if !strings.HasPrefix(filepath.Clean(d.Path), "/dev/") {
-			return fmt.Errorf("linux.devices: path %q must be under /dev", d.Path)
+		// Anywhere in the container's filesystem, as the spec allows
+		// (made beneath the root, never through a link out of it), but
+		// not the root itself.
+		if filepath.Clean(d.Path) == "/" {
+			return fmt.Errorf("linux.devices: path %q names the container's root", d.Path)
 		}
 		switch d.Type {
 		case "c", "b", "u", "p":

@@ -282,6 +282,30 @@ shared_src() {
 	[ "${lines[2]}" = "fifo 0:0 644 0:0" ]
 }
 
+@test "mnt-devpath: linux.devices outside /dev are made where they say (the spec allows any path), beneath the root; a read-only root takes them too" {
+	update_config '.linux.devices = [
+		{path: "/foo-dev", type: "b", major: 10, minor: 229},
+		{path: "/subdir/foo-dev", type: "c", major: 1, minor: 3},
+		{path: "/mnt/", type: "p"}]'
+	run_ct mnt-devpath 'stat -c "%F %t:%T" /foo-dev /subdir/foo-dev /mnt'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "block special file a:e5" ]
+	[ "${lines[1]}" = "character special file 1:3" ]
+	[ "${lines[2]}" = "fifo 0:0" ]
+	# made in the bundle's rootfs, as under runc
+	[ -b "$BUNDLE/rootfs/foo-dev" ]
+	rm -rf "$BUNDLE/rootfs/foo-dev" "$BUNDLE/rootfs/subdir"
+	# a link in the image leads nowhere outside the root
+	ln -s /tmp "$BUNDLE/rootfs/devlink"
+	update_config '.root.readonly = true | .linux.devices = [{path: "/devlink/x", type: "c", major: 1, minor: 3}]'
+	run_ct mnt-devpath2 'stat -c "%F" /tmp/x'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "character special file" ]
+	[ ! -e /tmp/x ]
+}
+
 @test "mnt: linux.devices overrides a default device" {
 	update_config '.linux.devices = [{path: "/dev/null", type: "c", major: 1, minor: 3, fileMode: 438, uid: 1234, gid: 1234}]'
 	run_ct mnt-devover 'stat -c "%t:%T %u" /dev/null'
