@@ -59,7 +59,7 @@ func Run(kind string, hooks []specs.Hook, state *specs.State) error {
 		return fmt.Errorf("encode state for %s hooks: %w", kind, err)
 	}
 	for i, h := range hooks {
-		if err := runOne(h, input); err != nil {
+		if err := runOne(h, input, runtimeSide(kind)); err != nil {
 			return hookError(kind, i, err)
 		}
 	}
@@ -80,7 +80,7 @@ func RunWarn(kind string, hooks []specs.Hook, state *specs.State) {
 		return
 	}
 	for i, h := range hooks {
-		if err := runOne(h, input); err != nil {
+		if err := runOne(h, input, runtimeSide(kind)); err != nil {
 			logrus.Warn(hookError(kind, i, err))
 		}
 	}
@@ -110,7 +110,21 @@ func WithDefaultEnv(hooks []specs.Hook, env []string) []specs.Hook {
 // comes, so a hook printing without end cannot grow berth.
 const maxOutput = 512
 
-func runOne(h specs.Hook, input []byte) error {
+// runtimeSide: the kinds that run in the runtime's namespaces, from the
+// runtime. One of them without an env of its own inherits the runtime's
+// environment, as under runc and crun (a hook finds its tools through
+// PATH); "env": [] is an empty one. The kinds run in the container (from
+// init, whose environment is berth's to hand over) get none, or the
+// process's through WithDefaultEnv.
+func runtimeSide(kind string) bool {
+	switch kind {
+	case Prestart, CreateRuntime, Poststart, Poststop:
+		return true
+	}
+	return false
+}
+
+func runOne(h specs.Hook, input []byte, inherit bool) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
 		var cancel context.CancelFunc
@@ -121,10 +135,8 @@ func runOne(h specs.Hook, input []byte) error {
 	if len(h.Args) > 0 {
 		cmd.Args = h.Args
 	}
-	// The spec gives the hook exactly the environment in its config;
-	// berth's own environment must not leak into it.
 	cmd.Env = h.Env
-	if cmd.Env == nil {
+	if cmd.Env == nil && !inherit {
 		cmd.Env = []string{}
 	}
 	cmd.Stdin = bytes.NewReader(input)

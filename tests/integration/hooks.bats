@@ -275,17 +275,24 @@ nothing_left() {
 	[[ "$output" == *"error running startContainer hook #0: error running hook: exit status 4"* ]]
 }
 
-@test "hk-start-env: a startContainer hook without env gets the process's environment (as runc)" {
+@test "hk-start-env: a startContainer hook without env gets the process's environment, a runtime-side one berth's (as runc and crun)" {
 	update_config --arg d "$REC" '.process.env = ["PATH=/bin:/usr/bin", "PROC_VAR=from-process"]
 		| .hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "env >\"$0/sc.env\"", $d]}]
-		| .hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "env >\"$0/cr.env\"", $d]}]'
+		| .hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "env >\"$0/cr.env\"", $d]}]
+		| .hooks.prestart = [{"path": "/bin/sh", "args": ["sh", "-c", "env >\"$0/ps.env\"", $d], "env": []}]'
 	set_args true
+	export BERTH_CALLER_VAR=from-berth
 	run berth run --bundle "$BUNDLE" hk-senv
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -x PROC_VAR=from-process "$REC/sc.env"
-	# a runtime-side hook gets nothing of the process's (nor berth's)
+	! grep -q BERTH_CALLER_VAR "$REC/sc.env"
+	# a runtime-side hook gets berth's environment (its PATH to find its
+	# tools), nothing of the process's; "env": [] is an empty one
+	grep -x BERTH_CALLER_VAR=from-berth "$REC/cr.env"
+	grep -x "PATH=$PATH" "$REC/cr.env"
 	! grep -q PROC_VAR "$REC/cr.env"
+	! grep -q BERTH_CALLER_VAR "$REC/ps.env"
 	# a hook's own env is kept
 	update_config '.hooks.startContainer[0].env = ["OWN=1"]'
 	run berth run --bundle "$BUNDLE" hk-senv2
