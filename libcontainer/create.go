@@ -510,6 +510,14 @@ func (cr *creation) finish(err error) {
 		removeIntelRdt(cr.st, cr.o.Spec.Linux.IntelRdt) // what applyIntelRdt made
 		cr.cg.destroy()
 		os.RemoveAll(cr.dir.path)
+		// The container is destroyed: its poststop hooks run, as the
+		// spec's lifecycle goes on after a failed prestart,
+		// createRuntime or createContainer hook (its steps 12 and 13),
+		// and as runc does after any failed create.
+		if hs := hooks.List(cr.o.Spec.Hooks, hooks.Poststop); len(hs) > 0 {
+			state := cr.c.specState(Stopped)
+			hooks.RunWarn(hooks.Poststop, hs, &state)
+		}
 	} else {
 		if cr.proc.conn != nil {
 			cr.proc.conn.Close()

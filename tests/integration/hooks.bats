@@ -144,6 +144,23 @@ nothing_left() {
 	done
 }
 
+@test "hk-poststop-failed: a failed create runs the poststop hooks once it has undone itself (spec: a failed create hook goes on at steps 12 and 13), as runc" {
+	update_config --arg d "$REC" '.hooks.createRuntime = [{"path": "/bin/false"}]
+		| .hooks.poststop = [{"path": "/bin/sh", "args": ["sh", "-c", "cat >\"$0/poststop.state\"", $d]}]'
+	set_args true
+	run berth create --bundle "$BUNDLE" hk-psf
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"error running createRuntime hook #0"* ]]
+	jq -e '.id == "hk-psf" and .status == "stopped"' "$REC/poststop.state"
+	[ ! -e "$STATE_ROOT/hk-psf" ]
+	# and after a failure that is not a hook's (a mount the kernel refuses)
+	rm -f "$REC/poststop.state"
+	update_config 'del(.hooks.createRuntime) | .mounts += [{"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["size=not-a-size"]}]'
+	run berth run --bundle "$BUNDLE" hk-psf2
+	[ "$status" -ne 0 ]
+	jq -e '.id == "hk-psf2" and .status == "stopped"' "$REC/poststop.state"
+}
+
 @test "hk-timeout: a hook that outlives its timeout is killed and fails create" {
 	update_config --arg d "$REC" '.hooks.createRuntime = [{"path": "/bin/sh",
 		"args": ["sh", "-c", "echo $$ >\"$0/hang.pid\"; exec sleep 60", $d], "timeout": 1}]'
