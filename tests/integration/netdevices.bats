@@ -147,8 +147,9 @@ $1" 3>&-
 		ip link set nd-hv up
 		ip addr add 10.199.4.2/24 dev nd-v
 		b run -d --bundle "$BUNDLE" nd-events
-		# Traffic through the veth: pings from the container to the host end.
-		b exec nd-events ping -c 3 -W 1 10.199.4.1 >&2 || true
+		# Traffic through the veth: pings from the container to the host
+		# end (ping needs CAP_NET_RAW), answered before the stats are read.
+		b exec --cap CAP_NET_RAW nd-events ping -c 3 -W 2 10.199.4.1 >&2
 		"$BERTH" --root "$STATE_ROOT" events --stats nd-events
 		b delete --force nd-events'
 	echo "$output"
