@@ -526,12 +526,18 @@ func (c *Container) Destroy(force bool) error {
 	// after it is deleted); one whose create never finished ran none of
 	// its other hooks either.
 	if sum, err := c.state.Summary(); err == nil && c.state.CreatorPid == 0 {
-		if hs := hooks.List(sum.Hooks, hooks.Poststop); len(hs) > 0 {
-			state := c.specState(Stopped)
-			hooks.RunWarn(hooks.Poststop, hs, &state)
-		}
+		c.runPoststop(sum.Hooks)
 	}
 	return nil
+}
+
+// runPoststop runs the poststop hooks of h for the destroyed container;
+// their failures are warnings (spec).
+func (c *Container) runPoststop(h *specs.Hooks) {
+	if hs := hooks.List(h, hooks.Poststop); len(hs) > 0 {
+		state := c.specState(Stopped)
+		hooks.RunWarn(hooks.Poststop, hs, &state)
+	}
 }
 
 // killAndWait SIGKILLs everything in the container and waits until init

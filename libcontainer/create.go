@@ -189,8 +189,7 @@ func validateCreate(o *CreateOpts) error {
 	if err := configs.Validate(o.Spec, o.Bundle); err != nil {
 		return err
 	}
-	caps.Warn(o.Spec.Process.Capabilities)
-	if err := caps.Grantable(o.Spec.Process.Capabilities, configs.HasNamespace(o.Spec, specs.UserNamespace)); err != nil {
+	if err := caps.Warn(o.Spec.Process.Capabilities).Grantable(configs.HasNamespace(o.Spec, specs.UserNamespace)); err != nil {
 		return err
 	}
 	if sc := o.Spec.Linux.Seccomp; sc != nil {
@@ -514,10 +513,7 @@ func (cr *creation) finish(err error) {
 		// spec's lifecycle goes on after a failed prestart,
 		// createRuntime or createContainer hook (its steps 12 and 13),
 		// and as runc does after any failed create.
-		if hs := hooks.List(cr.o.Spec.Hooks, hooks.Poststop); len(hs) > 0 {
-			state := cr.c.specState(Stopped)
-			hooks.RunWarn(hooks.Poststop, hs, &state)
-		}
+		cr.c.runPoststop(cr.o.Spec.Hooks)
 	} else {
 		if cr.proc.conn != nil {
 			cr.proc.conn.Close()

@@ -23,10 +23,16 @@ func applyIntelRdt(st *State, spec *specs.Spec, pid int) error {
 	if err != nil {
 		return err
 	}
+	st.recordIntelRdt(made)
+	return nil
+}
+
+// recordIntelRdt keeps in st what intelrdt.Apply made, when it made
+// anything (State.IntelRdt).
+func (st *State) recordIntelRdt(made intelrdt.Made) {
 	if made != (intelrdt.Made{}) {
 		st.IntelRdt = &made
 	}
-	return nil
 }
 
 // joinIntelRdt puts an exec process (pid) in the container's resctrl

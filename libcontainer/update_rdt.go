@@ -46,9 +46,7 @@ func (c *Container) UpdateIntelRdt(l3, mb string) error {
 		if err != nil {
 			return err
 		}
-		if made != (intelrdt.Made{}) {
-			c.state.IntelRdt = &made
-		}
+		c.state.recordIntelRdt(made)
 		spec.Linux.IntelRdt = r
 	} else if err := intelrdt.Update(root, c.state.ID, r); err != nil {
 		return err

@@ -6,6 +6,7 @@ package caps
 import (
 	"fmt"
 	"maps"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -74,12 +75,14 @@ func Parse(c *specs.LinuxCapabilities) (*Caps, []string) {
 
 // Warn logs, as warnings, what Parse leaves out of c: runc's behaviour
 // for a config it can run but not exactly as written (a runc 1.1 spec's
-// ambient set without inheritable, a capability this kernel lacks).
-func Warn(c *specs.LinuxCapabilities) {
-	_, warnings := Parse(c)
+// ambient set without inheritable, a capability this kernel lacks). It
+// returns what Parse kept.
+func Warn(c *specs.LinuxCapabilities) *Caps {
+	parsed, warnings := Parse(c)
 	for _, w := range warnings {
 		logrus.Warn(w)
 	}
+	return parsed
 }
 
 // ApplyBounding drops every capability not in the bounding set. It is
@@ -149,15 +152,17 @@ func (c *Caps) Masks() (bounding, effective, permitted, inheritable, ambient uin
 	if err != nil {
 		return 0, 0, 0, 0, 0, 0, ReadError(err)
 	}
-	mask := func(which capability.CapType) uint64 {
-		var m uint64
-		for _, v := range c.sets[which] {
-			m |= 1 << uint(v)
-		}
-		return m
+	return c.mask(capability.BOUNDING), c.mask(capability.EFFECTIVE), c.mask(capability.PERMITTED),
+		c.mask(capability.INHERITABLE), c.mask(capability.AMBIENT), uint32(l), nil
+}
+
+// mask is the set which as a bit mask.
+func (c *Caps) mask(which capability.CapType) uint64 {
+	var m uint64
+	for _, v := range c.sets[which] {
+		m |= 1 << uint(v)
 	}
-	return mask(capability.BOUNDING), mask(capability.EFFECTIVE), mask(capability.PERMITTED),
-		mask(capability.INHERITABLE), mask(capability.AMBIENT), uint32(l), nil
+	return m
 }
 
 // Grantable refuses, at create, sets that init could not apply at start:
@@ -170,13 +175,12 @@ func (c *Caps) Masks() (bounding, effective, permitted, inheritable, ambient uin
 // outside its bounding set and its inheritable set, which it keeps:
 // berth's. Only what is outside both is refused, which holds whatever
 // the execve grants (root's rule, SECBIT_NOROOT, file capabilities).
-func Grantable(c *specs.LinuxCapabilities, userNS bool) error {
-	parsed, _ := Parse(c)
-	if parsed == nil {
+func (c *Caps) Grantable(userNS bool) error {
+	if c == nil {
 		return nil
 	}
 	if userNS {
-		return parsed.grantable(func(int) bool { return true }, 0)
+		return c.grantable(func(int) bool { return true }, 0)
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
@@ -195,7 +199,7 @@ func Grantable(c *specs.LinuxCapabilities, userNS bool) error {
 		in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(v), 0, 0, 0)
 		return err != nil || in == 1 // unreadable: not refused here
 	}
-	return parsed.grantable(inBounding, inh)
+	return c.grantable(inBounding, inh)
 }
 
 // grantable applies capset(2)'s rules to the final sets, for an init
@@ -205,25 +209,21 @@ func Grantable(c *specs.LinuxCapabilities, userNS bool) error {
 // grow; effective must be permitted; inheritable must be in the old
 // inheritable set or the (new) bounding set.
 func (c *Caps) grantable(inBounding func(int) bool, inh uint64) error {
-	has := func(which capability.CapType, v int) bool {
-		return slices.Contains(c.sets[which], capability.Cap(v))
-	}
+	bounding, effective, permitted, inheritable := c.mask(capability.BOUNDING), c.mask(capability.EFFECTIVE), c.mask(capability.PERMITTED), c.mask(capability.INHERITABLE)
 	name := func(v int) string { return "CAP_" + strings.ToUpper(capability.Cap(v).String()) }
 	for v := range 64 {
-		if has(capability.PERMITTED, v) && inh&(1<<uint(v)) == 0 && !inBounding(v) {
+		if permitted&^inh&(1<<uint(v)) != 0 && !inBounding(v) {
 			return fmt.Errorf("process.capabilities.permitted: %s cannot be granted: berth's own bounding set lacks it, and the container has no user namespace of its own", name(v))
 		}
 	}
-	for v := range 64 {
-		if has(capability.EFFECTIVE, v) && !has(capability.PERMITTED, v) {
-			return fmt.Errorf("process.capabilities.effective: %s is not in process.capabilities.permitted (the kernel refuses an effective capability that is not permitted)", name(v))
-		}
+	if extra := effective &^ permitted; extra != 0 {
+		return fmt.Errorf("process.capabilities.effective: %s is not in process.capabilities.permitted (the kernel refuses an effective capability that is not permitted)", name(bits.TrailingZeros64(extra)))
 	}
 	for v := range 64 {
-		if !has(capability.INHERITABLE, v) || inh&(1<<uint(v)) != 0 {
+		if inheritable&^inh&(1<<uint(v)) == 0 {
 			continue
 		}
-		if !has(capability.BOUNDING, v) {
+		if bounding&(1<<uint(v)) == 0 {
 			return fmt.Errorf("process.capabilities.inheritable: %s is not in process.capabilities.bounding (the kernel refuses an inheritable capability outside the bounding set)", name(v))
 		}
 		if !inBounding(v) {

@@ -144,22 +144,14 @@ const invalidID = 1<<32 - 1
 // setresuid/setgroups, which init reaches only at start; runc's create
 // fails on it.
 func validateUserMapped(u specs.User, uids, gids []specs.LinuxIDMapping) error {
-	mapped := func(id uint32, ms []specs.LinuxIDMapping) bool {
-		for _, m := range ms {
-			if uint64(id) >= uint64(m.ContainerID) && uint64(id) < uint64(m.ContainerID)+uint64(m.Size) {
-				return true
-			}
-		}
-		return false
-	}
-	if !mapped(u.UID, uids) {
+	if _, ok := HostID(uids, u.UID); !ok {
 		return fmt.Errorf("process.user.uid %d is not mapped in the user namespace (linux.uidMappings)", u.UID)
 	}
-	if !mapped(u.GID, gids) {
+	if _, ok := HostID(gids, u.GID); !ok {
 		return fmt.Errorf("process.user.gid %d is not mapped in the user namespace (linux.gidMappings)", u.GID)
 	}
 	for _, g := range u.AdditionalGids {
-		if !mapped(g, gids) {
+		if _, ok := HostID(gids, g); !ok {
 			return fmt.Errorf("process.user.additionalGids: %d is not mapped in the user namespace (linux.gidMappings)", g)
 		}
 	}

@@ -2,7 +2,6 @@ package netdev
 
 import (
 	"fmt"
-	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,21 +32,4 @@ func LoopbackUp() error {
 		return fmt.Errorf("set lo up: %w", err)
 	}
 	return nil
-}
-
-// LoopbackUpIn is LoopbackUp for the network namespace nsFd refers to,
-// from a thread that enters it and is never unlocked, so it ends with
-// its goroutine and no thread of the runtime is left in the container's
-// namespace.
-func LoopbackUpIn(nsFd int) error {
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Setns(nsFd, unix.CLONE_NEWNET); err != nil {
-			ch <- fmt.Errorf("set lo up: enter the container's network namespace: %w", err)
-			return
-		}
-		ch <- LoopbackUp()
-	}()
-	return <-ch
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -195,24 +194,11 @@ func notOwnNamespace(nsFd int) error {
 }
 
 // connIn makes a netlink socket in the namespace nsFd refers to: a socket
-// stays in the namespace it was made in. The thread that enters it is
-// never unlocked, so it ends with its goroutine and no thread of the
-// runtime is left in the container's namespace.
-func connIn(nsFd int) (*conn, error) {
-	type result struct {
-		c   *conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Setns(nsFd, unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("linux.netDevices: enter the container's network namespace: %w", err)}
-			return
-		}
-		c, err := newConn()
-		ch <- result{c, err}
-	}()
-	r := <-ch
-	return r.c, r.err
+// stays in the namespace it was made in.
+func connIn(nsFd int) (c *conn, err error) {
+	err = InNetNS(nsFd, "linux.netDevices", func() error {
+		c, err = newConn()
+		return err
+	})
+	return c, err
 }
