@@ -32,7 +32,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export PATH=/usr/local/go/bin:$PATH
 
-version=${RUNC_SUITE_VERSION:-v1.5.3}
+version=${RUNC_SUITE_VERSION:-v1.6.0-rc.1}
 work=${RUNC_SUITE_DIR:-/var/tmp/berth-runc-suite-$version}
 runtime=$repo/berth
 expected=
@@ -70,7 +70,9 @@ if [ ! -d "$work/tests/integration" ]; then
 	rm -rf "$work.tmp"
 	cp -r "$src" "$work.tmp"
 	chmod -R u+w "$work.tmp"
-	find "$work.tmp/tests" -name '*.sh' -exec chmod +x {} +
+	# Module zips keep no file modes: the scripts, and the runc wrapper that
+	# newer suites' helpers.bash runs from PATH (tests/integration/bin).
+	find "$work.tmp/tests" \( -name '*.sh' -o -path '*/integration/bin/*' \) -type f -exec chmod +x {} +
 	(cd "$work.tmp" && GOFLAGS=-mod=mod go build -o tests/cmd/_bin/ ./tests/cmd/... &&
 		GOFLAGS=-mod=mod go build -tags seccomp -o tests/cmd/_bin/seccompagent ./tests/cmd/seccompagent)
 	mv "$work.tmp" "$work"
