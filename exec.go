@@ -34,6 +34,7 @@ func execCommand() *cli.Command {
 			&cli.StringFlag{Name: "pid-file", Usage: "file to write the process's host pid to"},
 			&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
 			&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the process"},
+			&cli.StringFlag{Name: "exec-wait-fifo", Usage: "a fifo the process opens for writing just before execve: it waits for a reader, then writes one byte"},
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
 			&cli.StringFlag{Name: "cwd", Usage: "current working directory in the container"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables (KEY=VALUE)"},
@@ -146,7 +147,7 @@ func execOpts(cmd *cli.Command, id string, detach bool, sigs chan os.Signal, ter
 	}
 	opts := &libcontainer.ExecOpts{
 		Process: p, PreserveFds: preserve, IgnorePaused: cmd.Bool("ignore-paused"),
-		SubCgroups: sub, Signals: sigs,
+		SubCgroups: sub, Signals: sigs, ExecWaitFifo: cmd.String("exec-wait-fifo"),
 	}
 	if !p.Terminal {
 		opts.Stdin, opts.Stdout, opts.Stderr = os.Stdin, os.Stdout, os.Stderr

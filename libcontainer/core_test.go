@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -139,6 +140,45 @@ func TestExecConfig(t *testing.T) {
 	want := []step{stepConfig, stepCgroupJoin, stepEnter, stepSeccompFd, stepExecve}
 	if !reflect.DeepEqual(cfg.Steps, want) {
 		t.Errorf("exec steps %v, want %v", cfg.Steps, want)
+	}
+	// --exec-wait-fifo: the wait is the last step before execve.
+	cfg = c.execConfig(&ExecOpts{Process: proc, ExecWaitFifo: "/run/w.fifo"}, stepCgroupJoin)
+	want = []step{stepConfig, stepCgroupJoin, stepEnter, stepSeccompFd, stepExecWait, stepExecve}
+	if !reflect.DeepEqual(cfg.Steps, want) {
+		t.Errorf("exec steps with a wait fifo %v, want %v", cfg.Steps, want)
+	}
+}
+
+// The handle of --exec-wait-fifo is taken without blocking and without
+// becoming a writer; anything but a fifo is refused.
+func TestOpenExecWaitFifo(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "w.fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := openExecWaitFifo(fifo)
+	if err != nil {
+		t.Fatalf("a fifo: %v", err)
+	}
+	defer h.Close()
+	// An O_PATH handle, close-on-exec: it opens nothing for writing.
+	fl, err := unix.FcntlInt(h.Fd(), unix.F_GETFL, 0)
+	if err != nil || fl&unix.O_PATH == 0 {
+		t.Errorf("handle flags %#x (%v): want O_PATH", fl, err)
+	}
+	if fd, err := unix.FcntlInt(h.Fd(), unix.F_GETFD, 0); err != nil || fd&unix.FD_CLOEXEC == 0 {
+		t.Errorf("handle not close-on-exec: %#x, %v", fd, err)
+	}
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openExecWaitFifo(plain); err == nil || !strings.Contains(err.Error(), "is not a fifo") {
+		t.Errorf("a regular file: %v, want \"is not a fifo\"", err)
+	}
+	if _, err := openExecWaitFifo(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "failed to open exec wait fifo") || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing path: %v", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-runtime/berth/libcontainer/caps"
 	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
+	"github.com/berth-runtime/berth/libcontainer/nsenter"
 )
 
 // ExecOpts are the inputs of `berth exec`.
@@ -40,6 +41,10 @@ type ExecOpts struct {
 	// (which must exist) of the container's cgroup to run the process in,
 	// relative to it.
 	SubCgroups map[string]string
+	// ExecWaitFifo, a fifo's path (runc's --exec-wait-fifo): the process,
+	// once set up, waits before its execve until a reader opens the fifo,
+	// and writes one byte to it; Exec returns before that wait.
+	ExecWaitFifo string
 	// Signals, when set, gets the signals a foreground exec forwards
 	// (ForwardedSignals): registered once the process exists, before it
 	// runs its program.
@@ -138,6 +143,13 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	if err != nil {
 		return nil, err
 	}
+	var waitFifo *os.File
+	if o.ExecWaitFifo != "" {
+		if waitFifo, err = openExecWaitFifo(o.ExecWaitFifo); err != nil {
+			return nil, err
+		}
+		defer waitFifo.Close()
+	}
 	stdin, stdout, stderr := o.Stdin, o.Stdout, o.Stderr
 	if stdin == nil || stdout == nil || stderr == nil {
 		// A terminal process replaces its stdio with the pty; until then
@@ -158,9 +170,11 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		return nil, err
 	}
 	debug := logrus.IsLevelEnabled(logrus.DebugLevel)
-	direct, err := directProgram(spec, o, debug) // directexec.go
-	if err != nil {
-		return nil, err
+	var direct *nsenter.ExecProgram
+	if waitFifo == nil { // the wait is a step of the Go exec process's
+		if direct, err = directProgram(spec, o, debug); err != nil { // directexec.go
+			return nil, err
+		}
 	}
 	initPid := 0
 	if len(o.SubCgroups) == 0 {
@@ -177,7 +191,7 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	l := &launch{
 		Spec: spec, InitPid: c.state.InitPid,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		ExtraFiles: extra, Console: o.ConsoleSocket, CgroupFD: cloneFD, Seal: seal.Take(),
+		ExtraFiles: extra, Fifo: waitFifo, Console: o.ConsoleSocket, CgroupFD: cloneFD, Seal: seal.Take(),
 		OOMScoreAdj: o.Process.OOMScoreAdj, Direct: direct,
 	}
 	var proc *started
@@ -231,7 +245,11 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		proc.cmd.Process.Release()
 	}
 	if debug {
-		logrus.Debugf("exec %s: process %d set up and executed %q", c.state.ID, proc.pid, o.Process.Args[0])
+		if o.ExecWaitFifo != "" {
+			logrus.Debugf("exec %s: process %d set up; it runs %q once %s has a reader", c.state.ID, proc.pid, o.Process.Args[0], o.ExecWaitFifo)
+		} else {
+			logrus.Debugf("exec %s: process %d set up and executed %q", c.state.ID, proc.pid, o.Process.Args[0])
+		}
 	}
 	return &ExecProcess{Pid: proc.pid, Direct: proc.cmd != nil}, nil
 }
@@ -319,10 +337,38 @@ func (x *execution) step(s step) error {
 			logrus.Debugf("exec %s: passing the seccomp notify fd of process %d to %s", x.c.state.ID, x.proc.pid, sc.ListenerPath)
 			return passSeccompFd(fd, x.proc.pid, sc, *x.cfg.State)
 		})
+	case stepExecWait:
+		// The process closes the socket before it waits for the fifo's
+		// reader: set up, as far as exec is concerned.
+		return x.r.awaitExecve()
 	case stepExecve:
+		if has(x.cfg.Steps, stepExecWait) {
+			return nil // its outcome goes to the process's stderr
+		}
 		return x.r.awaitExecve()
 	}
 	return nil // the process's own work
+}
+
+// openExecWaitFifo opens an O_PATH handle of the fifo at path, which the
+// exec process reopens for writing (init_linux.go, reopenFifo): opening
+// it here neither blocks nor counts as a writer. Anything but a fifo is
+// refused, in runc's words.
+func openExecWaitFifo(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open exec wait fifo: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("exec wait fifo: stat %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		f.Close()
+		return nil, fmt.Errorf("exec wait fifo %s is not a fifo", path)
+	}
+	return f, nil
 }
 
 // execConfig builds the config message for an exec process, with the
@@ -338,7 +384,7 @@ func (c *Container) execConfig(o *ExecOpts, cgroup step) *initConfig {
 		UserNS:      configs.HasNamespace(spec, specs.UserNamespace),
 		State:       &state,
 		ClearONLCR:  o.RelayConsole,
-		Steps:       plan(planInput{Exec: true, Cgroup: cgroup, SeccompListener: sc != nil && sc.ListenerPath != ""}),
+		Steps:       plan(planInput{Exec: true, Cgroup: cgroup, SeccompListener: sc != nil && sc.ListenerPath != "", ExecWait: o.ExecWaitFifo != ""}),
 		Debug:       logrus.IsLevelEnabled(logrus.DebugLevel),
 	}
 }

@@ -78,6 +78,15 @@ func errExecve(path string, err error) error {
 // errKeyring: joining the container's session keyring failed.
 func errKeyring(err error) error { return fmt.Errorf("join session keyring: %w", err) }
 
+// errExecWait: an exec process could not take its go-ahead from the
+// caller's --exec-wait-fifo: reopening it (1) or writing it (2).
+func errExecWait(index uint32, err error) error {
+	if index == 1 {
+		return fmt.Errorf("open exec wait fifo: %w", err)
+	}
+	return fmt.Errorf("write exec wait fifo: %w", err)
+}
+
 // errStart: a created init could not take its start: the start message
 // (0), reopening exec.fifo (1) or writing it (2).
 func errStart(index uint32, err error) error {

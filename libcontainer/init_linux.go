@@ -93,6 +93,9 @@ type processSide struct {
 	// fifo is exec.fifo once `berth start` opened it (start-fifo): the
 	// outcome of execve goes there instead of the sync socket.
 	fifo *os.File
+	// waited: past exec-wait-fifo, with the sync socket closed: an error
+	// of execve goes to the process's stderr.
+	waited bool
 }
 
 func initContainer(conn *syncConn) error {
@@ -102,6 +105,9 @@ func initContainer(conn *syncConn) error {
 	}
 	for _, s := range p.cfg.Steps {
 		if err := p.step(s); err != nil {
+			if p.waited {
+				failAfterWait(err)
+			}
 			return err
 		}
 	}
@@ -144,6 +150,8 @@ func (p *processSide) step(s step) error {
 		return p.end.awaitStart()
 	case stepStartFifo:
 		return p.awaitStartFifo()
+	case stepExecWait:
+		return p.awaitExecWait()
 	case stepExecve:
 		return p.execve()
 	}
@@ -344,6 +352,24 @@ func (p *processSide) awaitStartFifo() error {
 	return nil
 }
 
+// awaitExecWait: the exec-wait-fifo step (exec --exec-wait-fifo). The
+// process is set up: closing the sync socket tells the runtime so, and
+// exec returns. It then blocks reopening the caller's fifo for writing
+// until a reader opens it (a supervisor that registers the process before
+// its program runs), and acknowledges with one byte. It waits holding
+// every capability, before user, capabilities and filters change, so
+// that neither the process's user nor its seccomp filter bears on it.
+func (p *processSide) awaitExecWait() error {
+	p.end.debug = false // the runtime is gone
+	p.end.Close()
+	p.waited = true
+	f, err := reopenFifo(errExecWait)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // execve: the execve step. Its outcome reaches the runtime as EOF on the
 // close-on-exec sync socket, or an error frame; after start-fifo, the
 // same on exec.fifo.
@@ -363,6 +389,14 @@ func (p *processSide) execve() error {
 		os.Exit(1)
 	}
 	return err
+}
+
+// failAfterWait ends an exec process that failed after exec-wait-fifo,
+// when the runtime is gone: its caller learns it from the process's
+// stderr and its status, 255 (exec's own failure status, execFailedStatus).
+func failAfterWait(err error) {
+	fmt.Fprintf(os.Stderr, "berth exec: %v\n", err)
+	os.Exit(255)
 }
 
 // applyAttrs applies the process attributes (procattr: scheduler, I/O
@@ -392,6 +426,14 @@ func clearParentDeathSignal() error {
 // close-on-exec: start reads EOF after that byte exactly when execve
 // succeeded.
 func waitForStart() (*os.File, error) {
+	return reopenFifo(errStart)
+}
+
+// reopenFifo reopens the fifo whose O_PATH handle the runtime passed
+// (envFifoFd: exec.fifo, or exec's --exec-wait-fifo) for writing, which
+// blocks until a reader opens it, and writes one byte. fail words an
+// error of the open (1) or of the write (2).
+func reopenFifo(fail func(uint32, error) error) (*os.File, error) {
 	fd, err := fdFromEnv(envFifoFd)
 	if err != nil {
 		return nil, err
@@ -400,11 +442,11 @@ func waitForStart() (*os.File, error) {
 	f, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
 	handle.Close()
 	if err != nil {
-		return nil, errStart(1, err)
+		return nil, fail(1, err)
 	}
 	if _, err := f.Write([]byte{'0'}); err != nil {
 		f.Close()
-		return nil, errStart(2, err)
+		return nil, fail(2, err)
 	}
 	return f, nil
 }

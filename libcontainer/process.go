@@ -32,8 +32,9 @@ type launch struct {
 	Stdin, Stdout, Stderr *os.File
 	// ExtraFiles are passed at fds 3.. before berth's own (preserve-fds).
 	ExtraFiles []*os.File
-	// Fifo is an O_PATH handle of the state directory's exec.fifo, which
-	// a created init reopens to wait for start (init only).
+	// Fifo is an O_PATH handle of a fifo the process reopens to wait for
+	// its go-ahead: the state directory's exec.fifo, for a created init's
+	// start, or exec's --exec-wait-fifo.
 	Fifo *os.File
 	// Console is the unix socket connection the pty master is sent to.
 	Console *os.File

@@ -35,6 +35,10 @@ func TestPlan(t *testing.T) {
 			[]step{stepConfig, stepEnter, stepSeccompFd, stepExecve}},
 		{"exec ignores what only init does", planInput{Exec: true, RuntimeHooks: true, ContainerHooks: true, StartNow: true},
 			[]step{stepConfig, stepEnter, stepExecve}},
+		{"exec --exec-wait-fifo: the wait comes last", planInput{Exec: true, Cgroup: stepCgroupJoin, SeccompListener: true, ExecWait: true},
+			[]step{stepConfig, stepCgroupJoin, stepEnter, stepSeccompFd, stepExecWait, stepExecve}},
+		{"init ignores --exec-wait-fifo", planInput{StartNow: true, ExecWait: true},
+			[]step{stepConfig, stepRootfs, stepPivot, stepFinish, stepReady, stepStart, stepExecve}},
 	} {
 		if got := plan(tc.in); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: plan(%+v) =\n  %v\nwant\n  %v", tc.name, tc.in, got, tc.want)
@@ -62,11 +66,11 @@ func TestPlanShape(t *testing.T) {
 
 func allPlanInputs() []planInput {
 	var out []planInput
-	for bits := 0; bits < 1<<5; bits++ {
+	for bits := 0; bits < 1<<6; bits++ {
 		for _, cg := range []step{"", stepCgroupJoin, stepCgroupReady} {
 			out = append(out, planInput{
 				Exec: bits&1 != 0, Cgroup: cg, RuntimeHooks: bits&2 != 0, ContainerHooks: bits&4 != 0,
-				SeccompListener: bits&8 != 0, StartNow: bits&16 != 0,
+				SeccompListener: bits&8 != 0, StartNow: bits&16 != 0, ExecWait: bits&32 != 0,
 			})
 		}
 	}
@@ -174,8 +178,12 @@ func runtimeWalk(r *runtimeEnd, steps []step) error {
 			err = r.awaitReady()
 		case stepStart:
 			err = r.sendStart()
-		case stepExecve:
+		case stepExecWait:
 			err = r.awaitExecve()
+		case stepExecve:
+			if !has(steps, stepExecWait) {
+				err = r.awaitExecve()
+			}
 		}
 		if err != nil {
 			return err
@@ -243,6 +251,9 @@ func processWalk(p *processEnd, steps []step, n int) error {
 			if err := p.awaitStart(); err != nil {
 				return err
 			}
+		case stepExecWait:
+			p.debug = false
+			p.Close() // the runtime's part ends here
 		}
 	}
 	return nil

@@ -56,8 +56,14 @@ import (
 //	start         runtime → process    start                         none (`berth run`)
 //	start-fifo    `berth start` → init exec.fifo                     (`berth create`) init writes "0" once start
 //	                                                                 opens the fifo; the runtime is gone by then
+//	exec-wait-    process → runtime    EOF                           (exec --exec-wait-fifo) the process is set up and
+//	fifo                                                             closes the socket: exec returns. It then reopens
+//	                                                                 the caller's fifo for writing, which blocks until
+//	                                                                 a reader opens it, and writes "0"; errors from
+//	                                                                 then on go to the process's stderr
 //	execve        process → runtime    EOF | error                   EOF on the close-on-exec socket (or exec.fifo,
-//	                                                                 after start-fifo) once execve succeeded
+//	                                                                 after start-fifo) once execve succeeded; nothing
+//	                                                                 after exec-wait-fifo
 //
 // Any frame the process sends may be an "error" frame instead: set-up
 // failed, and why; the runtime kills the process and undoes the rest.
@@ -113,6 +119,7 @@ const (
 	stepReady       step = "ready"
 	stepStart       step = "start"
 	stepStartFifo   step = "start-fifo"
+	stepExecWait    step = "exec-wait-fifo"
 	stepExecve      step = "execve"
 )
 
@@ -133,6 +140,9 @@ type planInput struct {
 	SeccompListener bool
 	// StartNow (`berth run`): start over the socket, not exec.fifo.
 	StartNow bool
+	// ExecWait (`exec --exec-wait-fifo`): the exec process waits for a
+	// reader of the caller's fifo before its execve.
+	ExecWait bool
 }
 
 // plan orders the steps of one process's set-up.
@@ -171,6 +181,8 @@ func plan(in planInput) []step {
 		} else {
 			s = append(s, stepStartFifo)
 		}
+	} else if in.ExecWait {
+		s = append(s, stepExecWait)
 	}
 	return append(s, stepExecve)
 }

@@ -458,3 +458,50 @@ DIRECT_PROBE='id; grep -E "^(Cap|NoNewPrivs|Seccomp|Cpus_allowed_list|SigBlk|Sig
 	run berth exec ex-dtaken cat /proc/self/oom_score_adj
 	[ "$output" = 222 ]
 }
+
+@test "ex-wait-fifo: exec --exec-wait-fifo holds the program until the fifo has a reader" {
+	update_config '.root.readonly = false'
+	start_container ex-wait
+	mkfifo -m 600 "$TEST_TMP/wait.fifo"
+	# -d returns once the process is set up, its pid in the file, while
+	# it waits for a reader before its execve. Not through `run`: the
+	# waiting process holds the stdio it was given.
+	berth exec -d --pid-file "$TEST_TMP/ex.pid" --exec-wait-fifo "$TEST_TMP/wait.fifo" ex-wait \
+		sh -c 'echo ran > /marker' </dev/null >/dev/null 2>&1
+	xpid=$(cat "$TEST_TMP/ex.pid")
+	[ -d "/proc/$xpid" ]
+	! grep -q marker "/proc/$xpid/cmdline"
+	[ "$(tr '\0' ' ' <"/proc/$xpid/cmdline")" = "berth init " ]
+	[ ! -e "$BUNDLE/rootfs/marker" ]
+	# The reader gets one byte, "0"; then the program runs.
+	[ "$(timeout 10 cat "$TEST_TMP/wait.fifo")" = 0 ]
+	for _ in $(seq 100); do
+		[ -e "$BUNDLE/rootfs/marker" ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$BUNDLE/rootfs/marker")" = ran ]
+
+	# In the foreground, as a user the root-owned fifo (mode 0600) does
+	# not admit: the process waits before it changes user. exec returns
+	# the program's status, and no descriptor of the fifo reaches it.
+	(sleep 0.5; timeout 10 cat "$TEST_TMP/wait.fifo" >"$TEST_TMP/read") &
+	run berth exec -u 1000:1000 --exec-wait-fifo "$TEST_TMP/wait.fifo" ex-wait \
+		sh -c 'id -u; ls -l /proc/self/fd/ | grep -c fifo; exit 7'
+	wait
+	echo "$output"
+	[ "$status" -eq 7 ]
+	[ "${lines[0]}" = 1000 ]
+	[ "${lines[1]}" = 0 ]
+	[ "$(cat "$TEST_TMP/read")" = 0 ]
+
+	# Refused before any process starts, in runc's words.
+	: >"$TEST_TMP/plain"
+	run berth exec --exec-wait-fifo "$TEST_TMP/plain" ex-wait true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"exec wait fifo $TEST_TMP/plain is not a fifo"* ]]
+	run berth exec --exec-wait-fifo "$TEST_TMP/none.fifo" ex-wait true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"failed to open exec wait fifo"*"no such file or directory"* ]]
+	run berth ps ex-wait
+	[ "${#lines[@]}" -eq 2 ] # the header and init
+}
