@@ -7,6 +7,10 @@ GO ?= go
 # config in the container process), measured with make bench.
 GOEXPERIMENT ?= jsonv2
 export GOEXPERIMENT
+# systemd's notify socket, when make runs in a Type=notify unit, would make
+# every `run -d` and `start` of the tests wait for the container's
+# readiness (berth relays it, as runc does): never passed to the tests.
+unexport NOTIFY_SOCKET
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/sbin
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)

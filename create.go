@@ -165,6 +165,8 @@ func createOpts(cmd *cli.Command, id string) (*libcontainer.CreateOpts, error) {
 	if listen > 0 {
 		opts.ExtraEnv = []string{"LISTEN_FDS=" + strconv.Itoa(listen), "LISTEN_PID=1"}
 	}
+	// systemd's notify socket, as runc: the container gets a relay to it.
+	opts.NotifySocket = os.Getenv("NOTIFY_SOCKET")
 	return opts, nil
 }
 

@@ -80,7 +80,25 @@ func runCommand() *cli.Command {
 				return fmt.Errorf("run %s: %w", id, err)
 			}
 			if detach {
+				// With NOTIFY_SOCKET, runc's order: back once the
+				// container is ready or gone.
+				if err := c.ForwardReady(); err != nil {
+					logrus.Warnf("run %s: %v", id, err)
+				}
 				return nil
+			}
+			// Beside the container; a readiness sent just before init
+			// exits is still passed on (waited for below).
+			relayed := make(chan struct{})
+			if c.Relays() {
+				go func() {
+					defer close(relayed)
+					if err := c.ForwardReady(); err != nil {
+						logrus.Warnf("run %s: %v", id, err)
+					}
+				}()
+			} else {
+				close(relayed)
 			}
 			if debugOn() {
 				logrus.Debugf("run %s: waiting for init pid %d, forwarding signals", id, c.State().InitPid)
@@ -88,6 +106,7 @@ func runCommand() *cli.Command {
 			releaseMounts := c.HoldMounts()
 			status := waitForwarding(c.State().InitPid, sigs)
 			releaseMounts()
+			<-relayed
 			if debugOn() {
 				logrus.Debugf("run %s: init exited with status %d; keep %t", id, status, cmd.Bool("keep"))
 			}

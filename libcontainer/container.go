@@ -19,6 +19,7 @@ import (
 	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/sdnotify"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
@@ -31,6 +32,10 @@ type Container struct {
 	// state from (Load): while it is still the one at the path, nobody
 	// changed the state since, and lockState need not read it back.
 	written fileID
+	// notify is the sd_notify relay a run's Create bound (notify.go),
+	// and notifyHost the socket it forwards to.
+	notify     *sdnotify.Relay
+	notifyHost string
 }
 
 // ID returns the container's ID.

@@ -14,6 +14,7 @@ import (
 	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/sdnotify"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
@@ -59,6 +60,11 @@ type CreateOpts struct {
 	BeforeStart func() error
 	// PidfdSocket, a connected unix socket, receives a pidfd of init.
 	PidfdSocket *os.File
+	// NotifySocket is the runtime's $NOTIFY_SOCKET: the container gets the
+	// sd_notify relay (package sdnotify), which a StartNow create binds at
+	// once (ForwardReady then waits on it) and a later start binds itself
+	// (StartNotified).
+	NotifySocket string
 	// ExtraEnv is added to init's environment (replacing the same
 	// variables) but not to the saved config, which exec's processes
 	// start from: socket activation's LISTEN_FDS and LISTEN_PID.
@@ -172,8 +178,17 @@ func newCreation(o *CreateOpts, seal *sealOwner) (*creation, error) {
 		CreatorPid: os.Getpid(), CreatorStartTime: self.StartTime,
 		Systemd: o.Systemd, Rootless: o.Rootless,
 	}
+	var relay *sdnotify.Relay
+	if o.NotifySocket != "" {
+		if relay, err = setUpNotify(o, cr.dir.path); err != nil {
+			os.RemoveAll(cr.dir.path)
+			cr.dir.unlock()
+			cr.closeNetNS()
+			return nil, err
+		}
+	}
 	cr.st.setSpec(o.Spec)
-	cr.c = &Container{root: o.Root, state: cr.st}
+	cr.c = &Container{root: o.Root, state: cr.st, notify: relay, notifyHost: o.NotifySocket}
 	cr.cg = &newCgroup{checked: checked, st: cr.st, dir: cr.dir}
 	cr.place = initPlacement(cr.cg, o.Systemd)
 	return cr, nil
@@ -507,6 +522,7 @@ func (cr *creation) finish(err error) {
 			cr.proc.kill()
 		}
 		removeIntelRdt(cr.st, cr.o.Spec.Linux.IntelRdt) // what applyIntelRdt made
+		cr.c.closeNotify()
 		cr.cg.destroy()
 		os.RemoveAll(cr.dir.path)
 		// The container is destroyed: its poststop hooks run, as the

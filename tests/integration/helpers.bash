@@ -6,6 +6,10 @@ REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 BERTH=${BERTH:-$REPO/berth}
 ROOTFS_SRC=$REPO/tests/rootfs/busybox
 TESTBIN=$REPO/tests/cmd/bin
+# A notify socket in the environment (a test run from a systemd unit)
+# makes run -d and start wait for each container's readiness (the
+# sd_notify relay, sdnotify.bats): the tests that want it set it.
+unset NOTIFY_SOCKET
 
 setup_bundle() {
 	TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX)
