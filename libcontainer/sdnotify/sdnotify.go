@@ -76,22 +76,31 @@ type Relay struct {
 }
 
 // Listen binds the relay's socket in dir (MakeDir's). The socket's mode
-// is 0777: the container's process may be any user.
+// is 0777: the container's process may be any user. It is bound through
+// the directory's descriptor: a socket's path may not be longer than 107
+// bytes, and a state directory named after a 64-character ID under
+// containerd's root is longer than that.
 func Listen(dir string) (*Relay, error) {
 	path := filepath.Join(dir, socketName)
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("notify socket: open %s: %w", dir, err)
+	}
+	defer unix.Close(dfd)
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("notify socket: %w", err)
 	}
 	// A socket left by an earlier start that failed: bind would refuse.
-	_ = os.Remove(path)
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+	_ = unix.Unlinkat(dfd, socketName, 0)
+	short := "/proc/self/fd/" + strconv.Itoa(dfd) + "/" + socketName
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: short}); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("notify socket: bind %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o777); err != nil {
+	if err := unix.Fchmodat(dfd, socketName, 0o777, 0); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("notify socket: %w", err)
+		return nil, fmt.Errorf("notify socket: chmod %s: %w", path, err)
 	}
 	return &Relay{fd: fd, path: path}, nil
 }

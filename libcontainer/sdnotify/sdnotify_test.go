@@ -1,6 +1,7 @@
 package sdnotify
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -52,6 +53,33 @@ func send(t *testing.T, path, msg string) {
 	if err := unix.Sendmsg(fd, []byte(msg), nil, &unix.SockaddrUnix{Name: path}, 0); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The socket is bound where a path would be too long for a socket
+// address (a 64-character ID under containerd's root), mode 0777.
+func TestListenLongPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("c", 64), strings.Repeat("d", 64), dirName)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := MakeDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	st, err := os.Stat(filepath.Join(dir, socketName))
+	if err != nil || st.Mode()&os.ModeSocket == 0 || st.Mode().Perm() != 0o777 {
+		t.Fatalf("socket: %v, %v", st, err)
+	}
+	// Bound again by a later start: the old file is replaced.
+	r2, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Close()
 }
 
 // A readiness is found among other notifications; a process that exits
