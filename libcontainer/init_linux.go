@@ -360,6 +360,11 @@ func (p *processSide) awaitStartFifo() error {
 // every capability, before user, capabilities and filters change, so
 // that neither the process's user nor its seccomp filter bears on it.
 func (p *processSide) awaitExecWait() error {
+	// exec -d leaves while the process waits: no parent-death signal
+	// may end it then.
+	if err := clearParentDeathSignal(); err != nil {
+		return err
+	}
 	p.end.debug = false // the runtime is gone
 	p.end.Close()
 	p.waited = true
