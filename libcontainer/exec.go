@@ -337,14 +337,9 @@ func (x *execution) step(s step) error {
 			logrus.Debugf("exec %s: passing the seccomp notify fd of process %d to %s", x.c.state.ID, x.proc.pid, sc.ListenerPath)
 			return passSeccompFd(fd, x.proc.pid, sc, *x.cfg.State)
 		})
-	case stepExecWait:
-		// The process closes the socket before it waits for the fifo's
-		// reader: set up, as far as exec is concerned.
-		return x.r.awaitExecve()
 	case stepExecve:
-		if has(x.cfg.Steps, stepExecWait) {
-			return nil // its outcome goes to the process's stderr
-		}
+		// EOF: execve succeeded, or the process closed the socket to
+		// wait for the reader of its exec wait fifo (exec-wait-fifo).
 		return x.r.awaitExecve()
 	}
 	return nil // the process's own work

@@ -49,12 +49,11 @@ func setUpNotify(o *CreateOpts, stateDir string) (*sdnotify.Relay, error) {
 // init is gone. A container created without the relay (no
 // NOTIFY_SOCKET at create) just starts, with a warning.
 func (c *Container) StartNotified(host string) error {
-	dir := sdnotify.Dir(c.stateDirPath())
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+	relay, err := sdnotify.Listen(sdnotify.Dir(c.stateDirPath()))
+	if errors.Is(err, os.ErrNotExist) {
 		logrus.Warnf("NOTIFY_SOCKET: container %s was created without it: no sd_notify relay", c.state.ID)
 		return c.Start()
 	}
-	relay, err := sdnotify.Listen(dir)
 	if err != nil {
 		return err
 	}

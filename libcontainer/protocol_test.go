@@ -178,12 +178,8 @@ func runtimeWalk(r *runtimeEnd, steps []step) error {
 			err = r.awaitReady()
 		case stepStart:
 			err = r.sendStart()
-		case stepExecWait:
-			err = r.awaitExecve()
 		case stepExecve:
-			if !has(steps, stepExecWait) {
-				err = r.awaitExecve()
-			}
+			err = r.awaitExecve()
 		}
 		if err != nil {
 			return err

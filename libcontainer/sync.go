@@ -56,14 +56,14 @@ import (
 //	start         runtime → process    start                         none (`berth run`)
 //	start-fifo    `berth start` → init exec.fifo                     (`berth create`) init writes "0" once start
 //	                                                                 opens the fifo; the runtime is gone by then
-//	exec-wait-    process → runtime    EOF                           (exec --exec-wait-fifo) the process is set up and
-//	fifo                                                             closes the socket: exec returns. It then reopens
+//	exec-wait-    local (exec)                                       (exec --exec-wait-fifo) the process is set up and
+//	fifo                                                             closes the socket early: the runtime's execve step
+//	                                                                 reads that EOF, and exec returns. It then reopens
 //	                                                                 the caller's fifo for writing, which blocks until
 //	                                                                 a reader opens it, and writes "0"; errors from
 //	                                                                 then on go to the process's stderr
 //	execve        process → runtime    EOF | error                   EOF on the close-on-exec socket (or exec.fifo,
-//	                                                                 after start-fifo) once execve succeeded; nothing
-//	                                                                 after exec-wait-fifo
+//	                                                                 after start-fifo) once execve succeeded
 //
 // Any frame the process sends may be an "error" frame instead: set-up
 // failed, and why; the runtime kills the process and undoes the rest.

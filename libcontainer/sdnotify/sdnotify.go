@@ -71,8 +71,7 @@ func MakeDir(dir string) error {
 
 // Relay is the relay's bound socket.
 type Relay struct {
-	fd   int
-	path string
+	fd int
 }
 
 // Listen binds the relay's socket in dir (MakeDir's). The socket's mode
@@ -102,7 +101,7 @@ func Listen(dir string) (*Relay, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("notify socket: chmod %s: %w", path, err)
 	}
-	return &Relay{fd: fd, path: path}, nil
+	return &Relay{fd: fd}, nil
 }
 
 // Close closes the socket (its file stays in the state directory, which
@@ -118,12 +117,9 @@ func (r *Relay) WaitReady(pidfd int) ([]byte, error) {
 	exited := false
 	for {
 		fds := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
-		if exited {
-			fds = fds[:1]
-		}
 		timeout := -1
 		if exited {
-			timeout = 0 // what the process sent before it exited
+			fds, timeout = fds[:1], 0 // what the process sent before it exited
 		}
 		n, err := unix.Poll(fds, timeout)
 		if errors.Is(err, unix.EINTR) {
