@@ -79,16 +79,19 @@ func (c *Container) ForwardReady() error {
 	defer c.closeNotify()
 	pid := c.state.InitPid
 	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			return nil
-		}
+	switch {
+	case errors.Is(err, unix.ESRCH):
+		// Already reaped (a foreground run's wait can be first): what
+		// init sent before it exited is still in the socket.
+		pidfd = -1
+	case err != nil:
 		return fmt.Errorf("notify: pidfd of init %d: %w", pid, err)
-	}
-	defer unix.Close(pidfd)
-	// The pidfd is of init only if the pid was not reused before it.
-	if !processAlive(pid, c.state.InitStartTime) {
-		return nil
+	case !processAlive(pid, c.state.InitStartTime):
+		// A zombie, or the pid reused before the pidfd: gone, as above.
+		unix.Close(pidfd)
+		pidfd = -1
+	default:
+		defer unix.Close(pidfd)
 	}
 	ready, err := c.notify.WaitReady(pidfd)
 	if err != nil || ready == nil {

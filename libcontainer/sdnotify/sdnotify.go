@@ -110,11 +110,13 @@ func (r *Relay) Close() error { return unix.Close(r.fd) }
 
 // WaitReady reads what the container's processes send until a line that
 // starts with "READY=", and returns that line. It returns nil, nil once
-// the process whose pidfd is pidfd has exited and nothing ready came. The
-// other notifications (STATUS=, ...) are not passed on, as under runc.
+// the process whose pidfd is pidfd has exited and nothing ready came; a
+// pidfd of -1 is a process already gone (reaped, or its pid reused):
+// only what it sent before is read. The other notifications (STATUS=,
+// ...) are not passed on, as under runc.
 func (r *Relay) WaitReady(pidfd int) ([]byte, error) {
 	buf := make([]byte, 4096)
-	exited := false
+	exited := pidfd < 0
 	for {
 		fds := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 		timeout := -1

@@ -129,6 +129,15 @@ func TestWaitReady(t *testing.T) {
 	if got != nil || err != nil {
 		t.Errorf("exited, nothing sent: %q, %v", got, err)
 	}
+	// Already gone (no pidfd): what was sent before is read, then nil.
+	send(t, sock, "STATUS=last")
+	send(t, sock, "READY=3")
+	if got, err = r.WaitReady(-1); err != nil || string(got) != "READY=3" {
+		t.Fatalf("gone, WaitReady = %q, %v", got, err)
+	}
+	if got, err = r.WaitReady(-1); got != nil || err != nil {
+		t.Errorf("gone, nothing sent: %q, %v", got, err)
+	}
 }
 
 // Notify sends MAINPID and the readiness, then the barrier with a pipe,
