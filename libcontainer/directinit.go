@@ -70,6 +70,8 @@ func directInitBlocker(o *CreateOpts, debug bool) string {
 		return "BERTH_GO_INIT=1"
 	case o.NoPivot:
 		return "--no-pivot (chroot moves only the caller's root)"
+	case rootfs.OnNamespaceRoot():
+		return "an initramfs root (the chroot before pivot_root moves only the caller's root)"
 	case o.Rootless:
 		return "rootless"
 	case len(hooks.List(spec.Hooks, hooks.CreateContainer))+len(hooks.List(spec.Hooks, hooks.StartContainer)) > 0:

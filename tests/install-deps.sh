@@ -20,8 +20,8 @@ if [ -z "$build_only" ]; then
 		# the real clients the integration suites drive
 		containerd runc docker.io podman conmon containernetworking-plugins iptables
 		# the kernel make test-cgroup2 and test-systemd boot (pure cgroup v2),
-		# and what makes the systemd rootfs
-		user-mode-linux debootstrap
+		# and what makes the systemd rootfs; cpio packs initramfs.bats's initrd
+		user-mode-linux debootstrap cpio
 		# rootless.bats: newuidmap/newgidmap for several id ranges
 		uidmap)
 fi

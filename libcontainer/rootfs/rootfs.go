@@ -101,6 +101,12 @@ func Prepare(cfg *Config) error {
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("set propagation of / : %w", err)
 	}
+	if !cfg.NoPivot {
+		// On an initramfs pivot_root needs a root with a parent.
+		if err := leaveNamespaceRoot(); err != nil {
+			return err
+		}
+	}
 	// pivot_root needs the new root to be a mount point.
 	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind mount rootfs %s: %w", cfg.Rootfs, err)
