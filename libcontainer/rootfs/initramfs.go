@@ -30,19 +30,28 @@ import (
 // init's (directInitBlocker asks OnNamespaceRoot).
 
 // OnNamespaceRoot says whether the caller's "/" is its mount namespace's
-// root mount (an initramfs), where pivot_root fails. The statfs spares
-// every other host the mountinfo read: a rootfs is a ramfs or a tmpfs.
+// root mount (an initramfs), where pivot_root fails.
 func OnNamespaceRoot() bool {
+	_, id, _ := namespaceRoot()
+	return id != ""
+}
+
+// namespaceRoot returns the id of the caller's root mount when it is its
+// namespace's root mount, "" otherwise, and the mountinfo text it read.
+// The statfs spares every other host the read: a rootfs is a ramfs or a
+// tmpfs.
+func namespaceRoot() (info, id string, err error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs("/", &st); err != nil || (st.Type != unix.RAMFS_MAGIC && st.Type != unix.TMPFS_MAGIC) {
-		return false
+		return "", "", nil
 	}
-	info, err := os.ReadFile("/proc/self/mountinfo")
+	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
-		return false
+		return "", "", fmt.Errorf("read mountinfo: %w", err)
 	}
-	_, ok := namespaceRootID(string(info))
-	return ok
+	info = string(data)
+	id, _ = namespaceRootID(info)
+	return info, id, nil
 }
 
 // leaveNamespaceRoot stacks a clone of "/" on the namespace's root mount
@@ -50,24 +59,16 @@ func OnNamespaceRoot() bool {
 // nothing. Every mount is a slave or private by now (Prepare), so neither
 // the clone nor the detaching reaches the caller's namespace.
 func leaveNamespaceRoot() error {
-	var st unix.Statfs_t
-	if err := unix.Statfs("/", &st); err != nil || (st.Type != unix.RAMFS_MAGIC && st.Type != unix.TMPFS_MAGIC) {
-		return nil
-	}
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return fmt.Errorf("read mountinfo: %w", err)
-	}
-	id, ok := namespaceRootID(string(info))
-	if !ok {
-		return nil
+	info, id, err := namespaceRoot()
+	if err != nil || id == "" {
+		return err
 	}
 	tree, err := unix.OpenTree(unix.AT_FDCWD, "/", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
 		return fmt.Errorf("clone / (the namespace's root mount, an initramfs): %w", err)
 	}
 	defer unix.Close(tree)
-	for _, mp := range childMountPoints(string(info), id) {
+	for _, mp := range childMountPoints(info, id) {
 		if err := hideMount(mp); err != nil {
 			return err
 		}
