@@ -19,6 +19,7 @@ import (
 	"github.com/berth-runtime/berth/libcontainer/exeseal"
 	"github.com/berth-runtime/berth/libcontainer/netdev"
 	"github.com/berth-runtime/berth/libcontainer/nsenter"
+	"github.com/berth-runtime/berth/libcontainer/rootfs"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
@@ -480,12 +481,34 @@ func namespaceRequest(l *launch) (*nsenter.Request, bool, error) {
 		// rootlessMaps).
 		needNsenter = true
 	}
+	if stackRootClone(req) {
+		req.StackRoot = true
+		needNsenter = true
+	}
 	if needNsenter {
 		req.UIDMappings = l.Spec.Linux.UIDMappings
 		req.GIDMappings = l.Spec.Linux.GIDMappings
 		req.TimeOffsets = l.Spec.Linux.TimeOffsets
 	}
 	return req, needNsenter, nil
+}
+
+// stackRootClone says whether init's clone of an initramfs root must be
+// made by nsenter, before the user namespace (nsenter.c's
+// stack_root_clone): for a new mount namespace in a user namespace, made
+// or joined, so that the clone is locked in the container's namespace. A
+// rootless caller cannot make the mount namespace that takes: the Go
+// init makes the clone in the container's (rootfs.Prepare), unlocked,
+// which shows the container no more of the host than its user sees.
+func stackRootClone(req *nsenter.Request) bool {
+	if req.Unshare&unix.CLONE_NEWNS == 0 || rootlessMaps() {
+		return false
+	}
+	userns := req.Unshare&unix.CLONE_NEWUSER != 0
+	for _, j := range req.Join {
+		userns = userns || j.Type == "user"
+	}
+	return userns && rootfs.OnNamespaceRoot()
 }
 
 // netnsAhead says whether the container's new network namespace can be

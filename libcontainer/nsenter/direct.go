@@ -343,7 +343,7 @@ func PrepareDirect(req *Request, prog *ExecProgram) (*DirectRequest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nsenter: %w", err)
 	}
-	msg, err := encodeRequestWith(joins, 0, "", req.OOMScoreAdj, prog)
+	msg, err := encodeRequestWith(joins, 0, "", req.OOMScoreAdj, false, prog)
 	if err != nil {
 		return nil, err
 	}

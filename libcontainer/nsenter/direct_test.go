@@ -285,7 +285,7 @@ func TestDirectCRefusesMalformedRequests(t *testing.T) {
 		t.Skip("needs root")
 	}
 	fixedOnly := func(p *ExecProgram) []byte {
-		msg, err := encodeRequestWith(nil, 0, "", nil, p)
+		msg, err := encodeRequestWith(nil, 0, "", nil, false, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +308,7 @@ func TestDirectCRefusesMalformedRequests(t *testing.T) {
 
 func mustEncode(t *testing.T, _ int, unshare uint32, p *ExecProgram) []byte {
 	t.Helper()
-	msg, err := encodeRequestWith(nil, unshare, "", nil, p)
+	msg, err := encodeRequestWith(nil, unshare, "", nil, false, p)
 	if err != nil {
 		t.Fatal(err)
 	}

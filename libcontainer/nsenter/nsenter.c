@@ -22,6 +22,11 @@
  *                  at most once, only with CLONE_NEWTIME in UNSHARE
  *     OOM     (4): text for /proc/self/oom_score_adj (1..15 bytes);
  *                  at most once
+ *     STACKROOT (5): no payload; at most once, only with CLONE_NEWNS in
+ *                  UNSHARE: "/" is its mount namespace's root mount (an
+ *                  initramfs); before any join or unshare, stack a clone
+ *                  of "/" on it in a mount namespace of the caller's user
+ *                  namespace (stack_root_clone)
  *     EXEC_* (16..23): a direct exec's program (direct.h,
  *                  direct_exec.c); only with joins, never with UNSHARE
  *     Any other type, a short or overrunning attribute is an error.
@@ -49,8 +54,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -63,6 +70,24 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
 
 #define NSENTER_ENV "_BERTH_NSENTER_FD"
 #define REQ_MAGIC 0x424e5331u
@@ -70,7 +95,7 @@
 #define TIMENS_MAX 256
 #define OOM_MAX 16
 
-enum { ATTR_JOIN = 1, ATTR_UNSHARE = 2, ATTR_TIMENS = 3, ATTR_OOM = 4 };
+enum { ATTR_JOIN = 1, ATTR_UNSHARE = 2, ATTR_TIMENS = 3, ATTR_OOM = 4, ATTR_STACKROOT = 5 };
 
 /*
  * Join order.  All files are opened before the first setns, so a joined
@@ -97,6 +122,7 @@ struct request {
 	char oom[OOM_MAX];
 	/* The request holds an exec process's program (direct.h). */
 	int direct;
+	int stackroot;
 };
 
 /* Only touched on the slow path; zeroed data out of the way (COLD_BSS)
@@ -224,6 +250,11 @@ static void parse_request(size_t n)
 			memcpy(req.oom, payload, len);
 			req.oom_len = len;
 			break;
+		case ATTR_STACKROOT:
+			if (len != 0 || req.stackroot)
+				die(0, "request: bad or repeated stack-root attribute");
+			req.stackroot = 1;
+			break;
 		default:
 			if (!direct_exec_attr(type, payload, len))
 				die(0, "request: unknown attribute type %u", type);
@@ -231,9 +262,48 @@ static void parse_request(size_t n)
 	}
 	if (req.timens_len != 0 && !(req.unshare & CLONE_NEWTIME))
 		die(0, "request: time offsets without a new time namespace");
+	if (req.stackroot && !(req.unshare & CLONE_NEWNS))
+		die(0, "request: stack-root without a new mount namespace");
 	req.direct = direct_exec_requested();
 	if (req.direct && req.unshare != 0)
 		die(0, "request: a direct exec only joins namespaces");
+}
+
+/*
+ * An initramfs host's "/" is its mount namespace's root mount, which
+ * pivot_root(2) cannot move; init pivots from a clone of "/" stacked on
+ * it instead (libcontainer/rootfs/initramfs.go). With a user namespace
+ * that clone is made here, in a mount namespace of the caller's user
+ * namespace, before this process enters the container's: the container's
+ * mount namespace, copied from this one into a less privileged user
+ * namespace, then has the clone locked (MNT_LOCKED), and pivot_root hands
+ * that lock to the container's root. Made in the container's own mount
+ * namespace, the root would be unlocked: a container with CAP_SYS_ADMIN
+ * in its user namespace could detach it and, joining its own mount
+ * namespace again, stand on the host's initramfs. Every mount here is
+ * made a slave first, so nothing reaches the caller's namespace.
+ */
+static void stack_root_clone(void)
+{
+	int tree;
+
+	if (unshare(CLONE_NEWNS) < 0)
+		die(errno, "initramfs root: unshare mount namespace");
+	if (mount("", "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		die(errno, "initramfs root: make / slave");
+	tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/",
+			    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		die(errno, "initramfs root: clone /");
+	if (fchdir(tree) < 0)
+		die(errno, "initramfs root: chdir to the clone of /");
+	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		die(errno, "initramfs root: stack the clone of / on the initramfs");
+	if (chroot(".") < 0)
+		die(errno, "initramfs root: chroot to the clone of /");
+	if (chdir("/") < 0)
+		die(errno, "initramfs root: chdir /");
+	close(tree);
 }
 
 static int send_pid(char kind, pid_t pid)
@@ -327,6 +397,8 @@ static void nsenter(const char *fd_text)
 		if (join_fd[i] < 0)
 			die(errno, "open %s", req.join_path[i]);
 	}
+	if (req.stackroot)
+		stack_root_clone();
 	for (i = 0; i < NS_COUNT; i++) {
 		if (join_fd[i] < 0)
 			continue;

@@ -76,6 +76,7 @@ const (
 	attrUnshare     = 2
 	attrTimeOffsets = 3
 	attrOOMScoreAdj = 4
+	attrStackRoot   = 5
 
 	msgMapRequest = 'M'
 	msgMapAck     = 'A'
@@ -106,6 +107,11 @@ type Request struct {
 	// OOMScoreAdj is written to the process's oom_score_adj first thing,
 	// while it may still do so (see nsenter.c's write_oom_score_adj).
 	OOMScoreAdj *int
+	// StackRoot says "/" is its mount namespace's root mount (an
+	// initramfs): before any join or unshare, the process stacks a clone
+	// of "/" on it in a mount namespace of the caller's user namespace
+	// (nsenter.c's stack_root_clone). Only with CLONE_NEWNS in Unshare.
+	StackRoot bool
 }
 
 // NamespaceFlag returns the CLONE_NEW* flag for a namespace type name:
@@ -179,13 +185,13 @@ func timeOffsetsText(offsets map[string]specs.LinuxTimeOffset) (string, error) {
 }
 
 // encodeRequest builds the request message (format in the package comment).
-func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string, oomScoreAdj *int) ([]byte, error) {
-	return encodeRequestWith(joins, unshare, timeOffsets, oomScoreAdj, nil)
+func encodeRequest(joins []joinAttr, unshare uint32, timeOffsets string, oomScoreAdj *int, stackRoot bool) ([]byte, error) {
+	return encodeRequestWith(joins, unshare, timeOffsets, oomScoreAdj, stackRoot, nil)
 }
 
 // encodeRequestWith builds the request message with an exec program
 // (direct.go), when prog is set.
-func encodeRequestWith(joins []joinAttr, unshare uint32, timeOffsets string, oomScoreAdj *int, prog *ExecProgram) ([]byte, error) {
+func encodeRequestWith(joins []joinAttr, unshare uint32, timeOffsets string, oomScoreAdj *int, stackRoot bool, prog *ExecProgram) ([]byte, error) {
 	var buf bytes.Buffer
 	ne := binary.NativeEndian
 	buf.Write(ne.AppendUint32(nil, requestMagic))
@@ -223,6 +229,11 @@ func encodeRequestWith(joins []joinAttr, unshare uint32, timeOffsets string, oom
 	}
 	if oomScoreAdj != nil {
 		if err := attr(attrOOMScoreAdj, strconv.AppendInt(nil, int64(*oomScoreAdj), 10)); err != nil {
+			return nil, err
+		}
+	}
+	if stackRoot {
+		if err := attr(attrStackRoot); err != nil {
 			return nil, err
 		}
 	}
@@ -294,6 +305,9 @@ func Start(cmd *exec.Cmd, req *Request) (pid int, forked bool, err error) {
 	if req.Unshare&unix.CLONE_NEWTIME == 0 && len(req.TimeOffsets) > 0 {
 		return 0, false, errors.New("nsenter: time offsets without a new time namespace")
 	}
+	if req.StackRoot && req.Unshare&unix.CLONE_NEWNS == 0 {
+		return 0, false, errors.New("nsenter: stack-root without a new mount namespace")
+	}
 	joins, err := resolveJoins(req.Join)
 	if err != nil {
 		return 0, false, fmt.Errorf("nsenter: %w", err)
@@ -302,7 +316,7 @@ func Start(cmd *exec.Cmd, req *Request) (pid int, forked bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("nsenter: %w", err)
 	}
-	msg, err := encodeRequest(joins, uint32(req.Unshare), timeOffsets, req.OOMScoreAdj)
+	msg, err := encodeRequest(joins, uint32(req.Unshare), timeOffsets, req.OOMScoreAdj, req.StackRoot)
 	if err != nil {
 		return 0, false, fmt.Errorf("nsenter: %w", err)
 	}

@@ -717,6 +717,11 @@ func decodeRequest(t *testing.T, msg []byte) (joins []joinAttr, unshare uint32, 
 			timens = string(payload)
 		case attrOOMScoreAdj:
 			oom = string(payload)
+		case attrStackRoot:
+			if size != 0 {
+				t.Fatalf("stack-root attribute of %d bytes", size)
+			}
+			oom += "+stackroot"
 		default:
 			t.Fatalf("unknown attribute %d", typ)
 		}
@@ -736,7 +741,7 @@ func TestEncodeRequest(t *testing.T) {
 		t.Errorf("time offsets text %q", text)
 	}
 	adj := -999
-	msg, err := encodeRequest(in, unix.CLONE_NEWPID|unix.CLONE_NEWTIME, text, &adj)
+	msg, err := encodeRequest(in, unix.CLONE_NEWPID|unix.CLONE_NEWTIME, text, &adj, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -744,22 +749,28 @@ func TestEncodeRequest(t *testing.T) {
 	if fmt.Sprint(joins) != fmt.Sprint(in) || unshare != unix.CLONE_NEWPID|unix.CLONE_NEWTIME || timens != text || oom != "-999" {
 		t.Errorf("decoded %v %#x %q %q", joins, unshare, timens, oom)
 	}
-	if msg, err = encodeRequest(nil, 0, "", nil); err != nil {
+	if msg, err = encodeRequest(nil, 0, "", nil, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, _, oom := decodeRequest(t, msg); oom != "" {
 		t.Errorf("no oomScoreAdj encoded as %q", oom)
 	}
+	if msg, err = encodeRequest(nil, unix.CLONE_NEWNS|unix.CLONE_NEWUSER, "", nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, rest := decodeRequest(t, msg); rest != "+stackroot" {
+		t.Errorf("stack-root decoded as %q", rest)
+	}
 
 	long := strings.Repeat("x", maxTimeOffsets+1)
-	if _, err := encodeRequest(nil, 0, long, nil); err == nil {
+	if _, err := encodeRequest(nil, 0, long, nil, false); err == nil {
 		t.Error("encoded oversized time offsets")
 	}
 	var many []joinAttr
 	for range 20 {
 		many = append(many, joinAttr{unix.CLONE_NEWNET, "/" + strings.Repeat("p", maxPathLen-1)})
 	}
-	if _, err := encodeRequest(many, 0, "", nil); err == nil {
+	if _, err := encodeRequest(many, 0, "", nil, false); err == nil {
 		t.Error("encoded a request over 64 KiB")
 	}
 }
@@ -811,6 +822,9 @@ func TestGarbageRequests(t *testing.T) {
 		{"long oom", "oom_score_adj attribute", withAttr(attrOOMScoreAdj, 16, []byte(strings.Repeat("1", 16)))},
 		{"repeated oom", "oom_score_adj attribute", fixLen(append(withAttr(attrOOMScoreAdj, 1, []byte("1")), withAttr(attrOOMScoreAdj, 1, []byte("1"))[headerSize:]...))},
 		{"bad oom", "set oom_score_adj to 5000: invalid argument", withAttr(attrOOMScoreAdj, 4, []byte("5000"))},
+		{"stack-root payload", "stack-root attribute", withAttr(attrStackRoot, 1, []byte{1})},
+		{"repeated stack-root", "stack-root attribute", fixLen(append(withAttr(attrStackRoot, 0, nil), withAttr(attrStackRoot, 0, nil)[headerSize:]...))},
+		{"stack-root without mntns", "stack-root without a new mount namespace", withAttr(attrStackRoot, 0, nil)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

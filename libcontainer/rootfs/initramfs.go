@@ -27,7 +27,15 @@ import (
 //
 // Only the Go init takes this step: a direct init's rootfs is built by a
 // runtime thread, and its chroot would move the thread's root, not the
-// init's (directInitBlocker asks OnNamespaceRoot).
+// init's (directInitBlocker asks OnNamespaceRoot). With a user namespace
+// nsenter has stacked the clone already, before entering it (nsenter.c's
+// stack_root_clone: there the clone is locked, as a root copied into a
+// less privileged user namespace is, and pivot_root hands the lock to the
+// container's root); init then finds "/" with a parent and does nothing
+// here. Made here, in the container's own namespace, the root would be
+// unlocked: that is left to a rootless caller, who cannot make the mount
+// namespace nsenter needs, and whose container sees no more of the host
+// than the caller.
 
 // OnNamespaceRoot says whether the caller's "/" is its mount namespace's
 // root mount (an initramfs), where pivot_root fails.

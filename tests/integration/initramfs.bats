@@ -90,10 +90,19 @@ mkdir -p /dev/pts /dev/shm && mount -t devpts -o newinstance devpts /dev/pts
 	[[ "$output" != *"pivot_root"* ]]
 }
 
-@test "initramfs-userns: a container with a user namespace, a read-write root and --no-pivot work from an initramfs root too" {
+@test "initramfs-userns: a container with a user namespace (its root locked, as on any host), a read-write root and --no-pivot work from an initramfs root too" {
 	config userns '.linux.namespaces += [{"type": "user"}] | .process.args[-1] = "userns"
 		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	# Root in the user namespace with CAP_SYS_ADMIN there may not detach
+	# the container's root, as on any host (it is locked): detached, a
+	# join of the container's own mount namespace would stand on the
+	# host's initramfs.
+	config userns-admin '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .process.capabilities[] += ["CAP_SYS_ADMIN", "CAP_SYS_CHROOT"]
+		| .process.args = ["sh", "-c", "umount -l /; echo \"umount-status $?\"; nsenter --mount=/proc/self/ns/mnt sh -c \"[ -e /container-marker ] && echo joined-container\""]'
 	config rw '.root.readonly = false | .process.args[-1] = "rw"'
 	config nopivot '.process.args[-1] = "nopivot"'
 	cat >"$INITRD/init" <<-EOF
@@ -102,6 +111,8 @@ mkdir -p /dev/pts /dev/shm && mount -t devpts -o newinstance devpts /dev/pts
 		$guest_mounts
 		cp /run/configs/userns.json /run/bundle/config.json
 		berth run -b /run/bundle u1; echo "userns-status \$?"
+		cp /run/configs/userns-admin.json /run/bundle/config.json
+		berth run -b /run/bundle u2; echo "admin-status \$?"
 		cp /run/configs/rw.json /run/bundle/config.json
 		berth run -b /run/bundle w1; echo "rw-status \$?"
 		cp /run/configs/nopivot.json /run/bundle/config.json
@@ -113,6 +124,10 @@ mkdir -p /dev/pts /dev/shm && mount -t devpts -o newinstance devpts /dev/pts
 	[[ "$output" == *"==END=="* ]]
 	[[ "$output" == *"in-container userns"* ]]
 	[[ "$output" == *"userns-status 0"* ]]
+	[[ "$output" == *"umount: can't unmount /: Invalid argument"* ]]
+	[[ "$output" == *"umount-status 1"* ]]
+	[[ "$output" == *"joined-container"* ]]
+	[[ "$output" == *"admin-status 0"* ]]
 	[[ "$output" == *"in-container rw"* ]]
 	[[ "$output" == *"rw-status 0"* ]]
 	[[ "$output" == *"in-container nopivot"* ]]
