@@ -481,7 +481,7 @@ func namespaceRequest(l *launch) (*nsenter.Request, bool, error) {
 		// rootlessMaps).
 		needNsenter = true
 	}
-	if stackRootClone(req) {
+	if stackRootClone(l.Spec, req) {
 		req.StackRoot = true
 		needNsenter = true
 	}
@@ -500,15 +500,9 @@ func namespaceRequest(l *launch) (*nsenter.Request, bool, error) {
 // rootless caller cannot make the mount namespace that takes: the Go
 // init makes the clone in the container's (rootfs.Prepare), unlocked,
 // which shows the container no more of the host than its user sees.
-func stackRootClone(req *nsenter.Request) bool {
-	if req.Unshare&unix.CLONE_NEWNS == 0 || rootlessMaps() {
-		return false
-	}
-	userns := req.Unshare&unix.CLONE_NEWUSER != 0
-	for _, j := range req.Join {
-		userns = userns || j.Type == "user"
-	}
-	return userns && rootfs.OnNamespaceRoot()
+func stackRootClone(spec *specs.Spec, req *nsenter.Request) bool {
+	return req.Unshare&unix.CLONE_NEWNS != 0 && !rootlessMaps() &&
+		configs.HasNamespace(spec, specs.UserNamespace) && rootfs.OnNamespaceRoot()
 }
 
 // netnsAhead says whether the container's new network namespace can be
