@@ -41,9 +41,24 @@ teardown() {
 	remove_tree "$TEST_TMP"
 }
 
-# boot: boots the initrd with $INITRD/init as PID 1, under a deadline;
-# the console is in $output.
+# boot: boots the initrd with an /init that mounts what an initramfs's
+# init mounts (runc's test's), runs the commands on stdin between
+# ==START== and ==END==, and powers off; under a deadline. The console
+# is in $output.
 boot() {
+	{
+		printf '#!/bin/sh\necho ==START==\n'
+		cat <<-'EOF'
+			mount -t proc proc /proc
+			mount -t sysfs sysfs /sys
+			mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup
+			mount -t tmpfs tmpfs /tmp
+			mount -t devtmpfs devtmpfs /dev
+			mkdir -p /dev/pts /dev/shm && mount -t devpts -o newinstance devpts /dev/pts
+		EOF
+		cat
+		printf 'echo ==END==\npoweroff -f\n'
+	} >"$INITRD/init"
 	chmod +x "$INITRD/init"
 	(cd "$INITRD" && find . | cpio -o -H newc --quiet >"$TEST_TMP/initrd.cpio")
 	run timeout --kill-after=10 120 env TMPDIR="$TEST_TMP" linux.uml mem=256M \
@@ -51,32 +66,21 @@ boot() {
 	echo "$output" | sed -n '/==START==/,$p'
 }
 
-# The guest's mounts, as an init of an initramfs makes them (runc's test's).
-guest_mounts='
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup
-mount -t tmpfs tmpfs /tmp
-mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /dev/shm && mount -t devpts -o newinstance devpts /dev/pts
-'
+# A user namespace, root mapped to 100000.
+userns='.linux.namespaces += [{"type": "user"}]
+	| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+	| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
 
 @test "initramfs-run: run, run -d and exec from an initramfs root pivot into the bundle's rootfs; exec lands in it too" {
 	config detach '.process.args = ["sleep", "100"]'
-	cat >"$INITRD/init" <<-EOF
-		#!/bin/sh
-		echo ==START==
-		$guest_mounts
-		berth run -b /run/bundle c1; echo "run-status \$?"
-		BERTH_GO_INIT=1 berth run -b /run/bundle c2; echo "goinit-status \$?"
+	boot <<-'EOF'
+		berth run -b /run/bundle c1; echo "run-status $?"
+		BERTH_GO_INIT=1 berth run -b /run/bundle c2; echo "goinit-status $?"
 		cp /run/configs/detach.json /run/bundle/config.json
-		berth run -d -b /run/bundle c3 </dev/null >/dev/null 2>&1; echo "detach-status \$?"
+		berth run -d -b /run/bundle c3 </dev/null >/dev/null 2>&1; echo "detach-status $?"
 		berth exec c3 sh -c '[ -e /container-marker ] && [ ! -e /initrd-marker ] && echo in-container exec'
-		berth delete -f c3; echo "delete-status \$?"
-		echo ==END==
-		poweroff -f
+		berth delete -f c3; echo "delete-status $?"
 	EOF
-	boot
 	[[ "$output" == *"==END=="* ]]
 	[[ "$output" == *"in-container run"* ]]
 	[[ "$output" == *"run-status 0"* ]]
@@ -91,36 +95,25 @@ mkdir -p /dev/pts /dev/shm && mount -t devpts -o newinstance devpts /dev/pts
 }
 
 @test "initramfs-userns: a container with a user namespace (its root locked, as on any host), a read-write root and --no-pivot work from an initramfs root too" {
-	config userns '.linux.namespaces += [{"type": "user"}] | .process.args[-1] = "userns"
-		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	config userns "$userns"' | .process.args[-1] = "userns"'
 	# Root in the user namespace with CAP_SYS_ADMIN there may not detach
 	# the container's root, as on any host (it is locked): detached, a
 	# join of the container's own mount namespace would stand on the
 	# host's initramfs.
-	config userns-admin '.linux.namespaces += [{"type": "user"}]
-		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-		| .process.capabilities[] += ["CAP_SYS_ADMIN", "CAP_SYS_CHROOT"]
+	config userns-admin "$userns"' | .process.capabilities[] += ["CAP_SYS_ADMIN", "CAP_SYS_CHROOT"]
 		| .process.args = ["sh", "-c", "umount -l /; echo \"umount-status $?\"; nsenter --mount=/proc/self/ns/mnt sh -c \"[ -e /container-marker ] && echo joined-container\""]'
 	config rw '.root.readonly = false | .process.args[-1] = "rw"'
 	config nopivot '.process.args[-1] = "nopivot"'
-	cat >"$INITRD/init" <<-EOF
-		#!/bin/sh
-		echo ==START==
-		$guest_mounts
+	boot <<-'EOF'
 		cp /run/configs/userns.json /run/bundle/config.json
-		berth run -b /run/bundle u1; echo "userns-status \$?"
+		berth run -b /run/bundle u1; echo "userns-status $?"
 		cp /run/configs/userns-admin.json /run/bundle/config.json
-		berth run -b /run/bundle u2; echo "admin-status \$?"
+		berth run -b /run/bundle u2; echo "admin-status $?"
 		cp /run/configs/rw.json /run/bundle/config.json
-		berth run -b /run/bundle w1; echo "rw-status \$?"
+		berth run -b /run/bundle w1; echo "rw-status $?"
 		cp /run/configs/nopivot.json /run/bundle/config.json
-		berth run --no-pivot -b /run/bundle n1; echo "nopivot-status \$?"
-		echo ==END==
-		poweroff -f
+		berth run --no-pivot -b /run/bundle n1; echo "nopivot-status $?"
 	EOF
-	boot
 	[[ "$output" == *"==END=="* ]]
 	[[ "$output" == *"in-container userns"* ]]
 	[[ "$output" == *"userns-status 0"* ]]
