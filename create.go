@@ -45,7 +45,7 @@ func createCommand() *cli.Command {
 				closeConsole()
 			}
 			if err != nil {
-				return createError("create", id, err)
+				return createError(cmd, err)
 			}
 			_ = c
 			return nil
@@ -53,13 +53,15 @@ func createCommand() *cli.Command {
 	}
 }
 
-// createError is the error of a create or run: a refused ID is quoted
-// by its own message, with no "create <id>" around it.
-func createError(command, id string, err error) error {
+// createError is the error of a create or run, worded as runc's ("runc
+// create failed: ...", with the program's name as invoked), which users
+// of a drop-in and their tools know. A refused ID is quoted by its own
+// message alone.
+func createError(cmd *cli.Command, err error) error {
 	if errors.Is(err, configs.ErrInvalidID) {
 		return err
 	}
-	return fmt.Errorf("%s %s: %w", command, id, err)
+	return fmt.Errorf("%s %s failed: %w", cmd.Root().Name, cmd.Name, err)
 }
 
 // createContainer creates the container of a create or run command.

@@ -56,7 +56,7 @@ func execCommand() *cli.Command {
 			id := cmd.Args().First()
 			status, err := runExec(cmd, id)
 			if err != nil {
-				return &statusError{code: execFailedStatus, err: fmt.Errorf("exec %s: %w", id, err)}
+				return &statusError{code: execFailedStatus, err: fmt.Errorf("exec failed: %w", err)}
 			}
 			if status != 0 {
 				return &exitError{code: status}

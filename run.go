@@ -38,7 +38,7 @@ func runCommand() *cli.Command {
 				// it joined (with --no-subreaper, only until init is known
 				// to be our child: CreateOpts.OrphansToHost).
 				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-					return fmt.Errorf("run %s: become subreaper: %w", id, err)
+					return createError(cmd, fmt.Errorf("become subreaper: %w", err))
 				}
 				sigs = make(chan os.Signal, 128)
 			}
@@ -47,7 +47,7 @@ func runCommand() *cli.Command {
 			term := &terminalSink{}
 			if !detach && cmd.String("console-socket") == "" {
 				if err := term.openLocal(); err != nil {
-					return fmt.Errorf("run %s: %w", id, err)
+					return createError(cmd, err)
 				}
 			}
 			defer term.close()
@@ -67,17 +67,17 @@ func runCommand() *cli.Command {
 					logrus.Debugf("run %s: %v", id, err)
 					return &exitError{code: 255}
 				}
-				return createError("run", id, err)
+				return createError(cmd, err)
 			}
 			if spec, _ := c.Spec(); spec != nil && spec.Process != nil && spec.Process.Terminal && term.master == nil {
 				if err := term.relay(); err != nil {
 					c.Destroy(true)
-					return fmt.Errorf("run %s: %w", id, err)
+					return createError(cmd, err)
 				}
 			}
 			if err := c.Poststart(); err != nil {
 				c.Destroy(true)
-				return fmt.Errorf("run %s: %w", id, err)
+				return createError(cmd, err)
 			}
 			if detach {
 				// With NOTIFY_SOCKET, runc's order: back once the
@@ -115,7 +115,7 @@ func runCommand() *cli.Command {
 			term.drain()
 			if !cmd.Bool("keep") {
 				if err := c.Destroy(true); err != nil && !errors.Is(err, libcontainer.ErrNotExist) {
-					return fmt.Errorf("run %s: %w", id, err)
+					return createError(cmd, err)
 				}
 			}
 			return &exitError{code: status}

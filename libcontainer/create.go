@@ -92,21 +92,50 @@ func Create(load func() (*CreateOpts, error)) (_ *Container, retErr error) {
 	cr.fork = newForkThread()
 	defer cr.fork.release()
 	if err := cr.startInit(); err != nil {
-		return nil, err
+		return nil, startError(err)
 	}
 	if cr.proc.direct != nil {
 		if err := cr.runDirectInit(); err != nil { // directinit.go
-			return nil, err
+			return nil, startError(err)
 		}
 		return cr.c, nil
 	}
 	for _, s := range cr.cfg.Steps {
 		if err := cr.step(s); err != nil {
-			return nil, err
+			return nil, startError(err)
 		}
 	}
 	return cr.c, nil
 }
+
+// A failed start of a container process reads as runc's does, whose
+// words its users and their tools know ("unable to start container
+// process: error during container init: error mounting ..."): every
+// error from the start of the process on is errStartProcess, and one of
+// the process's own set-up (a child error, or initSideError) is
+// errDuringInit too. What the caller did wrong (an invalid config, an ID
+// in use) is reported before any process starts, in its own words.
+const (
+	errStartProcess = "unable to start container process"
+	errDuringInit   = "error during container init"
+)
+
+// startError words an error of a container process's start (see above).
+func startError(err error) error {
+	var side *initSideError
+	if isChildError(err) || errors.As(err, &side) {
+		return fmt.Errorf("%s: %s: %w", errStartProcess, errDuringInit, err)
+	}
+	return fmt.Errorf("%s: %w", errStartProcess, err)
+}
+
+// initSideError is an error of init's own set-up that the runtime met
+// for a direct init (directinit.go), where a Go init reports the same
+// failure itself: both read as errDuringInit.
+type initSideError struct{ err error }
+
+func (e *initSideError) Error() string { return e.err.Error() }
+func (e *initSideError) Unwrap() error { return e.err }
 
 // creation is the runtime's side of one create, from the validated
 // options to init's execve (run) or its wait for start (create).

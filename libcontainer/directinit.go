@@ -134,22 +134,25 @@ func (j directJoiner) join(tasks []int) error {
 	err := j.d.JoinCgroups(tasks)
 	var cj *nsenter.CgroupJoinError
 	if errors.As(err, &cj) && !cj.Unshare {
-		return errJoinCgroup(cj.Errno)
+		return &initSideError{errJoinCgroup(cj.Errno)} // a Go init's own join fails so
 	}
 	return directInitError(j.d, err)
 }
 
 // directInitError words what a direct init reported as the Go init's
-// error for the same step would read.
+// error for the same step would read, an error of init's own set-up
+// (initSideError) as the Go init's is.
 func directInitError(d *nsenter.Direct, err error) error {
 	var f *nsenter.DirectFailure
 	switch {
+	case err == nil:
+		return nil
 	case errors.As(err, &f):
-		return directFailureError(d.Program(), f)
+		err = directFailureError(d.Program(), f)
 	case errors.Is(err, nsenter.ErrInitGone):
-		return errors.New("container init exited during set-up")
+		err = errors.New("container init exited during set-up")
 	}
-	return err
+	return &initSideError{err} // create.go
 }
 
 // runDirectInit is Create's set-up of a direct init, after startInit.
@@ -396,12 +399,20 @@ func (b *rootfsBuild) abandon() {
 // finish waits for the rootfs, with the runtime's hooks run between the
 // mounts and pivot_root, in the runtime's own namespaces.
 func (b *rootfsBuild) finish() error {
-	err := b.wait(b.cr.runtimeHooks)
+	hooksFailed := false
+	err := b.wait(func() error {
+		err := b.cr.runtimeHooks()
+		hooksFailed = err != nil
+		return err
+	})
 	if b.peer != nil {
 		defer b.peer.Close()
 		if err == nil {
 			err = b.d.SetTerminal(int(b.peer.Fd()), b.peer.Name())
 		}
+	}
+	if hooksFailed {
+		return err // the runtime's own, as with a Go init
 	}
 	return directInitError(b.d, err)
 }

@@ -212,21 +212,21 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		restoreCPUs()
 	})
 	if affinityErr != nil {
-		return nil, affinityErr
+		return nil, fmt.Errorf("%s: %w", errStartProcess, affinityErr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("start exec process: %w", err)
+		return nil, fmt.Errorf("%s: %w", errStartProcess, err)
 	}
 	if debug {
 		logrus.Debugf("exec %s: process %d started (berth's child: %t), joining the namespaces of init %d; cgroups %v", c.state.ID, proc.pid, proc.cmd != nil, c.state.InitPid, cgPaths)
 	}
 	if err := joinIntelRdt(spec, c.state.ID, proc.pid); err != nil { // intelrdt_linux.go
 		proc.kill()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", errStartProcess, err)
 	}
 	if err := sendPidfd(o.PidfdSocket, proc.pid); err != nil { // pidfd_linux.go
 		proc.kill()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", errStartProcess, err)
 	}
 	// Signals are registered while the process's runtime starts.
 	notifyLater(o.Signals).wait()
@@ -238,7 +238,7 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	}
 	if err := run(); err != nil {
 		proc.kill()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", errStartProcess, err)
 	}
 	if proc.cmd != nil {
 		// Reaped by the caller's wait loop (foreground) or reparented.

@@ -179,6 +179,7 @@ func (p *processSide) config() error {
 		closeFds(fds)
 		return errors.New("config message without process")
 	}
+	p.logSetUp() // debuglines.go
 	if err := joinNetNS(fds, cfg.JoinNetNS); err != nil {
 		return err
 	}
@@ -387,6 +388,7 @@ func (p *processSide) execve() error {
 			return err
 		}
 	}
+	p.logExecve() // debuglines.go
 	err := finalizeAndExec(p.cfg, p.caps, p.seccomp, p.ex)
 	if p.fifo != nil {
 		fmt.Fprintf(p.fifo, "%v", err)

@@ -600,6 +600,7 @@ func initExecutable(cmd *exec.Cmd, fdOf func(*os.File) string, seal sealing, dir
 		}
 		r.exe = exe
 	}
+	logSeal(r.exe) // debuglines.go
 	if r.exe.File == nil {
 		cmd.Path = "/proc/self/exe"
 		return r.exe, nil

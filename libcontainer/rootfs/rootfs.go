@@ -123,7 +123,7 @@ func Prepare(cfg *Config) error {
 			devBound = true
 		}
 		if err := mountOne(cfg, root, i, m); err != nil {
-			return fmt.Errorf("mount %s on %s: %w", mountSource(m), m.Destination, err)
+			return fmt.Errorf("error mounting %q to rootfs at %q: %w", mountSource(m), m.Destination, err)
 		}
 	}
 	if !devBound {

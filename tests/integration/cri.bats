@@ -181,5 +181,5 @@ ctr_json() {
 	run cri start "$c"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"OCI runtime create failed"* ]]
-	[[ "$output" == *"$TEST_TMP/afile on /etc"* ]]
+	[[ "$output" == *"create failed: unable to start container process: error during container init: error mounting "*"$TEST_TMP/afile"*" to rootfs at "*"/etc"* ]]
 }

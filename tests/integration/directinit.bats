@@ -135,12 +135,12 @@ untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
 	# proc's own options are the container process's mount(2) to refuse.
 	update_config '.mounts += [{"destination": "/proc2", "type": "proc", "source": "proc", "options": ["nosuchoption"]}]'
 	check_error
-	[[ "$output" == *"mount proc on /proc2: mount: invalid argument"* ]]
+	[[ "$output" == *'error mounting \"proc\" to rootfs at \"/proc2\": mount: invalid argument'* ]]
 	cp "$TEST_TMP/config.orig" "$BUNDLE/config.json"
 	# A mount the runtime's thread makes.
 	update_config '.mounts += [{"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["size=nonsense"]}]'
 	check_error
-	[[ "$output" == *"on /x"* ]]
+	[[ "$output" == *'to rootfs at \"/x\"'* ]]
 	cp "$TEST_TMP/config.orig" "$BUNDLE/config.json"
 	# A program that is not there fails create, before ready.
 	set_args /nonexistent
@@ -261,7 +261,7 @@ untimed() { sed -E 's/time="[^"]*" //' <<<"$1"; }
 	! grep -qx unified "$TEST_TMP/direct.out"
 	[ "$(grep -x '[0-9]*' "$TEST_TMP/direct.out" | tr '\n' ' ')" = "1 " ]
 	diff "$TEST_TMP/go.err" "$TEST_TMP/direct.err"
-	grep -q 'level=error msg="run di-v1: .*cpuset.cpus' "$TEST_TMP/direct.err"
+	grep -q 'level=error msg="berth run failed: unable to start container process: .*cpuset.cpus' "$TEST_TMP/direct.err"
 	grep -qx left: "$TEST_TMP/direct.err"
 }
 

@@ -134,7 +134,7 @@ dk() {
 	run dk run --rm --runtime berth -v "$TEST_TMP/afile:/etc" "$IMAGE" true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"OCI runtime create failed"* ]]
-	[[ "$output" == *"$TEST_TMP/afile on /etc"* ]]
+	[[ "$output" == *"create failed: unable to start container process: error during container init: error mounting "*"$TEST_TMP/afile"*" to rootfs at "*"/etc"* ]]
 	run -127 dk run --rm --runtime berth "$IMAGE" /no/such/binary
 	# Same status as runc's: 127, command not found.
 	[ "$status" -eq 127 ]

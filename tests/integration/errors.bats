@@ -177,6 +177,29 @@ create_fails() {
 	create_fails err-mnt3 'mounts\[[0-9]+\]: destination is required'
 }
 
+@test "err-chain: a container process that failed to start reads as runc's error does (\"NAME create failed: unable to start container process: error during container init: ...\"), under the name berth is invoked by" {
+	# a mount refused by the kernel during init's set-up, direct and Go init
+	update_config '.mounts += [{"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["size=not-a-size"]}]'
+	create_fails err-ch1 '^time=.* msg="berth create failed: unable to start container process: error during container init: error mounting \\"tmpfs\\" to rootfs at \\"/mnt\\": .*invalid argument"$'
+	BERTH_GO_INIT=1 create_fails err-ch2 'berth create failed: unable to start container process: error during container init: error mounting \\"tmpfs\\" to rootfs at \\"/mnt\\": .*invalid argument'
+	update_config 'del(.mounts[-1])'
+	# a program that is not there: run as create
+	set_args nosuch-program
+	fails_cleanly 'berth run failed: unable to start container process: error during container init: exec: \\"nosuch-program\\": executable file not found in \$PATH' run --bundle "$BUNDLE" err-ch3
+	nothing_left err-ch3
+	# installed as runc, it says runc, as a drop-in's users and runc's
+	# tests (mounts_sshfs.bats) expect
+	ln -s "$BERTH" "$TEST_TMP/runc"
+	BERTH=$TEST_TMP/runc fails_cleanly '"runc run failed: unable to start container process: error during container init: exec: ' run --bundle "$BUNDLE" err-ch4
+	nothing_left err-ch4
+	# what the caller got wrong is reported before any process starts
+	set_args true
+	berth create --bundle "$BUNDLE" err-ch5
+	fails_cleanly 'msg="berth create failed: container with id err-ch5 already exists"$' create --bundle "$BUNDLE" err-ch5
+	# exec: runc's "exec failed: ..." (exit 255: exec.bats err-exec-status)
+	berth delete --force err-ch5
+}
+
 @test "err-id: unsafe and invalid container IDs are refused before anything is made" {
 	long=$(printf 'a%.0s' $(seq 2000))
 	for id in "../x" "a/b" "." ".." "" "$long" "a b" 'a$b' "x/../../y"; do

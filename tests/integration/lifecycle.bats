@@ -425,6 +425,32 @@ flag_names() { sed -n "/^$2:\$/,/^[A-Z]/p" <<<"$1" | grep -o '^   --[a-z-]*' | s
 	[[ "${lines[0]}" == "berth version "* ]]
 }
 
+@test "cli-debug-runc: --debug says runc's phrases at the same points of a start (nsexec set-up, init(), the pipe's close, setns_init's exec, exeseal), with the CPU affinity the set-up runs on" {
+	ln -s "$BERTH" "$TEST_TMP/runc"
+	set_args sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+	"$TEST_TMP/runc" --root "$STATE_ROOT" --debug run -d --bundle "$BUNDLE" cli-dbgr 2>"$TEST_TMP/run.err" </dev/null >/dev/null
+	cat "$TEST_TMP/run.err"
+	grep -q 'msg="runc exeseal: using /proc/self/exe clone' "$TEST_TMP/run.err"
+	grep -q 'msg="container process: init: nsexec container setup done, child process in init(): pid 1 in its pid namespace, steps \[config .* execve\]: affinity: 0x[0-9a-f]*"' "$TEST_TMP/run.err"
+	grep -q 'msg="container process: init: closing the pipe to signal completion: execve \\"sh\\""' "$TEST_TMP/run.err"
+	# the affinity is the set-up's own: exec's initial one (runc's
+	# cpu_affinity.bats reads it there), into --log as JSON
+	cat >"$TEST_TMP/proc.json" <<-'EOF'
+		{"args": ["true"], "cwd": "/", "execCPUAffinity": {"initial": "0"}}
+	EOF
+	"$TEST_TMP/runc" --root "$STATE_ROOT" --debug --log "$TEST_TMP/log.json" --log-format json exec --process "$TEST_TMP/proc.json" cli-dbgr
+	jq -r 'select(.level == "debug") | .msg' "$TEST_TMP/log.json" >"$TEST_TMP/msgs"
+	cat "$TEST_TMP/msgs"
+	grep -q '^container process: exec process: nsexec container setup done, child process in init(): .*: affinity: 0x1$' "$TEST_TMP/msgs"
+	grep -q '^container process: setns_init: about to exec "true"$' "$TEST_TMP/msgs"
+	# none of them without --debug (the direct processes say nothing)
+	"$BERTH" --root "$STATE_ROOT" exec cli-dbgr true 2>"$TEST_TMP/exec.err"
+	[ ! -s "$TEST_TMP/exec.err" ]
+	berth kill cli-dbgr TERM
+	wait_status cli-dbgr stopped
+	berth delete cli-dbgr
+}
+
 @test "cli-help: berth -h, --help, help and COMMAND -h print runc's layout, commands, usage lines and flags" {
 	command -v runc >/dev/null || skip "runc is not installed to compare with"
 	run "$BERTH" -h

@@ -116,7 +116,7 @@ pm() {
 	run pm run --rm -v "$TEST_TMP/afile:/etc" "$IMAGE" true
 	[ "$status" -eq 126 ]
 	[[ "$output" == *"OCI runtime error"* ]]
-	[[ "$output" == *"$TEST_TMP/afile on /etc"* ]]
+	[[ "$output" == *"create failed: unable to start container process: error during container init: error mounting "*"$TEST_TMP/afile"*" to rootfs at "*"/etc"* ]]
 	run -127 pm run --rm "$IMAGE" /no/such/binary
 	[[ "$output" == *"/no/such/binary"*"no such file or directory"* ]]
 }
