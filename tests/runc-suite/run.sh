@@ -160,11 +160,18 @@ trap restore_criu_conf EXIT
 # remove it.
 tmp=$work/tmp
 mkdir -p "$tmp"
+# The suite calls the runtime as runc's repository builds it, a binary
+# named runc (help.bats, version.bats and --debug lines want that name):
+# berth is installed under it as a drop-in is, by a symlink, one for the
+# host and one for the guest, which finds the checkout and this directory
+# elsewhere (tests/uml/guest-init.sh).
+mkdir -p "$work/bin" "$work/bin-guest"
+ln -sfn "$runtime" "$work/bin/runc"
 run_bats() { # TIMEOUT FILE...
 	local timeout=$1
 	shift
 	[ $# -gt 0 ] || return 0
-	TMPDIR=$tmp RUNC=$runtime env ${timeout:+BATS_TEST_TIMEOUT=$timeout} setsid -w flock /tmp/berth-bats.lock \
+	TMPDIR=$tmp RUNC=$work/bin/runc env ${timeout:+BATS_TEST_TIMEOUT=$timeout} setsid -w flock /tmp/berth-bats.lock \
 		unshare -m --propagation slave bats -T "$@" >>"$log" 2>&1 </dev/null
 }
 timed=() untimed=()
@@ -182,10 +189,11 @@ if [ "$uml" = 1 ]; then
 	# before those (tests/uml/guest-init.sh). bats runs as run_bats does.
 	guest_runtime=$runtime
 	[ "$runtime" != "$repo/berth" ] || guest_runtime=/mnt/repo/berth
+	ln -sfn "$guest_runtime" "$work/bin-guest/runc"
 	# The whole release is bound (its helpers find their programs in
 	# ../cmd/_bin), and the files named from its top.
 	UML_SUITE_DIR=$work UML_MEM=${UML_MEM:-2G} UML_TIMEOUT=${UML_TIMEOUT:-2400} \
-		UML_BATS_ENV="RUNC=$guest_runtime TMPDIR=/tmp HOME=/tmp PATH=$(dirname "$(command -v go)"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+		UML_BATS_ENV="RUNC=/mnt/suite/bin-guest/runc TMPDIR=/tmp HOME=/tmp PATH=$(dirname "$(command -v go)"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
 		"$repo/tests/uml/run.sh" "${@/#/tests/integration/}" >"$log" 2>"$work/uml.log" </dev/null
 	grep -q '^1\.\.' "$log" || { echo "runc-suite: the guest gave no TAP:" >&2; tail -n 30 "$work/uml.log" >&2; exit 1; }
 else
