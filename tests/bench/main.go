@@ -95,8 +95,9 @@ func run(opts options) error {
 	return b.measure(ctx)
 }
 
-// enterPrivateCgroupView makes the mount tree private and unmounts the
-// cgroup2 mount of the hybrid layout, which crun refuses. It acts only
+// enterPrivateCgroupView makes the mount tree private, mounts tracefs
+// when it is not, and unmounts the cgroup2 mount of the hybrid layout,
+// which crun refuses. It acts only
 // when this process is provably not in the caller's mount namespace.
 func enterPrivateCgroupView(hostMntNS string) error {
 	own, err := os.Readlink("/proc/self/ns/mnt")
@@ -108,6 +109,12 @@ func enterPrivateCgroupView(hostMntNS string) error {
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / rprivate: %w", err)
+	}
+	// System calls are counted with a tracepoint whose id tracefs gives
+	// (syscallTracepoint): a host that has it unmounted gets it here, in
+	// this namespace only. Without it they are not counted.
+	if syscallTracepoint() == 0 {
+		_ = unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 	}
 	const unified = "/sys/fs/cgroup/unified"
 	mounted, err := isMountPoint(unified)
