@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -30,6 +29,7 @@ import (
 	_ "github.com/berth-runtime/berth/libcontainer/prefault"
 	// sysmon's 20 µs wake-ups were most of a command's context switches.
 	_ "github.com/berth-runtime/berth/libcontainer/threadslack"
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // version and gitCommit are set with -ldflags -X at build time.
@@ -53,7 +53,7 @@ func newApp(only string) *cli.Command {
 		c.DisableSliceFlagSeparator = true
 	}
 	return &cli.Command{
-		Name:    programName(os.Args),
+		Name:    utils.ProgramName(os.Args),
 		Usage:   "Open Container Initiative runtime",
 		Version: version,
 		Flags: []cli.Flag{
@@ -182,18 +182,6 @@ func runCommandLine() {
 // commandName returns the subcommand args names, found by skipping the
 // global flags, or "" when that is not certain (help, --version, an
 // unknown flag): then the whole command line is built.
-// programName is the name berth was run as, which its help and version
-// show, as runc's command help does: installed as "runc" (a drop-in),
-// `runc -h` says "runc".
-func programName(args []string) string {
-	if len(args) > 0 {
-		if name := filepath.Base(args[0]); name != "" && name != "." && name != "/" {
-			return name
-		}
-	}
-	return "berth"
-}
-
 func commandName(args []string) string {
 	for i := 1; i < len(args); i++ {
 		a := args[i]

@@ -140,14 +140,3 @@ func TestNoInitCommand(t *testing.T) {
 		}
 	}
 }
-
-func TestProgramName(t *testing.T) {
-	for in, want := range map[string]string{"/usr/bin/runc": "runc", "./berth": "berth", "berth": "berth", "": "berth", "/": "berth"} {
-		if got := programName([]string{in, "state"}); got != want {
-			t.Errorf("programName(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := programName(nil); got != "berth" {
-		t.Errorf("programName(nil) = %q", got)
-	}
-}

@@ -3,12 +3,12 @@ package libcontainer
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/exeseal"
+	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
 // runc's --debug output has a few fixed phrases, one for each stage of a
@@ -87,7 +87,7 @@ func logSeal(e *exeseal.Exe) {
 	if !logrus.IsLevelEnabled(logrus.DebugLevel) {
 		return
 	}
-	name := filepath.Base(os.Args[0])
+	name := utils.ProgramName(os.Args)
 	switch e.Method {
 	case exeseal.AlreadySealed:
 		logrus.Debugf("%s exeseal: /proc/self/exe is a sealed memfd already: no clone", name)
