@@ -26,7 +26,10 @@ teardown() {
 			ctr --address "$CTD_DIR/containerd.sock" -n k8s.io task delete -f "$id" >/dev/null 2>&1 || true
 		done
 	fi
-	if [ -n "${PM_DIR:-}" ]; then pm rm -af -t 0 >/dev/null 2>&1 || true; fi
+	if [ -n "${PM_DIR:-}" ]; then
+		pm rm -af -t 0 >/dev/null 2>&1 || true
+		podman_settled "$PM_DIR"
+	fi
 	for pid in "${CLIENT_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 		for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

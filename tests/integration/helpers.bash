@@ -57,6 +57,18 @@ remove_cgroup_parents() {
 # client daemon's mounts, on the host side), then removes DIR. A client's
 # asynchronous clean-up (podman's, containerd's) can still be mounting or
 # holding a mount for a moment, so it tries again for up to 5 s.
+# podman_settled DIR: waits (10 s at most) until no process runs on the
+# podman store under DIR. A removed container's conmon starts `podman
+# container cleanup` on that store after the removal returns; run after
+# remove_tree, it makes the store again and mounts its overlay directory
+# on the host.
+podman_settled() {
+	local deadline=$((SECONDS + 10))
+	while pgrep -f -- "--root $1/root" >/dev/null && [ $SECONDS -lt $deadline ]; do
+		sleep 0.1
+	done
+}
+
 remove_tree() {
 	local dir=$1 deadline=$((SECONDS + 5))
 	while :; do

@@ -50,6 +50,7 @@ teardown_file() {
 	[ -n "${PM_DIR:-}" ] || return 0
 	TEST_TMP=$PM_DIR pm rm -af -t 0 >/dev/null 2>&1 || true
 	TEST_TMP=$PM_DIR pm system reset -f >/dev/null 2>&1 || true
+	podman_settled "$PM_DIR"
 	remove_tree "$PM_DIR"
 	remove_cgroup_parents libpod_parent
 }
@@ -58,6 +59,7 @@ setup() { TEST_TMP=$(mktemp -d /tmp/berth-test.XXXXXX); }
 
 teardown() {
 	pm rm -af -t 0 >/dev/null 2>&1 || true
+	podman_settled "$PM_DIR"
 	remove_tree "$TEST_TMP"
 }
 
