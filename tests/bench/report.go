@@ -139,7 +139,7 @@ func (b *bench) printReport(elapsed time.Duration, loadBefore, loadAfter string)
 		fmt.Printf("containerd: not measured: %s\n", b.ctrErr)
 	}
 	if len(b.scaleDone) > 0 {
-		fmt.Printf("growth: %d probes per level (create of one more, state of it, list), each runtime in turn beside N running busybox containers of its own only\n", scaleReps)
+		fmt.Printf("growth: %d probes per level and measure (creates of one more container each, made in a row and removed after; state of each; list), each runtime in turn beside N running busybox containers of its own only\n", scaleReps)
 	}
 	fmt.Printf("peak RSS: /usr/bin/time %%M (KiB of the runtime and the children it waited for), median of %d rounds\n", b.opts.rssReps)
 	fmt.Printf("a waiting run: the runtime process of a foreground run while its container sleeps (smaps_rollup); anonymous is its own\n" +

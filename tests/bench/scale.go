@@ -27,7 +27,7 @@ func (b *bench) scaleLevels() ([]int, error) {
 	return levels, nil
 }
 
-const scaleReps = 10
+const scaleReps = 15
 
 func scaleMetric(op string, n int, what string) string {
 	return fmt.Sprintf("scale %s @%d %s", op, n, what)
@@ -35,7 +35,7 @@ func scaleMetric(op string, n int, what string) string {
 
 // measureScale measures each runtime in turn beside its own running
 // containers (busybox sleep) only: it grows them level by level, measures
-// create of one more, state of it and list at each level, and removes
+// create, state and list at each level (scaleProbes), and removes
 // them before the next runtime starts. Measured beside every runtime's
 // containers at once (as this bench did before), a runtime's growth was
 // mostly the host's, from the other runtimes' containers: berth's create
@@ -89,9 +89,7 @@ func (b *bench) scaleRuntime(ctx context.Context, rt *runtimeUnderTest, levels [
 			b.fail(scaleMetric("create", n, "wall"), rt, fmt.Errorf("filling to %d: %w", n, err))
 			return
 		}
-		for i := 0; i < scaleReps && ctx.Err() == nil; i++ {
-			b.scaleProbe(rt, n)
-		}
+		b.scaleProbes(ctx, rt, n)
 		done[n] = true
 	}
 }
@@ -122,38 +120,59 @@ func (b *bench) fillTo(ctx context.Context, rt *runtimeUnderTest, from, n int) e
 	return nil
 }
 
-// scaleProbe measures create, state and list once each, plain (wall
-// time) and counted (CPU), with n other containers present.
-func (b *bench) scaleProbe(rt *runtimeUnderTest, n int) {
-	id := b.id(rt, "probe")
-	bundle, err := b.bundle(id, "/bin/sleep", "100000")
-	if err != nil {
-		b.fail(scaleMetric("create", n, "wall"), rt, err)
-		return
-	}
-	defer b.forceDelete(rt, id)
-	steps := []struct {
-		op   string
-		args []string
-	}{
-		{"create", []string{"create", "--bundle", bundle, id}},
-		{"state", []string{"state", id}},
-		{"list", []string{"list"}},
-	}
-	for _, s := range steps {
-		if !b.timed(scaleMetric(s.op, n, "wall"), rt, s.args...) {
-			return
-		}
-		if s.op == "create" {
+// scaleProbes measures create, state and list beside n existing
+// containers: scaleReps creates of one more container each, timed (wall),
+// then scaleReps more counted (CPU), then state of each of them and list
+// as many times, timed and counted alike. The probes are made one after
+// another and removed only at the end. A create measured right after the
+// previous probe's delete shared the machine with that delete's deferred
+// kernel work (the cgroup's teardown runs in a kernel worker, and it grows
+// with the machine's mounts and cgroups), so part of a delete's cost was
+// read as create's growth (tests/bench/WORK.md has the profile).
+func (b *bench) scaleProbes(ctx context.Context, rt *runtimeUnderTest, n int) {
+	var ids []string
+	defer func() {
+		for _, id := range ids {
 			b.forceDelete(rt, id)
 		}
-		w, out := b.invokeCounted(rt, s.args...)
-		if out.err != nil {
-			b.fail(scaleMetric(s.op, n, "cpu"), rt, out.err)
+	}()
+	for i := 0; i < 2*scaleReps && ctx.Err() == nil; i++ {
+		id := b.id(rt, fmt.Sprintf("probe%02d", i))
+		bundle, err := b.bundle(id, "/bin/sleep", "100000")
+		if err != nil {
+			b.fail(scaleMetric("create", n, "wall"), rt, err)
 			return
 		}
-		b.record(scaleMetric(s.op, n, "cpu"), rt, w.cpuMs)
+		ids = append(ids, id) // removed by ID even if its create fails
+		if !b.scaleStep(rt, n, "create", i < scaleReps, "create", "--bundle", bundle, id) {
+			return
+		}
 	}
+	for i, id := range ids {
+		if ctx.Err() != nil || !b.scaleStep(rt, n, "state", i < scaleReps, "state", id) {
+			return
+		}
+	}
+	for i := 0; i < 2*scaleReps && ctx.Err() == nil; i++ {
+		if !b.scaleStep(rt, n, "list", i < scaleReps, "list") {
+			return
+		}
+	}
+}
+
+// scaleStep runs one command of a growth probe, timed (wall) or counted
+// (CPU); false if it failed.
+func (b *bench) scaleStep(rt *runtimeUnderTest, n int, op string, timed bool, args ...string) bool {
+	if timed {
+		return b.timed(scaleMetric(op, n, "wall"), rt, args...)
+	}
+	w, out := b.invokeCounted(rt, args...)
+	if out.err != nil {
+		b.fail(scaleMetric(op, n, "cpu"), rt, out.err)
+		return false
+	}
+	b.record(scaleMetric(op, n, "cpu"), rt, w.cpuMs)
+	return true
 }
 
 func (b *bench) scaleRows() []row {
