@@ -205,7 +205,7 @@ func newCreation(o *CreateOpts, seal *sealOwner) (*creation, error) {
 		ID: o.ID, Bundle: o.Bundle, Rootfs: configs.RootfsPath(o.Spec, o.Bundle),
 		Created: time.Now().UTC(), Status: Creating, Owner: os.Geteuid(),
 		CreatorPid: os.Getpid(), CreatorStartTime: self.StartTime,
-		Systemd: o.Systemd, Rootless: o.Rootless,
+		Systemd: o.Systemd, Rootless: o.Rootless, NoNewKeyring: o.NoNewKeyring,
 	}
 	var relay *sdnotify.Relay
 	if o.NotifySocket != "" {

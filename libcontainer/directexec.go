@@ -169,7 +169,7 @@ func directFailureError(p *nsenter.ExecProgram, f *nsenter.DirectFailure) error 
 	case nsenter.DirectCapget:
 		return caps.ReadError(errno)
 	case nsenter.DirectKeyring:
-		return errKeyring(errno)
+		return errKeyring(f.Index, errno)
 	case nsenter.DirectStart:
 		return errStart(f.Index, errno)
 	case nsenter.DirectBounding:

@@ -117,7 +117,10 @@ func directInitProgram(o *CreateOpts, proc *specs.Process, debug bool) (*nsenter
 		in.CgroupNS = true
 	}
 	if !o.NoNewKeyring {
-		in.Keyring = "_ses." + o.ID
+		prog.Keyring = &nsenter.Keyring{
+			Name:   sessionKeyring(o.ID),
+			Search: keyringSearch(configs.HasNamespace(o.Spec, specs.UserNamespace)),
+		}
 	}
 	prog.Init = in
 	return prog, nil

@@ -175,6 +175,9 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		if direct, err = directProgram(spec, o, debug); err != nil { // directexec.go
 			return nil, err
 		}
+		if direct != nil && !c.state.NoNewKeyring {
+			direct.Keyring = &nsenter.Keyring{Name: sessionKeyring(c.state.ID)} // keyring.go
+		}
 	}
 	initPid := 0
 	if len(o.SubCgroups) == 0 {
@@ -375,12 +378,13 @@ func (c *Container) execConfig(o *ExecOpts, cgroup step) *initConfig {
 	return &initConfig{
 		ID: c.state.ID, Bundle: c.state.Bundle, Rootfs: c.state.Rootfs, Exec: true,
 		Spec: spec, Process: o.Process, PreserveFds: o.PreserveFds,
-		CgroupPaths: c.state.CgroupPaths,
-		UserNS:      configs.HasNamespace(spec, specs.UserNamespace),
-		State:       &state,
-		ClearONLCR:  o.RelayConsole,
-		Steps:       plan(planInput{Exec: true, Cgroup: cgroup, SeccompListener: sc != nil && sc.ListenerPath != "", ExecWait: o.ExecWaitFifo != ""}),
-		Debug:       logrus.IsLevelEnabled(logrus.DebugLevel),
+		NoNewKeyring: c.state.NoNewKeyring,
+		CgroupPaths:  c.state.CgroupPaths,
+		UserNS:       configs.HasNamespace(spec, specs.UserNamespace),
+		State:        &state,
+		ClearONLCR:   o.RelayConsole,
+		Steps:        plan(planInput{Exec: true, Cgroup: cgroup, SeccompListener: sc != nil && sc.ListenerPath != "", ExecWait: o.ExecWaitFifo != ""}),
+		Debug:        logrus.IsLevelEnabled(logrus.DebugLevel),
 	}
 }
 

@@ -75,8 +75,17 @@ func errExecve(path string, err error) error {
 	return &os.PathError{Op: "exec", Path: path, Err: err}
 }
 
-// errKeyring: joining the container's session keyring failed.
-func errKeyring(err error) error { return fmt.Errorf("join session keyring: %w", err) }
+// errKeyring: the container's session keyring (keyring.go) could not be
+// joined (0), described (1) or made searchable (2).
+func errKeyring(step uint32, err error) error {
+	switch step {
+	case 1:
+		return fmt.Errorf("read session keyring permissions: %w", err)
+	case 2:
+		return fmt.Errorf("make session keyring searchable: %w", err)
+	}
+	return fmt.Errorf("unable to join session keyring: %w", err)
+}
 
 // errExecWait: an exec process could not take its go-ahead from the
 // caller's --exec-wait-fifo: reopening it (1) or writing it (2).

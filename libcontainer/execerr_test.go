@@ -146,10 +146,14 @@ func directErrorCases(t *testing.T) []directErrorCase {
 			goErr(errNoNewPrivs(unix.EINVAL))},
 		{"exec", nil, nsenter.DirectFailure{Kind: nsenter.DirectExec, Errno: unix.ENOEXEC, Index: 1},
 			goErr(errExecve("/b/prog", unix.ENOEXEC))},
-		// A direct init's own steps: the Go init's words (prepareRootfs,
-		// waitForStart).
-		{"keyring", nil, nsenter.DirectFailure{Kind: nsenter.DirectKeyring, Errno: unix.EDQUOT},
-			goErr(fmt.Errorf("join session keyring: %w", unix.EDQUOT))},
+		// The session keyring (joinSessionKeyring), and a direct init's
+		// own steps: the Go init's words (waitForStart).
+		{"keyring: join", nil, nsenter.DirectFailure{Kind: nsenter.DirectKeyring, Errno: unix.EDQUOT},
+			goErr(fmt.Errorf("unable to join session keyring: %w", unix.EDQUOT))},
+		{"keyring: describe", nil, nsenter.DirectFailure{Kind: nsenter.DirectKeyring, Errno: unix.EINVAL, Index: 1},
+			goErr(fmt.Errorf("read session keyring permissions: %w", unix.EINVAL))},
+		{"keyring: setperm", nil, nsenter.DirectFailure{Kind: nsenter.DirectKeyring, Errno: unix.EACCES, Index: 2},
+			goErr(fmt.Errorf("make session keyring searchable: %w", unix.EACCES))},
 		{"start: message", nil, nsenter.DirectFailure{Kind: nsenter.DirectStart, Errno: unix.ECONNRESET},
 			goErr(fmt.Errorf("read start message: %w", unix.ECONNRESET))},
 		{"start: fifo open", nil, nsenter.DirectFailure{Kind: nsenter.DirectStart, Errno: unix.ENXIO, Index: 1},

@@ -224,8 +224,8 @@ func (p *processSide) cgroupReady() error {
 // init's reach is asked of the runtime.
 func (p *processSide) prepareRootfs() error {
 	if !p.cfg.NoNewKeyring {
-		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + p.cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
-			return errKeyring(err)
+		if err := joinSessionKeyring(sessionKeyring(p.cfg.ID), keyringSearch(p.cfg.UserNS), p.cfg.Process.SelinuxLabel); err != nil {
+			return err
 		}
 	}
 	p.rcfg = rootfsConfig(p.cfg)
@@ -272,9 +272,14 @@ func (p *processSide) finish() error {
 	return p.prepareProcess()
 }
 
-// enter: the enter step (exec): into the container's root, the
-// terminal, the process.
+// enter: the enter step (exec): the container's session keyring
+// (keyring.go), into the container's root, the terminal, the process.
 func (p *processSide) enter() error {
+	if !p.cfg.NoNewKeyring {
+		if err := joinSessionKeyring(sessionKeyring(p.cfg.ID), 0, p.cfg.Process.SelinuxLabel); err != nil {
+			return err
+		}
+	}
 	if err := rootfs.EnterForExec(rootfsConfig(p.cfg)); err != nil {
 		return err
 	}

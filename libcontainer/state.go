@@ -63,6 +63,10 @@ type State struct {
 	// Systemd records --systemd-cgroup at create time.
 	Systemd  bool `json:"systemd,omitempty"`
 	Rootless bool `json:"rootless,omitempty"`
+	// NoNewKeyring records --no-new-keyring at create time: init kept
+	// the caller's session keyring, and so does every exec process
+	// (keyring.go).
+	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
 	// IntelRdt is what berth made in resctrl for the container: delete
 	// removes that and nothing else (a group named after the container
 	// that existed before it stays, as the spec says).

@@ -48,8 +48,8 @@ import (
 //	pivot         local (init)                                       createContainer hooks, pivot_root
 //	finish        local (init)                                       terminal, hostname, sysctls, read-only paths,
 //	                                                                 the program resolved, rlimits
-//	enter         local (exec)                                       into the container's root, terminal, the
-//	                                                                 program resolved, rlimits
+//	enter         local (exec)                                       the container's session keyring, into its
+//	                                                                 root, terminal, the program resolved, rlimits
 //	seccomp-fd    process ⇄ runtime    seccomp-fd → seccomp-done     the notify fd, which the runtime hands to the
 //	                                                                 listener (none: the filter has no notify rule)
 //	ready         process → runtime    ready                         none: set up; the runtime saves "created"

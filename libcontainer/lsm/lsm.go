@@ -187,6 +187,23 @@ func (r Request) ApplyExec() error {
 	return nil
 }
 
+// SetKeyCreateLabel sets the SELinux label of the keys and keyrings the
+// calling thread creates from now on (attr/keycreate; "" is the default:
+// its own). The container's session keyring takes the process's label so
+// that the process may use it under the policy (runc's SetKeyLabel). The
+// caller holds the thread (runtime.LockOSThread) until it has made them.
+func SetKeyCreateLabel(label string) error {
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return fmt.Errorf("open procfs: %w", err)
+	}
+	defer proc.Close()
+	if err := writeThreadAttr(proc, "attr/keycreate", label); err != nil {
+		return fmt.Errorf("set selinux key label %q: %w", label, err)
+	}
+	return nil
+}
+
 func writeThreadAttr(proc *procfs.Handle, rel, value string) error {
 	f, closer, err := proc.OpenThreadSelf(rel)
 	if err != nil {

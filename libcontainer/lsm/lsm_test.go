@@ -5,6 +5,7 @@ package lsm
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -114,5 +115,20 @@ func TestThisHostHasNeither(t *testing.T) {
 	}
 	if err := (Request{AppArmorProfile: "x"}).Check(h); err == nil {
 		t.Fatal("profile accepted on a host without AppArmor")
+	}
+}
+
+// The session keyring's label is written where the kernel takes it: on a
+// host without SELinux the write is refused (the label is never dropped
+// in silence), and the error names the label.
+func TestSetKeyCreateLabel(t *testing.T) {
+	if Detect().SELinux {
+		t.Skip("SELinux is enabled: the label would be taken")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	err := SetKeyCreateLabel("system_u:system_r:container_t:s0")
+	if err == nil || !strings.Contains(err.Error(), `set selinux key label "system_u:system_r:container_t:s0"`) {
+		t.Fatalf("SetKeyCreateLabel without SELinux: %v", err)
 	}
 }

@@ -49,6 +49,9 @@ import (
 //	EXEC_GROUPS  (21) u32 supplementary gids (possibly none; always sent)
 //	EXEC_RLIMIT  (22) u32 resource, u32 0, u64 soft, u64 hard
 //	EXEC_SECCOMP (23) the BPF program (struct sock_filter array)
+//	EXEC_INIT    (24) u32 init flags (a direct init)
+//	EXEC_KEYRING (25) u32 permission bits to add, then the session
+//	                  keyring's name (joined, made if missing)
 const (
 	attrExecFixed   = 16
 	attrExecArg     = 17
@@ -59,6 +62,7 @@ const (
 	attrExecRlimit  = 22
 	attrExecSeccomp = 23
 	attrExecInit    = 24
+	attrExecKeyring = 25
 
 	execFlagCaps    = 1 << 0
 	execFlagNNP     = 1 << 1
@@ -68,7 +72,6 @@ const (
 
 	initFlagCgroupNS = 1 << 0
 	initFlagFifo     = 1 << 1
-	initFlagKeyring  = 1 << 2
 
 	msgGo          = 'G'
 	msgDirectError = 'X'
@@ -170,9 +173,20 @@ type ExecProgram struct {
 	// Seccomp is the filter's BPF, loaded with SeccompFlags; none if empty.
 	Seccomp      []unix.SockFilter
 	SeccompFlags uint32
+	// Keyring, when set, is the session keyring the process joins.
+	Keyring *Keyring
 	// Init, when set, makes the program a container's init (a direct
 	// init): see Init.
 	Init *InitOptions
+}
+
+// Keyring is a session keyring to join by name (made if there is none the
+// process may search); Search, when not 0, is added to its permissions
+// once joined (KEYCTL_SETPERM): a direct init's, so that exec processes
+// find it.
+type Keyring struct {
+	Name   string
+	Search uint32
 }
 
 // InitOptions are a direct init's: the process serves the runtime's
@@ -184,8 +198,6 @@ type InitOptions struct {
 	// Fifo: start is `berth start` opening exec.fifo, whose O_PATH
 	// handle the process has at the fd its _BERTH_FIFO_FD names.
 	Fifo bool
-	// Keyring, when set, names a new session keyring to join.
-	Keyring string
 }
 
 // CapMasks are the capability sets as bit masks.
@@ -266,10 +278,12 @@ func (p *ExecProgram) encode(attr func(uint16, ...[]byte) error) error {
 		if in.Fifo {
 			f |= initFlagFifo
 		}
-		if in.Keyring != "" {
-			f |= initFlagKeyring
+		if err := attr(attrExecInit, ne.AppendUint32(nil, f)); err != nil {
+			return err
 		}
-		if err := attr(attrExecInit, ne.AppendUint32(nil, f), []byte(in.Keyring)); err != nil {
+	}
+	if k := p.Keyring; k != nil {
+		if err := attr(attrExecKeyring, ne.AppendUint32(nil, k.Search), []byte(k.Name)); err != nil {
 			return err
 		}
 	}
@@ -295,7 +309,7 @@ func (p *ExecProgram) check() error {
 		return errors.New("direct exec: bad values")
 	case len(p.Seccomp) > bpfMaxInsns:
 		return errors.New("direct exec: seccomp filter too long")
-	case p.Init != nil && strings.ContainsRune(p.Init.Keyring, 0):
+	case p.Keyring != nil && (p.Keyring.Name == "" || strings.ContainsRune(p.Keyring.Name, 0)):
 		return errors.New("direct exec: bad keyring name")
 	}
 	return nil

@@ -61,7 +61,8 @@ enum {
 	ATTR_EXEC_GROUPS = 21,	/* u32 array: supplementary gids, once */
 	ATTR_EXEC_RLIMIT = 22,	/* u32 resource, u32 0, u64 soft, u64 hard; repeated */
 	ATTR_EXEC_SECCOMP = 23,	/* struct sock_filter array, once */
-	ATTR_EXEC_INIT = 24,	/* u32 init flags, then the session keyring's name; once */
+	ATTR_EXEC_INIT = 24,	/* u32 init flags; once */
+	ATTR_EXEC_KEYRING = 25,	/* u32 permission bits to add, then the session keyring's name; once */
 };
 
 /*
@@ -72,8 +73,7 @@ enum {
 enum {
 	INIT_F_CGROUPNS = 1 << 0, /* unshare a cgroup namespace once in the cgroups */
 	INIT_F_FIFO = 1 << 1,	  /* start is exec.fifo (_BERTH_FIFO_FD), not 'S' */
-	INIT_F_KEYRING = 1 << 2,  /* join a new session keyring of the given name */
-	INIT_F_ALL = (1 << 3) - 1,
+	INIT_F_ALL = (1 << 2) - 1,
 };
 
 /* ATTR_EXEC_FIXED flags. */
@@ -119,7 +119,7 @@ enum {
 	XK_EXEC,		/* index: the candidate executed */
 	XK_PDEATHSIG,
 	XK_CAPGET,
-	XK_KEYRING,		/* direct init: the session keyring */
+	XK_KEYRING,		/* the session keyring: index 0 join, 1 describe, 2 setperm */
 	XK_START,		/* direct init: index 0 the 'S' message, 1 exec.fifo's open, 2 its write */
 	XK_STDIO_OWNER,		/* index: the fd */
 };

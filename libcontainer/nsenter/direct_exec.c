@@ -38,6 +38,7 @@
 #include <signal.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,8 @@ static struct {
 	size_t nrlim;
 	struct sock_filter filter[BPF_MAXINSNS];
 	size_t nfilter;
+	char *keyring;
+	uint32_t keyring_search;
 } prog COLD_BSS;
 
 /* Strings of the program, NUL-terminated: each takes its length + 1. */
@@ -120,7 +123,6 @@ static int report_sock = -1;
 static struct {
 	int on;
 	uint32_t flags;
-	char *keyring;
 } init_mode;
 /* Once start came through exec.fifo, failures are written there. */
 static int report_fifo = -1;
@@ -209,16 +211,18 @@ int direct_exec_attr(uint16_t type, const unsigned char *p, size_t len)
 		prog.nfilter = len / sizeof(struct sock_filter);
 		return 1;
 	case ATTR_EXEC_INIT:
-		if (init_mode.on || len < 4)
+		if (init_mode.on || len != 4)
 			nsenter_die(0, "request: bad or repeated init attribute");
 		init_mode.on = 1;
 		init_mode.flags = get_u32(p);
 		if (init_mode.flags & ~(uint32_t)INIT_F_ALL)
 			nsenter_die(0, "request: bad init flags %#x", init_mode.flags);
-		if (!(init_mode.flags & INIT_F_KEYRING) != (len == 4))
-			nsenter_die(0, "request: init keyring flag and name disagree");
-		if (len > 4)
-			init_mode.keyring = arena_string(p + 4, len - 4);
+		return 1;
+	case ATTR_EXEC_KEYRING:
+		if (prog.keyring != NULL || len <= 4)
+			nsenter_die(0, "request: bad or repeated keyring attribute");
+		prog.keyring_search = get_u32(p);
+		prog.keyring = arena_string(p + 4, len - 4);
 		return 1;
 	}
 	return 0;
@@ -227,7 +231,7 @@ int direct_exec_attr(uint16_t type, const unsigned char *p, size_t len)
 int direct_exec_requested(void)
 {
 	int any = prog.argc || prog.envc || prog.ncand || prog.cwd || prog.have_groups ||
-		  prog.nrlim || prog.nfilter;
+		  prog.nrlim || prog.nfilter || prog.keyring;
 
 	any = any || init_mode.on;
 	if (!prog.fixed) {
@@ -602,6 +606,50 @@ static void close_exe_handle(void)
 		close(fd);
 }
 
+/*
+ * The container's session keyring (libcontainer/keyring.go): join it by
+ * name (made if missing) and, for an init, add prog.keyring_search to its
+ * permissions, as joinSessionKeyring does. A kernel without keyrings is
+ * not an error.
+ */
+static void join_keyring(void)
+{
+	/* KEYCTL_DESCRIBE: "type;uid;gid;perm;name", the name < 4096 bytes. */
+	char desc[4096 + 64];
+	const char *f;
+	unsigned long perm;
+	long id, n;
+	int i;
+
+	id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, prog.keyring);
+	if (id < 0) {
+		if (errno == ENOSYS)
+			return;
+		fail(XK_KEYRING, errno, 0);
+	}
+	if (prog.keyring_search == 0)
+		return;
+	n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, desc, sizeof(desc));
+	if (n < 0)
+		fail(XK_KEYRING, errno, 1);
+	if (n == 0 || (size_t)n > sizeof(desc))
+		fail(XK_KEYRING, ERANGE, 1);
+	desc[n - 1] = '\0';
+	for (f = desc, i = 0; i < 3 && f != NULL; i++) {
+		f = strchr(f, ';');
+		if (f != NULL)
+			f++;
+	}
+	if (f == NULL)
+		fail(XK_KEYRING, EINVAL, 1);
+	errno = 0;
+	perm = strtoul(f, NULL, 16);
+	if (errno != 0 || perm > 0xffffffffUL)
+		fail(XK_KEYRING, EINVAL, 1);
+	if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, (uint32_t)perm | prog.keyring_search) < 0)
+		fail(XK_KEYRING, errno, 2);
+}
+
 /* os/exec's findExecutable: 0, or the error kind with *err. */
 static uint32_t find_executable(const char *file, int *err)
 {
@@ -923,16 +971,14 @@ void direct_exec_run(int sock)
 		 */
 		if (chdir("/") < 0)
 			fail(XK_CHDIR, errno, 1);
-		/* The Go init's rootfs step: a fresh session keyring. */
-		if ((init_mode.flags & INIT_F_KEYRING) &&
-		    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, init_mode.keyring) < 0 &&
-		    errno != ENOSYS)
-			fail(XK_KEYRING, errno, 0);
 	} else {
 		await_go();
 		if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 			fail(XK_PDEATHSIG, errno, 0);
 	}
+	/* The Go init's rootfs step, the Go exec's enter step. */
+	if (prog.keyring != NULL)
+		join_keyring();
 	/* prepareProcess: the program, then the rlimits. */
 	target = resolve();
 	for (i = 0; i < prog.nrlim; i++) {

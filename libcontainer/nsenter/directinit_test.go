@@ -3,6 +3,8 @@
 package nsenter
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -242,29 +244,41 @@ func TestFifoFailure(t *testing.T) {
 	}
 }
 
-// The init attribute: flags and the keyring's name; a NUL in the name is
-// refused before anything starts.
+// The init attribute (its flags) and the keyring attribute (the
+// permission bits, then the name), each sent only when set; an empty
+// keyring name, or one with a NUL, is refused before anything starts.
 func TestInitOptionsEncoding(t *testing.T) {
-	prog := shProgram("true")
-	prog.Init = &InitOptions{CgroupNS: true, Fifo: true, Keyring: "_ses.x"}
-	var got []byte
-	err := prog.encode(func(typ uint16, payload ...[]byte) error {
-		if typ == attrExecInit {
-			for _, p := range payload {
-				got = append(got, p...)
+	attrs := func(prog *ExecProgram) map[uint16][]byte {
+		t.Helper()
+		got := map[uint16][]byte{}
+		err := prog.encode(func(typ uint16, payload ...[]byte) error {
+			if typ == attrExecInit || typ == attrExecKeyring {
+				got[typ] = bytes.Join(payload, nil)
 			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		return got
 	}
-	want := append([]byte{initFlagCgroupNS | initFlagFifo | initFlagKeyring, 0, 0, 0}, "_ses.x"...)
-	if string(got) != string(want) {
-		t.Errorf("init attribute %q, want %q", got, want)
+	prog := shProgram("true")
+	if got := attrs(prog); len(got) != 0 {
+		t.Errorf("an exec without a keyring sent %v", got)
 	}
-	prog.Init.Keyring = "a\x00b"
-	if _, err := PrepareDirect(&Request{}, prog); err == nil {
-		t.Error("a keyring name with a NUL was taken")
+	prog.Init = &InitOptions{CgroupNS: true, Fifo: true}
+	prog.Keyring = &Keyring{Name: "_ses.x", Search: 0x80000}
+	got := attrs(prog)
+	if want := []byte{initFlagCgroupNS | initFlagFifo, 0, 0, 0}; !bytes.Equal(got[attrExecInit], want) {
+		t.Errorf("init attribute %q, want %q", got[attrExecInit], want)
+	}
+	if want := append(binary.NativeEndian.AppendUint32(nil, 0x80000), "_ses.x"...); !bytes.Equal(got[attrExecKeyring], want) {
+		t.Errorf("keyring attribute %q, want %q", got[attrExecKeyring], want)
+	}
+	for _, bad := range []string{"a\x00b", ""} {
+		prog.Keyring.Name = bad
+		if _, err := PrepareDirect(&Request{}, prog); err == nil {
+			t.Errorf("keyring name %q was taken", bad)
+		}
 	}
 }

@@ -548,3 +548,56 @@ no_dev_tmpfs() {
 	[ "$rss" -lt 100000 ]
 	[ -z "$(berth list -q)" ]
 }
+
+# The caller's session keyring (a shim's or a login's, with its keys) must
+# stay out of the container. Init joins a keyring of its own, "_ses.ID",
+# made searchable by its user (and by anyone in a user namespace, as runc
+# sets it: with that alone an exec process, the key's user, did not find
+# it), and every exec process joins that same keyring by name, as runc's
+# do; with --no-new-keyring (kept in the state) both keep the caller's.
+# Before, an exec process kept the caller's keyring: its description read
+# "sec-keyring-caller", and init's keyring was not searchable.
+keyring_caller() { "$TESTBIN/keyring" join sec-keyring-caller "$BERTH" --root "$STATE_ROOT" "$@"; }
+
+@test "sec-keyring: the caller's session keyring stays out of the container; exec processes join init's (direct, Go, user namespace, --no-new-keyring)" {
+	cp "$TESTBIN/keyring" "$BUNDLE/rootfs/bin/"
+	set_args sh -c 'keyring show >/dev/shm/init.key.tmp && mv /dev/shm/init.key.tmp /dev/shm/init.key && exec sleep 1000'
+	for how in direct go nokeyring userns; do
+		id=sec-keyring-$how
+		unset BERTH_GO_INIT
+		dbg='' flags='' search=0x80000
+		case $how in
+		go) export BERTH_GO_INIT=1 dbg=--debug ;; # --debug: the Go exec process
+		nokeyring) flags=--no-new-keyring ;;
+		userns)
+			update_config '.linux.namespaces += [{"type": "user"}]
+				| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+				| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+			chmod 711 "$TEST_TMP"
+			chown -R 100000:100000 "$BUNDLE/rootfs"
+			search=0x80008
+			;;
+		esac
+		keyring_caller create $flags --bundle "$BUNDLE" "$id" </dev/null
+		keyring_caller start "$id" </dev/null
+		init_key='' deadline=$((SECONDS + 10))
+		while [ -z "$init_key" ] && [ $SECONDS -lt $deadline ]; do
+			init_key=$(berth exec "$id" cat /dev/shm/init.key 2>/dev/null) || sleep 0.05
+		done
+		exec_key=$(keyring_caller $dbg exec "$id" keyring show </dev/null 2>"$TEST_TMP/exec.err") || {
+			cat "$TEST_TMP/exec.err"
+			false
+		}
+		echo "$how: init's keyring: $init_key; exec's: $exec_key"
+		if [ $how = nokeyring ]; then
+			[[ "$init_key" == *";sec-keyring-caller" ]]
+			[[ "$exec_key" == *";sec-keyring-caller" ]]
+		else
+			[[ "$init_key" == *";_ses.$id" ]]
+			[ "$exec_key" = "$init_key" ] # the same serial: the same keyring
+			perm=$(cut -d';' -f4 <<<"$init_key")
+			[ $((0x$perm & search)) -eq $((search)) ]
+		fi
+		berth delete --force "$id"
+	done
+}
