@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -244,6 +245,9 @@ func validateCreate(o *CreateOpts) error {
 		if logrus.IsLevelEnabled(logrus.DebugLevel) {
 			if f, err := seccomp.FilterFlags(sc); err == nil {
 				logrus.Debugf("seccomp filter flags: %d", f)
+			}
+			if slices.Contains(sc.Flags, "SECCOMP_FILTER_FLAG_TSYNC") {
+				logrus.Debug("seccomp: SECCOMP_FILTER_FLAG_TSYNC met without it: the thread that loads the filter is the one that execs the container's program")
 			}
 		}
 	}
