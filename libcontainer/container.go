@@ -524,6 +524,13 @@ func (c *Container) Destroy(force bool) error {
 	if sum, err := c.state.Summary(); err == nil && sum.Linux != nil {
 		removeIntelRdt(c.state, sum.Linux.IntelRdt) // intelrdt_linux.go
 	}
+	if t := c.state.HostTree; t != nil {
+		// The container's mounts in the caller's namespace; kept on
+		// record until they are gone.
+		if err := t.Remove(c.state.Rootfs); err != nil {
+			return err
+		}
+	}
 	if err := dir.remove(); err != nil {
 		return fmt.Errorf("remove state directory: %w", err)
 	}

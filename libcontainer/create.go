@@ -15,6 +15,7 @@ import (
 	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/rootfs"
 	"github.com/berth-runtime/berth/libcontainer/sdnotify"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
 	"github.com/berth-runtime/berth/libcontainer/utils"
@@ -92,6 +93,9 @@ func Create(load func() (*CreateOpts, error)) (_ *Container, retErr error) {
 	// init gets a parent-death signal until it is ready (forkThread).
 	cr.fork = newForkThread()
 	defer cr.fork.release()
+	if err := cr.makeHostTree(); err != nil {
+		return nil, err
+	}
 	if err := cr.startInit(); err != nil {
 		return nil, startError(err)
 	}
@@ -317,6 +321,27 @@ func (cr *creation) startInit() error {
 		return nil // runDirectInit places it while its rootfs is built
 	}
 	return cr.placeInit()
+}
+
+// makeHostTree binds the rootfs onto itself in the caller's mount
+// namespace when the container has none of its own and has mounts
+// (rootfs/nomountns.go), before init exists; finish or delete removes it.
+// The bind's mount ID is on record before it is attached: a create killed
+// at any point leaves delete what to remove.
+func (cr *creation) makeHostTree() error {
+	if !rootfs.NeedsHostTree(cr.o.Spec) {
+		return nil
+	}
+	c, err := rootfs.CloneHostTree(cr.st.Rootfs)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cr.st.HostTree = &c.Tree
+	if err := cr.dir.save(cr.st); err != nil {
+		return err
+	}
+	return c.Attach()
 }
 
 // placeInit is what follows init's clone before its config: the
@@ -555,6 +580,11 @@ func (cr *creation) finish(err error) {
 			cr.proc.kill()
 		}
 		removeIntelRdt(cr.st, cr.o.Spec.Linux.IntelRdt) // what applyIntelRdt made
+		if t := cr.st.HostTree; t != nil {
+			if rerr := t.Remove(cr.st.Rootfs); rerr != nil {
+				logrus.Warnf("%v", rerr)
+			}
+		}
 		cr.c.closeNotify()
 		cr.cg.destroy()
 		os.RemoveAll(cr.dir.path)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/intelrdt"
+	"github.com/berth-runtime/berth/libcontainer/rootfs"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
@@ -67,6 +68,11 @@ type State struct {
 	// the caller's session keyring, and so does every exec process
 	// (keyring.go).
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
+	// HostTree is the bind of the rootfs onto itself that berth made in
+	// the caller's mount namespace for a container without one of its
+	// own (rootfs.HostTree): delete detaches it, with the container's
+	// mounts under it.
+	HostTree *rootfs.HostTree `json:"host_tree,omitempty"`
 	// IntelRdt is what berth made in resctrl for the container: delete
 	// removes that and nothing else (a group named after the container
 	// that existed before it stays, as the spec says).

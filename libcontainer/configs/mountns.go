@@ -15,11 +15,12 @@ var ErrNoPivotNoMountNS = errors.New("unable to use no-pivot without a private M
 
 // validateMountNS refuses what only a mount namespace of the container's
 // own can give. Without one the container shares the caller's mount
-// table: berth then only chroots into the rootfs (as runc does) and makes
-// no mount at all, so everything that needs a mount is refused here
-// rather than made in the caller's namespace or silently skipped (runc
-// mounts config.json's mounts into the caller's namespace and ignores
-// root.readonly there; berth does neither).
+// table: berth chroots into the rootfs (as runc does) and makes
+// config.json's mounts there in the caller's namespace, under a bind of
+// the rootfs that delete removes (rootfs.HostTree). What would need a
+// remount of the container's "/" or of paths in it is refused, as runc
+// refuses the first two (runc applies rootfsPropagation to the caller's
+// "/" itself).
 func validateMountNS(spec *specs.Spec) error {
 	ns, ok := FindNamespace(spec, specs.MountNamespace)
 	if ok {
@@ -34,12 +35,14 @@ func validateMountNS(spec *specs.Spec) error {
 	switch {
 	case len(l.MaskedPaths) > 0 || len(l.ReadonlyPaths) > 0:
 		return errors.New("unable to restrict sys entries without a private MNT namespace")
-	case len(spec.Mounts) > 0:
-		return fmt.Errorf("mounts[0] (%s): mounts need a private MNT namespace (linux.namespaces has no \"mount\")", spec.Mounts[0].Destination)
 	case spec.Root != nil && spec.Root.Readonly:
 		return errors.New("root.readonly needs a private MNT namespace (linux.namespaces has no \"mount\")")
 	case l.RootfsPropagation != "":
 		return errors.New("linux.rootfsPropagation needs a private MNT namespace (linux.namespaces has no \"mount\")")
+	case HasNamespace(spec, specs.UserNamespace):
+		// Its devices are bind mounts, and it may not mount in the
+		// caller's namespace.
+		return errors.New("a user namespace needs a private MNT namespace (linux.namespaces has no \"mount\")")
 	}
 	return nil
 }

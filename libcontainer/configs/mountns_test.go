@@ -21,13 +21,22 @@ func TestValidateMountNS(t *testing.T) {
 	if err := validateMountNS(base()); err != nil {
 		t.Fatalf("bare config without a mount namespace: %v", err)
 	}
+	// Mounts are made in the caller's namespace, under a bind of the
+	// rootfs that delete removes (rootfs.HostTree).
+	mounts := base()
+	mounts.Mounts = []specs.Mount{{Destination: "/proc", Type: "proc"}, {Destination: "/dev", Type: "tmpfs", Options: []string{"ro"}}}
+	if err := validateMountNS(mounts); err != nil {
+		t.Fatalf("mounts without a mount namespace: %v", err)
+	}
 	own := base()
 	own.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace, Path: "/proc/self/ns/mnt"}}
 	cases := map[string]func(*specs.Spec){
-		"restrict sys entries":  func(s *specs.Spec) { s.Linux.ReadonlyPaths = []string{"/proc/sys"} },
-		"mounts need a private": func(s *specs.Spec) { s.Mounts = []specs.Mount{{Destination: "/dev", Type: "tmpfs"}} },
-		"root.readonly needs":   func(s *specs.Spec) { s.Root.Readonly = true },
-		"rootfsPropagation":     func(s *specs.Spec) { s.Linux.RootfsPropagation = "private" },
+		"restrict sys entries": func(s *specs.Spec) { s.Linux.ReadonlyPaths = []string{"/proc/sys"} },
+		"a user namespace needs": func(s *specs.Spec) {
+			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.UserNamespace}}
+		},
+		"root.readonly needs": func(s *specs.Spec) { s.Root.Readonly = true },
+		"rootfsPropagation":   func(s *specs.Spec) { s.Linux.RootfsPropagation = "private" },
 	}
 	for want, mod := range cases {
 		s := base()

@@ -4,41 +4,198 @@ import (
 	"errors"
 	"fmt"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
 // A container without a mount namespace of its own shares the caller's
-// mount table: a pivot_root, an MS_MOVE or any mount there would change
-// what every process of the caller's namespace sees (on a host, the whole
-// machine). runc enters such a container's root with chroot; berth does
-// the same and makes no mount at all. configs.Validate refuses the fields
-// that need mounts (mounts, masked/readonly paths, root.readonly,
-// rootfsPropagation); the checks here hold even if it was bypassed.
+// mount table: a pivot_root or an MS_MOVE there would change what every
+// process of the caller's namespace sees (on a host, the whole machine).
+// runc enters such a container's root with chroot and makes config.json's
+// mounts in the caller's namespace; berth does the same, with three
+// differences that keep the caller's namespace as it was once the
+// container is deleted:
+//   - the runtime binds the rootfs onto itself first (HostTree), private,
+//     so the container's mounts sit under one mount of berth's own and are
+//     not copied into the namespaces that receive the caller's mounts;
+//     runc makes the caller's whole "/" a slave instead;
+//   - delete (or a failed create) detaches that mount, and every mount of
+//     the container with it, once its mount ID says it is still berth's;
+//     runc leaves them (its host-mntns.bats unmounts them itself);
+//   - nothing is ever mounted on the caller's own "/" (a rootfs that is
+//     "/"), and a user namespace, which may not mount in the caller's
+//     namespace, is refused.
+// configs.Validate refuses what would need a remount of the container's
+// "/" or its paths (masked and read-only paths, root.readonly,
+// rootfsPropagation), as runc does for the first two.
 
-// prepareNoMountNS is Prepare without a mount namespace: the default and
-// configured device nodes are made with mknod in the image's /dev (as
-// runc does), and the cwd is created; nothing is mounted.
+// NeedsHostTree reports whether a container of spec gets a HostTree: no
+// mount namespace of its own, and mounts to make.
+func NeedsHostTree(spec *specs.Spec) bool {
+	return !configs.HasNamespace(spec, specs.MountNamespace) && len(spec.Mounts) > 0
+}
+
+// HostTree is the runtime's bind of a rootfs onto itself in the caller's
+// mount namespace, named by its mount ID: the unique 64-bit one where the
+// kernel has it (STATX_MNT_ID_UNIQUE, never reused), else the reusable one.
+type HostTree struct {
+	MountID uint64 `json:"mnt_id"`
+	Unique  bool   `json:"unique,omitempty"`
+}
+
+// HostTreeClone is a HostTree not attached yet: a detached, private,
+// recursive clone of the rootfs, whose mount ID is known before it is
+// mounted anywhere. A create records that ID and then attaches the
+// clone: killed before, it leaves nothing; after, its record.
+type HostTreeClone struct {
+	Tree   HostTree
+	rootfs string
+	fd     int
+}
+
+// CloneHostTree clones the mount tree at rootfs, detached and private.
+func CloneHostTree(rootfs string) (*HostTreeClone, error) {
+	if err := refuseHostRoot(rootfs); err != nil {
+		return nil, err
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, rootfs, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return nil, fmt.Errorf("clone rootfs %s: open_tree: %w", rootfs, err)
+	}
+	c := &HostTreeClone{rootfs: rootfs, fd: fd}
+	if err := setattr(fd, true, 0, 0, unix.MS_PRIVATE); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("clone rootfs %s: %w", rootfs, err)
+	}
+	if c.Tree.MountID, c.Tree.Unique, err = mountID(handle(fd), true); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Attach mounts the clone onto the rootfs. Under a shared parent the
+// attached tree joins a peer group: it is made private again, so the
+// container's mounts made under it stay in the caller's namespace.
+func (c *HostTreeClone) Attach() error {
+	if err := unix.MoveMount(c.fd, "", unix.AT_FDCWD, c.rootfs, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("bind mount rootfs %s: move_mount: %w", c.rootfs, err)
+	}
+	if err := setattr(c.fd, true, 0, 0, unix.MS_PRIVATE); err != nil {
+		return fmt.Errorf("make rootfs %s private: %w", c.rootfs, err)
+	}
+	return nil
+}
+
+// Close drops the clone's handle; a clone never attached goes with it.
+func (c *HostTreeClone) Close() {
+	if c != nil && c.fd >= 0 {
+		unix.Close(c.fd)
+		c.fd = -1
+	}
+}
+
+// Remove detaches t, with every mount under it, if rootfs's top mount is
+// still t; once it is not (unmounted by someone else) there is nothing of
+// berth's left there.
+func (t *HostTree) Remove(rootfs string) error {
+	h, err := openHost(rootfs, unix.O_DIRECTORY)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	id, unique, err := mountID(h, t.Unique)
+	if err != nil || id != t.MountID || unique != t.Unique {
+		return err
+	}
+	// The check and the unmount act on the same mount: the handle's.
+	if err := unix.Unmount(procFdPath(h), unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount rootfs %s: %w", rootfs, err)
+	}
+	return nil
+}
+
+// mountID is the ID of the mount h is on; the unique one when asked for
+// and the kernel has it.
+func mountID(h handle, wantUnique bool) (id uint64, unique bool, err error) {
+	mask := unix.STATX_MNT_ID
+	if wantUnique {
+		mask = unix.STATX_MNT_ID_UNIQUE
+	}
+	var stx unix.Statx_t
+	if err := unix.Statx(int(h), "", unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, mask, &stx); err != nil {
+		return 0, false, fmt.Errorf("statx %s: %w", procFdPath(h), err)
+	}
+	switch {
+	case stx.Mask&unix.STATX_MNT_ID_UNIQUE != 0:
+		return stx.Mnt_id, true, nil
+	case stx.Mask&unix.STATX_MNT_ID != 0:
+		return stx.Mnt_id, false, nil
+	case wantUnique:
+		return mountID(h, false)
+	}
+	return 0, false, errors.New("statx: the kernel reports no mount ID")
+}
+
+// refuseHostRoot refuses a rootfs that is the caller's own "/": its
+// mounts would be made over the host's /proc, /dev and /sys.
+func refuseHostRoot(rootfs string) error {
+	if sameFile(rootfs, "/") {
+		return fmt.Errorf("rootfs %s is the caller's own \"/\": its mounts without a private MNT namespace would be made over the host's paths", rootfs)
+	}
+	return nil
+}
+
+func sameFile(a, b string) bool {
+	var sa, sb unix.Stat_t
+	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// prepareNoMountNS is Prepare without a mount namespace: config.json's
+// mounts under the runtime's HostTree, then the default and configured
+// device nodes (made with mknod, as runc does) and the cwd; the mounts
+// whose "ro" waits for the devices are made read-only here, as there is
+// no Finish for them.
 func prepareNoMountNS(cfg *Config) error {
 	switch {
 	case cfg.NoPivot:
 		return configs.ErrNoPivotNoMountNS
-	case len(cfg.Spec.Mounts) > 0:
-		return errors.New("mounts need a private MNT namespace")
 	case cfg.UserNS:
-		// A user namespace's devices are bind mounts.
+		// A user namespace's devices are bind mounts, and it may not
+		// mount in the caller's namespace.
 		return errors.New("a user namespace without a private MNT namespace cannot have its devices bound")
+	}
+	if len(cfg.Spec.Mounts) > 0 {
+		if err := refuseHostRoot(cfg.Rootfs); err != nil {
+			return err
+		}
 	}
 	root, err := openHost(cfg.Rootfs, unix.O_DIRECTORY)
 	if err != nil {
 		return fmt.Errorf("open rootfs: %w", err)
 	}
 	defer root.Close()
-	if err := makeDevices(cfg, root); err != nil {
+	devBound, err := mountAll(cfg, root)
+	if err != nil {
 		return err
 	}
-	return makeCwd(root, cfg.Spec.Process)
+	if !devBound {
+		if err := makeDevices(cfg, root); err != nil {
+			return err
+		}
+	}
+	if err := makeCwd(root, cfg.Spec.Process); err != nil {
+		return err
+	}
+	return finishReadonlyMounts(root, cfg.Spec.Mounts)
 }
 
 // chrootInto makes rootfs the process's root without touching any mount.

@@ -38,8 +38,9 @@ type Config struct {
 	// bind-mounted from the host instead of made with mknod.
 	UserNS bool
 	// MountNS says the container has a mount namespace (new or joined).
-	// Without one init is in the caller's mount namespace: no mount is
-	// made and the root is entered with chroot (see noMountNS.go).
+	// Without one init is in the caller's mount namespace: the mounts are
+	// made under the runtime's HostTree and the root is entered with
+	// chroot (see nomountns.go).
 	MountNS bool
 	// OpenSource asks the runtime for a detached clone of the source of
 	// Spec.Mounts[i] (a bind), for a source init cannot reach from its
@@ -117,14 +118,9 @@ func Prepare(cfg *Config) error {
 	}
 	defer root.Close()
 
-	devBound := false
-	for i, m := range cfg.Spec.Mounts {
-		if filepath.Clean(m.Destination) == "/dev" && configs.IsBind(m) {
-			devBound = true
-		}
-		if err := mountOne(cfg, root, i, m); err != nil {
-			return fmt.Errorf("error mounting %q to rootfs at %q: %w", mountSource(m), m.Destination, err)
-		}
+	devBound, err := mountAll(cfg, root)
+	if err != nil {
+		return err
 	}
 	if !devBound {
 		if err := makeDevices(cfg, root); err != nil {
@@ -132,6 +128,20 @@ func Prepare(cfg *Config) error {
 		}
 	}
 	return makeCwd(root, cfg.Spec.Process)
+}
+
+// mountAll makes config.json's mounts under root, in order; devBound
+// reports a bind at /dev (which then stands for the device nodes).
+func mountAll(cfg *Config, root handle) (devBound bool, err error) {
+	for i, m := range cfg.Spec.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" && configs.IsBind(m) {
+			devBound = true
+		}
+		if err := mountOne(cfg, root, i, m); err != nil {
+			return false, fmt.Errorf("error mounting %q to rootfs at %q: %w", mountSource(m), m.Destination, err)
+		}
+	}
+	return devBound, nil
 }
 
 // makeCwd creates the process's cwd when the image lacks it, as runc

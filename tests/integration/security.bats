@@ -98,49 +98,96 @@ no_dev_tmpfs() {
 }
 
 # A config without a mount namespace shares the caller's mount table:
-# pivot_root (or any mount) there changes "/" for every process of the
-# caller's namespace, on a host the whole machine. berth only chroots
-# (as runc does) and refuses what would need a mount. Run inside a mount
-# namespace of the test's own, whose mountinfo and "/" must be the same
-# before and after. Shown failing on the berth that pivoted: the
-# namespace's "/" became the rootfs and its mountinfo changed.
-@test "sec-nomntns: a container without a mount namespace never pivots or mounts in the caller's" {
+# pivot_root there would change "/" for every process of the caller's
+# namespace, on a host the whole machine. berth chroots (as runc does) and
+# makes the config's mounts in the caller's namespace, as runc does, but
+# under a private bind of the rootfs that delete (or a failed create)
+# detaches: the caller's mountinfo and "/" are the same after as before.
+# Run inside a mount namespace of the test's own. Shown failing on the
+# berth that pivoted ("/" became the rootfs), and on the one that refused
+# the mounts ("mounts need a private MNT namespace": no "proc: sh").
+@test "sec-nomntns: a container without a mount namespace gets its mounts in the caller's under its rootfs only, removed by delete; never a pivot" {
 	echo marker >"$BUNDLE/rootfs/in-rootfs"
-	update_config '.linux.namespaces -= [{"type": "mount"}]
+	update_config --arg log "$TEST_TMP/hook.log" '.linux.namespaces -= [{"type": "mount"}]
 		| .linux.maskedPaths = [] | .linux.readonlyPaths = []
-		| .root.readonly = false'
-	# With mounts, no-pivot or masked paths: refused, nothing changed.
+		| .root.readonly = false
+		| .hooks = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo x >> \($log)"]}]}'
 	cat >"$TEST_TMP/inns.sh" <<-'EOS'
 		set -u
+		B=$BERTH; R=$STATE_ROOT
 		snap() { cat /proc/self/mountinfo; stat -c '%d:%i' /; ls /; }
+		# The bundle's directory is a shared mount here, and a second
+		# namespace is its peer: a mount under the rootfs that were not
+		# private would show up there too.
+		mount --bind "$TEST_TMP" "$TEST_TMP" && mount --make-shared "$TEST_TMP"
+		unshare -m --propagation unchanged sleep 1000 &
+		peer=$!
 		before=$(snap)
-		"$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" rf-nomnt-refused 2>&1 </dev/null && echo UNEXPECTED-OK
-		"$BERTH" --root "$STATE_ROOT" run --no-pivot --bundle "$BUNDLE" rf-nomnt-nopivot 2>&1 </dev/null && echo UNEXPECTED-OK
-		jq '.mounts = [] | .process.args = ["cat", "/in-rootfs"]' "$BUNDLE/config.json" >"$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
-		"$BERTH" --root "$STATE_ROOT" run --no-pivot --bundle "$BUNDLE" rf-nomnt-nopivot2 2>&1 </dev/null && echo UNEXPECTED-OK
-		echo "run: $("$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" rf-nomnt-run 2>&1 </dev/null)"
-		jq '.process.args = ["sleep", "1000"]' "$BUNDLE/config.json" >"$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
-		"$BERTH" --root "$STATE_ROOT" run -d --bundle "$BUNDLE" rf-nomnt-exec >/dev/null 2>&1 </dev/null
-		echo "exec: $("$BERTH" --root "$STATE_ROOT" exec rf-nomnt-exec cat /in-rootfs 2>&1 </dev/null)"
-		"$BERTH" --root "$STATE_ROOT" delete --force rf-nomnt-exec
+		"$B" --root "$R" run --bundle "$BUNDLE" rf-nomnt-run0 </dev/null >/dev/null 2>&1  # warm-up, then compare
+		echo "run: $("$B" --root "$R" run --bundle "$BUNDLE" rf-nomnt-run 2>&1 </dev/null)"
+		"$B" --root "$R" create --bundle "$BUNDLE" rf-nomnt-c >/dev/null 2>&1 </dev/null || echo CREATE-FAILED
+		echo "here: $(grep -c " $BUNDLE/rootfs/proc " /proc/self/mountinfo)"
+		echo "peer: $(grep -c " $BUNDLE/rootfs/proc " /proc/$peer/mountinfo)"
+		echo "private: $(awk -v r="$BUNDLE/rootfs" '$5 == r && $0 !~ /shared:/' /proc/self/mountinfo | wc -l)"
+		echo "exec: $("$B" --root "$R" exec rf-nomnt-c cat /in-rootfs 2>&1 </dev/null)"
+		"$B" --root "$R" delete --force rf-nomnt-c
+		"$B" --root "$R" run --no-pivot --bundle "$BUNDLE" rf-nomnt-nopivot 2>&1 </dev/null && echo UNEXPECTED-OK
+		# A mount that fails half-way: nothing of the create is left.
+		cp "$BUNDLE/config.json" "$TEST_TMP/config.orig"
+		jq '.mounts += [{"destination": "/mnt", "type": "bind", "source": "/no/such/source", "options": ["bind"]}]' "$TEST_TMP/config.orig" >"$BUNDLE/config.json"
+		"$B" --root "$R" run --bundle "$BUNDLE" rf-nomnt-fail 2>&1 </dev/null && echo UNEXPECTED-OK
+		# The caller's own "/" as the rootfs: its mounts would land over the
+		# host's /proc and /dev.
+		jq '.root.path = "/"' "$TEST_TMP/config.orig" >"$BUNDLE/config.json"
+		"$B" --root "$R" run --bundle "$BUNDLE" rf-nomnt-root 2>&1 </dev/null && echo UNEXPECTED-OK
+		cp "$TEST_TMP/config.orig" "$BUNDLE/config.json"
+		# A create killed at any point: delete --force leaves nothing.
+		for i in $(seq 15); do
+			"$B" --root "$R" create --bundle "$BUNDLE" "rf-nomnt-k$i" </dev/null >/dev/null 2>&1 &
+			k=$!
+			sleep "0.0$((RANDOM % 30))"
+			kill -9 "$k" 2>/dev/null
+			wait "$k" 2>/dev/null
+			"$B" --root "$R" delete --force "rf-nomnt-k$i" >/dev/null 2>&1 || echo "DELETE-FAILED $i"
+		done
+		kill "$peer"
+		echo "left: $(ls "$R" | wc -l)"
 		after=$(snap)
 		[ "$before" = "$after" ] && echo UNCHANGED || { echo CHANGED; diff <(echo "$before") <(echo "$after"); }
 	EOS
-	run env BERTH="$BERTH" STATE_ROOT="$STATE_ROOT" BUNDLE="$BUNDLE" \
-		unshare -m --propagation private bash "$TEST_TMP/inns.sh"
+	set_args sh -c 'echo "proc: $(cat /proc/1/comm) dev: $(stat -c %F /dev/null) $(cat /in-rootfs)"'
+	run env BERTH="$BERTH" STATE_ROOT="$STATE_ROOT" BUNDLE="$BUNDLE" TEST_TMP="$TEST_TMP" \
+		timeout 120 unshare -m --propagation private bash "$TEST_TMP/inns.sh"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" != *UNEXPECTED-OK* ]]
-	[[ "$output" == *"mounts[0] ("*"): mounts need a private MNT namespace"* ]]
-	[[ "$output" == *"unable to use no-pivot without a private MNT namespace"* ]]
-	[[ "$output" == *"run: marker"* ]]
+	[[ "$output" != *CREATE-FAILED* ]]
+	[[ "$output" != *DELETE-FAILED* ]]
+	[[ "$output" == *"run: proc: sh dev: character special file marker"* ]]
+	[[ "$output" == *"here: 1"* ]]
+	[[ "$output" == *"peer: 0"* ]]
+	[[ "$output" == *"private: 1"* ]]
 	[[ "$output" == *"exec: marker"* ]]
+	[[ "$output" == *"unable to use no-pivot without a private MNT namespace"* ]]
+	[[ "$output" == *"/no/such/source"* ]]
+	[[ "$output" == *"is the caller's own"* ]]
+	[[ "$output" == *"left: 0"* ]]
 	[[ "$output" == *UNCHANGED* ]]
+	# createRuntime hooks ran for each container made (run0, run, c)
+	[ "$(wc -l <"$TEST_TMP/hook.log")" -ge 3 ]
 	# masked paths without a mount namespace: runc's refusal
-	update_config '.linux.maskedPaths = ["/proc/kcore"] | .mounts = []'
+	update_config '.linux.maskedPaths = ["/proc/kcore"]'
 	run berth create --bundle "$BUNDLE" rf-nomnt-masked
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"unable to restrict sys entries without a private MNT namespace"* ]]
+	# a user namespace may not mount in the caller's namespace
+	update_config '.linux.maskedPaths = [] | .linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	run berth create --bundle "$BUNDLE" rf-nomnt-userns
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"a user namespace needs a private MNT namespace"* ]]
+	[ -z "$(ls -A "$STATE_ROOT")" ]
 }
 
 # CVE-2023-27561: /proc or /sys in the image is a symlink, so procfs or
