@@ -6,11 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
-	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/sdnotify"
 )
 
@@ -24,14 +22,10 @@ import (
 
 // setUpNotify gives the container of o the relay: its directory in the
 // state directory stateDir, bound at /run/notify by o.Spec, and for a run
-// (StartNow) the bound socket. Without a mount namespace of its own the
-// container gets none: the bind would be a mount in the caller's mount
-// namespace, which berth never makes.
+// (StartNow) the bound socket. A container without a mount namespace of
+// its own gets the bind under its rootfs's HostTree, with its other
+// mounts (rootfs/nomountns.go), as runc binds it in the caller's.
 func setUpNotify(o *CreateOpts, stateDir string) (*sdnotify.Relay, error) {
-	if !configs.HasNamespace(o.Spec, specs.MountNamespace) {
-		logrus.Warnf("NOTIFY_SOCKET: no sd_notify relay for container %s: it has no mount namespace of its own for the relay's bind", o.ID)
-		return nil, nil
-	}
 	dir := sdnotify.Dir(stateDir)
 	if err := sdnotify.MakeDir(dir); err != nil {
 		return nil, err

@@ -92,19 +92,41 @@ host_got() {
 	grep -q '^MAINPID=[0-9]' "$TEST_TMP/host.out"
 }
 
-@test "sdn-none: without NOTIFY_SOCKET the config is as written; without a mount namespace there is no relay, with a warning" {
+@test "sdn-none: without NOTIFY_SOCKET the config is as written" {
 	set_args sh -c 'echo "env=${NOTIFY_SOCKET:-}"; grep -c " /run/notify " /proc/self/mounts'
 	run berth run --bundle "$BUNDLE" sdn-none </dev/null
 	[ "${lines[0]}" = "env=" ]
 	[ "${lines[1]}" = 0 ]
 	[ ! -s "$TEST_TMP/host.out" ]
-	# No mount namespace: no bind, so no relay (berth never mounts in
-	# the caller's mount namespace); the container runs.
-	update_config '.linux.namespaces -= [{"type": "mount"}] | .mounts = [] | .linux.maskedPaths = [] | .linux.readonlyPaths = [] | .root.readonly = false'
-	set_args sh -c 'echo "env=${NOTIFY_SOCKET:-}"'
-	run env NOTIFY_SOCKET="$HOST_SOCK" unshare -m --propagation private "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" sdn-nomnt </dev/null
+}
+
+# Without a mount namespace the relay's bind is made under the rootfs in
+# the caller's namespace (rootfs.HostTree), as runc binds it there, and
+# delete removes it. In a mount namespace of the test's own, whose
+# mountinfo must be as before. Shown failing on the build that gave such
+# a container no relay ("no sd_notify relay", env empty).
+@test "sdn-nomnt: a container without a mount namespace gets the relay too, its bind gone with delete" {
+	update_config '.linux.namespaces -= [{"type": "mount"}] | .linux.maskedPaths = [] | .linux.readonlyPaths = [] | .root.readonly = false'
+	set_args sh -c 'echo "env=${NOTIFY_SOCKET:-}" >/tmp/env; sdnotify send "READY=1"; sleep 1000'
+	mkdir -p "$BUNDLE/rootfs/tmp"
+	cat >"$TEST_TMP/inns.sh" <<-'EOS'
+		set -u
+		before=$(cat /proc/self/mountinfo)
+		NOTIFY_SOCKET=$HOST_SOCK "$BERTH" --root "$STATE_ROOT" run -d --bundle "$BUNDLE" sdn-nomnt </dev/null 2>&1
+		echo "rc=$?"
+		cat "$BUNDLE/rootfs/tmp/env"
+		echo "binds: $(grep -c " $BUNDLE/rootfs/run/notify " /proc/self/mountinfo)"
+		"$BERTH" --root "$STATE_ROOT" delete --force sdn-nomnt
+		[ "$before" = "$(cat /proc/self/mountinfo)" ] && echo UNCHANGED || echo CHANGED
+	EOS
+	run env BERTH="$BERTH" STATE_ROOT="$STATE_ROOT" BUNDLE="$BUNDLE" HOST_SOCK="$HOST_SOCK" \
+		timeout 60 unshare -m --propagation private bash "$TEST_TMP/inns.sh"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"no sd_notify relay for container sdn-nomnt"* ]]
-	[ "${lines[-1]}" = "env=" ]
+	[[ "$output" != *"no sd_notify relay"* ]]
+	[[ "$output" == *"rc=0"* ]]
+	[[ "$output" == *"env=/run/notify/notify.sock"* ]]
+	[[ "$output" == *"binds: 1"* ]]
+	[[ "$output" == *UNCHANGED* ]]
+	host_got "READY=1"
 }
