@@ -238,6 +238,10 @@ func validateCreate(o *CreateOpts) error {
 	if err := configs.Validate(o.Spec, o.Bundle); err != nil {
 		return err
 	}
+	if o.NoPivot && !configs.HasNamespace(o.Spec, specs.MountNamespace) {
+		// Before anything is made (init refuses it again).
+		return configs.ErrNoPivotNoMountNS
+	}
 	if err := caps.Warn(o.Spec.Process.Capabilities).Grantable(configs.HasNamespace(o.Spec, specs.UserNamespace)); err != nil {
 		return err
 	}

@@ -168,7 +168,7 @@ no_dev_tmpfs() {
 	[[ "$output" == *"peer: 0"* ]]
 	[[ "$output" == *"private: 1"* ]]
 	[[ "$output" == *"exec: marker"* ]]
-	[[ "$output" == *"unable to use no-pivot without a private MNT namespace"* ]]
+	[[ "$output" == *'run failed: unable to use no-pivot without a private MNT namespace'* ]]
 	[[ "$output" == *"/no/such/source"* ]]
 	[[ "$output" == *"is the caller's own"* ]]
 	[[ "$output" == *"left: 0"* ]]
