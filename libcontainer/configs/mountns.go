@@ -51,13 +51,13 @@ func validateMountNS(spec *specs.Spec) error {
 // own namespace of its type, which would make what is set in it the
 // host's.
 func joinsRuntimeOwn(ns specs.LinuxNamespace) bool {
-	return ns.Path != "" && sameNamespace(ns.Path, "/proc/self/ns/"+NamespaceProcName(ns.Type))
+	return ns.Path != "" && SameFile(ns.Path, "/proc/self/ns/"+NamespaceProcName(ns.Type))
 }
 
-// sameNamespace reports whether the namespace files a and b are the same
-// namespace; false when either cannot be stat'ed (that error is reported
-// elsewhere).
-func sameNamespace(a, b string) bool {
+// SameFile reports whether the paths a and b name the same file (the
+// same namespace, for namespace files); false when either cannot be
+// stat'ed (that error is reported elsewhere).
+func SameFile(a, b string) bool {
 	var sa, sb unix.Stat_t
 	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
 		return false

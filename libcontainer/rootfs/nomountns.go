@@ -145,18 +145,10 @@ func mountID(h handle, wantUnique bool) (id uint64, unique bool, err error) {
 // refuseHostRoot refuses a rootfs that is the caller's own "/": its
 // mounts would be made over the host's /proc, /dev and /sys.
 func refuseHostRoot(rootfs string) error {
-	if sameFile(rootfs, "/") {
+	if configs.SameFile(rootfs, "/") {
 		return fmt.Errorf("rootfs %s is the caller's own \"/\": its mounts without a private MNT namespace would be made over the host's paths", rootfs)
 	}
 	return nil
-}
-
-func sameFile(a, b string) bool {
-	var sa, sb unix.Stat_t
-	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
-		return false
-	}
-	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
 // prepareNoMountNS is Prepare without a mount namespace: config.json's
@@ -183,16 +175,7 @@ func prepareNoMountNS(cfg *Config) error {
 		return fmt.Errorf("open rootfs: %w", err)
 	}
 	defer root.Close()
-	devBound, err := mountAll(cfg, root)
-	if err != nil {
-		return err
-	}
-	if !devBound {
-		if err := makeDevices(cfg, root); err != nil {
-			return err
-		}
-	}
-	if err := makeCwd(root, cfg.Spec.Process); err != nil {
+	if err := fillRoot(cfg, root); err != nil {
 		return err
 	}
 	return finishReadonlyMounts(root, cfg.Spec.Mounts)

@@ -117,10 +117,21 @@ func Prepare(cfg *Config) error {
 		return fmt.Errorf("open rootfs: %w", err)
 	}
 	defer root.Close()
+	return fillRoot(cfg, root)
+}
 
-	devBound, err := mountAll(cfg, root)
-	if err != nil {
-		return err
+// fillRoot makes config.json's mounts under root, in order, then the
+// device nodes (unless /dev is a bind, which stands for them) and the
+// process's cwd.
+func fillRoot(cfg *Config, root handle) error {
+	devBound := false
+	for i, m := range cfg.Spec.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" && configs.IsBind(m) {
+			devBound = true
+		}
+		if err := mountOne(cfg, root, i, m); err != nil {
+			return fmt.Errorf("error mounting %q to rootfs at %q: %w", mountSource(m), m.Destination, err)
+		}
 	}
 	if !devBound {
 		if err := makeDevices(cfg, root); err != nil {
@@ -128,20 +139,6 @@ func Prepare(cfg *Config) error {
 		}
 	}
 	return makeCwd(root, cfg.Spec.Process)
-}
-
-// mountAll makes config.json's mounts under root, in order; devBound
-// reports a bind at /dev (which then stands for the device nodes).
-func mountAll(cfg *Config, root handle) (devBound bool, err error) {
-	for i, m := range cfg.Spec.Mounts {
-		if filepath.Clean(m.Destination) == "/dev" && configs.IsBind(m) {
-			devBound = true
-		}
-		if err := mountOne(cfg, root, i, m); err != nil {
-			return false, fmt.Errorf("error mounting %q to rootfs at %q: %w", mountSource(m), m.Destination, err)
-		}
-	}
-	return devBound, nil
 }
 
 // makeCwd creates the process's cwd when the image lacks it, as runc
