@@ -254,7 +254,7 @@ func validateCreate(o *CreateOpts) error {
 			if f, err := seccomp.FilterFlags(sc); err == nil {
 				logrus.Debugf("seccomp filter flags: %d", f)
 			}
-			if slices.Contains(sc.Flags, "SECCOMP_FILTER_FLAG_TSYNC") {
+			if slices.Contains(sc.Flags, seccomp.FlagTsync) {
 				logrus.Debug("seccomp: SECCOMP_FILTER_FLAG_TSYNC met without it: the thread that loads the filter is the one that execs the container's program")
 			}
 		}

@@ -143,19 +143,19 @@ func convertArch(arch specs.Arch) (libseccomp.ScmpArch, error) {
 
 // loadFlags holds the parsed "flags" list.
 type loadFlags struct {
-	tsync, log, specAllow, waitKillableRecv bool
+	log, specAllow, waitKillableRecv bool
 }
 
-// tsyncFlag is not in runtime-spec v1.3.0's constants but is listed by its
-// documentation.
-const tsyncFlag specs.LinuxSeccompFlag = "SECCOMP_FILTER_FLAG_TSYNC"
+// FlagTsync is not in runtime-spec v1.3.0's constants but is listed by its
+// documentation. It is accepted and not passed on (filterFlags).
+const FlagTsync specs.LinuxSeccompFlag = "SECCOMP_FILTER_FLAG_TSYNC"
 
 func parseFlags(flags []specs.LinuxSeccompFlag) (loadFlags, error) {
 	var out loadFlags
 	for _, f := range flags {
 		switch f {
-		case tsyncFlag:
-			out.tsync = true
+		case FlagTsync:
+			// accepted, not passed on (filterFlags)
 		case specs.LinuxSeccompFlagLog:
 			out.log = true
 		case specs.LinuxSeccompFlagSpecAllow:

@@ -18,7 +18,7 @@ func validConfig() *specs.LinuxSeccomp {
 	cfg := &specs.LinuxSeccomp{
 		DefaultAction:    specs.ActErrno,
 		DefaultErrnoRet:  uintPtr(uint(unix.ENOSYS)),
-		Flags:            []specs.LinuxSeccompFlag{tsyncFlag, specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow, specs.LinuxSeccompFlagWaitKillableRecv},
+		Flags:            []specs.LinuxSeccompFlag{FlagTsync, specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow, specs.LinuxSeccompFlagWaitKillableRecv},
 		ListenerPath:     "/run/agent.sock",
 		ListenerMetadata: "meta",
 	}
@@ -240,11 +240,11 @@ func TestConvertArch(t *testing.T) {
 }
 
 func TestParseFlags(t *testing.T) {
-	got, err := parseFlags([]specs.LinuxSeccompFlag{tsyncFlag, specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow, specs.LinuxSeccompFlagWaitKillableRecv})
+	got, err := parseFlags([]specs.LinuxSeccompFlag{FlagTsync, specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow, specs.LinuxSeccompFlagWaitKillableRecv})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != (loadFlags{tsync: true, log: true, specAllow: true, waitKillableRecv: true}) {
+	if got != (loadFlags{log: true, specAllow: true, waitKillableRecv: true}) {
 		t.Errorf("parseFlags(all) = %+v", got)
 	}
 	got, err = parseFlags([]specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog})
@@ -252,7 +252,7 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("parseFlags(log) = %+v, %v", got, err)
 	}
 	// This kernel (6.x) has all four flags.
-	for _, f := range []specs.LinuxSeccompFlag{tsyncFlag, specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow, specs.LinuxSeccompFlagWaitKillableRecv} {
+	for _, f := range []specs.LinuxSeccompFlag{FlagTsync, specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow, specs.LinuxSeccompFlagWaitKillableRecv} {
 		if !slices.Contains(SupportedFlags(), string(f)) {
 			t.Errorf("SupportedFlags() = %v lacks %s", SupportedFlags(), f)
 		}
@@ -310,7 +310,7 @@ func TestCompileSkips(t *testing.T) {
 		t.Errorf("compile: %d insns, flags %#x; want some insns and no flags", len(prog.insns), prog.flags)
 	}
 
-	cfg.Flags = []specs.LinuxSeccompFlag{tsyncFlag, specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow, specs.LinuxSeccompFlagWaitKillableRecv}
+	cfg.Flags = []specs.LinuxSeccompFlag{FlagTsync, specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow, specs.LinuxSeccompFlagWaitKillableRecv}
 	prog, err = compile(cfg)
 	if err != nil {
 		t.Fatalf("compile with flags: %v", err)

@@ -51,7 +51,7 @@ func SupportedFlags() []string {
 		flag uintptr
 		name specs.LinuxSeccompFlag
 	}{
-		{unix.SECCOMP_FILTER_FLAG_TSYNC, tsyncFlag},
+		{unix.SECCOMP_FILTER_FLAG_TSYNC, FlagTsync},
 		{unix.SECCOMP_FILTER_FLAG_LOG, specs.LinuxSeccompFlagLog},
 		{unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, specs.LinuxSeccompFlagSpecAllow},
 		{unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, specs.LinuxSeccompFlagWaitKillableRecv},

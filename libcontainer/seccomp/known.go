@@ -8,7 +8,7 @@ import specs "github.com/opencontainers/runtime-spec/specs-go"
 func KnownFlags() []string {
 	var out []string
 	for _, f := range []specs.LinuxSeccompFlag{
-		tsyncFlag, specs.LinuxSeccompFlagLog,
+		FlagTsync, specs.LinuxSeccompFlagLog,
 		specs.LinuxSeccompFlagSpecAllow, specs.LinuxSeccompFlagWaitKillableRecv,
 	} {
 		if _, err := parseFlags([]specs.LinuxSeccompFlag{f}); err == nil {

@@ -407,7 +407,7 @@ func TestLoadFlags(t *testing.T) {
 
 	// TSYNC is accepted and not passed on (filterFlags): the thread that
 	// loads the filter is the one that execs, as runc does.
-	res = mustSucceed(t, base(tsyncFlag), "getpgid:0", "threads")
+	res = mustSucceed(t, base(FlagTsync), "getpgid:0", "threads")
 	expect(t, res, "getpgid:0", errnoStr(denied))
 	if f, u := parse(t, res["threads"]); f != 1 || u < 1 {
 		t.Errorf("with TSYNC: %d filtered / %d unfiltered threads, want only the calling thread filtered", f, u)
@@ -655,8 +655,8 @@ func TestFilterFlags(t *testing.T) {
 	}{
 		{nil, false, 0},
 		{[]specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog, specs.LinuxSeccompFlagSpecAllow}, false, unix.SECCOMP_FILTER_FLAG_LOG | unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW},
-		{[]specs.LinuxSeccompFlag{tsyncFlag}, false, 0},
-		{[]specs.LinuxSeccompFlag{tsyncFlag, specs.LinuxSeccompFlagLog}, true, unix.SECCOMP_FILTER_FLAG_LOG | unix.SECCOMP_FILTER_FLAG_NEW_LISTENER},
+		{[]specs.LinuxSeccompFlag{FlagTsync}, false, 0},
+		{[]specs.LinuxSeccompFlag{FlagTsync, specs.LinuxSeccompFlagLog}, true, unix.SECCOMP_FILTER_FLAG_LOG | unix.SECCOMP_FILTER_FLAG_NEW_LISTENER},
 		{[]specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}, true, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 		{[]specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}, false, 0},
 	} {
