@@ -45,7 +45,7 @@ ROOTFS := tests/rootfs/busybox
 DINIT := libcontainer/dinit/bin/berth-dinit
 DINIT_SRC := libcontainer/dinit/prog/main.c libcontainer/nsenter/nsenter.c libcontainer/nsenter/direct_exec.c
 
-.PHONY: all deps build install test unittest integration conformance runc-suite runc-suite-cgroup2 test-cgroup2 test-systemd test-uml test-host demo bench rootfs criu clean
+.PHONY: all deps build install test unittest integration conformance runc-suite runc-suite-cgroup2 test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
 
 all: build
 
@@ -125,17 +125,13 @@ test-uml: build rootfs
 	tests/uml/run.sh
 	tests/uml/run-systemd.sh
 
-# The host's tests and the user-mode-linux suites run side by side: a UML
+# The host suites and the user-mode-linux ones run side by side: a UML
 # kernel is one process with cgroups of its own, so the two share only
 # CPU time, and CI's wall time is the longer of the two, not their sum.
-# The UML lane is the longer one, so it starts right after the build.
 test: deps
 	$(MAKE) build rootfs
-	$(MAKE) -j2 --output-sync=target test-host test-uml
-
-# The host's tests, one after the other (test's other half).
-test-host: build rootfs
-	$(MAKE) unittest conformance integration
+	$(MAKE) unittest conformance
+	$(MAKE) -j2 --output-sync=target integration test-uml
 
 # Builds a busybox bundle in .cache/demo and runs a container in it.
 demo:
