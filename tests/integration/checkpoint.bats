@@ -145,7 +145,13 @@ wait_gone() {
 		{"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "size=1m"]}]'
 	set_args sh -c 'echo in-memory > /scratch/f; while true; do sleep 0.1; done'
 	piped "$TEST_TMP/log1" run -d --bundle "$BUNDLE" ck-mounts
-	run bcriu exec ck-mounts cat /scratch/f
+	# run -d returns once the process runs, not once it has written:
+	# poll with a deadline (10 s).
+	for _ in $(seq 100); do
+		run bcriu exec ck-mounts cat /scratch/f
+		[ "$output" = in-memory ] && break
+		sleep 0.1
+	done
 	[ "$output" = in-memory ]
 	netns=$(readlink "/proc/$(init_pid ck-mounts)/ns/net")
 	run bcriu checkpoint --image-path "$IMG" ck-mounts
