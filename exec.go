@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-runtime/berth/libcontainer"
+	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
 
@@ -272,11 +272,11 @@ func readProcessFile(path string) (*specs.Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read process file: %w", err)
 	}
-	var p specs.Process
-	if err := json.Unmarshal(data, &p); err != nil {
+	p, err := configs.DecodeKnown[specs.Process]("process file "+path, data)
+	if err != nil {
 		return nil, fmt.Errorf("parse process file %s: %w", path, err)
 	}
-	return &p, nil
+	return p, nil
 }
 
 // copyProcess deep-copies the parts of the container's process that the

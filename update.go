@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v3"
+
+	"github.com/berth-runtime/berth/libcontainer/configs"
 )
 
 func updateCommand() *cli.Command {
@@ -84,11 +87,15 @@ func readResources(path string) (*specs.LinuxResources, error) {
 		defer f.Close()
 		in = f
 	}
+	// As runc, the first JSON value is read and nothing after it, which a
+	// pipe left open would make wait; seen holds what the decoder read.
 	var r specs.LinuxResources
-	dec := json.NewDecoder(io.LimitReader(in, 4<<20))
+	var seen bytes.Buffer
+	dec := json.NewDecoder(io.TeeReader(io.LimitReader(in, 4<<20), &seen))
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("decode resources %s: %w", path, err)
 	}
+	configs.WarnUnknown[specs.LinuxResources]("resources "+path, seen.Bytes())
 	return &r, nil
 }
 

@@ -47,16 +47,19 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 	return ParseSpec(data)
 }
 
-// ParseSpec decodes a config.json document. Trailing data after the JSON
-// object is an error: a truncated or concatenated file must not half-apply.
+// ParseSpec decodes a config.json document, warning of what in it berth
+// does not apply (unknown members, other platforms' sections). Trailing
+// data after the JSON object is an error: a truncated or concatenated file
+// must not half-apply.
 func ParseSpec(data []byte) (*specs.Spec, error) {
-	var spec specs.Spec
-	// Unmarshal decodes from data itself (a Decoder would copy it into a
-	// buffer of its own first) and refuses trailing data.
-	if err := json.Unmarshal(data, &spec); err != nil {
+	// Decoded as json.Unmarshal does, from data itself (a Decoder would
+	// copy it into a buffer of its own first), refusing trailing data.
+	spec, err := DecodeKnown[specs.Spec]("config.json", data)
+	if err != nil {
 		return nil, specError(data, err)
 	}
-	return &spec, nil
+	warnOtherPlatforms(spec)
+	return spec, nil
 }
 
 // specError words why data, which Unmarshal refused with err, is not a

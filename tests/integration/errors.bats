@@ -84,6 +84,37 @@ create_fails() {
 	create_fails err-types2 'config.json.*cannot unmarshal'
 }
 
+@test "err-notapplied: members berth does not know and other platforms' sections run as in runc, each kind named in one warning line (config.json, exec's process file, update's resources)" {
+	set_args sleep 1000
+	update_config '.process.futureField = 1 | .linux.resources.pids.futureLimit = 2 | .mounts[0].futureOption = "x"
+		| .windows = {"layerFolders": ["x"]} | .vm = {"kernel": {"path": "/k"}}'
+	run berth run -d --bundle "$BUNDLE" err-na
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" == *"config.json: unknown to berth (runtime-spec "*"), not applied: linux.resources.pids.futureLimit, mounts[0].futureOption, process.futureField"* ]] || { echo "$output"; false; }
+	[[ "$output" == *"config.json: for another platform than Linux, not applied: windows, vm"* ]] || { echo "$output"; false; }
+	[ "$(echo "$output" | grep -c level=warning)" -eq 2 ] || { echo "$output"; false; }
+	[ "$(container_status err-na)" = running ]
+	# exec's process file: the known members apply, the unknown one is named.
+	jq -n '{"args": ["sh", "-c", "echo exec-ran"], "cwd": "/", "futureField": {"a": 1}}' >"$TEST_TMP/p.json"
+	run berth exec --process "$TEST_TMP/p.json" err-na
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" == *"exec-ran"* ]]
+	[[ "$output" == *"process file $TEST_TMP/p.json: unknown to berth (runtime-spec "*"), not applied: futureField"* ]] || { echo "$output"; false; }
+	# update's resources, from stdin: the limit is set, the unknown member named.
+	echo '{"pids": {"limit": 77, "futureLimit": 1}}' >"$TEST_TMP/r.json"
+	run bash -c "'$BERTH' --root '$STATE_ROOT' update -r - err-na <'$TEST_TMP/r.json'"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" == *"resources -: unknown to berth (runtime-spec "*"), not applied: pids.futureLimit"* ]] || { echo "$output"; false; }
+	[ "$(cat "$(cgroup_path pids err-na)/pids.max")" = 77 ]
+	# A config berth knows whole warns of nothing.
+	berth delete -f err-na
+	update_config 'del(.process.futureField, .linux.resources.pids.futureLimit, .mounts[0].futureOption, .windows, .vm)'
+	run berth run -d --bundle "$BUNDLE" err-na
+	[ "$status" -eq 0 ]
+	[ -z "$output" ] || { echo "$output"; false; }
+	berth delete -f err-na
+}
+
 @test "err-noconfig: missing config.json" {
 	rm "$BUNDLE/config.json"
 	create_fails err-noconfig 'config.json not found'
