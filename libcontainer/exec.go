@@ -197,8 +197,31 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		ExtraFiles: extra, Fifo: waitFifo, Console: o.ConsoleSocket, CgroupFD: cloneFD, Seal: seal.Take(),
 		OOMScoreAdj: o.Process.OOMScoreAdj, Direct: direct,
 	}
+	// Every error from here on is the start's, and reads as runc's does.
+	proc, err := c.startExec(l, o, fork, place, cloneFD, cgPaths)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", errStartProcess, err)
+	}
+	if proc.cmd != nil {
+		// Reaped by the caller's wait loop (foreground) or reparented.
+		proc.cmd.Process.Release()
+	}
+	if debug {
+		if o.ExecWaitFifo != "" {
+			logrus.Debugf("exec %s: process %d set up; it runs %q once %s has a reader", c.state.ID, proc.pid, o.Process.Args[0], o.ExecWaitFifo)
+		} else {
+			logrus.Debugf("exec %s: process %d set up and executed %q", c.state.ID, proc.pid, o.Process.Args[0])
+		}
+	}
+	return &ExecProcess{Pid: proc.pid, Direct: proc.cmd != nil}, nil
+}
+
+// startExec starts the exec process l describes, in its cgroup (place),
+// and runs its set-up to its execve; a process that fails half-way is
+// killed.
+func (c *Container) startExec(l *launch, o *ExecOpts, fork *forkThread, place cgroupPlacement, cloneFD int, cgPaths map[string]string) (*started, error) {
 	var proc *started
-	var affinityErr error
+	var err, affinityErr error
 	fork.do(func() {
 		var restoreCPUs func()
 		if restoreCPUs, affinityErr = setInitialCPUAffinity(o.Process); affinityErr != nil { // affinity_linux.go
@@ -215,21 +238,21 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 		restoreCPUs()
 	})
 	if affinityErr != nil {
-		return nil, fmt.Errorf("%s: %w", errStartProcess, affinityErr)
+		return nil, affinityErr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", errStartProcess, err)
+		return nil, err
 	}
-	if debug {
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
 		logrus.Debugf("exec %s: process %d started (berth's child: %t), joining the namespaces of init %d; cgroups %v", c.state.ID, proc.pid, proc.cmd != nil, c.state.InitPid, cgPaths)
 	}
-	if err := joinIntelRdt(spec, c.state.ID, proc.pid); err != nil { // intelrdt_linux.go
+	if err := joinIntelRdt(l.Spec, c.state.ID, proc.pid); err != nil { // intelrdt_linux.go
 		proc.kill()
-		return nil, fmt.Errorf("%s: %w", errStartProcess, err)
+		return nil, err
 	}
 	if err := sendPidfd(o.PidfdSocket, proc.pid); err != nil { // pidfd_linux.go
 		proc.kill()
-		return nil, fmt.Errorf("%s: %w", errStartProcess, err)
+		return nil, err
 	}
 	// Signals are registered while the process's runtime starts.
 	notifyLater(o.Signals).wait()
@@ -241,20 +264,9 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	}
 	if err := run(); err != nil {
 		proc.kill()
-		return nil, fmt.Errorf("%s: %w", errStartProcess, err)
+		return nil, err
 	}
-	if proc.cmd != nil {
-		// Reaped by the caller's wait loop (foreground) or reparented.
-		proc.cmd.Process.Release()
-	}
-	if debug {
-		if o.ExecWaitFifo != "" {
-			logrus.Debugf("exec %s: process %d set up; it runs %q once %s has a reader", c.state.ID, proc.pid, o.Process.Args[0], o.ExecWaitFifo)
-		} else {
-			logrus.Debugf("exec %s: process %d set up and executed %q", c.state.ID, proc.pid, o.Process.Args[0])
-		}
-	}
-	return &ExecProcess{Pid: proc.pid, Direct: proc.cmd != nil}, nil
+	return proc, nil
 }
 
 func checkExecStatus(status Status, ignorePaused bool) error {
