@@ -19,6 +19,7 @@ import (
 	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/hooks"
+	"github.com/berth-runtime/berth/libcontainer/rootfs"
 	"github.com/berth-runtime/berth/libcontainer/sdnotify"
 	"github.com/berth-runtime/berth/libcontainer/seccomp"
 	"github.com/berth-runtime/berth/libcontainer/utils"
@@ -69,6 +70,22 @@ func loadIn(root, id string, l *lister) (*Container, error) {
 		return nil, err
 	}
 	return &Container{root: root, state: s, written: s.file}, nil
+}
+
+// treeGone reports whether the container a HostTree of this one covers
+// is gone, leaving its tree, which its own delete could not reach, to
+// this one: no container of that name, or one whose tree is another (the
+// name was used again). A state that cannot be read keeps the tree.
+func (c *Container) treeGone(t rootfs.CoveredTree) bool {
+	o, err := loadIn(c.root, t.Container, nil)
+	if errors.Is(err, ErrNotExist) {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	h := o.state.HostTree
+	return h == nil || !h.Is(t.MountID, t.Unique)
 }
 
 // List returns every container under root, skipping entries that are
@@ -527,7 +544,7 @@ func (c *Container) Destroy(force bool) error {
 	if t := c.state.HostTree; t != nil {
 		// The container's mounts in the caller's namespace; kept on
 		// record until they are gone.
-		if err := t.Remove(c.state.Rootfs); err != nil {
+		if err := t.Remove(c.state.Rootfs, c.treeGone); err != nil {
 			return err
 		}
 	}

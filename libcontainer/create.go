@@ -341,11 +341,29 @@ func (cr *creation) makeHostTree() error {
 		return err
 	}
 	defer c.Close()
+	c.Tree.Covers = coveredTrees(cr.o.Root, cr.st.Rootfs, c.BeneathID, c.BeneathUnique)
 	cr.st.HostTree = &c.Tree
 	if err := cr.dir.save(cr.st); err != nil {
 		return err
 	}
 	return c.Attach()
+}
+
+// coveredTrees is what a HostTree attached on rootfsPath covers when the
+// mount there now (the mount ID id) is the HostTree of another
+// container under root: that container's tree, then what it covers in
+// turn. Anything else beneath (the rootfs's own mount) is not berth's.
+func coveredTrees(root, rootfsPath string, id uint64, unique bool) []rootfs.CoveredTree {
+	cs, err := List(root)
+	if err != nil {
+		return nil
+	}
+	for _, c := range cs {
+		if t := c.state.HostTree; t != nil && c.state.Rootfs == rootfsPath && t.Is(id, unique) {
+			return append([]rootfs.CoveredTree{{Container: c.state.ID, MountID: t.MountID, Unique: t.Unique}}, t.Covers...)
+		}
+	}
+	return nil
 }
 
 // placeInit is what follows init's clone before its config: the
@@ -585,7 +603,7 @@ func (cr *creation) finish(err error) {
 		}
 		removeIntelRdt(cr.st, cr.o.Spec.Linux.IntelRdt) // what applyIntelRdt made
 		if t := cr.st.HostTree; t != nil {
-			if rerr := t.Remove(cr.st.Rootfs); rerr != nil {
+			if rerr := t.Remove(cr.st.Rootfs, cr.c.treeGone); rerr != nil {
 				logrus.Warnf("%v", rerr)
 			}
 		}

@@ -24,6 +24,10 @@ import (
 //   - delete (or a failed create) detaches that mount, and every mount of
 //     the container with it, once its mount ID says it is still berth's;
 //     runc leaves them (its host-mntns.bats unmounts them itself);
+//   - a tree covered by a later container's on the same rootfs cannot be
+//     reached by its path when its own container is deleted first: the
+//     later container records it (HostTree.Covers) and its delete takes
+//     it too, once the container it was made for is gone;
 //   - nothing is ever mounted on the caller's own "/" (a rootfs that is
 //     "/"), and a user namespace, which may not mount in the caller's
 //     namespace, is refused.
@@ -43,6 +47,24 @@ func NeedsHostTree(spec *specs.Spec) bool {
 type HostTree struct {
 	MountID uint64 `json:"mnt_id"`
 	Unique  bool   `json:"unique,omitempty"`
+	// Covers lists the trees of other containers without a mount
+	// namespace that were beneath this one on the same rootfs when it was
+	// attached, the nearest first: the container's own tree and, in turn,
+	// what that one covered.
+	Covers []CoveredTree `json:"covers,omitempty"`
+}
+
+// CoveredTree is the HostTree of another container that a later one
+// covers.
+type CoveredTree struct {
+	Container string `json:"container"`
+	MountID   uint64 `json:"mnt_id"`
+	Unique    bool   `json:"unique,omitempty"`
+}
+
+// Is reports whether t is the tree with mount ID id (unique or not).
+func (t *HostTree) Is(id uint64, unique bool) bool {
+	return t.MountID == id && t.Unique == unique
 }
 
 // HostTreeClone is a HostTree not attached yet: a detached, private,
@@ -50,9 +72,13 @@ type HostTree struct {
 // mounted anywhere. A create records that ID and then attaches the
 // clone: killed before, it leaves nothing; after, its record.
 type HostTreeClone struct {
-	Tree   HostTree
-	rootfs string
-	fd     int
+	Tree HostTree
+	// BeneathID (BeneathUnique) is the mount ID of the mount at the
+	// rootfs the clone was made from, which the attached clone covers.
+	BeneathID     uint64
+	BeneathUnique bool
+	rootfs        string
+	fd            int
 }
 
 // CloneHostTree clones the mount tree at rootfs, detached and private.
@@ -60,11 +86,21 @@ func CloneHostTree(rootfs string) (*HostTreeClone, error) {
 	if err := refuseHostRoot(rootfs); err != nil {
 		return nil, err
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, rootfs, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	h, err := openHost(rootfs, unix.O_DIRECTORY)
+	if err != nil {
+		return nil, fmt.Errorf("clone rootfs %s: %w", rootfs, err)
+	}
+	defer h.Close()
+	beneath, beneathUnique, err := mountID(h, true)
+	if err != nil {
+		return nil, err
+	}
+	// The clone is of the mount h is on: the same lookup, through h.
+	fd, err := unix.OpenTree(int(h), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return nil, fmt.Errorf("clone rootfs %s: open_tree: %w", rootfs, err)
 	}
-	c := &HostTreeClone{rootfs: rootfs, fd: fd}
+	c := &HostTreeClone{BeneathID: beneath, BeneathUnique: beneathUnique, rootfs: rootfs, fd: fd}
 	if err := setattr(fd, true, 0, 0, unix.MS_PRIVATE); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("clone rootfs %s: %w", rootfs, err)
@@ -98,26 +134,43 @@ func (c *HostTreeClone) Close() {
 }
 
 // Remove detaches t, with every mount under it, if rootfs's top mount is
-// still t; once it is not (unmounted by someone else) there is nothing of
-// berth's left there.
-func (t *HostTree) Remove(rootfs string) error {
+// still t; when it is not (covered by a later container's tree, or
+// unmounted by someone else) it leaves everything as it is. Once t is
+// gone, the trees it covered come to the top in turn: each is detached
+// too while gone says its container no longer exists (its delete could
+// not reach it) and it is the top mount, and the first that is not ends
+// the walk.
+func (t *HostTree) Remove(rootfs string, gone func(CoveredTree) bool) error {
+	removed, err := removeTop(rootfs, t.MountID, t.Unique)
+	for _, c := range t.Covers {
+		if err != nil || !removed || gone == nil || !gone(c) {
+			break
+		}
+		removed, err = removeTop(rootfs, c.MountID, c.Unique)
+	}
+	return err
+}
+
+// removeTop detaches rootfs's top mount, with every mount under it, if
+// its ID is id, and says whether it did.
+func removeTop(rootfs string, id uint64, unique bool) (bool, error) {
 	h, err := openHost(rootfs, unix.O_DIRECTORY)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer h.Close()
-	id, unique, err := mountID(h, t.Unique)
-	if err != nil || id != t.MountID || unique != t.Unique {
-		return err
+	top, topUnique, err := mountID(h, unique)
+	if err != nil || top != id || topUnique != unique {
+		return false, err
 	}
 	// The check and the unmount act on the same mount: the handle's.
 	if err := unix.Unmount(procFdPath(h), unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("unmount rootfs %s: %w", rootfs, err)
+		return false, fmt.Errorf("unmount rootfs %s: %w", rootfs, err)
 	}
-	return nil
+	return true, nil
 }
 
 // mountID is the ID of the mount h is on; the unique one when asked for

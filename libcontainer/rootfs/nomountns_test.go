@@ -74,7 +74,7 @@ func TestHostTree(t *testing.T) {
 		if err := unix.Mount("tmpfs", filepath.Join(rootfs, "proc"), "tmpfs", 0, ""); err != nil {
 			return err
 		}
-		if err := c.Tree.Remove(rootfs); err != nil {
+		if err := c.Tree.Remove(rootfs, nil); err != nil {
 			return err
 		}
 		if got := topMountID(t, rootfs); got != before {
@@ -88,7 +88,7 @@ func TestHostTree(t *testing.T) {
 			return err
 		}
 		other := topMountID(t, rootfs)
-		if err := c.Tree.Remove(rootfs); err != nil {
+		if err := c.Tree.Remove(rootfs, nil); err != nil {
 			return err
 		}
 		if got := topMountID(t, rootfs); got != other {
@@ -107,7 +107,7 @@ func TestHostTree(t *testing.T) {
 			return err
 		}
 		c.Close()
-		if err := c.Tree.Remove(rootfs); err != nil {
+		if err := c.Tree.Remove(rootfs, nil); err != nil {
 			return err
 		}
 		if got := topMountID(t, rootfs); got != before {
@@ -117,5 +117,81 @@ func TestHostTree(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Two trees on one rootfs: the first's Remove cannot reach it while the
+// second covers it; the second's Remove takes it too once gone says its
+// container is gone, and leaves it otherwise.
+func TestHostTreeCovered(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (mount namespaces)")
+	}
+	rootfs := filepath.Join(t.TempDir(), "rootfs")
+	if err := os.MkdirAll(filepath.Join(rootfs, "proc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	attach := func(covers ...CoveredTree) (*HostTree, uint64, error) {
+		c, err := CloneHostTree(rootfs)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer c.Close()
+		c.Tree.Covers = covers
+		return &c.Tree, c.BeneathID, c.Attach()
+	}
+	for _, goneFirst := range []bool{true, false} {
+		err := inPrivateMountNS(func() error {
+			before := topMountID(t, rootfs)
+			a, beneath, err := attach()
+			if err != nil {
+				return err
+			}
+			if beneath != before {
+				t.Errorf("the first clone's BeneathID %d; want the rootfs's mount %d", beneath, before)
+			}
+			// the first container's own mount under its tree
+			if err := unix.Mount("tmpfs", filepath.Join(rootfs, "proc"), "tmpfs", 0, ""); err != nil {
+				return err
+			}
+			b, beneath, err := attach(CoveredTree{Container: "a", MountID: a.MountID, Unique: a.Unique})
+			if err != nil {
+				return err
+			}
+			if beneath != a.MountID {
+				t.Errorf("the second clone's BeneathID %d; want the first tree's %d", beneath, a.MountID)
+			}
+			if err := a.Remove(rootfs, nil); err != nil {
+				return err
+			}
+			if got := topMountID(t, rootfs); got != b.MountID {
+				t.Errorf("the first tree's Remove took the second (top %d, want %d)", got, b.MountID)
+			}
+			asked := 0
+			if err := b.Remove(rootfs, func(c CoveredTree) bool { asked++; return c.Container == "a" && goneFirst }); err != nil {
+				return err
+			}
+			if asked != 1 {
+				t.Errorf("gone asked %d times; want once", asked)
+			}
+			if !goneFirst {
+				if got := topMountID(t, rootfs); got != a.MountID {
+					t.Errorf("a covered tree whose container is not gone was taken (top %d, want %d)", got, a.MountID)
+				}
+				if err := a.Remove(rootfs, nil); err != nil {
+					return err
+				}
+			}
+			if got := topMountID(t, rootfs); got != before {
+				t.Errorf("gone first %t: top mount %d after both; want %d, as before", goneFirst, got, before)
+			}
+			if got := topMountID(t, filepath.Join(rootfs, "proc")); got != before {
+				t.Errorf("gone first %t: the first container's mount outlived its tree", goneFirst)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -105,7 +105,9 @@ no_dev_tmpfs() {
 # detaches: the caller's mountinfo and "/" are the same after as before.
 # Run inside a mount namespace of the test's own. Shown failing on the
 # berth that pivoted ("/" became the rootfs), and on the one that refused
-# the mounts ("mounts need a private MNT namespace": no "proc: sh").
+# the mounts ("mounts need a private MNT namespace": no "proc: sh"), and
+# the two containers on one rootfs on the berth that left the first's
+# tree when it was deleted first ("order 1 2: trees left: 1").
 @test "sec-nomntns: a container without a mount namespace gets its mounts in the caller's under its rootfs only, removed by delete; never a pivot" {
 	echo marker >"$BUNDLE/rootfs/in-rootfs"
 	update_config --arg log "$TEST_TMP/hook.log" '.linux.namespaces -= [{"type": "mount"}]
@@ -150,6 +152,20 @@ no_dev_tmpfs() {
 			wait "$k" 2>/dev/null
 			"$B" --root "$R" delete --force "rf-nomnt-k$i" >/dev/null 2>&1 || echo "DELETE-FAILED $i"
 		done
+		# Two containers on the one rootfs. Deleted in the order they were
+		# made, the first's delete cannot reach its tree under the second's,
+		# and the second's delete takes it; in the other order each takes
+		# its own.
+		for order in "1 2" "2 1"; do
+			for i in 1 2; do
+				"$B" --root "$R" create --bundle "$BUNDLE" "rf-nomnt-two$i" >/dev/null 2>&1 </dev/null || echo CREATE-FAILED
+			done
+			set -- $order
+			"$B" --root "$R" delete --force "rf-nomnt-two$1" || echo "DELETE-FAILED two$1"
+			echo "order $order: exec after the first delete: $("$B" --root "$R" exec "rf-nomnt-two$2" cat /in-rootfs 2>&1 </dev/null)"
+			"$B" --root "$R" delete --force "rf-nomnt-two$2" || echo "DELETE-FAILED two$2"
+			echo "order $order: trees left: $(awk -v r="$BUNDLE/rootfs" '$5 == r' /proc/self/mountinfo | wc -l)"
+		done
 		kill "$peer"
 		echo "left: $(ls "$R" | wc -l)"
 		after=$(snap)
@@ -171,6 +187,10 @@ no_dev_tmpfs() {
 	[[ "$output" == *'run failed: unable to use no-pivot without a private MNT namespace'* ]]
 	[[ "$output" == *"/no/such/source"* ]]
 	[[ "$output" == *"is the caller's own"* ]]
+	[[ "$output" == *"order 1 2: exec after the first delete: marker"* ]]
+	[[ "$output" == *"order 1 2: trees left: 0"* ]]
+	[[ "$output" == *"order 2 1: exec after the first delete: marker"* ]]
+	[[ "$output" == *"order 2 1: trees left: 0"* ]]
 	[[ "$output" == *"left: 0"* ]]
 	[[ "$output" == *UNCHANGED* ]]
 	# createRuntime hooks ran for each container made (run0, run, c)
