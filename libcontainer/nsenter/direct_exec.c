@@ -376,6 +376,27 @@ static void exit_on_signals(void)
 		(void)sigaction(sigs[i], &sa, NULL);
 }
 
+/*
+ * An exec process's SIGHUP and SIGINT get their default action when the
+ * runtime's caller had them ignored (a shell's background job), as a Go
+ * exec process's do (resetIgnoredHupInt) and an init's (its handlers
+ * above end at execve); other ignored signals are inherited, as there.
+ */
+static void reset_ignored_hup_int(void)
+{
+	static const int sigs[] = { SIGHUP, SIGINT };
+	struct sigaction old, dfl;
+	size_t i;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			(void)sigaction(sigs[i], &dfl, NULL);
+	}
+}
+
 /* The descriptor (3 or above) the environment variable name gives, or -1. */
 static int env_fd(const char *name)
 {
@@ -975,6 +996,7 @@ void direct_exec_run(int sock)
 		await_go();
 		if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 			fail(XK_PDEATHSIG, errno, 0);
+		reset_ignored_hup_int();
 	}
 	/* The Go init's rootfs step, the Go exec's enter step. */
 	if (prog.keyring != NULL)

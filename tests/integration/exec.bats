@@ -388,7 +388,7 @@ DIRECT_PROBE='id; grep -E "^(Cap|NoNewPrivs|Seccomp|Cpus_allowed_list|SigBlk|Sig
 	umask; pwd; env | sort; ulimit -a; ls /proc/self/fd; cat /proc/self/cgroup; cat /proc/self/oom_score_adj;
 	readlink /proc/self/ns/mnt /proc/self/ns/pid /proc/self/ns/net; cat /proc/self/attr/current 2>/dev/null; true'
 
-@test "ex-direct-same: a direct exec gets exactly what the Go exec process gets" {
+@test "ex-direct-same: a direct exec gets exactly what the Go exec process gets, also from a caller that ignores SIGHUP, SIGINT and SIGQUIT" {
 	# --debug keeps the Go exec process (it logs its steps); without it
 	# this config is a direct exec (ex-direct-taken checks that).
 	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}, {"type": "RLIMIT_NPROC", "soft": 99, "hard": 100}]
@@ -398,12 +398,20 @@ DIRECT_PROBE='id; grep -E "^(Cap|NoNewPrivs|Seccomp|Cpus_allowed_list|SigBlk|Sig
 		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
 	start_container ex-dsame
 	echo pfd >"$TEST_TMP/fd3"
-	for flags in "" "--user 1000:1001 -g 7 -g 8 --cwd /tmp --env X=1 --cap CAP_SYS_ADMIN --no-new-privs" "--user 65534:65534 --cwd /root"; do
-		taskset -c 0 "$BERTH" --root "$STATE_ROOT" exec --preserve-fds 1 $flags ex-dsame sh -c "cat /proc/self/fd/3; $DIRECT_PROBE" 3<"$TEST_TMP/fd3" >"$TEST_TMP/direct" 2>&1 </dev/null
-		taskset -c 0 "$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/debug.log" --debug exec --preserve-fds 1 $flags ex-dsame sh -c "cat /proc/self/fd/3; $DIRECT_PROBE" 3<"$TEST_TMP/fd3" >"$TEST_TMP/go" 2>&1 </dev/null
-		cat "$TEST_TMP/direct"
-		diff "$TEST_TMP/direct" "$TEST_TMP/go"
-		grep -q '^pfd$' "$TEST_TMP/direct"
+	# A caller that ignores signals (a shell's background job, nohup):
+	# SIGHUP and SIGINT get their default action in both, as a container's
+	# init does (directinit.bats di-sigign); SIGQUIT, which berth's Go
+	# runtime handles, has it in both too.
+	for ignore in "" 'trap "" HUP INT QUIT;'; do
+		for flags in "" "--user 1000:1001 -g 7 -g 8 --cwd /tmp --env X=1 --cap CAP_SYS_ADMIN --no-new-privs" "--user 65534:65534 --cwd /root"; do
+			sh -c "$ignore"' exec "$@"' sh taskset -c 0 "$BERTH" --root "$STATE_ROOT" exec --preserve-fds 1 $flags ex-dsame sh -c "cat /proc/self/fd/3; $DIRECT_PROBE" 3<"$TEST_TMP/fd3" >"$TEST_TMP/direct" 2>&1 </dev/null
+			sh -c "$ignore"' exec "$@"' sh taskset -c 0 "$BERTH" --root "$STATE_ROOT" --log "$TEST_TMP/debug.log" --debug exec --preserve-fds 1 $flags ex-dsame sh -c "cat /proc/self/fd/3; $DIRECT_PROBE" 3<"$TEST_TMP/fd3" >"$TEST_TMP/go" 2>&1 </dev/null
+			cat "$TEST_TMP/direct"
+			diff "$TEST_TMP/direct" "$TEST_TMP/go"
+			grep -q '^pfd$' "$TEST_TMP/direct"
+			mask=$((16#$(awk '$1 == "SigIgn:" {print $2}' "$TEST_TMP/direct")))
+			[ $((mask & 3)) -eq 0 ]
+		done
 	done
 	# the filter is in force in both
 	run berth exec ex-dsame mkdir /tmp/d
