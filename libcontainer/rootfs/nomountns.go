@@ -3,6 +3,7 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -79,37 +80,56 @@ type HostTreeClone struct {
 	BeneathUnique bool
 	rootfs        string
 	fd            int
+	// lock is the rootfs directory, flock'ed from the clone to Close:
+	// creates on one rootfs take turns from clone to attach, so that a
+	// later one always clones, and so knows, the tree it covers.
+	lock int
 }
 
 // CloneHostTree clones the mount tree at rootfs, detached and private.
+// Until Close, other clones of rootfs wait.
 func CloneHostTree(rootfs string) (*HostTreeClone, error) {
 	if err := refuseHostRoot(rootfs); err != nil {
 		return nil, err
 	}
-	h, err := openHost(rootfs, unix.O_DIRECTORY)
+	lock, err := unix.Open(rootfs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("clone rootfs %s: %w", rootfs, err)
+		return nil, fmt.Errorf("clone rootfs %s: %w", rootfs, &os.PathError{Op: "open", Path: rootfs, Err: err})
 	}
-	defer h.Close()
-	beneath, beneathUnique, err := mountID(h, true)
-	if err != nil {
-		return nil, err
+	if err := unix.Flock(lock, unix.LOCK_EX); err != nil {
+		// A file system without locks (some FUSE ones) only loses the
+		// ordering of creates that race on one rootfs.
+		unix.Close(lock)
+		lock = -1
 	}
-	// The clone is of the mount h is on: the same lookup, through h.
-	fd, err := unix.OpenTree(int(h), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
-	if err != nil {
-		return nil, fmt.Errorf("clone rootfs %s: open_tree: %w", rootfs, err)
-	}
-	c := &HostTreeClone{BeneathID: beneath, BeneathUnique: beneathUnique, rootfs: rootfs, fd: fd}
-	if err := setattr(fd, true, 0, 0, unix.MS_PRIVATE); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("clone rootfs %s: %w", rootfs, err)
-	}
-	if c.Tree.MountID, c.Tree.Unique, err = mountID(handle(fd), true); err != nil {
+	c := &HostTreeClone{rootfs: rootfs, fd: -1, lock: lock}
+	if err := c.clone(); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+func (c *HostTreeClone) clone() error {
+	rootfs := c.rootfs
+	h, err := openHost(rootfs, unix.O_DIRECTORY)
+	if err != nil {
+		return fmt.Errorf("clone rootfs %s: %w", rootfs, err)
+	}
+	defer h.Close()
+	if c.BeneathID, c.BeneathUnique, err = mountID(h, true); err != nil {
+		return err
+	}
+	// The clone is of the mount h is on: the same lookup, through h.
+	if c.fd, err = unix.OpenTree(int(h), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH); err != nil {
+		c.fd = -1
+		return fmt.Errorf("clone rootfs %s: open_tree: %w", rootfs, err)
+	}
+	if err := setattr(c.fd, true, 0, 0, unix.MS_PRIVATE); err != nil {
+		return fmt.Errorf("clone rootfs %s: %w", rootfs, err)
+	}
+	c.Tree.MountID, c.Tree.Unique, err = mountID(handle(c.fd), true)
+	return err
 }
 
 // Attach mounts the clone onto the rootfs. Under a shared parent the
@@ -125,11 +145,19 @@ func (c *HostTreeClone) Attach() error {
 	return nil
 }
 
-// Close drops the clone's handle; a clone never attached goes with it.
+// Close drops the clone's handle (a clone never attached goes with it)
+// and lets the next clone of the rootfs go on.
 func (c *HostTreeClone) Close() {
-	if c != nil && c.fd >= 0 {
+	if c == nil {
+		return
+	}
+	if c.fd >= 0 {
 		unix.Close(c.fd)
 		c.fd = -1
+	}
+	if c.lock >= 0 {
+		unix.Close(c.lock)
+		c.lock = -1
 	}
 }
 

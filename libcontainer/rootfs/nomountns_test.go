@@ -195,3 +195,34 @@ func TestHostTreeCovered(t *testing.T) {
 		}
 	}
 }
+
+// A clone holds the rootfs's lock until Close: a create that races
+// another on the same rootfs clones after the other has attached.
+func TestHostTreeCloneTakesTurns(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (mount namespaces)")
+	}
+	rootfs := t.TempDir()
+	err := inPrivateMountNS(func() error {
+		c, err := CloneHostTree(rootfs)
+		if err != nil {
+			return err
+		}
+		probe, err := unix.Open(rootfs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(probe)
+		if err := unix.Flock(probe, unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+			t.Errorf("the rootfs is not locked while a clone is open: flock = %v", err)
+		}
+		c.Close()
+		if err := unix.Flock(probe, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			t.Errorf("the rootfs is still locked after Close: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

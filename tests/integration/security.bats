@@ -166,6 +166,20 @@ no_dev_tmpfs() {
 			"$B" --root "$R" delete --force "rf-nomnt-two$2" || echo "DELETE-FAILED two$2"
 			echo "order $order: trees left: $(awk -v r="$BUNDLE/rootfs" '$5 == r' /proc/self/mountinfo | wc -l)"
 		done
+		# Two creates at once on the one rootfs take turns: whichever comes
+		# second knows the tree it covers, and deletes in either order take
+		# both.
+		for round in 1 2 3; do
+			"$B" --root "$R" create --bundle "$BUNDLE" rf-nomnt-par1 >/dev/null 2>&1 </dev/null &
+			p1=$!
+			"$B" --root "$R" create --bundle "$BUNDLE" rf-nomnt-par2 >/dev/null 2>&1 </dev/null &
+			p2=$!
+			wait "$p1" || echo CREATE-FAILED
+			wait "$p2" || echo CREATE-FAILED
+			"$B" --root "$R" delete --force rf-nomnt-par1 || echo "DELETE-FAILED par1"
+			"$B" --root "$R" delete --force rf-nomnt-par2 || echo "DELETE-FAILED par2"
+			echo "parallel $round: trees left: $(awk -v r="$BUNDLE/rootfs" '$5 == r' /proc/self/mountinfo | wc -l)"
+		done
 		kill "$peer"
 		echo "left: $(ls "$R" | wc -l)"
 		after=$(snap)
@@ -191,6 +205,9 @@ no_dev_tmpfs() {
 	[[ "$output" == *"order 1 2: trees left: 0"* ]]
 	[[ "$output" == *"order 2 1: exec after the first delete: marker"* ]]
 	[[ "$output" == *"order 2 1: trees left: 0"* ]]
+	[[ "$output" == *"parallel 1: trees left: 0"* ]]
+	[[ "$output" == *"parallel 2: trees left: 0"* ]]
+	[[ "$output" == *"parallel 3: trees left: 0"* ]]
 	[[ "$output" == *"left: 0"* ]]
 	[[ "$output" == *UNCHANGED* ]]
 	# createRuntime hooks ran for each container made (run0, run, c)
