@@ -85,7 +85,7 @@ func (c *Container) treeGone(t rootfs.CoveredTree) bool {
 		return false
 	}
 	h := o.state.HostTree
-	return h == nil || !h.Is(t.MountID, t.Unique)
+	return h == nil || h.MountRef != t.MountRef
 }
 
 // List returns every container under root, skipping entries that are

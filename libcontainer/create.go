@@ -341,7 +341,7 @@ func (cr *creation) makeHostTree() error {
 		return err
 	}
 	defer c.Close()
-	c.Tree.Covers = coveredTrees(cr.o.Root, cr.st.Rootfs, c.BeneathID, c.BeneathUnique)
+	c.Tree.Covers = coveredTrees(cr.o.Root, cr.st.Rootfs, c.Beneath)
 	cr.st.HostTree = &c.Tree
 	if err := cr.dir.save(cr.st); err != nil {
 		return err
@@ -350,17 +350,17 @@ func (cr *creation) makeHostTree() error {
 }
 
 // coveredTrees is what a HostTree attached on rootfsPath covers when the
-// mount there now (the mount ID id) is the HostTree of another
-// container under root: that container's tree, then what it covers in
-// turn. Anything else beneath (the rootfs's own mount) is not berth's.
-func coveredTrees(root, rootfsPath string, id uint64, unique bool) []rootfs.CoveredTree {
+// mount there now, beneath, is the HostTree of another container under
+// root: that container's tree, then what it covers in turn. Anything else
+// beneath (the rootfs's own mount) is not berth's.
+func coveredTrees(root, rootfsPath string, beneath rootfs.MountRef) []rootfs.CoveredTree {
 	cs, err := List(root)
 	if err != nil {
 		return nil
 	}
 	for _, c := range cs {
-		if t := c.state.HostTree; t != nil && c.state.Rootfs == rootfsPath && t.Is(id, unique) {
-			return append([]rootfs.CoveredTree{{Container: c.state.ID, MountID: t.MountID, Unique: t.Unique}}, t.Covers...)
+		if t := c.state.HostTree; t != nil && c.state.Rootfs == rootfsPath && t.MountRef == beneath {
+			return append([]rootfs.CoveredTree{{Container: c.state.ID, MountRef: t.MountRef}}, t.Covers...)
 		}
 	}
 	return nil

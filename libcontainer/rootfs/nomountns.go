@@ -42,12 +42,17 @@ func NeedsHostTree(spec *specs.Spec) bool {
 	return !configs.HasNamespace(spec, specs.MountNamespace) && len(spec.Mounts) > 0
 }
 
-// HostTree is the runtime's bind of a rootfs onto itself in the caller's
-// mount namespace, named by its mount ID: the unique 64-bit one where the
+// MountRef names a mount by its mount ID: the unique 64-bit one where the
 // kernel has it (STATX_MNT_ID_UNIQUE, never reused), else the reusable one.
-type HostTree struct {
+type MountRef struct {
 	MountID uint64 `json:"mnt_id"`
 	Unique  bool   `json:"unique,omitempty"`
+}
+
+// HostTree is the runtime's bind of a rootfs onto itself in the caller's
+// mount namespace, named by its mount ID.
+type HostTree struct {
+	MountRef
 	// Covers lists the trees of other containers without a mount
 	// namespace that were beneath this one on the same rootfs when it was
 	// attached, the nearest first: the container's own tree and, in turn,
@@ -59,13 +64,7 @@ type HostTree struct {
 // covers.
 type CoveredTree struct {
 	Container string `json:"container"`
-	MountID   uint64 `json:"mnt_id"`
-	Unique    bool   `json:"unique,omitempty"`
-}
-
-// Is reports whether t is the tree with mount ID id (unique or not).
-func (t *HostTree) Is(id uint64, unique bool) bool {
-	return t.MountID == id && t.Unique == unique
+	MountRef
 }
 
 // HostTreeClone is a HostTree not attached yet: a detached, private,
@@ -74,12 +73,11 @@ func (t *HostTree) Is(id uint64, unique bool) bool {
 // clone: killed before, it leaves nothing; after, its record.
 type HostTreeClone struct {
 	Tree HostTree
-	// BeneathID (BeneathUnique) is the mount ID of the mount at the
-	// rootfs the clone was made from, which the attached clone covers.
-	BeneathID     uint64
-	BeneathUnique bool
-	rootfs        string
-	fd            int
+	// Beneath is the mount at the rootfs the clone was made from, which
+	// the attached clone covers.
+	Beneath MountRef
+	rootfs  string
+	fd      int
 	// lock is the rootfs directory, flock'ed from the clone to Close:
 	// creates on one rootfs take turns from clone to attach, so that a
 	// later one always clones, and so knows, the tree it covers.
@@ -117,7 +115,7 @@ func (c *HostTreeClone) clone() error {
 		return fmt.Errorf("clone rootfs %s: %w", rootfs, err)
 	}
 	defer h.Close()
-	if c.BeneathID, c.BeneathUnique, err = mountID(h, true); err != nil {
+	if c.Beneath, err = mountID(h, true); err != nil {
 		return err
 	}
 	// The clone is of the mount h is on: the same lookup, through h.
@@ -128,7 +126,7 @@ func (c *HostTreeClone) clone() error {
 	if err := setattr(c.fd, true, 0, 0, unix.MS_PRIVATE); err != nil {
 		return fmt.Errorf("clone rootfs %s: %w", rootfs, err)
 	}
-	c.Tree.MountID, c.Tree.Unique, err = mountID(handle(c.fd), true)
+	c.Tree.MountRef, err = mountID(handle(c.fd), true)
 	return err
 }
 
@@ -169,19 +167,19 @@ func (c *HostTreeClone) Close() {
 // not reach it) and it is the top mount, and the first that is not ends
 // the walk.
 func (t *HostTree) Remove(rootfs string, gone func(CoveredTree) bool) error {
-	removed, err := removeTop(rootfs, t.MountID, t.Unique)
+	removed, err := removeTop(rootfs, t.MountRef)
 	for _, c := range t.Covers {
 		if err != nil || !removed || gone == nil || !gone(c) {
 			break
 		}
-		removed, err = removeTop(rootfs, c.MountID, c.Unique)
+		removed, err = removeTop(rootfs, c.MountRef)
 	}
 	return err
 }
 
 // removeTop detaches rootfs's top mount, with every mount under it, if
-// its ID is id, and says whether it did.
-func removeTop(rootfs string, id uint64, unique bool) (bool, error) {
+// it is ref, and says whether it did.
+func removeTop(rootfs string, ref MountRef) (bool, error) {
 	h, err := openHost(rootfs, unix.O_DIRECTORY)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 		return false, nil
@@ -190,8 +188,8 @@ func removeTop(rootfs string, id uint64, unique bool) (bool, error) {
 		return false, err
 	}
 	defer h.Close()
-	top, topUnique, err := mountID(h, unique)
-	if err != nil || top != id || topUnique != unique {
+	top, err := mountID(h, ref.Unique)
+	if err != nil || top != ref {
 		return false, err
 	}
 	// The check and the unmount act on the same mount: the handle's.
@@ -201,26 +199,26 @@ func removeTop(rootfs string, id uint64, unique bool) (bool, error) {
 	return true, nil
 }
 
-// mountID is the ID of the mount h is on; the unique one when asked for
-// and the kernel has it.
-func mountID(h handle, wantUnique bool) (id uint64, unique bool, err error) {
+// mountID is the mount h is on; named by the unique ID when asked for and
+// the kernel has it.
+func mountID(h handle, wantUnique bool) (MountRef, error) {
 	mask := unix.STATX_MNT_ID
 	if wantUnique {
 		mask = unix.STATX_MNT_ID_UNIQUE
 	}
 	var stx unix.Statx_t
 	if err := unix.Statx(int(h), "", unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, mask, &stx); err != nil {
-		return 0, false, fmt.Errorf("statx %s: %w", procFdPath(h), err)
+		return MountRef{}, fmt.Errorf("statx %s: %w", procFdPath(h), err)
 	}
 	switch {
 	case stx.Mask&unix.STATX_MNT_ID_UNIQUE != 0:
-		return stx.Mnt_id, true, nil
+		return MountRef{MountID: stx.Mnt_id, Unique: true}, nil
 	case stx.Mask&unix.STATX_MNT_ID != 0:
-		return stx.Mnt_id, false, nil
+		return MountRef{MountID: stx.Mnt_id}, nil
 	case wantUnique:
 		return mountID(h, false)
 	}
-	return 0, false, errors.New("statx: the kernel reports no mount ID")
+	return MountRef{}, errors.New("statx: the kernel reports no mount ID")
 }
 
 // refuseHostRoot refuses a rootfs that is the caller's own "/": its

@@ -18,11 +18,11 @@ func topMountID(t *testing.T, path string) uint64 {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	id, _, err := mountID(h, true)
+	ref, err := mountID(h, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return ref.MountID
 }
 
 // TestHostTree: the clone's ID is known before it is attached; attached,
@@ -138,7 +138,7 @@ func TestHostTreeCovered(t *testing.T) {
 		}
 		defer c.Close()
 		c.Tree.Covers = covers
-		return &c.Tree, c.BeneathID, c.Attach()
+		return &c.Tree, c.Beneath.MountID, c.Attach()
 	}
 	for _, goneFirst := range []bool{true, false} {
 		err := inPrivateMountNS(func() error {
@@ -148,18 +148,18 @@ func TestHostTreeCovered(t *testing.T) {
 				return err
 			}
 			if beneath != before {
-				t.Errorf("the first clone's BeneathID %d; want the rootfs's mount %d", beneath, before)
+				t.Errorf("the first clone's Beneath %d; want the rootfs's mount %d", beneath, before)
 			}
 			// the first container's own mount under its tree
 			if err := unix.Mount("tmpfs", filepath.Join(rootfs, "proc"), "tmpfs", 0, ""); err != nil {
 				return err
 			}
-			b, beneath, err := attach(CoveredTree{Container: "a", MountID: a.MountID, Unique: a.Unique})
+			b, beneath, err := attach(CoveredTree{Container: "a", MountRef: a.MountRef})
 			if err != nil {
 				return err
 			}
 			if beneath != a.MountID {
-				t.Errorf("the second clone's BeneathID %d; want the first tree's %d", beneath, a.MountID)
+				t.Errorf("the second clone's Beneath %d; want the first tree's %d", beneath, a.MountID)
 			}
 			if err := a.Remove(rootfs, nil); err != nil {
 				return err
