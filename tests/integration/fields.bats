@@ -421,7 +421,10 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 }
 
 # subreaper_of_orphan [FLAGS...]: runs a container without a pid namespace
-# whose shell orphans a sleep, and prints "berth-pid orphan-ppid".
+# whose shell orphans a sleep, and prints "berth-pid orphan-ppid". Read it
+# with "$(...)", which waits for the function, and so for its run to have
+# deleted fl-reap: through < <(...) the caller goes on at the line, and
+# its next run can find fl-reap still there.
 subreaper_of_orphan() {
 	local out=$TEST_TMP/out
 	mkdir -p "$out" && rm -f "$out"/* && mkfifo "$out/fifo"
@@ -440,16 +443,16 @@ subreaper_of_orphan() {
 }
 
 @test "fl-subreaper: run reaps the container's orphans, and with --no-subreaper leaves them to the host" {
-	read -r bpid ppid < <(subreaper_of_orphan)
+	read -r bpid ppid <<<"$(subreaper_of_orphan)"
 	[ "$ppid" = "$bpid" ] || { echo "orphan's parent $ppid, berth $bpid"; false; }
-	read -r bpid ppid < <(subreaper_of_orphan --no-subreaper)
+	read -r bpid ppid <<<"$(subreaper_of_orphan --no-subreaper)"
 	[ -n "$ppid" ] && [ "$ppid" != "$bpid" ] || { echo "orphan's parent $ppid, berth $bpid"; false; }
 	# The program orphans its child as it starts, while berth still runs a
 	# poststart hook: berth gave up the orphans before the start, not
 	# after (it once did so only once it began to wait, and an early
 	# orphan came to it).
 	update_config '.hooks.poststart = [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 0.5"]}]'
-	read -r bpid ppid < <(subreaper_of_orphan --no-subreaper)
+	read -r bpid ppid <<<"$(subreaper_of_orphan --no-subreaper)"
 	[ -n "$ppid" ] && [ "$ppid" != "$bpid" ] || { echo "with a slow poststart hook: orphan's parent $ppid, berth $bpid"; false; }
 	update_config 'del(.hooks)'
 	# --keep leaves the stopped container, which delete then removes.
