@@ -383,6 +383,9 @@ func validateMounts(spec *specs.Spec) error {
 		if !filepath.IsAbs(m.Destination) {
 			return fmt.Errorf("mounts[%d]: destination %q must be an absolute path", i, m.Destination)
 		}
+		if err := CheckProcDest(filepath.Clean(m.Destination), m); err != nil {
+			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
+		}
 		mf, err := ParseMountOptions(m.Options)
 		if err != nil {
 			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)

@@ -99,22 +99,27 @@ func statfsAttrs(f int64) uint64 {
 	return a
 }
 
-func mountBind(cfg *Config, root handle, i int, m specs.Mount, mf configs.MountFlags) (handle, error) {
+func mountBind(cfg *Config, root handle, i int, m specs.Mount, mf configs.MountFlags, atProc bool) (handle, error) {
 	src := configs.InBundle(cfg.Bundle, m.Source)
 	if configs.IDMapped(m) {
 		if cfg.OpenSource == nil {
 			return -1, errors.New("an idmapped mount needs the runtime to open its source")
 		}
-		return bindFromRuntime(cfg, root, i, m, mf)
+		return bindFromRuntime(cfg, root, i, m, mf, atProc)
 	}
 	srcf, err := openHost(src, 0)
 	if err != nil && cfg.UserNS && cfg.OpenSource != nil && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
-		return bindFromRuntime(cfg, root, i, m, mf)
+		return bindFromRuntime(cfg, root, i, m, mf, atProc)
 	}
 	if err != nil {
 		return -1, fmt.Errorf("open source: %w", err)
 	}
 	defer srcf.Close()
+	if atProc {
+		if err := checkProcSource(int(srcf), m); err != nil {
+			return -1, err
+		}
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(int(srcf), &st); err != nil {
 		return -1, fmt.Errorf("stat source: %w", err)
@@ -132,12 +137,17 @@ func mountBind(cfg *Config, root handle, i int, m specs.Mount, mf configs.MountF
 
 // bindFromRuntime binds the detached clone of mounts[i]'s source that
 // the runtime opened for init (Config.OpenSource).
-func bindFromRuntime(cfg *Config, root handle, i int, m specs.Mount, mf configs.MountFlags) (handle, error) {
+func bindFromRuntime(cfg *Config, root handle, i int, m specs.Mount, mf configs.MountFlags, atProc bool) (handle, error) {
 	tree, err := cfg.OpenSource(i)
 	if err != nil {
 		return -1, fmt.Errorf("open source through the runtime: %w", err)
 	}
 	defer unix.Close(tree)
+	if atProc {
+		if err := checkProcSource(tree, m); err != nil {
+			return -1, err
+		}
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(tree, &st); err != nil {
 		return -1, fmt.Errorf("stat source: %w", err)

@@ -253,10 +253,14 @@ func mountOne(cfg *Config, root handle, i int, m specs.Mount) error {
 	if deferredReadonly(m, mf) {
 		mf.Flags &^= unix.MS_RDONLY // made read-only by Finish
 	}
+	atProc, err := checkProcDest(cfg, root, m)
+	if err != nil {
+		return err
+	}
 	var dst handle
 	switch {
 	case configs.IsBind(m):
-		dst, err = mountBind(cfg, root, i, m, mf)
+		dst, err = mountBind(cfg, root, i, m, mf, atProc)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		dst, err = mountCgroup(cfg, root, m, mf)
 	default:
@@ -329,6 +333,58 @@ func mountFilesystem(cfg *Config, root handle, m specs.Mount, mf configs.MountFl
 		return -1, err
 	}
 	return dst, nil
+}
+
+// checkProcDest applies configs.CheckProcDest to where m lands in root,
+// symlinks followed: a destination that exists on a procfs (the
+// container's /proc, mounted before it) is checked at its real path. One
+// that does not exist yet is made later, which procfs refuses; a lexical
+// /proc is checked by the config's validation too. atProc says that m
+// covers /proc itself, where a bind's source must be a procfs
+// (checkProcSource).
+func checkProcDest(cfg *Config, root handle, m specs.Mount) (atProc bool, err error) {
+	dest := filepath.Clean("/" + m.Destination)
+	h, err := openInRoot(root, dest)
+	if err != nil {
+		return dest == "/proc", configs.CheckProcDest(dest, m)
+	}
+	defer h.Close()
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(h), &fs); err != nil {
+		return false, fmt.Errorf("statfs mount point %s: %w", dest, err)
+	}
+	if fs.Type == unix.PROC_SUPER_MAGIC {
+		f, err := asFile(h, dest)
+		if err != nil {
+			return false, err
+		}
+		defer f.Close()
+		real, err := procfs.ProcSelfFdReadlink(f)
+		if err != nil {
+			return false, fmt.Errorf("readlink mount point %s: %w", dest, err)
+		}
+		rel, err := filepath.Rel(cfg.Rootfs, real)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return false, fmt.Errorf("mount point %s resolves to %s, outside the rootfs", dest, real)
+		}
+		dest = filepath.Clean("/" + rel)
+	}
+	if err := configs.CheckProcDest(dest, m); err != nil {
+		return false, err
+	}
+	return dest == "/proc", nil
+}
+
+// checkProcSource refuses a bind onto /proc whose source is not a procfs.
+func checkProcSource(src int, m specs.Mount) error {
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(src, &fs); err != nil {
+		return fmt.Errorf("statfs source: %w", err)
+	}
+	if fs.Type != unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("only a proc filesystem or a bind of one may be mounted on /proc, and %s is not one", m.Source)
+	}
+	return nil
 }
 
 // errNotOrdinaryDir is runc's refusal of a proc or sysfs mount point

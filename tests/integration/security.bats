@@ -311,19 +311,72 @@ no_dev_tmpfs() {
 	[ "$(cat "$BUNDLE/rootfs/etc/target")" = original ]
 }
 
-# CVE-2025-52881: config.json binds a host file over a /proc/sys entry the
-# runtime writes (a sysctl). The write must go to the real procfs, never
-# through the container's redirected /proc. Shown failing by writing
-# sysctls with os.WriteFile("/proc/sys/..."): the host file changed to 1.
+# CVE-2025-52881: a host file bound over a /proc/sys entry the runtime
+# writes (a sysctl). The write must go to the real procfs, never through
+# the container's redirected /proc. config.json's own mount there is
+# refused now (sec-procdest), so a createContainer hook makes it, in the
+# container's mount namespace after every check, as a racing attacker
+# would. Shown failing by writing sysctls with
+# os.WriteFile("/proc/sys/..."): the host file changed to 1.
 @test "sec-procwrite: a sysctl write is not redirected by a mount over /proc/sys (CVE-2025-52881)" {
 	echo original >"$TEST_TMP/victim"
 	update_config --arg src "$TEST_TMP/victim" '.linux.sysctl = {"kernel.shm_rmid_forced": "1"}
-		| .mounts += [{"destination": "/proc/sys/kernel/shm_rmid_forced", "type": "bind", "source": $src, "options": ["bind"]}]'
-	set_args true
+		| .hooks.createContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "mount --bind \($src) proc/sys/kernel/shm_rmid_forced"]}]'
+	set_args sh -c 'grep -c " /proc/sys/kernel/shm_rmid_forced " /proc/self/mountinfo'
 	run berth run --bundle "$BUNDLE" sec-procw
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# The hook's mount is there: the write had somewhere to go astray.
+	[ "${lines[-1]}" -ge 1 ]
 	[ "$(cat "$TEST_TMP/victim")" = original ]
+}
+
+# Mounts inside the container's /proc are refused as runc refuses them
+# (its checkProcMount, after CVE-2019-16884: a mount over /proc/self/attr
+# hid AppArmor's attr files), by the clean destination before anything is
+# made, and by the real one, symlinks followed, where it lands on the
+# container's procfs. Allowed: the files lxcfs emulates, ns_last_pid, a
+# proc filesystem or a bind of one on /proc. Shown failing on the previous
+# build: every refused case ran (status 0).
+@test "sec-procdest: a mount inside /proc is refused, but for lxcfs's files; /proc itself takes only a procfs" {
+	echo fake >"$TEST_TMP/cpuinfo"
+	mkdir "$TEST_TMP/dir"
+	ln -s /proc/sys "$BUNDLE/rootfs/psys"
+	set_args true
+	base=$(cat "$BUNDLE/config.json")
+	n=0
+	refused() { # DESCRIPTION MOUNT-JSON WORDS
+		n=$((n + 1))
+		echo "$base" >"$BUNDLE/config.json"
+		update_config --argjson m "$2" '.mounts += [$m]'
+		run berth run --bundle "$BUNDLE" "sec-procd-$n"
+		echo "$1: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"$3"* ]]
+		[ ! -e "$STATE_ROOT/sec-procd-$n" ]
+	}
+	refused "a sysctl file" '{"destination": "/proc/sys/kernel/hostname", "type": "bind", "source": "/etc/hostname", "options": ["bind"]}' "/proc/sys/kernel/hostname is inside /proc"
+	refused "through .." '{"destination": "/tmp/../proc/self/attr", "type": "tmpfs", "source": "tmpfs"}' "/proc/self/attr is inside /proc"
+	refused "a symlink into /proc" '{"destination": "/psys/kernel/hostname", "type": "bind", "source": "/etc/hostname", "options": ["bind"]}' "/proc/sys/kernel/hostname is inside /proc"
+	refused "a tmpfs on /proc" '{"destination": "/proc", "type": "tmpfs", "source": "tmpfs"}' 'only a proc filesystem or a bind of one may be mounted on /proc, not \"tmpfs\"'
+	refused "a bind of a directory on /proc" "{\"destination\": \"/proc\", \"type\": \"bind\", \"source\": \"$TEST_TMP/dir\", \"options\": [\"rbind\"]}" "may be mounted on /proc, and $TEST_TMP/dir is not one"
+	# What runc allows runs.
+	echo "$base" >"$BUNDLE/config.json"
+	update_config --arg src "$TEST_TMP/cpuinfo" '.mounts += [{"destination": "/proc/cpuinfo", "type": "bind", "source": $src, "options": ["bind", "ro"]},
+		{"destination": "/psys/kernel/ns_last_pid", "type": "bind", "source": $src, "options": ["bind"]},
+		{"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]}]'
+	set_args sh -c 'cat /proc/cpuinfo; cat /proc/sys/kernel/ns_last_pid'
+	run berth run --bundle "$BUNDLE" sec-procd-ok
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# The last mount, the host's procfs on /proc, covers the two files.
+	[ "${lines[0]}" != fake ]
+	echo "$base" >"$BUNDLE/config.json"
+	update_config --arg src "$TEST_TMP/cpuinfo" '.mounts += [{"destination": "/proc/cpuinfo", "type": "bind", "source": $src, "options": ["bind", "ro"]}]'
+	set_args cat /proc/cpuinfo
+	run berth run --bundle "$BUNDLE" sec-procd-ok2
+	[ "$status" -eq 0 ]
+	[ "$output" = fake ]
 }
 
 # CVE-2024-21626: the container process holds no fd but stdio and the
