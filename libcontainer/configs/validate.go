@@ -218,7 +218,9 @@ func ValidateProcess(p *specs.Process) error {
 	// Unknown capability names are not refused: like runc, the runtime
 	// warns and leaves them out (caps.Warn).
 	if p.ConsoleSize != nil && !p.Terminal {
-		return errors.New("process.consoleSize is set but process.terminal is false")
+		// The spec: runtimes MUST ignore it without a terminal. Said,
+		// as every field berth does not apply.
+		logrus.Warn("process.consoleSize: not applied: process.terminal is false")
 	}
 	return checkProcessFields(p)
 }

@@ -259,7 +259,6 @@ func TestValidateProcessErrors(t *testing.T) {
 		}, "soft limit 2 is above hard limit 1"},
 		{"oomScoreAdj too low", func(p *specs.Process) { p.OOMScoreAdj = intp(-1001) }, "outside [-1000, 1000]"},
 		{"oomScoreAdj too high", func(p *specs.Process) { p.OOMScoreAdj = intp(1001) }, "outside [-1000, 1000]"},
-		{"consoleSize without terminal", func(p *specs.Process) { p.ConsoleSize = &specs.Box{Height: 1, Width: 1} }, "process.terminal is false"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -430,5 +429,27 @@ func TestValidateNormalizesMountDestinations(t *testing.T) {
 		if m.Destination != want[i] {
 			t.Errorf("mounts[%d]: destination %q, want %q", i, m.Destination, want[i])
 		}
+	}
+}
+
+// The spec: runtimes MUST ignore consoleSize without a terminal. Not an
+// error (it was one), but said.
+func TestConsoleSizeWithoutTerminalIsIgnoredAndSaid(t *testing.T) {
+	p := &specs.Process{Args: []string{"sh"}, Cwd: "/", ConsoleSize: &specs.Box{Height: 1, Width: 1}}
+	w := warnings(t, func() {
+		if err := ValidateProcess(p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(w) != 1 || w[0] != "process.consoleSize: not applied: process.terminal is false" {
+		t.Fatalf("warnings %q", w)
+	}
+	p.Terminal = true
+	if w := warnings(t, func() {
+		if err := ValidateProcess(p); err != nil {
+			t.Fatal(err)
+		}
+	}); len(w) != 0 {
+		t.Fatalf("with a terminal: %q", w)
 	}
 }

@@ -115,6 +115,17 @@ create_fails() {
 	berth delete -f err-na
 }
 
+# The spec: runtimes MUST ignore process.consoleSize when process.terminal
+# is false (berth refused it before); ignored, and said.
+@test "err-consolesize: consoleSize without a terminal is not applied, with a warning, and the container runs" {
+	update_config '.process.terminal = false | .process.consoleSize = {"height": 10, "width": 20}'
+	set_args echo ran
+	run berth run --bundle "$BUNDLE" err-cs
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" == *"process.consoleSize: not applied: process.terminal is false"* ]] || { echo "$output"; false; }
+	echo "$output" | grep -qx ran
+}
+
 @test "err-noconfig: missing config.json" {
 	rm "$BUNDLE/config.json"
 	create_fails err-noconfig 'config.json not found'
