@@ -285,7 +285,6 @@ func (cr *creation) startInit() error {
 		return err
 	}
 	o := cr.o
-	// The child inherits the initial affinity from birth (affinity_linux.go).
 	direct, err := directInitProgram(o, cr.initProcess(), logrus.IsLevelEnabled(logrus.DebugLevel)) // directinit.go
 	if err != nil {
 		return err
@@ -296,14 +295,7 @@ func (cr *creation) startInit() error {
 		Seal: cr.seal.Take(), NetNSAhead: cr.netns != nil, OOMScoreAdj: o.Spec.Process.OOMScoreAdj,
 		Direct: direct,
 	}
-	cr.fork.do(func() {
-		var restoreCPUs func()
-		if restoreCPUs, err = setInitialCPUAffinity(o.Spec.Process); err != nil {
-			return
-		}
-		cr.proc, err = startProcess(l)
-		restoreCPUs()
-	})
+	cr.fork.do(func() { cr.proc, err = startProcess(l) })
 	if err != nil {
 		return err
 	}
@@ -532,11 +524,20 @@ func (cr *creation) takeNetNS() (int, error) {
 
 // initProcess is init's process: the config's, with the caller's extra
 // environment (ExtraEnv).
+// initProcess is the container's process as init runs it: with the
+// socket activation environment (socket.go), and without execCPUAffinity,
+// which the spec says is not applicable to init (affinity_linux.go).
 func (cr *creation) initProcess() *specs.Process {
-	if p := withEnv(cr.o.Spec.Process, cr.o.ExtraEnv); p != nil { // socket.go
-		return p
+	p := cr.o.Spec.Process
+	if q := withEnv(p, cr.o.ExtraEnv); q != nil {
+		p = q
 	}
-	return cr.o.Spec.Process
+	if p.ExecCPUAffinity != nil {
+		q := *p
+		q.ExecCPUAffinity = nil
+		p = &q
+	}
+	return p
 }
 
 // hasRuntimeHooks: spec has prestart or createRuntime hooks, which run in

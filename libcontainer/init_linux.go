@@ -826,7 +826,11 @@ func programCandidates(p *specs.Process) (cands []string, slash bool) {
 // no_new_privs, seccomp last, the startContainer hooks, execve.
 func finalizeAndExec(cfg *initConfig, c *caps.Caps, sc *seccomp.Filter, ex *execTarget) error {
 	p := cfg.Process
-	if err := setFinalCPUAffinity(p); err != nil { // affinity_linux.go
+	aff := p.ExecCPUAffinity
+	if !cfg.Exec {
+		aff = nil // not applicable to init (affinity_linux.go)
+	}
+	if err := setFinalCPUAffinity(aff); err != nil { // affinity_linux.go
 		return err
 	}
 	// Before any filter goes in (sigdefault_linux.go).
