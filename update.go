@@ -37,8 +37,8 @@ func updateCommand() *cli.Command {
 			&cli.StringFlag{Name: "memory-reservation", Usage: "memory soft limit"},
 			&cli.StringFlag{Name: "memory-swap", Usage: "memory plus swap limit (-1: unlimited swap)"},
 			&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (-1 or 0: none)"},
-			&cli.StringFlag{Name: "kernel-memory", Usage: "not supported (deprecated in the kernel)"},
-			&cli.StringFlag{Name: "kernel-memory-tcp", Usage: "kernel TCP buffer memory limit"},
+			&cli.StringFlag{Name: "kernel-memory", Usage: "kernel memory limit (deprecated in the kernel: warned of, not applied)"},
+			&cli.StringFlag{Name: "kernel-memory-tcp", Usage: "kernel TCP buffer memory limit (deprecated in the kernel: warned of, not applied)"},
 			&cli.StringFlag{Name: "l3-cache-schema", Usage: `Intel RDT L3 cache schema ("L3:0=7ff;1=7ff"), where resctrl is mounted`},
 			&cli.StringFlag{Name: "mem-bw-schema", Usage: `Intel RDT memory bandwidth schema ("MB:0=70;1=70"), where resctrl is mounted`},
 		},
@@ -101,9 +101,6 @@ func readResources(path string) (*specs.LinuxResources, error) {
 
 // applyUpdateFlags sets the fields named by the individual flags.
 func applyUpdateFlags(cmd *cli.Command, r *specs.LinuxResources) error {
-	if v := cmd.String("kernel-memory"); v != "" {
-		return fmt.Errorf("--kernel-memory is not supported: kernel memory limits are deprecated and ignored by current kernels")
-	}
 	mem := func() *specs.LinuxMemory {
 		if r.Memory == nil {
 			r.Memory = &specs.LinuxMemory{}
@@ -123,6 +120,9 @@ func applyUpdateFlags(cmd *cli.Command, r *specs.LinuxResources) error {
 		{"memory", func() **int64 { return &mem().Limit }},
 		{"memory-reservation", func() **int64 { return &mem().Reservation }},
 		{"memory-swap", func() **int64 { return &mem().Swap }},
+		// Both are warned of and not applied (the kernel has dropped
+		// them), as in a config and as runc does.
+		{"kernel-memory", func() **int64 { return &mem().Kernel }},
 		{"kernel-memory-tcp", func() **int64 { return &mem().KernelTCP }},
 	}
 	for _, s := range sizes {

@@ -98,8 +98,14 @@ teardown() { teardown_bundle; }
 	run berth update -r "$TEST_TMP/bad.json" up-1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"decode resources"* ]]
+	# Dropped by the kernel: warned of and not applied, as runc does
+	# (berth refused it before).
 	run berth update --kernel-memory 10m up-1
-	[[ "$output" == *"not supported"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"linux.resources.memory.kernel and kernelTCP are not supported and are ignored"* ]]
+	run berth update --kernel-memory lots up-1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--kernel-memory: invalid size"* ]]
 	run berth update --memory 10m up-none
 	[[ "$output" == *"does not exist"* ]]
 	berth kill up-1 KILL
