@@ -46,6 +46,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	// repeated on every update.
 	conv := *merged
 	conv.Devices = nil
+	conv.Memory = onlyAskedWarnings(merged.Memory, r)
 	res, err := bcgroups.ConvertResources(&conv)
 	if err != nil {
 		return err
@@ -64,6 +65,23 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	linux.Resources = merged
 	c.state.setSpec(spec)
 	return dir.save(c.state)
+}
+
+// onlyAskedWarnings is m without the memory fields that are never
+// applied, only warned of (kernel, kernelTCP, useHierarchy), unless the
+// update r itself names them: kept in the state as given, they are not
+// warned of again on every later update.
+func onlyAskedWarnings(m *specs.LinuxMemory, r *specs.LinuxResources) *specs.LinuxMemory {
+	if m == nil {
+		return nil
+	}
+	out := *m
+	var asked specs.LinuxMemory
+	if r != nil && r.Memory != nil {
+		asked = *r.Memory
+	}
+	out.Kernel, out.KernelTCP, out.UseHierarchy = asked.Kernel, asked.KernelTCP, asked.UseHierarchy
+	return &out
 }
 
 // unlimitedSwapWithMemory returns r with memory+swap made unlimited when

@@ -68,3 +68,22 @@ func TestUnlimitedSwapWithMemory(t *testing.T) {
 		}
 	}
 }
+
+// Memory fields that are only warned of are converted (and so warned of)
+// only when the update itself names them, not on every later update.
+func TestOnlyAskedWarnings(t *testing.T) {
+	k, f := int64(1<<20), false
+	lim := int64(64 << 20)
+	stored := &specs.LinuxMemory{Limit: &lim, Kernel: &k, KernelTCP: &k, UseHierarchy: &f}
+	got := onlyAskedWarnings(stored, &specs.LinuxResources{Pids: &specs.LinuxPids{}})
+	if got.Kernel != nil || got.KernelTCP != nil || got.UseHierarchy != nil || got.Limit != &lim {
+		t.Fatalf("not asked: %+v", got)
+	}
+	got = onlyAskedWarnings(stored, &specs.LinuxResources{Memory: &specs.LinuxMemory{Kernel: &k}})
+	if got.Kernel != &k || got.KernelTCP != nil {
+		t.Fatalf("asked for kernel: %+v", got)
+	}
+	if stored.Kernel == nil || onlyAskedWarnings(nil, nil) != nil {
+		t.Fatal("stored memory changed, or nil not kept")
+	}
+}

@@ -103,6 +103,10 @@ teardown() { teardown_bundle; }
 	run berth update --kernel-memory 10m up-1
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"linux.resources.memory.kernel and kernelTCP are not supported and are ignored"* ]]
+	# Kept in the state as given, and not warned of again by a later update.
+	run berth update --pids-limit 50 up-1
+	[ "$status" -eq 0 ]
+	[ -z "$output" ] || { echo "$output"; false; }
 	run berth update --kernel-memory lots up-1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"--kernel-memory: invalid size"* ]]
