@@ -721,6 +721,10 @@ func setupHostnameSysctl(spec *specs.Spec) error {
 	for key, value := range spec.Linux.Sysctl {
 		rel := "sys/" + strings.ReplaceAll(key, ".", "/")
 		if err := writeProcFile(proc.OpenRoot, rel, value); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				// pathrs-lite words this as an "unsafe procfs".
+				return fmt.Errorf("set sysctl %s=%s: no such sysctl (/proc/%s does not exist)", key, value, rel)
+			}
 			return fmt.Errorf("set sysctl %s=%s: %w", key, value, err)
 		}
 	}

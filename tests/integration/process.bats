@@ -387,6 +387,13 @@ status_field() {
 	run berth create --bundle "$BUNDLE" proc-sysctl-nonet
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"net.ipv4.ip_forward"*"network namespace"* ]]
+	# One the kernel does not have: named as such (pathrs-lite's words
+	# were "unsafe procfs detected"), nothing left.
+	update_config '.linux.sysctl = {"net.nosuch.key": "1"} | .linux.namespaces += [{"type": "network"}]'
+	run berth create --bundle "$BUNDLE" proc-sysctl-none
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"set sysctl net.nosuch.key=1: no such sysctl (/proc/sys/net/nosuch/key does not exist)"* ]] || { echo "$output"; false; }
+	[ -z "$(container_status proc-sysctl-none)" ]
 }
 
 @test "proc: a non-existent args[0] fails create with a clear error" {
