@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -58,8 +59,9 @@ func Run(kind string, hooks []specs.Hook, state *specs.State) error {
 	if err != nil {
 		return fmt.Errorf("encode state for %s hooks: %w", kind, err)
 	}
+	dir := hookDir(kind, state)
 	for i, h := range hooks {
-		if err := runOne(h, input, runtimeSide(kind)); err != nil {
+		if err := runOne(h, input, runtimeSide(kind), dir); err != nil {
 			return hookError(kind, i, err)
 		}
 	}
@@ -79,8 +81,9 @@ func RunWarn(kind string, hooks []specs.Hook, state *specs.State) {
 		logrus.Warnf("encode state for %s hooks: %v", kind, err)
 		return
 	}
+	dir := hookDir(kind, state)
 	for i, h := range hooks {
-		if err := runOne(h, input, runtimeSide(kind)); err != nil {
+		if err := runOne(h, input, runtimeSide(kind), dir); err != nil {
 			logrus.Warn(hookError(kind, i, err))
 		}
 	}
@@ -124,7 +127,21 @@ func runtimeSide(kind string) bool {
 	return false
 }
 
-func runOne(h specs.Hook, input []byte, inherit bool) error {
+// hookDir is the working directory of a runtime-side hook: the bundle,
+// as under runc (which moves into it to create a container) and crun,
+// so a hook may name the bundle's files relatively; "" (the runtime's
+// own) when the bundle is gone, as it may be by a late delete.
+func hookDir(kind string, state *specs.State) string {
+	if !runtimeSide(kind) || state == nil || state.Bundle == "" {
+		return ""
+	}
+	if st, err := os.Stat(state.Bundle); err != nil || !st.IsDir() {
+		return ""
+	}
+	return state.Bundle
+}
+
+func runOne(h specs.Hook, input []byte, inherit bool, dir string) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
 		var cancel context.CancelFunc
@@ -139,6 +156,7 @@ func runOne(h specs.Hook, input []byte, inherit bool) error {
 	if cmd.Env == nil && !inherit {
 		cmd.Env = []string{}
 	}
+	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(input)
 	stdout, stderr := &tailBuffer{max: maxOutput}, &tailBuffer{max: maxOutput}
 	cmd.Stdout = stdout

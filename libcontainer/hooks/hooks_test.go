@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -41,5 +42,40 @@ func TestRunErrorNamesHook(t *testing.T) {
 	want := "error running createRuntime hook #0: error running hook: exit status 3, stdout: out, stderr: err"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %s", err, want)
+	}
+}
+
+// Runtime-side hooks run in the bundle, as under runc and crun; the ones
+// run in the container, and any hook of a bundle that is gone, where the
+// caller is.
+func TestHookDirIsTheBundle(t *testing.T) {
+	bundle := t.TempDir()
+	out := t.TempDir() + "/pwd"
+	pwd := []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "pwd > " + out}}}
+	read := func() string {
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	own, _ := os.Getwd()
+	for _, kind := range []string{Prestart, CreateRuntime, Poststart, Poststop} {
+		if err := Run(kind, pwd, &specs.State{Bundle: bundle}); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(); got != bundle {
+			t.Fatalf("%s hook ran in %s, not the bundle %s", kind, got, bundle)
+		}
+	}
+	RunWarn(Poststop, pwd, &specs.State{Bundle: bundle + "/gone"})
+	if got := read(); got != own {
+		t.Fatalf("poststop of a bundle that is gone ran in %s, not %s", got, own)
+	}
+	if err := Run(StartContainer, pwd, &specs.State{Bundle: bundle}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != own {
+		t.Fatalf("startContainer hook ran in %s", got)
 	}
 }

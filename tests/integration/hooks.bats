@@ -122,6 +122,12 @@ nothing_left() {
 	# ./lib/... from it); startContainer in the process's cwd.
 	[ "$(cat "$REC/createContainer.cwd")" = "$(readlink -f "$BUNDLE/rootfs")" ]
 	[ "$(cat "$REC/startContainer.cwd")" = / ]
+	# The runtime-side ones run in the bundle, as under runc (which moves
+	# into it) and crun, wherever berth was started (the previous build:
+	# in the caller's directory).
+	for k in prestart createRuntime poststart poststop; do
+		[ "$(cat "$REC/$k.cwd")" = "$(readlink -f "$BUNDLE")" ] || { echo "$k ran in $(cat "$REC/$k.cwd")"; false; }
+	done
 }
 
 @test "hk-args-env: hook args and env are passed exactly" {
