@@ -120,6 +120,7 @@ func Validate(spec *specs.Spec, bundle string) error {
 		return err
 	}
 	normalizeMountDestinations(spec, rootfs)
+	normalizeDevicePaths(spec)
 	if err := validateMounts(spec); err != nil {
 		return err
 	}
@@ -194,6 +195,9 @@ func ValidateProcess(p *specs.Process) error {
 	for _, e := range p.Env {
 		if !strings.Contains(e, "=") {
 			return fmt.Errorf("process.env entry %q is not of the form KEY=VALUE", e)
+		}
+		if e[0] == '=' {
+			return fmt.Errorf("process.env entry %q has an empty name", e)
 		}
 		if strings.IndexByte(e, 0) >= 0 {
 			return fmt.Errorf("process.env entry %q contains a NUL byte", e)
@@ -352,6 +356,22 @@ func validateUTSForName(spec *specs.Spec, field string) error {
 		return fmt.Errorf("unable to set %s: the UTS namespace joined by path %s is the runtime's own", field, ns.Path)
 	}
 	return nil
+}
+
+// normalizeDevicePaths takes a relative linux.devices path as relative
+// to "/", as runc does (it joins it to the rootfs), warned about as a
+// relative mount destination is.
+func normalizeDevicePaths(spec *specs.Spec) {
+	if spec.Linux == nil {
+		return
+	}
+	for i := range spec.Linux.Devices {
+		d := &spec.Linux.Devices[i]
+		if d.Path != "" && !filepath.IsAbs(d.Path) {
+			logrus.Warnf("linux.devices[%d]: path %q is relative; using it as relative to /", i, d.Path)
+			d.Path = "/" + d.Path
+		}
+	}
 }
 
 // normalizeMountDestinations rewrites two legacy forms of a mount's

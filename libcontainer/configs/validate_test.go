@@ -156,9 +156,6 @@ func TestValidateErrors(t *testing.T) {
 		{"bad rootfs propagation", func(s *specs.Spec, _ string) { s.Linux.RootfsPropagation = "sideways" }, "not a propagation mode"},
 		{"relative masked path", func(s *specs.Spec, _ string) { s.Linux.MaskedPaths = []string{"proc/kcore"} }, "must be an absolute path"},
 		{"relative readonly path", func(s *specs.Spec, _ string) { s.Linux.ReadonlyPaths = []string{"proc/sys"} }, "must be an absolute path"},
-		{"relative device path", func(s *specs.Spec, _ string) {
-			s.Linux.Devices = []specs.LinuxDevice{{Path: "dev/x", Type: "c"}}
-		}, "must be absolute"},
 		{"device at the root", func(s *specs.Spec, _ string) {
 			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/..", Type: "c"}}
 		}, "names the container's root"},
@@ -249,6 +246,7 @@ func TestValidateProcessErrors(t *testing.T) {
 		{"no cwd", func(p *specs.Process) { p.Cwd = "" }, "process.cwd is required"},
 		{"relative cwd", func(p *specs.Process) { p.Cwd = "tmp" }, "must be an absolute path"},
 		{"env without =", func(p *specs.Process) { p.Env = []string{"FOO"} }, "not of the form KEY=VALUE"},
+		{"env with an empty name", func(p *specs.Process) { p.Env = []string{"=x"} }, `"=x" has an empty name`},
 		{"env with NUL", func(p *specs.Process) { p.Env = []string{"FOO=a\x00b"} }, "NUL byte"},
 		{"unknown rlimit", func(p *specs.Process) { p.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_BOGUS"}} }, `unknown rlimit type "RLIMIT_BOGUS"`},
 		{"rlimit twice", func(p *specs.Process) {
@@ -451,5 +449,17 @@ func TestConsoleSizeWithoutTerminalIsIgnoredAndSaid(t *testing.T) {
 		}
 	}); len(w) != 0 {
 		t.Fatalf("with a terminal: %q", w)
+	}
+}
+
+// A relative device path is relative to "/", as runc takes it, and said.
+func TestRelativeDevicePathIsFromRoot(t *testing.T) {
+	spec := &specs.Spec{Linux: &specs.Linux{Devices: []specs.LinuxDevice{{Path: "dev/x", Type: "c"}, {Path: "/dev/y", Type: "c"}}}}
+	w := warnings(t, func() { normalizeDevicePaths(spec) })
+	if spec.Linux.Devices[0].Path != "/dev/x" || spec.Linux.Devices[1].Path != "/dev/y" {
+		t.Fatalf("paths %+v", spec.Linux.Devices)
+	}
+	if len(w) != 1 || w[0] != `linux.devices[0]: path "dev/x" is relative; using it as relative to /` {
+		t.Fatalf("warnings %q", w)
 	}
 }
