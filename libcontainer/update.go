@@ -46,7 +46,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	// repeated on every update.
 	conv := *merged
 	conv.Devices = nil
-	conv.Memory = onlyAskedWarnings(merged.Memory, r)
+	onlyAskedWarnings(&conv, r)
 	res, err := bcgroups.ConvertResources(&conv)
 	if err != nil {
 		return err
@@ -67,21 +67,45 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	return dir.save(c.state)
 }
 
-// onlyAskedWarnings is m without the memory fields that are never
-// applied, only warned of (kernel, kernelTCP, useHierarchy), unless the
-// update r itself names them: kept in the state as given, they are not
-// warned of again on every later update.
-func onlyAskedWarnings(m *specs.LinuxMemory, r *specs.LinuxResources) *specs.LinuxMemory {
-	if m == nil {
-		return nil
+// onlyAskedWarnings leaves out of conv (a copy of the merged resources)
+// the fields that are never applied, only warned of: memory's kernel,
+// kernelTCP and useHierarchy everywhere, and on cgroup v2 the real-time
+// runtime and period and the blkio leaf weight (warnV2Unapplied), unless
+// the update r itself names them. Kept in the state as given, they are
+// not warned of again on every later update; on cgroup v1 the ones
+// applied at create stay as they were.
+func onlyAskedWarnings(conv *specs.LinuxResources, r *specs.LinuxResources) {
+	var asked specs.LinuxResources
+	if r != nil {
+		asked = *r
 	}
-	out := *m
-	var asked specs.LinuxMemory
-	if r != nil && r.Memory != nil {
-		asked = *r.Memory
+	if m := conv.Memory; m != nil {
+		out := *m
+		var a specs.LinuxMemory
+		if asked.Memory != nil {
+			a = *asked.Memory
+		}
+		out.Kernel, out.KernelTCP, out.UseHierarchy = a.Kernel, a.KernelTCP, a.UseHierarchy
+		conv.Memory = &out
 	}
-	out.Kernel, out.KernelTCP, out.UseHierarchy = asked.Kernel, asked.KernelTCP, asked.UseHierarchy
-	return &out
+	if c := conv.CPU; c != nil {
+		out := *c
+		var a specs.LinuxCPU
+		if asked.CPU != nil {
+			a = *asked.CPU
+		}
+		out.RealtimeRuntime, out.RealtimePeriod = a.RealtimeRuntime, a.RealtimePeriod
+		conv.CPU = &out
+	}
+	if b := conv.BlockIO; b != nil {
+		out := *b
+		var a specs.LinuxBlockIO
+		if asked.BlockIO != nil {
+			a = *asked.BlockIO
+		}
+		out.LeafWeight = a.LeafWeight
+		conv.BlockIO = &out
+	}
 }
 
 // unlimitedSwapWithMemory returns r with memory+swap made unlimited when

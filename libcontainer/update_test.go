@@ -69,21 +69,33 @@ func TestUnlimitedSwapWithMemory(t *testing.T) {
 	}
 }
 
-// Memory fields that are only warned of are converted (and so warned of)
-// only when the update itself names them, not on every later update.
+// Fields that are only warned of (or, on cgroup v2, have no interface)
+// are converted only when the update itself names them, not on every
+// later update.
 func TestOnlyAskedWarnings(t *testing.T) {
 	k, f := int64(1<<20), false
 	lim := int64(64 << 20)
-	stored := &specs.LinuxMemory{Limit: &lim, Kernel: &k, KernelTCP: &k, UseHierarchy: &f}
-	got := onlyAskedWarnings(stored, &specs.LinuxResources{Pids: &specs.LinuxPids{}})
-	if got.Kernel != nil || got.KernelTCP != nil || got.UseHierarchy != nil || got.Limit != &lim {
-		t.Fatalf("not asked: %+v", got)
+	rt, w := int64(1000), uint16(500)
+	stored := &specs.LinuxResources{
+		Memory:  &specs.LinuxMemory{Limit: &lim, Kernel: &k, KernelTCP: &k, UseHierarchy: &f},
+		CPU:     &specs.LinuxCPU{RealtimeRuntime: &rt, Cpus: "0"},
+		BlockIO: &specs.LinuxBlockIO{LeafWeight: &w, Weight: &w},
 	}
-	got = onlyAskedWarnings(stored, &specs.LinuxResources{Memory: &specs.LinuxMemory{Kernel: &k}})
-	if got.Kernel != &k || got.KernelTCP != nil {
-		t.Fatalf("asked for kernel: %+v", got)
+	conv := *stored
+	onlyAskedWarnings(&conv, &specs.LinuxResources{Pids: &specs.LinuxPids{}})
+	if m := conv.Memory; m.Kernel != nil || m.KernelTCP != nil || m.UseHierarchy != nil || m.Limit != &lim {
+		t.Fatalf("memory not asked: %+v", m)
 	}
-	if stored.Kernel == nil || onlyAskedWarnings(nil, nil) != nil {
-		t.Fatal("stored memory changed, or nil not kept")
+	if conv.CPU.RealtimeRuntime != nil || conv.CPU.Cpus != "0" || conv.BlockIO.LeafWeight != nil || conv.BlockIO.Weight != &w {
+		t.Fatalf("cpu or blkio not asked: %+v %+v", conv.CPU, conv.BlockIO)
 	}
+	conv = *stored
+	onlyAskedWarnings(&conv, &specs.LinuxResources{Memory: &specs.LinuxMemory{Kernel: &k}, CPU: &specs.LinuxCPU{RealtimeRuntime: &rt}})
+	if conv.Memory.Kernel != &k || conv.Memory.KernelTCP != nil || conv.CPU.RealtimeRuntime != &rt {
+		t.Fatalf("asked: %+v %+v", conv.Memory, conv.CPU)
+	}
+	if stored.Memory.Kernel == nil || stored.CPU.RealtimeRuntime == nil || stored.BlockIO.LeafWeight == nil {
+		t.Fatal("the stored resources changed")
+	}
+	onlyAskedWarnings(&specs.LinuxResources{}, nil)
 }

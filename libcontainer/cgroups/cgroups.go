@@ -426,8 +426,11 @@ func Set(m cgroups.Manager, r *cgroups.Resources) error {
 		if err := checkV1Knobs(m.GetPaths(), r); err != nil {
 			return err
 		}
-	} else if err := checkV2Knobs(m.Path(""), r); err != nil {
-		return err
+	} else {
+		if err := checkV2Knobs(m.Path(""), r); err != nil {
+			return err
+		}
+		warnV2Unapplied(r)
 	}
 	r, err := withIdle(m, r)
 	if err != nil {

@@ -365,3 +365,40 @@ func TestLibConfigRootlessDefault(t *testing.T) {
 		t.Fatalf("explicit path: got path %q name %q", cg.Path, cg.Name)
 	}
 }
+
+// v1: a field whose file this kernel lacks is refused by name, as the
+// blkio weight is (the leaf weight needs CFQ; real-time group scheduling
+// CONFIG_RT_GROUP_SCHED). v2 has no interface for them at all: named in
+// a warning, and the container runs, as under runc.
+func TestRealtimeAndLeafWeightKnobs(t *testing.T) {
+	dir := t.TempDir()
+	paths := map[string]string{"cpu": dir, "blkio": dir}
+	for _, tc := range []struct {
+		r    cgroups.Resources
+		want string
+	}{
+		{cgroups.Resources{CpuRtRuntime: 1000}, "linux.resources.cpu.realtimeRuntime is not supported by this kernel: " + dir + " has no cpu.rt_runtime_us"},
+		{cgroups.Resources{CpuRtPeriod: 1000}, "cpu.realtimePeriod"},
+		{cgroups.Resources{BlkioLeafWeight: 100}, "blockIO.leafWeight"},
+	} {
+		if err := checkV1Knobs(paths, &tc.r); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: got %v, want %q", tc.r, err, tc.want)
+		}
+	}
+	for _, f := range []string{"cpu.rt_runtime_us", "cpu.rt_period_us", "blkio.leaf_weight"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := checkV1Knobs(paths, &cgroups.Resources{CpuRtRuntime: 1000, CpuRtPeriod: 10000, BlkioLeafWeight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	got := v2Unapplied(&cgroups.Resources{CpuRtRuntime: 1, CpuRtPeriod: 1, BlkioLeafWeight: 10, BlkioWeight: 10,
+		BlkioWeightDevice: []*cgroups.WeightDevice{{LeafWeight: 10}, {LeafWeight: 20}}})
+	if strings.Join(got, ", ") != "cpu.realtimeRuntime, cpu.realtimePeriod, blockIO.leafWeight, blockIO.weightDevice[].leafWeight" {
+		t.Fatalf("v2Unapplied: %q", got)
+	}
+	if got := v2Unapplied(&cgroups.Resources{Memory: 1, BlkioWeight: 10}); got != nil {
+		t.Fatalf("nothing unapplied: %q", got)
+	}
+}

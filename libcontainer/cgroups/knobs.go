@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/cgroups"
+	"github.com/sirupsen/logrus"
 )
 
 // knob is a cgroup v1 interface file that not every kernel has, and the
@@ -28,6 +29,10 @@ func v1Knobs() []knob {
 		{"cpu.idle", "cpu", []string{"cpu.idle"}, func(r *cgroups.Resources) bool { return r.CPUIdle != nil }},
 		{"blockIO.weight", "blkio", []string{"blkio.weight", "blkio.bfq.weight"}, func(r *cgroups.Resources) bool { return r.BlkioWeight != 0 }},
 		{"blockIO.weightDevice", "blkio", []string{"blkio.weight_device", "blkio.bfq.weight_device"}, func(r *cgroups.Resources) bool { return len(r.BlkioWeightDevice) > 0 }},
+		{"blockIO.leafWeight", "blkio", []string{"blkio.leaf_weight"}, func(r *cgroups.Resources) bool { return r.BlkioLeafWeight != 0 }},
+		// Real-time group scheduling (CONFIG_RT_GROUP_SCHED).
+		{"cpu.realtimeRuntime", "cpu", []string{"cpu.rt_runtime_us"}, func(r *cgroups.Resources) bool { return r.CpuRtRuntime != 0 }},
+		{"cpu.realtimePeriod", "cpu", []string{"cpu.rt_period_us"}, func(r *cgroups.Resources) bool { return r.CpuRtPeriod != 0 }},
 	}
 }
 
@@ -92,6 +97,36 @@ func v2Knobs() []knob {
 		{"cpu.mems", "", []string{"cpuset.mems"}, func(r *cgroups.Resources) bool { return r.CpusetMems != "" }},
 		{"blockIO.weight", "", []string{"io.bfq.weight", "io.weight"}, func(r *cgroups.Resources) bool { return r.BlkioWeight != 0 }},
 		{"blockIO.weightDevice", "", []string{"io.bfq.weight", "io.weight"}, func(r *cgroups.Resources) bool { return len(r.BlkioWeightDevice) > 0 }},
+	}
+}
+
+// v2Unapplied names the set fields that cgroup v2 has no interface for
+// at all (real-time group scheduling, the CFQ leaf weights): the library
+// leaves them out in silence, as runc does; berth runs the container as
+// runc does and says so (warnV2Unapplied).
+func v2Unapplied(r *cgroups.Resources) []string {
+	var out []string
+	if r.CpuRtRuntime != 0 {
+		out = append(out, "cpu.realtimeRuntime")
+	}
+	if r.CpuRtPeriod != 0 {
+		out = append(out, "cpu.realtimePeriod")
+	}
+	if r.BlkioLeafWeight != 0 {
+		out = append(out, "blockIO.leafWeight")
+	}
+	for _, wd := range r.BlkioWeightDevice {
+		if wd.LeafWeight != 0 {
+			out = append(out, "blockIO.weightDevice[].leafWeight")
+			break
+		}
+	}
+	return out
+}
+
+func warnV2Unapplied(r *cgroups.Resources) {
+	if names := v2Unapplied(r); len(names) > 0 {
+		logrus.Warnf("linux.resources: cgroup v2 has no interface for %s: not applied", strings.Join(names, ", "))
 	}
 }
 

@@ -133,6 +133,25 @@ start_ct() {
 	[ "$(cgr cg2-idle cpu.idle)" = 1 ]
 }
 
+# cgroup v2 has no interface for real-time group scheduling or the CFQ
+# leaf weights: the library leaves them out in silence, as runc does.
+# berth runs the container as runc does and names them, once: not again
+# on an update that does not name them (the previous build said nothing).
+@test "cg2-unapplied: realtimeRuntime, realtimePeriod and leafWeight are named in a warning; the container runs" {
+	update_config '.linux.resources.cpu = {"realtimeRuntime": 1000, "realtimePeriod": 100000} | .linux.resources.blockIO = {"leafWeight": 300}'
+	set_args sleep 100
+	run berth run -d --bundle "$BUNDLE" cg2-unap
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" == *"linux.resources: cgroup v2 has no interface for cpu.realtimeRuntime, cpu.realtimePeriod, blockIO.leafWeight: not applied"* ]] || { echo "$output"; false; }
+	run berth update --pids-limit 50 cg2-unap
+	[ "$status" -eq 0 ]
+	[ -z "$output" ] || { echo "$output"; false; }
+	run berth update --cpu-rt-runtime 500 cg2-unap
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cgroup v2 has no interface for cpu.realtimeRuntime: not applied"* ]] || { echo "$output"; false; }
+	berth delete -f cg2-unap
+}
+
 @test "cg2-mem-update: update changes memory.max, .low and .swap.max; -r with unified changes memory.high" {
 	start_ct cg2-memup
 	berth update --memory 64m --memory-swap 128m --memory-reservation 8m cg2-memup
