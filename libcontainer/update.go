@@ -68,12 +68,13 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 }
 
 // onlyAskedWarnings leaves out of conv (a copy of the merged resources)
-// the fields that are never applied, only warned of: memory's kernel,
-// kernelTCP and useHierarchy everywhere, and on cgroup v2 the real-time
-// runtime and period and the blkio leaf weight (warnV2Unapplied), unless
-// the update r itself names them. Kept in the state as given, they are
-// not warned of again on every later update; on cgroup v1 the ones
-// applied at create stay as they were.
+// the fields that may be only warned of, unless the update r itself
+// names them: memory's kernel, kernelTCP and useHierarchy (never
+// applied), and what cgroup v2 has no interface for (warnV2Unapplied:
+// swappiness, disableOOMKiller, the real-time runtime and period, the
+// blkio leaf weight, the network classes). Kept in the state as given,
+// they are not warned of again on every later update; on cgroup v1, where
+// the create applied them, the cgroup keeps them as they were.
 func onlyAskedWarnings(conv *specs.LinuxResources, r *specs.LinuxResources) {
 	var asked specs.LinuxResources
 	if r != nil {
@@ -86,6 +87,7 @@ func onlyAskedWarnings(conv *specs.LinuxResources, r *specs.LinuxResources) {
 			a = *asked.Memory
 		}
 		out.Kernel, out.KernelTCP, out.UseHierarchy = a.Kernel, a.KernelTCP, a.UseHierarchy
+		out.Swappiness, out.DisableOOMKiller = a.Swappiness, a.DisableOOMKiller
 		conv.Memory = &out
 	}
 	if c := conv.CPU; c != nil {
@@ -97,6 +99,7 @@ func onlyAskedWarnings(conv *specs.LinuxResources, r *specs.LinuxResources) {
 		out.RealtimeRuntime, out.RealtimePeriod = a.RealtimeRuntime, a.RealtimePeriod
 		conv.CPU = &out
 	}
+	conv.Network = asked.Network
 	if b := conv.BlockIO; b != nil {
 		out := *b
 		var a specs.LinuxBlockIO

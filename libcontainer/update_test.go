@@ -94,6 +94,12 @@ func TestOnlyAskedWarnings(t *testing.T) {
 	if conv.Memory.Kernel != &k || conv.Memory.KernelTCP != nil || conv.CPU.RealtimeRuntime != &rt {
 		t.Fatalf("asked: %+v %+v", conv.Memory, conv.CPU)
 	}
+	sw := uint64(10)
+	conv = specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: &sw}, Network: &specs.LinuxNetwork{Priorities: []specs.LinuxInterfacePriority{{Name: "lo"}}}}
+	onlyAskedWarnings(&conv, nil)
+	if conv.Memory.Swappiness != nil || conv.Network != nil {
+		t.Fatalf("swappiness or network not asked: %+v %+v", conv.Memory, conv.Network)
+	}
 	if stored.Memory.Kernel == nil || stored.CPU.RealtimeRuntime == nil || stored.BlockIO.LeafWeight == nil {
 		t.Fatal("the stored resources changed")
 	}

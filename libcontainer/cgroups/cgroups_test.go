@@ -393,9 +393,11 @@ func TestRealtimeAndLeafWeightKnobs(t *testing.T) {
 	if err := checkV1Knobs(paths, &cgroups.Resources{CpuRtRuntime: 1000, CpuRtPeriod: 10000, BlkioLeafWeight: 100}); err != nil {
 		t.Fatal(err)
 	}
+	sw := uint64(10)
 	got := v2Unapplied(&cgroups.Resources{CpuRtRuntime: 1, CpuRtPeriod: 1, BlkioLeafWeight: 10, BlkioWeight: 10,
-		BlkioWeightDevice: []*cgroups.WeightDevice{{LeafWeight: 10}, {LeafWeight: 20}}})
-	if strings.Join(got, ", ") != "cpu.realtimeRuntime, cpu.realtimePeriod, blockIO.leafWeight, blockIO.weightDevice[].leafWeight" {
+		BlkioWeightDevice: []*cgroups.WeightDevice{{LeafWeight: 10}, {LeafWeight: 20}},
+		MemorySwappiness: &sw, OomKillDisable: true, NetClsClassid: 1, NetPrioIfpriomap: []*cgroups.IfPrioMap{{Interface: "lo"}}})
+	if strings.Join(got, ", ") != "memory.swappiness, memory.disableOOMKiller, cpu.realtimeRuntime, cpu.realtimePeriod, blockIO.leafWeight, blockIO.weightDevice[].leafWeight, network.classID, network.priorities" {
 		t.Fatalf("v2Unapplied: %q", got)
 	}
 	if got := v2Unapplied(&cgroups.Resources{Memory: 1, BlkioWeight: 10}); got != nil {

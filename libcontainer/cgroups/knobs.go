@@ -101,11 +101,18 @@ func v2Knobs() []knob {
 }
 
 // v2Unapplied names the set fields that cgroup v2 has no interface for
-// at all (real-time group scheduling, the CFQ leaf weights): the library
-// leaves them out in silence, as runc does; berth runs the container as
-// runc does and says so (warnV2Unapplied).
+// at all (real-time group scheduling, the CFQ leaf weights, swappiness,
+// the OOM killer switch, net_cls and net_prio): the library leaves them
+// out in silence, as runc does; berth runs the container as runc does
+// and says so (warnV2Unapplied).
 func v2Unapplied(r *cgroups.Resources) []string {
 	var out []string
+	if r.MemorySwappiness != nil {
+		out = append(out, "memory.swappiness")
+	}
+	if r.OomKillDisable {
+		out = append(out, "memory.disableOOMKiller")
+	}
 	if r.CpuRtRuntime != 0 {
 		out = append(out, "cpu.realtimeRuntime")
 	}
@@ -120,6 +127,12 @@ func v2Unapplied(r *cgroups.Resources) []string {
 			out = append(out, "blockIO.weightDevice[].leafWeight")
 			break
 		}
+	}
+	if r.NetClsClassid != 0 {
+		out = append(out, "network.classID")
+	}
+	if len(r.NetPrioIfpriomap) > 0 {
+		out = append(out, "network.priorities")
 	}
 	return out
 }

@@ -133,16 +133,18 @@ start_ct() {
 	[ "$(cgr cg2-idle cpu.idle)" = 1 ]
 }
 
-# cgroup v2 has no interface for real-time group scheduling or the CFQ
-# leaf weights: the library leaves them out in silence, as runc does.
+# cgroup v2 has no interface for real-time group scheduling, the CFQ leaf
+# weights, swappiness, the OOM killer switch or the network classes: the
+# library leaves them out in silence, as runc does.
 # berth runs the container as runc does and names them, once: not again
 # on an update that does not name them (the previous build said nothing).
-@test "cg2-unapplied: realtimeRuntime, realtimePeriod and leafWeight are named in a warning; the container runs" {
-	update_config '.linux.resources.cpu = {"realtimeRuntime": 1000, "realtimePeriod": 100000} | .linux.resources.blockIO = {"leafWeight": 300}'
+@test "cg2-unapplied: fields cgroup v2 has no interface for are named in a warning; the container runs" {
+	update_config '.linux.resources.cpu = {"realtimeRuntime": 1000, "realtimePeriod": 100000} | .linux.resources.blockIO = {"leafWeight": 300}
+		| .linux.resources.memory = {"swappiness": 10, "disableOOMKiller": true} | .linux.resources.network = {"classID": 7}'
 	set_args sleep 100
 	run berth run -d --bundle "$BUNDLE" cg2-unap
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	[[ "$output" == *"linux.resources: cgroup v2 has no interface for cpu.realtimeRuntime, cpu.realtimePeriod, blockIO.leafWeight: not applied"* ]] || { echo "$output"; false; }
+	[[ "$output" == *"linux.resources: cgroup v2 has no interface for memory.swappiness, memory.disableOOMKiller, cpu.realtimeRuntime, cpu.realtimePeriod, blockIO.leafWeight, network.classID: not applied"* ]] || { echo "$output"; false; }
 	run berth update --pids-limit 50 cg2-unap
 	[ "$status" -eq 0 ]
 	[ -z "$output" ] || { echo "$output"; false; }
