@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 	"github.com/berth-runtime/berth/libcontainer/configs"
 	"github.com/berth-runtime/berth/libcontainer/utils"
 )
@@ -30,7 +31,7 @@ func applyCgroup(mgr cgroups.Manager, pid int, spec *specs.Spec) (map[string]str
 		return maps.Clone(mgr.GetPaths()), nil
 	}
 	if !errors.Is(err, cgroups.ErrRootless) {
-		return nil, err
+		return nil, bcgroups.ExplainRt(err)
 	}
 	// The v1 managers hand out their own map, which their later calls
 	// use: pruned in place; the v2 one a new map each time.

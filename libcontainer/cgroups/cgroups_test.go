@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // ownCgroups parses /proc/self/cgroup into controller -> path ("" for the
@@ -396,11 +398,26 @@ func TestRealtimeAndLeafWeightKnobs(t *testing.T) {
 	sw := uint64(10)
 	got := v2Unapplied(&cgroups.Resources{CpuRtRuntime: 1, CpuRtPeriod: 1, BlkioLeafWeight: 10, BlkioWeight: 10,
 		BlkioWeightDevice: []*cgroups.WeightDevice{{LeafWeight: 10}, {LeafWeight: 20}},
-		MemorySwappiness: &sw, OomKillDisable: true, NetClsClassid: 1, NetPrioIfpriomap: []*cgroups.IfPrioMap{{Interface: "lo"}}})
+		MemorySwappiness:  &sw, OomKillDisable: true, NetClsClassid: 1, NetPrioIfpriomap: []*cgroups.IfPrioMap{{Interface: "lo"}}})
 	if strings.Join(got, ", ") != "memory.swappiness, memory.disableOOMKiller, cpu.realtimeRuntime, cpu.realtimePeriod, blockIO.leafWeight, blockIO.weightDevice[].leafWeight, network.classID, network.priorities" {
 		t.Fatalf("v2Unapplied: %q", got)
 	}
 	if got := v2Unapplied(&cgroups.Resources{Memory: 1, BlkioWeight: 10}); got != nil {
 		t.Fatalf("nothing unapplied: %q", got)
+	}
+}
+
+func TestExplainRt(t *testing.T) {
+	write := func(path string) error {
+		return fmt.Errorf("failed to write %q: %w", "1000", &os.PathError{Op: "write", Path: path, Err: unix.EINVAL})
+	}
+	err := ExplainRt(write("/sys/fs/cgroup/cpu/berth/c1/cpu.rt_runtime_us"))
+	if err == nil || !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "more than the parent cgroup /sys/fs/cgroup/cpu/berth has to give") {
+		t.Fatalf("got %v", err)
+	}
+	for _, other := range []error{nil, write("/sys/fs/cgroup/cpu/berth/c1/cpu.shares"), errors.New("x")} {
+		if got := ExplainRt(other); got != other {
+			t.Fatalf("%v became %v", other, got)
+		}
 	}
 }

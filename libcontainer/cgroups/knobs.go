@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 )
 
 // knob is a cgroup v1 interface file that not every kernel has, and the
@@ -155,4 +157,20 @@ func checkV2Knobs(dir string, r *cgroups.Resources) error {
 		}
 	}
 	return nil
+}
+
+// ExplainRt adds to err, when it is the kernel refusing a cgroup v1
+// cpu.rt_runtime_us, why: a group's real-time runtime must fit in what
+// its parent has (the parents of a new cgroup start with none), so a
+// realtimeRuntime needs a parent given a budget first, or a cgroupsPath
+// under one that has it (runc's default path is directly under the
+// hierarchy's root, which has the whole budget). Other errors are
+// returned as they are.
+func ExplainRt(err error) error {
+	var pe *os.PathError
+	if err == nil || !errors.Is(err, unix.EINVAL) || !errors.As(err, &pe) || filepath.Base(pe.Path) != "cpu.rt_runtime_us" {
+		return err
+	}
+	parent := filepath.Dir(filepath.Dir(pe.Path))
+	return fmt.Errorf("%w (linux.resources.cpu.realtimeRuntime: more than the parent cgroup %s has to give; set its cpu.rt_runtime_us first, or use a cgroupsPath under one that has the budget)", err, parent)
 }

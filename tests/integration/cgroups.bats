@@ -121,6 +121,35 @@ no_cgroup_left() {
 	grep -q '^nr_throttled [1-9]' <(cg_read cpu cg-cpu cpu.stat)
 }
 
+# A cgroup's real-time runtime must fit in its parent's, and a new parent
+# starts with none: under berth's default parent (/berth, made by berth)
+# realtimeRuntime fails, now saying why; directly under the hierarchy's
+# root, which has the whole budget (runc's default place), it is written.
+@test "cg-rt: realtimeRuntime is written where the parent has a budget, and refused saying why where it has none" {
+	requires_cgroup_v1
+	[ -e /sys/fs/cgroup/cpu/cpu.rt_runtime_us ] || skip "no real-time group scheduling (CONFIG_RT_GROUP_SCHED) in this kernel"
+	update_config '.linux.resources.cpu = {"realtimeRuntime": 1000, "realtimePeriod": 1000000}'
+	set_args true
+	run berth run --bundle "$BUNDLE" cg-rt
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cpu.rt_runtime_us: invalid argument (linux.resources.cpu.realtimeRuntime: more than the parent cgroup /sys/fs/cgroup/cpu/berth has to give"* ]] || { echo "$output"; false; }
+	[ ! -e "$STATE_ROOT/cg-rt" ]
+	no_cgroup_left cg-rt
+	CG_CLEANUP="/sys/fs/cgroup/cpu/berth-test-rt-$$"
+	update_config --arg p "/berth-test-rt-$$/c" '.linux.cgroupsPath = $p'
+	run berth run --bundle "$BUNDLE" cg-rt
+	echo "$output"
+	[ "$status" -ne 0 ]
+	# One level down is the same story: the test's parent has none either.
+	[[ "$output" == *"more than the parent cgroup /sys/fs/cgroup/cpu/berth-test-rt-$$ has to give"* ]]
+	echo 2000 >"/sys/fs/cgroup/cpu/berth-test-rt-$$/cpu.rt_runtime_us"
+	set_args sleep 100
+	berth create --bundle "$BUNDLE" cg-rt
+	[ "$(cg_read cpu cg-rt cpu.rt_runtime_us)" = 1000 ]
+	[ "$(cg_read cpu cg-rt cpu.rt_period_us)" = 1000000 ]
+	berth delete -f cg-rt
+}
+
 @test "cg-cpuset: cpuset cpus and mems confine the container" {
 	requires_controller cpuset
 	update_config '.linux.resources.cpu = {"cpus": "0", "mems": "0"}'
