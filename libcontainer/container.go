@@ -486,6 +486,12 @@ func (c *Container) signalAll(sig unix.Signal) error {
 		return fmt.Errorf("list cgroup processes: %w", err)
 	}
 	for _, pid := range pids {
+		if pid <= 0 {
+			// cgroup.procs lists a process of another pid namespace
+			// as 0 (berth run inside a container): kill(0) would
+			// signal berth's own process group.
+			continue
+		}
 		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 			return fmt.Errorf("signal %d: %w", pid, err)
 		}

@@ -71,8 +71,15 @@ func readMembers(dir string) (ids []int, threads bool, err error) {
 	}
 	for _, f := range strings.Fields(string(data)) {
 		id, err := strconv.Atoi(f)
-		if err != nil || id <= 0 {
+		if err != nil || id < 0 {
 			return nil, false, fmt.Errorf("%s/%s: bad id %q", dir, file, f)
+		}
+		if id == 0 {
+			// A process of a pid namespace berth cannot see (berth
+			// run in a container): cgroup2 lists it as 0. It cannot
+			// be named, so it is left to whoever sees it; kill(0)
+			// would signal berth's own process group.
+			continue
 		}
 		ids = append(ids, id)
 	}

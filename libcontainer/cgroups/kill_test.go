@@ -20,7 +20,8 @@ func TestProcsWalksSubCgroupsOnce(t *testing.T) {
 	fakeCgroup(t, paths["memory"]+"/sub/deeper", map[string]string{"cgroup.procs": "12\n"})
 	fakeCgroup(t, paths["pids"], map[string]string{"cgroup.procs": "10\n"})
 	fakeCgroup(t, paths["pids"]+"/sub", map[string]string{"cgroup.procs": "11\n12\n13\n"})
-	fakeCgroup(t, paths[""], map[string]string{"cgroup.procs": ""})
+	// 0: a process of a pid namespace this one cannot see (cgroup2).
+	fakeCgroup(t, paths[""], map[string]string{"cgroup.procs": "0\n"})
 	pids, err := Procs(paths)
 	if err != nil {
 		t.Fatal(err)
@@ -32,6 +33,10 @@ func TestProcsWalksSubCgroupsOnce(t *testing.T) {
 	fakeCgroup(t, paths["pids"]+"/bad", map[string]string{"cgroup.procs": "x\n"})
 	if _, err := Procs(paths); err == nil || !strings.Contains(err.Error(), `cgroup.procs: bad id "x"`) {
 		t.Errorf("bad pid accepted: %v", err)
+	}
+	fakeCgroup(t, paths["pids"]+"/bad", map[string]string{"cgroup.procs": "-3\n"})
+	if _, err := Procs(paths); err == nil || !strings.Contains(err.Error(), `cgroup.procs: bad id "-3"`) {
+		t.Errorf("negative pid accepted: %v", err)
 	}
 }
 

@@ -655,3 +655,45 @@ cg_wait_empty() {
 	pid=$(init_pid cg-aff3)
 	grep -qx "Cpus_allowed_list:	0-1" "/proc/$pid/status"
 }
+
+# berth run inside a pid namespace (in a container) reads a process of
+# another pid namespace in the container's cgroup2 cgroup.procs as 0
+# (cgroup v1 leaves it out); kill(0) would signal berth's own process
+# group. On the previous build kill --all failed on it ('bad id "0"').
+@test "cg-killall-foreign: kill --all skips a process another pid namespace lists as 0, never berth's own group" {
+	requires_cgroup_v1
+	set_args sleep 1000
+	sleep 1000 &
+	foreign=$!
+	cat >"$TEST_TMP/inpid.sh" <<-'EOS'
+		"$BERTH" --root "$STATE_ROOT" create --bundle "$BUNDLE" cg-kaf </dev/null >/dev/null 2>&1 || { echo CREATE-FAILED; exit 0; }
+		touch "$TEST_TMP/created"
+		for _ in $(seq 200); do [ -e "$TEST_TMP/moved" ] && break; sleep 0.05; done
+		for d in $(jq -r '.cgroup_paths[]' "$STATE_ROOT/cg-kaf/state.json" | sort -u); do echo "procs: $(tr '\n' ' ' <"$d/cgroup.procs")"; done
+		"$BERTH" --root "$STATE_ROOT" kill --all cg-kaf KILL
+		echo "kill: $?"
+		echo survived
+	EOS
+	(env BERTH="$BERTH" STATE_ROOT="$STATE_ROOT" BUNDLE="$BUNDLE" TEST_TMP="$TEST_TMP" \
+		timeout 60 unshare -p -f --mount-proc bash "$TEST_TMP/inpid.sh" >"$TEST_TMP/out" 2>&1) &
+	runner=$!
+	for _ in $(seq 200); do [ -e "$TEST_TMP/created" ] && break; sleep 0.05; done
+	[ -e "$TEST_TMP/created" ] || { cat "$TEST_TMP/out"; kill "$foreign"; false; }
+	if ! jq -e '.cgroup_paths[""]' "$STATE_ROOT/cg-kaf/state.json" >/dev/null; then
+		touch "$TEST_TMP/moved"
+		wait "$runner" || true
+		kill -9 "$foreign"
+		skip "no cgroup2 part on this host (cgroup v1 leaves such a process out of cgroup.procs)"
+	fi
+	for d in $(jq -r '.cgroup_paths[]' "$STATE_ROOT/cg-kaf/state.json" | sort -u); do
+		[ -d "$d" ] && echo "$foreign" >"$d/cgroup.procs"
+	done
+	touch "$TEST_TMP/moved"
+	wait "$runner" || true
+	kill -9 "$foreign" 2>/dev/null || true
+	cat "$TEST_TMP/out"
+	grep -q '^procs: .*\b0\b' "$TEST_TMP/out"
+	grep -qx 'kill: 0' "$TEST_TMP/out"
+	grep -qx survived "$TEST_TMP/out"
+	berth delete --force cg-kaf
+}
