@@ -45,7 +45,7 @@ ROOTFS := tests/rootfs/busybox
 DINIT := libcontainer/dinit/bin/berth-dinit
 DINIT_SRC := libcontainer/dinit/prog/main.c libcontainer/nsenter/nsenter.c libcontainer/nsenter/direct_exec.c
 
-.PHONY: all deps build install test unittest integration conformance runc-suite runc-suite-cgroup2 test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
+.PHONY: all deps build install test unittest integration conformance runc-suite runc-suite-cgroup2 differential test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
 
 all: build
 
@@ -108,6 +108,12 @@ runc-suite: build rootfs
 # tests/runc-suite/expected-failures-cgroup2.txt.
 runc-suite-cgroup2: build rootfs
 	tests/runc-suite/run.sh -2
+
+# berth against runc main, config by config and command by command, with
+# the differences kept on purpose in tests/differential/expected-differences.txt
+# (see tests/differential/run.sh). Not part of make test: it builds runc.
+differential: build rootfs
+	tests/differential/run.sh
 
 # The cgroup suites on a pure cgroup v2 hierarchy, inside a user-mode-linux
 # kernel booted for them (tests/uml/run.sh; UML_SUITES, UML_FILTER).

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Differential check of berth against runc main.
+
+Every config case (configs.py) is run by both runtimes (`run` in the
+foreground, its probe's output captured); every command case (commands.py)
+is run by both against running containers of their own. A case differs
+when one runtime succeeds and the other fails, or when both succeed with
+different output. Differences listed in expected-differences.txt (with
+their reason) are reported but do not fail; any other fails the run.
+
+Run by run.sh, inside a private mount namespace, as root. Usage:
+  diff.py BERTH RUNC WORKDIR [NAME-SUBSTRING...]
+"""
+import copy
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+class Ctx:
+    def __init__(self, berth, runc, work):
+        self.berth, self.runc, self.work = berth, runc, work
+        self.rootfs = os.path.join(work, "rootfs")
+        self.src = os.path.join(work, "src")
+
+    def runtime(self, tag):
+        return self.berth if tag == "b" else self.runc
+
+
+def prepare(ctx):
+    """A private copy of the busybox rootfs (cases write into it) and the
+    host-side sources the mount cases bind."""
+    shutil.rmtree(ctx.work, ignore_errors=True)
+    os.makedirs(ctx.src)
+    shutil.copytree(os.path.join(REPO, "tests/rootfs/busybox"), ctx.rootfs, symlinks=True)
+    os.symlink("/proc/sys", os.path.join(ctx.rootfs, "psys"))
+    with open(os.path.join(ctx.src, "file"), "w") as f:
+        f.write("fake\n")
+    os.symlink(ctx.src, os.path.join(ctx.work, "srclink"))
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(os.path.join(ctx.work, "sock"))
+    s.close()
+    base = os.path.join(ctx.work, "base")
+    os.makedirs(base)
+    subprocess.run([ctx.runc, "spec"], cwd=base, check=True)
+    with open(os.path.join(base, "config.json")) as f:
+        return json.load(f)
+
+
+def run_config_case(ctx, base, name, probe, muts):
+    cfg = copy.deepcopy(base)
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["sh", "-c", probe]
+    cfg["root"]["path"] = ctx.rootfs
+    for m in muts:
+        m(cfg, ctx)
+    cfg = json.loads(json.dumps(cfg).replace("@SRC@", ctx.src).replace("@WORK@", ctx.work))
+    d = os.path.join(ctx.work, "bundles", name)
+    os.makedirs(d)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    res = {}
+    for tag in ("b", "r"):
+        rt = ctx.runtime(tag)
+        root = os.path.join(ctx.work, "root-" + tag)
+        cid = f"df{tag}-{name}"[:60]
+        try:
+            p = subprocess.run([rt, "--root", root, "run", "--bundle", d, cid], stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=30, text=True)
+            res[tag] = (p.returncode, p.stdout, p.stderr)
+        except subprocess.TimeoutExpired:
+            res[tag] = ("timeout", "", "")
+        subprocess.run([rt, "--root", root, "delete", "-f", cid], capture_output=True)
+    return res
+
+
+def start_container(ctx, base, tag, cid):
+    d = os.path.join(ctx.work, "bundles2", cid)
+    os.makedirs(d)
+    cfg = copy.deepcopy(base)
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["sleep", "1000"]
+    cfg["root"]["path"] = ctx.rootfs
+    cfg["linux"]["cgroupsPath"] = f"/berth-differential/{cid}"
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    err = os.path.join(ctx.work, "start.err")
+    with open(err, "w") as ef:
+        # The container's stdio must not be a pipe of ours: run -d returns
+        # while it lives.
+        p = subprocess.run([ctx.runtime(tag), "--root", os.path.join(ctx.work, "root2-" + tag), "run", "-d",
+                            "--bundle", d, cid], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=ef,
+                           timeout=30)
+    if p.returncode != 0:
+        sys.exit(f"differential: could not start {cid} with {ctx.runtime(tag)}: {open(err).read()}")
+
+
+def run_command_case(ctx, name, args, inp, norm):
+    res = {}
+    for tag in ("b", "r"):
+        a = [x.replace("ID3", f"c{tag}3").replace("ID2", f"c{tag}2").replace("ID", f"c{tag}1")
+             .replace("BUNDLES", os.path.join(ctx.work, "bundles2")).replace("@WORK@", ctx.work) for x in args]
+        if inp is not None and a[:2] == ["exec", "--process"]:
+            path = os.path.join(ctx.work, "process.json")
+            with open(path, "w") as f:
+                f.write(inp)
+            a[2], stdin = path, None
+        else:
+            stdin = inp
+        try:
+            # In the work directory: a relative --pid-file lands there.
+            p = subprocess.run([ctx.runtime(tag), "--root", os.path.join(ctx.work, "root2-" + tag), *a],
+                               input=stdin, capture_output=True, timeout=30, text=True, cwd=ctx.work)
+            out = p.stdout
+            if norm:
+                try:
+                    out = norm(out)
+                except Exception as e:  # noqa: BLE001 - a probe that cannot be read is a difference
+                    out = f"unreadable ({e}): {out}"
+            res[tag] = (p.returncode, out, p.stderr)
+        except subprocess.TimeoutExpired:
+            res[tag] = ("timeout", "", "")
+    return res
+
+
+def differs(res):
+    b, r = res["b"], res["r"]
+    return (b[0] == 0) != (r[0] == 0) or (b[0] == 0 and b[1] != r[1])
+
+
+def one_line(s, n):
+    return s.strip().replace("\n", " | ")[-n:]
+
+
+def load_expected():
+    exp = {}
+    with open(os.path.join(HERE, "expected-differences.txt")) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            name, reason = line.rstrip("\n").split("\t", 1)
+            exp[name] = reason
+    return exp
+
+
+def main():
+    berth, runc, work = sys.argv[1:4]
+    only = sys.argv[4:]
+    ctx = Ctx(berth, runc, work)
+    base = prepare(ctx)
+    sys.path.insert(0, HERE)
+    import configs
+    import commands
+    expected = load_expected()
+    seen, unexpected, n = set(), [], 0
+
+    def report(name, res):
+        nonlocal n
+        n += 1
+        if not differs(res):
+            return
+        b, r = res["b"], res["r"]
+        seen.add(name)
+        tag = "expected" if name in expected else "DIFFERS"
+        print(f"{tag}: {name}: berth exit {b[0]}, runc exit {r[0]}")
+        if b[0] == 0 and r[0] == 0:
+            print(f"  berth: {one_line(b[1], 300)}\n  runc:  {one_line(r[1], 300)}")
+        else:
+            print(f"  berth: {one_line(b[2] or b[1], 300)}\n  runc:  {one_line(r[2] or r[1], 300)}")
+        if name not in expected:
+            unexpected.append(name)
+
+    for name, probe, muts in configs.CASES:
+        if not only or any(o in name for o in only):
+            report(name, run_config_case(ctx, base, name, probe, muts))
+    cmds = [c for c in commands.CASES if not only or any(o in c[0] for o in only)]
+    if cmds:
+        for tag in ("b", "r"):
+            for i in (1, 2, 3):
+                start_container(ctx, base, tag, f"c{tag}{i}")
+        try:
+            for name, args, inp, norm in cmds:
+                report(name, run_command_case(ctx, name, args, inp, norm))
+        finally:
+            for tag in ("b", "r"):
+                for i in (1, 2, 3):
+                    subprocess.run([ctx.runtime(tag), "--root", os.path.join(ctx.work, "root2-" + tag), "delete",
+                                    "-f", f"c{tag}{i}"], capture_output=True)
+    gone = [e for e in expected if e not in seen and (not only or any(o in e for o in only))]
+    print(f"differential: {n} cases, {len(seen)} differ ({len(seen) - len(unexpected)} expected), "
+          f"{len(unexpected)} unexpected; {len(gone)} listed but the same now: {' '.join(gone)}")
+    sys.exit(1 if unexpected else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make differential: berth against runc main, case by case (diff.py).
+# runc is built, with seccomp, from the release in RUNC_DIFF_VERSION as
+# the Go module proxy serves it (the same source as make runc-suite), or
+# taken from RUNC=PATH. The check runs in a private mount namespace, with
+# its own state roots and a private copy of the busybox rootfs, and its
+# containers' cgroups under /berth-differential. Usage:
+#   tests/differential/run.sh [NAME-SUBSTRING...]   (as root, after make build rootfs)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+export PATH=/usr/local/go/bin:$PATH
+
+version=${RUNC_DIFF_VERSION:-v1.6.0-rc.1}
+runc=${RUNC:-}
+if [ -z "$runc" ]; then
+	runc=/var/tmp/berth-runc-main-$version/runc
+	if [ ! -x "$runc" ]; then
+		src=$(cd "$repo/tests/runc-suite" && GOFLAGS=-mod=mod go mod download -json "github.com/opencontainers/runc@$version" | jq -r .Dir)
+		[ -f "$src/main.go" ] || { echo "differential: no runc source in $src" >&2; exit 1; }
+		rm -rf "${runc%/runc}.tmp"
+		cp -r "$src" "${runc%/runc}.tmp"
+		chmod -R u+w "${runc%/runc}.tmp"
+		(cd "${runc%/runc}.tmp" && GOFLAGS=-mod=mod go build -tags seccomp -o runc .)
+		rm -rf "${runc%/runc}"
+		mv "${runc%/runc}.tmp" "${runc%/runc}"
+	fi
+fi
+echo "differential: $repo/berth against $("$runc" --version | head -1) ($runc)"
+work=$(mktemp -d /tmp/berth-differential.XXXXXX)
+status=0
+unshare -m --propagation private python3 "$here/diff.py" "$repo/berth" "$runc" "$work/w" "$@" || status=$?
+rm -rf "$work"
+for d in /sys/fs/cgroup/*/berth-differential; do
+	[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+done
+exit "$status"
