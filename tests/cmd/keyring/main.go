@@ -17,11 +17,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
 
 func main() {
+	// A session keyring is the calling thread's (its cred): join and
+	// execve must run on the one thread, or the program executed keeps
+	// another thread's session keyring (a CI run saw berth started
+	// without the joined one, so init showed the user session keyring).
+	runtime.LockOSThread()
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "keyring:", err)
 		os.Exit(1)
