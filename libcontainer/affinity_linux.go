@@ -53,11 +53,3 @@ func setInitialCPUAffinity(a *specs.CPUAffinity) (restore func(), err error) {
 	}
 	return func() { _ = unix.SchedSetaffinity(0, &own) }, nil
 }
-
-// execAffinity is p's execCPUAffinity, nil for no process.
-func execAffinity(p *specs.Process) *specs.CPUAffinity {
-	if p == nil {
-		return nil
-	}
-	return p.ExecCPUAffinity
-}

@@ -522,8 +522,6 @@ func (cr *creation) takeNetNS() (int, error) {
 	return fd, nil
 }
 
-// initProcess is init's process: the config's, with the caller's extra
-// environment (ExtraEnv).
 // initProcess is the container's process as init runs it: with the
 // socket activation environment (socket.go), and without execCPUAffinity,
 // which the spec says is not applicable to init (affinity_linux.go).

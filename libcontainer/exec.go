@@ -224,7 +224,7 @@ func (c *Container) startExec(l *launch, o *ExecOpts, fork *forkThread, place cg
 	var err, affinityErr error
 	fork.do(func() {
 		var restoreCPUs func()
-		if restoreCPUs, affinityErr = setInitialCPUAffinity(execAffinity(o.Process)); affinityErr != nil { // affinity_linux.go
+		if restoreCPUs, affinityErr = setInitialCPUAffinity(o.Process.ExecCPUAffinity); affinityErr != nil { // affinity_linux.go
 			return
 		}
 		proc, err = startProcess(l)
