@@ -468,35 +468,28 @@ func (c *Container) manager() (cgroups.Manager, error) {
 	}, c.state.CgroupPaths)
 }
 
-// signalAll signals every process in the container's cgroup. A frozen
-// cgroup is thawed after SIGKILL so the processes can die.
+// signalAll signals every process in the container's cgroup (its
+// sub-cgroups and every hierarchy included: bcgroups.Procs, the one
+// reader of cgroup.procs). A frozen cgroup is thawed after SIGKILL so the
+// processes can die.
 func (c *Container) signalAll(sig unix.Signal) error {
 	if len(c.state.CgroupPaths) == 0 {
 		return c.signalInit(sig)
 	}
-	mgr, err := c.manager()
+	pids, err := bcgroups.Procs(c.state.CgroupPaths)
 	if err != nil {
 		return err
 	}
-	pids, err := mgr.GetAllPids()
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("list cgroup processes: %w", err)
-	}
 	for _, pid := range pids {
-		if pid <= 0 {
-			// cgroup.procs lists a process of another pid namespace
-			// as 0 (berth run inside a container): kill(0) would
-			// signal berth's own process group.
-			continue
-		}
 		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 			return fmt.Errorf("signal %d: %w", pid, err)
 		}
 	}
 	if sig == unix.SIGKILL && c.frozen() {
+		mgr, err := c.manager()
+		if err != nil {
+			return err
+		}
 		if err := mgr.Freeze(cgroups.Thawed); err != nil {
 			return fmt.Errorf("thaw cgroup: %w", err)
 		}

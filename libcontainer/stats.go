@@ -11,6 +11,8 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
+
+	bcgroups "github.com/berth-runtime/berth/libcontainer/cgroups"
 )
 
 // Stats is a resource usage snapshot, with runc's field names (the CLI's
@@ -172,23 +174,12 @@ func blkioEntries(in []cgroups.BlkioStatEntry) []BlkioEntry {
 }
 
 // Processes returns the host pids of every process in the container's
-// cgroup.
+// cgroup, sub-cgroups included (bcgroups.Procs).
 func (c *Container) Processes() ([]int, error) {
 	if len(c.state.CgroupPaths) == 0 {
 		return nil, errors.New("the container has no cgroup")
 	}
-	mgr, err := c.manager()
-	if err != nil {
-		return nil, err
-	}
-	pids, err := mgr.GetAllPids()
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("list cgroup processes: %w", err)
-	}
-	return pids, nil
+	return bcgroups.Procs(c.state.CgroupPaths)
 }
 
 // OOMNotifier reports OOM kills in the container's memory cgroup.

@@ -354,14 +354,9 @@ func checkProcDest(cfg *Config, root handle, m specs.Mount) (atProc bool, err er
 		return false, fmt.Errorf("statfs mount point %s: %w", dest, err)
 	}
 	if fs.Type == unix.PROC_SUPER_MAGIC {
-		f, err := asFile(h, dest)
+		real, err := mountPointPath(h, dest)
 		if err != nil {
 			return false, err
-		}
-		defer f.Close()
-		real, err := procfs.ProcSelfFdReadlink(f)
-		if err != nil {
-			return false, fmt.Errorf("readlink mount point %s: %w", dest, err)
 		}
 		rel, err := filepath.Rel(cfg.Rootfs, real)
 		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
@@ -441,20 +436,31 @@ func checkNoSymlink(rootfs string, root handle, m specs.Mount, h handle) error {
 			}
 		}
 	}
-	f, err := asFile(h, dest)
+	real, err := mountPointPath(h, dest)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	real, err := procfs.ProcSelfFdReadlink(f)
-	if err != nil {
-		return fmt.Errorf("readlink mount point: %w", err)
 	}
 	want := filepath.Join(rootfs, dest)
 	if real != want {
 		return fmt.Errorf("%w (%s resolves to %s through a symlink)", errNotOrdinaryDir(m.Type), dest, real)
 	}
 	return nil
+}
+
+// mountPointPath reads where the mount point h (dest in the container)
+// really is, from its /proc/self/fd link: the one answer that accounts
+// for every symlink its resolution followed.
+func mountPointPath(h handle, dest string) (string, error) {
+	f, err := asFile(h, dest)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	real, err := procfs.ProcSelfFdReadlink(f)
+	if err != nil {
+		return "", fmt.Errorf("readlink mount point %s: %w", dest, err)
+	}
+	return real, nil
 }
 
 // sameInode says whether the fds a and b are the same file.

@@ -16,11 +16,9 @@ runc=${RUNC:-}
 if [ -z "$runc" ]; then
 	runc=/var/tmp/berth-runc-main-$version/runc
 	if [ ! -x "$runc" ]; then
-		src=$(cd "$repo/tests/runc-suite" && GOFLAGS=-mod=mod go mod download -json "github.com/opencontainers/runc@$version" | jq -r .Dir)
-		[ -f "$src/main.go" ] || { echo "differential: no runc source in $src" >&2; exit 1; }
-		rm -rf "${runc%/runc}.tmp"
-		cp -r "$src" "${runc%/runc}.tmp"
-		chmod -R u+w "${runc%/runc}.tmp"
+		# shellcheck source=tests/runc-suite/source.bash
+		. "$repo/tests/runc-suite/source.bash"
+		runc_source "$version" "${runc%/runc}.tmp"
 		(cd "${runc%/runc}.tmp" && GOFLAGS=-mod=mod go build -tags seccomp -o runc .)
 		rm -rf "${runc%/runc}"
 		mv "${runc%/runc}.tmp" "${runc%/runc}"

@@ -31,6 +31,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export PATH=/usr/local/go/bin:$PATH
+# shellcheck source=tests/runc-suite/source.bash
+. "$here/source.bash"
 
 version=${RUNC_SUITE_VERSION:-v1.6.0-rc.1}
 work=${RUNC_SUITE_DIR:-/var/tmp/berth-runc-suite-$version}
@@ -65,11 +67,8 @@ done
 
 # The suite, as the module proxy serves the release.
 if [ ! -d "$work/tests/integration" ]; then
-	src=$(cd "$here" && GOFLAGS=-mod=mod go mod download -json "github.com/opencontainers/runc@$version" | jq -r .Dir)
-	[ -d "$src/tests/integration" ] || { echo "runc-suite: no tests/integration in $src" >&2; exit 1; }
-	rm -rf "$work.tmp"
-	cp -r "$src" "$work.tmp"
-	chmod -R u+w "$work.tmp"
+	runc_source "$version" "$work.tmp"
+	[ -d "$work.tmp/tests/integration" ] || { echo "runc-suite: no tests/integration in runc $version" >&2; exit 1; }
 	# Module zips keep no file modes: the scripts, and the runc wrapper that
 	# newer suites' helpers.bash runs from PATH (tests/integration/bin).
 	find "$work.tmp/tests" \( -name '*.sh' -o -path '*/integration/bin/*' \) -type f -exec chmod +x {} +
