@@ -2,7 +2,11 @@
 ID, ID2 and ID3 are three running containers of the runtime under test
 (ID3 is paused and resumed by the cases, in order); BUNDLES is the
 directory of their bundles; @WORK@ the check's work directory. A process
-file's case gives its JSON as stdin, written to a file for --process."""
+file's case gives its JSON as stdin, written to a file for --process.
+FRESH is a bundle running `true` for the containers a case makes itself
+(bundles2/fresh-@TAG@ relative to the work directory, the case's cwd);
+they are deleted after each case. A case may be a sequence of argvs;
+["@wait-stopped", ID] polls until that container is stopped."""
 import json
 
 CASES = []
@@ -105,3 +109,77 @@ c("delete-running", ["delete", "ID3"])
 c("start-running", ["start", "ID3"])
 c("create-exists", ["create", "--bundle", "BUNDLES/ID3", "ID3"])
 c("checkpoint-noimg", ["checkpoint", "--image-path", "/nonexistent/x", "--leave-running", "--criu", "/nonexistent/criu", "ID3"])
+
+
+def status(s):
+    return json.loads(s)["status"] if s.strip().startswith("{") else s
+
+
+def lines(s):
+    return str(len(s.strip().splitlines()))
+
+
+# Container IDs (runc: letters, digits, "_+-.", not "." or "..").
+for n, cid in [("dotdot", "../x"), ("slash", "a/b"), ("dot", "."), ("dot2", ".."), ("space", "a b"),
+               ("colon", "a:b"), ("long", "x" * 300), ("unicode", "\u00e9"), ("lead-dash", "-x"),
+               ("punct", "a+b.c-d_e"), ("empty", ""), ("newline", "a\nb")]:
+    c("create-id-" + n, ["create", "--bundle", "FRESH", cid])
+c("create-noid", ["create", "--bundle", "FRESH"])
+c("create-extra-arg", ["create", "--bundle", "FRESH", "fr", "extra"])
+c("create-bundle-missing", ["create", "--bundle", "/nonexistent", "fr"])
+c("create-bundle-rel", ["create", "--bundle", "bundles2/fresh-@TAG@", "fr"])
+c("create-bundle-file", ["create", "--bundle", "FRESH/config.json", "fr"])
+c("create-pidfile-nodir", ["create", "--pid-file", "/nonexistent/dir/pf", "--bundle", "FRESH", "fr"])
+c("create-console-socket-missing", ["create", "--console-socket", "/nonexistent.sock", "--bundle", "FRESH", "fr"])
+c("create-preserve-fds-neg", ["create", "--preserve-fds", "-1", "--bundle", "FRESH", "fr"])
+c("create-no-pivot", [["create", "--no-pivot", "--bundle", "FRESH", "fr"], ["state", "fr"]], norm=status)
+c("create-no-new-keyring", [["create", "--no-new-keyring", "--bundle", "FRESH", "fr"], ["state", "fr"]], norm=status)
+c("create-exists-id", [["create", "--bundle", "FRESH", "fr"], ["create", "--bundle", "FRESH", "fr"]])
+c("run-detach-notty", [["run", "-d", "--bundle", "FRESH", "fr"], ["@wait-stopped", "fr"], ["state", "fr"]], norm=status)
+c("run-keep", [["run", "--keep", "--bundle", "FRESH", "fr"], ["state", "fr"]], norm=status)
+c("run-console-socket-notty", ["run", "--console-socket", "@WORK@/sock", "--bundle", "FRESH", "fr"])
+c("run-pidfile-rel", [["run", "-d", "--pid-file", "rpf", "--bundle", "FRESH", "fr"], ["@wait-stopped", "fr"]])
+# The lifecycle's wrong states.
+c("seq-state-created", [["create", "--bundle", "FRESH", "fr"], ["state", "fr"]], norm=status)
+c("seq-start-twice", [["create", "--bundle", "FRESH", "fr"], ["start", "fr"], ["@wait-stopped", "fr"], ["start", "fr"]])
+c("seq-delete-created", [["create", "--bundle", "FRESH", "fr"], ["delete", "fr"], ["state", "fr"]])
+c("seq-delete-twice", [["create", "--bundle", "FRESH", "fr"], ["delete", "-f", "fr"], ["delete", "fr"]])
+c("seq-delete-force-missing", ["delete", "-f", "nosuch"])
+c("seq-exec-created", [["create", "--bundle", "FRESH", "fr"], ["exec", "fr", "true"]])
+c("seq-exec-stopped", [["run", "--keep", "--bundle", "FRESH", "fr"], ["exec", "fr", "true"]])
+c("seq-kill-created", [["create", "--bundle", "FRESH", "fr"], ["kill", "fr", "KILL"], ["@wait-stopped", "fr"],
+                       ["state", "fr"]], norm=status)
+c("seq-kill-created-term", [["create", "--bundle", "FRESH", "fr"], ["kill", "fr", "TERM"], ["@wait-stopped", "fr"]])
+c("seq-kill-stopped", [["create", "--bundle", "FRESH", "fr"], ["kill", "fr", "KILL"], ["@wait-stopped", "fr"],
+                       ["kill", "fr", "KILL"]])
+c("seq-kill-all-stopped", [["run", "--keep", "--bundle", "FRESH", "fr"], ["kill", "--all", "fr", "KILL"]])
+c("seq-pause-created", [["create", "--bundle", "FRESH", "fr"], ["pause", "fr"], ["state", "fr"]], norm=status)
+c("seq-pause-stopped", [["run", "--keep", "--bundle", "FRESH", "fr"], ["pause", "fr"]])
+c("seq-resume-created", [["create", "--bundle", "FRESH", "fr"], ["resume", "fr"]])
+c("seq-update-created", [["create", "--bundle", "FRESH", "fr"], ["update", "--pids-limit", "10", "fr"]])
+c("seq-update-stopped", [["run", "--keep", "--bundle", "FRESH", "fr"], ["update", "--pids-limit", "10", "fr"]])
+c("seq-ps-created", [["create", "--bundle", "FRESH", "fr"], ["ps", "fr"]], norm=lines)
+c("seq-ps-stopped", [["run", "--keep", "--bundle", "FRESH", "fr"], ["ps", "fr"]], norm=lines)
+c("seq-events-stopped", [["run", "--keep", "--bundle", "FRESH", "fr"], ["events", "--stats", "fr"]], norm=lines)
+c("seq-list-created", [["create", "--bundle", "FRESH", "fr"], ["list", "-q"]],
+  norm=lambda s: " ".join(sorted(x for x in s.split() if x == "fr")))
+c("seq-list-json", [["create", "--bundle", "FRESH", "fr"], ["list", "--format", "json"]],
+  norm=lambda s: " ".join(sorted(x["id"] + ":" + x["status"] for x in json.loads(s) if x["id"] == "fr"))
+  if s.strip() else s)
+# Arguments and global flags.
+c("exec-wait-fifo-notfifo", ["exec", "--exec-wait-fifo", "@WORK@/sock", "ID", "true"])
+c("exec-wait-fifo-missing", ["exec", "--exec-wait-fifo", "@WORK@/nofifo", "ID", "true"])
+c("state-noid", ["state"])
+c("state-extra", ["state", "ID", "extra"])
+c("kill-noid", ["kill"])
+c("kill-extra", ["kill", "ID2", "TERM", "extra"])
+c("delete-noid", ["delete"])
+c("exec-noid", ["exec"])
+c("log-format-bad", ["--log-format", "yaml", "state", "ID"], norm=status)
+c("log-format-json", ["--log-format", "json", "--log", "@WORK@/log.json", "state", "ID"], norm=status)
+c("debug-state", ["--debug", "state", "ID"], norm=status)
+c("unknown-command", ["nosuchcommand"])
+c("unknown-flag", ["state", "--nosuchflag", "ID"])
+c("list-quiet", ["list", "-q"], norm=lambda s: str(len(s.split())))
+c("spec-exists", ["spec", "--bundle", "FRESH"])
+c("spec-rootless", ["spec", "--rootless", "--bundle", "@WORK@/specdir-@TAG@"])

@@ -10,6 +10,7 @@ their reason) are reported but do not fail; any other fails the run.
 
 Run by run.sh, inside a private mount namespace, as root. Usage:
   diff.py BERTH RUNC WORKDIR [NAME-SUBSTRING...]
+DIFF_VERBOSE=1 prints every case's result for both runtimes.
 """
 import copy
 import json
@@ -18,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -101,32 +103,96 @@ def start_container(ctx, base, tag, cid):
         sys.exit(f"differential: could not start {cid} with {ctx.runtime(tag)}: {open(err).read()}")
 
 
-def run_command_case(ctx, name, args, inp, norm):
-    res = {}
-    for tag in ("b", "r"):
-        a = [x.replace("ID3", f"c{tag}3").replace("ID2", f"c{tag}2").replace("ID", f"c{tag}1")
-             .replace("BUNDLES", os.path.join(ctx.work, "bundles2")).replace("@WORK@", ctx.work) for x in args]
-        if inp is not None and a[:2] == ["exec", "--process"]:
-            path = os.path.join(ctx.work, "process.json")
-            with open(path, "w") as f:
-                f.write(inp)
-            a[2], stdin = path, None
-        else:
-            stdin = inp
-        try:
+def make_fresh_bundle(ctx, base, tag):
+    """The bundle of the containers a command case makes itself (FRESH):
+    `true`, in a cgroup of its own under the check's parent (one such
+    container lives at a time: the case's leftovers are deleted after it)."""
+    d = os.path.join(ctx.work, "bundles2", "fresh-" + tag)
+    os.makedirs(d)
+    os.makedirs(os.path.join(ctx.work, "specdir-" + tag))
+    cfg = copy.deepcopy(base)
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["true"]
+    cfg["root"]["path"] = ctx.rootfs
+    cfg["linux"]["cgroupsPath"] = f"/berth-differential/fresh-{tag}"
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f)
+
+
+def wait_stopped(ctx, tag, cid):
+    """Polls `state` until the container is stopped (10 s deadline): a
+    killed init takes a moment to die, and a zombie counts as stopped."""
+    root = os.path.join(ctx.work, "root2-" + tag)
+    deadline = time.monotonic() + 10
+    while True:
+        p = subprocess.run([ctx.runtime(tag), "--root", root, "state", cid], capture_output=True, text=True)
+        st = json.loads(p.stdout).get("status") if p.returncode == 0 else None
+        if st == "stopped" or time.monotonic() > deadline:
+            return (0 if st == "stopped" else 1), "", f"status {st}"
+        time.sleep(0.05)
+
+
+def run_step(ctx, tag, args, inp, norm):
+    a = [x.replace("ID3", f"c{tag}3").replace("ID2", f"c{tag}2").replace("ID", f"c{tag}1")
+         .replace("FRESH", os.path.join(ctx.work, "bundles2", "fresh-" + tag))
+         .replace("BUNDLES", os.path.join(ctx.work, "bundles2")).replace("@WORK@", ctx.work)
+         .replace("@TAG@", tag) for x in args]
+    if a[0] == "@wait-stopped":
+        return wait_stopped(ctx, tag, a[1])
+    if inp is not None and a[:2] == ["exec", "--process"]:
+        path = os.path.join(ctx.work, "process.json")
+        with open(path, "w") as f:
+            f.write(inp)
+        a[2], stdin = path, None
+    else:
+        stdin = inp
+    # Output to files, not pipes: a container that create or run -d leaves
+    # behind holds its stdio open, and a pipe would not end while it lives.
+    outp, errp = os.path.join(ctx.work, "step.out"), os.path.join(ctx.work, "step.err")
+    try:
+        with open(outp, "w") as of, open(errp, "w") as ef:
             # In the work directory: a relative --pid-file lands there.
             p = subprocess.run([ctx.runtime(tag), "--root", os.path.join(ctx.work, "root2-" + tag), *a],
-                               input=stdin, capture_output=True, timeout=30, text=True, cwd=ctx.work)
-            out = p.stdout
-            if norm:
-                try:
-                    out = norm(out)
-                except Exception as e:  # noqa: BLE001 - a probe that cannot be read is a difference
-                    out = f"unreadable ({e}): {out}"
-            res[tag] = (p.returncode, out, p.stderr)
-        except subprocess.TimeoutExpired:
-            res[tag] = ("timeout", "", "")
+                               input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+                               stdout=of, stderr=ef, timeout=30, text=True, cwd=ctx.work)
+    except subprocess.TimeoutExpired:
+        return "timeout", "", ""
+    with open(outp) as of, open(errp) as ef:
+        out, err = of.read(), ef.read()
+    if norm:
+        try:
+            out = norm(out)
+        except Exception as e:  # noqa: BLE001 - a probe that cannot be read is a difference
+            out = f"unreadable ({e}): {out}"
+    return p.returncode, out, err
+
+
+def run_command_case(ctx, name, args, inp, norm):
+    """One command, or a sequence of them (a list of argvs: the result is
+    the last one's status, the output every step's success and output;
+    the normaliser applies to each step)."""
+    res = {}
+    seq = bool(args) and isinstance(args[0], list)
+    for tag in ("b", "r"):
+        if not seq:
+            res[tag] = run_step(ctx, tag, args, inp, norm)
+        else:
+            outs, last = [], None
+            for st in args:
+                last = run_step(ctx, tag, st, inp, norm)
+                outs.append(("ok" if last[0] == 0 else "fail") + ": " + last[1].strip())
+            res[tag] = (last[0], "\n".join(outs), last[2])
+        remove_fresh(ctx, tag)
     return res
+
+
+def remove_fresh(ctx, tag):
+    """Deletes every container of tag's root but the three long-lived ones."""
+    root = os.path.join(ctx.work, "root2-" + tag)
+    p = subprocess.run([ctx.runtime(tag), "--root", root, "list", "-q"], capture_output=True, text=True)
+    for cid in p.stdout.split():
+        if cid not in (f"c{tag}1", f"c{tag}2", f"c{tag}3"):
+            subprocess.run([ctx.runtime(tag), "--root", root, "delete", "-f", cid], capture_output=True)
 
 
 def differs(res):
@@ -163,6 +229,9 @@ def main():
     def report(name, res):
         nonlocal n
         n += 1
+        if os.environ.get("DIFF_VERBOSE"):
+            for t in ("b", "r"):
+                print(f"  {name} [{t}] exit {res[t][0]}: {one_line(res[t][1], 200)} / {one_line(res[t][2], 200)}")
         if not differs(res):
             return
         b, r = res["b"], res["r"]
@@ -182,6 +251,7 @@ def main():
     cmds = [c for c in commands.CASES if not only or any(o in c[0] for o in only)]
     if cmds:
         for tag in ("b", "r"):
+            make_fresh_bundle(ctx, base, tag)
             for i in (1, 2, 3):
                 start_container(ctx, base, tag, f"c{tag}{i}")
         try:
@@ -189,6 +259,7 @@ def main():
                 report(name, run_command_case(ctx, name, args, inp, norm))
         finally:
             for tag in ("b", "r"):
+                remove_fresh(ctx, tag)
                 for i in (1, 2, 3):
                     subprocess.run([ctx.runtime(tag), "--root", os.path.join(ctx.work, "root2-" + tag), "delete",
                                     "-f", f"c{tag}{i}"], capture_output=True)

@@ -27,7 +27,7 @@ fi
 echo "differential: $repo/berth against $("$runc" --version | head -1) ($runc)"
 work=$(mktemp -d /tmp/berth-differential.XXXXXX)
 status=0
-unshare -m --propagation private python3 "$here/diff.py" "$repo/berth" "$runc" "$work/w" "$@" || status=$?
+unshare -m --propagation private python3 -u "$here/diff.py" "$repo/berth" "$runc" "$work/w" "$@" || status=$?
 rm -rf "$work"
 for d in /sys/fs/cgroup/*/berth-differential; do
 	[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
