@@ -24,8 +24,12 @@ type Stats struct {
 	Pids    PidsStats               `json:"pids"`
 	Blkio   BlkioStats              `json:"blkio"`
 	Hugetlb map[string]HugetlbStats `json:"hugetlb"`
-	// NetworkInterfaces: the container's network namespace (stats_extra.go).
-	NetworkInterfaces []NetworkInterface `json:"network_interfaces,omitempty"`
+	// IntelRdt is always empty (berth reads no resctrl monitoring); the
+	// key is there, as in runc's events, for readers that expect it.
+	IntelRdt struct{} `json:"intel_rdt"`
+	// NetworkInterfaces: the container's network namespace (stats_extra.go);
+	// null when it has none, as runc prints it.
+	NetworkInterfaces []NetworkInterface `json:"network_interfaces"`
 }
 
 type CPUStats struct {

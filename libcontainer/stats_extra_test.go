@@ -2,6 +2,8 @@ package libcontainer
 
 import (
 	"bufio"
+	"encoding/json"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -41,5 +43,30 @@ func TestParseNetDev(t *testing.T) {
 	}
 	if _, err := parseNetDev(bufio.NewScanner(strings.NewReader("h\nh\neth0: 1 2 3\n"))); err == nil {
 		t.Error("short line accepted")
+	}
+}
+
+// TestStatsKeysAsRunc: an events --stats of a container with nothing to
+// report has runc's top-level keys, the always-empty ones included
+// (intel_rdt {}, network_interfaces null), for readers that look them up.
+func TestStatsKeysAsRunc(t *testing.T) {
+	data, err := json.Marshal(Stats{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if got, want := strings.Join(keys, ","), "blkio,cpu,cpuset,hugetlb,intel_rdt,memory,network_interfaces,pids"; got != want {
+		t.Errorf("keys %s, want %s", got, want)
+	}
+	if string(m["intel_rdt"]) != "{}" || string(m["network_interfaces"]) != "null" {
+		t.Errorf("intel_rdt %s, network_interfaces %s", m["intel_rdt"], m["network_interfaces"])
 	}
 }
