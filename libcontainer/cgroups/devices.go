@@ -12,7 +12,11 @@ import (
 
 // defaultAllowedDevices is what every container may use whatever its
 // config.json says; it is the list runc has settled on (runc 1.2.4 and
-// later, which put tun/tap back after removing it broke users).
+// later, which put tun/tap back after removing it broke users). The
+// host's /dev/console (c 5:1) is not on it: with mknod of any node
+// allowed, a container with CAP_MKNOD could open the host's console. A
+// container's own /dev/console is its pty (136:*); a config that wants
+// the host's (Docker's default config does) says so in its own list.
 func defaultAllowedDevices() []*devconfig.Rule {
 	const w = devconfig.Wildcard
 	rwm := devconfig.Permissions("rwm")
@@ -26,7 +30,6 @@ func defaultAllowedDevices() []*devconfig.Rule {
 		{Type: devconfig.CharDevice, Major: 1, Minor: 8, Permissions: rwm, Allow: true},    // /dev/random
 		{Type: devconfig.CharDevice, Major: 1, Minor: 9, Permissions: rwm, Allow: true},    // /dev/urandom
 		{Type: devconfig.CharDevice, Major: 5, Minor: 0, Permissions: rwm, Allow: true},    // /dev/tty
-		{Type: devconfig.CharDevice, Major: 5, Minor: 1, Permissions: rwm, Allow: true},    // /dev/console
 		{Type: devconfig.CharDevice, Major: 5, Minor: 2, Permissions: rwm, Allow: true},    // /dev/ptmx
 		{Type: devconfig.CharDevice, Major: 136, Minor: w, Permissions: rwm, Allow: true},  // /dev/pts/*
 		{Type: devconfig.CharDevice, Major: 10, Minor: 200, Permissions: rwm, Allow: true}, // /dev/net/tun

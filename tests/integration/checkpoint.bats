@@ -80,7 +80,8 @@ wait_gone() {
 	old=$(init_pid ck-count)
 	run bcriu checkpoint --image-path "$IMG" ck-count
 	[ "$status" -eq 0 ]
-	[ -f "$IMG/inventory.img" ] && [ -f "$IMG/descriptors.json" ]
+	[ -f "$IMG/inventory.img" ]
+	[ -f "$IMG/descriptors.json" ]
 	# Without --leave-running the container is gone, as under runc.
 	run bcriu state ck-count
 	[ "$status" -ne 0 ]
@@ -524,7 +525,7 @@ createRuntime $pid" ]
 	[ ! -e "$STATE_ROOT/ck-killed" ]
 	# unmounted first, not emptied through the bind
 	[ -x "$BUNDLE/rootfs/bin/sh" ]
-	! grep -q "$STATE_ROOT/ck-killed" /proc/self/mounts
+	! grep -q "$STATE_ROOT/ck-killed" /proc/self/mounts || false
 	for d in /sys/fs/cgroup/*/berth/ck-killed; do
 		[ ! -d "$d" ]
 	done

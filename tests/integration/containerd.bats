@@ -201,7 +201,8 @@ run_complete() {
 	ctrc run -d "${BERTH_OPTS[@]}" --memory-limit "$limit" "$IMAGE" containerd-mem sleep 1000
 	wait_task containerd-mem RUNNING
 	cg=$(jq -r '.cgroup_paths.memory' "$STATE_ROOT/containerd-mem/state.json")
-	[ -n "$cg" ] && [ "$cg" != null ]
+	[ -n "$cg" ]
+	[ "$cg" != null ]
 	[ "$(cat "$cg/memory.limit_in_bytes")" -eq "$limit" ]
 	pid=$(ctrc task ls | awk '$1 == "containerd-mem" {print $2}')
 	grep -qx "$pid" "$cg/cgroup.procs"

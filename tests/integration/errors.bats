@@ -248,7 +248,8 @@ create_fails() {
 		echo "id: ${id:0:40}"
 		fails_cleanly 'invalid container id|container id cannot be empty' create --bundle "$BUNDLE" "$id"
 		nothing_left "$id"
-		[ ! -e "$TEST_TMP/x" ] && [ ! -e "$TEST_TMP/y" ]
+		[ ! -e "$TEST_TMP/x" ]
+		[ ! -e "$TEST_TMP/y" ]
 	done
 	# a leading "-" is taken for a flag, never for an ID
 	fails_cleanly '-x|flag|invalid container id' create --bundle "$BUNDLE" -- "-x"

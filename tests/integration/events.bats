@@ -63,7 +63,7 @@ teardown() {
 	berth kill ev-2 KILL
 	wait_status ev-2 stopped
 	for _ in $(seq 100); do kill -0 "$EV" 2>/dev/null || break; sleep 0.05; done
-	! kill -0 "$EV" 2>/dev/null
+	! kill -0 "$EV" 2>/dev/null || false
 	rc=0
 	wait "$EV" || rc=$?
 	[ "$rc" -eq 0 ]
@@ -115,7 +115,7 @@ teardown() {
 	[ "$(jq '.data.pids.current' "$TEST_TMP/ev.out")" -ge 1 ]
 	berth delete --force ev-5
 	for _ in $(seq 100); do kill -0 "$EV" 2>/dev/null || break; sleep 0.05; done
-	! kill -0 "$EV" 2>/dev/null
+	! kill -0 "$EV" 2>/dev/null || false
 	rc=0
 	wait "$EV" || rc=$?
 	[ "$rc" -eq 0 ]

@@ -478,7 +478,7 @@ DIRECT_PROBE='id; grep -E "^(Cap|NoNewPrivs|Seccomp|Cpus_allowed_list|SigBlk|Sig
 		sh -c 'echo ran > /marker' </dev/null >/dev/null 2>&1
 	xpid=$(cat "$TEST_TMP/ex.pid")
 	[ -d "/proc/$xpid" ]
-	! grep -q marker "/proc/$xpid/cmdline"
+	! grep -q marker "/proc/$xpid/cmdline" || false
 	[ "$(tr '\0' ' ' <"/proc/$xpid/cmdline")" = "berth init " ]
 	[ ! -e "$BUNDLE/rootfs/marker" ]
 	# The reader gets one byte, "0"; then the program runs.

@@ -61,7 +61,7 @@ nice_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $17}'; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"process.scheduler (sched_setattr SCHED_ISO): invalid argument"* ]] || { echo "$output"; false; }
 	[ ! -e "$STATE_ROOT/fl-sched-bad" ]
-	! ls -d /sys/fs/cgroup/*/berth/fl-sched-bad 2>/dev/null
+	! ls -d /sys/fs/cgroup/*/berth/fl-sched-bad 2>/dev/null || false
 	# SCHED_DEADLINE needs every CPU in the affinity: with a cpuset, the
 	# kernel's EPERM is worded as runc's (its scheduler.bats)
 	if [ "$(nproc)" -ge 2 ]; then
@@ -143,7 +143,7 @@ nice_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $17}'; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"linux.memoryPolicy (set_mempolicy MPOL_BIND"*"the kernel refuses it: invalid argument"* ]] || { echo "$output"; false; }
 	[ ! -e "$STATE_ROOT/fl-mpol-bad" ]
-	! ls -d /sys/fs/cgroup/*/berth/fl-mpol-bad 2>/dev/null
+	! ls -d /sys/fs/cgroup/*/berth/fl-mpol-bad 2>/dev/null || false
 	# NUMA balancing is for MPOL_BIND (and MPOL_PREFERRED_MANY) only.
 	update_config '.linux.memoryPolicy = {"mode": "MPOL_INTERLEAVE", "nodes": "0", "flags": ["MPOL_F_NUMA_BALANCING"]}'
 	run berth create --bundle "$BUNDLE" fl-mpol-bad
@@ -308,7 +308,7 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 	[ "$status" -ne 0 ]
 	[[ "$output" == *'invalid configuration: linux.resources.unified: \"memory.max\": the memory controller is on cgroup v1 on this host'* ]] || { echo "$output"; false; }
 	[ ! -e "$STATE_ROOT/fl-uni2" ]
-	! ls -d /sys/fs/cgroup/*/berth/fl-uni2 2>/dev/null
+	! ls -d /sys/fs/cgroup/*/berth/fl-uni2 2>/dev/null || false
 	# hugetlb lives in the cgroup2 tree here: applied where the root
 	# delegates it, refused clearly where it does not (this host).
 	grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers || return 0
@@ -322,7 +322,7 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 		[ "$status" -ne 0 ]
 		[[ "$output" == *"hugetlb.2MB.max"*"the hugetlb controller is not enabled"*"not delegated"* ]] || { echo "$output"; false; }
 		[ ! -e "$STATE_ROOT/fl-uni3" ]
-		! grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control
+		! grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control || false
 	fi
 }
 
@@ -366,7 +366,8 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 		[ "$status" -eq 0 ]
 		grep -qx "$(init_pid fl-rdt-pre)" "$root/fl-rdt-pre/tasks"
 		"$BERTH" --root "$STATE_ROOT" delete -f fl-rdt-pre
-		[ -d "$root/fl-rdt-pre" ] && [ ! -e "$root/fl-rdt-pre/mon_groups/fl-rdt-pre" ]
+		[ -d "$root/fl-rdt-pre" ]
+		[ ! -e "$root/fl-rdt-pre/mon_groups/fl-rdt-pre" ]
 		rmdir "$root/fl-rdt-pre"
 		return 0
 	fi
@@ -375,7 +376,7 @@ unified_dir() { jq -r '.cgroup_paths[""] // empty' "$STATE_ROOT/$1/state.json"; 
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"linux.intelRdt: no resctrl filesystem is mounted on this host"* ]] || { echo "$output"; false; }
 	[ ! -e "$STATE_ROOT/fl-rdt" ]
-	! ls -d /sys/fs/cgroup/*/berth/fl-rdt 2>/dev/null
+	! ls -d /sys/fs/cgroup/*/berth/fl-rdt 2>/dev/null || false
 	# A bad closID is refused as such on any host.
 	update_config '.linux.intelRdt = {"closID": "../x"}'
 	run berth create --bundle "$BUNDLE" fl-rdt

@@ -206,3 +206,38 @@ cgroup_frozen() {
 		cat "$d/freezer.state"
 	fi
 }
+
+# CLIENT_PROBE: what a client's run options change in a container (the
+# docker and podman options tests run it under berth and another runtime).
+# Mount sources and container IDs are left out (they differ per container).
+CLIENT_PROBE='id; grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):" /proc/self/status
+ls -ln /dev | awk "NR > 1 {print \$1, \$3, \$4, \$5, \$6, \$NF}"
+awk "{for (i = 7; \$i != \"-\"; i++); print \$5, \$6, \$(i + 1), \$(i + 3)}" /proc/self/mountinfo | sed -E "s/[0-9a-f]{64}/ID/g"
+ulimit -a; cat /proc/self/oom_score_adj; hostname | wc -c; cat /proc/sys/kernel/domainname; pwd; umask; cat /proc/1/comm
+for f in memory/memory.limit_in_bytes memory/memory.swappiness pids/pids.max cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpu/cpu.shares cpuset/cpuset.cpus devices/devices.list; do echo "$f: $(cat /sys/fs/cgroup/$f 2>&1)"; done
+cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced; df -k /dev/shm | awk "NR > 1 {print \$2}"; ls /proc/sys/kernel >/dev/null && echo procsys-readable
+cat /proc/1/comm; ip -o link | cut -d" " -f2 | sed "s/@.*//" | sort | tr "\n" " "
+stat -c "%a %u %g %n" /run /tmp /var/tmp /t /dev/shm /mnt 2>/dev/null; true'
+
+# client_norm takes out of CLIENT_PROBE's output what differs between berth
+# and Debian's runc (1.1.5) or crun (1.8.1) on purpose, or per container:
+# - the root's overlay options (its layers are the container's own);
+# - a hybrid host's cgroup2 part (/sys/fs/cgroup/unified), which berth
+#   gives a container and runc 1.1.5 does not, and the read-only flag of
+#   the tmpfs holding the cgroup binds: berth applies the mount's "ro" to
+#   it, runc 1.1.5 only to the binds;
+# - how a masked directory's tmpfs is mounted: berth's is also nosuid,
+#   nodev, noexec and of size 0, and its /dev/null over a masked file
+#   (the container's /dev tmpfs, bound) read-only; both hide the same paths;
+# - a tmpfs's mode= option: berth (as runc main) gives a tmpfs over an
+#   existing directory that directory's mode as an option, runc 1.1.5
+#   chmods it after mounting; CLIENT_PROBE's stat line compares the modes;
+# - the order of the mounts (the cgroup binds come in another order).
+client_norm() {
+	sed -E -e 's#^(/ [^ ]+ overlay) .*#\1#' \
+		-e '/^\/sys\/fs\/cgroup\/unified /d' \
+		-e 's#^/sys/fs/cgroup (ro|rw),#/sys/fs/cgroup #' \
+		-e '/^\/sys\/fs\/cgroup /!s#^((/proc|/sys)/[^ ]*) [^ ]+ tmpfs .*#\1 masked#' \
+		-e '/^\/dev /!s#^([^ ]+) (ro|rw),nosuid,noexec tmpfs rw,size=65536k,mode=755$#\1 masked#' \
+		-e 's#^([^ ]+ [^ ]+ tmpfs [^ ]*),mode=[0-7]+#\1#' | sort
+}

@@ -309,13 +309,13 @@ nothing_left() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -x PROC_VAR=from-process "$REC/sc.env"
-	! grep -q BERTH_CALLER_VAR "$REC/sc.env"
+	! grep -q BERTH_CALLER_VAR "$REC/sc.env" || false
 	# a runtime-side hook gets berth's environment (its PATH to find its
 	# tools), nothing of the process's; "env": [] is an empty one
 	grep -x BERTH_CALLER_VAR=from-berth "$REC/cr.env"
 	grep -x "PATH=$PATH" "$REC/cr.env"
-	! grep -q PROC_VAR "$REC/cr.env"
-	! grep -q BERTH_CALLER_VAR "$REC/ps.env"
+	! grep -q PROC_VAR "$REC/cr.env" || false
+	! grep -q BERTH_CALLER_VAR "$REC/ps.env" || false
 	# a hook's own env is kept
 	update_config '.hooks.startContainer[0].env = ["OWN=1"]'
 	run berth run --bundle "$BUNDLE" hk-senv2

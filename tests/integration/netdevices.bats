@@ -36,7 +36,7 @@ $1" 3>&-
 	[[ "$output" == *"ctr0    inet 10.199.1.2/24"* ]]
 	[[ "$output" == *"ctr0    inet6 fd00:199::2/64"* ]]
 	# nodad carried over: the address is not tentative
-	! grep -q 'fd00:199::2.*tentative' <<<"$output"
+	! grep -q 'fd00:199::2.*tentative' <<<"$output" || false
 	[[ "$output" != *"nd-peer"*"mtu"* ]]
 	[[ "$output" == *"host after: 0"* ]]
 }
