@@ -298,12 +298,12 @@ shared_src() {
 	rm -rf "$BUNDLE/rootfs/foo-dev" "$BUNDLE/rootfs/subdir"
 	# a link in the image leads nowhere outside the root
 	ln -s /tmp "$BUNDLE/rootfs/devlink"
-	update_config '.root.readonly = true | .linux.devices = [{path: "/devlink/x", type: "c", major: 1, minor: 3}]'
-	run_ct mnt-devpath2 'stat -c "%F" /tmp/x'
+	update_config '.root.readonly = true | .linux.devices = [{path: "/devlink/berth-devpath-x", type: "c", major: 1, minor: 3}]'
+	run_ct mnt-devpath2 'stat -c "%F" /tmp/berth-devpath-x'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "character special file" ]
-	[ ! -e /tmp/x ]
+	[ ! -e /tmp/berth-devpath-x ]
 }
 
 @test "mnt: linux.devices overrides a default device" {
