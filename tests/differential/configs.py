@@ -102,7 +102,7 @@ case("domainname-nouts", "cat /proc/sys/kernel/domainname", setp("domainname", "
 case("ns-dup", "true", ns_add({"type": "pid"}))
 case("ns-unknown", "true", ns_add({"type": "foo"}))
 case("ns-cgroup", "cat /proc/self/cgroup | head -3", ns_add({"type": "cgroup"}))
-case("ns-time", "cat /proc/uptime | cut -d. -f1", ns_add({"type": "time"}), setp("linux.timeOffsets", {"boottime": {"secs": 86400000, "nanosecs": 0}}))
+case("ns-time", "cat /proc/self/timens_offsets", ns_add({"type": "time"}), setp("linux.timeOffsets", {"boottime": {"secs": 86400000, "nanosecs": 0}}))
 case("timeoffsets-nons", "true", setp("linux.timeOffsets", {"boottime": {"secs": 10, "nanosecs": 0}}))
 case("timeoffsets-badclock", "true", ns_add({"type": "time"}), setp("linux.timeOffsets", {"realtime": {"secs": 10, "nanosecs": 0}}))
 case("ns-path-bad", "true", ns_remove("network"), ns_add({"type": "network", "path": "/nonexistent"}))
