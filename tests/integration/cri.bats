@@ -33,6 +33,12 @@ setup_file() {
 		awk '$0 == "<!-- snippet: containerd.toml -->" {f = 1; next} f && /^```/ {if (b) exit; b = 1; next} b' "$REPO/docs/deploy.md" |
 			sed "s|/usr/local/sbin/berth|$BERTH|"
 		echo "    Root = \"$CRI_DIR/runc\""
+		# Debian's runc as a second handler, for the comparison test.
+		echo '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-ref]'
+		echo '  runtime_type = "io.containerd.runc.v2"'
+		echo '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-ref.options]'
+		echo "    BinaryName = \"$(command -v runc || echo /usr/sbin/runc)\""
+		echo "    Root = \"$CRI_DIR/runc-ref\""
 	} >"$CRI_DIR/cri.toml"
 	cat >"$CRI_DIR/cni/10-berth-cri.conflist" <<-JSON
 		{"cniVersion": "1.0.0", "name": "berth-cri", "plugins": [
@@ -183,3 +189,68 @@ ctr_json() {
 	[[ "$output" == *"OCI runtime create failed"* ]]
 	[[ "$output" == *"create failed: unable to start container process: error during container init: error mounting "*"$TEST_TMP/afile"*" to rootfs at "*"/etc"* ]]
 }
+
+# cri_probe HANDLER NAME CTR.JSON: runs the container of CTR.JSON in a pod
+# of its own under the runtime handler, waits for it to exit, and prints
+# its log (CLIENT_PROBE's output), or FAILED and the error.
+cri_probe() {
+	local handler=$1 name=$2 cfg=$3 pod pid c deadline
+	pod=$(pod_json "$name-$handler")
+	pid=$(cri runp --runtime "$handler" "$pod") || { echo "FAILED: runp"; return 0; }
+	# a log file of its own (the pods share one log directory)
+	jq --arg l "$name-$handler.log" '.log_path = $l' "$cfg" >"$cfg.$handler"
+	c=$(cri create "$pid" "$cfg.$handler" "$pod" 2>&1) || { echo "FAILED: create: $c"; return 0; }
+	cri start "$c" >/dev/null 2>&1 || { echo "FAILED: start"; return 0; }
+	deadline=$((SECONDS + 20))
+	until [ "$(cri inspect "$c" | jq -r .status.state)" = CONTAINER_EXITED ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+	# containerd may still be copying the output to the log when it
+	# reports the exit: wait (deadline) for the probe's last line.
+	local out
+	until out=$(cri logs "$c" 2>&1) && [[ "$out" == *end-of-output* ]] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+	echo "$out"
+	cri stopp "$pid" >/dev/null 2>&1 || true
+	cri rmp -f "$pid" >/dev/null 2>&1 || true
+}
+
+@test "cri: a pod's container settings give the same container under berth as under runc" {
+	command -v runc >/dev/null || { echo "runc (Debian package runc) is needed for the comparison" >&2; false; }
+	mkdir -p "$TEST_TMP/vol"
+	echo data >"$TEST_TMP/vol/f"
+	# One jq edit of the container's config per line, as a kubelet would
+	# write it for a pod's settings; each runs under both handlers.
+	local sets=(
+		'.'
+		'.linux.security_context.readonly_rootfs = true'
+		'.linux.security_context.capabilities = {add_capabilities: ["SYS_ADMIN"], drop_capabilities: ["NET_RAW", "CHOWN"]}'
+		'.linux.security_context.run_as_user = {value: 1000} | .linux.security_context.run_as_group = {value: 1000} | .linux.security_context.supplemental_groups = [5]'
+		'.linux.security_context.no_new_privs = true | .linux.security_context.seccomp = {profile_type: 0}'
+		'.linux.security_context.seccomp = {profile_type: 1}'
+		'.linux.resources = {cpu_period: 100000, cpu_quota: 50000, cpu_shares: 512, memory_limit_in_bytes: 67108864, oom_score_adj: 500, cpuset_cpus: "0"}'
+		'.linux.security_context.namespace_options = {pid: 1}'
+		'.linux.security_context.masked_paths = ["/proc/kcore"] | .linux.security_context.readonly_paths = ["/proc/sys"]'
+		'.mounts = [{container_path: "/mnt", host_path: $vol, readonly: true}, {container_path: "/etc/extra", host_path: ($vol + "/f")}]'
+		'.envs = [{key: "A", value: "1"}] | .working_dir = "/tmp"'
+		'.tty = true'
+	)
+	local differ=0 set n=0
+	for set in "${sets[@]}"; do
+		n=$((n + 1))
+		# (the probe by --arg: ctr_json takes its arguments a line each)
+		jq --arg vol "$TEST_TMP/vol" --arg p "$CLIENT_PROBE; echo end-of-output" ".command = [\"sh\", \"-c\", \$p] | $set" \
+			"$(ctr_json "opt$n" true)" >"$TEST_TMP/opt$n.json"
+		local b r
+		b=$(cri_probe berth "cri-opt$n" "$TEST_TMP/opt$n.json" | sed -E 's/^[^ ]+ (stdout|stderr) [FP] //' | client_norm)
+		r=$(cri_probe runc-ref "cri-opt$n" "$TEST_TMP/opt$n.json" | sed -E 's/^[^ ]+ (stdout|stderr) [FP] //' | client_norm)
+		# the probe ran to its end (a lost log would compare equal too)
+		[[ "$b" == FAILED* || "$b" == *end-of-output* ]] || { echo "berth's log for [$set] is cut: $b"; false; }
+		if [[ "$b" == FAILED* && "$r" == FAILED* ]]; then
+			echo "both refuse [$set]: ${b:0:300}"
+		elif [ "$b" != "$r" ]; then
+			echo "differs with [$set]:"
+			diff <(echo "$r") <(echo "$b") | sed 's/^/  /'
+			differ=$((differ + 1))
+		fi
+	done
+	[ "$differ" -eq 0 ]
+}
+

@@ -232,6 +232,10 @@ stat -c "%a %u %g %n" /run /tmp /var/tmp /t /dev/shm /mnt 2>/dev/null; true'
 # - a tmpfs's mode= option: berth (as runc main) gives a tmpfs over an
 #   existing directory that directory's mode as an option, runc 1.1.5
 #   chmods it after mounting; CLIENT_PROBE's stat line compares the modes;
+# - a bind whose options clear a flag ("rw") gets exactly the flags asked
+#   for, as in runc main (its ClearedFlags remount, since 1.2), where runc
+#   1.1.5 keeps the source's: CRI's /dev/shm bind of the sandbox's
+#   nosuid,nodev,noexec tmpfs, with options rbind,rprivate,rw;
 # - the order of the mounts (the cgroup binds come in another order).
 client_norm() {
 	sed -E -e 's#^(/ [^ ]+ overlay) .*#\1#' \
@@ -239,5 +243,6 @@ client_norm() {
 		-e 's#^/sys/fs/cgroup (ro|rw),#/sys/fs/cgroup #' \
 		-e '/^\/sys\/fs\/cgroup /!s#^((/proc|/sys)/[^ ]*) [^ ]+ tmpfs .*#\1 masked#' \
 		-e '/^\/dev /!s#^([^ ]+) (ro|rw),nosuid,noexec tmpfs rw,size=65536k,mode=755$#\1 masked#' \
-		-e 's#^([^ ]+ [^ ]+ tmpfs [^ ]*),mode=[0-7]+#\1#' | sort
+		-e 's#^([^ ]+ [^ ]+ tmpfs [^ ]*),mode=[0-7]+#\1#' \
+		-e 's#^(/dev/shm [a-z]+),nosuid,nodev,noexec,#\1,#' | sort
 }
