@@ -135,7 +135,7 @@ no_cgroup_left() {
 	[[ "$output" == *"cpu.rt_runtime_us: invalid argument (linux.resources.cpu.realtimeRuntime: more than the parent cgroup /sys/fs/cgroup/cpu/berth has to give"* ]] || { echo "$output"; false; }
 	[ ! -e "$STATE_ROOT/cg-rt" ]
 	no_cgroup_left cg-rt
-	CG_CLEANUP="/sys/fs/cgroup/cpu/berth-test-rt-$$"
+	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo "/sys/fs/cgroup/$c/berth-test-rt-$$"; done)
 	update_config --arg p "/berth-test-rt-$$/c" '.linux.cgroupsPath = $p'
 	run berth run --bundle "$BUNDLE" cg-rt
 	echo "$output"
