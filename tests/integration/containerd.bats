@@ -173,8 +173,7 @@ run_complete() {
 	local differ=0 set n=0
 	for set in "${sets[@]}"; do
 		local -a flags
-		read -r -a flags <<<"$set"
-		flags=("${flags[@]//@/ }")
+		client_flags "$set"
 		n=$((n + 1))
 		local b r
 		if run_complete end-of-output -- run --rm "${BERTH_OPTS[@]}" "${flags[@]}" "$IMAGE" "ctr-opt-$n" sh -c "$CLIENT_PROBE; echo end-of-output"; then
@@ -187,14 +186,7 @@ run_complete() {
 		else
 			r="FAILED: $output"
 		fi
-		# Both refusing is the same answer (their words differ).
-		if [[ "$b" == FAILED* && "$r" == FAILED* ]]; then
-			echo "both refuse [$set]: ${b:0:300}"
-		elif [ "$b" != "$r" ]; then
-			echo "differs with [$set]:"
-			diff <(echo "$r") <(echo "$b") | sed 's/^/  /'
-			differ=$((differ + 1))
-		fi
+		client_same "$set" "$b" "$r" || differ=$((differ + 1))
 	done
 	[ "$differ" -eq 0 ]
 }

@@ -119,19 +119,11 @@ dk() {
 	local differ=0 set
 	for set in "${sets[@]}"; do
 		local -a flags
-		read -r -a flags <<<"$set"
-		flags=("${flags[@]//@/ }")
+		client_flags "$set"
 		local b r out
 		out=$(dk run --rm --runtime berth "${flags[@]}" "$IMAGE" sh -c "$CLIENT_PROBE" 2>&1) && b=$(client_norm <<<"$out") || b="FAILED: $out"
 		out=$(dk run --rm --runtime runc "${flags[@]}" "$IMAGE" sh -c "$CLIENT_PROBE" 2>&1) && r=$(client_norm <<<"$out") || r="FAILED: $out"
-		# Both refusing is the same answer (their words differ).
-		if [[ "$b" == FAILED* && "$r" == FAILED* ]]; then
-			echo "both refuse [$set]: ${b:0:300}"
-		elif [ "$b" != "$r" ]; then
-			echo "differs with [$set]:"
-			diff <(echo "$r") <(echo "$b") | sed 's/^/  /'
-			differ=$((differ + 1))
-		fi
+		client_same "$set" "$b" "$r" || differ=$((differ + 1))
 	done
 	[ "$differ" -eq 0 ]
 }

@@ -246,3 +246,25 @@ client_norm() {
 		-e 's#^([^ ]+ [^ ]+ tmpfs [^ ]*),mode=[0-7]+#\1#' \
 		-e 's#^(/dev/shm [a-z]+),nosuid,nodev,noexec,#\1,#' | sort
 }
+
+# client_flags SET: the client options of one line of an options test
+# into the caller's array flags, split at spaces; "@" is a space inside
+# an argument.
+client_flags() {
+	read -r -a flags <<<"$1"
+	flags=("${flags[@]//@/ }")
+}
+
+# client_same SET BERTH RUNC: compares the normalised probe output of one
+# option set under berth and under runc; prints the difference and fails
+# when they differ. Both refusing is the same answer (their words differ).
+client_same() {
+	local set=$1 b=$2 r=$3
+	if [[ "$b" == FAILED* && "$r" == FAILED* ]]; then
+		echo "both refuse [$set]: ${b:0:300}"
+	elif [ "$b" != "$r" ]; then
+		echo "differs with [$set]:"
+		diff <(echo "$r") <(echo "$b") | sed 's/^/  /'
+		return 1
+	fi
+}
