@@ -63,7 +63,7 @@ func runPs(cmd *cli.Command) error {
 	}
 	out, err := exec.Command("ps", psArgs...).Output()
 	if err != nil {
-		return fmt.Errorf("run ps %s: %w", strings.Join(psArgs, " "), err)
+		return psError(psArgs, err)
 	}
 	table, err := filterPsTable(out, pids)
 	if err != nil {
@@ -71,6 +71,20 @@ func runPs(cmd *cli.Command) error {
 	}
 	_, err = os.Stdout.Write(table)
 	return err
+}
+
+// psError is ps's failure with the first line ps said on its stderr
+// (runc shows all of it; the rest is usually ps's usage text), which
+// Output kept in the *exec.ExitError.
+func psError(args []string, err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		msg, _, _ := strings.Cut(strings.TrimSpace(string(ee.Stderr)), "\n")
+		if msg != "" {
+			return fmt.Errorf("run ps %s: %w: %s", strings.Join(args, " "), err, msg)
+		}
+	}
+	return fmt.Errorf("run ps %s: %w", strings.Join(args, " "), err)
 }
 
 // filterPsTable keeps ps's header and the rows whose PID column is one of

@@ -37,7 +37,7 @@ teardown() { teardown_bundle; }
 	[[ "$output" == *"PID"* ]]
 }
 
-@test "ps-errors: a missing container and a bad format" {
+@test "ps-errors: a missing container, a bad format, and ps's own error in the message" {
 	run berth ps --format json ps-none
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"does not exist"* ]]
@@ -45,4 +45,9 @@ teardown() { teardown_bundle; }
 	run berth ps --format yaml ps-f
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"invalid format"* ]]
+	# the first line ps printed on its stderr is in the error (runc shows it all)
+	run berth ps ps-f -- --no-such-ps-option
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ "run ps --no-such-ps-option: exit status 1: "[a-z] ]]
 }
