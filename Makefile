@@ -45,7 +45,7 @@ ROOTFS := tests/rootfs/busybox
 DINIT := libcontainer/dinit/bin/berth-dinit
 DINIT_SRC := libcontainer/dinit/prog/main.c libcontainer/nsenter/nsenter.c libcontainer/nsenter/direct_exec.c
 
-.PHONY: all deps build install test unittest integration conformance runc-suite runc-suite-cgroup2 differential test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
+.PHONY: all deps build install test unittest integration conformance runc-suite runc-suite-cgroup2 runc-suite-systemd differential test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
 
 all: build
 
@@ -108,6 +108,13 @@ runc-suite: build rootfs
 # tests/runc-suite/expected-failures-cgroup2.txt.
 runc-suite-cgroup2: build rootfs
 	tests/runc-suite/run.sh -2
+
+# Those files, the lifecycle ones and netdev.bats with the suite's systemd
+# driver (RUNC_USE_SYSTEMD), in the user-mode-linux guest of test-systemd,
+# where systemd is PID 1 (about 30 minutes), against
+# tests/runc-suite/expected-failures-systemd.txt.
+runc-suite-systemd: build rootfs
+	tests/runc-suite/run.sh -s
 
 # berth against runc main, config by config and command by command, with
 # the differences kept on purpose in tests/differential/expected-differences.txt

@@ -20,8 +20,9 @@ if [ -z "$build_only" ]; then
 		# the real clients the integration suites drive
 		containerd runc docker.io podman conmon containernetworking-plugins iptables
 		# the kernel make test-cgroup2 and test-systemd boot (pure cgroup v2),
-		# and what makes the systemd rootfs; cpio packs initramfs.bats's initrd
-		user-mode-linux debootstrap cpio
+		# and what makes the systemd rootfs; cpio packs initramfs.bats's initrd;
+		# kmod's insmod loads the guest's loop driver (tests/uml/guest-init.sh)
+		user-mode-linux debootstrap cpio kmod
 		# rootless.bats: newuidmap/newgidmap for several id ranges
 		uidmap)
 fi

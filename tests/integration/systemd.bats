@@ -2,9 +2,10 @@
 # berth --systemd-cgroup against a real systemd on cgroup v2: the
 # container's transient scope (default name, and containerd's
 # "slice:prefix:name"), Delegate=yes, limits as unit properties that land
-# in the cgroup files, update, org.systemd.property.* annotations, pause,
-# resume, kill and delete leaving no unit behind, and the cgroup given to
-# the container's root with a user and cgroup namespace (as runc).
+# in the cgroup files, update, org.systemd.property.* annotations, block
+# I/O throttles, pause, resume, kill and delete leaving no unit behind,
+# and the cgroup given to the container's root with a user and cgroup
+# namespace (as runc).
 #
 # CI runs this suite in a Debian rootfs with systemd as PID 1 of a
 # user-mode-linux kernel (make test-systemd, tests/uml/run-systemd.sh);
@@ -183,4 +184,24 @@ sdberth() { berth --systemd-cgroup "$@"; }
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf 'root\nroot')" ]
 	no_unit berth-sd-rw.scope
+}
+
+@test "sd-io: blockIO throttles of a disk land in the scope's io.max, at create and by update --resources" {
+	# make test-systemd gives the guest a disk (ubdb); any systemd machine has one
+	dev=$(lsblk -dno MAJ:MIN | head -n1 | tr -d ' ')
+	[ -n "$dev" ] || { lsblk >&2; false; }
+	major=${dev%:*} minor=${dev#*:}
+	update_config '.linux.resources.blockIO = {
+		"throttleReadBpsDevice": [{"major": '"$major"', "minor": '"$minor"', "rate": 1048576}],
+		"throttleWriteIOPSDevice": [{"major": '"$major"', "minor": '"$minor"', "rate": 300}]}'
+	sdberth create --bundle "$BUNDLE" sd-io
+	dir=/sys/fs/cgroup/system.slice/berth-sd-io.scope
+	cat $dir/io.max
+	grep -qx "$dev rbps=1048576 wbps=max riops=max wiops=300" $dir/io.max
+	echo '{"blockIO": {"throttleWriteBpsDevice": [{"major": '"$major"', "minor": '"$minor"', "rate": 2097152}]}}' >"$TEST_TMP/r.json"
+	sdberth update --resources "$TEST_TMP/r.json" sd-io
+	cat $dir/io.max
+	grep -qx "$dev rbps=1048576 wbps=2097152 riops=max wiops=300" $dir/io.max
+	sdberth delete --force sd-io
+	no_unit berth-sd-io.scope
 }

@@ -3,13 +3,23 @@
 # the runc release in RUNC_SUITE_VERSION, fetched through the Go module
 # proxy) run against berth, with a checked-in list of expected failures.
 #
-#   tests/runc-suite/run.sh [-2] [-r RUNTIME] [-x EXPECTED] [-k] [FILE.bats...]
+#   tests/runc-suite/run.sh [-2|-s] [-r RUNTIME] [-x EXPECTED] [-k] [FILE.bats...]
 #
 # -2 (make runc-suite-cgroup2) runs the files whose tests need pure
 # cgroup v2 (CGROUP2_FILES by default) inside the user-mode-linux guest of
 # make test-cgroup2 (tests/uml/run.sh), which boots on a pure cgroup2
 # hierarchy, against expected-failures-cgroup2.txt. No Debian image is
 # made for it: none of those files uses one.
+#
+# -s (make runc-suite-systemd) runs those files and the lifecycle ones
+# (SYSTEMD_FILES) with the suite's systemd driver (RUNC_USE_SYSTEMD: runc
+# --systemd-cgroup, its containers in transient scopes, set-property
+# checks) inside the user-mode-linux guest of make test-systemd
+# (tests/uml/run-systemd.sh), where systemd is PID 1 on pure cgroup v2,
+# against expected-failures-systemd.txt. Its Debian rootfs is one of its
+# own, with what the suite runs there (xz for the images, gcc, ip,
+# udevadm) besides test-systemd's; the UML kernel's dummy link driver
+# makes netdev.bats runnable there, which this host cannot.
 #
 # The suite's images come from the offline busybox rootfs (tests/rootfs),
 # as a tarball without /proc and /sys like the upstream image; its Debian
@@ -40,11 +50,14 @@ runtime=$repo/berth
 expected=
 keep_going=0
 uml=0
+systemd=0
 # The files with tests that skip themselves on a v1 or hybrid host.
 CGROUP2_FILES=${CGROUP2_FILES:-"cgroups.bats update.bats cgroup_delegation.bats events.bats delete.bats exec.bats pause.bats pidfd-socket.bats"}
-while getopts 2r:x:k opt; do
+SYSTEMD_FILES=${SYSTEMD_FILES:-"$CGROUP2_FILES run.bats kill.bats dev.bats cpu_affinity.bats ps.bats create.bats start_detached.bats start_hello.bats userns.bats tty.bats hooks.bats list.bats state.bats netdev.bats"}
+while getopts 2sr:x:k opt; do
 	case $opt in
 	2) uml=1 ;;
+	s) uml=1 systemd=1 ;;
 	r) runtime=$OPTARG ;;
 	x) expected=$OPTARG ;;
 	k) keep_going=1 ;;
@@ -53,7 +66,11 @@ while getopts 2r:x:k opt; do
 done
 shift $((OPTIND - 1))
 runtime=$(readlink -f "$runtime")
-if [ "$uml" = 1 ]; then
+if [ "$systemd" = 1 ]; then
+	: "${expected:=$here/expected-failures-systemd.txt}"
+	# shellcheck disable=SC2086 # a list of file names
+	[ $# -gt 0 ] || set -- $SYSTEMD_FILES
+elif [ "$uml" = 1 ]; then
 	: "${expected:=$here/expected-failures-cgroup2.txt}"
 	# shellcheck disable=SC2086 # a list of file names
 	[ $# -gt 0 ] || set -- $CGROUP2_FILES
@@ -182,7 +199,20 @@ for f in "$@"; do
 done
 : >"$log"
 set +e
-if [ "$uml" = 1 ]; then
+if [ "$systemd" = 1 ]; then
+	# The guest's root is a cached Debian rootfs (test-systemd's packages and
+	# the suite's); the checkout is at /mnt/repo there and this directory
+	# at /mnt/suite.
+	[ "$runtime" = "$repo/berth" ] || { echo "runc-suite: -s runs the checkout's berth only" >&2; exit 1; }
+	ln -sfn /mnt/repo/berth "$work/bin-guest/runc"
+	goroot=$(go env GOROOT)
+	UML_SYSTEMD_ROOTFS=${UML_SYSTEMD_ROOTFS:-/var/cache/berth-debootstrap/bookworm-runc-suite} \
+		UML_ROOTFS_EXTRA="xz-utils gawk gcc libc6-dev iproute2 udev" \
+		UML_SUITE_DIR=$work UML_MEM=${UML_MEM:-2G} UML_TIMEOUT=${UML_TIMEOUT:-3600} UML_HOST_DIRS=$goroot \
+		UML_BATS_ENV="RUNC=/mnt/suite/bin-guest/runc RUNC_USE_SYSTEMD=1 TMPDIR=/tmp HOME=/tmp PATH=$goroot/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+		"$repo/tests/uml/run-systemd.sh" "${@/#/tests/integration/}" >"$log" 2>"$work/uml.log" </dev/null
+	grep -q '^1\.\.' "$log" || { echo "runc-suite: the guest gave no TAP:" >&2; tail -n 30 "$work/uml.log" >&2; exit 1; }
+elif [ "$uml" = 1 ]; then
 	# The guest's root is the host's, read-only, with tmpfs on /tmp, /run
 	# and /var/tmp; the suite's directory and the checkout are bound
 	# before those (tests/uml/guest-init.sh). bats runs as run_bats does.
@@ -232,8 +262,9 @@ awk '/^not ok / { sub(/^not ok [0-9]+ /, ""); sub(/ # timeout after [0-9]+s$/, "
 done | sort -u >"$failed"
 rm -f "$failed.names"
 
-# With Debian's own image the stand-in's failures are not expected.
-grep -v '^#' "$expected" | awk -F'\t' -v kind="$debian_kind" '!(kind == "debian" && $3 ~ /^stand-in:/)' >"$expected_now"
+# With Debian's own image the stand-in's failures are not expected. (A list
+# may have no entries: grep's "no line" is not an error here.)
+{ grep -v '^#' "$expected" || true; } | awk -F'\t' -v kind="$debian_kind" '!(kind == "debian" && $3 ~ /^stand-in:/)' >"$expected_now"
 
 passed=$(grep -c '^ok ' "$log" || true)
 skipped=$(grep -c '^ok .* # skip' "$log" || true)

@@ -7,6 +7,14 @@
 # TAP and exit status come back through a results directory.
 #
 #   tests/uml/run-systemd.sh [SUITE...]     (default: systemd)
+#
+# UML_SUITE_DIR, UML_BATS_ENV and UML_FILTER: harness.bash (runc's own
+# suite under its systemd driver is tests/runc-suite/run.sh -s; its
+# directory is mounted read-write at /mnt/suite). UML_HOST_DIRS: host
+# directories bound read-only at the same paths in the guest (the Go
+# toolchain that runc's suite asks its GOARCH). UML_SYSTEMD_ROOTFS and
+# UML_ROOTFS_EXTRA: which cached rootfs, with which more packages
+# (systemd-rootfs.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,6 +22,9 @@ repo=$(cd "$here/../.." && pwd)
 rootfs=${UML_SYSTEMD_ROOTFS:-/var/cache/berth-debootstrap/bookworm}
 UML_TIMEOUT=${UML_TIMEOUT:-900}
 UML_MEM=${UML_MEM:-1G}
+UML_HOST_DIRS=${UML_HOST_DIRS:-}
+# shellcheck source=tests/uml/harness.bash
+. "$here/harness.bash"
 
 die() { echo "test-systemd: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root"
@@ -23,17 +34,18 @@ command -v linux.uml >/dev/null || die "no linux.uml: apt-get install user-mode-
 case $repo in *" "*) die "the checkout's path has a space: the guest cannot be told it" ;; esac
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(systemd)
+uml_check_suites "$repo" "${suites[@]}"
+for d in $UML_HOST_DIRS; do [ -d "$d" ] || die "no host directory $d"; done
 
 "$here/systemd-rootfs.sh" "$rootfs"
 
 results=$(mktemp -d /var/tmp/berth-uml-sd.XXXXXX)
-stop_guest() {
-	local p
-	for p in $(pgrep -f "berth_results=$results " || true); do kill -9 "$p" 2>/dev/null || true; done
-}
-trap 'stop_guest; rm -rf "$results"' EXIT
+trap 'uml_stop_guest "$results"; rm -rf "$results"' EXIT
 trap 'exit 130' INT TERM
-echo "${suites[*]}" >"$results/suites"
+{
+	uml_env "${suites[@]}"
+	printf 'HOST_DIRS=%q\n' "$UML_HOST_DIRS"
+} >"$results/env"
 
 # The test unit, started once the system is up; it powers the guest off.
 install -m 0755 "$here/systemd-guest.sh" "$rootfs/usr/local/sbin/berth-uml-test"
@@ -53,8 +65,7 @@ UNIT
 mkdir -p "$rootfs/etc/systemd/system/multi-user.target.wants"
 ln -sf ../berth-uml-test.service "$rootfs/etc/systemd/system/multi-user.target.wants/berth-uml-test.service"
 
-umltmp=/dev/shm
-[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || umltmp=$results
+umltmp=$(uml_prepare "$results")
 echo "test-systemd: booting systemd in user-mode-linux (suites: ${suites[*]})" >&2
 start=$SECONDS
 rc=0
@@ -62,7 +73,7 @@ TMPDIR=$umltmp timeout --kill-after=10 "$UML_TIMEOUT" linux.uml \
 	mem="$UML_MEM" root=/dev/root rootfstype=hostfs rootflags="$rootfs" rw \
 	init=/lib/systemd/systemd systemd.unified_cgroup_hierarchy=1 \
 	berth_repo="$repo" berth_results="$results" quiet \
-	con=null con0=fd:0,fd:1 </dev/null >"$results/console" 2>&1 || rc=$?
+	ubd0="$results/disk.img" con=null con0=fd:0,fd:1 </dev/null >"$results/console" 2>&1 || rc=$?
 elapsed=$((SECONDS - start))
 
 [ -f "$results/tap" ] && cat "$results/tap"

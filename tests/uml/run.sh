@@ -34,13 +34,9 @@ UML_SUITES=${UML_SUITES:-"cgroupv2 cgroups pause update events rootless-cgroupv2
 # Whole-boot deadline, seconds (UML system calls are slow: ~0.5 s a run).
 UML_TIMEOUT=${UML_TIMEOUT:-1500}
 UML_MEM=${UML_MEM:-1G}
-# bats -f filter, for running a subset by hand.
-UML_FILTER=${UML_FILTER:-}
-# Another directory of .bats files (runc's own suite: tests/runc-suite/
-# run.sh -2), whose SUITE arguments are file names in it, and the words
-# "NAME=VALUE ..." bats runs with there (RUNC=..., PATH=...).
-UML_SUITE_DIR=${UML_SUITE_DIR:-}
-UML_BATS_ENV=${UML_BATS_ENV:-}
+# UML_SUITE_DIR, UML_BATS_ENV, UML_FILTER: harness.bash.
+# shellcheck source=tests/uml/harness.bash
+. "$here/harness.bash"
 # The guest's PID 1, and where the run's results directory is made: the
 # harness's own test (uml-harness.bats) boots a guest that never finishes
 # and checks that the run ends by the deadline and leaves nothing.
@@ -56,40 +52,16 @@ command -v bats >/dev/null || die "no bats"
 
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || read -r -a suites <<<"$UML_SUITES"
-for s in "${suites[@]}"; do
-	if [ -n "$UML_SUITE_DIR" ]; then
-		[ -f "$UML_SUITE_DIR/$s" ] || die "no suite $UML_SUITE_DIR/$s"
-	else
-		[ -f "$repo/tests/integration/$s.bats" ] || die "no suite tests/integration/$s.bats"
-	fi
-done
+uml_check_suites "$repo" "${suites[@]}"
 
 results=$(mktemp -d "$UML_TMPDIR/berth-uml.XXXXXX")
-# The guest is a tree of host processes (one per guest address space),
-# all with this run's results directory on their command line; none may
-# outlive the run, whatever ends it.
-stop_guest() {
-	local p
-	for p in $(pgrep -f "berth_results=$results " || true); do kill -9 "$p" 2>/dev/null || true; done
-}
-trap 'stop_guest; rm -rf "$results"' EXIT
+trap 'uml_stop_guest "$results"; rm -rf "$results"' EXIT
 trap 'exit 130' INT TERM
-cat >"$results/env" <<-ENV
-	REPO=$(printf %q "$repo")
-	SUITES=$(printf %q "${suites[*]}")
-	FILTER=$(printf %q "$UML_FILTER")
-	RESULTS=$(printf %q "$results")
-	SUITE_DIR=$(printf %q "$UML_SUITE_DIR")
-	BATS_ENV=$(printf %q "$UML_BATS_ENV")
-ENV
-
-# UML keeps the guest's memory in a file under TMPDIR, best on a tmpfs
-# (only the pages the guest touches are used).
-umltmp=/dev/shm
-[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || umltmp=$results
-# A small sparse disk, so the guest has a block device (/dev/ubda) for the
-# io.max tests.
-truncate -s 64M "$results/disk.img"
+{
+	printf 'REPO=%q\n' "$repo"
+	uml_env "${suites[@]}"
+} >"$results/env"
+umltmp=$(uml_prepare "$results")
 echo "test-cgroup2: booting user-mode-linux (suites: ${suites[*]})" >&2
 start=$SECONDS
 rc=0
