@@ -192,16 +192,6 @@ start_ct() {
 	[ ! -e /sys/fs/cgroup/berth/cg2-uni3 ]
 }
 
-# blockdev: major:minor of a block device of this kernel (the UML harness
-# gives the guest a ubd disk).
-blockdev() {
-	local d
-	for d in /sys/block/*/dev; do
-		[ -e "$d" ] && { cat "$d"; return 0; }
-	done
-	return 1
-}
-
 @test "cg2-io: throttling lands in io.max and is updated; a weight is written or refused naming the field" {
 	dev=$(blockdev) || skip "no block device in this kernel"
 	major=${dev%:*} minor=${dev#*:}

@@ -268,3 +268,13 @@ client_same() {
 		return 1
 	fi
 }
+
+# blockdev: major:minor of a block device of this kernel (both UML
+# harnesses give their guest a disk, tests/uml/harness.bash).
+blockdev() {
+	local d
+	for d in /sys/block/*/dev; do
+		[ -e "$d" ] && { cat "$d"; return 0; }
+	done
+	return 1
+}

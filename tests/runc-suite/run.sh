@@ -199,35 +199,41 @@ for f in "$@"; do
 done
 : >"$log"
 set +e
+# bats in a guest runs as run_bats does here: the suite's runc, its temp
+# files on the guest's /tmp, and the host's Go in PATH (its helpers ask it
+# their GOARCH).
+goroot=$(go env GOROOT)
+guest_bats_env="RUNC=/mnt/suite/bin-guest/runc TMPDIR=/tmp HOME=/tmp PATH=$goroot/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 if [ "$systemd" = 1 ]; then
 	# The guest's root is a cached Debian rootfs (test-systemd's packages and
-	# the suite's); the checkout is at /mnt/repo there and this directory
-	# at /mnt/suite.
+	# the suite's), where the host's Go is bound; the checkout is at
+	# /mnt/repo there and this directory at /mnt/suite.
 	[ "$runtime" = "$repo/berth" ] || { echo "runc-suite: -s runs the checkout's berth only" >&2; exit 1; }
 	ln -sfn /mnt/repo/berth "$work/bin-guest/runc"
-	goroot=$(go env GOROOT)
 	UML_SYSTEMD_ROOTFS=${UML_SYSTEMD_ROOTFS:-/var/cache/berth-debootstrap/bookworm-runc-suite} \
 		UML_ROOTFS_EXTRA="xz-utils gawk gcc libc6-dev iproute2 udev" \
 		UML_SUITE_DIR=$work UML_MEM=${UML_MEM:-2G} UML_TIMEOUT=${UML_TIMEOUT:-3600} UML_HOST_DIRS=$goroot \
-		UML_BATS_ENV="RUNC=/mnt/suite/bin-guest/runc RUNC_USE_SYSTEMD=1 TMPDIR=/tmp HOME=/tmp PATH=$goroot/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+		UML_BATS_ENV="$guest_bats_env RUNC_USE_SYSTEMD=1" \
 		"$repo/tests/uml/run-systemd.sh" "${@/#/tests/integration/}" >"$log" 2>"$work/uml.log" </dev/null
-	grep -q '^1\.\.' "$log" || { echo "runc-suite: the guest gave no TAP:" >&2; tail -n 30 "$work/uml.log" >&2; exit 1; }
 elif [ "$uml" = 1 ]; then
 	# The guest's root is the host's, read-only, with tmpfs on /tmp, /run
 	# and /var/tmp; the suite's directory and the checkout are bound
-	# before those (tests/uml/guest-init.sh). bats runs as run_bats does.
+	# before those (tests/uml/guest-init.sh).
 	guest_runtime=$runtime
 	[ "$runtime" != "$repo/berth" ] || guest_runtime=/mnt/repo/berth
 	ln -sfn "$guest_runtime" "$work/bin-guest/runc"
 	# The whole release is bound (its helpers find their programs in
 	# ../cmd/_bin), and the files named from its top.
-	UML_SUITE_DIR=$work UML_MEM=${UML_MEM:-2G} UML_TIMEOUT=${UML_TIMEOUT:-2400} \
-		UML_BATS_ENV="RUNC=/mnt/suite/bin-guest/runc TMPDIR=/tmp HOME=/tmp PATH=$(dirname "$(command -v go)"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+	UML_SUITE_DIR=$work UML_MEM=${UML_MEM:-2G} UML_TIMEOUT=${UML_TIMEOUT:-2400} UML_BATS_ENV="$guest_bats_env" \
 		"$repo/tests/uml/run.sh" "${@/#/tests/integration/}" >"$log" 2>"$work/uml.log" </dev/null
-	grep -q '^1\.\.' "$log" || { echo "runc-suite: the guest gave no TAP:" >&2; tail -n 30 "$work/uml.log" >&2; exit 1; }
 else
 	run_bats "" "${untimed[@]}"
 	run_bats "${BATS_TEST_TIMEOUT:-120}" "${timed[@]}"
+fi
+if [ "$uml" = 1 ] && ! grep -q '^1\.\.' "$log"; then
+	echo "runc-suite: the guest gave no TAP:" >&2
+	tail -n 30 "$work/uml.log" >&2
+	exit 1
 fi
 set -e
 restore_criu_conf
