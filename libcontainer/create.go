@@ -249,6 +249,11 @@ func validateCreate(o *CreateOpts) error {
 		if err := seccomp.Validate(sc); err != nil {
 			return fmt.Errorf("seccomp: %w", err)
 		}
+		if sc.ListenerPath != "" && !seccomp.UsesNotify(sc) {
+			// Accepted as runc accepts it (its seccomp-notify.bats runs
+			// such a config), but not in silence: the agent gets nothing.
+			logrus.Warnf("seccomp listenerPath %s is not used: no rule has %s, so no notify fd is sent", sc.ListenerPath, specs.ActNotify)
+		}
 		seccomp.SetDefaultFlags(sc)
 		if logrus.IsLevelEnabled(logrus.DebugLevel) {
 			if f, err := seccomp.FilterFlags(sc); err == nil {

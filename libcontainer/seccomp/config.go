@@ -8,6 +8,7 @@ package seccomp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -288,6 +289,14 @@ func Validate(cfg *specs.LinuxSeccomp) error {
 		}
 	}
 	return nil
+}
+
+// UsesNotify reports whether a rule of cfg has SCMP_ACT_NOTIFY: only then
+// is there a notify fd for listenerPath's agent.
+func UsesNotify(cfg *specs.LinuxSeccomp) bool {
+	return slices.ContainsFunc(cfg.Syscalls, func(sc specs.LinuxSyscall) bool {
+		return sc.Action == specs.ActNotify
+	})
 }
 
 func validateSyscall(sc specs.LinuxSyscall, listenerPath string) error {

@@ -334,3 +334,18 @@ func TestCompileSkips(t *testing.T) {
 		t.Errorf("actions %#x lack USER_NOTIF", prog.actions)
 	}
 }
+
+func TestUsesNotify(t *testing.T) {
+	cfg := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock"}
+	if UsesNotify(cfg) {
+		t.Fatal("no rules: UsesNotify = true")
+	}
+	cfg.Syscalls = []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno}}
+	if UsesNotify(cfg) {
+		t.Fatal("an errno rule only: UsesNotify = true")
+	}
+	cfg.Syscalls = append(cfg.Syscalls, specs.LinuxSyscall{Names: []string{"mount"}, Action: specs.ActNotify})
+	if !UsesNotify(cfg) {
+		t.Fatal("a notify rule: UsesNotify = false")
+	}
+}

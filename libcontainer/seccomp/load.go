@@ -236,11 +236,7 @@ func FilterFlags(cfg *specs.LinuxSeccomp) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	notify := false
-	for _, sc := range cfg.Syscalls {
-		notify = notify || sc.Action == specs.ActNotify
-	}
-	return filterFlags(flags, notify), nil
+	return filterFlags(flags, UsesNotify(cfg)), nil
 }
 
 // addRules adds the rules of one syscalls[] entry; it reports whether any

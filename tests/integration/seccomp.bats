@@ -272,6 +272,26 @@ start_agent() {
 	[ -z "$("$BERTH" --root "$STATE_ROOT" list -q)" ]
 }
 
+@test "scmp-listener-unused: a listenerPath without a notify rule runs (as runc) and says it is unused" {
+	seccomp_rule SCMP_ACT_ERRNO
+	update_config --arg sock "$TEST_TMP/none.sock" '.linux.seccomp.listenerPath = $sock
+		| .linux.seccomp.listenerMetadata = "m"'
+	set_args echo ran
+	run berth run --bundle "$BUNDLE" scmp-unused
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ran"* ]]
+	[[ "$output" == *"seccomp listenerPath $TEST_TMP/none.sock is not used: no rule has SCMP_ACT_NOTIFY"* ]]
+	# with a notify rule it is used: no such warning, the missing agent fails create
+	seccomp_rule SCMP_ACT_NOTIFY
+	update_config --arg sock "$TEST_TMP/none.sock" '.linux.seccomp.listenerPath = $sock'
+	run berth run --bundle "$BUNDLE" scmp-unused2
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"seccomp listener $TEST_TMP/none.sock"* ]]
+	[[ "$output" != *"is not used"* ]]
+}
+
 @test "scmp-old-profile: a profile that refuses close_range and getcwd still starts, for run and exec, with the filter loaded early or late" {
 	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
 		"syscalls": [{"names": ["close_range", "getcwd"], "action": "SCMP_ACT_ERRNO"}]}'
