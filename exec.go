@@ -273,6 +273,9 @@ func readProcessFile(path string) (*specs.Process, error) {
 		return nil, fmt.Errorf("read process file: %w", err)
 	}
 	p, err := configs.DecodeKnown[specs.Process]("process file "+path, data)
+	if nerr := (*configs.NULError)(nil); errors.As(err, &nerr) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("parse process file %s: %w", path, err)
 	}

@@ -35,7 +35,67 @@ func DecodeKnown[T any](name string, data []byte) (*T, error) {
 	if mayHaveUnknown {
 		WarnUnknown[T](name, data)
 	}
+	if p := nulMember(data); p != "" {
+		return nil, &NULError{Doc: name, Member: p}
+	}
 	return v, nil
+}
+
+// NULError is DecodeKnown's refusal of a document that decoded but holds a
+// NUL where the kernel would take the string.
+type NULError struct {
+	Doc, Member string
+}
+
+func (e *NULError) Error() string {
+	return fmt.Sprintf("%s: %s contains a NUL byte (no path, argument or name the kernel takes can hold one)", e.Doc, e.Member)
+}
+
+// nulMember returns the path of the first string (or object key) of the
+// JSON document data that holds a NUL, "" if none does. The kernel takes
+// paths, arguments and names as C strings, so a NUL would cut one short or
+// fail deep in the container's set-up with an error that names nothing.
+// Annotations are not passed to the kernel and may hold anything. JSON
+// can carry a NUL only as the escape \u0000, so a document without that
+// text is not walked.
+func nulMember(data []byte) string {
+	if !bytes.Contains(data, []byte(`\u0000`)) {
+		return ""
+	}
+	var doc any
+	if json.Unmarshal(data, &doc) != nil {
+		return ""
+	}
+	return walkNUL(doc, "")
+}
+
+func walkNUL(v any, path string) string {
+	switch v := v.(type) {
+	case string:
+		if strings.IndexByte(v, 0) >= 0 {
+			return path
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			p := memberPath(path, k)
+			if path == "" && k == "annotations" {
+				continue
+			}
+			if strings.IndexByte(k, 0) >= 0 {
+				return p
+			}
+			if found := walkNUL(v[k], p); found != "" {
+				return found
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if found := walkNUL(e, fmt.Sprintf("%s[%d]", path, i)); found != "" {
+				return found
+			}
+		}
+	}
+	return ""
 }
 
 // WarnUnknown warns, in one line, of the members of the JSON value that

@@ -126,3 +126,25 @@ func TestWarnUnknownBoundsTheLine(t *testing.T) {
 		t.Fatalf("warnings %q", w)
 	}
 }
+
+func TestDecodeKnownRefusesNUL(t *testing.T) {
+	for doc, want := range map[string]string{
+		`{"process":{"args":["tr\u0000ue"]}}`:                    "process.args[0]",
+		`{"mounts":[{"destination":"/a"},{"source":"p\u0000"}]}`: "mounts[1].source",
+		`{"linux":{"sysctl":{"k\u0000":"1"}}}`:                   "linux.sysctl.k\x00",
+		`{"hostname":"a\u0000b"}`:                                "hostname",
+	} {
+		_, err := DecodeKnown[specs.Spec]("config.json", []byte(doc))
+		if err == nil || !strings.Contains(err.Error(), "config.json: "+want+" contains a NUL byte") {
+			t.Errorf("%s: err = %v, want %q named", doc, err, want)
+		}
+	}
+	for _, doc := range []string{
+		`{"annotations":{"a":"b\u0000c"},"hostname":"h"}`, // not passed to the kernel
+		`{"hostname":"a\\u0000b"}`,                        // a backslash, then "u0000"
+	} {
+		if _, err := DecodeKnown[specs.Spec]("config.json", []byte(doc)); err != nil {
+			t.Errorf("%s: %v", doc, err)
+		}
+	}
+}

@@ -55,6 +55,9 @@ func ParseSpec(data []byte) (*specs.Spec, error) {
 	// Decoded as json.Unmarshal does, from data itself (a Decoder would
 	// copy it into a buffer of its own first), refusing trailing data.
 	spec, err := DecodeKnown[specs.Spec]("config.json", data)
+	if nerr := (*NULError)(nil); errors.As(err, &nerr) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, specError(data, err)
 	}

@@ -151,6 +151,31 @@ create_fails() {
 	create_fails err-rlimit 'unknown rlimit type .{0,2}RLIMIT_BOGUS'
 }
 
+@test "err-nul: a NUL in a string the kernel takes is refused at create, naming the member; one in an annotation is not" {
+	# Before: args reached init ("exec string contains NUL"), a mount source
+	# failed as "direct exec: protocol error 0", a hostname was cut short.
+	local jqs=('.process.args = ["tr\u0000ue"]' '.mounts[0].source = "pr\u0000oc"' '.hostname = "a\u0000b"'
+		'.linux.cgroupsPath = "/a\u0000b"' '.process.cwd = "/\u0000x"')
+	local names=('process.args\[0\]' 'mounts\[0\]\.source' 'hostname' 'linux\.cgroupsPath' 'process\.cwd')
+	local i orig
+	orig=$(cat "$BUNDLE/config.json")
+	for i in "${!jqs[@]}"; do
+		echo "$orig" >"$BUNDLE/config.json"
+		update_config "${jqs[$i]}"
+		create_fails "err-nul$i" "config.json: ${names[$i]} contains a NUL byte"
+	done
+	echo "$orig" >"$BUNDLE/config.json"
+	update_config '.annotations = {"a": "b\u0000c"} | .process.args = ["sleep", "100"]'
+	berth run -d --bundle "$BUNDLE" err-nul-ann </dev/null >/dev/null 2>&1
+	# exec's process file goes through the same check
+	jq '.process | .args = ["e\u0000cho"]' "$BUNDLE/config.json" >"$TEST_TMP/proc.json"
+	run berth exec --process "$TEST_TMP/proc.json" err-nul-ann
+	echo "$output"
+	[ "$status" -eq 255 ] # runc's exit status for a failed exec
+	[[ "$output" == *"exec failed: process file $TEST_TMP/proc.json: args[0] contains a NUL byte"* ]]
+	berth delete -f err-nul-ann
+}
+
 @test "err-caps: capability sets the kernel would refuse at start fail at create, leaving nothing" {
 	# As under runc, whose init sets them before create returns. An
 	# inheritable capability outside the bounding set (here: none given).
