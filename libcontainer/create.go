@@ -97,17 +97,17 @@ func Create(load func() (*CreateOpts, error)) (_ *Container, retErr error) {
 		return nil, err
 	}
 	if err := cr.startInit(); err != nil {
-		return nil, startError(err)
+		return nil, cr.startError(err)
 	}
 	if cr.proc.direct != nil {
 		if err := cr.runDirectInit(); err != nil { // directinit.go
-			return nil, startError(err)
+			return nil, cr.startError(err)
 		}
 		return cr.c, nil
 	}
 	for _, s := range cr.cfg.Steps {
 		if err := cr.step(s); err != nil {
-			return nil, startError(err)
+			return nil, cr.startError(err)
 		}
 	}
 	return cr.c, nil
@@ -132,6 +132,28 @@ func startError(err error) error {
 		return fmt.Errorf("%s: %s: %w", errStartProcess, errDuringInit, err)
 	}
 	return fmt.Errorf("%s: %w", errStartProcess, err)
+}
+
+// errInitOOM is runc's words for a start that failed with an OOM kill in
+// the new cgroup: whatever error the runtime met then (init gone, a
+// broken pipe), the kill is the cause, and a limit too low for init's
+// set-up the likely mistake.
+const errInitOOM = "container init was OOM-killed (memory limit too low?)"
+
+// startError is startError(err), or errInitOOM when the kernel's OOM
+// killer struck in the container's cgroup during the start. The count is
+// read before finish removes the cgroup; the error it replaces is kept
+// under --debug, as runc keeps it.
+func (cr *creation) startError(err error) error {
+	if m := cr.cg.mgr; m != nil {
+		if n, cerr := m.OOMKillCount(); cerr == nil && n > 0 {
+			if logrus.IsLevelEnabled(logrus.DebugLevel) {
+				return fmt.Errorf("%s: %s: %w", errStartProcess, errInitOOM, err)
+			}
+			return fmt.Errorf("%s: %s", errStartProcess, errInitOOM)
+		}
+	}
+	return startError(err)
 }
 
 // initSideError is an error of init's own set-up that the runtime met

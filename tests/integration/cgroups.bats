@@ -86,6 +86,26 @@ no_cgroup_left() {
 	[ "$status" -eq 137 ]
 }
 
+@test "cg-oom-init: a memory limit too low for init's set-up fails create in runc's words (OOM-killed), leaving nothing" {
+	requires_controller memory
+	# limit == swap: nothing to swap to. The kernel rounds 1 byte up to a
+	# page; the first charge init makes in its cgroup calls the OOM killer.
+	update_config '.linux.resources.memory = {"limit": 1, "swap": 1}'
+	set_args true
+	run berth create --bundle "$BUNDLE" cg-oom-init
+	echo "$output"
+	[ "$status" -eq 1 ]
+	# Before: "... error during container init: container init exited during set-up"
+	[[ "$output" == *"unable to start container process: container init was OOM-killed (memory limit too low?)"* ]]
+	[ ! -e "$STATE_ROOT/cg-oom-init" ]
+	no_cgroup_left cg-oom-init
+	# --debug keeps the error the kill caused, as runc's does
+	run berth --debug run --bundle "$BUNDLE" cg-oom-init2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container init was OOM-killed (memory limit too low?): "* ]]
+	no_cgroup_left cg-oom-init2
+}
+
 @test "cg-pids: pids.limit stops a fork bomb" {
 	update_config '.linux.resources.pids = {"limit": 10}'
 	berth create --bundle "$BUNDLE" cg-pids
