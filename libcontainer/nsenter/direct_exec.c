@@ -56,6 +56,21 @@
 
 #include "direct.h"
 
+/*
+ * The process's end, for every exit of this file. Once the container's
+ * seccomp filter is loaded, a profile may refuse exit_group and exit too
+ * (defaultAction SCMP_ACT_ERRNO): musl's _exit then retries exit forever,
+ * and the process spins a CPU with its runtime waiting on it. A trap ends
+ * it whatever the filter allows: the kernel delivers a fault's signal
+ * even when it is blocked or ignored.
+ */
+static _Noreturn void end_process(int code)
+{
+	syscall(SYS_exit_group, code);
+	for (;;)
+		__builtin_trap();
+}
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -283,7 +298,7 @@ static void fail(uint32_t kind, int err, uint32_t index)
 		(void)write(report_fifo, msg, sizeof(msg));
 	else
 		(void)send(report_sock, msg + 1, sizeof(msg) - 1, MSG_NOSIGNAL);
-	_exit(1);
+	end_process(1);
 }
 
 /*
@@ -307,7 +322,7 @@ static size_t recv_with_fds(void *buf, size_t size, int *fds, size_t *nfds)
 		n = recvmsg(report_sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n == 0)
-		_exit(1);
+		end_process(1);
 	if (n < 0)
 		fail(XK_PROTOCOL, errno, 0);
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
@@ -352,7 +367,7 @@ static void await_go(void)
 static void exit_on_signal(int sig)
 {
 	(void)sig;
-	_exit(2);
+	end_process(2);
 }
 
 /*
@@ -423,7 +438,7 @@ static void answer(int err, uint32_t index)
 	memcpy(msg + 1, &e, 4);
 	memcpy(msg + 5, &index, 4);
 	if (send(report_sock, msg, sizeof(msg), MSG_NOSIGNAL) != (ssize_t)sizeof(msg))
-		_exit(1);
+		end_process(1);
 }
 
 /* The i-th NUL-terminated string of b[0:n] from off, or NULL. */
@@ -589,7 +604,7 @@ static void await_start(void)
 			n = recv(report_sock, &kind, 1, 0);
 		while (n < 0 && errno == EINTR);
 		if (n == 0)
-			_exit(1); /* the runtime is gone */
+			end_process(1); /* the runtime is gone */
 		if (n < 0)
 			fail(XK_START, errno, 0);
 		if (kind != 'S')
@@ -1016,7 +1031,7 @@ void direct_exec_run(int sock)
 		if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 			fail(XK_PDEATHSIG, errno, 0);
 		if (send(report_sock, &ready, 1, MSG_NOSIGNAL) != 1)
-			_exit(1);
+			end_process(1);
 		await_start();
 	}
 	/*

@@ -292,6 +292,22 @@ start_agent() {
 	[[ "$output" != *"is not used"* ]]
 }
 
+@test "scmp-deny-all: a profile that refuses every syscall, exit too, ends the init instead of leaving it spinning, and run returns" {
+	# Before: musl's _exit retried the refused exit forever, at 100% CPU,
+	# and run (and a delete -f waiting on its lock) never returned.
+	local nnp rc
+	for nnp in false true; do
+		update_config --argjson n "$nnp" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ERRNO"} | .process.noNewPrivileges = $n'
+		set_args true
+		rc=0
+		timeout -k 5 30 "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" "scmp-deny-$nnp" </dev/null || rc=$?
+		echo "nnp=$nnp: exit status $rc"
+		[ "$rc" -ne 0 ]
+		[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] # not ended by timeout
+		[ ! -e "$STATE_ROOT/scmp-deny-$nnp" ]
+	done
+}
+
 @test "scmp-old-profile: a profile that refuses close_range and getcwd still starts, for run and exec, with the filter loaded early or late" {
 	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
 		"syscalls": [{"names": ["close_range", "getcwd"], "action": "SCMP_ACT_ERRNO"}]}'
