@@ -83,7 +83,9 @@ func compileProgram(spec *specs.Spec, p *specs.Process, preserveFds int) (*nsent
 		Umask: 0o022, CloseFrom: uint32(3 + preserveFds), NNP: p.NoNewPrivileges,
 	}
 	if p.User.Umask != nil {
-		prog.Umask = *p.User.Umask
+		// umask(2) keeps only the permission bits, and runc passes the
+		// value as it is: the same mask (ValidateProcess warned).
+		prog.Umask = *p.User.Umask & 0o777
 	}
 	for _, r := range p.Rlimits {
 		res, err := configs.RlimitResource(r.Type)

@@ -195,6 +195,9 @@ func ValidateProcess(p *specs.Process) error {
 	if err := validateUser(&p.User); err != nil {
 		return err
 	}
+	if u := p.User.Umask; u != nil && *u > 0o777 {
+		logrus.Warnf("process.user.umask %#o: only its permission bits (%#o) take effect", *u, *u&0o777)
+	}
 	for _, e := range p.Env {
 		if !strings.Contains(e, "=") {
 			return fmt.Errorf("process.env entry %q is not of the form KEY=VALUE", e)
