@@ -535,6 +535,22 @@ root_syscalls() {
 	done
 }
 
+# On a systemd host the caller's "/" is shared. "/" of the container was
+# then "shared,slave": a slave of the caller's mount (every mount starts
+# as one), still receiving its mounts. runc's is a peer group of its own.
+@test "mnt: rootfsPropagation shared under a caller whose / is shared has no master, as runc's" {
+	local p
+	for p in shared rshared; do
+		update_config --arg p "$p" '.linux.rootfsPropagation = $p'
+		set_args sh -c "awk '\$5 == \"/\" {for (i = 7; \$i != \"-\"; i++) printf \"%s \", \$i; print \"\"}' /proc/self/mountinfo"
+		run unshare -m --propagation shared "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" "rf-rprop-sh-$p"
+		echo "$p: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == shared:* ]]
+		[[ "$output" != *master:* ]]
+	done
+}
+
 # runc refuses a /proc that is not an ordinary directory of the image
 # ("must be mounted on ordinary directory"); sec-procsym covers symlinks.
 @test "mnt: a /proc that is a file is refused with runc's message" {
