@@ -104,16 +104,6 @@ func Finish(cfg *Config) error {
 		case "unbindable", "runbindable":
 			prop = unix.MS_UNBINDABLE
 		}
-		if prop == unix.MS_SHARED {
-			// "/" is a slave of the caller's mount (Prepare made every
-			// mount one). Where the caller's is shared (a systemd host),
-			// MS_SHARED alone would leave it "shared,slave", still
-			// receiving the caller's mounts; made private first, it is
-			// a peer group of its own, as under runc.
-			if err := setattr(int(root), false, 0, 0, unix.MS_PRIVATE); err != nil {
-				return fmt.Errorf("set rootfs propagation %s: %w", p, err)
-			}
-		}
 		if err := setattr(int(root), p[0] == 'r', 0, 0, prop); err != nil {
 			return fmt.Errorf("set rootfs propagation %s: %w", p, err)
 		}

@@ -108,6 +108,18 @@ func Prepare(cfg *Config) error {
 			return err
 		}
 	}
+	// The mount the rootfs is on, made private, makes the bind below a
+	// mount of its own, with no master: the container's "/" then does
+	// not receive what the caller mounts under the rootfs later, as
+	// under runc. rootfsPropagation slave or rslave asks for those
+	// mounts: the bind stays a slave of the caller's mount then.
+	switch cfg.Spec.Linux.RootfsPropagation {
+	case "slave", "rslave":
+	default:
+		if err := parentMountPrivate(cfg.Rootfs); err != nil {
+			return err
+		}
+	}
 	// pivot_root needs the new root to be a mount point.
 	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind mount rootfs %s: %w", cfg.Rootfs, err)
@@ -118,6 +130,21 @@ func Prepare(cfg *Config) error {
 	}
 	defer root.Close()
 	return fillRoot(cfg, root)
+}
+
+// parentMountPrivate makes the mount that path is on private: path's own
+// if it is a mount point, else that of the nearest parent that is one
+// (mount(2) says EINVAL for a path that is not a mount point).
+func parentMountPrivate(path string) error {
+	for p := path; ; p = filepath.Dir(p) {
+		err := unix.Mount("", p, "", unix.MS_PRIVATE, "")
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EINVAL) || p == "/" {
+			return fmt.Errorf("make the mount of rootfs %s private (at %s): %w", path, p, err)
+		}
+	}
 }
 
 // fillRoot makes config.json's mounts under root, in order, then the

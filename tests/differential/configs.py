@@ -5,6 +5,9 @@ source directory and its work directory."""
 
 ST = "grep -E '^(Cap|NoNewPrivs|Seccomp:|Uid|Gid|Groups)' /proc/self/status"
 MI = "awk '$5 ~ /^\\/mnt/ {print $5, $6}' /proc/self/mountinfo"
+# The propagation tags of "/" (shared, master, ...), without their peer
+# group numbers, which differ from run to run.
+PROP = "awk '$5 == \"/\" {for (i = 7; $i != \"-\"; i++) {sub(/:[0-9]+$/, \"\", $i); printf \"%s \", $i}; print \"\"}' /proc/self/mountinfo"
 
 CASES = []
 
@@ -228,8 +231,10 @@ case("apparmor", "true", setp("process.apparmorProfile", "foo"))
 case("selinux", "true", setp("process.selinuxLabel", "system_u:system_r:container_t:s0"))
 case("mountlabel", "true", setp("linux.mountLabel", "system_u:object_r:container_file_t:s0"))
 case("rootfsprop-bad", "true", setp("linux.rootfsPropagation", "foo"))
-case("rootfsprop-shared", "true", setp("linux.rootfsPropagation", "shared"))
-case("rootfsprop-unbindable", "true", setp("linux.rootfsPropagation", "unbindable"))
+case("rootfsprop-shared", PROP, setp("linux.rootfsPropagation", "shared"))
+case("rootfsprop-unbindable", PROP, setp("linux.rootfsPropagation", "unbindable"))
+case("rootfsprop-none", PROP)
+case("rootfsprop-slave", PROP, setp("linux.rootfsPropagation", "slave"))
 case("intelrdt", "true", setp("linux.intelRdt", {"closID": "x"}))
 case("memorypolicy", "true", setp("linux.memoryPolicy", {"mode": "MPOL_BIND", "nodes": "0"}))
 case("memorypolicy-bad", "true", setp("linux.memoryPolicy", {"mode": "MPOL_FOO", "nodes": "0"}))
@@ -293,9 +298,9 @@ case("b-sysfs-nonet", "ls /sys/class/net | head -3", ns_remove("network"))
 case("b-dev-ro", "touch /dev/x 2>&1 | head -1; echo $?", setp("mounts.1.options", ["nosuid", "strictatime", "mode=755", "size=65536k", "ro"]))
 case("b-devpts-noptmx", "ls -l /dev/ptmx | awk '{print $1, $NF}'", setp("mounts.2.options", ["nosuid", "noexec", "newinstance", "mode=0620", "gid=5"]))
 case("b-root-ro-mounts", "touch /mnt/t/x && echo ok", setp("root.readonly", True), addmount({"destination": "/mnt/t", "type": "tmpfs", "source": "tmpfs"}))
-case("b-rootprop-private", "true", setp("linux.rootfsPropagation", "private"))
-case("b-rootprop-rslave", "true", setp("linux.rootfsPropagation", "rslave"))
-case("b-rootprop-rshared", "true", setp("linux.rootfsPropagation", "rshared"))
+case("b-rootprop-private", PROP, setp("linux.rootfsPropagation", "private"))
+case("b-rootprop-rslave", PROP, setp("linux.rootfsPropagation", "rslave"))
+case("b-rootprop-rshared", PROP, setp("linux.rootfsPropagation", "rshared"))
 case("b-cgroupns-mount", "ls /sys/fs/cgroup | sort | head -20", ns_add({"type": "cgroup"}))
 case("b-cgroup-rw", "touch /sys/fs/cgroup/memory/x 2>&1 | head -1; echo $?", setp("mounts.6.options", ["nosuid", "noexec", "nodev", "relatime", "rw"]))
 case("b-rlimits-all", "ulimit -a | sort", setp("process.rlimits", [{"type": t, "hard": 1000, "soft": 500} for t in ["RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_SIGPENDING", "RLIMIT_LOCKS", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_RSS", "RLIMIT_RTTIME"]]))

@@ -535,19 +535,26 @@ root_syscalls() {
 	done
 }
 
-# On a systemd host the caller's "/" is shared. "/" of the container was
-# then "shared,slave": a slave of the caller's mount (every mount starts
-# as one), still receiving its mounts. runc's is a peer group of its own.
-@test "mnt: rootfsPropagation shared under a caller whose / is shared has no master, as runc's" {
-	local p
-	for p in shared rshared; do
-		update_config --arg p "$p" '.linux.rootfsPropagation = $p'
-		set_args sh -c "awk '\$5 == \"/\" {for (i = 7; \$i != \"-\"; i++) printf \"%s \", \$i; print \"\"}' /proc/self/mountinfo"
-		run unshare -m --propagation shared "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" "rf-rprop-sh-$p"
-		echo "$p: $output"
+# On a systemd host the caller's "/" is shared. The container's "/" was
+# then a slave of the caller's mount (every mount starts as one), still
+# receiving what the caller mounts under the rootfs: "master" by default,
+# "shared,slave" with rootfsPropagation shared. Under runc the mount the
+# rootfs is on is made private first (a slave only for slave/rslave).
+@test "mnt: the propagation of / under a caller whose / is shared is runc's: none by default, shared alone, a slave for slave" {
+	local p want got
+	for p in "" shared rshared private slave rslave; do
+		update_config --arg p "$p" 'if $p == "" then del(.linux.rootfsPropagation) else .linux.rootfsPropagation = $p end'
+		set_args sh -c "awk '\$5 == \"/\" {for (i = 7; \$i != \"-\"; i++) {sub(/:[0-9]+\$/, \"\", \$i); printf \"%s \", \$i}; print \"\"}' /proc/self/mountinfo"
+		run unshare -m --propagation shared "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" "rf-rprop-sh-${p:-none}"
+		got=$(echo $output)
+		echo "${p:-none}: [$got]"
 		[ "$status" -eq 0 ]
-		[[ "$output" == shared:* ]]
-		[[ "$output" != *master:* ]]
+		case $p in
+		"" | private) want= ;;
+		*shared) want=shared ;;
+		*slave) want=master ;;
+		esac
+		[ "$got" = "$want" ]
 	done
 }
 
