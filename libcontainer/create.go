@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -140,20 +141,37 @@ func startError(err error) error {
 // set-up the likely mistake.
 const errInitOOM = "container init was OOM-killed (memory limit too low?)"
 
+// errInitAtLimit is the same diagnosis where the limit failed init's
+// allocations without a kill (cgroup v2's memory.events counts an "oom"
+// event then): the OOM killer spares a process that still shares the
+// runtime's memory, as init does until its exec.
+const errInitAtLimit = "container init ran out of memory at its cgroup's limit (memory limit too low?)"
+
 // startError is startError(err), or errInitOOM when the kernel's OOM
 // killer struck in the container's cgroup during the start. The count is
 // read before finish removes the cgroup; the error it replaces is kept
 // under --debug, as runc keeps it.
 func (cr *creation) startError(err error) error {
-	if m := cr.cg.mgr; m != nil {
-		if n, cerr := m.OOMKillCount(); cerr == nil && n > 0 {
-			if logrus.IsLevelEnabled(logrus.DebugLevel) {
-				return fmt.Errorf("%s: %s: %w", errStartProcess, errInitOOM, err)
-			}
-			return fmt.Errorf("%s: %s", errStartProcess, errInitOOM)
+	m := cr.cg.mgr
+	if m == nil {
+		return startError(err)
+	}
+	why := ""
+	if n, cerr := m.OOMKillCount(); cerr == nil && n > 0 {
+		why = errInitOOM
+	} else if p := m.GetPaths()[""]; p != "" {
+		if n, cerr := readMemoryEvent(filepath.Join(p, "memory.events"), "oom"); cerr == nil && n > 0 {
+			why = errInitAtLimit
 		}
 	}
-	return startError(err)
+	switch {
+	case why == "":
+		return startError(err)
+	case logrus.IsLevelEnabled(logrus.DebugLevel):
+		return fmt.Errorf("%s: %s: %w", errStartProcess, why, err)
+	default:
+		return fmt.Errorf("%s: %s", errStartProcess, why)
+	}
 }
 
 // initSideError is an error of init's own set-up that the runtime met

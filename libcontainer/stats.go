@@ -235,13 +235,19 @@ func (n *OOMNotifier) Poll() int {
 }
 
 func readOOMKills(path string) (uint64, error) {
+	return readMemoryEvent(path, "oom_kill")
+}
+
+// readMemoryEvent reads the counter key of a cgroup v2 memory.events file
+// (0 when the file has no such line).
+func readMemoryEvent(path, key string) (uint64, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "oom_kill "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), key+" "); ok {
 			return strconv.ParseUint(v, 10, 64)
 		}
 	}
