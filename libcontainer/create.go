@@ -148,9 +148,10 @@ const errInitOOM = "container init was OOM-killed (memory limit too low?)"
 const errInitAtLimit = "container init ran out of memory at its cgroup's limit (memory limit too low?)"
 
 // startError is startError(err), or errInitOOM when the kernel's OOM
-// killer struck in the container's cgroup during the start. The count is
-// read before finish removes the cgroup; the error it replaces is kept
-// under --debug, as runc keeps it.
+// killer struck in the container's cgroup during the start, or
+// errInitAtLimit when the limit failed allocations there without a kill.
+// The counts are read before finish removes the cgroup; the error they
+// replace is kept under --debug, as runc keeps it.
 func (cr *creation) startError(err error) error {
 	m := cr.cg.mgr
 	if m == nil {

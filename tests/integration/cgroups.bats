@@ -89,7 +89,7 @@ no_cgroup_left() {
 @test "cg-oom-init: a memory limit too low for init's set-up fails create saying so (runc's 'OOM-killed' where the kill happens), leaving nothing" {
 	requires_controller memory
 	# limit == swap: nothing to swap to. The kernel rounds 1 byte up to a
-	# page; the first charge init makes in its cgroup calls the OOM killer.
+	# page; the first charge init makes in its cgroup hits the limit.
 	update_config '.linux.resources.memory = {"limit": 1, "swap": 1}'
 	set_args true
 	run berth create --bundle "$BUNDLE" cg-oom-init
