@@ -326,10 +326,7 @@ func (cr *creation) startInit() error {
 	if cr.cloneFD, err = cr.place.beforeClone(); err != nil {
 		return err
 	}
-	extra, err := preservedFiles(cr.o.PreserveFds)
-	if err != nil {
-		return err
-	}
+	extra := preservedFiles(cr.o.PreserveFds)
 	o := cr.o
 	direct, err := directInitProgram(o, cr.initProcess(), logrus.IsLevelEnabled(logrus.DebugLevel)) // directinit.go
 	if err != nil {

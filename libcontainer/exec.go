@@ -165,10 +165,7 @@ func (c *Container) exec(o *ExecOpts, seal *sealOwner) (*ExecProcess, error) {
 	// (forkThread).
 	fork := newForkThread()
 	defer fork.release()
-	extra, err := preservedFiles(o.PreserveFds)
-	if err != nil {
-		return nil, err
-	}
+	extra := preservedFiles(o.PreserveFds)
 	debug := logrus.IsLevelEnabled(logrus.DebugLevel)
 	var direct *nsenter.ExecProgram
 	if waitFifo == nil { // the wait is a step of the Go exec process's

@@ -381,24 +381,25 @@ func setOOMScoreAdj(pid int, v *int) error {
 	return nil
 }
 
-// preservedFiles returns descriptors 3 to 3+n-1 for --preserve-fds. Only
-// what the caller passed may go to the container: a descriptor that is
-// not open, or that is close-on-exec (every one berth opens itself is, so
-// it cannot have come from the caller), is refused, or the container
-// could get one of berth's own (a host cgroup file, a state directory).
-func preservedFiles(n int) ([]*os.File, error) {
-	files := make([]*os.File, 0, n)
-	for fd := 3; fd < 3+n; fd++ {
+// preservedFiles returns descriptors 3 to 3+n-1 for --preserve-fds, each
+// at its own number. Only what the caller passed may go to the container:
+// a number the caller left closed, or one berth opened itself (close-on-
+// exec: every descriptor berth opens is, so it cannot have come from the
+// caller), is nil, which the process gets closed. Passing it would hand
+// the container one of berth's own (a host cgroup file, a state
+// directory), as runc does; refusing it would fail a command runc and
+// crun run (crun leaves such a number closed, as here).
+func preservedFiles(n int) []*os.File {
+	files := make([]*os.File, n)
+	for i := range files {
+		fd := 3 + i
 		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-		if err != nil {
-			return nil, fmt.Errorf("preserve-fds %d: descriptor %d is not open", n, fd)
+		if err != nil || flags&unix.FD_CLOEXEC != 0 {
+			continue
 		}
-		if flags&unix.FD_CLOEXEC != 0 {
-			return nil, fmt.Errorf("preserve-fds %d: descriptor %d was not passed by the caller", n, fd)
-		}
-		files = append(files, os.NewFile(uintptr(fd), "preserved"))
+		files[i] = os.NewFile(uintptr(fd), "preserved")
 	}
-	return files, nil
+	return files
 }
 
 func sysMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

@@ -581,26 +581,39 @@ no_dev_tmpfs() {
 # --preserve-fds N passed berth's own descriptors when the caller had
 # fewer than N open: the Go runtime's host cgroup file (cpu.cfs_quota_us)
 # came through as fd 3, writable from the container. Only descriptors the
-# caller passed go; asking for more is an error.
+# caller passed go; a number the caller left closed stays closed in the
+# container (crun's way), and the command runs, as runc's and crun's do.
+# With fd 3 closed, berth's own first descriptor (close-on-exec) takes
+# number 3; the caller closes 5, 10 and 22 too (bats holds some of 6-22).
 @test "sec-preserve: --preserve-fds never passes berth's own descriptors" {
-	set_args sh -c 'readlink /proc/self/fd/3 || echo none'
+	set_args sh -c 'for n in 3 4 5 10 22; do echo "$n=$(readlink /proc/self/fd/$n || echo none)"; done; ls /proc/self/fd | wc -l'
 	run berth run --preserve-fds 1 --bundle "$BUNDLE" sec-pre1 3<&-
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"preserve-fds 1: descriptor 3 "* ]]
-	[ -z "$(berth list -q)" ]
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "3=none" ]
+	# stdio and ls's own directory
+	[ "${lines[5]}" = 4 ]
 	echo passed >"$TEST_TMP/passed"
-	run berth run --preserve-fds 1 --bundle "$BUNDLE" sec-pre2 3<"$TEST_TMP/passed"
+	run berth run --preserve-fds 20 --bundle "$BUNDLE" sec-pre2 3<&- 4<"$TEST_TMP/passed" 5<&- 10<&- 22<&-
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "$TEST_TMP/passed" ]
-	# exec's --preserve-fds follows the same rule.
+	[ "${lines[0]}" = "3=none" ]
+	[ "${lines[1]}" = "4=$TEST_TMP/passed" ]
+	[ "${lines[2]}" = "5=none" ]
+	[ "${lines[3]}" = "10=none" ]
+	[ "${lines[4]}" = "22=none" ]
+	[ -z "$(berth list -q)" ]
+	# exec's --preserve-fds follows the same rule, on either exec path.
 	set_args sleep 1000
 	berth run -d --bundle "$BUNDLE" sec-pre3
-	run berth exec --preserve-fds 1 sec-pre3 readlink /proc/self/fd/3 3<&-
-	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"preserve-fds 1: descriptor 3 "* ]]
+	for env in "" BERTH_GO_INIT=1; do
+		run env $env "$BERTH" --root "$STATE_ROOT" exec --preserve-fds 3 sec-pre3 sh -c 'for n in 3 4 5; do echo "$n=$(readlink /proc/self/fd/$n || echo none)"; done' 3<&- 4<"$TEST_TMP/passed" 5<&-
+		echo "$env: $output"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "3=none" ]
+		[ "${lines[1]}" = "4=$TEST_TMP/passed" ]
+		[ "${lines[2]}" = "5=none" ]
+	done
 }
 
 # setresuid(-1) means "unchanged": uid or gid 4294967295 ran the process
