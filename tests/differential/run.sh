@@ -35,7 +35,10 @@ for prop in private shared; do
 	unshare -m --propagation "$prop" python3 -u "$here/diff.py" "$repo/berth" "$runc" "$work/$prop" "$@" || status=$?
 done
 rm -rf "$work"
-for d in /sys/fs/cgroup/*/berth-differential; do
+# Also what runc leaves: the cgroupsPath cases' parents (diffrel,
+# diffabs), and the cgroup of a case whose runc hung and was timed out
+# (its default cgroup is /ID; berth's are under /berth and deleted).
+for d in /sys/fs/cgroup/*/berth-differential /sys/fs/cgroup/*/diffrel /sys/fs/cgroup/*/diffabs /sys/fs/cgroup/*/dfr-*; do
 	[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 done
 exit "$status"
