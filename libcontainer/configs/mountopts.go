@@ -63,6 +63,13 @@ var propagationOpts = nametable.Table[string, uintptr]{
 	{Name: "unbindable", Val: unix.MS_UNBINDABLE}, {Name: "runbindable", Val: unix.MS_UNBINDABLE | unix.MS_REC},
 }
 
+// PropagationFlags returns the mount(2) flags of a propagation mode
+// ("rshared" is MS_SHARED|MS_REC), as linux.rootfsPropagation and a
+// mount's options name them.
+func PropagationFlags(mode string) (uintptr, bool) {
+	return propagationOpts.Lookup(mode)
+}
+
 type attrOpt struct {
 	clear bool
 	attr  uint64

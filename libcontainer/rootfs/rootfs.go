@@ -94,12 +94,26 @@ func Prepare(cfg *Config) error {
 		return prepareNoMountNS(cfg)
 	}
 	// Every mount of the new namespace starts as a slave of the caller's,
-	// whatever rootfsPropagation asks for: a shared mount here would still
-	// be in the caller's peer groups, so the binds below would appear in
-	// the caller's namespace, and an unbindable one could not be bound.
-	// Finish applies rootfsPropagation to the container's "/", as runc
-	// does after pivot_root.
-	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+	// unless rootfsPropagation is shared or rshared: then the copy takes
+	// that mode first, as under runc. rshared keeps the copies of the
+	// caller's shared mounts in their peer groups: a bind of one of them
+	// (a volume) is then a peer of the caller's mount, and what the
+	// container mounts under it reaches the caller, as Kubernetes'
+	// Bidirectional mount propagation asks (containerd sets
+	// rootfsPropagation rshared for it). The other modes are not applied
+	// to the copy (runc does): an unbindable one could not be bound (runc
+	// fails every bind then), and a private or slave "/" alone would
+	// leave the other copies peers of the caller's. Finish applies
+	// rootfsPropagation to the container's "/" after pivot_root.
+	flags := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	asked, ok := configs.PropagationFlags(cfg.Spec.Linux.RootfsPropagation)
+	if cfg.Spec.Linux.RootfsPropagation != "" && !ok {
+		return fmt.Errorf("linux.rootfsPropagation %q is not a propagation mode", cfg.Spec.Linux.RootfsPropagation)
+	}
+	if asked&unix.MS_SHARED != 0 {
+		flags = asked
+	}
+	if err := unix.Mount("", "/", "", flags, ""); err != nil {
 		return fmt.Errorf("set propagation of / : %w", err)
 	}
 	if !cfg.NoPivot {
@@ -109,16 +123,19 @@ func Prepare(cfg *Config) error {
 		}
 	}
 	// The mount the rootfs is on, made private, makes the bind below a
-	// mount of its own, with no master: the container's "/" then does
-	// not receive what the caller mounts under the rootfs later, as
-	// under runc. rootfsPropagation slave or rslave asks for those
-	// mounts: the bind stays a slave of the caller's mount then.
-	switch cfg.Spec.Linux.RootfsPropagation {
-	case "slave", "rslave":
-	default:
-		if err := parentMountPrivate(cfg.Rootfs); err != nil {
-			return err
-		}
+	// mount of its own, with no master and no peer: the bind does not
+	// appear in the caller's namespace, and the container's "/" does not
+	// receive what the caller mounts under the rootfs later, as under
+	// runc. rootfsPropagation slave or rslave asks for those mounts: that
+	// mount is made a slave then (a shared one would pass the bind on).
+	// Finish applies rootfsPropagation to the container's "/", after
+	// pivot_root.
+	parent := uintptr(unix.MS_PRIVATE)
+	if asked&unix.MS_SLAVE != 0 {
+		parent = unix.MS_SLAVE
+	}
+	if err := parentMountPropagation(cfg.Rootfs, parent); err != nil {
+		return err
 	}
 	// pivot_root needs the new root to be a mount point.
 	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
@@ -132,17 +149,18 @@ func Prepare(cfg *Config) error {
 	return fillRoot(cfg, root)
 }
 
-// parentMountPrivate makes the mount that path is on private: path's own
-// if it is a mount point, else that of the nearest parent that is one
-// (mount(2) says EINVAL for a path that is not a mount point).
-func parentMountPrivate(path string) error {
+// parentMountPropagation gives the mount that path is on the propagation
+// flags (MS_PRIVATE or MS_SLAVE): path's own if it is a mount point, else
+// that of the nearest parent that is one (mount(2) says EINVAL for a path
+// that is not a mount point).
+func parentMountPropagation(path string, flags uintptr) error {
 	for p := path; ; p = filepath.Dir(p) {
-		err := unix.Mount("", p, "", unix.MS_PRIVATE, "")
+		err := unix.Mount("", p, "", flags, "")
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, unix.EINVAL) || p == "/" {
-			return fmt.Errorf("make the mount of rootfs %s private (at %s): %w", path, p, err)
+			return fmt.Errorf("set the propagation of the mount of rootfs %s (at %s): %w", path, p, err)
 		}
 	}
 }

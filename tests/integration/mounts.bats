@@ -521,8 +521,9 @@ root_syscalls() {
 
 # rootfsPropagation unbindable and shared: "/" was made so before the
 # rootfs was bound, and binding an unbindable mount fails (EINVAL); now
-# every mount starts as a slave and "/" gets the mode after pivot_root,
-# as in runc.
+# the mounts start as slaves (shared ones, for rshared: see the next
+# tests) and "/" gets the mode after pivot_root. runc main makes the
+# copy runbindable first and then fails to bind the cgroup mount.
 @test "mnt: rootfsPropagation unbindable, runbindable and shared work" {
 	for p in unbindable runbindable shared rshared; do
 		update_config --arg p "$p" '.linux.rootfsPropagation = $p'
@@ -555,6 +556,50 @@ root_syscalls() {
 		*slave) want=master ;;
 		esac
 		[ "$got" = "$want" ]
+	done
+}
+
+# Kubernetes' Bidirectional mount propagation: containerd sets
+# rootfsPropagation rshared and binds the volume rshared. runc makes the
+# copy of the caller's mounts rshared first, so the volume is a peer of
+# the caller's shared mount and mounts go both ways. berth made every
+# copy a slave first, whatever rootfsPropagation said: the container's
+# mounts under the volume never reached the caller (critest's "mount with
+# 'rshared' should support propagation from host to container and vice
+# versa" failed). Without rootfsPropagation they still do not, as under
+# runc. In a mount namespace of the test's own.
+@test "mnt: rootfsPropagation rshared makes a shared volume's mounts go both ways, as runc's" {
+	update_config '.process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"] | .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+	update_config --arg v "$TEST_TMP/vol" '.mounts += [{destination: "/vol", type: "bind", source: $v, options: ["rbind", "rshared"]}]'
+	set_args sleep 1000
+	mkdir "$TEST_TMP/vol"
+	cat >"$TEST_TMP/bidi.sh" <<-'EOF'
+		set -e
+		vol=$TEST_TMP/vol
+		mount -t tmpfs bidi-vol "$vol"
+		mount --make-shared "$vol"
+		"$BERTH" --root "$STATE_ROOT" run -d --bundle "$BUNDLE" "$1" </dev/null >/dev/null
+		mkdir "$vol/h"
+		mount -t tmpfs bidi-host "$vol/h"
+		echo host >"$vol/h/f"
+		echo "in container: $("$BERTH" --root "$STATE_ROOT" exec "$1" cat /vol/h/f)"
+		"$BERTH" --root "$STATE_ROOT" exec "$1" sh -c 'mkdir /vol/c && mount -t tmpfs bidi-ctr /vol/c && echo ctr >/vol/c/f'
+		echo "in caller: $(cat "$vol/c/f" 2>/dev/null || echo none)"
+		"$BERTH" --root "$STATE_ROOT" delete -f "$1"
+	EOF
+	local p
+	for p in rshared ""; do
+		update_config --arg p "$p" 'if $p == "" then del(.linux.rootfsPropagation) else .linux.rootfsPropagation = $p end'
+		run env TEST_TMP="$TEST_TMP" BERTH="$BERTH" STATE_ROOT="$STATE_ROOT" BUNDLE="$BUNDLE" \
+			unshare -m --propagation private bash "$TEST_TMP/bidi.sh" "rf-bidi-${p:-none}"
+		echo "${p:-none}: $output"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "in container: host" ]
+		if [ "$p" = rshared ]; then
+			[ "${lines[1]}" = "in caller: ctr" ]
+		else
+			[ "${lines[1]}" = "in caller: none" ]
+		fi
 	done
 }
 
