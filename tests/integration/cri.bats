@@ -178,6 +178,39 @@ ctr_json() {
 	[[ "$output" == *err-line* ]]
 }
 
+# Kubernetes' Bidirectional mount propagation (a CSI node plugin's): the
+# CRI plugin sets rootfsPropagation rshared and binds the volume rshared
+# from a shared host mount. Mounts go both ways: the host's into the
+# container, the container's out to the host. The container's way out
+# failed before (critest's "mount with 'rshared' should support
+# propagation from host to container and vice versa"). The volume is a
+# tmpfs of the test's own, made shared.
+@test "cri: a Bidirectional volume's mounts go both ways" {
+	mkdir "$TEST_TMP/vol"
+	mount -t tmpfs cri-bidi "$TEST_TMP/vol"
+	mount --make-shared "$TEST_TMP/vol"
+	pod=$(pod_json cri-bidi)
+	pid=$(cri runp --runtime berth "$pod")
+	ctr_json bidi sleep 1000 >/dev/null
+	# propagation 2: PROPAGATION_BIDIRECTIONAL (crictl takes the number)
+	jq --arg v "$TEST_TMP/vol" '.mounts = [{container_path: "/vol", host_path: $v, propagation: 2}]
+		| .linux.security_context.capabilities.add_capabilities = ["SYS_ADMIN"]' \
+		"$TEST_TMP/ctr-bidi.json" >"$TEST_TMP/ctr-bidi2.json"
+	c=$(cri create "$pid" "$TEST_TMP/ctr-bidi2.json" "$pod")
+	cri start "$c"
+	[ "$(jq -r .linux.rootfsPropagation "$CRI_DIR/state/io.containerd.runtime.v2.task/k8s.io/$c/config.json")" = rshared ]
+	mkdir "$TEST_TMP/vol/h"
+	mount -t tmpfs cri-bidi-host "$TEST_TMP/vol/h"
+	echo host >"$TEST_TMP/vol/h/f"
+	run cri exec -s "$c" cat /vol/h/f
+	[ "$output" = host ]
+	run cri exec -s "$c" sh -c 'mkdir /vol/c && mount -t tmpfs cri-bidi-ctr /vol/c && echo ctr >/vol/c/f'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TEST_TMP/vol/c/f")" = ctr ]
+	cri stopp "$pid" >/dev/null
+	cri rmp "$pid" >/dev/null
+}
+
 @test "cri: berth's own error reaches the CRI client (bad mount)" {
 	pod=$(pod_json cri-bad)
 	pid=$(cri runp --runtime berth "$pod")
