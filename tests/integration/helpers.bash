@@ -23,6 +23,22 @@ setup_bundle() {
 	# cgroup2-only host): the suites expect the container's own cgroup at /.
 	update_config '.process.terminal = false | .process.args = ["sleep", "1000"]
 		| if any(.linux.namespaces[]; .type == "cgroup") then . else .linux.namespaces += [{"type": "cgroup"}] end'
+	DEVNULL_BEFORE=$(stat -c '%u:%g %a %i' /dev/null)
+}
+
+# check_host_devnull: the host's /dev/null keeps its owner, mode and
+# inode through a test. Every test's stdio is /dev/null at some point,
+# and a runtime that gives the process's user its stdio must leave
+# /dev/null alone (runc once did not: runc#3674). This machine's was once
+# found owned by 8000:8000, cause unknown; a change shows at the test
+# that made it.
+check_host_devnull() {
+	[ -n "${DEVNULL_BEFORE:-}" ] || return 0
+	local now
+	now=$(stat -c '%u:%g %a %i' /dev/null)
+	[ "$now" = "$DEVNULL_BEFORE" ] && return 0
+	echo "the host's /dev/null changed during the test: $DEVNULL_BEFORE -> $now" >&2
+	return 1
 }
 
 teardown_bundle() {
@@ -36,6 +52,7 @@ teardown_bundle() {
 	fi
 	# berth's default parent cgroup (/berth), once its containers are gone.
 	remove_cgroup_parents berth
+	check_host_devnull
 }
 
 # remove_cgroup_parents NAME...: removes the parent cgroups NAME (top-level,
