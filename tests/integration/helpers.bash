@@ -29,9 +29,9 @@ setup_bundle() {
 # check_host_devnull: the host's /dev/null keeps its owner, mode and
 # inode through a test. Every test's stdio is /dev/null at some point,
 # and a runtime that gives the process's user its stdio must leave
-# /dev/null alone (runc once did not: runc#3674). This machine's was once
-# found owned by 8000:8000, cause unknown; a change shows at the test
-# that made it.
+# /dev/null alone (runc once did not: runc#3674; crun 1.8.1 does not when
+# the container's root is another host uid, as in crun's own
+# test_start.py sd-notify-proxy). A change shows at the test that made it.
 check_host_devnull() {
 	[ -n "${DEVNULL_BEFORE:-}" ] || return 0
 	local now
