@@ -45,7 +45,7 @@ ROOTFS := tests/rootfs/busybox
 DINIT := libcontainer/dinit/bin/berth-dinit
 DINIT_SRC := libcontainer/dinit/prog/main.c libcontainer/nsenter/nsenter.c libcontainer/nsenter/direct_exec.c
 
-.PHONY: all deps build install test unittest integration conformance runc-suite runc-suite-cgroup2 runc-suite-systemd differential test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
+.PHONY: all deps build install test unittest integration conformance runc-suite runc-suite-cgroup2 runc-suite-systemd differential critest test-cgroup2 test-systemd test-uml demo bench rootfs criu clean
 
 all: build
 
@@ -121,6 +121,15 @@ runc-suite-systemd: build rootfs
 # (see tests/differential/run.sh). Not part of make test: it builds runc.
 differential: build rootfs
 	tests/differential/run.sh
+
+# cri-tools' critest (the CRI validation suite) through containerd's CRI
+# plugin with berth as the runtime handler, offline: busybox stand-ins of
+# its images from a local registry, against
+# tests/clients/critest-expected-failures.txt (see tests/clients/critest.sh).
+# About 4 minutes; not part of make test: it builds critest.
+critest: build rootfs
+	tests/install-deps.sh docker-registry skopeo curl
+	tests/clients/critest.sh
 
 # The cgroup suites on a pure cgroup v2 hierarchy, inside a user-mode-linux
 # kernel booted for them (tests/uml/run.sh; UML_SUITES, UML_FILTER).
