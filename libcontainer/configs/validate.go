@@ -444,9 +444,7 @@ func validateMounts(spec *specs.Spec) error {
 
 func validateLinux(spec *specs.Spec) error {
 	l := spec.Linux
-	switch l.RootfsPropagation {
-	case "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
-	default:
+	if _, ok := PropagationFlags(l.RootfsPropagation); !ok && l.RootfsPropagation != "" {
 		return fmt.Errorf("linux.rootfsPropagation %q is not a propagation mode", l.RootfsPropagation)
 	}
 	for _, p := range append(append([]string{}, l.MaskedPaths...), l.ReadonlyPaths...) {

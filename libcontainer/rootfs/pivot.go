@@ -92,20 +92,9 @@ func Finish(cfg *Config) error {
 			return fmt.Errorf("make / read-only: %w", err)
 		}
 	}
-	if p := l.RootfsPropagation; p != "" {
-		var prop uint64
-		switch p {
-		case "shared", "rshared":
-			prop = unix.MS_SHARED
-		case "slave", "rslave":
-			prop = unix.MS_SLAVE
-		case "private", "rprivate":
-			prop = unix.MS_PRIVATE
-		case "unbindable", "runbindable":
-			prop = unix.MS_UNBINDABLE
-		}
-		if err := setattr(int(root), p[0] == 'r', 0, 0, prop); err != nil {
-			return fmt.Errorf("set rootfs propagation %s: %w", p, err)
+	if flags, ok := configs.PropagationFlags(l.RootfsPropagation); ok {
+		if err := setattr(int(root), flags&unix.MS_REC != 0, 0, 0, uint64(flags&^unix.MS_REC)); err != nil {
+			return fmt.Errorf("set rootfs propagation %s: %w", l.RootfsPropagation, err)
 		}
 	}
 	return nil

@@ -106,10 +106,7 @@ func Prepare(cfg *Config) error {
 	// leave the other copies peers of the caller's. Finish applies
 	// rootfsPropagation to the container's "/" after pivot_root.
 	flags := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	asked, ok := configs.PropagationFlags(cfg.Spec.Linux.RootfsPropagation)
-	if cfg.Spec.Linux.RootfsPropagation != "" && !ok {
-		return fmt.Errorf("linux.rootfsPropagation %q is not a propagation mode", cfg.Spec.Linux.RootfsPropagation)
-	}
+	asked, _ := configs.PropagationFlags(cfg.Spec.Linux.RootfsPropagation) // 0 if unset; Validate refused others
 	if asked&unix.MS_SHARED != 0 {
 		flags = asked
 	}
