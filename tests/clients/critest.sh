@@ -82,34 +82,18 @@ cleanup() {
 trap cleanup EXIT
 
 pause=docker.io/library/pause:berth
-mkdir -p "$dir/cni" "$dir/certs.d/localhost:5000" "$dir/registry"
+mkdir -p "$dir/certs.d/localhost:5000" "$dir/registry"
 cat >"$dir/certs.d/localhost:5000/hosts.toml" <<-TOML
 	server = "http://localhost:5000"
 	[host."http://localhost:5000"]
 	  capabilities = ["pull", "resolve"]
 TOML
-{
-	echo '[plugins."io.containerd.grpc.v1.cri"]'
-	echo "  sandbox_image = \"$pause\""
-	# root here lacks CAP_SYS_RESOURCE: pause's -998 would fail for any runtime.
-	echo '  restrict_oom_score_adj = true'
-	echo '  netns_mounts_under_state_dir = true'
-	echo '  [plugins."io.containerd.grpc.v1.cri".registry]'
-	echo "    config_path = \"$dir/certs.d\""
-	echo '  [plugins."io.containerd.grpc.v1.cri".cni]'
-	echo '    bin_dir = "/usr/lib/cni"'
-	echo "    conf_dir = \"$dir/cni\""
-	# The handler exactly as docs/deploy.md writes it, plus a private Root.
-	awk '$0 == "<!-- snippet: containerd.toml -->" {f = 1; next} f && /^```/ {if (b) exit; b = 1; next} b' "$repo/docs/deploy.md" |
-		sed "s|/usr/local/sbin/berth|$BERTH|"
-	echo "    Root = \"$dir/runc\""
-} >"$dir/cri.toml"
-cat >"$dir/cni/10-berth-critest.conflist" <<-JSON
-	{"cniVersion": "1.0.0", "name": "berth-critest", "plugins": [
-	  {"type": "bridge", "bridge": "berthcrit0", "isGateway": true, "ipMasq": false,
-	   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.215.0.0/24"}]], "dataDir": "$dir/ipam"}},
-	  {"type": "portmap", "capabilities": {"portMappings": true}}]}
-JSON
+# The handler exactly as docs/deploy.md writes it, plus a private Root.
+"$here/cri-config.sh" "$dir" "$BERTH" "$pause" berthcrit0 10.215.0.0/24 '{"type": "portmap", "capabilities": {"portMappings": true}}'
+cat >>"$dir/cri.toml" <<-TOML
+	[plugins."io.containerd.grpc.v1.cri".registry]
+	  config_path = "$dir/certs.d"
+TOML
 ctd_pid=$(CTD_NETNS=1 "$here/containerd.sh" "$dir" "$dir/cri.toml" 3>&-)
 cat >"$dir/registry.yml" <<-YAML
 	version: 0.1

@@ -19,32 +19,17 @@ setup_file() {
 	CRI_DIR=$(mktemp -d /tmp/berth-cri.XXXXXX)
 	chmod 755 "$CRI_DIR"
 	export CRI_DIR
-	mkdir -p "$CRI_DIR/cni" "$CRI_DIR/logs"
+	mkdir -p "$CRI_DIR/logs"
 	# The handler exactly as the guide writes it, plus a private Root.
+	"$REPO/tests/clients/cri-config.sh" "$CRI_DIR" "$BERTH" "$PAUSE" berthcri0 10.214.0.0/24
 	{
-		echo '[plugins."io.containerd.grpc.v1.cri"]'
-		echo "  sandbox_image = \"$PAUSE\""
-		# root here lacks CAP_SYS_RESOURCE: pause's -998 would fail for any runtime.
-		echo '  restrict_oom_score_adj = true'
-		echo '  netns_mounts_under_state_dir = true'
-		echo '  [plugins."io.containerd.grpc.v1.cri".cni]'
-		echo '    bin_dir = "/usr/lib/cni"'
-		echo "    conf_dir = \"$CRI_DIR/cni\""
-		awk '$0 == "<!-- snippet: containerd.toml -->" {f = 1; next} f && /^```/ {if (b) exit; b = 1; next} b' "$REPO/docs/deploy.md" |
-			sed "s|/usr/local/sbin/berth|$BERTH|"
-		echo "    Root = \"$CRI_DIR/runc\""
 		# Debian's runc as a second handler, for the comparison test.
 		echo '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-ref]'
 		echo '  runtime_type = "io.containerd.runc.v2"'
 		echo '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-ref.options]'
 		echo "    BinaryName = \"$(command -v runc || echo /usr/sbin/runc)\""
 		echo "    Root = \"$CRI_DIR/runc-ref\""
-	} >"$CRI_DIR/cri.toml"
-	cat >"$CRI_DIR/cni/10-berth-cri.conflist" <<-JSON
-		{"cniVersion": "1.0.0", "name": "berth-cri", "plugins": [
-		  {"type": "bridge", "bridge": "berthcri0", "isGateway": true, "ipMasq": false,
-		   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.214.0.0/24"}]], "dataDir": "$CRI_DIR/ipam"}}]}
-	JSON
+	} >>"$CRI_DIR/cri.toml"
 	CRI_PID=$(CTD_NETNS=1 "$REPO/tests/clients/containerd.sh" "$CRI_DIR" "$CRI_DIR/cri.toml" 3>&-)
 	export CRI_PID
 	"$REPO/tests/clients/mkimage.sh" "$ROOTFS_SRC" "$IMAGE" "$CRI_DIR/busybox.tar"
