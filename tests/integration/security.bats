@@ -603,12 +603,13 @@ no_dev_tmpfs() {
 	[ "${lines[3]}" = "10=none" ]
 	[ "${lines[4]}" = "22=none" ]
 	[ -z "$(berth list -q)" ]
-	# exec's --preserve-fds follows the same rule, on either exec path.
+	# exec's --preserve-fds follows the same rule, on either exec path:
+	# the direct one, and the Go process --debug takes.
 	set_args sleep 1000
 	berth run -d --bundle "$BUNDLE" sec-pre3
-	for env in "" BERTH_GO_INIT=1; do
-		run env $env "$BERTH" --root "$STATE_ROOT" exec --preserve-fds 3 sec-pre3 sh -c 'for n in 3 4 5; do echo "$n=$(readlink /proc/self/fd/$n || echo none)"; done' 3<&- 4<"$TEST_TMP/passed" 5<&-
-		echo "$env: $output"
+	for flags in "" "--log $TEST_TMP/debug.log --debug"; do
+		run "$BERTH" --root "$STATE_ROOT" $flags exec --preserve-fds 3 sec-pre3 sh -c 'for n in 3 4 5; do echo "$n=$(readlink /proc/self/fd/$n || echo none)"; done' 3<&- 4<"$TEST_TMP/passed" 5<&-
+		echo "${flags:-direct}: $output"
 		[ "$status" -eq 0 ]
 		[ "${lines[0]}" = "3=none" ]
 		[ "${lines[1]}" = "4=$TEST_TMP/passed" ]
