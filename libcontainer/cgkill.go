@@ -93,6 +93,16 @@ func (c *Container) killCgroup() error {
 // shared pid namespace, or frozen in a sub-cgroup): the library's removal
 // of a busy cgroup only retries, for about a second per hierarchy.
 func destroyCgroup(mgr cgroups.Manager) error {
+	parent := bcgroups.RtLent(mgr) // before the removal empties the manager's paths
+	err := removeCgroup(mgr)
+	if err == nil {
+		bcgroups.ReturnRt(parent) // the real-time runtime it was lent, if any
+	}
+	return err
+}
+
+// removeCgroup is destroyCgroup's removal.
+func removeCgroup(mgr cgroups.Manager) error {
 	if rmdirIdle(mgr) {
 		// Nothing was in it, and nothing is left: the cgroupfs
 		// managers' Destroy is these rmdirs (systemd's never gets here).

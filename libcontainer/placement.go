@@ -112,9 +112,12 @@ func (g *newCgroup) destroy() {
 	if g.mgr == nil {
 		return
 	}
+	parent := bcgroups.RtLent(g.mgr)
 	if err := g.mgr.Destroy(); err != nil {
 		logrus.Warnf("remove cgroup of %s: %v", g.st.ID, err)
+		return
 	}
+	bcgroups.ReturnRt(parent)
 }
 
 // initPlacement picks a new container's strategy: systemd places init

@@ -26,7 +26,18 @@ import (
 // error ("cannot set ... limit" on v1, "rootless needs no limits" on
 // v2); an explicit cgroupsPath the caller may not write fails here.
 func applyCgroup(mgr cgroups.Manager, pid int, spec *specs.Spec) (map[string]string, error) {
-	err := mgr.Apply(pid)
+	// The v1 managers write a real-time runtime as they make the cgroup:
+	// berth's default parent is given its share first.
+	var res *cgroups.Resources
+	if cg, err := mgr.GetCgroups(); err == nil && cg != nil {
+		res = cg.Resources
+	}
+	unlock, err := bcgroups.LendRt(mgr, res)
+	if err != nil {
+		return nil, err
+	}
+	err = mgr.Apply(pid)
+	unlock()
 	if err == nil {
 		return maps.Clone(mgr.GetPaths()), nil
 	}

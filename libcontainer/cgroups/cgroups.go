@@ -452,5 +452,10 @@ func Set(m cgroups.Manager, r *cgroups.Resources) error {
 		rest.Unified = nil
 		r = &rest
 	}
+	unlock, err := LendRt(m, r) // rtbudget.go
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return m.Set(r)
 }

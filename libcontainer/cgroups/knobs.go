@@ -161,10 +161,9 @@ func checkV2Knobs(dir string, r *cgroups.Resources) error {
 
 // ExplainRt adds to err, when it is the kernel refusing a cgroup v1
 // cpu.rt_runtime_us, why: a group's real-time runtime must fit in what
-// its parent has (the parents of a new cgroup start with none), so a
-// realtimeRuntime needs a parent given a budget first, or a cgroupsPath
-// under one that has it (runc's default path is directly under the
-// hierarchy's root, which has the whole budget). Other errors are
+// its parent has (the parents of a new cgroup start with none), so under
+// a cgroupsPath a realtimeRuntime needs a parent given a budget first
+// (berth's default parent is given one: rtbudget.go). Other errors are
 // returned as they are.
 func ExplainRt(err error) error {
 	var pe *os.PathError

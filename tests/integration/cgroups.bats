@@ -148,32 +148,72 @@ no_cgroup_left() {
 }
 
 # A cgroup's real-time runtime must fit in its parent's, and a new parent
-# starts with none: under berth's default parent (/berth, made by berth)
-# realtimeRuntime fails, now saying why; directly under the hierarchy's
-# root, which has the whole budget (runc's default place), it is written.
-@test "cg-rt: realtimeRuntime is written where the parent has a budget, and refused saying why where it has none" {
+# starts with none. runc's default cgroup is directly under the hierarchy's
+# root, which has the whole budget; berth's is under its own parent
+# (/berth), which berth gives what its containers ask for and takes back
+# when they go (libcontainer/cgroups/rtbudget.go). A cgroupsPath elsewhere
+# is the caller's: its parent is left alone and the refusal says why.
+@test "cg-rt: realtimeRuntime under berth's parent is lent from the root and given back; elsewhere it needs the parent's budget" {
 	requires_cgroup_v1
 	[ -e /sys/fs/cgroup/cpu/cpu.rt_runtime_us ] || skip "no real-time group scheduling (CONFIG_RT_GROUP_SCHED) in this kernel"
+	local parent=/sys/fs/cgroup/cpu/berth
+	[ "$(cat "$parent/cpu.rt_runtime_us" 2>/dev/null || echo 0)" = 0 ] # nothing lent before
 	update_config '.linux.resources.cpu = {"realtimeRuntime": 1000, "realtimePeriod": 1000000}'
-	set_args true
+	# run: the process runs under the budget, and it is given back.
+	# (its cgroup namespace's root is its own cgroup)
+	set_args cat /sys/fs/cgroup/cpu/cpu.rt_runtime_us
 	run berth run --bundle "$BUNDLE" cg-rt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 1000 ]
+	[ "$(cat "$parent/cpu.rt_runtime_us")" = 0 ]
+	no_cgroup_left cg-rt
+	# Two containers: the parent holds both, update raises it, and each
+	# delete gives back its part. The kernel counts each share in
+	# 1/1048576ths of its period, rounded down, so 1000/1000000 and
+	# 500/100000 of runtime/period take 5999 µs of the parent's 1000000
+	# (rounded up), 3000/1000000 and 500/100000 take 7999, 500/100000
+	# alone 5000.
+	set_args sleep 100
+	berth create --bundle "$BUNDLE" cg-rt
+	[ "$(cg_read cpu cg-rt cpu.rt_runtime_us)" = 1000 ]
+	[ "$(cg_read cpu cg-rt cpu.rt_period_us)" = 1000000 ]
+	update_config '.linux.resources.cpu = {"realtimeRuntime": 500, "realtimePeriod": 100000}'
+	berth create --bundle "$BUNDLE" cg-rt2
+	[ "$(cg_read cpu cg-rt2 cpu.rt_runtime_us)" = 500 ]
+	[ "$(cat "$parent/cpu.rt_runtime_us")" = 5999 ]
+	berth update --cpu-rt-runtime 3000 cg-rt
+	[ "$(cg_read cpu cg-rt cpu.rt_runtime_us)" = 3000 ]
+	[ "$(cat "$parent/cpu.rt_runtime_us")" = 7999 ]
+	berth delete -f cg-rt
+	[ "$(cat "$parent/cpu.rt_runtime_us")" = 5000 ]
+	berth delete cg-rt2
+	[ "$(cat "$parent/cpu.rt_runtime_us")" = 0 ]
+	no_cgroup_left cg-rt
+	no_cgroup_left cg-rt2
+	# More than the root has to give: refused naming both, nothing left.
+	update_config '.linux.resources.cpu = {"realtimeRuntime": 990000, "realtimePeriod": 1000000}'
+	run berth run --bundle "$BUNDLE" cg-rt
+	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"cpu.rt_runtime_us: invalid argument (linux.resources.cpu.realtimeRuntime: more than the parent cgroup /sys/fs/cgroup/cpu/berth has to give"* ]] || { echo "$output"; false; }
+	[[ "$output" == *"give berth's parent cgroup $parent the real-time runtime its containers need (990000 µs of 1000000): "*"invalid argument (more than /sys/fs/cgroup/cpu has to give)"* ]]
 	[ ! -e "$STATE_ROOT/cg-rt" ]
 	no_cgroup_left cg-rt
+	[ "$(cat "$parent/cpu.rt_runtime_us")" = 0 ]
+	# A cgroupsPath elsewhere: its parent is the caller's.
+	update_config '.linux.resources.cpu = {"realtimeRuntime": 1000, "realtimePeriod": 1000000}'
 	CG_CLEANUP=$(for c in $V1_CONTROLLERS systemd unified; do echo "/sys/fs/cgroup/$c/berth-test-rt-$$"; done)
 	update_config --arg p "/berth-test-rt-$$/c" '.linux.cgroupsPath = $p'
 	run berth run --bundle "$BUNDLE" cg-rt
 	echo "$output"
 	[ "$status" -ne 0 ]
-	# One level down is the same story: the test's parent has none either.
 	[[ "$output" == *"more than the parent cgroup /sys/fs/cgroup/cpu/berth-test-rt-$$ has to give"* ]]
+	[ "$(cat "/sys/fs/cgroup/cpu/berth-test-rt-$$/cpu.rt_runtime_us")" = 0 ]
 	echo 2000 >"/sys/fs/cgroup/cpu/berth-test-rt-$$/cpu.rt_runtime_us"
-	set_args sleep 100
 	berth create --bundle "$BUNDLE" cg-rt
 	[ "$(cg_read cpu cg-rt cpu.rt_runtime_us)" = 1000 ]
-	[ "$(cg_read cpu cg-rt cpu.rt_period_us)" = 1000000 ]
 	berth delete -f cg-rt
+	[ "$(cat "/sys/fs/cgroup/cpu/berth-test-rt-$$/cpu.rt_runtime_us")" = 2000 ]
 }
 
 @test "cg-cpuset: cpuset cpus and mems confine the container" {
