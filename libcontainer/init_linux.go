@@ -188,7 +188,7 @@ func (p *processSide) config() error {
 		return err
 	}
 	if cfg.UserNS {
-		if err := becomeNamespaceRoot(); err != nil {
+		if err := becomeNamespaceRoot(cfg.Process.User); err != nil {
 			return err
 		}
 	}
@@ -503,19 +503,45 @@ func rootfsConfigOf(spec *specs.Spec, rootfsPath, bundle string, noPivot, userNS
 // started in or joined through nsenter, where it still has the host's
 // unmapped IDs: files it creates on mounts owned by the namespace (the
 // /dev tmpfs) need a mapped owner, or the kernel refuses them with
-// EOVERFLOW. A namespace that does not map 0 leaves init as it is.
-func becomeNamespaceRoot() error {
+// EOVERFLOW. A namespace that does not map 0 gets a stand-in instead
+// (standInID: the process's own ID, as crun and runc main take): init
+// keeps its capabilities there, as the kernel drops them only for a
+// change away from a root the namespace maps.
+func becomeNamespaceRoot(user specs.User) error {
 	if unix.Getuid() == 0 && unix.Getgid() == 0 {
 		return nil
 	}
-	if err := unix.Setresgid(0, 0, 0); err != nil {
-		if errors.Is(err, unix.EINVAL) {
-			return nil
-		}
-		return fmt.Errorf("become root in the user namespace: setgid 0: %w", err)
+	if err := becomeID("gid", unix.Setresgid, user.GID); err != nil {
+		return err
 	}
-	if err := unix.Setresuid(0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
-		return fmt.Errorf("become root in the user namespace: setuid 0: %w", err)
+	return becomeID("uid", unix.Setresuid, user.UID)
+}
+
+// becomeID sets init's kind ("uid" or "gid") IDs to 0, or where the
+// namespace does not map 0, to the stand-in its map gives for own.
+func becomeID(kind string, set func(r, e, s int) error, own uint32) error {
+	err := set(0, 0, 0)
+	if !errors.Is(err, unix.EINVAL) {
+		if err != nil {
+			return fmt.Errorf("become root in the user namespace: set%s 0: %w", kind, err)
+		}
+		return nil
+	}
+	file := "/proc/self/" + kind + "_map"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("become the user namespace's stand-in root: %w", err)
+	}
+	maps, err := configs.ParseIDMap(string(data))
+	if err != nil {
+		return fmt.Errorf("become the user namespace's stand-in root: %s: %w", file, err)
+	}
+	id, ok := standInID(maps, own)
+	if !ok {
+		return nil // nothing mapped: nothing to become
+	}
+	if err := set(int(id), int(id), int(id)); err != nil {
+		return fmt.Errorf("become the user namespace's stand-in root: set%s %d: %w", kind, id, err)
 	}
 	return nil
 }

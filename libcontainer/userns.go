@@ -77,18 +77,44 @@ func userNSMaps(spec *specs.Spec) (uids, gids []specs.LinuxIDMapping, ok bool, e
 	return uids, gids, true, nil
 }
 
+// standInID is the ID (in the namespace) init takes in a user namespace
+// with maps before it builds the rootfs: the namespace's root, or where
+// it maps no 0, the process's own ID (own) if mapped, else the lowest
+// mapped one. ok is false when nothing is mapped.
+func standInID(maps []specs.LinuxIDMapping, own uint32) (id uint32, ok bool) {
+	if _, ok := configs.HostID(maps, 0); ok {
+		return 0, true
+	}
+	if _, ok := configs.HostID(maps, own); ok {
+		return own, true
+	}
+	for _, m := range maps {
+		if m.Size > 0 && (!ok || m.ContainerID < id) {
+			id, ok = m.ContainerID, true
+		}
+	}
+	return id, ok
+}
+
 // chownFifoToRoot gives exec.fifo to the host IDs of the user
-// namespace's root: init opens it for writing as that user.
+// namespace's root (or its stand-in, standInID): init opens it for
+// writing as that user.
 func chownFifoToRoot(path string, spec *specs.Spec) error {
 	uids, gids, ok, err := userNSMaps(spec)
 	if err != nil || !ok {
 		return err
 	}
-	uid, uok := configs.HostID(uids, 0)
-	gid, gok := configs.HostID(gids, 0)
+	var user specs.User
+	if spec.Process != nil {
+		user = spec.Process.User
+	}
+	cuid, uok := standInID(uids, user.UID)
+	cgid, gok := standInID(gids, user.GID)
 	if !uok || !gok {
 		return nil
 	}
+	uid, _ := configs.HostID(uids, cuid)
+	gid, _ := configs.HostID(gids, cgid)
 	if err := os.Chown(path, int(uid), int(gid)); err != nil {
 		return fmt.Errorf("chown exec fifo to container root %d:%d: %w", uid, gid, err)
 	}

@@ -80,3 +80,31 @@ func TestCgroupConfigAnnotations(t *testing.T) {
 		}
 	}
 }
+
+// The ID init takes in a user namespace before the process's own: root
+// where 0 is mapped, else the process's own ID if mapped, else the lowest
+// mapped one; nothing with an empty map.
+func TestStandInID(t *testing.T) {
+	m := func(c, h, s uint32) specs.LinuxIDMapping {
+		return specs.LinuxIDMapping{ContainerID: c, HostID: h, Size: s}
+	}
+	for _, c := range []struct {
+		maps []specs.LinuxIDMapping
+		own  uint32
+		want uint32
+		ok   bool
+	}{
+		{[]specs.LinuxIDMapping{m(0, 100000, 65536)}, 1000, 0, true},
+		{[]specs.LinuxIDMapping{m(1000, 100000, 1), m(0, 5, 1)}, 1000, 0, true},
+		{[]specs.LinuxIDMapping{m(1000, 100000, 1)}, 1000, 1000, true},
+		{[]specs.LinuxIDMapping{m(2000, 7, 10), m(500, 100000, 100)}, 2005, 2005, true},
+		{[]specs.LinuxIDMapping{m(2000, 7, 10), m(500, 100000, 100)}, 0, 500, true},
+		{[]specs.LinuxIDMapping{m(0, 7, 0), m(3, 8, 1)}, 9, 3, true},
+		{nil, 0, 0, false},
+	} {
+		got, ok := standInID(c.maps, c.own)
+		if got != c.want || ok != c.ok {
+			t.Errorf("standInID(%v, %d) = %d, %v; want %d, %v", c.maps, c.own, got, ok, c.want, c.ok)
+		}
+	}
+}

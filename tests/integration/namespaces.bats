@@ -198,6 +198,58 @@ join() {
 	[ "$(readlink "/proc/$pid/ns/user")" != "$(host_ns user)" ]
 }
 
+# A user namespace that maps no root (runc issue 1800; runc main and crun
+# run it): init cannot become the namespace's root, so it takes the
+# process's own user as its stand-in, keeping its capabilities, and builds
+# the rootfs as that user.
+@test "ns-noroot: a user namespace that maps no root runs the process as its user: run, create/start/exec, a Go init, a joined namespace" {
+	update_config '.linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 1000, hostID: 100000, size: 1}]
+		| .linux.gidMappings = [{containerID: 1000, hostID: 200000, size: 1}]
+		| .process.user = {uid: 1000, gid: 1000}
+		| (.mounts[] | select(.destination == "/dev/pts") | .options) -= ["gid=5"]
+		| .root.readonly = false'
+	chmod 711 "$TEST_TMP"
+	chown -R 100000:200000 "$BUNDLE/rootfs"
+	set_args sh -c 'id -u; id -g; cat /proc/self/uid_map; touch /tmp/w && echo wrote'
+	for go_init in "" 1; do
+		rm -f "$BUNDLE/rootfs/tmp/w"
+		run env ${go_init:+BERTH_GO_INIT=1} "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" ns-noroot
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = 1000 ]
+		[ "${lines[1]}" = 1000 ]
+		read -r c h s <<<"${lines[2]}"
+		[ "$c $h $s" = "1000 100000 1" ]
+		[ "${lines[3]}" = wrote ]
+		[ "$(stat -c %u:%g "$BUNDLE/rootfs/tmp/w")" = 100000:200000 ]
+	done
+	# create (exec.fifo opened by the stand-in), start, exec
+	set_args sleep 1000
+	berth create --bundle "$BUNDLE" ns-noroot
+	berth start ns-noroot
+	pid=$(init_pid ns-noroot)
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = 100000 ]
+	run berth exec ns-noroot sh -c 'id -u; id -g'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000 ]
+	[ "${lines[1]}" = 1000 ]
+	berth delete -f ns-noroot
+	# a joined namespace that maps no root
+	start_holder --user
+	echo "1000 100000 1" >"/proc/$HOLDER/uid_map"
+	echo "1000 200000 1" >"/proc/$HOLDER/gid_map"
+	update_config 'del(.linux.uidMappings, .linux.gidMappings)'
+	join user "/proc/$HOLDER/ns/user"
+	set_args sh -c 'id -u; cat /proc/self/uid_map'
+	run berth run --bundle "$BUNDLE" ns-noroot-join
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000 ]
+	read -r c h s <<<"${lines[1]}"
+	[ "$c $h $s" = "1000 100000 1" ]
+}
+
 @test "ns: a new time namespace applies linux.timeOffsets" {
 	update_config '.linux.namespaces += [{type: "time"}]
 		| .linux.timeOffsets = {boottime: {secs: 864000, nanosecs: 0}, monotonic: {secs: 432000, nanosecs: 0}}'

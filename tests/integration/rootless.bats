@@ -149,6 +149,28 @@ no_state() {
 	no_state rl-run-1 || rl_status rl-run-1 | grep -q stopped
 }
 
+@test "rl-noroot-1: the caller mapped alone as a non-root user (runc issue 1800): the process is that user, for run and exec" {
+	rl_config --argjson u "$RL_UID" --argjson g "$RL_GID" '
+		  .linux.uidMappings = [{containerID: 1000, hostID: $u, size: 1}]
+		| .linux.gidMappings = [{containerID: 1000, hostID: $g, size: 1}]
+		| .process.user = {uid: 1000, gid: 1000}
+		| (.mounts[] | select(.destination == "/dev/pts") | .options) -= ["gid=5"]
+		| .process.args = ["sh", "-c", "id -u; id -g; cat /proc/self/uid_map"]'
+	run rl_berth run --bundle "$BUNDLE" rl-noroot-1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000 ]
+	[ "${lines[1]}" = 1000 ]
+	[ "$(echo "${lines[2]}" | tr -s ' ' | sed 's/^ //')" = "1000 $RL_UID 1" ]
+	rl_config '.process.args = ["sleep", "1000"]'
+	rl_berth run -d --bundle "$BUNDLE" rl-noroot-2
+	run rl_berth exec rl-noroot-2 sh -c 'id -u; id -g'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000 ]
+	[ "${lines[1]}" = 1000 ]
+	rl_berth delete -f rl-noroot-2
+}
+
 @test "rl-lifecycle-1: create, start, state, exec, list, kill, delete as an unprivileged user" {
 	rl_berth create --bundle "$BUNDLE" rl-life-1
 	[ "$(rl_status rl-life-1)" = created ]
