@@ -51,6 +51,9 @@ func Compile(cfg *specs.LinuxSeccomp) (*Filter, error) {
 	if err := checkKernel(prog); err != nil {
 		return nil, err
 	}
+	if how := execveRefusal(prog.insns); how != "" { // simulate.go
+		return nil, fmt.Errorf("seccomp: the profile refuses execve (%s), so the container's process could never start", how)
+	}
 	return &Filter{prog: prog}, nil
 }
 

@@ -279,11 +279,13 @@ func TestLoadLogAllows(t *testing.T) {
 
 // goRuntimeSyscalls is what the child's locked thread needs after Load when
 // the default action denies everything: writing results and exiting, plus
-// what the Go runtime may do on that thread meanwhile.
+// what the Go runtime may do on that thread meanwhile; and execve, which
+// Compile requires of every profile (simulate.go), as a container's init
+// calls it last.
 func goRuntimeSyscalls() []string {
 	return []string{"write", "exit", "exit_group", "futex", "rt_sigreturn", "rt_sigprocmask",
 		"sigaltstack", "mmap", "munmap", "madvise", "nanosleep", "sched_yield", "tgkill",
-		"gettid", "clock_gettime", "getpid"}
+		"gettid", "clock_gettime", "getpid", "execve"}
 }
 
 func TestLoadDefaultErrnoAllowList(t *testing.T) {

@@ -285,18 +285,51 @@ start_agent() {
 	[[ "$output" == *"seccomp listenerPath $TEST_TMP/none.sock is not used: no rule has SCMP_ACT_NOTIFY"* ]]
 }
 
-@test "scmp-deny-all: a profile that refuses every syscall, exit too, ends the init instead of leaving it spinning, and run returns" {
+@test "scmp-deny-all: a profile that refuses execve fails create saying so, before anything runs; one refusing it only for some arguments runs" {
+	# Before: init loaded the filter and its execve failed; when the
+	# profile refused write and exit too, no error could get out (runc
+	# reports an empty exec fifo), and run ended with a bare 1, 132 or 159.
+	local nnp p
+	for nnp in false true; do
+		for p in '{"defaultAction": "SCMP_ACT_ERRNO"}|SCMP_ACT_ERRNO, errno 1' \
+			'{"defaultAction": "SCMP_ACT_KILL"}|SCMP_ACT_KILL' \
+			'{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["exit", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}|SCMP_ACT_ERRNO, errno 1' \
+			'{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}|SCMP_ACT_ERRNO, errno 13'; do
+			update_config --argjson n "$nnp" --argjson p "${p%|*}" '.linux.seccomp = $p | .process.noNewPrivileges = $n'
+			set_args echo ran
+			run berth run --bundle "$BUNDLE" "scmp-deny-$nnp"
+			echo "nnp=$nnp ${p%|*}: $status: $output"
+			[ "$status" -eq 1 ]
+			[[ "$output" == *"seccomp: the profile refuses execve (${p#*|}), so the container's process could never start"* ]]
+			[[ "$output" != *ran* ]]
+			[ ! -e "$STATE_ROOT/scmp-deny-$nnp" ]
+		done
+	done
+	# A rule on execve's arguments (pointers, unknown before it runs)
+	# leaves the kernel to decide: here it allows this execve.
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["execve"],
+		"action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]}]}'
+	run berth run --bundle "$BUNDLE" scmp-deny-args
+	[ "$status" -eq 0 ]
+	[ "$output" = ran ]
+}
+
+@test "scmp-deny-all-but-execve: init failing after a filter that refuses write and exit ends instead of spinning, and run returns" {
 	# Before: musl's _exit retried the refused exit forever, at 100% CPU,
-	# and run (and a delete -f waiting on its lock) never returned.
+	# and run (and a delete -f waiting on its lock) never returned. An
+	# executable that is not a program fails execve (ENOEXEC) after the
+	# filter; the refused write and exit leave init its trap (SIGILL).
+	printf 'not a program\n' >"$BUNDLE/rootfs/junk"
+	chmod 755 "$BUNDLE/rootfs/junk"
 	local nnp rc
 	for nnp in false true; do
-		update_config --argjson n "$nnp" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ERRNO"} | .process.noNewPrivileges = $n'
-		set_args true
+		update_config --argjson n "$nnp" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ERRNO",
+			"syscalls": [{"names": ["execve"], "action": "SCMP_ACT_ALLOW"}]} | .process.noNewPrivileges = $n'
+		set_args /junk
 		rc=0
 		timeout -k 5 30 "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" "scmp-deny-$nnp" </dev/null || rc=$?
 		echo "nnp=$nnp: exit status $rc"
-		[ "$rc" -ne 0 ]
-		[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] # not ended by timeout
+		[ "$rc" -eq 132 ] # SIGILL, not ended by timeout (124, 137)
 		[ ! -e "$STATE_ROOT/scmp-deny-$nnp" ]
 	done
 }
