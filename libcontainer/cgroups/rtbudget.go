@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/fscommon"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -162,14 +163,13 @@ func RtLent(m cgroups.Manager) string {
 	if parent == "" {
 		return ""
 	}
-	if n, err := readInt(filepath.Join(parent, "cpu.rt_runtime_us")); err != nil || n == 0 {
+	if n, err := fscommon.GetCgroupParamInt(parent, "cpu.rt_runtime_us"); err != nil || n == 0 {
 		return ""
 	}
-	file := filepath.Join(m.Path("cpu"), "cpu.rt_runtime_us")
-	if n, err := readInt(file); err == nil && n != 0 {
+	if n, err := fscommon.GetCgroupParamInt(m.Path("cpu"), "cpu.rt_runtime_us"); err == nil && n != 0 {
 		// Refused while a real-time task is still in it; the removal
 		// kills it, and ReturnRt then warns if the share still counts.
-		_ = os.WriteFile(file, []byte("0"), 0)
+		_ = cgroups.WriteFile(m.Path("cpu"), "cpu.rt_runtime_us", "0")
 	}
 	return parent
 }
@@ -205,7 +205,7 @@ func fitRt(parent, self string, share rtShare, lower bool) error {
 	if err != nil {
 		return fmt.Errorf("read real-time budgets: %w", err)
 	}
-	sum := rtRatio(share)
+	kids := []rtShare{share}
 	for _, e := range entries {
 		if !e.IsDir() || e.Name() == self {
 			continue
@@ -217,14 +217,13 @@ func fitRt(parent, self string, share rtShare, lower bool) error {
 		if err != nil {
 			return err
 		}
-		sum += rtRatio(s)
+		kids = append(kids, s)
 	}
-	need := rtNeed(sum, have.period)
-	if have.runtime < 0 || need == have.runtime || (need < have.runtime && !lower) {
+	need, write := rtTarget(have, kids, lower)
+	if !write {
 		return nil
 	}
-	file := filepath.Join(parent, "cpu.rt_runtime_us")
-	if err := os.WriteFile(file, []byte(strconv.FormatInt(need, 10)), 0); err != nil {
+	if err := cgroups.WriteFile(parent, "cpu.rt_runtime_us", strconv.FormatInt(need, 10)); err != nil {
 		if errors.Is(err, unix.EINVAL) && need > have.runtime {
 			return fmt.Errorf("give berth's parent cgroup %s the real-time runtime its containers need (%d µs of %d): %w (more than %s has to give)", parent, need, have.period, err, filepath.Dir(parent))
 		}
@@ -233,32 +232,35 @@ func fitRt(parent, self string, share rtShare, lower bool) error {
 	return nil
 }
 
+// rtTarget is the runtime a parent whose share is have needs for its
+// children kids, and whether it is to be written: not when the parent is
+// unlimited or has it already, nor when it has more and lower is not set.
+func rtTarget(have rtShare, kids []rtShare, lower bool) (int64, bool) {
+	var sum uint64
+	for _, k := range kids {
+		sum += rtRatio(k)
+	}
+	need := rtNeed(sum, have.period)
+	if have.runtime < 0 || need == have.runtime || (need < have.runtime && !lower) {
+		return have.runtime, false
+	}
+	return need, true
+}
+
 // readRtShare reads dir's cpu.rt_runtime_us and cpu.rt_period_us.
 func readRtShare(dir string) (rtShare, error) {
 	var s rtShare
 	var err error
-	if s.runtime, err = readInt(filepath.Join(dir, "cpu.rt_runtime_us")); err != nil {
+	if s.runtime, err = fscommon.GetCgroupParamInt(dir, "cpu.rt_runtime_us"); err != nil {
 		return s, err
 	}
-	s.period, err = readInt(filepath.Join(dir, "cpu.rt_period_us"))
+	s.period, err = fscommon.GetCgroupParamInt(dir, "cpu.rt_period_us")
 	return s, err
-}
-
-func readInt(file string) (int64, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", file, err)
-	}
-	return n, nil
 }
 
 // defaultPeriod is the real-time period a new cgroup starts with.
 func defaultPeriod() int64 {
-	if n, err := readInt("/proc/sys/kernel/sched_rt_period_us"); err == nil && n > 0 {
+	if n, err := fscommon.GetCgroupParamInt("/proc/sys/kernel", "sched_rt_period_us"); err == nil && n > 0 {
 		return n
 	}
 	return defaultRtPeriod

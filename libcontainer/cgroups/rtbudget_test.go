@@ -1,9 +1,6 @@
 package cgroups
 
 import (
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 )
 
@@ -44,81 +41,36 @@ func TestRtRatioAndNeed(t *testing.T) {
 	}
 }
 
-// fitRt adds up the children's shares (the one being made or updated
-// counted with its new values), raises the parent to that, never lowers
-// it when lending, and lowers it when giving back.
-func TestFitRt(t *testing.T) {
-	parent := t.TempDir()
-	write := func(dir string, runtime, period int64) {
-		t.Helper()
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
+// rtTarget adds up the children's shares (the one being made or updated
+// with its new values), raises the parent to that, never lowers it when
+// lending, lowers it when giving back, and leaves an unlimited parent
+// alone. (fitRt's reading and writing of the cgroup files: cgroups.bats
+// cg-rt.)
+func TestRtTarget(t *testing.T) {
+	p := rtShare{0, 1000000}
+	a, b, c := rtShare{1000, 1000000}, rtShare{500, 100000}, rtShare{2000, 1000000} // ratios 1048, 5242, 2097
+	for _, tc := range []struct {
+		name  string
+		have  rtShare
+		kids  []rtShare
+		lower bool
+		want  int64
+		write bool
+	}{
+		{"first child", p, []rtShare{a}, false, rtNeed(1048, 1000000), true},
+		{"two children", rtShare{1000, 1000000}, []rtShare{a, b}, false, rtNeed(1048+5242, 1000000), true},
+		{"an update", p, []rtShare{a, c, {0, 1000000}}, false, rtNeed(1048+2097, 1000000), true},
+		{"enough already", rtShare{999999, 1000000}, []rtShare{a}, false, 999999, false},
+		{"exactly enough", rtShare{1000, 1000000}, []rtShare{a}, false, 1000, false},
+		{"lending never lowers", rtShare{8000, 1000000}, []rtShare{a}, false, 8000, false},
+		{"giving back lowers", rtShare{8000, 1000000}, []rtShare{a}, true, rtNeed(1048, 1000000), true},
+		{"the last one gone", rtShare{8000, 1000000}, []rtShare{{}, {0, 1000000}}, true, 0, true},
+		{"an unlimited parent", rtShare{-1, 1000000}, []rtShare{a, b}, false, -1, false},
+		{"a parent of another period", rtShare{0, 500000}, []rtShare{a}, false, rtNeed(1048, 500000), true},
+	} {
+		got, write := rtTarget(tc.have, tc.kids, tc.lower)
+		if got != tc.want || write != tc.write {
+			t.Errorf("%s: rtTarget = %d, %v; want %d, %v", tc.name, got, write, tc.want, tc.write)
 		}
-		for f, v := range map[string]int64{"cpu.rt_runtime_us": runtime, "cpu.rt_period_us": period} {
-			if err := os.WriteFile(filepath.Join(dir, f), []byte(strconv.FormatInt(v, 10)+"\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	runtime := func() int64 {
-		t.Helper()
-		n, err := readInt(filepath.Join(parent, "cpu.rt_runtime_us"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	write(parent, 0, 1000000)
-	write(filepath.Join(parent, "a"), 1000, 1000000) // ratio 1048
-	write(filepath.Join(parent, "b"), 500, 100000)   // ratio 5242
-	write(filepath.Join(parent, "idle"), 0, 1000000)
-
-	// b is being updated to 2000/1000000 (ratio 2097): a's 1048 + 2097.
-	if err := fitRt(parent, "b", rtShare{2000, 1000000}, false); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := runtime(), rtNeed(1048+2097, 1000000); got != want {
-		t.Fatalf("after lending for b's update: %d, want %d", got, want)
-	}
-	// A new child c (no directory yet) with 1000/1000000: all three.
-	if err := fitRt(parent, "c", rtShare{1000, 1000000}, false); err != nil {
-		t.Fatal(err)
-	}
-	all := rtNeed(1048+5242+1048, 1000000)
-	if got := runtime(); got != all {
-		t.Fatalf("after lending for c: %d, want %d", got, all)
-	}
-	// Lending never lowers: with c asking nothing the budget stays.
-	if err := fitRt(parent, "c", rtShare{0, 1000000}, false); err != nil {
-		t.Fatal(err)
-	}
-	if got := runtime(); got != all {
-		t.Fatalf("lending lowered the budget to %d", got)
-	}
-	// b removed, then given back: a's share is what is left.
-	if err := os.RemoveAll(filepath.Join(parent, "b")); err != nil {
-		t.Fatal(err)
-	}
-	if err := fitRt(parent, "", rtShare{}, true); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := runtime(), rtNeed(1048, 1000000); got != want {
-		t.Fatalf("after giving back b's: %d, want %d", got, want)
-	}
-	// ReturnRt with the last one gone: 0 again.
-	if err := os.RemoveAll(filepath.Join(parent, "a")); err != nil {
-		t.Fatal(err)
-	}
-	ReturnRt(parent)
-	if got := runtime(); got != 0 {
-		t.Fatalf("after the last child: %d, want 0", got)
-	}
-	// An unlimited parent needs nothing written.
-	write(parent, -1, 1000000)
-	if err := fitRt(parent, "c", rtShare{5000, 1000000}, false); err != nil {
-		t.Fatal(err)
-	}
-	if got := runtime(); got != -1 {
-		t.Fatalf("an unlimited parent was set to %d", got)
 	}
 }
