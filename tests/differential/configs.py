@@ -243,6 +243,7 @@ case("uidmap-nouserns", "true", setp("linux.uidMappings", [{"containerID": 0, "h
 case("userns-nomap", "id", ns_add({"type": "user"}))
 case("userns", "id; cat /proc/self/uid_map", ns_add({"type": "user"}), setp("linux.uidMappings", [{"containerID": 0, "hostID": 100000, "size": 65536}]), setp("linux.gidMappings", [{"containerID": 0, "hostID": 100000, "size": 65536}]))
 case("userns-overlap", "true", ns_add({"type": "user"}), setp("linux.uidMappings", [{"containerID": 0, "hostID": 100000, "size": 10}, {"containerID": 5, "hostID": 200000, "size": 10}]), setp("linux.gidMappings", [{"containerID": 0, "hostID": 100000, "size": 65536}]))
+case("userns-noroot", "id; cat /proc/self/uid_map", ns_add({"type": "user"}), setp("process.user", {"uid": 1000, "gid": 1000}), setp("linux.uidMappings", [{"containerID": 1000, "hostID": 100000, "size": 1}]), setp("linux.gidMappings", [{"containerID": 1000, "hostID": 200000, "size": 1}, {"containerID": 5, "hostID": 200005, "size": 1}]))
 case("userns-user-unmapped", "id", ns_add({"type": "user"}), setp("process.user.uid", 70000), setp("linux.uidMappings", [{"containerID": 0, "hostID": 100000, "size": 65536}]), setp("linux.gidMappings", [{"containerID": 0, "hostID": 100000, "size": 65536}]))
 case("hooks-missing", "true", setp("hooks", {"prestart": [{"path": "/nonexistent"}]}))
 case("hooks-rel", "true", setp("hooks", {"createRuntime": [{"path": "true"}]}))

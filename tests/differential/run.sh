@@ -26,6 +26,9 @@ if [ -z "$runc" ]; then
 fi
 echo "differential: $repo/berth against $("$runc" --version | head -1) ($runc)"
 work=$(mktemp -d /tmp/berth-differential.XXXXXX)
+# Searchable by all: a user namespace's processes (host uids 100000 and
+# up) must reach the bundles' rootfs, as in a bundle under /run or /var.
+chmod 711 "$work"
 status=0
 # Twice: in a mount namespace whose "/" is private, as on this host, and
 # in one whose "/" is shared, as systemd makes it on most hosts (a case
