@@ -329,7 +329,9 @@ start_agent() {
 		rc=0
 		timeout -k 5 30 "$BERTH" --root "$STATE_ROOT" run --bundle "$BUNDLE" "scmp-deny-$nnp" </dev/null || rc=$?
 		echo "nnp=$nnp: exit status $rc"
-		[ "$rc" -eq 132 ] # SIGILL, not ended by timeout (124, 137)
+		# Ended by a signal (the trap's SIGILL, 132), not by timeout (124,
+		# or 137 after its SIGKILL).
+		[ "$rc" -gt 128 ] && [ "$rc" -ne 137 ]
 		[ ! -e "$STATE_ROOT/scmp-deny-$nnp" ]
 	done
 }

@@ -188,6 +188,17 @@ no_dev_tmpfs() {
 			"$B" --root "$R" delete --force "rf-nomnt-two$2" || echo "DELETE-FAILED two$2"
 			echo "order $order: trees left: $(awk -v r="$BUNDLE/rootfs" '$5 == r' /proc/self/mountinfo | wc -l)"
 		done
+		# What holds a cgroup a delete could not remove (a failure's trace).
+		cg_left() {
+			local f p
+			for f in /sys/fs/cgroup/*/berth/"$1"*/cgroup.procs; do
+				[ -e "$f" ] || continue
+				echo "left: $f: $(tr '\n' ' ' <"$f")"
+				for p in $(cat "$f"); do
+					echo "  $p: $(cut -d' ' -f1-4 /proc/$p/stat 2>/dev/null) $(grep -h '^[0-9]*:[a-z,]*:\|^0::' /proc/$p/cgroup 2>/dev/null | tr '\n' ' ')"
+				done
+			done
+		}
 		# Two creates at once on the one rootfs take turns: whichever comes
 		# second knows the tree it covers, and deletes in either order take
 		# both.
@@ -198,8 +209,8 @@ no_dev_tmpfs() {
 			p2=$!
 			wait "$p1" || echo CREATE-FAILED
 			wait "$p2" || echo CREATE-FAILED
-			"$B" --root "$R" delete --force rf-nomnt-par1 || echo "DELETE-FAILED par1"
-			"$B" --root "$R" delete --force rf-nomnt-par2 || echo "DELETE-FAILED par2"
+			"$B" --root "$R" delete --force rf-nomnt-par1 || { echo "DELETE-FAILED par1"; cg_left rf-nomnt-par; }
+			"$B" --root "$R" delete --force rf-nomnt-par2 || { echo "DELETE-FAILED par2"; cg_left rf-nomnt-par; }
 			echo "parallel $round: trees left: $(awk -v r="$BUNDLE/rootfs" '$5 == r' /proc/self/mountinfo | wc -l)"
 		done
 		kill "$peer"
