@@ -474,7 +474,14 @@ func (c *Container) manager() (cgroups.Manager, error) {
 // processes can die.
 func (c *Container) signalAll(sig unix.Signal) error {
 	if len(c.state.CgroupPaths) == 0 {
-		return c.signalInit(sig)
+		// Init is all that can be reached without a cgroup. Gone, it
+		// leaves nothing to signal, which --all does not call an error
+		// (as runc's kill -a of a stopped container; with a cgroup, an
+		// empty one).
+		if err := c.signalInit(sig); !errors.Is(err, ErrNotRunning) {
+			return err
+		}
+		return nil
 	}
 	pids, err := bcgroups.Procs(c.state.CgroupPaths)
 	if err != nil {

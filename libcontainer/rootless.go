@@ -52,7 +52,7 @@ func applyCgroup(mgr cgroups.Manager, pid int, spec *specs.Spec) (map[string]str
 	if !configs.HasNamespace(spec, specs.PIDNamespace) {
 		// Without a cgroup or a pid namespace of its own nothing can
 		// find every process of the container to kill it.
-		logrus.Warn("rootless container without a cgroup of its own and without a pid namespace: its processes cannot all be found again (kill --all, delete --force)")
+		logrus.Warn("rootless container without a cgroup of its own and without a pid namespace. Such configuration is strongly discouraged: its processes cannot all be found again (kill --all, delete --force)")
 	}
 	return paths, nil
 }

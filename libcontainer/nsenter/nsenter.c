@@ -372,22 +372,26 @@ static void nsenter(const char *fd_text)
 	write_oom_score_adj();
 
 	/*
-	 * Until exec, this process may hold host fds: keep others out of it.
-	 * Dumpable up to here, as it came from execve: it has opened nothing
-	 * and joined nothing yet.
-	 */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		die(errno, "prctl(PR_SET_DUMPABLE)");
-
-	/*
 	 * Opened now, while /proc is still the caller's: a joined mount
-	 * namespace may have no /proc, or one of another pid namespace.
+	 * namespace may have no /proc, or one of another pid namespace. And
+	 * while this process is still dumpable: a non-dumpable process's
+	 * /proc/self files are root's, which an unprivileged caller (rootless)
+	 * may not open. The write's check is the opener's capability over the
+	 * new time namespace's user namespace, which such a caller owns.
 	 */
 	if (req.timens_len != 0) {
 		timens_fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 		if (timens_fd < 0)
 			die(errno, "open /proc/self/timens_offsets");
 	}
+
+	/*
+	 * Until exec, this process may hold host fds: keep others out of it.
+	 * Dumpable up to here, as it came from execve: it has opened nothing
+	 * but its own timens_offsets and joined nothing yet.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die(errno, "prctl(PR_SET_DUMPABLE)");
 
 	for (i = 0; i < NS_COUNT; i++) {
 		join_fd[i] = -1;

@@ -209,6 +209,34 @@ no_state() {
 	[[ "$output" == *"no cgroup"* ]]
 	rl_berth kill --all rl-ps-1 KILL
 	rl_wait_status rl-ps-1 stopped
+	# Stopped: without --all, "container not running"; with it, nothing
+	# left to signal is no error (runc's kill -a), as with a cgroup.
+	run rl_berth kill rl-ps-1 0
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"container not running"* ]]
+	rl_berth kill --all rl-ps-1 0
+}
+
+@test "rl-nopidns-1: without a pid namespace and a cgroup, create warns in runc's words" {
+	rl_config '.linux.namespaces -= [{"type": "pid"}]
+		| .mounts |= map((select(.type == "proc") | .type = "none" | .source = "/proc" | .options = ["rbind", "nosuid", "nodev", "noexec"]) // .)'
+	run rl_berth create --bundle "$BUNDLE" rl-nopidns-1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Such configuration is strongly discouraged"* ]]
+	rl_berth delete -f rl-nopidns-1
+}
+
+@test "rl-timens-1: a time namespace with offsets, as an unprivileged user" {
+	[ -e /proc/self/timens_offsets ] || skip "no time namespaces in this kernel"
+	rl_config '.linux.namespaces += [{"type": "time"}]
+		| .linux.timeOffsets = {"monotonic": {"secs": 7881, "nanosecs": 2718281}, "boottime": {"secs": 1337, "nanosecs": 3141519}}
+		| .process.args = ["cat", "/proc/self/timens_offsets"]'
+	run rl_berth run --bundle "$BUNDLE" rl-timens-1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"monotonic"*"7881"*"2718281"* ]]
+	[[ "$output" == *"boottime"*"1337"*"3141519"* ]]
 }
 
 @test "rl-root-1: default state root is \$XDG_RUNTIME_DIR/berth; --root is honoured" {
